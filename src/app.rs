@@ -1,0 +1,128 @@
+//! The console loop: select! over keys, collector events and a render tick; redraw only on change.
+//! Owns the Model and view state; restores the terminal on quit, panic, SIGTERM and SIGHUP.
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::model::{Event, Model};
+use crate::ui::layout::View;
+use crate::ui::theme::Theme;
+use crate::ui::{KeyOutcome, Screen, ViewState, render};
+use anyhow::Context;
+use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
+use futures::StreamExt;
+use ratatui::Terminal;
+use ratatui::backend::{Backend, TestBackend};
+use std::time::Duration;
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+
+/// Everything the console draws with, besides live data.
+pub struct Console {
+    pub config: Config,
+    pub theme: Theme,
+    pub views: Vec<View>,
+    pub banner: String,
+    pub clock: Clock,
+    pub model: Model,
+    pub view: ViewState,
+}
+
+impl Console {
+    pub fn new(config: Config, banner: String, clock: Clock) -> anyhow::Result<Console> {
+        let theme = Theme::load(&config.general.theme).map_err(|p| anyhow::anyhow!(crate::config::ConfigError::Invalid(p)))?;
+        let views = crate::ui::layout::load_views();
+        anyhow::ensure!(!views.is_empty(), "no usable view in views/; run `sitrep check`");
+        let model = Model::new(chrono::Duration::seconds(config.general.refresh_secs.max(1) as i64));
+        Ok(Console { config, theme, views, banner, clock, model, view: ViewState::default() })
+    }
+
+    pub fn draw<B: Backend>(&self, terminal: &mut Terminal<B>) -> anyhow::Result<()> {
+        let now = self.model.now.unwrap_or_else(|| self.clock.now());
+        let screen = Screen { theme: &self.theme, views: &self.views, view_name: &self.config.general.view, thresholds: &self.config.thresholds, banner: &self.banner };
+        terminal.draw(|f| render(f, &self.model, &self.view, &screen, now)).map_err(|e| anyhow::anyhow!("drawing: {e}"))?;
+        Ok(())
+    }
+
+    /// Applies every event already waiting, so a burst costs one redraw.
+    fn drain(&mut self, first: Event, rx: &mut UnboundedReceiver<Event>) -> bool {
+        let mut changed = self.model.apply(first);
+        while let Ok(ev) = rx.try_recv() {
+            changed |= self.model.apply(ev);
+        }
+        changed
+    }
+}
+
+/// Runs the interactive console on the real terminal until the user quits or a signal arrives.
+pub async fn run_interactive(mut console: Console) -> anyhow::Result<()> {
+    let (tx, mut rx) = unbounded_channel();
+    let tasks = crate::sources::spawn_all(&console.config, console.clock.clone(), tx);
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("installing SIGTERM handler")?;
+    let mut sighup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).context("installing SIGHUP handler")?;
+    let mut terminal = crate::terminal::enter()?;
+    let mut keys = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut dirty = true;
+    let result = loop {
+        if dirty {
+            if let Err(e) = console.draw(&mut terminal) {
+                break Err(e);
+            }
+            dirty = false;
+        }
+        tokio::select! {
+            Some(ev) = rx.recv() => dirty |= console.drain(ev, &mut rx),
+            key = keys.next() => match key {
+                Some(Ok(TermEvent::Key(k))) if k.kind != KeyEventKind::Release => match console.view.on_key(k) {
+                    KeyOutcome::Quit => break Ok(()),
+                    KeyOutcome::Redraw => dirty = true,
+                    KeyOutcome::Nothing => {}
+                },
+                Some(Ok(TermEvent::Resize(_, _))) => {
+                    let _ = terminal.autoresize();
+                    dirty = true;
+                }
+                Some(Ok(_)) => {}
+                // The terminal is gone (SSH dropped): stop quietly.
+                Some(Err(_)) | None => break Ok(()),
+            },
+            _ = tick.tick() => dirty |= console.model.apply(Event::Tick { at: console.clock.now() }),
+            _ = sigterm.recv() => { tracing::info!("SIGTERM: restoring the terminal"); break Ok(()) }
+            _ = sighup.recv() => { tracing::info!("SIGHUP: restoring the terminal"); break Ok(()) }
+        }
+    };
+    crate::terminal::leave();
+    for t in tasks {
+        t.abort();
+    }
+    result
+}
+
+/// Runs the console without a terminal for `settle` of live data and returns the last frame.
+pub async fn run_headless(mut console: Console, cols: u16, rows: u16, settle: Duration, ansi: bool) -> anyhow::Result<String> {
+    let (tx, mut rx) = unbounded_channel();
+    let tasks = crate::sources::spawn_all(&console.config, console.clock.clone(), tx);
+    let deadline = tokio::time::Instant::now() + settle;
+    loop {
+        tokio::select! {
+            Some(ev) = rx.recv() => { console.drain(ev, &mut rx); }
+            _ = tokio::time::sleep_until(deadline) => break,
+        }
+    }
+    for t in tasks {
+        t.abort();
+    }
+    console.model.apply(Event::Tick { at: console.clock.now() });
+    Ok(frame_text(&console, cols, rows, ansi))
+}
+
+/// Renders the console into an off-screen buffer and returns it as text (optionally with colours).
+pub fn frame_text(console: &Console, cols: u16, rows: u16, ansi: bool) -> String {
+    let mut terminal = match Terminal::new(TestBackend::new(cols, rows)) {
+        Ok(t) => t,
+        Err(e) => return format!("cannot create an off-screen terminal: {e}"),
+    };
+    if let Err(e) = console.draw(&mut terminal) {
+        return e.to_string();
+    }
+    crate::terminal::buffer_text(terminal.backend().buffer(), ansi)
+}

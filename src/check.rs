@@ -1,0 +1,51 @@
+//! `sitrep check`: validates sitrep.toml, views/, themes/ and actions/, reporting every problem
+//! as `file:line: what is wrong — how to fix it`.
+
+use crate::config::{self, Problem};
+use crate::data_files;
+use std::path::Path;
+
+/// Every problem found; empty means all is well.
+pub fn run(config_path: Option<&Path>) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if let Some(path) = config::locate(config_path) {
+        match std::fs::read_to_string(&path) {
+            Ok(text) => problems.extend(config::parse(&path, &text).1),
+            Err(e) => problems.push(Problem {
+                file: path.clone(),
+                line: 0,
+                what: format!("cannot read the config: {e}"),
+                fix: "check the path given by --config or SITREP_CONFIG".into(),
+            }),
+        }
+    }
+    for root in data_files::roots() {
+        for file in data_files::list_dir(&root.join("views")) {
+            if let Err(p) = crate::ui::layout::View::parse(&file) {
+                problems.extend(p);
+            }
+        }
+        for file in data_files::list_dir(&root.join("themes")) {
+            if let Err(p) = crate::ui::theme::Theme::parse(&file) {
+                problems.extend(p);
+            }
+        }
+        for file in data_files::list_dir(&root.join("actions")) {
+            if let Err(e) = file.text.parse::<toml::Table>() {
+                problems.push(crate::ui::theme::toml_problem(&file, &e, "fix the TOML syntax of this runbook"));
+            }
+        }
+    }
+    let views = crate::ui::layout::load_views();
+    if crate::ui::layout::choose(&views, "auto", 80, 24).is_none() {
+        problems.push(Problem {
+            file: "views/".into(),
+            line: 0,
+            what: "no view fits an 80x24 terminal".into(),
+            fix: "keep a view with min_cols <= 80 and min_rows <= 24 (views/compact.toml)".into(),
+        });
+    }
+    problems.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+    problems.dedup();
+    problems
+}

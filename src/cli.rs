@@ -1,0 +1,250 @@
+//! The command line: `sitrep` (= `sitrep console`), demo, replay, export, lab, check, note,
+//! runbook, completions. Flags override sitrep.toml, which overrides the defaults.
+
+use crate::app::{Console, run_headless, run_interactive};
+use crate::clock::Clock;
+use crate::config::{self, Config};
+use anyhow::Context;
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(name = "sitrep", version, about = "A terminal incident console: pods, replication, Sentinel, queues and backups, live, side by side.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub console: ConsoleArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The live console (the default when no command is given).
+    Console(ConsoleArgs),
+    /// Start a local lab with an incident unfolding and open the console on it; leaving stops the lab.
+    Demo(DemoArgs),
+    /// Replay a recorded session (not in this build yet).
+    Replay(ReplayArgs),
+    /// Export an incident timeline as a post-mortem draft (not in this build yet).
+    Export(ExportArgs),
+    /// The real-parts lab: Postgres+Patroni, Redis+Sentinels, S3, a Kubernetes API stand-in, faults.
+    Lab(crate::lab::cli::LabArgs),
+    /// Validate sitrep.toml, views/, themes/ and actions/; print every problem as file:line.
+    Check(CheckArgs),
+    /// Append a note to the open incident's timeline (not in this build yet).
+    Note(NoteArgs),
+    /// List or run runbook wizards from actions/ (not in this build yet).
+    Runbook(RunbookArgs),
+    /// Print shell completions: sitrep completions bash|zsh|fish > FILE.
+    Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Debug, Args, Default, Clone)]
+pub struct ConsoleArgs {
+    /// Config file (else $SITREP_CONFIG, ./sitrep.toml, ~/.config/sitrep/sitrep.toml).
+    #[arg(long, global = true, env = "SITREP_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Kubernetes context (as kubectl --context).
+    #[arg(long)]
+    pub context: Option<String>,
+    /// Namespace(s) to watch (as kubectl -n); repeat for several. Default: from sitrep.toml, else all.
+    #[arg(short = 'n', long = "namespace")]
+    pub namespaces: Vec<String>,
+    /// Refuse every mutating runbook step.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Theme name from themes/ (NO_COLOR forces "mono").
+    #[arg(long)]
+    pub theme: Option<String>,
+    /// View name from views/, or "auto".
+    #[arg(long)]
+    pub view: Option<String>,
+    /// Headless: no terminal; print the final frame as text and exit.
+    #[arg(long)]
+    pub snapshot: bool,
+    /// Frame size for --snapshot, COLSxROWS.
+    #[arg(long, default_value = "120x40", value_parser = parse_size)]
+    pub size: (u16, u16),
+    /// Seconds of live data to gather before the --snapshot frame.
+    #[arg(long, default_value_t = 5.0)]
+    pub settle: f64,
+    /// Keep colours in the --snapshot frame (ANSI SGR).
+    #[arg(long)]
+    pub ansi: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Lab scenario to run (see `sitrep lab scenarios`).
+    #[arg(long, default_value = "demo")]
+    pub scenario: String,
+    /// Lab directory (default: a fresh temp dir, removed afterwards).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub console: ConsoleArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The recording to play.
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[arg(long)]
+    pub incident: Option<String>,
+    #[arg(long, default_value = "md")]
+    pub format: String,
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {}
+
+#[derive(Debug, Args)]
+pub struct NoteArgs {
+    /// The note text.
+    pub text: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RunbookArgs {
+    /// Runbook name from actions/.
+    pub name: Option<String>,
+}
+
+fn parse_size(s: &str) -> Result<(u16, u16), String> {
+    let (c, r) = s.split_once(['x', 'X']).ok_or_else(|| format!("`{s}` is not COLSxROWS, e.g. 120x40"))?;
+    let c: u16 = c.parse().map_err(|_| format!("`{c}` is not a column count"))?;
+    let r: u16 = r.parse().map_err(|_| format!("`{r}` is not a row count"))?;
+    if c < 20 || r < 8 {
+        return Err(format!("{c}x{r} is too small; use at least 20x8"));
+    }
+    Ok((c, r))
+}
+
+/// Parses the command line and runs it; errors are printed for people.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let _log = crate::logging::init();
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("sitrep: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        None => console(cli.console),
+        Some(Command::Console(args)) => console(merge(cli.console, args)),
+        Some(Command::Demo(args)) => demo(args),
+        Some(Command::Lab(args)) => crate::lab::cli::run(args).map(|()| ExitCode::SUCCESS),
+        Some(Command::Check(_)) => check(cli.console.config),
+        Some(Command::Completions { shell }) => {
+            clap_complete::generate(shell, &mut Cli::command(), "sitrep", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Replay(_)) => not_yet("replay", "recording and replay (issue 8)"),
+        Some(Command::Export(_)) => not_yet("export", "the incident timeline (issue 6)"),
+        Some(Command::Note(_)) => not_yet("note", "the incident timeline (issue 6)"),
+        Some(Command::Runbook(_)) => not_yet("runbook", "runbook wizards (issue 7)"),
+    }
+}
+
+fn not_yet(cmd: &str, what: &str) -> anyhow::Result<ExitCode> {
+    eprintln!("sitrep {cmd}: not available in this build; it arrives with {what}. Nothing was changed.");
+    Ok(ExitCode::from(2))
+}
+
+/// Global flags given before the subcommand still count.
+fn merge(global: ConsoleArgs, mut local: ConsoleArgs) -> ConsoleArgs {
+    local.config = local.config.or(global.config);
+    local
+}
+
+fn check(config_path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let problems = crate::check::run(config_path.as_deref());
+    if problems.is_empty() {
+        let which = config::locate(config_path.as_deref()).map_or_else(|| "built-in defaults".to_string(), |p| p.display().to_string());
+        println!("ok: {which}, views, themes and actions are valid");
+        return Ok(ExitCode::SUCCESS);
+    }
+    for p in &problems {
+        println!("{p}");
+    }
+    eprintln!("{} problem(s)", problems.len());
+    Ok(ExitCode::FAILURE)
+}
+
+/// Loads the config and applies flags on top.
+pub fn load_config(args: &ConsoleArgs) -> anyhow::Result<Config> {
+    let mut config = match config::locate(args.config.as_deref()) {
+        Some(path) => config::load(&path)?,
+        None => Config::default(),
+    };
+    if let Some(c) = &args.context {
+        config.kube.context.clone_from(c);
+    }
+    if !args.namespaces.is_empty() {
+        config.kube.namespaces.clone_from(&args.namespaces);
+    }
+    if args.read_only {
+        config.general.read_only = true;
+    }
+    if let Some(t) = &args.theme {
+        config.general.theme.clone_from(t);
+    }
+    if let Some(v) = &args.view {
+        config.general.view.clone_from(v);
+    }
+    Ok(config)
+}
+
+fn banner(config: &Config) -> String {
+    let ctx = if config.kube.context.is_empty() { "current context".to_string() } else { config.kube.context.clone() };
+    let ns = if config.kube.namespaces.is_empty() { "all namespaces".to_string() } else { config.kube.namespaces.join(",") };
+    format!("{ctx} · {ns}{}", if config.general.read_only { " · READ-ONLY" } else { "" })
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")
+}
+
+fn console(args: ConsoleArgs) -> anyhow::Result<ExitCode> {
+    let config = load_config(&args)?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let console = Console::new(config.clone(), banner(&config), Clock::Real)?;
+        if args.snapshot {
+            let (cols, rows) = args.size;
+            let frame = run_headless(console, cols, rows, Duration::from_secs_f64(args.settle.max(0.0)), args.ansi).await?;
+            print!("{frame}");
+            Ok(ExitCode::SUCCESS)
+        } else {
+            run_interactive(console).await.map(|()| ExitCode::SUCCESS)
+        }
+    })
+}
+
+fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    eprintln!("sitrep demo: starting the lab (scenario {}), this takes under a minute…", args.scenario);
+    let lab = crate::lab::Lab::up(crate::lab::LabOptions { dir: args.dir.clone(), scenario: Some(args.scenario.clone()), owner_pid: Some(std::process::id()) })
+        .context("starting the lab for the demo; run `scripts/install` if a program is missing")?;
+    let mut console_args = args.console;
+    console_args.config = Some(lab.config_path());
+    let result = console(console_args);
+    let down = lab.down();
+    if let Err(e) = &down {
+        eprintln!("sitrep demo: stopping the lab: {e}");
+    }
+    result
+}

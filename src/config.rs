@@ -1,0 +1,476 @@
+//! sitrep.toml: the one place options are defined, their defaults (from the seeds) and validation.
+//! Layering: defaults < file < environment < flags. Every problem names file, line and fix.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub general: General,
+    pub kube: KubeSource,
+    pub postgres: PostgresSource,
+    pub sentinel: SentinelSource,
+    pub queues: QueueSource,
+    pub s3: S3Source,
+    pub thresholds: Thresholds,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct General {
+    pub refresh_secs: u64,
+    pub timeout_secs: u64,
+    pub read_only: bool,
+    pub theme: String,
+    pub view: String,
+    pub data_dir: String,
+    pub record: bool,
+}
+
+impl Default for General {
+    fn default() -> Self {
+        General {
+            refresh_secs: 2,
+            timeout_secs: 3,
+            read_only: false,
+            theme: "default".into(),
+            view: "auto".into(),
+            data_dir: String::new(),
+            record: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct KubeSource {
+    pub enabled: bool,
+    pub kubeconfig: String,
+    pub context: String,
+    pub namespaces: Vec<String>,
+}
+
+impl Default for KubeSource {
+    fn default() -> Self {
+        KubeSource { enabled: true, kubeconfig: String::new(), context: String::new(), namespaces: vec![] }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct PostgresSource {
+    pub enabled: bool,
+    pub members: Vec<PostgresMember>,
+    pub patroni: Vec<String>,
+}
+
+impl Default for PostgresSource {
+    fn default() -> Self {
+        PostgresSource { enabled: true, members: vec![], patroni: vec![] }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresMember {
+    pub name: String,
+    pub dsn: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SentinelSource {
+    pub enabled: bool,
+    pub addrs: Vec<String>,
+    pub master: String,
+    pub password: String,
+}
+
+impl Default for SentinelSource {
+    fn default() -> Self {
+        SentinelSource { enabled: true, addrs: vec![], master: "mymaster".into(), password: String::new() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueueSource {
+    pub enabled: bool,
+    pub url: String,
+    pub names: Vec<String>,
+}
+
+impl Default for QueueSource {
+    fn default() -> Self {
+        QueueSource { enabled: true, url: String::new(), names: vec!["celery".into()] }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct S3Source {
+    pub enabled: bool,
+    pub bucket: String,
+    pub region: String,
+    pub endpoint: String,
+    pub profile: String,
+    pub credentials_file: String,
+    pub force_path_style: bool,
+    pub basebackups_prefix: String,
+    pub wal_prefix: String,
+    pub dumps_prefix: String,
+    pub snapshots_prefix: String,
+}
+
+impl Default for S3Source {
+    fn default() -> Self {
+        S3Source {
+            enabled: true,
+            bucket: String::new(),
+            region: String::new(),
+            endpoint: String::new(),
+            profile: String::new(),
+            credentials_file: String::new(),
+            force_path_style: false,
+            basebackups_prefix: "basebackups_005/".into(),
+            wal_prefix: "wal_005/".into(),
+            dumps_prefix: "dumps/".into(),
+            snapshots_prefix: "snapshots/".into(),
+        }
+    }
+}
+
+/// Alert thresholds and recovery targets. Defaults cite the seed runbook they come from.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Thresholds {
+    /// seeds/002 "Recovery Point Objective: 5 minutes".
+    pub rpo_secs: u64,
+    /// seeds/002 "Recovery Time Objective: 15 minutes".
+    pub rto_secs: u64,
+    /// seeds/002 PostgreSQL "RTO Target: 5 minutes".
+    pub postgres_rto_secs: u64,
+    /// seeds/002 Redis "RTO Target: 2 minutes".
+    pub redis_rto_secs: u64,
+    /// seeds/004 "Signal Processing Lag" warning 30s.
+    pub lag_warn_secs: u64,
+    /// seeds/004 "Signal Processing Lag" critical 60s.
+    pub lag_crit_secs: u64,
+    /// One WAL segment.
+    pub lag_warn_bytes: u64,
+    pub queue_depth_warn: u64,
+    pub queue_depth_crit: u64,
+    pub restarts_warn: u32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            rpo_secs: 300,
+            rto_secs: 900,
+            postgres_rto_secs: 300,
+            redis_rto_secs: 120,
+            lag_warn_secs: 30,
+            lag_crit_secs: 60,
+            lag_warn_bytes: 16 * 1024 * 1024,
+            queue_depth_warn: 1000,
+            queue_depth_crit: 10_000,
+            restarts_warn: 3,
+        }
+    }
+}
+
+/// One thing wrong in a user's file: where, what, and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub file: PathBuf,
+    pub line: usize,
+    pub what: String,
+    pub fix: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: {} — {}", self.file.display(), self.line, self.what, self.fix)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}; check the path given by --config or SITREP_CONFIG")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{} problem(s) in the configuration:\n{}", .0.len(), .0.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<Problem>),
+}
+
+/// Where the config was found (or None: built-in defaults).
+pub fn locate(explicit: Option<&Path>) -> Option<PathBuf> {
+    if let Some(p) = explicit {
+        return Some(p.to_path_buf());
+    }
+    if let Some(p) = std::env::var_os("SITREP_CONFIG").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let local = PathBuf::from("sitrep.toml");
+    if local.is_file() {
+        return Some(local);
+    }
+    directories::ProjectDirs::from("", "", "sitrep")
+        .map(|d| d.config_dir().join("sitrep.toml"))
+        .filter(|p| p.is_file())
+}
+
+/// Reads and validates a config file; every problem is reported, not just the first.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+    let (config, problems) = parse(path, &text);
+    if problems.is_empty() { Ok(config) } else { Err(ConfigError::Invalid(problems)) }
+}
+
+/// Parses config text, collecting every problem; returns the config with bad keys left at default.
+pub fn parse(path: &Path, text: &str) -> (Config, Vec<Problem>) {
+    let mut problems = Vec::new();
+    let root: toml::Table = match text.parse() {
+        Ok(t) => t,
+        Err(e) => {
+            let line = e.span().map_or(1, |s| line_of_offset(text, s.start));
+            problems.push(Problem {
+                file: path.to_path_buf(),
+                line,
+                what: format!("not valid TOML: {}", e.message()),
+                fix: "fix the syntax (see docs/sitrep.example.toml)".into(),
+            });
+            return (Config::default(), problems);
+        }
+    };
+    let known = known_keys();
+    let mut clean = toml::Table::new();
+    for (section, value) in root {
+        let Some(section_keys) = known.get(section.as_str()) else {
+            problems.push(unknown(path, text, None, &section, known.keys().map(String::as_str)));
+            continue;
+        };
+        let toml::Value::Table(table) = value else {
+            problems.push(Problem {
+                file: path.to_path_buf(),
+                line: find_line(text, None, &section),
+                what: format!("`{section}` must be a table"),
+                fix: format!("write it as a section: [{section}]"),
+            });
+            continue;
+        };
+        let mut kept = toml::Table::new();
+        for (key, value) in table {
+            if !section_keys.contains(&key) {
+                problems.push(unknown(path, text, Some(&section), &key, section_keys.iter().map(String::as_str)));
+                continue;
+            }
+            let mut probe = toml::Table::new();
+            probe.insert(section.clone(), toml::Value::Table(toml::Table::from_iter([(key.clone(), value.clone())])));
+            if let Err(e) = toml::Value::Table(probe).try_into::<Config>() {
+                problems.push(Problem {
+                    file: path.to_path_buf(),
+                    line: find_line(text, Some(&section), &key),
+                    what: format!("[{section}] {key}: {}", first_line(&e.to_string())),
+                    fix: format!("give {key} a value of the documented type (see docs/sitrep.example.toml: {})", example_of(&section, &key)),
+                });
+                continue;
+            }
+            kept.insert(key, value);
+        }
+        clean.insert(section, toml::Value::Table(kept));
+    }
+    let config = toml::Value::Table(clean).try_into::<Config>().unwrap_or_default();
+    problems.extend(semantic_problems(path, text, &config));
+    (config, problems)
+}
+
+fn semantic_problems(path: &Path, text: &str, c: &Config) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let mut bad = |section: &str, key: &str, what: String, fix: &str| {
+        out.push(Problem { file: path.to_path_buf(), line: find_line(text, Some(section), key), what, fix: fix.into() })
+    };
+    if c.general.refresh_secs == 0 {
+        bad("general", "refresh_secs", "refresh_secs is 0".into(), "use 1 or more seconds");
+    }
+    if c.general.timeout_secs == 0 {
+        bad("general", "timeout_secs", "timeout_secs is 0".into(), "use 1 or more seconds");
+    }
+    for addr in &c.sentinel.addrs {
+        if !looks_like_host_port(addr) {
+            bad("sentinel", "addrs", format!("`{addr}` is not host:port"), "write each Sentinel as \"host:26379\"");
+        }
+    }
+    for url in &c.postgres.patroni {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            bad("postgres", "patroni", format!("`{url}` is not an http(s) URL"), "write Patroni REST URLs like \"http://10.0.0.5:8008\"");
+        }
+    }
+    for m in &c.postgres.members {
+        if m.dsn.trim().is_empty() {
+            bad("postgres", "members", format!("member `{}` has an empty dsn", m.name), "give dsn as \"host=... port=... user=...\" or a postgres:// URL");
+        }
+    }
+    if !c.queues.url.is_empty() && !(c.queues.url.starts_with("redis://") || c.queues.url.starts_with("rediss://")) {
+        bad("queues", "url", format!("`{}` is not a redis:// URL", crate::sanitize::redact_secrets(&c.queues.url)), "write it as redis://host:6379/0, or \"\" to follow the Sentinel master");
+    }
+    let t = &c.thresholds;
+    if t.lag_warn_secs > t.lag_crit_secs {
+        bad("thresholds", "lag_warn_secs", "lag_warn_secs is above lag_crit_secs".into(), "make the warning threshold the lower one");
+    }
+    if t.queue_depth_warn > t.queue_depth_crit {
+        bad("thresholds", "queue_depth_warn", "queue_depth_warn is above queue_depth_crit".into(), "make the warning threshold the lower one");
+    }
+    out
+}
+
+fn looks_like_host_port(s: &str) -> bool {
+    s.rsplit_once(':').is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok())
+}
+
+fn unknown<'a>(path: &Path, text: &str, section: Option<&str>, key: &str, candidates: impl Iterator<Item = &'a str>) -> Problem {
+    let suggestion = closest(key, candidates);
+    let what = match section {
+        Some(s) => format!("unknown key `{key}` in [{s}]"),
+        None => format!("unknown section [{key}]"),
+    };
+    let fix = match suggestion {
+        Some(s) => format!("did you mean `{s}`?"),
+        None => "remove it (see docs/sitrep.example.toml for every option)".into(),
+    };
+    Problem { file: path.to_path_buf(), line: find_line(text, section, key), what, fix }
+}
+
+/// Keys of every section, taken from the defaults so the list can never drift from the structs.
+fn known_keys() -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut out = std::collections::BTreeMap::new();
+    if let Ok(toml::Value::Table(root)) = toml::Value::try_from(Config::default()) {
+        for (section, value) in root {
+            if let toml::Value::Table(t) = value {
+                out.insert(section, t.keys().cloned().collect());
+            }
+        }
+    }
+    out
+}
+
+fn example_of(section: &str, key: &str) -> String {
+    toml::Value::try_from(Config::default())
+        .ok()
+        .and_then(|v| v.get(section).and_then(|s| s.get(key)).map(|v| format!("{key} = {v}")))
+        .unwrap_or_else(|| key.to_string())
+}
+
+/// The closest candidate by edit distance, if it is close enough to be a likely typo.
+pub fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<String> {
+    candidates
+        .map(|c| (edit_distance(word, c), c))
+        .filter(|(d, c)| *d <= (c.len().max(word.len()) / 3).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c.to_string())
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+fn first_line(s: &str) -> String {
+    // toml errors carry a caret diagram after the message; the first meaningful line is enough.
+    s.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with("TOML parse error")).unwrap_or(s).to_string()
+}
+
+/// 1-based line of a byte offset.
+pub fn line_of_offset(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// Finds the line where `key` is set inside `[section]` (or the section header itself).
+pub fn find_line(text: &str, section: Option<&str>, key: &str) -> usize {
+    let mut in_section = section.is_none();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if let Some(header) = line.strip_prefix('[') {
+            let name = header.trim_start_matches('[').split(']').next().unwrap_or("").trim();
+            if section.is_none() && name == key {
+                return i + 1;
+            }
+            in_section = section == Some(name);
+            continue;
+        }
+        if in_section {
+            let k = line.split('=').next().unwrap_or("").trim().trim_matches('"');
+            if k == key {
+                return i + 1;
+            }
+        }
+    }
+    1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems(text: &str) -> Vec<Problem> {
+        parse(Path::new("sitrep.toml"), text).1
+    }
+
+    #[test]
+    fn unknown_key_and_wrong_type_are_both_reported_with_lines() {
+        let text = "[general]\nrefresh_secs = \"fast\"\n\n[sentinel]\nmaster = \"mymaster\"\nadrs = [\"a:1\"]\n";
+        let found = problems(text);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!(found[0].line, 2);
+        assert!(found[0].what.contains("refresh_secs"), "{}", found[0]);
+        assert_eq!(found[1].line, 6);
+        assert!(found[1].fix.contains("did you mean `addrs`"), "{}", found[1]);
+    }
+
+    #[test]
+    fn unknown_section_is_suggested() {
+        let found = problems("[sentinels]\naddrs = []\n");
+        assert_eq!(found.len(), 1);
+        assert!(found[0].fix.contains("`sentinel`"), "{}", found[0]);
+    }
+
+    #[test]
+    fn syntax_error_names_its_line() {
+        let found = problems("[general]\nrefresh_secs = = 3\n");
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].line, 2);
+    }
+
+    #[test]
+    fn defaults_come_from_the_seeds() {
+        let (c, found) = parse(Path::new("x"), "");
+        assert!(found.is_empty());
+        assert_eq!(c.thresholds.rpo_secs, 300);
+        assert_eq!(c.thresholds.redis_rto_secs, 120);
+    }
+
+    #[test]
+    fn the_documented_example_is_valid() {
+        let text = include_str!("../docs/sitrep.example.toml");
+        let (c, found) = parse(Path::new("docs/sitrep.example.toml"), text);
+        assert!(found.is_empty(), "{found:?}");
+        assert_eq!(c, Config::default());
+    }
+
+    #[test]
+    fn semantic_mistakes_are_caught() {
+        let found = problems("[sentinel]\naddrs = [\"nohost\"]\n[thresholds]\nlag_warn_secs = 100\nlag_crit_secs = 10\n");
+        assert_eq!(found.len(), 2, "{found:?}");
+    }
+}

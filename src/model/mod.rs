@@ -1,0 +1,291 @@
+//! The Model: plain data the screen is drawn from, changed only by `Model::apply(Event)`.
+//! Pure and cheap: tests and replay drive it without a runtime.
+
+pub mod backups;
+pub mod pods;
+pub mod queues;
+pub mod replication;
+pub mod sentinel;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+
+pub use backups::{BackupItem, BackupKind, BackupsSnapshot};
+pub use pods::{DeploymentRow, KubeEventRow, PodRow, PodsSnapshot};
+pub use queues::{QueueRow, QueuesSnapshot};
+pub use replication::{ArchiverRow, MemberRow, PatroniMember, ReplicationSnapshot, StandbyRow};
+pub use sentinel::{MasterRow, ReplicaRow, SentinelRow, SentinelSnapshot};
+
+/// One source of live data; each has one collector and one pane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum SourceId {
+    Pods,
+    Replication,
+    Sentinel,
+    Queues,
+    Backups,
+}
+
+impl SourceId {
+    pub const ALL: [SourceId; 5] = [SourceId::Pods, SourceId::Replication, SourceId::Sentinel, SourceId::Queues, SourceId::Backups];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceId::Pods => "pods",
+            SourceId::Replication => "replication",
+            SourceId::Sentinel => "sentinel",
+            SourceId::Queues => "queues",
+            SourceId::Backups => "backups",
+        }
+    }
+}
+
+/// A snapshot from one collector.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Observation {
+    Pods(PodsSnapshot),
+    Replication(ReplicationSnapshot),
+    Sentinel(SentinelSnapshot),
+    Queues(QueuesSnapshot),
+    Backups(BackupsSnapshot),
+}
+
+impl Observation {
+    pub fn source(&self) -> SourceId {
+        match self {
+            Observation::Pods(_) => SourceId::Pods,
+            Observation::Replication(_) => SourceId::Replication,
+            Observation::Sentinel(_) => SourceId::Sentinel,
+            Observation::Queues(_) => SourceId::Queues,
+            Observation::Backups(_) => SourceId::Backups,
+        }
+    }
+}
+
+/// Everything that can change what the screen shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Event {
+    Observed { at: DateTime<Utc>, observation: Observation },
+    SourceFailed { at: DateTime<Utc>, source: SourceId, error: String },
+    /// A source that is switched off in the config.
+    SourceDisabled { source: SourceId },
+    /// Time passed (ages and staleness move even when nothing arrives).
+    Tick { at: DateTime<Utc> },
+}
+
+/// A source's health as the badge shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Health {
+    Waiting,
+    Disabled,
+    Fresh { at: DateTime<Utc> },
+    Stale { since: DateTime<Utc> },
+    Failing { since: DateTime<Utc>, error: String, last_ok: Option<DateTime<Utc>> },
+}
+
+/// Per-source bookkeeping behind the health badge.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SourceState {
+    pub disabled: bool,
+    pub last_ok: Option<DateTime<Utc>>,
+    /// First failure of the current run of failures, and the latest error text.
+    pub failing: Option<(DateTime<Utc>, String)>,
+}
+
+/// How many points of history a metric keeps (sparklines and rates).
+pub const HISTORY_LEN: usize = 180;
+
+/// A bounded time series.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Series {
+    pub points: VecDeque<(DateTime<Utc>, f64)>,
+}
+
+impl Series {
+    pub fn push(&mut self, at: DateTime<Utc>, v: f64) {
+        if self.points.len() == HISTORY_LEN {
+            self.points.pop_front();
+        }
+        self.points.push_back((at, v));
+    }
+
+    pub fn last(&self) -> Option<f64> {
+        self.points.back().map(|(_, v)| *v)
+    }
+
+    /// Change per minute over the last `window`, from the oldest point inside it to the newest.
+    pub fn rate_per_min(&self, window: Duration) -> Option<f64> {
+        let (t1, v1) = *self.points.back()?;
+        let (t0, v0) = *self.points.iter().find(|(t, _)| t1 - *t <= window)?;
+        let secs = (t1 - t0).num_milliseconds() as f64 / 1000.0;
+        (secs >= 1.0).then(|| (v1 - v0) / secs * 60.0)
+    }
+
+    /// Values scaled for a sparkline.
+    pub fn values(&self) -> Vec<u64> {
+        self.points.iter().map(|(_, v)| v.max(0.0).round() as u64).collect()
+    }
+}
+
+/// The state of everything on screen except view state (focus, selection, scroll).
+#[derive(Debug, Clone, Default)]
+pub struct Model {
+    pub now: Option<DateTime<Utc>>,
+    pub sources: BTreeMap<SourceId, SourceState>,
+    pub pods: Option<PodsSnapshot>,
+    pub replication: Option<ReplicationSnapshot>,
+    pub sentinel: Option<SentinelSnapshot>,
+    pub queues: Option<QueuesSnapshot>,
+    pub backups: Option<BackupsSnapshot>,
+    /// Worst standby replay lag (seconds) over time.
+    pub lag_history: Series,
+    /// Depth of each queue over time.
+    pub queue_history: BTreeMap<String, Series>,
+    /// Collector refresh interval, used to decide when data is stale.
+    pub refresh: Duration,
+}
+
+impl Model {
+    pub fn new(refresh: Duration) -> Self {
+        Model { refresh, ..Model::default() }
+    }
+
+    /// Applies one event; returns whether anything visible changed.
+    pub fn apply(&mut self, event: Event) -> bool {
+        match event {
+            Event::Tick { at } => {
+                let moved_second = self.now.is_none_or(|n| n.timestamp() != at.timestamp());
+                self.now = Some(at);
+                moved_second
+            }
+            Event::SourceDisabled { source } => {
+                self.sources.entry(source).or_default().disabled = true;
+                true
+            }
+            Event::SourceFailed { at, source, error } => {
+                self.now = Some(self.now.map_or(at, |n| n.max(at)));
+                let state = self.sources.entry(source).or_default();
+                let since = state.failing.as_ref().map_or(at, |(s, _)| *s);
+                let next = Some((since, error));
+                let changed = state.failing != next;
+                state.failing = next;
+                changed
+            }
+            Event::Observed { at, observation } => {
+                self.now = Some(self.now.map_or(at, |n| n.max(at)));
+                let state = self.sources.entry(observation.source()).or_default();
+                state.last_ok = Some(at);
+                state.failing = None;
+                self.store(at, observation);
+                true
+            }
+        }
+    }
+
+    fn store(&mut self, at: DateTime<Utc>, observation: Observation) {
+        match observation {
+            Observation::Pods(s) => self.pods = Some(s),
+            Observation::Replication(s) => {
+                if let Some(lag) = s.max_replay_lag_secs() {
+                    self.lag_history.push(at, lag);
+                }
+                self.replication = Some(s);
+            }
+            Observation::Sentinel(s) => self.sentinel = Some(s),
+            Observation::Queues(s) => {
+                for q in &s.queues {
+                    self.queue_history.entry(q.name.clone()).or_default().push(at, q.depth as f64);
+                }
+                self.queues = Some(s);
+            }
+            Observation::Backups(s) => self.backups = Some(s),
+        }
+    }
+
+    /// The health badge of a source at the model's current time.
+    pub fn health(&self, source: SourceId) -> Health {
+        let Some(state) = self.sources.get(&source) else { return Health::Waiting };
+        if state.disabled {
+            return Health::Disabled;
+        }
+        if let Some((since, error)) = &state.failing {
+            return Health::Failing { since: *since, error: error.clone(), last_ok: state.last_ok };
+        }
+        match (state.last_ok, self.now) {
+            (Some(at), Some(now)) if now - at > self.stale_after() => Health::Stale { since: at },
+            (Some(at), _) => Health::Fresh { at },
+            (None, _) => Health::Waiting,
+        }
+    }
+
+    fn stale_after(&self) -> Duration {
+        (self.refresh * 3).max(Duration::seconds(5))
+    }
+
+    /// Queue growth in messages per minute over the last two minutes.
+    pub fn queue_rate(&self, name: &str) -> Option<f64> {
+        self.queue_history.get(name)?.rate_per_min(Duration::seconds(120))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap_or_default()
+    }
+
+    fn queues(depth: u64) -> Observation {
+        Observation::Queues(QueuesSnapshot {
+            server: "127.0.0.1:6379".into(),
+            queues: vec![QueueRow { name: "celery".into(), depth }],
+            unacked: None,
+        })
+    }
+
+    #[test]
+    fn a_failing_source_keeps_its_last_good_data_and_the_time_it_began_failing() {
+        let mut m = Model::new(Duration::seconds(2));
+        m.apply(Event::Observed { at: t(0), observation: queues(5) });
+        m.apply(Event::SourceFailed { at: t(4), source: SourceId::Queues, error: "refused".into() });
+        m.apply(Event::SourceFailed { at: t(6), source: SourceId::Queues, error: "refused".into() });
+        assert_eq!(m.queues.as_ref().map(|q| q.queues[0].depth), Some(5));
+        match m.health(SourceId::Queues) {
+            Health::Failing { since, last_ok, .. } => {
+                assert_eq!(since, t(4));
+                assert_eq!(last_ok, Some(t(0)));
+            }
+            other => panic!("expected failing, got {other:?}"),
+        }
+        m.apply(Event::Observed { at: t(8), observation: queues(6) });
+        assert_eq!(m.health(SourceId::Queues), Health::Fresh { at: t(8) });
+    }
+
+    #[test]
+    fn silence_turns_fresh_into_stale() {
+        let mut m = Model::new(Duration::seconds(2));
+        m.apply(Event::Observed { at: t(0), observation: queues(1) });
+        m.apply(Event::Tick { at: t(3) });
+        assert_eq!(m.health(SourceId::Queues), Health::Fresh { at: t(0) });
+        m.apply(Event::Tick { at: t(30) });
+        assert_eq!(m.health(SourceId::Queues), Health::Stale { since: t(0) });
+    }
+
+    #[test]
+    fn queue_rate_is_per_minute() {
+        let mut m = Model::new(Duration::seconds(2));
+        m.apply(Event::Observed { at: t(0), observation: queues(100) });
+        m.apply(Event::Observed { at: t(30), observation: queues(160) });
+        let rate = m.queue_rate("celery").unwrap_or_default();
+        assert!((rate - 120.0).abs() < 1e-9, "{rate}");
+    }
+
+    #[test]
+    fn ticks_within_the_same_second_do_not_ask_for_a_redraw() {
+        let mut m = Model::new(Duration::seconds(2));
+        assert!(m.apply(Event::Tick { at: t(1) }));
+        assert!(!m.apply(Event::Tick { at: t(1) + Duration::milliseconds(300) }));
+    }
+}

@@ -1,0 +1,305 @@
+//! Drawing: the whole frame is a pure function of (Model, ViewState, theme, view).
+//! Also the view state and the keymap, which change only what is looked at, never the data.
+
+pub mod layout;
+pub mod panes;
+pub mod theme;
+pub mod toolkit;
+
+use crate::config::Thresholds;
+use crate::model::{Model, SourceId};
+use chrono::{DateTime, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use layout::View;
+use panes::PaneCtx;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use std::collections::BTreeMap;
+use theme::Theme;
+
+/// What the keyboard is currently typing into.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Mode {
+    #[default]
+    Normal,
+    Filter,
+    Command(String),
+    Help,
+}
+
+/// What is looked at: focus, selection, filter. Never the data itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViewState {
+    pub focus: SourceId,
+    pub selection: BTreeMap<SourceId, usize>,
+    pub filter: String,
+    pub mode: Mode,
+    /// A one-line message for the status bar (e.g. an unknown command).
+    pub message: Option<String>,
+}
+
+impl Default for ViewState {
+    fn default() -> Self {
+        ViewState { focus: SourceId::Pods, selection: BTreeMap::new(), filter: String::new(), mode: Mode::Normal, message: None }
+    }
+}
+
+/// What a key asks of the app loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyOutcome {
+    Nothing,
+    Redraw,
+    Quit,
+}
+
+/// Every key, for the help screen (and the docs).
+pub const KEYS: &[(&str, &str)] = &[
+    ("1-5 / tab / shift-tab", "focus pods, replication, sentinel, queues, backups"),
+    ("j k / ↓ ↑", "move the selection"),
+    ("g / G", "first / last row"),
+    ("/", "filter rows by text (enter keeps it, esc clears)"),
+    (":", "jump: :pods :replication :sentinel :queues :backups, :q quits"),
+    ("?", "this help"),
+    ("esc", "close help, clear the filter"),
+    ("q / ctrl-c", "quit"),
+];
+
+impl ViewState {
+    pub fn selected(&self, source: SourceId) -> usize {
+        self.selection.get(&source).copied().unwrap_or(0)
+    }
+
+    /// Applies a key; pure, so it is tested without a terminal.
+    pub fn on_key(&mut self, key: KeyEvent) -> KeyOutcome {
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            return KeyOutcome::Quit;
+        }
+        self.message = None;
+        match self.mode.clone() {
+            Mode::Help => {
+                self.mode = Mode::Normal;
+                KeyOutcome::Redraw
+            }
+            Mode::Filter => {
+                match key.code {
+                    KeyCode::Esc => {
+                        self.filter.clear();
+                        self.mode = Mode::Normal;
+                    }
+                    KeyCode::Enter => self.mode = Mode::Normal,
+                    KeyCode::Backspace => {
+                        self.filter.pop();
+                    }
+                    KeyCode::Char(c) if !c.is_control() => self.filter.push(c),
+                    _ => return KeyOutcome::Nothing,
+                }
+                KeyOutcome::Redraw
+            }
+            Mode::Command(mut text) => {
+                match key.code {
+                    KeyCode::Esc => self.mode = Mode::Normal,
+                    KeyCode::Enter => {
+                        self.mode = Mode::Normal;
+                        return self.run_command(&text);
+                    }
+                    KeyCode::Backspace => {
+                        text.pop();
+                        self.mode = Mode::Command(text);
+                    }
+                    KeyCode::Char(c) if !c.is_control() => {
+                        text.push(c);
+                        self.mode = Mode::Command(text);
+                    }
+                    _ => return KeyOutcome::Nothing,
+                }
+                KeyOutcome::Redraw
+            }
+            Mode::Normal => self.on_normal_key(key),
+        }
+    }
+
+    fn on_normal_key(&mut self, key: KeyEvent) -> KeyOutcome {
+        let sel = self.selection.entry(self.focus).or_insert(0);
+        match key.code {
+            KeyCode::Char('q') => return KeyOutcome::Quit,
+            KeyCode::Char('?') => self.mode = Mode::Help,
+            KeyCode::Char('/') => self.mode = Mode::Filter,
+            KeyCode::Char(':') => self.mode = Mode::Command(String::new()),
+            KeyCode::Esc => self.filter.clear(),
+            KeyCode::Char('j') | KeyCode::Down => *sel = sel.saturating_add(1),
+            KeyCode::Char('k') | KeyCode::Up => *sel = sel.saturating_sub(1),
+            KeyCode::Char('g') | KeyCode::Home => *sel = 0,
+            KeyCode::Char('G') | KeyCode::End => *sel = usize::MAX / 2,
+            KeyCode::Tab => self.focus = cycle(self.focus, 1),
+            KeyCode::BackTab => self.focus = cycle(self.focus, SourceId::ALL.len() - 1),
+            KeyCode::Char(c @ '1'..='5') => self.focus = SourceId::ALL[(c as usize) - ('1' as usize)],
+            _ => return KeyOutcome::Nothing,
+        }
+        KeyOutcome::Redraw
+    }
+
+    fn run_command(&mut self, text: &str) -> KeyOutcome {
+        let cmd = text.trim();
+        if matches!(cmd, "q" | "quit" | "q!") {
+            return KeyOutcome::Quit;
+        }
+        let names: Vec<&str> = SourceId::ALL.iter().map(|s| s.name()).collect();
+        match SourceId::ALL.iter().find(|s| s.name() == cmd || (cmd == "pg" && **s == SourceId::Replication) || (cmd == "redis" && **s == SourceId::Sentinel)) {
+            Some(s) => self.focus = *s,
+            None => {
+                let hint = crate::config::closest(cmd, names.iter().copied()).map_or_else(|| format!("try :{}", names.join(" :")), |s| format!("did you mean :{s}?"));
+                self.message = Some(format!("unknown command :{cmd} — {hint}"));
+            }
+        }
+        KeyOutcome::Redraw
+    }
+}
+
+fn cycle(s: SourceId, by: usize) -> SourceId {
+    let i = SourceId::ALL.iter().position(|x| *x == s).unwrap_or(0);
+    SourceId::ALL[(i + by) % SourceId::ALL.len()]
+}
+
+/// Everything a frame needs besides the model and view state.
+pub struct Screen<'a> {
+    pub theme: &'a Theme,
+    pub views: &'a [View],
+    pub view_name: &'a str,
+    pub thresholds: &'a Thresholds,
+    /// What the top bar says about where sitrep is pointed (context, replay position…).
+    pub banner: &'a str,
+}
+
+/// Draws one frame.
+pub fn render(f: &mut Frame, model: &Model, view: &ViewState, screen: &Screen, now: DateTime<Utc>) {
+    let area = f.area();
+    let [top, body, bottom] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1), Constraint::Length(1)]).areas(area);
+    f.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled(" sitrep ", screen.theme.selected),
+            Span::styled(format!(" {} ", screen.banner), screen.theme.accent),
+            Span::styled(now.format("%Y-%m-%d %H:%M:%S UTC").to_string(), screen.theme.muted),
+        ])),
+        top,
+    );
+    match layout::choose(screen.views, screen.view_name, area.width, area.height) {
+        Some(v) => {
+            for (name, rect) in v.split(body) {
+                draw_pane(f, &name, rect, model, view, screen, now);
+            }
+        }
+        None => f.render_widget(Paragraph::new("no view fits this terminal; run `sitrep check`"), body),
+    }
+    f.render_widget(Paragraph::new(status_line(view, screen.theme)), bottom);
+    if view.mode == Mode::Help {
+        draw_help(f, area, screen.theme);
+    }
+}
+
+fn draw_pane(f: &mut Frame, name: &str, rect: Rect, model: &Model, view: &ViewState, screen: &Screen, now: DateTime<Utc>) {
+    let source = match name {
+        "pods" => SourceId::Pods,
+        "replication" => SourceId::Replication,
+        "sentinel" => SourceId::Sentinel,
+        "queues" => SourceId::Queues,
+        "backups" => SourceId::Backups,
+        "focused" => view.focus,
+        _ => {
+            let ctx = PaneCtx { model, view, theme: screen.theme, thresholds: screen.thresholds, now, focused: false };
+            panes::summary::draw(f, rect, &ctx);
+            return;
+        }
+    };
+    let ctx = PaneCtx { model, view, theme: screen.theme, thresholds: screen.thresholds, now, focused: view.focus == source };
+    match source {
+        SourceId::Pods => panes::pods::draw(f, rect, &ctx),
+        SourceId::Replication => panes::replication::draw(f, rect, &ctx),
+        SourceId::Sentinel => panes::sentinel::draw(f, rect, &ctx),
+        SourceId::Queues => panes::queues::draw(f, rect, &ctx),
+        SourceId::Backups => panes::backups::draw(f, rect, &ctx),
+    }
+}
+
+fn status_line<'a>(view: &ViewState, theme: &Theme) -> Line<'a> {
+    match &view.mode {
+        Mode::Filter => Line::from(vec![Span::styled("/", theme.accent), Span::raw(view.filter.clone()), Span::styled("▏", theme.accent)]),
+        Mode::Command(text) => Line::from(vec![Span::styled(":", theme.accent), Span::raw(text.clone()), Span::styled("▏", theme.accent)]),
+        _ => {
+            if let Some(m) = &view.message {
+                return Line::from(Span::styled(m.clone(), theme.warn));
+            }
+            let mut spans = vec![Span::styled(" ? help  1-5 panes  / filter  : jump  q quit", theme.muted)];
+            if !view.filter.is_empty() {
+                spans.push(Span::styled(format!("   filter: {}", view.filter), theme.warn));
+            }
+            Line::from(spans)
+        }
+    }
+}
+
+fn draw_help(f: &mut Frame, area: Rect, theme: &Theme) {
+    let w = area.width.min(70);
+    let h = (KEYS.len() as u16 + 4).min(area.height);
+    let rect = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
+    let lines: Vec<Line> = KEYS
+        .iter()
+        .map(|(k, what)| Line::from(vec![Span::styled(format!("{k:<22}"), theme.accent), Span::raw(*what)]))
+        .collect();
+    f.render_widget(Clear, rect);
+    f.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: true }).block(Block::default().borders(Borders::ALL).title(" keys (any key closes) ").border_style(theme.focus)),
+        rect,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(c: KeyCode) -> KeyEvent {
+        KeyEvent::new(c, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn number_keys_and_tab_move_focus() {
+        let mut v = ViewState::default();
+        v.on_key(key(KeyCode::Char('4')));
+        assert_eq!(v.focus, SourceId::Queues);
+        v.on_key(key(KeyCode::Tab));
+        assert_eq!(v.focus, SourceId::Backups);
+        v.on_key(key(KeyCode::Tab));
+        assert_eq!(v.focus, SourceId::Pods);
+        v.on_key(key(KeyCode::BackTab));
+        assert_eq!(v.focus, SourceId::Backups);
+    }
+
+    #[test]
+    fn colon_jumps_and_unknown_commands_suggest() {
+        let mut v = ViewState::default();
+        for c in ":queues".chars() {
+            v.on_key(key(KeyCode::Char(c)));
+        }
+        v.on_key(key(KeyCode::Enter));
+        assert_eq!(v.focus, SourceId::Queues);
+        for c in ":podz".chars() {
+            v.on_key(key(KeyCode::Char(c)));
+        }
+        v.on_key(key(KeyCode::Enter));
+        assert!(v.message.as_deref().is_some_and(|m| m.contains(":pods")), "{:?}", v.message);
+    }
+
+    #[test]
+    fn filter_is_typed_kept_and_cleared() {
+        let mut v = ViewState::default();
+        for c in "/api".chars() {
+            v.on_key(key(KeyCode::Char(c)));
+        }
+        v.on_key(key(KeyCode::Enter));
+        assert_eq!(v.filter, "api");
+        assert_eq!(v.on_key(key(KeyCode::Char('q'))), KeyOutcome::Quit);
+        v.on_key(key(KeyCode::Esc));
+        assert!(v.filter.is_empty());
+    }
+}

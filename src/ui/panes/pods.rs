@@ -1,0 +1,95 @@
+//! Pods pane: deployments and their rollout, pods (unhealthy first), recent warning events.
+//! Mirrors what `kubectl get deploy,pods` and `get events` would tell, in one glance.
+
+use super::PaneCtx;
+use crate::model::{PodRow, SourceId};
+use crate::ui::toolkit::{age, pane_block, placeholder};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Row, Table, TableState};
+
+pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
+    let health = ctx.model.health(SourceId::Pods);
+    let block = pane_block(1, "Pods", &health, ctx.focused, ctx.theme, ctx.now);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let Some(snap) = &ctx.model.pods else {
+        f.render_widget(placeholder(&health, ctx.theme), inner);
+        return;
+    };
+    let deploy_rows = snap.deployments.len().min(6) as u16;
+    let event_rows = if inner.height > 20 { 5 } else { 0 };
+    let [deploy_area, pods_area, events_area] = Layout::vertical([
+        Constraint::Length(if deploy_rows > 0 { deploy_rows + 1 } else { 0 }),
+        Constraint::Fill(1),
+        Constraint::Length(event_rows),
+    ])
+    .areas(inner);
+
+    let deployments = snap.deployments.iter().filter(|d| ctx.matches(&d.name)).map(|d| {
+        let style = if d.rollout == "complete" { ctx.theme.text } else if d.rollout.starts_with("stalled") { ctx.theme.crit } else { ctx.theme.warn };
+        Row::new(vec![
+            format!("{}/{}", d.namespace, d.name),
+            format!("{}/{}", d.ready, d.desired),
+            d.updated.to_string(),
+            d.available.to_string(),
+            d.revision.clone(),
+            d.rollout.clone(),
+        ])
+        .style(style)
+    });
+    let table = Table::new(deployments, [Constraint::Fill(2), Constraint::Length(6), Constraint::Length(4), Constraint::Length(5), Constraint::Length(4), Constraint::Fill(1)])
+        .header(Row::new(vec!["DEPLOYMENT", "READY", "UPD", "AVAIL", "REV", "ROLLOUT"]).style(ctx.theme.muted));
+    f.render_widget(table, deploy_area);
+
+    let pods = sorted_pods(&snap.pods, ctx);
+    let rows = pods.iter().map(|p| {
+        let style = if p.reason.is_some() { ctx.theme.crit } else if !p.is_healthy() { ctx.theme.warn } else { ctx.theme.text };
+        let restarts = match p.last_restart {
+            Some(t) if p.restarts > 0 => format!("{} ({} ago)", p.restarts, age(ctx.now, t)),
+            _ => p.restarts.to_string(),
+        };
+        Row::new(vec![
+            p.name.clone(),
+            format!("{}/{}", p.ready, p.containers),
+            p.status().to_string(),
+            restarts,
+            p.created.map_or_else(|| "-".into(), |c| age(ctx.now, c)),
+            p.node.clone(),
+        ])
+        .style(style)
+    });
+    let table = Table::new(rows, [Constraint::Fill(3), Constraint::Length(5), Constraint::Length(17), Constraint::Length(13), Constraint::Length(5), Constraint::Fill(1)])
+        .header(Row::new(vec!["POD", "READY", "STATUS", "RESTARTS", "AGE", "NODE"]).style(ctx.theme.muted))
+        .row_highlight_style(ctx.theme.selected);
+    let mut state = TableState::default();
+    if ctx.focused && !pods.is_empty() {
+        state.select(Some(ctx.view.selected(SourceId::Pods).min(pods.len() - 1)));
+    }
+    f.render_stateful_widget(table, pods_area, &mut state);
+
+    if event_rows > 0 {
+        let lines: Vec<Line> = snap
+            .events
+            .iter()
+            .filter(|e| e.kind == "Warning")
+            .take(event_rows as usize)
+            .map(|e| {
+                Line::from(vec![
+                    Span::styled(format!("{:>4} ", e.at.map_or_else(|| "-".into(), |t| age(ctx.now, t))), ctx.theme.muted),
+                    Span::styled(format!("{} ", e.reason), ctx.theme.warn),
+                    Span::raw(format!("{}: {}", e.object, e.message)),
+                ])
+            })
+            .collect();
+        f.render_widget(Paragraph::new(lines), events_area);
+    }
+}
+
+/// Pods in display order: unhealthy first, then by namespace and name; the `/` filter applied.
+pub fn sorted_pods<'a>(pods: &'a [PodRow], ctx: &PaneCtx) -> Vec<&'a PodRow> {
+    let mut out: Vec<&PodRow> = pods.iter().filter(|p| ctx.matches(&p.name) || ctx.matches(p.status())).collect();
+    out.sort_by(|a, b| a.is_healthy().cmp(&b.is_healthy()).then_with(|| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name))));
+    out
+}

@@ -1,0 +1,59 @@
+//! Queues pane: each Celery queue's depth, growth or drain rate, time to drain, and history.
+//! Growth is what pages people: a growing queue is yellow, a deep one red.
+
+use super::PaneCtx;
+use crate::model::SourceId;
+use crate::ui::toolkit::{duration, pane_block, placeholder};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::widgets::{Paragraph, Row, Table};
+
+/// Sparkline glyphs for the inline history column.
+const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
+    let health = ctx.model.health(SourceId::Queues);
+    let mut title = "Queues".to_string();
+    if let Some(u) = ctx.model.queues.as_ref().and_then(|q| q.unacked) {
+        title = format!("Queues · unacked {u}");
+    }
+    let block = pane_block(4, &title, &health, ctx.focused, ctx.theme, ctx.now);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let Some(snap) = &ctx.model.queues else {
+        f.render_widget(placeholder(&health, ctx.theme), inner);
+        return;
+    };
+    let t = ctx.thresholds;
+    let spark_width = inner.width.saturating_sub(44).clamp(0, 60) as usize;
+    let rows = snap.queues.iter().filter(|q| ctx.matches(&q.name)).map(|q| {
+        let rate = ctx.model.queue_rate(&q.name);
+        let (rate_text, drain) = match rate {
+            Some(r) if r < -0.5 => (format!("{r:+.0}/min"), duration((q.depth as f64 / -r * 60.0) as i64)),
+            Some(r) if r > 0.5 => (format!("{r:+.0}/min"), "growing".to_string()),
+            Some(_) => ("steady".into(), if q.depth == 0 { "empty".into() } else { "stalled".into() }),
+            None => ("-".into(), "-".into()),
+        };
+        let style = if q.depth >= t.queue_depth_crit {
+            ctx.theme.crit
+        } else if q.depth >= t.queue_depth_warn || rate.is_some_and(|r| r > 0.5) {
+            ctx.theme.warn
+        } else {
+            ctx.theme.text
+        };
+        let history = ctx.model.queue_history.get(&q.name).map(|s| spark(&s.values(), spark_width)).unwrap_or_default();
+        Row::new(vec![q.name.clone(), q.depth.to_string(), rate_text, drain, history]).style(style)
+    });
+    f.render_widget(
+        Table::new(rows, [Constraint::Fill(1), Constraint::Length(8), Constraint::Length(10), Constraint::Length(8), Constraint::Length(spark_width as u16)])
+            .header(Row::new(vec!["QUEUE", "DEPTH", "RATE", "DRAIN", "HISTORY"]).style(ctx.theme.muted)),
+        inner,
+    );
+}
+
+/// The last `width` values as block glyphs scaled to their own maximum.
+pub fn spark(values: &[u64], width: usize) -> String {
+    let tail = &values[values.len().saturating_sub(width)..];
+    let max = tail.iter().copied().max().unwrap_or(0).max(1);
+    tail.iter().map(|v| BARS[((*v as f64 / max as f64) * 7.0).round() as usize]).collect()
+}

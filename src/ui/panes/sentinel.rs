@@ -1,0 +1,68 @@
+//! Sentinel pane: the master each Sentinel reports (and disagreement), flags, quorum, replicas.
+//! s_down/o_down and a failover in progress are shown as words, not only colour.
+
+use super::PaneCtx;
+use crate::model::SourceId;
+use crate::ui::toolkit::{bytes, pane_block, placeholder};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Row, Table};
+
+pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
+    let health = ctx.model.health(SourceId::Sentinel);
+    let block = pane_block(3, "Sentinel", &health, ctx.focused, ctx.theme, ctx.now);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let Some(snap) = &ctx.model.sentinel else {
+        f.render_widget(placeholder(&health, ctx.theme), inner);
+        return;
+    };
+    let mut head = vec![Span::styled(format!("{} ", snap.master_name), ctx.theme.muted)];
+    match snap.agreed_master() {
+        Some(addr) => head.push(Span::styled(addr.to_string(), ctx.theme.ok)),
+        None => head.push(Span::styled("NO MASTER", ctx.theme.crit)),
+    }
+    if snap.disagree() {
+        head.push(Span::styled("  SENTINELS DISAGREE", ctx.theme.crit));
+    }
+    if let Some(m) = &snap.master {
+        if m.o_down() {
+            head.push(Span::styled("  o_down", ctx.theme.crit));
+        } else if m.s_down() {
+            head.push(Span::styled("  s_down", ctx.theme.warn));
+        }
+        if m.failover_in_progress() {
+            head.push(Span::styled("  FAILOVER IN PROGRESS", ctx.theme.warn));
+        }
+        let q = format!("  quorum {}/{}", m.other_sentinels + 1, m.quorum);
+        head.push(Span::styled(q, if m.quorum_reachable() { ctx.theme.text } else { ctx.theme.crit }));
+    }
+    let [head_area, sentinels_area, replicas_area] =
+        Layout::vertical([Constraint::Length(1), Constraint::Length(snap.sentinels.len() as u16 + 1), Constraint::Fill(1)]).areas(inner);
+    f.render_widget(Paragraph::new(Line::from(head)), head_area);
+    let agreed = snap.agreed_master();
+    let sentinels = snap.sentinels.iter().map(|s| {
+        let (says, style) = match (&s.master_addr, &s.error) {
+            (_, Some(e)) => (e.clone(), ctx.theme.crit),
+            (Some(m), None) if Some(m.as_str()) != agreed => (m.clone(), ctx.theme.warn),
+            (Some(m), None) => (m.clone(), ctx.theme.text),
+            (None, None) => ("no master".into(), ctx.theme.crit),
+        };
+        Row::new(vec![s.addr.clone(), says]).style(style)
+    });
+    f.render_widget(
+        Table::new(sentinels, [Constraint::Length(22), Constraint::Fill(1)]).header(Row::new(vec!["SENTINEL", "REPORTS MASTER"]).style(ctx.theme.muted)),
+        sentinels_area,
+    );
+    let replicas = snap.replicas.iter().map(|r| {
+        let bad = r.link_status != "ok" || r.flags.contains("down");
+        Row::new(vec![r.addr.clone(), r.flags.clone(), r.link_status.clone(), r.lag_bytes.map_or_else(|| "-".into(), |l| bytes(l.max(0) as u64))])
+            .style(if bad { ctx.theme.crit } else { ctx.theme.text })
+    });
+    f.render_widget(
+        Table::new(replicas, [Constraint::Length(22), Constraint::Fill(1), Constraint::Length(6), Constraint::Length(9)])
+            .header(Row::new(vec!["REPLICA", "FLAGS", "LINK", "LAG"]).style(ctx.theme.muted)),
+        replicas_area,
+    );
+}

@@ -1,0 +1,118 @@
+//! Summary strip: one line per source with its health and the one fact that matters most.
+//! The 80x24 view leans on it: everything at a glance, details in the focused pane.
+
+use super::PaneCtx;
+use crate::model::{BackupKind, Model, SourceId};
+use crate::ui::theme::Theme;
+use crate::ui::toolkit::{age, badge, bytes};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
+    let block = Block::default().borders(Borders::ALL).border_style(ctx.theme.border).title(Span::styled(" sitrep ", ctx.theme.accent));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let lines: Vec<Line> = SourceId::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, source)| {
+            let (b, bstyle) = badge(&ctx.model.health(*source), ctx.theme, ctx.now);
+            let (text, style) = headline(ctx.model, *source, ctx);
+            let marker = if ctx.view.focus == *source { "▶" } else { " " };
+            Line::from(vec![
+                Span::styled(format!("{marker}{} {:<12}", i + 1, source.name()), if ctx.view.focus == *source { ctx.theme.focus } else { ctx.theme.accent }),
+                Span::styled(format!("{b:<13} "), bstyle),
+                Span::styled(text, style),
+            ])
+        })
+        .collect();
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+/// The most important fact of a source, and how alarming it is.
+pub fn headline(model: &Model, source: SourceId, ctx: &PaneCtx) -> (String, Style) {
+    let th: &Theme = ctx.theme;
+    let t = ctx.thresholds;
+    match source {
+        SourceId::Pods => model.pods.as_ref().map_or_else(none, |s| {
+            let crash = s.pods.iter().filter(|p| p.reason.is_some()).count();
+            let unready = s.pods.iter().filter(|p| !p.is_healthy()).count();
+            let rolling = s.deployments.iter().filter(|d| d.rollout != "complete").count();
+            if crash > 0 {
+                (format!("{crash} pod(s) {} · {unready} not ready · {rolling} rollout(s) in progress", first_reason(s)), th.crit)
+            } else if unready > 0 || rolling > 0 {
+                (format!("{unready} pod(s) not ready · {rolling} rollout(s) in progress"), th.warn)
+            } else {
+                (format!("{} pods ready · {} deployments complete", s.pods.len(), s.deployments.len()), th.ok)
+            }
+        }),
+        SourceId::Replication => model.replication.as_ref().map_or_else(none, |s| {
+            let leader = s.leader().unwrap_or("NO LEADER");
+            let lag = s.max_replay_lag_secs().unwrap_or(0.0);
+            let archive_failing = s.archiver.as_ref().is_some_and(|a| a.is_failing());
+            let text = format!(
+                "leader {leader} · {} standby(s) · lag {lag:.1}s {}{}",
+                s.standbys.len(),
+                bytes(s.max_replay_lag_bytes().unwrap_or(0)),
+                if archive_failing { " · WAL ARCHIVING FAILING" } else { "" }
+            );
+            let style = if s.leader().is_none() || archive_failing || lag >= t.lag_crit_secs as f64 {
+                th.crit
+            } else if lag >= t.lag_warn_secs as f64 || s.standbys.is_empty() {
+                th.warn
+            } else {
+                th.ok
+            };
+            (text, style)
+        }),
+        SourceId::Sentinel => model.sentinel.as_ref().map_or_else(none, |s| {
+            let master = s.agreed_master().unwrap_or("NO MASTER");
+            let flags = s.master.as_ref().map(|m| m.flags.clone()).unwrap_or_default();
+            let text = format!("{} at {master} · {}/{} sentinels · {flags}", s.master_name, s.reachable(), s.sentinels.len());
+            let bad = s.disagree() || s.master.as_ref().is_some_and(|m| m.o_down() || m.failover_in_progress());
+            (text, if bad { th.crit } else if s.reachable() < s.sentinels.len() { th.warn } else { th.ok })
+        }),
+        SourceId::Queues => model.queues.as_ref().map_or_else(none, |s| {
+            let total: u64 = s.queues.iter().map(|q| q.depth).sum();
+            let worst = s.queues.iter().max_by_key(|q| q.depth);
+            let rate = worst.and_then(|q| model.queue_rate(&q.name));
+            let text = match (worst, rate) {
+                (Some(q), Some(r)) => format!("{total} queued · deepest {} {} ({r:+.0}/min)", q.name, q.depth),
+                (Some(q), None) => format!("{total} queued · deepest {} {}", q.name, q.depth),
+                _ => "no queues configured".into(),
+            };
+            let style = if worst.is_some_and(|q| q.depth >= t.queue_depth_crit) {
+                th.crit
+            } else if worst.is_some_and(|q| q.depth >= t.queue_depth_warn) || rate.is_some_and(|r| r > 0.5) {
+                th.warn
+            } else {
+                th.ok
+            };
+            (text, style)
+        }),
+        SourceId::Backups => model.backups.as_ref().map_or_else(none, |s| {
+            let dump = s.newest(BackupKind::Dump).map(|i| i.at);
+            let wal = s.newest(BackupKind::Wal).map(|i| i.at);
+            let breach = [dump, wal].iter().any(|t| t.is_none_or(|at| (ctx.now - at).num_seconds() > ctx.thresholds.rpo_secs as i64));
+            let text = format!(
+                "dump {} ago · WAL {} ago · {} gap(s){}",
+                dump.map_or_else(|| "never".into(), |t| age(ctx.now, t)),
+                wal.map_or_else(|| "never".into(), |t| age(ctx.now, t)),
+                s.wal_gaps.len(),
+                if breach { " · RPO BREACH" } else { "" }
+            );
+            (text, if breach || !s.wal_gaps.is_empty() { th.crit } else { th.ok })
+        }),
+    }
+}
+
+fn none() -> (String, Style) {
+    (String::new(), Style::default())
+}
+
+fn first_reason(s: &crate::model::PodsSnapshot) -> String {
+    s.pods.iter().find_map(|p| p.reason.clone()).unwrap_or_default()
+}

@@ -1,0 +1,86 @@
+//! Shared drawing pieces for every pane: the framed block with its health badge, ages, sizes.
+//! One toolkit so five panes look and behave alike.
+
+use super::theme::Theme;
+use crate::model::Health;
+use chrono::{DateTime, Utc};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Paragraph, Wrap};
+
+/// The frame of a pane: its number and name on the left, its health on the right.
+pub fn pane_block<'a>(index: usize, title: &'a str, health: &Health, focused: bool, theme: &Theme, now: DateTime<Utc>) -> Block<'a> {
+    let (badge, style) = badge(health, theme, now);
+    let title_style = if focused { theme.focus } else { theme.accent };
+    Block::default()
+        .borders(Borders::ALL)
+        .border_type(if focused { BorderType::Thick } else { BorderType::Plain })
+        .border_style(if focused { theme.focus } else { theme.border })
+        .title(Line::from(vec![Span::styled(format!(" {index} {title} "), title_style)]))
+        .title(Line::from(Span::styled(format!(" {badge} "), style)).right_aligned())
+}
+
+/// The badge text: "fresh 2s", "stale 1m", "FAILING 30s".
+pub fn badge(health: &Health, theme: &Theme, now: DateTime<Utc>) -> (String, Style) {
+    match health {
+        Health::Waiting => ("waiting".into(), theme.muted),
+        Health::Disabled => ("off".into(), theme.muted),
+        Health::Fresh { at } => (format!("fresh {}", age(now, *at)), theme.ok),
+        Health::Stale { since } => (format!("STALE {}", age(now, *since)), theme.warn),
+        Health::Failing { since, last_ok, .. } => {
+            let data = last_ok.map_or_else(|| "no data".to_string(), |t| format!("data {} old", age(now, t)));
+            (format!("FAILING {} · {data}", age(now, *since)), theme.crit)
+        }
+    }
+}
+
+/// A compact age: 45s, 12m, 3h, 2d.
+pub fn age(now: DateTime<Utc>, then: DateTime<Utc>) -> String {
+    duration((now - then).num_seconds().max(0))
+}
+
+pub fn duration(secs: i64) -> String {
+    match secs {
+        s if s < 120 => format!("{s}s"),
+        s if s < 7200 => format!("{}m", s / 60),
+        s if s < 172_800 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
+/// Bytes in IEC units, short.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{n}B") } else { format!("{v:.1}{}", UNITS[unit]) }
+}
+
+/// What a pane shows in place of its content when there is nothing (yet): the error, wrapped.
+pub fn placeholder<'a>(health: &Health, theme: &Theme) -> Paragraph<'a> {
+    let line = match health {
+        Health::Failing { error, .. } => Line::from(Span::styled(error.clone(), theme.crit)),
+        Health::Disabled => Line::from(Span::styled("not configured (see sitrep.toml)", theme.muted)),
+        _ => Line::from(Span::styled("waiting for first data…", theme.muted)),
+    };
+    Paragraph::new(line).wrap(Wrap { trim: true })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_and_sizes_read_like_a_human_wrote_them() {
+        assert_eq!(duration(45), "45s");
+        assert_eq!(duration(600), "10m");
+        assert_eq!(duration(3 * 3600), "3h");
+        assert_eq!(duration(3 * 86_400), "3d");
+        assert_eq!(bytes(512), "512B");
+        assert_eq!(bytes(16 * 1024 * 1024), "16.0MiB");
+    }
+}
