@@ -68,6 +68,10 @@ pub async fn run_interactive(mut console: Console) -> anyhow::Result<()> {
                 break Err(e);
             }
             dirty = false;
+            // Test hook (tests/terminal_restore.rs): prove the panic hook gives the terminal back.
+            if std::env::var_os("SITREP_TEST_PANIC").is_some() {
+                panic!("SITREP_TEST_PANIC is set: panicking after the first frame, as asked");
+            }
         }
         tokio::select! {
             Some(ev) = rx.recv() => dirty |= console.drain(ev, &mut rx),

@@ -240,8 +240,10 @@ fn status_line<'a>(view: &ViewState, theme: &Theme) -> Line<'a> {
 }
 
 fn draw_help(f: &mut Frame, area: Rect, theme: &Theme) {
-    let w = area.width.min(70);
-    let h = (KEYS.len() as u16 + 4).min(area.height);
+    let w = area.width.min(92);
+    let inner_w = w.saturating_sub(2).max(1) as usize;
+    let lines_needed: usize = KEYS.iter().map(|(k, what)| (24 + k.len().max(22) - 22 + what.len()).div_ceil(inner_w)).sum();
+    let h = (lines_needed as u16 + 2).min(area.height);
     let rect = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
     let lines: Vec<Line> = KEYS
         .iter()

@@ -31,7 +31,7 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
         let (rate_text, drain) = match rate {
             Some(r) if r < -0.5 => (format!("{r:+.0}/min"), duration((q.depth as f64 / -r * 60.0) as i64)),
             Some(r) if r > 0.5 => (format!("{r:+.0}/min"), "growing".to_string()),
-            Some(_) => ("steady".into(), if q.depth == 0 { "empty".into() } else { "stalled".into() }),
+            Some(_) => ("steady".into(), if q.depth == 0 { "empty".into() } else if q.depth >= t.queue_depth_warn { "stalled".into() } else { "-".into() }),
             None => ("-".into(), "-".into()),
         };
         let style = if q.depth >= t.queue_depth_crit {

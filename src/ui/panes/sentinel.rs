@@ -35,7 +35,7 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
         if m.failover_in_progress() {
             head.push(Span::styled("  FAILOVER IN PROGRESS", ctx.theme.warn));
         }
-        let q = format!("  quorum {}/{}", m.other_sentinels + 1, m.quorum);
+        let q = format!("  quorum {} of {} sentinels", m.quorum, m.other_sentinels + 1);
         head.push(Span::styled(q, if m.quorum_reachable() { ctx.theme.text } else { ctx.theme.crit }));
     }
     let [head_area, sentinels_area, replicas_area] =

@@ -42,9 +42,9 @@ pub fn headline(model: &Model, source: SourceId, ctx: &PaneCtx) -> (String, Styl
             let unready = s.pods.iter().filter(|p| !p.is_healthy()).count();
             let rolling = s.deployments.iter().filter(|d| d.rollout != "complete").count();
             if crash > 0 {
-                (format!("{crash} pod(s) {} · {unready} not ready · {rolling} rollout(s) in progress", first_reason(s)), th.crit)
+                (format!("{crash} {} · {unready} not ready · {rolling} rolling out", first_reason(s)), th.crit)
             } else if unready > 0 || rolling > 0 {
-                (format!("{unready} pod(s) not ready · {rolling} rollout(s) in progress"), th.warn)
+                (format!("{unready} pod(s) not ready · {rolling} rolling out"), th.warn)
             } else {
                 (format!("{} pods ready · {} deployments complete", s.pods.len(), s.deployments.len()), th.ok)
             }
@@ -54,10 +54,10 @@ pub fn headline(model: &Model, source: SourceId, ctx: &PaneCtx) -> (String, Styl
             let lag = s.max_replay_lag_secs().unwrap_or(0.0);
             let archive_failing = s.archiver.as_ref().is_some_and(|a| a.is_failing());
             let text = format!(
-                "leader {leader} · {} standby(s) · lag {lag:.1}s {}{}",
+                "{}leader {leader} · {} standby(s) · lag {lag:.1}s {}",
+                if archive_failing { "WAL ARCHIVING FAILING · " } else { "" },
                 s.standbys.len(),
                 bytes(s.max_replay_lag_bytes().unwrap_or(0)),
-                if archive_failing { " · WAL ARCHIVING FAILING" } else { "" }
             );
             let style = if s.leader().is_none() || archive_failing || lag >= t.lag_crit_secs as f64 {
                 th.crit
@@ -71,8 +71,19 @@ pub fn headline(model: &Model, source: SourceId, ctx: &PaneCtx) -> (String, Styl
         SourceId::Sentinel => model.sentinel.as_ref().map_or_else(none, |s| {
             let master = s.agreed_master().unwrap_or("NO MASTER");
             let flags = s.master.as_ref().map(|m| m.flags.clone()).unwrap_or_default();
-            let text = format!("{} at {master} · {}/{} sentinels · {flags}", s.master_name, s.reachable(), s.sentinels.len());
-            let bad = s.disagree() || s.master.as_ref().is_some_and(|m| m.o_down() || m.failover_in_progress());
+            let mut alarms = Vec::new();
+            if s.disagree() {
+                alarms.push("SENTINELS DISAGREE");
+            }
+            if s.master.as_ref().is_some_and(|m| m.o_down()) {
+                alarms.push("MASTER o_down");
+            }
+            if s.master.as_ref().is_some_and(|m| m.failover_in_progress()) {
+                alarms.push("FAILOVER IN PROGRESS");
+            }
+            let lead = if alarms.is_empty() { String::new() } else { format!("{} · ", alarms.join(" · ")) };
+            let text = format!("{lead}{} at {master} · {}/{} sentinels up · {flags}", s.master_name, s.reachable(), s.sentinels.len());
+            let bad = !alarms.is_empty();
             (text, if bad { th.crit } else if s.reachable() < s.sentinels.len() { th.warn } else { th.ok })
         }),
         SourceId::Queues => model.queues.as_ref().map_or_else(none, |s| {
@@ -98,11 +109,11 @@ pub fn headline(model: &Model, source: SourceId, ctx: &PaneCtx) -> (String, Styl
             let wal = s.newest(BackupKind::Wal).map(|i| i.at);
             let breach = [dump, wal].iter().any(|t| t.is_none_or(|at| (ctx.now - at).num_seconds() > ctx.thresholds.rpo_secs as i64));
             let text = format!(
-                "dump {} ago · WAL {} ago · {} gap(s){}",
+                "{}dump {} ago · WAL {} ago · {} WAL gap(s)",
+                if breach { "RPO BREACH · " } else { "" },
                 dump.map_or_else(|| "never".into(), |t| age(ctx.now, t)),
                 wal.map_or_else(|| "never".into(), |t| age(ctx.now, t)),
                 s.wal_gaps.len(),
-                if breach { " · RPO BREACH" } else { "" }
             );
             (text, if breach || !s.wal_gaps.is_empty() { th.crit } else { th.ok })
         }),

@@ -1,0 +1,482 @@
+//! The Kubernetes API stand-in judged by the real clients: kubectl (1.27, 1.32, 1.33) and the kube crate.
+//! Each test serves a seeded lab cluster on a loopback port and drives it like an on-call engineer would.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, ListParams, WatchEvent, WatchParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::runtime::watcher;
+use sitrep::lab::kube::{Cluster, Timings, serve, write_kubeconfig};
+use tokio::process::Command;
+use tokio::sync::oneshot;
+
+type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+const KUBECTL_OLDEST: &str = "/usr/lib/google-cloud-sdk/bin/kubectl.1.27";
+const KUBECTL_NEWEST: &str = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
+
+/// A seeded stand-in served in-process, with a kubeconfig pointing at it.
+struct Lab {
+    cluster: Cluster,
+    dir: tempfile::TempDir,
+    kubeconfig: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Lab {
+    async fn start() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        let timings = Timings {
+            bookmark_every: Duration::from_millis(500),
+            ..Timings::default()
+        };
+        let cluster = Cluster::with_timings(timings);
+        cluster.seed_demo();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let server = format!("http://{}", listener.local_addr()?);
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(serve(listener, cluster.clone(), async move {
+            let _ = stopped.await;
+        }));
+        let dir = tempfile::tempdir()?;
+        let kubeconfig = dir.path().join("kubeconfig");
+        write_kubeconfig(&kubeconfig, &server, "sitrep-lab", "shop")?;
+        Ok(Self { cluster, dir, kubeconfig, stop: Some(stop) })
+    }
+
+    fn command(&self, kubectl: &str, args: &[&str]) -> Command {
+        let mut cmd = Command::new(kubectl);
+        cmd.arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .arg("--cache-dir")
+            .arg(self.dir.path().join(format!("cache-{}", Path::new(kubectl).display().to_string().replace('/', "_"))))
+            .args(args)
+            .env("HOME", self.dir.path())
+            .kill_on_drop(true);
+        cmd
+    }
+
+    /// Runs kubectl to completion (30 s at most) and returns its output.
+    async fn run(&self, kubectl: &str, args: &[&str]) -> Result<Output, Box<dyn std::error::Error + Send + Sync>> {
+        let output = tokio::time::timeout(Duration::from_secs(30), self.command(kubectl, args).output())
+            .await
+            .map_err(|_| format!("kubectl {args:?} did not finish in 30s"))??;
+        Ok(output)
+    }
+
+    /// Runs kubectl and returns stdout, failing the test on a non-zero exit.
+    async fn ok(&self, kubectl: &str, args: &[&str]) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+        let output = self.run(kubectl, args).await?;
+        let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+        if !output.status.success() {
+            return Err(format!(
+                "kubectl {args:?} failed ({}):\nstdout: {stdout}\nstderr: {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            )
+            .into());
+        }
+        Ok(stdout)
+    }
+
+    async fn kubectl(&self, args: &[&str]) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+        self.ok("kubectl", args).await
+    }
+
+    /// Polls kubectl until its output satisfies `done`, or fails with the last output after `limit`.
+    async fn kubectl_until(
+        &self,
+        args: &[&str],
+        limit: Duration,
+        done: impl Fn(&str) -> bool,
+    ) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let out = self.kubectl(args).await?;
+            if done(&out) {
+                return Ok(out);
+            }
+            if Instant::now() > deadline {
+                return Err(format!("kubectl {args:?} never satisfied the condition; last output:\n{out}").into());
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+
+    async fn client(&self) -> Result<kube::Client, Box<dyn std::error::Error + Send + Sync>> {
+        let config = kube::Config::from_custom_kubeconfig(
+            Kubeconfig::read_from(&self.kubeconfig)?,
+            &KubeConfigOptions::default(),
+        )
+        .await?;
+        Ok(kube::Client::try_from(config)?)
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Rows of `kubectl get` output whose first column starts with `prefix`.
+fn rows<'a>(out: &'a str, prefix: &str) -> Vec<Vec<&'a str>> {
+    out.lines()
+        .filter(|l| l.starts_with(prefix))
+        .map(|l| l.split_whitespace().collect())
+        .collect()
+}
+
+fn header(out: &str) -> Vec<&str> {
+    out.lines().next().unwrap_or("").split_whitespace().collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_pods_shows_the_seeded_shop_running_and_ready() -> TestResult {
+    let lab = Lab::start().await?;
+    let pods = lab.kubectl(&["get", "pods"]).await?;
+    assert_eq!(header(&pods), ["NAME", "READY", "STATUS", "RESTARTS", "AGE"], "{pods}");
+    for (app, replicas) in [("api-", 3), ("worker-", 2), ("web-", 2)] {
+        let rows = rows(&pods, app);
+        assert_eq!(rows.len(), replicas, "{app} pods in:\n{pods}");
+        assert!(rows.iter().all(|r| r[1] == "1/1" && r[2] == "Running" && r[3] == "0"), "{pods}");
+    }
+    let wide = lab.kubectl(&["get", "pods", "-o", "wide"]).await?;
+    assert!(header(&wide).starts_with(&["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE"]), "{wide}");
+    assert!(rows(&wide, "api-").iter().all(|r| r[5].starts_with("10.244.") && r[6] == "lab-node-1"), "{wide}");
+
+    let deployments = lab.kubectl(&["get", "deployments"]).await?;
+    assert_eq!(header(&deployments), ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"], "{deployments}");
+    assert_eq!(&rows(&deployments, "api ")[0][..4], ["api", "3/3", "3", "3"], "{deployments}");
+    let replicasets = lab.kubectl(&["get", "rs"]).await?;
+    assert_eq!(header(&replicasets), ["NAME", "DESIRED", "CURRENT", "READY", "AGE"], "{replicasets}");
+    assert_eq!(rows(&replicasets, "api-").len(), 2, "{replicasets}");
+    let namespaces = lab.kubectl(&["get", "ns"]).await?;
+    assert_eq!(header(&namespaces), ["NAME", "STATUS", "AGE"]);
+    for ns in ["default ", "kube-system ", "shop "] {
+        assert_eq!(rows(&namespaces, ns)[0][1], "Active", "{namespaces}");
+    }
+    let events = lab.kubectl(&["get", "events"]).await?;
+    assert_eq!(header(&events), ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"], "{events}");
+    assert!(events.contains("ScalingReplicaSet") && events.contains("Started"), "{events}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn describe_pod_prints_its_scheduling_and_start_events() -> TestResult {
+    let lab = Lab::start().await?;
+    let pods = lab.kubectl(&["get", "pods", "-l", "app=web", "-o", "name"]).await?;
+    let pod = pods.lines().next().ok_or("no web pod")?.trim_start_matches("pod/");
+    let described = lab.kubectl(&["describe", "pod", pod]).await?;
+    assert!(described.contains("Node:             lab-node-1/192.168.49.2"), "{described}");
+    assert!(described.contains("Status:           Running"), "{described}");
+    let events = described.split("Events:").nth(1).ok_or("no Events section")?;
+    for reason in ["Scheduled", "Pulled", "Created", "Started"] {
+        assert!(events.contains(reason), "{reason} missing from:\n{events}");
+    }
+    assert!(events.contains("default-scheduler") && events.contains("kubelet"), "{events}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollout_history_lists_both_api_revisions() -> TestResult {
+    let lab = Lab::start().await?;
+    let history = lab.kubectl(&["rollout", "history", "deployment/api"]).await?;
+    let revisions: Vec<&str> = history
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|w| w.parse::<u32>().is_ok())
+        .collect();
+    assert_eq!(revisions, ["1", "2"], "{history}");
+    let rev1 = lab.kubectl(&["rollout", "history", "deployment/api", "--revision=1"]).await?;
+    assert!(rev1.contains("registry.local/shop/api:1.4.1"), "{rev1}");
+    Ok(())
+}
+
+/// Restart counts of the pods whose STATUS is CrashLoopBackOff.
+fn crashlooping_restarts(pods: &str) -> Vec<u32> {
+    rows(pods, "api-")
+        .iter()
+        .filter(|r| r[2] == "CrashLoopBackOff")
+        .filter_map(|r| r[3].parse().ok())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_bad_crashloops_the_new_pods_while_the_old_ones_keep_serving() -> TestResult {
+    let lab = Lab::start().await?;
+    lab.cluster.deploy_bad("shop", "api")?;
+    let get = ["get", "pods", "-l", "app=api"];
+    let pods = lab
+        .kubectl_until(&get, Duration::from_secs(30), |out| {
+            crashlooping_restarts(out).iter().any(|&n| n >= 2)
+        })
+        .await?;
+    let ready_old: Vec<_> = rows(&pods, "api-").into_iter().filter(|r| r[1] == "1/1" && r[2] == "Running").collect();
+    assert_eq!(ready_old.len(), 3, "the old ReplicaSet keeps its 3 ready pods:\n{pods}");
+    assert!(pods.contains(" ago)"), "RESTARTS shows when the last restart was:\n{pods}");
+
+    let image = lab.kubectl(&["get", "deploy", "api", "-o", "jsonpath={.spec.template.spec.containers[0].image}"]).await?;
+    assert_eq!(image, "registry.local/shop/api:1.5.0-bad");
+    let bad = rows(&pods, "api-").into_iter().find(|r| r[2] == "CrashLoopBackOff").ok_or("no crashing pod")?;
+    let described = lab.kubectl(&["describe", "pod", bad[0]]).await?;
+    assert!(described.contains("Reason:       CrashLoopBackOff"), "{described}");
+    assert!(described.contains("Exit Code:    1"), "{described}");
+    assert!(described.contains("Back-off restarting failed container api"), "{described}");
+    let warnings = lab.kubectl(&["get", "events", "--field-selector", "type=Warning"]).await?;
+    assert!(warnings.contains("BackOff"), "{warnings}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollout_undo_brings_back_the_good_replicaset_and_rollout_status_completes() -> TestResult {
+    let lab = Lab::start().await?;
+    let good_rs = lab.kubectl(&["get", "rs", "-l", "app=api", "-o", "jsonpath={.items[?(@.spec.replicas==3)].metadata.name}"]).await?;
+    lab.cluster.deploy_bad("shop", "api")?;
+    lab.kubectl_until(&["get", "pods", "-l", "app=api"], Duration::from_secs(20), |out| out.contains("CrashLoopBackOff"))
+        .await?;
+    let undo = lab.kubectl(&["rollout", "undo", "deployment/api"]).await?;
+    assert!(undo.contains("rolled back"), "{undo}");
+    let status = lab.kubectl(&["rollout", "status", "deployment/api", "--timeout=30s"]).await?;
+    assert!(status.contains("successfully rolled out"), "{status}");
+    let image = lab.kubectl(&["get", "deploy", "api", "-o", "jsonpath={.spec.template.spec.containers[0].image}"]).await?;
+    assert_eq!(image, "registry.local/shop/api:1.4.2");
+    let pods = lab
+        .kubectl_until(&["get", "pods", "-l", "app=api"], Duration::from_secs(20), |out| {
+            let rows = rows(out, "api-");
+            rows.len() == 3 && rows.iter().all(|r| r[1] == "1/1" && r[0].starts_with(&format!("{good_rs}-")))
+        })
+        .await?;
+    assert!(!pods.contains("CrashLoopBackOff"), "{pods}");
+    let history = lab.kubectl(&["rollout", "history", "deployment/api"]).await?;
+    let revisions: Vec<&str> = history.lines().filter_map(|l| l.split_whitespace().next()).filter(|w| w.parse::<u32>().is_ok()).collect();
+    assert_eq!(revisions, ["1", "3", "4"], "the reused ReplicaSet moves to revision 4:\n{history}");
+    Ok(())
+}
+
+const SHOP_CART: &str = r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: cart
+  namespace: shop
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: cart}
+  template:
+    metadata:
+      labels: {app: cart}
+    spec:
+      containers:
+      - name: cart
+        image: registry.local/shop/cart:IMAGE_TAG
+        ports:
+        - containerPort: 8080
+"#;
+
+async fn apply_cart(lab: &Lab, kubectl: &str, tag: &str) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    let manifest = lab.dir.path().join(format!("cart-{tag}.yaml"));
+    std::fs::write(&manifest, SHOP_CART.replace("IMAGE_TAG", tag))?;
+    let path = manifest.display().to_string();
+    lab.ok(kubectl, &["apply", "-f", &path]).await
+}
+
+/// apply (create), apply again with a new image (a rolling update), scale, and wait on rollout status.
+async fn apply_roll_and_scale(lab: &Lab, kubectl: &str) -> TestResult {
+    let created = apply_cart(lab, kubectl, "1.0.0").await?;
+    assert!(created.contains("deployment.apps/cart created"), "{created}");
+    lab.ok(kubectl, &["rollout", "status", "deployment/cart", "--timeout=30s"]).await?;
+    let rolled = apply_cart(lab, kubectl, "1.1.0").await?;
+    assert!(rolled.contains("deployment.apps/cart configured"), "{rolled}");
+    let status = lab.ok(kubectl, &["rollout", "status", "deployment/cart", "--timeout=30s"]).await?;
+    assert!(status.contains("successfully rolled out"), "{status}");
+    let rs = lab.ok(kubectl, &["get", "rs", "-l", "app=cart"]).await?;
+    let counts: Vec<(String, String)> = rows(&rs, "cart-").iter().map(|r| (r[1].to_string(), r[3].to_string())).collect();
+    assert_eq!(counts.len(), 2, "two ReplicaSets after the second apply:\n{rs}");
+    assert!(counts.contains(&("2".into(), "2".into())) && counts.contains(&("0".into(), "0".into())), "{rs}");
+    let unchanged = apply_cart(lab, kubectl, "1.1.0").await?;
+    assert!(unchanged.contains("unchanged"), "{unchanged}");
+
+    let scaled = lab.ok(kubectl, &["scale", "deployment/cart", "--replicas=4"]).await?;
+    assert!(scaled.contains("scaled"), "{scaled}");
+    let deployments = lab
+        .kubectl_until(&["get", "deploy", "cart"], Duration::from_secs(20), |out| {
+            rows(out, "cart").first().is_some_and(|r| r[1] == "4/4")
+        })
+        .await?;
+    assert_eq!(&rows(&deployments, "cart")[0][..4], ["cart", "4/4", "4", "4"]);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_creates_a_deployment_and_a_second_apply_rolls_it_then_scale_grows_it() -> TestResult {
+    let lab = Lab::start().await?;
+    apply_roll_and_scale(&lab, "kubectl").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleted_pod_is_recreated_by_its_replicaset() -> TestResult {
+    let lab = Lab::start().await?;
+    let before = lab.kubectl(&["get", "pods", "-l", "app=worker", "-o", "name"]).await?;
+    let victim = before.lines().next().ok_or("no worker pod")?.to_string();
+    let deleted = lab.kubectl(&["delete", &victim]).await?;
+    assert!(deleted.contains("deleted"), "{deleted}");
+    let after = lab
+        .kubectl_until(&["get", "pods", "-l", "app=worker"], Duration::from_secs(20), |out| {
+            let rows = rows(out, "worker-");
+            rows.len() == 2 && rows.iter().all(|r| r[1] == "1/1")
+        })
+        .await?;
+    assert!(!after.contains(victim.trim_start_matches("pod/")), "{after}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_pods_watch_streams_the_bad_rollout_as_it_happens() -> TestResult {
+    let lab = Lab::start().await?;
+    let watcher = lab.command("kubectl", &["get", "pods", "-l", "app=api", "-w"]).stdout(std::process::Stdio::piped()).spawn()?;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    lab.cluster.deploy_bad("shop", "api")?;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    watcher.id().ok_or("watch exited early")?;
+    let mut watcher = watcher;
+    watcher.start_kill()?;
+    let output = watcher.wait_with_output().await?;
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(header(&out), ["NAME", "READY", "STATUS", "RESTARTS", "AGE"], "{out}");
+    assert_eq!(out.matches("NAME").count(), 1, "headers are printed once:\n{out}");
+    for stage in ["Pending", "ContainerCreating", "CrashLoopBackOff"] {
+        assert!(out.contains(stage), "watch missed {stage}:\n{out}");
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oldest_and_newest_kubectl_drive_the_same_runbook() -> TestResult {
+    let lab = Lab::start().await?;
+    for kubectl in [KUBECTL_OLDEST, KUBECTL_NEWEST] {
+        let pods = lab.ok(kubectl, &["get", "pods"]).await?;
+        assert_eq!(header(&pods), ["NAME", "READY", "STATUS", "RESTARTS", "AGE"], "{kubectl}: {pods}");
+        assert_eq!(rows(&pods, "api-").len(), 3, "{kubectl}: {pods}");
+        let web = lab.ok(kubectl, &["get", "pods", "-l", "app=web", "-o", "name"]).await?;
+        let pod = web.lines().next().ok_or("no web pod")?;
+        let described = lab.ok(kubectl, &["describe", pod]).await?;
+        assert!(described.contains("Started"), "{kubectl}: {described}");
+        let history = lab.ok(kubectl, &["rollout", "history", "deployment/api"]).await?;
+        assert!(history.contains("REVISION"), "{kubectl}: {history}");
+        let can_i = lab.ok(kubectl, &["auth", "can-i", "delete", "pods"]).await?;
+        assert_eq!(can_i.trim(), "yes");
+    }
+    apply_roll_and_scale(&lab, KUBECTL_OLDEST).await?;
+    lab.ok(KUBECTL_NEWEST, &["delete", "deployment", "cart"]).await?;
+    let mut lab_newest = Lab::start().await?;
+    apply_roll_and_scale(&lab_newest, KUBECTL_NEWEST).await?;
+    lab_newest.cluster.deploy_bad("shop", "api")?;
+    lab_newest.ok(KUBECTL_NEWEST, &["rollout", "undo", "deployment/api"]).await?;
+    lab_newest.ok(KUBECTL_OLDEST, &["rollout", "status", "deployment/api", "--timeout=30s"]).await?;
+    lab_newest.stop.take();
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_errors_read_like_the_real_server() -> TestResult {
+    let lab = Lab::start().await?;
+    let missing = lab.run("kubectl", &["get", "pod", "nope"]).await?;
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("Error from server (NotFound): pods \"nope\" not found"));
+    let twice = lab.run("kubectl", &["create", "namespace", "shop"]).await?;
+    assert!(String::from_utf8_lossy(&twice.stderr).contains("(AlreadyExists): namespaces \"shop\" already exists"));
+    let deploy = lab.run("kubectl", &["create", "deployment", "bare", "--image="]).await?;
+    assert!(!deploy.status.success(), "an empty image is invalid");
+    let unknown = lab.run("kubectl", &["get", "services"]).await?;
+    assert!(!unknown.status.success(), "services are not served");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_only_identity_is_refused_writes_and_can_i_says_no() -> TestResult {
+    let lab = Lab::start().await?;
+    lab.cluster.deny_verbs(&["create", "delete", "patch", "update"]);
+    let can_delete = lab.run("kubectl", &["auth", "can-i", "delete", "pods"]).await?;
+    assert_eq!(String::from_utf8_lossy(&can_delete.stdout).trim(), "no");
+    assert_eq!(lab.kubectl(&["auth", "can-i", "list", "pods"]).await?.trim(), "yes");
+    let refused = lab.run("kubectl", &["scale", "deployment/api", "--replicas=1"]).await?;
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("(Forbidden)") && stderr.contains("cannot patch"), "{stderr}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kube_crate_lists_gets_and_watches_the_lab() -> TestResult {
+    let lab = Lab::start().await?;
+    let client = lab.client().await?;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "shop");
+    let listed = pods.list(&ListParams::default().labels("app=api")).await?;
+    assert_eq!(listed.items.len(), 3);
+    assert!(listed.metadata.resource_version.is_some());
+    let api: Deployment = Api::<Deployment>::namespaced(client.clone(), "shop").get("api").await?;
+    let api = serde_json::to_value(&api)?;
+    let image = api.pointer("/spec/template/spec/containers/0/image").and_then(|i| i.as_str());
+    assert_eq!(image, Some("registry.local/shop/api:1.4.2"));
+
+    let stream = watcher(pods.clone(), watcher::Config::default().labels("app=api").timeout(10));
+    let mut stream = std::pin::pin!(stream);
+    let mut initial_done = false;
+    lab.cluster.deploy_bad("shop", "api")?;
+    let seen_crash = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(event) = stream.try_next().await? {
+            match event {
+                watcher::Event::InitDone => initial_done = true,
+                watcher::Event::Apply(pod) if initial_done => {
+                    let statuses = pod.status.and_then(|s| s.container_statuses).unwrap_or_default();
+                    let crashing = statuses.iter().any(|s| {
+                        s.state.as_ref().and_then(|st| st.waiting.as_ref()).and_then(|w| w.reason.as_deref())
+                            == Some("CrashLoopBackOff")
+                    });
+                    if crashing {
+                        return Ok::<bool, watcher::Error>(true);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(false)
+    })
+    .await??;
+    assert!(seen_crash, "the watcher saw a pod enter CrashLoopBackOff");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watches_get_bookmarks_and_410_gone_after_compaction() -> TestResult {
+    let lab = Lab::start().await?;
+    let pods: Api<Pod> = Api::namespaced(lab.client().await?, "shop");
+    let listed = pods.list(&ListParams::default()).await?;
+    let version = listed.metadata.resource_version.ok_or("list without resourceVersion")?;
+    let params = WatchParams::default().timeout(5);
+    let mut events = pods.watch(&params, &version).await?.boxed();
+    let bookmark = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(event) = events.try_next().await? {
+            if let WatchEvent::Bookmark(b) = event {
+                return Ok::<_, kube::Error>(Some(b.metadata.resource_version));
+            }
+        }
+        Ok(None)
+    })
+    .await??;
+    assert!(bookmark.is_some_and(|rv| rv.parse::<u64>().is_ok()), "a BOOKMARK with a resourceVersion arrives");
+
+    lab.cluster.compact_history();
+    let mut stale = pods.watch(&params, &version).await?.boxed();
+    match stale.try_next().await? {
+        Some(WatchEvent::Error(status)) => assert_eq!(status.code, 410),
+        other => return Err(format!("expected 410 Gone, got {other:?}").into()),
+    }
+    Ok(())
+}

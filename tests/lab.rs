@@ -1,0 +1,233 @@
+//! The lab is made of real parts: read-only checks on ONE shared lab per test binary.
+//! The lab starts on first use and stops by itself when this test process exits (owner pid).
+
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use sitrep::lab::{Lab, LabOptions};
+
+static LAB: OnceLock<Result<Lab, String>> = OnceLock::new();
+
+fn lab() -> &'static Lab {
+    let lab = LAB.get_or_init(|| {
+        let started = Instant::now();
+        let lab = Lab::up(LabOptions { dir: None, scenario: None, owner_pid: Some(std::process::id()) });
+        eprintln!("lab up took {:.1}s", started.elapsed().as_secs_f64());
+        lab.map_err(|e| e.to_string())
+    });
+    match lab {
+        Ok(lab) => lab,
+        Err(e) => panic!("the shared lab did not start: {e}"),
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime")
+}
+
+async fn sql(dsn: &str) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(dsn, tokio_postgres::NoTls).await.unwrap_or_else(|e| panic!("connect {dsn}: {e}"));
+    tokio::spawn(conn);
+    client
+}
+
+/// (leader dsn, replica dsn), asked of Postgres itself.
+async fn leader_and_replica(lab: &Lab) -> (String, String) {
+    let mut leader = None;
+    let mut replica = None;
+    for m in &lab.info.postgres.members {
+        let in_recovery: bool = sql(&m.dsn).await.query_one("SELECT pg_is_in_recovery()", &[]).await.expect("pg_is_in_recovery").get(0);
+        if in_recovery { replica = Some(m.dsn.clone()) } else { leader = Some(m.dsn.clone()) }
+    }
+    (leader.expect("a primary"), replica.expect("a standby"))
+}
+
+fn s3(lab: &Lab) -> aws_sdk_s3::Client {
+    let s = &lab.info.s3;
+    let creds = aws_sdk_s3::config::Credentials::new(&s.access_key_id, &s.secret_access_key, None, None, "test");
+    let conf = aws_sdk_s3::config::Builder::new()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new(s.region.clone()))
+        .endpoint_url(&s.endpoint)
+        .force_path_style(true)
+        .credentials_provider(creds)
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
+async fn keys(lab: &Lab, prefix: &str) -> Vec<String> {
+    let out = s3(lab).list_objects_v2().bucket(&lab.info.s3.bucket).prefix(prefix).send().await.expect("ListObjectsV2");
+    out.contents().iter().filter_map(|o| o.key().map(String::from)).collect()
+}
+
+async fn get(lab: &Lab, key: &str) -> Vec<u8> {
+    let out = s3(lab).get_object().bucket(&lab.info.s3.bucket).key(key).send().await.expect("GetObject");
+    out.body.collect().await.expect("object body").into_bytes().to_vec()
+}
+
+#[test]
+fn a_row_written_on_the_leader_is_read_on_the_replica() {
+    let lab = lab();
+    runtime().block_on(async {
+        let (leader, replica) = leader_and_replica(lab).await;
+        let marker = uuid::Uuid::new_v4().to_string();
+        let l = sql(&leader).await;
+        l.batch_execute("CREATE TABLE IF NOT EXISTS replication_probe (marker text PRIMARY KEY)").await.expect("create probe table");
+        l.execute("INSERT INTO replication_probe VALUES ($1)", &[&marker]).await.expect("insert on leader");
+        let r = sql(&replica).await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let found = r.query_opt("SELECT 1 FROM replication_probe WHERE marker = $1", &[&marker]).await.ok().flatten();
+            if found.is_some() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the row written on the leader never reached the replica");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let customers: i64 = r.query_one("SELECT count(*) FROM customers", &[]).await.expect("count").get(0);
+        assert!(customers >= 10_000, "the replica has only {customers} customers");
+    });
+}
+
+#[test]
+fn every_sentinel_names_the_master() {
+    let lab = lab();
+    runtime().block_on(async {
+        let mut answers = vec![];
+        for addr in lab.info.redis.sentinels.iter().chain(&lab.info.redis.sentinels_direct) {
+            let client = redis::Client::open(format!("redis://{addr}/")).expect("sentinel url");
+            let mut con = client.get_multiplexed_async_connection().await.unwrap_or_else(|e| panic!("sentinel {addr}: {e}"));
+            let (host, port): (String, String) = redis::cmd("SENTINEL")
+                .arg("get-master-addr-by-name")
+                .arg(&lab.info.redis.master_name)
+                .query_async(&mut con)
+                .await
+                .unwrap_or_else(|e| panic!("SENTINEL get-master-addr-by-name on {addr}: {e}"));
+            answers.push(format!("{host}:{port}"));
+        }
+        assert_eq!(answers.len(), 6);
+        assert!(answers.iter().all(|a| *a == lab.info.redis.master), "sentinels disagree: {answers:?}");
+    });
+}
+
+#[test]
+fn the_bucket_holds_base_backups_wal_dumps_and_snapshots_in_wal_g_layout() {
+    let lab = lab();
+    runtime().block_on(async {
+        let base = keys(lab, "basebackups_005/").await;
+        let part = base.iter().find(|k| k.ends_with("/tar_partitions/part_1.tar.zst")).unwrap_or_else(|| panic!("no base backup part in {base:?}"));
+        let name = part.trim_start_matches("basebackups_005/").split('/').next().unwrap_or("");
+        assert!(name.starts_with("base_") && name.len() == 29, "bad base backup name {name}");
+        let sentinel = format!("basebackups_005/{name}_backup_stop_sentinel.json");
+        let sentinel: serde_json::Value = serde_json::from_slice(&get(lab, &sentinel).await).expect("sentinel json");
+        for field in ["LSN", "FinishLSN", "PgVersion", "StartTime", "FinishTime", "UncompressedSize", "CompressedSize", "Hostname", "DataDir", "IsPermanent"] {
+            assert!(sentinel.get(field).is_some(), "stop sentinel lacks {field}: {sentinel}");
+        }
+        let tar = zstd::decode_all(get(lab, part).await.as_slice()).expect("part_1 is zstd");
+        assert!(tar.windows(11).any(|w| w == b"PG_VERSION\0"), "part_1.tar.zst is not a data directory tar");
+
+        let wal = keys(lab, "wal_005/").await;
+        let segment = wal.iter().find(|k| k.len() == "wal_005/".len() + 24 + 4).unwrap_or_else(|| panic!("no WAL segment in {wal:?}"));
+        assert_eq!(zstd::decode_all(get(lab, segment).await.as_slice()).expect("zstd").len(), 16 * 1024 * 1024);
+
+        let dumps = keys(lab, "dumps/shop/").await;
+        assert!(dumps.len() >= 5, "expected history + fresh dumps, got {dumps:?}");
+        assert!(dumps.iter().all(|k| k.starts_with("dumps/shop/shop_") && k.ends_with("Z.dump")), "{dumps:?}");
+        let snaps = keys(lab, "snapshots/qdrant/products/").await;
+        assert!(snaps.iter().any(|k| k.ends_with(".snapshot")), "{snaps:?}");
+    });
+}
+
+#[test]
+fn a_dump_from_the_bucket_restores_the_shop_rows() {
+    let lab = lab();
+    runtime().block_on(async {
+        let newest = keys(lab, "dumps/shop/").await.into_iter().max().expect("a dump");
+        let file = lab.dir.join(format!("work/restore-{}.dump", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&file, get(lab, &newest).await).expect("write dump");
+        let (leader, _) = leader_and_replica(lab).await;
+        let db = format!("restore_{}", uuid::Uuid::new_v4().simple());
+        let admin = sql(&leader.replace("dbname=shop", "dbname=postgres")).await;
+        admin.batch_execute(&format!("CREATE DATABASE {db}")).await.expect("create restore db");
+        let member = lab.info.postgres.members.iter().find(|m| m.dsn == leader).expect("leader member");
+        let out = Command::new("/usr/lib/postgresql/15/bin/pg_restore")
+            .args(["-h", "127.0.0.1", "-p", &member.port.to_string(), "-U", &lab.info.postgres.superuser, "-d", &db])
+            .arg(&file)
+            .env("PGPASSWORD", &lab.info.postgres.superuser_password)
+            .output()
+            .expect("run pg_restore");
+        assert!(out.status.success(), "pg_restore failed: {}", String::from_utf8_lossy(&out.stderr));
+        let restored = sql(&leader.replace("dbname=shop", &format!("dbname={db}"))).await;
+        for table in ["customers", "order_items"] {
+            let n: i64 = restored.query_one(&format!("SELECT count(*) FROM {table}"), &[]).await.expect("count").get(0);
+            let live: i64 = sql(&leader).await.query_one(&format!("SELECT count(*) FROM {table}"), &[]).await.expect("count").get(0);
+            assert_eq!(n, live, "{table}: restored {n} rows, the live database has {live}");
+        }
+        drop(restored);
+        let _ = admin.batch_execute(&format!("DROP DATABASE {db} WITH (FORCE)")).await;
+        let _ = std::fs::remove_file(&file);
+    });
+}
+
+#[test]
+fn kubectl_lists_the_pods_of_the_stand_in() {
+    let lab = lab();
+    let out = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(&lab.info.kube.kubeconfig)
+        .args(["get", "pods", "--request-timeout=5s"])
+        .output()
+        .expect("run kubectl");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "kubectl failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("NAME") && stdout.contains("Running"), "no running pods listed:\n{stdout}");
+}
+
+#[test]
+fn the_queues_hold_kombu_format_messages() {
+    let lab = lab();
+    runtime().block_on(async {
+        let client = redis::Client::open(format!("redis://{}/", lab.info.redis.master)).expect("url");
+        let mut con = client.get_multiplexed_async_connection().await.expect("connect master");
+        for queue in &lab.info.queues.names {
+            let len: i64 = redis::cmd("LLEN").arg(queue).query_async(&mut con).await.expect("LLEN");
+            assert!(len > 0, "queue {queue} is empty");
+            let msg: String = redis::cmd("LINDEX").arg(queue).arg(0).query_async(&mut con).await.expect("LINDEX");
+            let msg: serde_json::Value = serde_json::from_str(&msg).expect("kombu message is JSON");
+            assert_eq!(msg["content-type"], "application/json");
+            assert_eq!(msg["headers"]["lang"], "py");
+            assert!(msg["headers"]["task"].as_str().is_some_and(|t| t.starts_with("shop.tasks.")));
+            assert_eq!(msg["properties"]["delivery_info"]["routing_key"], queue.as_str());
+            assert_eq!(msg["properties"]["body_encoding"], "base64");
+        }
+    });
+}
+
+#[test]
+fn sitrep_toml_uses_only_keys_of_the_example_config() {
+    let lab = lab();
+    let example: toml::Table = toml::from_str(include_str!("../docs/sitrep.example.toml")).expect("example parses");
+    let ours: toml::Table = toml::from_str(&std::fs::read_to_string(lab.config_path()).expect("read sitrep.toml")).expect("sitrep.toml parses");
+    for (section, table) in &ours {
+        let known = example.get(section).and_then(|v| v.as_table()).unwrap_or_else(|| panic!("unknown section [{section}]"));
+        for key in table.as_table().expect("sections are tables").keys() {
+            assert!(known.contains_key(key), "unknown key {section}.{key}");
+        }
+    }
+    assert_eq!(ours["postgres"]["members"].as_array().map(Vec::len), Some(2));
+    assert_eq!(ours["s3"]["force_path_style"].as_bool(), Some(true));
+    let creds = std::fs::read_to_string(ours["s3"]["credentials_file"].as_str().expect("credentials_file")).expect("read credentials");
+    assert!(creds.contains("[sitrep-lab]") && creds.contains("AKIASITREPLAB0000001"));
+}
+
+#[test]
+fn lab_status_reports_every_component_healthy() {
+    let lab = lab();
+    let out = Command::new(env!("CARGO_BIN_EXE_sitrep")).args(["lab", "status", "--dir"]).arg(&lab.dir).output().expect("run sitrep");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "lab status failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    for component in ["etcd", "pg-0", "pg-1", "patroni-pg-0", "redis-0", "sentinel-2", "s3", "kube"] {
+        assert!(stdout.lines().any(|l| l.trim_start().starts_with(component) && l.contains("healthy")), "{component} not healthy:\n{stdout}");
+    }
+}

@@ -1,0 +1,237 @@
+//! Every fault does to the real processes what its runbook expects, in one lab, in an order
+//! where each step heals what it broke; then `lab down` leaves nothing behind. Bad input is refused clearly.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use sitrep::lab::LabInfo;
+
+fn run_sitrep(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sitrep")).args(args).output().expect("run sitrep");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+fn fault(dir: &Path, name: &str) {
+    let (ok, out) = run_sitrep(&["lab", "fault", "--dir", &dir.display().to_string(), name]);
+    assert!(ok, "sitrep lab fault {name} failed:\n{out}");
+    eprintln!("{}", out.trim());
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime")
+}
+
+/// Polls `check` until it returns Some or `secs` pass.
+async fn within<T, F: Future<Output = Option<T>>>(secs: u64, what: &str, mut check: impl FnMut() -> F) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "{what} did not happen within {secs}s");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn sql(dsn: &str) -> Option<tokio_postgres::Client> {
+    let (client, conn) = tokio_postgres::connect(dsn, tokio_postgres::NoTls).await.ok()?;
+    tokio::spawn(conn);
+    Some(client)
+}
+
+async fn leader_dsn(info: &LabInfo) -> Option<String> {
+    for m in &info.postgres.members {
+        let Some(c) = sql(&m.dsn).await else { continue };
+        if let Ok(row) = c.query_one("SELECT NOT pg_is_in_recovery()", &[]).await
+            && row.get::<_, bool>(0)
+        {
+            return Some(m.dsn.clone());
+        }
+    }
+    None
+}
+
+async fn scalar_i64(dsn: &str, query: &str) -> Option<i64> {
+    sql(dsn).await?.query_one(query, &[]).await.ok()?.try_get(0).ok()
+}
+
+async fn redis_query<T: redis::FromRedisValue>(addr: &str, cmd: &redis::Cmd) -> Option<T> {
+    let client = redis::Client::open(format!("redis://{addr}/")).ok()?;
+    let config = redis::AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(Duration::from_secs(10)))
+        .set_response_timeout(Some(Duration::from_secs(10)));
+    let mut con = client.get_multiplexed_async_connection_with_config(&config).await.ok()?;
+    cmd.query_async(&mut con).await.ok()
+}
+
+async fn sentinel_master(addr: &str) -> Option<String> {
+    let mut cmd = redis::cmd("SENTINEL");
+    cmd.arg("get-master-addr-by-name").arg("mymaster");
+    redis_query::<(String, String)>(addr, &cmd).await.map(|(h, p)| format!("{h}:{p}"))
+}
+
+async fn queue_depth(info: &LabInfo) -> i64 {
+    let master = sentinel_master(&info.redis.sentinels_direct[1]).await.unwrap_or_default();
+    let mut total = 0;
+    for q in &info.queues.names {
+        total += redis_query::<i64>(&master, redis::cmd("LLEN").arg(q)).await.unwrap_or(0);
+    }
+    total
+}
+
+async fn patroni_leader(info: &LabInfo) -> Option<String> {
+    for m in &info.postgres.members {
+        let Ok(r) = reqwest::get(format!("{}/cluster", m.patroni_url)).await else { continue };
+        let Ok(v) = r.json::<serde_json::Value>().await else { continue };
+        let members = v["members"].as_array()?;
+        return members.iter().find(|m| m["role"] == "leader" && m["state"] == "running").and_then(|m| m["name"].as_str().map(String::from));
+    }
+    None
+}
+
+fn lab_up() -> (PathBuf, LabInfo, f64) {
+    let started = Instant::now();
+    let (ok, out) = run_sitrep(&["lab", "up", "--owner-pid", &std::process::id().to_string()]);
+    let secs = started.elapsed().as_secs_f64();
+    assert!(ok, "sitrep lab up failed:\n{out}");
+    let dir = out.lines().find_map(|l| l.split_once(": ").filter(|(h, _)| h.starts_with("lab ready")).map(|(_, d)| PathBuf::from(d.trim())));
+    let dir = dir.unwrap_or_else(|| panic!("no lab dir in:\n{out}"));
+    let info = LabInfo::read(&dir).expect("lab.json");
+    (dir, info, secs)
+}
+
+#[test]
+fn every_fault_shows_its_real_effect_and_down_leaves_nothing_behind() {
+    let (dir, info, up_secs) = lab_up();
+    eprintln!("lab up (CLI) took {up_secs:.1}s");
+    let d = dir.display().to_string();
+    let rt = runtime();
+    rt.block_on(async {
+        // queue-flood: the producer outruns the consumer by far.
+        let before = queue_depth(&info).await;
+        fault(&dir, "queue-flood");
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let after = queue_depth(&info).await;
+        assert!(after - before > 500, "queues grew only from {before} to {after} in 3s");
+        fault(&dir, "heal");
+
+        // network-slow: Sentinel 0, reached through the lab's proxy, answers late.
+        fault(&dir, "network-slow");
+        let t = Instant::now();
+        assert!(sentinel_master(&info.redis.sentinels[0]).await.is_some());
+        assert!(t.elapsed() >= Duration::from_millis(1400), "slow sentinel answered in {:?}", t.elapsed());
+        fault(&dir, "heal");
+
+        // pg-archive-broken: the archiver starts counting failures.
+        let leader = within(10, "a primary", || leader_dsn(&info)).await;
+        let failed_before = scalar_i64(&leader, "SELECT failed_count FROM pg_stat_archiver").await.unwrap_or(0);
+        fault(&dir, "pg-archive-broken");
+        within(20, "pg_stat_archiver.failed_count rising", || async {
+            let now = scalar_i64(&leader, "SELECT failed_count FROM pg_stat_archiver").await?;
+            (now > failed_before).then_some(())
+        })
+        .await;
+        fault(&dir, "heal");
+
+        // pg-standby-pause: replay lag grows while orders keep being written.
+        let lag = "SELECT COALESCE(max(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)), 0)::bigint FROM pg_stat_replication";
+        fault(&dir, "pg-standby-pause");
+        let first = within(10, "replay lag above zero", || async { scalar_i64(&leader, lag).await.filter(|l| *l > 0) }).await;
+        within(15, "replay lag growing", || async { scalar_i64(&leader, lag).await.filter(|l| *l > first) }).await;
+        fault(&dir, "pg-standby-resume");
+        within(30, "the standby catching up", || async { scalar_i64(&leader, lag).await.filter(|l| *l < 1024 * 1024) }).await;
+
+        // backup-stale: the newest dump is older than the 300s RPO.
+        fault(&dir, "backup-stale");
+        let s3 = sitrep::lab::s3::client(&info.s3.endpoint);
+        let dumps = sitrep::lab::s3::list(&s3, "dumps/shop/").await.expect("list dumps");
+        let newest = dumps.iter().filter_map(|k| sitrep::lab::s3::dump_time(k)).max().expect("some dump left");
+        assert!(chrono::Utc::now() - newest > chrono::TimeDelta::seconds(300), "newest dump {newest} is within the RPO");
+
+        // deploy-bad: the api rollout crash-loops.
+        fault(&dir, "deploy-bad");
+        within(40, "a pod in CrashLoopBackOff", || async {
+            let out = Command::new("kubectl").arg("--kubeconfig").arg(&info.kube.kubeconfig).args(["get", "pods", "-n", "shop"]).output().ok()?;
+            String::from_utf8_lossy(&out.stdout).contains("CrashLoopBackOff").then_some(())
+        })
+        .await;
+
+        // redis-master-down: every Sentinel reports the replica as the new master.
+        let old_master = sentinel_master(&info.redis.sentinels_direct[0]).await.expect("a master");
+        fault(&dir, "redis-master-down");
+        within(30, "all Sentinels reporting a new master", || async {
+            let mut seen = vec![];
+            for s in &info.redis.sentinels_direct {
+                seen.push(sentinel_master(s).await?);
+            }
+            seen.iter().all(|m| *m != old_master && *m == seen[0]).then_some(())
+        })
+        .await;
+
+        // pg-leader-down: Patroni promotes the standby.
+        let old_leader = within(10, "a Patroni leader", || patroni_leader(&info)).await;
+        fault(&dir, "pg-leader-down");
+        let new_leader = within(40, "Patroni electing a new leader", || async { patroni_leader(&info).await.filter(|l| *l != old_leader) }).await;
+        eprintln!("Patroni leader moved from {old_leader} to {new_leader}");
+    });
+
+    let pids: Vec<u32> = info.pids.values().copied().collect();
+    let ports: Vec<u16> = info.ports.values().copied().collect();
+    let t = Instant::now();
+    let (ok, out) = run_sitrep(&["lab", "down", "--dir", &d]);
+    assert!(ok, "lab down failed:\n{out}");
+    eprintln!("lab down took {:.1}s", t.elapsed().as_secs_f64());
+    let alive: Vec<u32> = pids.iter().copied().filter(|p| Path::new(&format!("/proc/{p}")).exists()).collect();
+    assert!(alive.is_empty(), "processes left behind: {alive:?}");
+    assert!(!Path::new(&format!("/proc/{}", info.supervisor_pid)).exists(), "the supervisor is still running");
+    let listening: Vec<u16> = ports.iter().copied().filter(|p| std::net::TcpStream::connect(("127.0.0.1", *p)).is_ok()).collect();
+    assert!(listening.is_empty(), "ports still listening: {listening:?}");
+    assert!(!dir.exists(), "{} is still there", dir.display());
+}
+
+#[test]
+fn an_unknown_fault_names_the_valid_ones_and_the_nearest() {
+    let (ok, out) = run_sitrep(&["lab", "fault", "--dir", "/tmp", "redis-mastr-down"]);
+    assert!(!ok);
+    assert!(out.contains("did you mean `redis-master-down`") && out.contains("pg-leader-down"), "{out}");
+    let (ok, out) = run_sitrep(&["lab", "fault", "--list"]);
+    assert!(ok && out.lines().count() >= 9, "{out}");
+}
+
+#[test]
+fn an_unknown_scenario_is_refused_before_anything_starts() {
+    let (ok, out) = run_sitrep(&["lab", "up", "--scenario", "primary-db-los"]);
+    assert!(!ok);
+    assert!(out.contains("did you mean `primary-db-loss`") && out.contains("queue-backlog"), "{out}");
+}
+
+#[test]
+fn a_dir_used_by_a_running_lab_is_refused() {
+    let dir = tempfile::Builder::new().prefix("sitrep-lab-inuse-").tempdir_in("/tmp").expect("temp dir");
+    std::fs::write(dir.path().join("supervisor.pid"), "1").expect("write pid");
+    let (ok, out) = run_sitrep(&["lab", "up", "--dir", &dir.path().display().to_string()]);
+    assert!(!ok);
+    assert!(out.contains("already used by a running lab") && out.contains("sitrep lab down"), "{out}");
+}
+
+#[test]
+fn a_missing_binary_names_its_package_and_scripts_install() {
+    let out = Command::new(env!("CARGO_BIN_EXE_sitrep"))
+        .args(["lab", "up"])
+        .env("SITREP_TOOLS", "/nonexistent-sitrep-tools")
+        .output()
+        .expect("run sitrep");
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(text.contains("moto_server") && text.contains("scripts/install"), "{text}");
+}
+
+#[test]
+fn a_dir_the_postgres_user_cannot_reach_is_refused() {
+    let (ok, out) = run_sitrep(&["lab", "up", "--dir", "/root/sitrep-lab-test"]);
+    assert!(!ok);
+    assert!(out.contains("not reachable by the `postgres` user"), "{out}");
+    assert!(!Path::new("/root/sitrep-lab-test/lab.json").exists());
+}

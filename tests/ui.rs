@@ -1,0 +1,212 @@
+//! UI tests: the console drawn off-screen (ratatui TestBackend) from a Model driven by events,
+//! snapshotted with insta at 80x24 and 200x60, plus checks that hostile text never reaches the screen.
+
+use chrono::{DateTime, Duration, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use sitrep::app::{Console, frame_text};
+use sitrep::clock::Clock;
+use sitrep::config::Config;
+use sitrep::model::*;
+
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-29T03:12:00Z").map(|t| t.with_timezone(&Utc)).unwrap_or_default()
+}
+
+fn at(secs: i64) -> DateTime<Utc> {
+    t0() + Duration::seconds(secs)
+}
+
+fn pod(name: &str, ready: u32, restarts: u32, reason: Option<&str>) -> PodRow {
+    PodRow {
+        namespace: "shop".into(),
+        name: name.into(),
+        phase: "Running".into(),
+        ready,
+        containers: 1,
+        restarts,
+        last_restart: (restarts > 0).then(|| at(-40)),
+        created: Some(at(-3600)),
+        node: "lab-node-1".into(),
+        reason: reason.map(Into::into),
+    }
+}
+
+/// An incident in progress: a bad deploy crash-looping, a lagging standby, a Sentinel that
+/// disagrees, a growing queue, a stale dump and a WAL gap.
+fn incident_events() -> Vec<Event> {
+    let pods = PodsSnapshot {
+        pods: vec![
+            pod("api-7d9c6b5f4-2xkqp", 1, 0, None),
+            pod("api-7d9c6b5f4-9wz7m", 1, 0, None),
+            pod("api-5b8f7c9d6-hq2lp", 0, 7, Some("CrashLoopBackOff")),
+            pod("worker-6c7d8e9f0-abcde", 1, 0, None),
+            pod("web-55f6g7h8i-zz9yx", 1, 0, None),
+        ],
+        deployments: vec![
+            DeploymentRow { namespace: "shop".into(), name: "api".into(), desired: 3, updated: 1, ready: 2, available: 2, revision: "3".into(), images: vec![], rollout: "progressing".into() },
+            DeploymentRow { namespace: "shop".into(), name: "worker".into(), desired: 1, updated: 1, ready: 1, available: 1, revision: "1".into(), images: vec![], rollout: "complete".into() },
+        ],
+        events: vec![KubeEventRow {
+            at: Some(at(-20)),
+            namespace: "shop".into(),
+            object: "pod/api-5b8f7c9d6-hq2lp".into(),
+            kind: "Warning".into(),
+            reason: "BackOff".into(),
+            message: "Back-off restarting failed container api".into(),
+            count: 7,
+        }],
+    };
+    let replication = ReplicationSnapshot {
+        members: vec![
+            MemberRow { name: "pg-0".into(), reachable: true, in_recovery: false, error: None, replay_delay_secs: None },
+            MemberRow { name: "pg-1".into(), reachable: true, in_recovery: true, error: None, replay_delay_secs: Some(45.0) },
+        ],
+        standbys: vec![StandbyRow {
+            name: "pg-1".into(),
+            client_addr: "127.0.0.1".into(),
+            state: "streaming".into(),
+            sync_state: "async".into(),
+            write_lag_bytes: 1024,
+            flush_lag_bytes: 4096,
+            replay_lag_bytes: 48 * 1024 * 1024,
+            write_lag_secs: Some(0.1),
+            flush_lag_secs: Some(0.2),
+            replay_lag_secs: Some(45.0),
+        }],
+        archiver: Some(ArchiverRow {
+            archived_count: 40,
+            last_archived_wal: Some("000000010000000000000027".into()),
+            last_archived_time: Some(at(-30)),
+            failed_count: 0,
+            last_failed_wal: None,
+            last_failed_time: None,
+        }),
+        patroni: vec![
+            PatroniMember { name: "pg-0".into(), role: "leader".into(), state: "running".into(), timeline: Some(1), lag_bytes: None, pending_restart: false, host: "127.0.0.1".into() },
+            PatroniMember { name: "pg-1".into(), role: "replica".into(), state: "streaming".into(), timeline: Some(1), lag_bytes: Some(48 * 1024 * 1024), pending_restart: false, host: "127.0.0.1".into() },
+        ],
+    };
+    let sentinel = SentinelSnapshot {
+        master_name: "mymaster".into(),
+        sentinels: vec![
+            SentinelRow { addr: "127.0.0.1:26379".into(), master_addr: Some("127.0.0.1:6380".into()), error: None },
+            SentinelRow { addr: "127.0.0.1:26380".into(), master_addr: Some("127.0.0.1:6380".into()), error: None },
+            SentinelRow { addr: "127.0.0.1:26381".into(), master_addr: Some("127.0.0.1:6381".into()), error: None },
+        ],
+        master: Some(MasterRow { addr: "127.0.0.1:6380".into(), flags: "master".into(), quorum: 2, other_sentinels: 2, num_replicas: 1 }),
+        replicas: vec![ReplicaRow { addr: "127.0.0.1:6381".into(), flags: "slave".into(), link_status: "ok".into(), offset: 1000, lag_bytes: Some(0) }],
+    };
+    let backups = BackupsSnapshot {
+        bucket: "sitrep-lab-backups".into(),
+        items: vec![
+            BackupItem { kind: BackupKind::BaseBackup, key: "basebackups_005/base_000000010000000000000002_backup_stop_sentinel.json".into(), at: at(-7200), size: 5 << 20 },
+            BackupItem { kind: BackupKind::Wal, key: "wal_005/000000010000000000000027.zst".into(), at: at(-30), size: 1 << 20 },
+            BackupItem { kind: BackupKind::Dump, key: "dumps/shop/shop_20261129T024200Z.dump".into(), at: at(-1800), size: 3 << 20 },
+        ],
+        wal_gaps: vec![("000000010000000000000010".into(), "000000010000000000000011".into())],
+    };
+    let mut events = vec![
+        Event::Observed { at: at(-1), observation: Observation::Pods(pods) },
+        Event::Observed { at: at(-1), observation: Observation::Replication(replication) },
+        Event::Observed { at: at(-1), observation: Observation::Sentinel(sentinel) },
+        Event::Observed { at: at(-1), observation: Observation::Backups(backups) },
+    ];
+    for (i, depth) in [120u64, 400, 900, 1500].iter().enumerate() {
+        events.push(Event::Observed {
+            at: at(-60 + 20 * i as i64),
+            observation: Observation::Queues(QueuesSnapshot {
+                server: "127.0.0.1:6380".into(),
+                queues: vec![QueueRow { name: "celery".into(), depth: *depth }, QueueRow { name: "emails".into(), depth: 3 }],
+                unacked: Some(4),
+            }),
+        });
+    }
+    events.push(Event::Tick { at: at(0) });
+    events
+}
+
+fn console(events: Vec<Event>) -> Console {
+    let mut config = Config::default();
+    config.general.theme = "mono".into();
+    let mut c = Console::new(config, "sitrep-lab · shop".into(), Clock::virtual_at(at(0))).expect("console builds from built-in views/themes");
+    for e in events {
+        c.model.apply(e);
+    }
+    c
+}
+
+#[test]
+fn incident_at_80x24_shows_summary_and_the_focused_pane() {
+    let c = console(incident_events());
+    let frame = frame_text(&c, 80, 24, false);
+    assert!(frame.contains("CrashLoopBackOff"), "{frame}");
+    assert!(frame.contains("RPO BREACH"), "{frame}");
+    insta::assert_snapshot!("incident_80x24", frame);
+}
+
+#[test]
+fn incident_at_200x60_shows_every_pane() {
+    let c = console(incident_events());
+    let frame = frame_text(&c, 200, 60, false);
+    for must in ["1 Pods", "2 Replication", "3 Sentinel", "4 Queues", "5 Backups", "SENTINELS DISAGREE", "WAL GAP", "BREACH", "BackOff"] {
+        assert!(frame.contains(must), "missing {must}:\n{frame}");
+    }
+    insta::assert_snapshot!("incident_200x60", frame);
+}
+
+#[test]
+fn each_pane_focused_at_80x24() {
+    let mut c = console(incident_events());
+    for key in ['2', '3', '4', '5'] {
+        c.view.on_key(KeyEvent::new(KeyCode::Char(key), KeyModifiers::NONE));
+        insta::assert_snapshot!(format!("focused_{key}_80x24"), frame_text(&c, 80, 24, false));
+    }
+}
+
+#[test]
+fn a_dead_source_shows_failing_with_the_age_of_its_last_good_data() {
+    let mut events = incident_events();
+    events.push(Event::SourceFailed { at: at(5), source: SourceId::Sentinel, error: "cannot reach 127.0.0.1:26379: connection refused".into() });
+    events.push(Event::Tick { at: at(65) });
+    let c = console(events);
+    let frame = frame_text(&c, 200, 60, false);
+    assert!(frame.contains("FAILING 60s · data 66s old"), "{frame}");
+    // The last good data stays on screen.
+    assert!(frame.contains("127.0.0.1:6380"), "{frame}");
+}
+
+#[test]
+fn the_help_lists_every_key() {
+    let mut c = console(incident_events());
+    c.view.on_key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE));
+    let frame = frame_text(&c, 100, 30, false);
+    for (key, _) in sitrep::ui::KEYS {
+        assert!(frame.contains(key), "help lacks {key}:\n{frame}");
+    }
+}
+
+#[test]
+fn filter_narrows_the_pods() {
+    let mut c = console(incident_events());
+    for ch in "/worker".chars() {
+        c.view.on_key(KeyEvent::new(KeyCode::Char(ch), KeyModifiers::NONE));
+    }
+    c.view.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    let frame = frame_text(&c, 200, 60, false);
+    assert!(frame.contains("worker-6c7d8e9f0-abcde"), "{frame}");
+    assert!(!frame.contains("api-7d9c6b5f4-2xkqp"), "{frame}");
+}
+
+#[test]
+fn colours_survive_in_ansi_frames_and_no_color_frames_have_none() {
+    let mut config = Config::default();
+    config.general.theme = "default".into();
+    let mut c = Console::new(config, "x".into(), Clock::virtual_at(at(0))).expect("console");
+    for e in incident_events() {
+        c.model.apply(e);
+    }
+    let ansi = frame_text(&c, 120, 40, true);
+    assert!(ansi.contains("\u{1b}[0;1;91m") || ansi.contains(";91m"), "expected light red for the crash loop");
+    let plain = frame_text(&c, 120, 40, false);
+    assert!(!plain.contains('\u{1b}'));
+}
