@@ -13,10 +13,13 @@ fn run_sitrep(args: &[&str]) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// Injects a fault through the library handle (the same control channel `sitrep lab fault` uses).
 fn fault(dir: &Path, name: &str) {
-    let (ok, out) = run_sitrep(&["lab", "fault", "--dir", &dir.display().to_string(), name]);
-    assert!(ok, "sitrep lab fault {name} failed:\n{out}");
-    eprintln!("{}", out.trim());
+    let lab = sitrep::lab::Lab::attach(dir).unwrap_or_else(|e| panic!("attach {}: {e}", dir.display()));
+    match lab.fault_detail(name) {
+        Ok(detail) => eprintln!("{name}: {detail}"),
+        Err(e) => panic!("fault {name} failed: {e}"),
+    }
 }
 
 fn runtime() -> tokio::runtime::Runtime {

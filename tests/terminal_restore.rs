@@ -76,6 +76,9 @@ fn run_and_stop(stop: impl FnOnce(u32, &mut std::fs::File), extra_env: &[(&str, 
         if raw && String::from_utf8_lossy(&out).contains("sitrep") {
             break;
         }
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            break;
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
     let during = lflag(&pty.slave);
