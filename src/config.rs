@@ -217,15 +217,12 @@ pub fn locate(explicit: Option<&Path>) -> Option<PathBuf> {
     if local.is_file() {
         return Some(local);
     }
-    directories::ProjectDirs::from("", "", "sitrep")
-        .map(|d| d.config_dir().join("sitrep.toml"))
-        .filter(|p| p.is_file())
+    directories::ProjectDirs::from("", "", "sitrep").map(|d| d.config_dir().join("sitrep.toml")).filter(|p| p.is_file())
 }
 
 /// Reads and validates a config file; every problem is reported, not just the first.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
     let (config, problems) = parse(path, &text);
     if problems.is_empty() { Ok(config) } else { Err(ConfigError::Invalid(problems)) }
 }
@@ -275,7 +272,10 @@ pub fn parse(path: &Path, text: &str) -> (Config, Vec<Problem>) {
                     file: path.to_path_buf(),
                     line: find_line(text, Some(&section), &key),
                     what: format!("[{section}] {key}: {}", first_line(&e.to_string())),
-                    fix: format!("give {key} a value of the documented type (see docs/sitrep.example.toml: {})", example_of(&section, &key)),
+                    fix: format!(
+                        "give {key} a value of the documented type (see docs/sitrep.example.toml: {})",
+                        example_of(&section, &key)
+                    ),
                 });
                 continue;
             }
@@ -311,18 +311,33 @@ fn semantic_problems(path: &Path, text: &str, c: &Config) -> Vec<Problem> {
     }
     for m in &c.postgres.members {
         if m.dsn.trim().is_empty() {
-            bad("postgres", "members", format!("member `{}` has an empty dsn", m.name), "give dsn as \"host=... port=... user=...\" or a postgres:// URL");
+            bad(
+                "postgres",
+                "members",
+                format!("member `{}` has an empty dsn", m.name),
+                "give dsn as \"host=... port=... user=...\" or a postgres:// URL",
+            );
         }
     }
-    if !c.queues.url.is_empty() && !(c.queues.url.starts_with("redis://") || c.queues.url.starts_with("rediss://")) {
-        bad("queues", "url", format!("`{}` is not a redis:// URL", crate::sanitize::redact_secrets(&c.queues.url)), "write it as redis://host:6379/0, or \"\" to follow the Sentinel master");
+    if !(c.queues.url.is_empty() || c.queues.url.starts_with("redis://") || c.queues.url.starts_with("rediss://")) {
+        bad(
+            "queues",
+            "url",
+            format!("`{}` is not a redis:// URL", crate::sanitize::redact_secrets(&c.queues.url)),
+            "write it as redis://host:6379/0, or \"\" to follow the Sentinel master",
+        );
     }
     let t = &c.thresholds;
     if t.lag_warn_secs > t.lag_crit_secs {
         bad("thresholds", "lag_warn_secs", "lag_warn_secs is above lag_crit_secs".into(), "make the warning threshold the lower one");
     }
     if t.queue_depth_warn > t.queue_depth_crit {
-        bad("thresholds", "queue_depth_warn", "queue_depth_warn is above queue_depth_crit".into(), "make the warning threshold the lower one");
+        bad(
+            "thresholds",
+            "queue_depth_warn",
+            "queue_depth_warn is above queue_depth_crit".into(),
+            "make the warning threshold the lower one",
+        );
     }
     out
 }

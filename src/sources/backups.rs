@@ -65,7 +65,8 @@ impl Collect for Collector {
                 let page = page.map_err(|e| s3_error(&self.cfg, &e))?;
                 for obj in page.contents() {
                     let Some(key) = obj.key() else { continue };
-                    let modified = obj.last_modified().and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos())).unwrap_or_default();
+                    let modified =
+                        obj.last_modified().and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos())).unwrap_or_default();
                     if let Some(item) = classify(kind, key, modified, obj.size().unwrap_or(0).max(0) as u64) {
                         snap.items.push(item);
                     }
@@ -107,15 +108,18 @@ pub fn time_in_key(key: &str) -> Option<DateTime<Utc>> {
         if !rest.starts_with(|c: char| c.is_ascii_digit()) {
             continue;
         }
-        if rest.len() >= 16 && rest.as_bytes()[8] == b'T' && rest.is_char_boundary(15) {
-            if let Ok(t) = NaiveDateTime::parse_from_str(&rest[..15], "%Y%m%dT%H%M%S") {
-                return Some(t.and_utc());
-            }
+        if rest.len() >= 16
+            && rest.as_bytes()[8] == b'T'
+            && rest.is_char_boundary(15)
+            && let Ok(t) = NaiveDateTime::parse_from_str(&rest[..15], "%Y%m%dT%H%M%S")
+        {
+            return Some(t.and_utc());
         }
-        if rest.len() >= 19 && rest.is_char_boundary(19) {
-            if let Ok(t) = NaiveDateTime::parse_from_str(&rest[..19], "%Y-%m-%d-%H-%M-%S") {
-                return Some(t.and_utc());
-            }
+        if rest.len() >= 19
+            && rest.is_char_boundary(19)
+            && let Ok(t) = NaiveDateTime::parse_from_str(&rest[..19], "%Y-%m-%d-%H-%M-%S")
+        {
+            return Some(t.and_utc());
         }
     }
     None
@@ -184,7 +188,11 @@ mod tests {
     #[test]
     fn base_backups_count_once_by_their_sentinel() {
         let t = Utc::now();
-        assert!(classify(BackupKind::BaseBackup, "basebackups_005/base_000000010000000000000002/tar_partitions/part_1.tar.zst", t, 9).is_none());
-        assert!(classify(BackupKind::BaseBackup, "basebackups_005/base_000000010000000000000002_backup_stop_sentinel.json", t, 9).is_some());
+        assert!(
+            classify(BackupKind::BaseBackup, "basebackups_005/base_000000010000000000000002/tar_partitions/part_1.tar.zst", t, 9).is_none()
+        );
+        assert!(
+            classify(BackupKind::BaseBackup, "basebackups_005/base_000000010000000000000002_backup_stop_sentinel.json", t, 9).is_some()
+        );
     }
 }

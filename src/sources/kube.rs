@@ -23,10 +23,15 @@ pub async fn client(config: &Config) -> Result<Client, String> {
     let kubeconfig = if config.kube.kubeconfig.is_empty() {
         kube::config::Kubeconfig::read().map_err(|e| format!("no kubeconfig ({e}); set KUBECONFIG or [kube] kubeconfig"))?
     } else {
-        kube::config::Kubeconfig::read_from(&config.kube.kubeconfig).map_err(|e| format!("cannot read kubeconfig {}: {e}", config.kube.kubeconfig))?
+        kube::config::Kubeconfig::read_from(&config.kube.kubeconfig)
+            .map_err(|e| format!("cannot read kubeconfig {}: {e}", config.kube.kubeconfig))?
     };
-    let options = kube::config::KubeConfigOptions { context: (!config.kube.context.is_empty()).then(|| config.kube.context.clone()), ..Default::default() };
-    let mut cfg = kube::Config::from_custom_kubeconfig(kubeconfig, &options).await.map_err(|e| format!("kubeconfig: {e}; check [kube] context"))?;
+    let options = kube::config::KubeConfigOptions {
+        context: (!config.kube.context.is_empty()).then(|| config.kube.context.clone()),
+        ..Default::default()
+    };
+    let mut cfg =
+        kube::Config::from_custom_kubeconfig(kubeconfig, &options).await.map_err(|e| format!("kubeconfig: {e}; check [kube] context"))?;
     cfg.connect_timeout = Some(Duration::from_secs(config.general.timeout_secs.max(1)));
     Client::try_from(cfg).map_err(|e| format!("kube client: {e}"))
 }
@@ -118,7 +123,7 @@ fn snapshot(pods: &Store<Pod>, deps: &Store<Deployment>, events: &Store<KubeEven
     };
     out.pods.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     out.deployments.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
-    out.events.sort_by(|a, b| b.at.cmp(&a.at));
+    out.events.sort_by_key(|e| std::cmp::Reverse(e.at));
     out.events.truncate(50);
     out
 }
@@ -158,10 +163,17 @@ pub fn deployment_row(d: &Deployment) -> DeploymentRow {
     let desired = d.spec.replicas.unwrap_or(1).max(0) as u32;
     let updated = status.updated_replicas.unwrap_or(0).max(0) as u32;
     let available = status.available_replicas.unwrap_or(0).max(0) as u32;
-    let stalled = status.conditions.iter().flatten().find(|c| c.type_.as_deref() == Some("Progressing") && c.status.as_deref() == Some("False")).map(|c| c.reason.clone().unwrap_or_default());
+    let stalled = status
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_.as_deref() == Some("Progressing") && c.status.as_deref() == Some("False"))
+        .map(|c| c.reason.clone().unwrap_or_default());
     let rollout = match stalled {
         Some(r) => format!("stalled ({r})"),
-        None if updated >= desired && available >= desired && status.replicas.unwrap_or(0).max(0) as u32 == desired => "complete".to_string(),
+        None if updated >= desired && available >= desired && status.replicas.unwrap_or(0).max(0) as u32 == desired => {
+            "complete".to_string()
+        }
         None => "progressing".to_string(),
     };
     DeploymentRow {
@@ -171,17 +183,31 @@ pub fn deployment_row(d: &Deployment) -> DeploymentRow {
         updated,
         ready: status.ready_replicas.unwrap_or(0).max(0) as u32,
         available,
-        revision: clean(d.metadata.annotations.as_ref().and_then(|a| a.get("deployment.kubernetes.io/revision")).map_or("", String::as_str)),
-        images: d.spec.template.spec.as_ref().map(|s| s.containers.iter().filter_map(|c| c.image.as_deref().map(clean)).collect()).unwrap_or_default(),
+        revision: clean(
+            d.metadata.annotations.as_ref().and_then(|a| a.get("deployment.kubernetes.io/revision")).map_or("", String::as_str),
+        ),
+        images: d
+            .spec
+            .template
+            .spec
+            .as_ref()
+            .map(|s| s.containers.iter().filter_map(|c| c.image.as_deref().map(clean)).collect())
+            .unwrap_or_default(),
         rollout,
     }
 }
 
 fn event_row(e: &KubeEvent) -> KubeEventRow {
     KubeEventRow {
-        at: time(e.last_timestamp.as_ref()).or_else(|| time(e.first_timestamp.as_ref())).or_else(|| e.event_time.as_ref().and_then(|t| DateTime::from_timestamp(t.0.as_second(), 0))),
+        at: time(e.last_timestamp.as_ref())
+            .or_else(|| time(e.first_timestamp.as_ref()))
+            .or_else(|| e.event_time.as_ref().and_then(|t| DateTime::from_timestamp(t.0.as_second(), 0))),
         namespace: clean(e.metadata.namespace.as_deref().unwrap_or("")),
-        object: clean(&format!("{}/{}", e.involved_object.kind.as_deref().unwrap_or("").to_lowercase(), e.involved_object.name.as_deref().unwrap_or(""))),
+        object: clean(&format!(
+            "{}/{}",
+            e.involved_object.kind.as_deref().unwrap_or("").to_lowercase(),
+            e.involved_object.name.as_deref().unwrap_or("")
+        )),
         kind: clean(e.type_.as_deref().unwrap_or("Normal")),
         reason: clean(e.reason.as_deref().unwrap_or("")),
         message: clean(e.message.as_deref().unwrap_or("")),

@@ -23,7 +23,12 @@ pub fn spawn_all(config: &Config, clock: Clock, tx: UnboundedSender<Event>) -> V
         (SourceId::Pods, config.kube.enabled),
         (SourceId::Replication, config.postgres.enabled && (!config.postgres.members.is_empty() || !config.postgres.patroni.is_empty())),
         (SourceId::Sentinel, config.sentinel.enabled && !config.sentinel.addrs.is_empty()),
-        (SourceId::Queues, config.queues.enabled && !config.queues.names.is_empty() && (!config.queues.url.is_empty() || !config.sentinel.addrs.is_empty())),
+        (
+            SourceId::Queues,
+            config.queues.enabled
+                && !config.queues.names.is_empty()
+                && (!config.queues.url.is_empty() || !config.sentinel.addrs.is_empty()),
+        ),
         (SourceId::Backups, config.s3.enabled && !config.s3.bucket.is_empty()),
     ];
     for (source, on) in enabled {

@@ -42,7 +42,12 @@ impl Collect for Collector {
                 Err(e) => {
                     *client = None;
                     errors.push(format!("{}: {e}", member.name));
-                    snap.members.push(MemberRow { name: clean(&member.name), reachable: false, error: Some(clean(&e)), ..MemberRow::default() });
+                    snap.members.push(MemberRow {
+                        name: clean(&member.name),
+                        reachable: false,
+                        error: Some(clean(&e)),
+                        ..MemberRow::default()
+                    });
                 }
             }
         }
@@ -62,27 +67,28 @@ impl Collect for Collector {
 
 /// Parses a libpq-style DSN or URL, filling what is missing from the PG* environment.
 pub fn pg_config(dsn: &str, timeout: Duration) -> Result<tokio_postgres::Config, String> {
-    let mut cfg = tokio_postgres::Config::from_str(dsn).map_err(|e| format!("bad dsn ({e}); use \"host=... port=... user=...\" or postgres://"))?;
+    let mut cfg =
+        tokio_postgres::Config::from_str(dsn).map_err(|e| format!("bad dsn ({e}); use \"host=... port=... user=...\" or postgres://"))?;
     if cfg.get_hosts().is_empty() {
-        cfg.host(&std::env::var("PGHOST").unwrap_or_else(|_| "localhost".into()));
+        cfg.host(std::env::var("PGHOST").unwrap_or_else(|_| "localhost".into()));
     }
-    if cfg.get_ports().is_empty() {
-        if let Some(p) = std::env::var("PGPORT").ok().and_then(|p| p.parse().ok()) {
-            cfg.port(p);
-        }
+    if cfg.get_ports().is_empty()
+        && let Some(p) = std::env::var("PGPORT").ok().and_then(|p| p.parse().ok())
+    {
+        cfg.port(p);
     }
     if cfg.get_user().is_none() {
-        cfg.user(&std::env::var("PGUSER").unwrap_or_else(|_| "postgres".into()));
+        cfg.user(std::env::var("PGUSER").unwrap_or_else(|_| "postgres".into()));
     }
-    if cfg.get_password().is_none() {
-        if let Ok(p) = std::env::var("PGPASSWORD") {
-            cfg.password(p);
-        }
+    if cfg.get_password().is_none()
+        && let Ok(p) = std::env::var("PGPASSWORD")
+    {
+        cfg.password(p);
     }
-    if cfg.get_dbname().is_none() {
-        if let Ok(d) = std::env::var("PGDATABASE") {
-            cfg.dbname(&d);
-        }
+    if cfg.get_dbname().is_none()
+        && let Ok(d) = std::env::var("PGDATABASE")
+    {
+        cfg.dbname(d);
     }
     cfg.connect_timeout(timeout);
     cfg.application_name("sitrep");

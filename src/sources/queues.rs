@@ -38,7 +38,8 @@ impl Collector {
         for addr in &self.sentinels {
             match super::sentinel::connect(addr, &self.password, self.timeout / 2).await {
                 Ok(mut con) => {
-                    let reply: Result<Option<(String, String)>, _> = redis::cmd("SENTINEL").arg("get-master-addr-by-name").arg(&self.master).query_async(&mut con).await;
+                    let reply: Result<Option<(String, String)>, _> =
+                        redis::cmd("SENTINEL").arg("get-master-addr-by-name").arg(&self.master).query_async(&mut con).await;
                     match reply {
                         Ok(Some((h, p))) => return Ok(format!("redis://{h}:{p}")),
                         Ok(None) => last = format!("Sentinel {addr} knows no master named {}", self.master),

@@ -16,8 +16,17 @@ pub struct Collector {
 
 impl Collector {
     pub fn new(config: &Config) -> Self {
-        let password = if config.sentinel.password.is_empty() { std::env::var("SITREP_SENTINEL_PASSWORD").unwrap_or_default() } else { config.sentinel.password.clone() };
-        Collector { addrs: config.sentinel.addrs.clone(), master: config.sentinel.master.clone(), password, timeout: Duration::from_secs(config.general.timeout_secs.max(1)) }
+        let password = if config.sentinel.password.is_empty() {
+            std::env::var("SITREP_SENTINEL_PASSWORD").unwrap_or_default()
+        } else {
+            config.sentinel.password.clone()
+        };
+        Collector {
+            addrs: config.sentinel.addrs.clone(),
+            master: config.sentinel.master.clone(),
+            password,
+            timeout: Duration::from_secs(config.general.timeout_secs.max(1)),
+        }
     }
 }
 
@@ -45,10 +54,13 @@ impl Collect for Collector {
         for addr in &self.addrs {
             let row = async {
                 let mut con = connect(addr, &self.password, per).await?;
-                let reply: Option<(String, String)> = tokio::time::timeout(per, redis::cmd("SENTINEL").arg("get-master-addr-by-name").arg(&self.master).query_async(&mut con))
-                    .await
-                    .map_err(|_| format!("{addr} did not answer within {}s", per.as_secs_f32()))?
-                    .map_err(|e| format!("{addr}: {e}"))?;
+                let reply: Option<(String, String)> = tokio::time::timeout(
+                    per,
+                    redis::cmd("SENTINEL").arg("get-master-addr-by-name").arg(&self.master).query_async(&mut con),
+                )
+                .await
+                .map_err(|_| format!("{addr} did not answer within {}s", per.as_secs_f32()))?
+                .map_err(|e| format!("{addr}: {e}"))?;
                 Ok::<_, String>((con, reply.map(|(h, p)| format!("{h}:{p}"))))
             }
             .await;
@@ -65,9 +77,12 @@ impl Collect for Collector {
         let Some(mut con) = answering else {
             return Err(format!("no Sentinel answers ({}); check [sentinel] addrs in sitrep.toml", self.addrs.join(", ")));
         };
-        let master: Vec<String> = redis::cmd("SENTINEL").arg("master").arg(&self.master).query_async(&mut con).await.map_err(|e| {
-            format!("SENTINEL master {}: {e}; check [sentinel] master in sitrep.toml", self.master)
-        })?;
+        let master: Vec<String> = redis::cmd("SENTINEL")
+            .arg("master")
+            .arg(&self.master)
+            .query_async(&mut con)
+            .await
+            .map_err(|e| format!("SENTINEL master {}: {e}; check [sentinel] master in sitrep.toml", self.master))?;
         let m = pairs(master);
         let get = |k: &str| m.get(k).cloned().unwrap_or_default();
         let master_row = MasterRow {
@@ -77,7 +92,8 @@ impl Collect for Collector {
             other_sentinels: get("num-other-sentinels").parse().unwrap_or(0),
             num_replicas: get("num-slaves").parse().unwrap_or(0),
         };
-        let replicas: Vec<Vec<String>> = redis::cmd("SENTINEL").arg("replicas").arg(&self.master).query_async(&mut con).await.unwrap_or_default();
+        let replicas: Vec<Vec<String>> =
+            redis::cmd("SENTINEL").arg("replicas").arg(&self.master).query_async(&mut con).await.unwrap_or_default();
         let master_offset = master_offset(&master_row.addr, &self.password, per).await;
         snap.replicas = replicas
             .into_iter()

@@ -51,8 +51,8 @@ pub struct Row {
 
 impl View {
     pub fn parse(file: &DataFile) -> Result<View, Vec<Problem>> {
-        let parsed: ViewFile = toml::from_str(&file.text)
-            .map_err(|e| vec![super::theme::toml_problem(file, &e, "see views/standard.toml for the format")])?;
+        let parsed: ViewFile =
+            toml::from_str(&file.text).map_err(|e| vec![super::theme::toml_problem(file, &e, "see views/standard.toml for the format")])?;
         let mut problems = Vec::new();
         let mut rows = Vec::new();
         for (i, row) in parsed.row.iter().enumerate() {
@@ -74,12 +74,22 @@ impl View {
                 }
             }
             if row.panes.is_empty() {
-                problems.push(Problem { file: file.path.clone(), line, what: "a row with no panes".into(), fix: "list at least one pane or remove the row".into() });
+                problems.push(Problem {
+                    file: file.path.clone(),
+                    line,
+                    what: "a row with no panes".into(),
+                    fix: "list at least one pane or remove the row".into(),
+                });
             }
             rows.push(Row { size, panes: row.panes.clone() });
         }
         if rows.is_empty() {
-            problems.push(Problem { file: file.path.clone(), line: 1, what: "a view with no rows".into(), fix: "add [[row]] sections".into() });
+            problems.push(Problem {
+                file: file.path.clone(),
+                line: 1,
+                what: "a view with no rows".into(),
+                fix: "add [[row]] sections".into(),
+            });
         }
         if problems.is_empty() {
             Ok(View { name: file.name.clone(), min_cols: parsed.min_cols, min_rows: parsed.min_rows, rows })
@@ -110,10 +120,10 @@ pub fn load_views() -> Vec<View> {
 
 /// The named view, or for "auto" the largest view that fits `cols` x `rows`.
 pub fn choose<'a>(views: &'a [View], name: &str, cols: u16, rows: u16) -> Option<&'a View> {
-    if name != "auto" {
-        if let Some(v) = views.iter().find(|v| v.name == name) {
-            return Some(v);
-        }
+    if name != "auto"
+        && let Some(v) = views.iter().find(|v| v.name == name)
+    {
+        return Some(v);
     }
     views
         .iter()
@@ -143,7 +153,9 @@ mod tests {
     fn builtin_views() -> Vec<View> {
         BUILTIN
             .iter()
-            .map(|(name, text)| View::parse(&DataFile { name: (*name).into(), path: (*name).into(), text: (*text).into() }).expect("built-in view parses"))
+            .map(|(name, text)| {
+                View::parse(&DataFile { name: (*name).into(), path: (*name).into(), text: (*text).into() }).expect("built-in view parses")
+            })
             .collect()
     }
 

@@ -146,10 +146,14 @@ impl ViewState {
             return KeyOutcome::Quit;
         }
         let names: Vec<&str> = SourceId::ALL.iter().map(|s| s.name()).collect();
-        match SourceId::ALL.iter().find(|s| s.name() == cmd || (cmd == "pg" && **s == SourceId::Replication) || (cmd == "redis" && **s == SourceId::Sentinel)) {
+        match SourceId::ALL
+            .iter()
+            .find(|s| s.name() == cmd || (cmd == "pg" && **s == SourceId::Replication) || (cmd == "redis" && **s == SourceId::Sentinel))
+        {
             Some(s) => self.focus = *s,
             None => {
-                let hint = crate::config::closest(cmd, names.iter().copied()).map_or_else(|| format!("try :{}", names.join(" :")), |s| format!("did you mean :{s}?"));
+                let hint = crate::config::closest(cmd, names.iter().copied())
+                    .map_or_else(|| format!("try :{}", names.join(" :")), |s| format!("did you mean :{s}?"));
                 self.message = Some(format!("unknown command :{cmd} — {hint}"));
             }
         }
@@ -245,13 +249,13 @@ fn draw_help(f: &mut Frame, area: Rect, theme: &Theme) {
     let lines_needed: usize = KEYS.iter().map(|(k, what)| (24 + k.len().max(22) - 22 + what.len()).div_ceil(inner_w)).sum();
     let h = (lines_needed as u16 + 2).min(area.height);
     let rect = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
-    let lines: Vec<Line> = KEYS
-        .iter()
-        .map(|(k, what)| Line::from(vec![Span::styled(format!("{k:<22}"), theme.accent), Span::raw(*what)]))
-        .collect();
+    let lines: Vec<Line> =
+        KEYS.iter().map(|(k, what)| Line::from(vec![Span::styled(format!("{k:<22}"), theme.accent), Span::raw(*what)])).collect();
     f.render_widget(Clear, rect);
     f.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: true }).block(Block::default().borders(Borders::ALL).title(" keys (any key closes) ").border_style(theme.focus)),
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(Block::default().borders(Borders::ALL).title(" keys (any key closes) ").border_style(theme.focus)),
         rect,
     );
 }

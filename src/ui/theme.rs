@@ -74,7 +74,8 @@ impl Theme {
         if file.name == "mono" {
             return Ok(Theme::mono());
         }
-        let parsed: ThemeFile = toml::from_str(&file.text).map_err(|e| vec![toml_problem(file, &e, "see themes/default.toml for every key")])?;
+        let parsed: ThemeFile =
+            toml::from_str(&file.text).map_err(|e| vec![toml_problem(file, &e, "see themes/default.toml for every key")])?;
         let c = parsed.colors;
         let mut problems = Vec::new();
         let mut color = |key: &str, value: &str| match Color::from_str(value) {

@@ -38,19 +38,34 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
                 ])
                 .style(style)
             }
-            None => Row::new(vec![kind.label().to_string(), "none".into(), "MISSING".into(), "0".into(), "-".into(), String::new()]).style(ctx.theme.crit),
+            None => Row::new(vec![kind.label().to_string(), "none".into(), "MISSING".into(), "0".into(), "-".into(), String::new()])
+                .style(ctx.theme.crit),
         }
     });
     let gap_h = if snap.wal_gaps.is_empty() { 1 } else { snap.wal_gaps.len().min(3) as u16 + 1 };
     let [table_area, gaps_area] = Layout::vertical([Constraint::Length(6), Constraint::Length(gap_h)]).areas(inner);
     f.render_widget(
-        Table::new(rows, [Constraint::Length(11), Constraint::Length(5), Constraint::Length(7), Constraint::Length(5), Constraint::Length(9), Constraint::Fill(1)])
-            .header(Row::new(vec!["KIND", "AGE", "RPO", "COUNT", "SIZE", "NEWEST"]).style(ctx.theme.muted)),
+        Table::new(
+            rows,
+            [
+                Constraint::Length(11),
+                Constraint::Length(5),
+                Constraint::Length(7),
+                Constraint::Length(5),
+                Constraint::Length(9),
+                Constraint::Fill(1),
+            ],
+        )
+        .header(Row::new(vec!["KIND", "AGE", "RPO", "COUNT", "SIZE", "NEWEST"]).style(ctx.theme.muted)),
         table_area,
     );
     let mut lines = vec![Line::from(vec![
         Span::styled(format!("RPO target {}  ", crate::ui::toolkit::duration(rpo)), ctx.theme.muted),
-        if snap.wal_gaps.is_empty() { Span::styled("WAL sequence complete", ctx.theme.text) } else { Span::styled(format!("{} WAL GAP(S)", snap.wal_gaps.len()), ctx.theme.crit) },
+        if snap.wal_gaps.is_empty() {
+            Span::styled("WAL sequence complete", ctx.theme.text)
+        } else {
+            Span::styled(format!("{} WAL GAP(S)", snap.wal_gaps.len()), ctx.theme.crit)
+        },
     ])];
     lines.extend(snap.wal_gaps.iter().take(3).map(|(a, b)| Line::from(Span::styled(format!("  missing {a} … {b}"), ctx.theme.crit))));
     f.render_widget(Paragraph::new(lines), gaps_area);

@@ -8,8 +8,8 @@ pub mod replication;
 pub mod sentinel;
 pub mod summary;
 
-use super::theme::Theme;
 use super::ViewState;
+use super::theme::Theme;
 use crate::config::Thresholds;
 use crate::model::Model;
 use chrono::{DateTime, Utc};

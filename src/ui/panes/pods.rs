@@ -28,7 +28,13 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
     .areas(inner);
 
     let deployments = snap.deployments.iter().filter(|d| ctx.matches(&d.name)).map(|d| {
-        let style = if d.rollout == "complete" { ctx.theme.text } else if d.rollout.starts_with("stalled") { ctx.theme.crit } else { ctx.theme.warn };
+        let style = if d.rollout == "complete" {
+            ctx.theme.text
+        } else if d.rollout.starts_with("stalled") {
+            ctx.theme.crit
+        } else {
+            ctx.theme.warn
+        };
         Row::new(vec![
             format!("{}/{}", d.namespace, d.name),
             format!("{}/{}", d.ready, d.desired),
@@ -39,13 +45,29 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
         ])
         .style(style)
     });
-    let table = Table::new(deployments, [Constraint::Fill(2), Constraint::Length(6), Constraint::Length(4), Constraint::Length(5), Constraint::Length(4), Constraint::Fill(1)])
-        .header(Row::new(vec!["DEPLOYMENT", "READY", "UPD", "AVAIL", "REV", "ROLLOUT"]).style(ctx.theme.muted));
+    let table = Table::new(
+        deployments,
+        [
+            Constraint::Fill(2),
+            Constraint::Length(6),
+            Constraint::Length(4),
+            Constraint::Length(5),
+            Constraint::Length(4),
+            Constraint::Fill(1),
+        ],
+    )
+    .header(Row::new(vec!["DEPLOYMENT", "READY", "UPD", "AVAIL", "REV", "ROLLOUT"]).style(ctx.theme.muted));
     f.render_widget(table, deploy_area);
 
     let pods = sorted_pods(&snap.pods, ctx);
     let rows = pods.iter().map(|p| {
-        let style = if p.reason.is_some() { ctx.theme.crit } else if !p.is_healthy() { ctx.theme.warn } else { ctx.theme.text };
+        let style = if p.reason.is_some() {
+            ctx.theme.crit
+        } else if !p.is_healthy() {
+            ctx.theme.warn
+        } else {
+            ctx.theme.text
+        };
         let restarts = match p.last_restart {
             Some(t) if p.restarts > 0 => format!("{} ({} ago)", p.restarts, age(ctx.now, t)),
             _ => p.restarts.to_string(),
@@ -60,9 +82,19 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
         ])
         .style(style)
     });
-    let table = Table::new(rows, [Constraint::Fill(3), Constraint::Length(5), Constraint::Length(17), Constraint::Length(13), Constraint::Length(5), Constraint::Fill(1)])
-        .header(Row::new(vec!["POD", "READY", "STATUS", "RESTARTS", "AGE", "NODE"]).style(ctx.theme.muted))
-        .row_highlight_style(ctx.theme.selected);
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Fill(3),
+            Constraint::Length(5),
+            Constraint::Length(17),
+            Constraint::Length(13),
+            Constraint::Length(5),
+            Constraint::Fill(1),
+        ],
+    )
+    .header(Row::new(vec!["POD", "READY", "STATUS", "RESTARTS", "AGE", "NODE"]).style(ctx.theme.muted))
+    .row_highlight_style(ctx.theme.selected);
     let mut state = TableState::default();
     if ctx.focused && !pods.is_empty() {
         state.select(Some(ctx.view.selected(SourceId::Pods).min(pods.len() - 1)));

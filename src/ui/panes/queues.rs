@@ -6,7 +6,7 @@ use crate::model::SourceId;
 use crate::ui::toolkit::{duration, pane_block, placeholder};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::widgets::{Paragraph, Row, Table};
+use ratatui::widgets::{Row, Table};
 
 /// Sparkline glyphs for the inline history column.
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
@@ -31,7 +31,16 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
         let (rate_text, drain) = match rate {
             Some(r) if r < -0.5 => (format!("{r:+.0}/min"), duration((q.depth as f64 / -r * 60.0) as i64)),
             Some(r) if r > 0.5 => (format!("{r:+.0}/min"), "growing".to_string()),
-            Some(_) => ("steady".into(), if q.depth == 0 { "empty".into() } else if q.depth >= t.queue_depth_warn { "stalled".into() } else { "-".into() }),
+            Some(_) => (
+                "steady".into(),
+                if q.depth == 0 {
+                    "empty".into()
+                } else if q.depth >= t.queue_depth_warn {
+                    "stalled".into()
+                } else {
+                    "-".into()
+                },
+            ),
             None => ("-".into(), "-".into()),
         };
         let style = if q.depth >= t.queue_depth_crit {
@@ -45,8 +54,17 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
         Row::new(vec![q.name.clone(), q.depth.to_string(), rate_text, drain, history]).style(style)
     });
     f.render_widget(
-        Table::new(rows, [Constraint::Fill(1), Constraint::Length(8), Constraint::Length(10), Constraint::Length(8), Constraint::Length(spark_width as u16)])
-            .header(Row::new(vec!["QUEUE", "DEPTH", "RATE", "DRAIN", "HISTORY"]).style(ctx.theme.muted)),
+        Table::new(
+            rows,
+            [
+                Constraint::Fill(1),
+                Constraint::Length(8),
+                Constraint::Length(10),
+                Constraint::Length(8),
+                Constraint::Length(spark_width as u16),
+            ],
+        )
+        .header(Row::new(vec!["QUEUE", "DEPTH", "RATE", "DRAIN", "HISTORY"]).style(ctx.theme.muted)),
         inner,
     );
 }

@@ -21,7 +21,13 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
     let t = ctx.thresholds;
     let lag_style = |secs: Option<f64>, b: u64| {
         let s = secs.unwrap_or(0.0);
-        if s >= t.lag_crit_secs as f64 { ctx.theme.crit } else if s >= t.lag_warn_secs as f64 || b >= t.lag_warn_bytes { ctx.theme.warn } else { ctx.theme.text }
+        if s >= t.lag_crit_secs as f64 {
+            ctx.theme.crit
+        } else if s >= t.lag_warn_secs as f64 || b >= t.lag_warn_bytes {
+            ctx.theme.warn
+        } else {
+            ctx.theme.text
+        }
     };
     let leader = snap.leader().map_or_else(|| Span::styled("NO LEADER", ctx.theme.crit), |l| Span::styled(l.to_string(), ctx.theme.ok));
     let mut head = vec![Span::styled("leader ", ctx.theme.muted), leader];
@@ -29,12 +35,21 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
         head.push(Span::styled("  archive ", ctx.theme.muted));
         if a.is_failing() {
             head.push(Span::styled(
-                format!("FAILING {} (failed {}, last {})", a.last_failed_time.map_or_else(|| "-".into(), |t| age(ctx.now, t)), a.failed_count, a.last_failed_wal.as_deref().unwrap_or("-")),
+                format!(
+                    "FAILING {} (failed {}, last {})",
+                    a.last_failed_time.map_or_else(|| "-".into(), |t| age(ctx.now, t)),
+                    a.failed_count,
+                    a.last_failed_wal.as_deref().unwrap_or("-")
+                ),
                 ctx.theme.crit,
             ));
         } else {
             head.push(Span::styled(
-                format!("ok, last {} {} ago", a.last_archived_wal.as_deref().unwrap_or("-"), a.last_archived_time.map_or_else(|| "-".into(), |t| age(ctx.now, t))),
+                format!(
+                    "ok, last {} {} ago",
+                    a.last_archived_wal.as_deref().unwrap_or("-"),
+                    a.last_archived_time.map_or_else(|| "-".into(), |t| age(ctx.now, t))
+                ),
                 ctx.theme.text,
             ));
         }
@@ -53,7 +68,13 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
         snap.members
             .iter()
             .map(|m| {
-                let role = if !m.reachable { "down" } else if m.in_recovery { "replica" } else { "primary" };
+                let role = if !m.reachable {
+                    "down"
+                } else if m.in_recovery {
+                    "replica"
+                } else {
+                    "primary"
+                };
                 let style = if m.reachable { ctx.theme.text } else { ctx.theme.crit };
                 Row::new(vec![m.name.clone(), role.into(), m.error.clone().unwrap_or_default(), String::new(), String::new()]).style(style)
             })
@@ -68,15 +89,22 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
                     m.role.clone(),
                     m.state.clone(),
                     m.timeline.map_or_else(String::new, |t| format!("TL{t}")),
-                    format!("{}{}", m.lag_bytes.map_or_else(String::new, |l| bytes(l.max(0) as u64)), if m.pending_restart { " restart!" } else { "" }),
+                    format!(
+                        "{}{}",
+                        m.lag_bytes.map_or_else(String::new, |l| bytes(l.max(0) as u64)),
+                        if m.pending_restart { " restart!" } else { "" }
+                    ),
                 ])
                 .style(style)
             })
             .collect()
     };
     f.render_widget(
-        Table::new(members, [Constraint::Fill(1), Constraint::Length(14), Constraint::Length(10), Constraint::Length(5), Constraint::Fill(1)])
-            .header(Row::new(vec!["MEMBER", "ROLE", "STATE", "TL", "LAG"]).style(ctx.theme.muted)),
+        Table::new(
+            members,
+            [Constraint::Fill(1), Constraint::Length(14), Constraint::Length(10), Constraint::Length(5), Constraint::Fill(1)],
+        )
+        .header(Row::new(vec!["MEMBER", "ROLE", "STATE", "TL", "LAG"]).style(ctx.theme.muted)),
         members_area,
     );
 
@@ -90,8 +118,11 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
         ])
         .style(lag_style(s.replay_lag_secs, s.replay_lag_bytes))
     });
-    let mut standby_table = Table::new(standbys, [Constraint::Fill(1), Constraint::Length(10), Constraint::Length(9), Constraint::Length(9), Constraint::Length(8)])
-        .header(Row::new(vec!["STANDBY", "STATE", "WRITE", "REPLAY", "LAG"]).style(ctx.theme.muted));
+    let mut standby_table = Table::new(
+        standbys,
+        [Constraint::Fill(1), Constraint::Length(10), Constraint::Length(9), Constraint::Length(9), Constraint::Length(8)],
+    )
+    .header(Row::new(vec!["STANDBY", "STATE", "WRITE", "REPLAY", "LAG"]).style(ctx.theme.muted));
     if snap.standbys.is_empty() {
         standby_table = standby_table.header(Row::new(vec!["no standby streaming from the leader"]).style(ctx.theme.crit));
     }

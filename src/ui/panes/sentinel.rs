@@ -52,13 +52,19 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
         Row::new(vec![s.addr.clone(), says]).style(style)
     });
     f.render_widget(
-        Table::new(sentinels, [Constraint::Length(22), Constraint::Fill(1)]).header(Row::new(vec!["SENTINEL", "REPORTS MASTER"]).style(ctx.theme.muted)),
+        Table::new(sentinels, [Constraint::Length(22), Constraint::Fill(1)])
+            .header(Row::new(vec!["SENTINEL", "REPORTS MASTER"]).style(ctx.theme.muted)),
         sentinels_area,
     );
     let replicas = snap.replicas.iter().map(|r| {
         let bad = r.link_status != "ok" || r.flags.contains("down");
-        Row::new(vec![r.addr.clone(), r.flags.clone(), r.link_status.clone(), r.lag_bytes.map_or_else(|| "-".into(), |l| bytes(l.max(0) as u64))])
-            .style(if bad { ctx.theme.crit } else { ctx.theme.text })
+        Row::new(vec![
+            r.addr.clone(),
+            r.flags.clone(),
+            r.link_status.clone(),
+            r.lag_bytes.map_or_else(|| "-".into(), |l| bytes(l.max(0) as u64)),
+        ])
+        .style(if bad { ctx.theme.crit } else { ctx.theme.text })
     });
     f.render_widget(
         Table::new(replicas, [Constraint::Length(22), Constraint::Fill(1), Constraint::Length(6), Constraint::Length(9)])

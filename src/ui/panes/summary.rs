@@ -23,7 +23,10 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
             let (text, style) = headline(ctx.model, *source, ctx);
             let marker = if ctx.view.focus == *source { "▶" } else { " " };
             Line::from(vec![
-                Span::styled(format!("{marker}{} {:<12}", i + 1, source.name()), if ctx.view.focus == *source { ctx.theme.focus } else { ctx.theme.accent }),
+                Span::styled(
+                    format!("{marker}{} {:<12}", i + 1, source.name()),
+                    if ctx.view.focus == *source { ctx.theme.focus } else { ctx.theme.accent },
+                ),
                 Span::styled(format!("{b:<13} "), bstyle),
                 Span::styled(text, style),
             ])
@@ -84,7 +87,16 @@ pub fn headline(model: &Model, source: SourceId, ctx: &PaneCtx) -> (String, Styl
             let lead = if alarms.is_empty() { String::new() } else { format!("{} · ", alarms.join(" · ")) };
             let text = format!("{lead}{} at {master} · {}/{} sentinels up · {flags}", s.master_name, s.reachable(), s.sentinels.len());
             let bad = !alarms.is_empty();
-            (text, if bad { th.crit } else if s.reachable() < s.sentinels.len() { th.warn } else { th.ok })
+            (
+                text,
+                if bad {
+                    th.crit
+                } else if s.reachable() < s.sentinels.len() {
+                    th.warn
+                } else {
+                    th.ok
+                },
+            )
         }),
         SourceId::Queues => model.queues.as_ref().map_or_else(none, |s| {
             let total: u64 = s.queues.iter().map(|q| q.depth).sum();
