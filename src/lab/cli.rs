@@ -1,0 +1,170 @@
+//! `sitrep lab ...` subcommands.
+//! Parsed by clap in the main CLI and dispatched to [`run`].
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use super::{Lab, LabOptions};
+
+/// Arguments of `sitrep lab`.
+#[derive(Debug, clap::Args)]
+pub struct LabArgs {
+    #[command(subcommand)]
+    pub command: LabCommand,
+}
+
+/// Bring up, inspect, break and tear down a local production-like estate.
+#[derive(Debug, clap::Subcommand)]
+pub enum LabCommand {
+    /// Start a lab (Patroni Postgres, Redis Sentinel, S3 backups, kube stand-in) and print where it is.
+    Up {
+        /// Directory for the lab; default a fresh temp dir under /tmp (removed by `down`).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Play a scenario once healthy (see `sitrep lab scenarios`).
+        #[arg(long)]
+        scenario: Option<String>,
+        /// Stop the lab when this process exits.
+        #[arg(long)]
+        owner_pid: Option<u32>,
+    },
+    /// Stop every process of the lab in DIR.
+    Down {
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// Check every component of the lab in DIR for real (SQL, REST, PING, SENTINEL, S3, kube).
+    Status {
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// Inject a fault into the lab in DIR; `--list` explains each.
+    Fault {
+        #[arg(long, required_unless_present = "list")]
+        dir: Option<PathBuf>,
+        /// List the faults and what each does.
+        #[arg(long)]
+        list: bool,
+        #[arg(required_unless_present = "list")]
+        name: Option<String>,
+    },
+    /// Undo what faults can be undone (same as `fault heal`).
+    Heal {
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// List the scenarios `up --scenario` plays.
+    Scenarios,
+    /// Print DIR/lab.json of a running lab.
+    Info {
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// The lab supervisor itself (started by `up`).
+    #[command(hide = true)]
+    Run {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        owner_pid: Option<u32>,
+        #[arg(long)]
+        scenario: Option<String>,
+        #[arg(long)]
+        remove_dir: bool,
+        /// Seconds between scheduled pg_dump backups.
+        #[arg(long, env = "SITREP_LAB_BACKUP_SECS", default_value_t = 60)]
+        backup_every: u64,
+    },
+    /// Postgres' archive_command: upload one WAL segment to the lab's S3.
+    #[command(hide = true)]
+    WalPush {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        endpoint: String,
+        segment: PathBuf,
+    },
+}
+
+/// Runs a `sitrep lab` subcommand.
+pub fn run(args: LabArgs) -> anyhow::Result<()> {
+    match args.command {
+        LabCommand::Up { dir, scenario, owner_pid } => {
+            let started = std::time::Instant::now();
+            let lab = Lab::up(LabOptions { dir, scenario, owner_pid })?;
+            println!("lab ready in {:.1}s: {}", started.elapsed().as_secs_f64(), lab.dir.display());
+            println!("  console: sitrep --config {}", lab.config_path().display());
+            println!("  kubectl: kubectl --kubeconfig {} get pods", lab.info.kube.kubeconfig.display());
+            println!("  stop:    sitrep lab down --dir {}", lab.dir.display());
+            Ok(())
+        }
+        LabCommand::Down { dir } => {
+            Lab::attach(&dir)?.down()?;
+            println!("lab in {} stopped", dir.display());
+            Ok(())
+        }
+        LabCommand::Status { dir } => status(&dir),
+        LabCommand::Fault { list: true, .. } => {
+            print!("{}", super::faults::describe_all());
+            Ok(())
+        }
+        LabCommand::Fault { dir, name, .. } => {
+            let (dir, name) = dir.zip(name).context("give --dir DIR and a fault NAME (or --list)")?;
+            super::faults::Fault::parse(&name)?;
+            println!("{name}: {}", Lab::attach(&dir)?.fault_detail(&name)?);
+            Ok(())
+        }
+        LabCommand::Heal { dir } => {
+            println!("heal: {}", Lab::attach(&dir)?.fault_detail("heal")?);
+            Ok(())
+        }
+        LabCommand::Scenarios => {
+            print!("{}", super::scenarios::describe_all());
+            Ok(())
+        }
+        LabCommand::Info { dir } => {
+            let lab = Lab::attach(&dir)?;
+            println!("{}", serde_json::to_string_pretty(&lab.info)?);
+            Ok(())
+        }
+        LabCommand::Run { dir, owner_pid, scenario, remove_dir, backup_every } => {
+            let dir = std::path::absolute(&dir)?;
+            let opts = super::supervisor::RunOptions {
+                dir,
+                owner_pid,
+                scenario,
+                remove_dir,
+                backup_every: Duration::from_secs(backup_every.max(5)),
+            };
+            Ok(super::supervisor::run(opts)?)
+        }
+        LabCommand::WalPush { dir, endpoint, segment } => {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            Ok(rt.block_on(super::s3::wal_push(&dir, &endpoint, &segment))?)
+        }
+    }
+}
+
+fn status(dir: &std::path::Path) -> anyhow::Result<()> {
+    let lab = Lab::attach(dir)?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let report = rt.block_on(super::health::check_all(&lab.info));
+    println!(
+        "lab {} (supervisor pid {}, scenario {})",
+        lab.dir.display(),
+        lab.info.supervisor_pid,
+        lab.info.scenario.as_deref().unwrap_or("none")
+    );
+    for line in &report {
+        println!("  {line}");
+    }
+    let failing: Vec<&str> = report.iter().filter(|c| !c.is_healthy()).map(|c| c.component.as_str()).collect();
+    if failing.is_empty() {
+        println!("all {} components healthy", report.len());
+        Ok(())
+    } else {
+        anyhow::bail!("{} of {} components failing: {}; see {}/logs/", failing.len(), report.len(), failing.join(", "), lab.dir.display())
+    }
+}

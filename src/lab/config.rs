@@ -1,0 +1,65 @@
+//! DIR/sitrep.toml and DIR/aws-credentials: point the console at the lab,
+//! using only keys of docs/sitrep.example.toml.
+
+use std::path::{Path, PathBuf};
+
+use super::error::LabError;
+use super::info::{LabInfo, S3_ACCESS_KEY, S3_REGION, S3_SECRET_KEY};
+
+pub const AWS_PROFILE: &str = "sitrep-lab";
+
+/// The AWS shared-credentials file the console's S3 source reads.
+pub fn write_aws_credentials(dir: &Path) -> Result<PathBuf, LabError> {
+    let path = dir.join("aws-credentials");
+    let text =
+        format!("[{AWS_PROFILE}]\naws_access_key_id = {S3_ACCESS_KEY}\naws_secret_access_key = {S3_SECRET_KEY}\nregion = {S3_REGION}\n");
+    std::fs::write(&path, text).map_err(LabError::io("cannot write", &path))?;
+    Ok(path)
+}
+
+fn quote(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+fn list(items: &[String]) -> String {
+    format!("[{}]", items.iter().map(|s| quote(s)).collect::<Vec<_>>().join(", "))
+}
+
+/// The text of DIR/sitrep.toml for a lab.
+pub fn sitrep_toml(info: &LabInfo) -> String {
+    let members: Vec<String> =
+        info.postgres.members.iter().map(|m| format!("  {{ name = {}, dsn = {} }},", quote(&m.name), quote(&m.dsn))).collect();
+    let patroni: Vec<String> = info.postgres.members.iter().map(|m| m.patroni_url.clone()).collect();
+    let queue_names = info.queues.names.clone();
+    format!(
+        "# Written by `sitrep lab` for the lab in {dir}; it disappears with the lab.\n\n\
+         [general]\nrefresh_secs = 1\ntimeout_secs = 3\n\n\
+         [kube]\nenabled = true\nkubeconfig = {kubeconfig}\ncontext = {context}\nnamespaces = [{namespace}]\n\n\
+         [postgres]\nenabled = true\nmembers = [\n{members}\n]\npatroni = {patroni}\n\n\
+         [sentinel]\nenabled = true\naddrs = {sentinels}\nmaster = {master}\n\n\
+         [queues]\nenabled = true\nurl = \"\"\nnames = {queues}\n\n\
+         [s3]\nenabled = true\nbucket = {bucket}\nregion = {region}\nendpoint = {endpoint}\n\
+         profile = {profile}\ncredentials_file = {creds}\nforce_path_style = true\n\n\
+         [thresholds]\nrpo_secs = 300\n",
+        dir = info.dir.display(),
+        kubeconfig = quote(&info.kube.kubeconfig.display().to_string()),
+        context = quote(&info.kube.context),
+        namespace = quote(&info.kube.namespace),
+        members = members.join("\n"),
+        patroni = list(&patroni),
+        sentinels = list(&info.redis.sentinels),
+        master = quote(&info.redis.master_name),
+        queues = list(&queue_names),
+        bucket = quote(&info.s3.bucket),
+        region = quote(&info.s3.region),
+        endpoint = quote(&info.s3.endpoint),
+        profile = quote(&info.s3.profile),
+        creds = quote(&info.s3.credentials_file.display().to_string()),
+    )
+}
+
+pub fn write_sitrep_toml(info: &LabInfo) -> Result<PathBuf, LabError> {
+    let path = info.dir.join("sitrep.toml");
+    std::fs::write(&path, sitrep_toml(info)).map_err(LabError::io("cannot write", &path))?;
+    Ok(path)
+}

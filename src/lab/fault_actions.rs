@@ -1,0 +1,130 @@
+//! How the supervisor applies each fault to the real processes and in-process services,
+//! and how `heal` puts back what can be put back.
+
+use std::time::Duration;
+
+use super::error::LabError;
+use super::faults::{Fault, SLOW_DELAY};
+use super::supervisor::Estate;
+
+impl Estate {
+    /// Applies one fault; the answer says what was done, for the person who asked.
+    pub async fn apply(&self, fault: Fault) -> Result<String, LabError> {
+        let failed = |why: String| LabError::FaultFailed { name: fault.name().into(), why };
+        match fault {
+            Fault::PgLeaderDown => self.kill_pg_leader().await.map_err(failed),
+            Fault::PgStandbyPause => self.pause_standby().await.map_err(failed),
+            Fault::PgStandbyResume => Ok(self.resume_standby()),
+            Fault::PgArchiveBroken => self.break_archiving().await.map_err(failed),
+            Fault::RedisMasterDown => self.kill_redis_master().await.map_err(failed),
+            Fault::QueueFlood => {
+                self.traffic.multiplier.store(100, std::sync::atomic::Ordering::Relaxed);
+                Ok("producer rate x100".into())
+            }
+            Fault::BackupStale => {
+                self.stop_task("backups");
+                let n = super::s3::delete_recent_dumps(&self.s3, Duration::from_secs(300)).await?;
+                Ok(format!("backup job stopped; deleted {n} dumps newer than 300s"))
+            }
+            Fault::DeployBad => {
+                let cluster = self.kube.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                let cluster = cluster.ok_or_else(|| failed("the kube stand-in is not running".into()))?;
+                super::kube_link::deploy_bad(&cluster, "shop", "api").map_err(failed)?;
+                Ok("deployment shop/api rolled out with a crashing image".into())
+            }
+            Fault::NetworkSlow => {
+                self.proxy_delay.set(SLOW_DELAY.as_millis() as u64);
+                Ok(format!("sentinel-0 answers {}ms late", SLOW_DELAY.as_millis()))
+            }
+            Fault::Heal => self.heal().await,
+        }
+    }
+
+    async fn leader_and_replica(&self) -> Result<(super::postgres::MemberPlan, super::postgres::MemberPlan), String> {
+        let leader = super::postgres::leader(&self.patroni_urls()).await.ok_or("Patroni reports no running leader")?;
+        let l = self.pg.members.iter().find(|m| m.name == leader).cloned().ok_or("unknown leader")?;
+        let r = self.pg.members.iter().find(|m| m.name != leader).cloned().ok_or("no standby")?;
+        Ok((l, r))
+    }
+
+    async fn kill_pg_leader(&self) -> Result<String, String> {
+        let (leader, _) = self.leader_and_replica().await?;
+        let patroni = format!("patroni-{}", leader.name);
+        let postmaster = super::postgres::postmaster_pid(&leader.data_dir());
+        self.children.signal(&patroni, libc::SIGKILL);
+        if let Some(pid) = postmaster {
+            let kids = super::postgres::children_of(pid);
+            super::process::send(pid, libc::SIGKILL);
+            kids.into_iter().for_each(|k| {
+                super::process::send(k, libc::SIGKILL);
+            });
+        }
+        Ok(format!("killed {} (Patroni and postmaster {postmaster:?}); the standby takes over within ~10s", leader.name))
+    }
+
+    async fn pause_standby(&self) -> Result<String, String> {
+        let (_, standby) = self.leader_and_replica().await?;
+        let pm = super::postgres::postmaster_pid(&standby.data_dir()).ok_or("the standby's postmaster is not running")?;
+        let mut pids = super::postgres::children_of(pm);
+        pids.push(pm);
+        for pid in &pids {
+            super::process::send(*pid, libc::SIGSTOP);
+        }
+        let n = pids.len();
+        self.paused.lock().unwrap_or_else(|p| p.into_inner()).extend(pids);
+        Ok(format!("SIGSTOPped {n} postgres processes of {}", standby.name))
+    }
+
+    fn resume_standby(&self) -> String {
+        let pids = std::mem::take(&mut *self.paused.lock().unwrap_or_else(|p| p.into_inner()));
+        pids.iter().for_each(|p| {
+            super::process::send(*p, libc::SIGCONT);
+        });
+        format!("resumed {} postgres processes", pids.len())
+    }
+
+    async fn break_archiving(&self) -> Result<String, String> {
+        let flag = self.dir.join("faults/archive-broken");
+        std::fs::write(&flag, "pg-archive-broken\n").map_err(|e| format!("cannot write {}: {e}", flag.display()))?;
+        let (leader, _) = self.leader_and_replica().await?;
+        let client = super::postgres::connect(&self.pg.dsn(&leader, "shop")).await.map_err(|e| e.to_string())?;
+        client
+            .batch_execute("INSERT INTO orders (customer_id, status, total_cents) VALUES (1, 'pending', 100); SELECT pg_switch_wal()")
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(format!("archive_command fails while {} exists; WAL switched on {}", flag.display(), leader.name))
+    }
+
+    async fn kill_redis_master(&self) -> Result<String, String> {
+        let master = super::redis::current_master(&self.sentinel_direct).await.ok_or("no Sentinel answers")?;
+        let name = if master.ends_with(&format!(":{}", self.redis.master_port)) { "redis-0" } else { "redis-1" };
+        if !self.children.signal(name, libc::SIGKILL) {
+            return Err(format!("{name} ({master}) is not running"));
+        }
+        Ok(format!("killed {name} ({master}); the Sentinels promote the replica after ~2s"))
+    }
+
+    async fn heal(&self) -> Result<String, LabError> {
+        let mut done = vec![self.resume_standby()];
+        let _ = std::fs::remove_file(self.dir.join("faults/archive-broken"));
+        for name in ["patroni-pg-0", "patroni-pg-1", "redis-0", "redis-1"] {
+            if !self.children.is_running(name) && self.children.pid(name).is_some() {
+                if name.starts_with("patroni") {
+                    let member = name.trim_start_matches("patroni-");
+                    if let Some(m) = self.pg.members.iter().find(|m| m.name == member) {
+                        super::supervisor::kill_stray_postmaster(&m.data_dir()).await;
+                    }
+                }
+                self.children.restart(name)?;
+                done.push(format!("restarted {name}"));
+            }
+        }
+        self.traffic.multiplier.store(1, std::sync::atomic::Ordering::Relaxed);
+        self.proxy_delay.set(0);
+        if !self.tasks.lock().unwrap_or_else(|p| p.into_inner()).contains_key("backups") {
+            self.start_backup_job();
+            done.push("backup job restarted".into());
+        }
+        Ok(done.join("; "))
+    }
+}
