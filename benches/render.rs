@@ -69,7 +69,10 @@ fn loaded_console(n_pods: usize) -> Console {
             size: 16 << 20,
         })
         .collect();
-    c.model.apply(Event::Observed { at: t0(), observation: Observation::Backups(BackupsSnapshot { bucket: "b".into(), items, wal_gaps: vec![] }) });
+    c.model.apply(Event::Observed {
+        at: t0(),
+        observation: Observation::Backups(BackupsSnapshot { bucket: "b".into(), items, wal_gaps: vec![] }),
+    });
     c.model.apply(Event::Tick { at: t0() + Duration::seconds(61) });
     c
 }

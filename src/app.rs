@@ -37,7 +37,13 @@ impl Console {
 
     pub fn draw<B: Backend>(&self, terminal: &mut Terminal<B>) -> anyhow::Result<()> {
         let now = self.model.now.unwrap_or_else(|| self.clock.now());
-        let screen = Screen { theme: &self.theme, views: &self.views, view_name: &self.config.general.view, thresholds: &self.config.thresholds, banner: &self.banner };
+        let screen = Screen {
+            theme: &self.theme,
+            views: &self.views,
+            view_name: &self.config.general.view,
+            thresholds: &self.config.thresholds,
+            banner: &self.banner,
+        };
         terminal.draw(|f| render(f, &self.model, &self.view, &screen, now)).map_err(|e| anyhow::anyhow!("drawing: {e}"))?;
         Ok(())
     }

@@ -11,7 +11,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 #[derive(Debug, Parser)]
-#[command(name = "sitrep", version, about = "A terminal incident console: pods, replication, Sentinel, queues and backups, live, side by side.")]
+#[command(
+    name = "sitrep",
+    version,
+    about = "A terminal incident console: pods, replication, Sentinel, queues and backups, live, side by side."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -237,8 +241,12 @@ fn console(args: ConsoleArgs) -> anyhow::Result<ExitCode> {
 
 fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     eprintln!("sitrep demo: starting the lab (scenario {}), this takes under a minute…", args.scenario);
-    let lab = crate::lab::Lab::up(crate::lab::LabOptions { dir: args.dir.clone(), scenario: Some(args.scenario.clone()), owner_pid: Some(std::process::id()) })
-        .context("starting the lab for the demo; run `scripts/install` if a program is missing")?;
+    let lab = crate::lab::Lab::up(crate::lab::LabOptions {
+        dir: args.dir.clone(),
+        scenario: Some(args.scenario.clone()),
+        owner_pid: Some(std::process::id()),
+    })
+    .context("starting the lab for the demo; run `scripts/install` if a program is missing")?;
     let mut console_args = args.console;
     console_args.config = Some(lab.config_path());
     let result = console(console_args);

@@ -45,9 +45,7 @@ mod tests {
 
     #[test]
     fn virtual_clock_moves_only_when_told() {
-        let start = DateTime::parse_from_rfc3339("2026-11-29T03:00:00Z")
-            .map(|t| t.with_timezone(&Utc))
-            .expect("valid time");
+        let start = DateTime::parse_from_rfc3339("2026-11-29T03:00:00Z").map(|t| t.with_timezone(&Utc)).expect("valid time");
         let clock = Clock::virtual_at(start);
         assert_eq!(clock.now(), start);
         clock.advance(chrono::Duration::seconds(90));

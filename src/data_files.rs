@@ -41,7 +41,11 @@ pub fn load_all(kind: &str, builtins: &[(&str, &str)]) -> Vec<DataFile> {
     }
     for (name, text) in builtins {
         if !out.iter().any(|f| f.name == *name) {
-            out.push(DataFile { name: (*name).into(), path: PathBuf::from(format!("<built-in {kind}/{name}.toml>")), text: (*text).into() });
+            out.push(DataFile {
+                name: (*name).into(),
+                path: PathBuf::from(format!("<built-in {kind}/{name}.toml>")),
+                text: (*text).into(),
+            });
         }
     }
     out

@@ -96,9 +96,7 @@ fn redact_url_passwords(input: &str) -> String {
     while let Some(pos) = rest.find("://") {
         let (head, tail) = rest.split_at(pos + 3);
         out.push_str(head);
-        let end = tail
-            .find(|c: char| c == '/' || c.is_whitespace() || c == '"' || c == '\'')
-            .unwrap_or(tail.len());
+        let end = tail.find(|c: char| c == '/' || c.is_whitespace() || c == '"' || c == '\'').unwrap_or(tail.len());
         let authority = &tail[..end];
         match (authority.rfind('@'), authority.find(':')) {
             (Some(at), Some(colon)) if colon < at => {
@@ -174,14 +172,8 @@ mod tests {
 
     #[test]
     fn passwords_in_urls_and_dsns_are_hidden() {
-        assert_eq!(
-            redact_secrets("redis://:hunter2@10.0.0.1:6379/0"),
-            "redis://:***@10.0.0.1:6379/0"
-        );
-        assert_eq!(
-            redact_secrets("host=db user=app password=hunter2 dbname=x"),
-            "host=db user=app password=*** dbname=x"
-        );
+        assert_eq!(redact_secrets("redis://:hunter2@10.0.0.1:6379/0"), "redis://:***@10.0.0.1:6379/0");
+        assert_eq!(redact_secrets("host=db user=app password=hunter2 dbname=x"), "host=db user=app password=*** dbname=x");
         assert_eq!(redact_secrets(r#"{"token": "abc"}"#), r#"{"token": "***"}"#);
         assert_eq!(redact_secrets("no secrets here"), "no secrets here");
     }

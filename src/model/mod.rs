@@ -66,12 +66,28 @@ impl Observation {
 /// Everything that can change what the screen shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Event {
-    Observed { at: DateTime<Utc>, observation: Observation },
-    SourceFailed { at: DateTime<Utc>, source: SourceId, error: String },
+    Observed {
+        at: DateTime<Utc>,
+        observation: Observation,
+    },
+    SourceFailed {
+        at: DateTime<Utc>,
+        source: SourceId,
+        error: String,
+    },
     /// A source that is switched off in the config.
-    SourceDisabled { source: SourceId },
+    SourceDisabled {
+        source: SourceId,
+    },
+    /// A watched source is connected and its data is current, though nothing changed.
+    SourceAlive {
+        at: DateTime<Utc>,
+        source: SourceId,
+    },
     /// Time passed (ages and staleness move even when nothing arrives).
-    Tick { at: DateTime<Utc> },
+    Tick {
+        at: DateTime<Utc>,
+    },
 }
 
 /// A source's health as the badge shows it.
@@ -171,6 +187,15 @@ impl Model {
                 let changed = state.failing != next;
                 state.failing = next;
                 changed
+            }
+            Event::SourceAlive { at, source } => {
+                self.now = Some(self.now.map_or(at, |n| n.max(at)));
+                let stale_after = self.stale_after();
+                let state = self.sources.entry(source).or_default();
+                let was_failing = state.failing.take().is_some();
+                let was_stale = state.last_ok.is_some_and(|t| at - t > stale_after);
+                state.last_ok = Some(at);
+                was_failing || was_stale
             }
             Event::Observed { at, observation } => {
                 self.now = Some(self.now.map_or(at, |n| n.max(at)));

@@ -52,6 +52,7 @@ impl Collect for Collector {
             self.client = Some(client(&self.cfg).await);
         }
         let Some(client) = self.client.as_ref() else { return Err("no S3 client".into()) };
+        let mut base_sizes: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
         let mut snap = BackupsSnapshot { bucket: clean(&self.cfg.bucket), ..BackupsSnapshot::default() };
         let prefixes = [
             (BackupKind::BaseBackup, &self.cfg.basebackups_prefix),
@@ -67,10 +68,20 @@ impl Collect for Collector {
                     let Some(key) = obj.key() else { continue };
                     let modified =
                         obj.last_modified().and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos())).unwrap_or_default();
-                    if let Some(item) = classify(kind, key, modified, obj.size().unwrap_or(0).max(0) as u64) {
+                    let size = obj.size().unwrap_or(0).max(0) as u64;
+                    if kind == BackupKind::BaseBackup {
+                        *base_sizes.entry(base_name(key).to_string()).or_default() += size;
+                    }
+                    if let Some(item) = classify(kind, key, modified, size) {
                         snap.items.push(item);
                     }
                 }
+            }
+        }
+        // A base backup's size is its tar partitions plus its sentinel.
+        for item in snap.items.iter_mut().filter(|i| i.kind == BackupKind::BaseBackup) {
+            if let Some(total) = base_sizes.get(base_name(&item.key)) {
+                item.size = *total;
             }
         }
         let wal: Vec<&str> = snap.of_kind(BackupKind::Wal).map(|i| i.key.as_str()).collect();
@@ -98,6 +109,12 @@ pub fn classify(kind: BackupKind, key: &str, modified: DateTime<Utc>, size: u64)
         BackupKind::Wal if wal_segment(key).is_none() => None,
         _ => Some(BackupItem { kind, at: time_in_key(key).unwrap_or(modified), key: key_clean, size }),
     }
+}
+
+/// The `base_<WAL name>` a base-backup key belongs to (partition or sentinel).
+fn base_name(key: &str) -> &str {
+    let name = key.split('/').find(|c| c.starts_with("base_")).unwrap_or(key);
+    name.strip_suffix("_backup_stop_sentinel.json").unwrap_or(name)
 }
 
 /// The backup time written in a key: `..._20261129T130501Z...` or `...-2026-11-29-13-05-01...`.

@@ -84,10 +84,12 @@ async fn watch(config: &Config, client: Client, clock: &Clock, tx: &UnboundedSen
     let mut streams = std::pin::pin!(streams);
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     let mut failing = false;
+    let mut synced = false;
+    let mut alive = tokio::time::interval(Duration::from_secs(config.general.refresh_secs.max(1)));
     loop {
         tokio::select! {
             item = streams.next() => match item {
-                Some(Ok(settled)) => { if settled { dirty.store(true, Ordering::Relaxed); } failing = false; }
+                Some(Ok(settled)) => { if settled { dirty.store(true, Ordering::Relaxed); synced = true; } failing = false; }
                 Some(Err(e)) => {
                     failing = true;
                     if tx.send(failed(SourceId::Pods, clock, &format!("watch: {e}"))).is_err() { return; }
@@ -99,6 +101,12 @@ async fn watch(config: &Config, client: Client, clock: &Clock, tx: &UnboundedSen
                 if !failing && dirty.swap(false, Ordering::Relaxed) {
                     let observation = Observation::Pods(snapshot(&pods, &deps, &events, ns));
                     if tx.send(Event::Observed { at: clock.now(), observation }).is_err() { return; }
+                }
+            }
+            // A quiet watch is a healthy watch: say so, or the pane would turn stale.
+            _ = alive.tick() => {
+                if !failing && synced && tx.send(Event::SourceAlive { at: clock.now(), source: SourceId::Pods }).is_err() {
+                    return;
                 }
             }
         }

@@ -20,7 +20,7 @@ impl Collector {
         Collector {
             members: config.postgres.members.iter().map(|m| (m.clone(), None)).collect(),
             patroni: config.postgres.patroni.clone(),
-            http: reqwest::Client::builder().timeout(timeout).build().unwrap_or_default(),
+            http: reqwest::Client::builder().timeout(timeout.mul_f32(0.6)).build().unwrap_or_default(),
             timeout,
         }
     }
@@ -30,8 +30,18 @@ impl Collect for Collector {
     async fn collect(&mut self) -> Result<Observation, String> {
         let mut snap = ReplicationSnapshot::default();
         let mut errors = Vec::new();
-        for (member, client) in &mut self.members {
-            match read_member(member, client, self.timeout).await {
+        // Members are read at once, each with its own deadline: a frozen standby must not hide the leader.
+        let per = self.timeout.mul_f32(0.6);
+        let reads = futures::future::join_all(self.members.iter_mut().map(|(member, client)| async move {
+            let result = match tokio::time::timeout(per, read_member(member, client, per)).await {
+                Ok(r) => r,
+                Err(_) => Err(format!("no answer within {:.1}s", per.as_secs_f32())),
+            };
+            (member, client, result)
+        }))
+        .await;
+        for (member, client, result) in reads {
+            match result {
                 Ok((row, standbys, archiver)) => {
                     if !row.in_recovery {
                         snap.standbys = standbys;

@@ -51,19 +51,23 @@ impl Collect for Collector {
         let per = self.timeout / 2;
         let mut snap = SentinelSnapshot { master_name: clean(&self.master), ..SentinelSnapshot::default() };
         let mut answering = None;
-        for addr in &self.addrs {
+        // Every Sentinel is asked at once, each with its own deadline: one slow Sentinel is a finding, not a stall.
+        let (password, master) = (&self.password, &self.master);
+        let asks = futures::future::join_all(self.addrs.iter().map(|addr| async move {
             let row = async {
-                let mut con = connect(addr, &self.password, per).await?;
-                let reply: Option<(String, String)> = tokio::time::timeout(
-                    per,
-                    redis::cmd("SENTINEL").arg("get-master-addr-by-name").arg(&self.master).query_async(&mut con),
-                )
-                .await
-                .map_err(|_| format!("{addr} did not answer within {}s", per.as_secs_f32()))?
-                .map_err(|e| format!("{addr}: {e}"))?;
+                let mut con = connect(addr, password, per).await?;
+                let reply: Option<(String, String)> =
+                    tokio::time::timeout(per, redis::cmd("SENTINEL").arg("get-master-addr-by-name").arg(master).query_async(&mut con))
+                        .await
+                        .map_err(|_| format!("{addr} did not answer within {}s", per.as_secs_f32()))?
+                        .map_err(|e| format!("{addr}: {e}"))?;
                 Ok::<_, String>((con, reply.map(|(h, p)| format!("{h}:{p}"))))
             }
             .await;
+            (addr, row)
+        }))
+        .await;
+        for (addr, row) in asks {
             match row {
                 Ok((con, master_addr)) => {
                     snap.sentinels.push(SentinelRow { addr: clean(addr), master_addr: master_addr.as_deref().map(clean), error: None });
@@ -94,19 +98,25 @@ impl Collect for Collector {
         };
         let replicas: Vec<Vec<String>> =
             redis::cmd("SENTINEL").arg("replicas").arg(&self.master).query_async(&mut con).await.unwrap_or_default();
-        let master_offset = master_offset(&master_row.addr, &self.password, per).await;
+        // The master's INFO has its offset and each replica's acknowledged offset, read at one instant
+        // (Sentinel's own copy of replica offsets is refreshed only every 10 s).
+        let offsets = master_offsets(&master_row.addr, &self.password, per).await;
         snap.replicas = replicas
             .into_iter()
             .map(pairs)
             .map(|r| {
                 let get = |k: &str| r.get(k).cloned().unwrap_or_default();
-                let offset: i64 = get("slave-repl-offset").parse().unwrap_or(0);
+                let addr = format!("{}:{}", get("ip"), get("port"));
+                let offset = offsets
+                    .as_ref()
+                    .and_then(|o| o.replicas.get(&addr).copied())
+                    .unwrap_or_else(|| get("slave-repl-offset").parse().unwrap_or(0));
                 ReplicaRow {
-                    addr: clean(&format!("{}:{}", get("ip"), get("port"))),
+                    addr: clean(&addr),
                     flags: clean(&get("flags")),
                     link_status: clean(&get("master-link-status")),
                     offset,
-                    lag_bytes: master_offset.map(|m| m - offset),
+                    lag_bytes: offsets.as_ref().map(|o| (o.master - offset).max(0)),
                 }
             })
             .collect();
@@ -115,8 +125,46 @@ impl Collect for Collector {
     }
 }
 
-async fn master_offset(addr: &str, password: &str, timeout: Duration) -> Option<i64> {
+/// The master's replication offset and each replica's acknowledged offset, by "ip:port".
+struct Offsets {
+    master: i64,
+    replicas: HashMap<String, i64>,
+}
+
+async fn master_offsets(addr: &str, password: &str, timeout: Duration) -> Option<Offsets> {
     let mut con = connect(addr, password, timeout).await.ok()?;
     let info: String = tokio::time::timeout(timeout, redis::cmd("INFO").arg("replication").query_async(&mut con)).await.ok()?.ok()?;
-    info.lines().find_map(|l| l.strip_prefix("master_repl_offset:")).and_then(|v| v.trim().parse().ok())
+    Some(parse_offsets(&info))
+}
+
+/// Parses `master_repl_offset:N` and `slaveK:ip=..,port=..,state=..,offset=..,lag=..` lines.
+fn parse_offsets(info: &str) -> Offsets {
+    let mut out = Offsets { master: 0, replicas: HashMap::new() };
+    for line in info.lines().map(str::trim) {
+        if let Some(v) = line.strip_prefix("master_repl_offset:") {
+            out.master = v.parse().unwrap_or(0);
+        } else if line.starts_with("slave") && line.contains("ip=") {
+            let fields: HashMap<&str, &str> =
+                line.split_once(':').map_or("", |(_, f)| f).split(',').filter_map(|kv| kv.split_once('=')).collect();
+            if let (Some(ip), Some(port), Some(off)) =
+                (fields.get("ip"), fields.get("port"), fields.get("offset").and_then(|o| o.parse().ok()))
+            {
+                out.replicas.insert(format!("{ip}:{port}"), off);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replica_offsets_come_from_the_masters_info() {
+        let info = "# Replication\r\nrole:master\r\nconnected_slaves:1\r\nslave0:ip=127.0.0.1,port=6381,state=online,offset=990,lag=0\r\nmaster_repl_offset:1000\r\n";
+        let o = parse_offsets(info);
+        assert_eq!(o.master, 1000);
+        assert_eq!(o.replicas.get("127.0.0.1:6381"), Some(&990));
+    }
 }
