@@ -14,9 +14,9 @@ struct Pty {
 fn open_pty() -> Pty {
     let mut master = -1;
     let mut slave = -1;
-    let mut size = libc::winsize { ws_row: 24, ws_col: 80, ws_xpixel: 0, ws_ypixel: 0 };
+    let size = libc::winsize { ws_row: 24, ws_col: 80, ws_xpixel: 0, ws_ypixel: 0 };
     // SAFETY: openpty writes two fds into the given pointers; the size struct outlives the call.
-    let rc = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null_mut(), &mut size) };
+    let rc = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), &size) };
     assert_eq!(rc, 0, "openpty failed");
     // SAFETY: both fds were just returned by openpty and are owned by nobody else.
     unsafe { Pty { master: OwnedFd::from_raw_fd(master), slave: OwnedFd::from_raw_fd(slave) } }
@@ -38,7 +38,10 @@ fn config_with_no_sources(dir: &std::path::Path) -> std::path::PathBuf {
 
 /// Starts sitrep on the pty's slave side as its controlling terminal, waits until it is drawing
 /// in raw mode, then does `stop` to it and returns everything it wrote.
-fn run_and_stop(stop: impl FnOnce(u32, &mut std::fs::File), extra_env: &[(&str, &str)]) -> (String, libc::tcflag_t, libc::tcflag_t, std::process::ExitStatus) {
+fn run_and_stop(
+    stop: impl FnOnce(u32, &mut std::fs::File),
+    extra_env: &[(&str, &str)],
+) -> (String, libc::tcflag_t, libc::tcflag_t, std::process::ExitStatus) {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = config_with_no_sources(dir.path());
     let pty = open_pty();
@@ -109,21 +112,27 @@ fn run_and_stop(stop: impl FnOnce(u32, &mut std::fs::File), extra_env: &[(&str, 
 }
 
 fn assert_restored(out: &str, before: libc::tcflag_t, after: libc::tcflag_t) {
-    assert_eq!(after & (libc::ICANON | libc::ECHO | libc::ISIG), before & (libc::ICANON | libc::ECHO | libc::ISIG), "tty modes not restored");
+    assert_eq!(
+        after & (libc::ICANON | libc::ECHO | libc::ISIG),
+        before & (libc::ICANON | libc::ECHO | libc::ISIG),
+        "tty modes not restored"
+    );
     assert!(out.contains("\u{1b}[?1049l"), "alternate screen not left");
     assert!(out.contains("\u{1b}[?25h"), "cursor not shown again");
 }
 
 #[test]
 fn sigterm_while_drawing_leaves_the_terminal_usable() {
-    let (out, before, after, status) = run_and_stop(|pid, _| unsafe { libc::kill(pid as i32, libc::SIGTERM) }.eq(&0).then_some(()).expect("kill"), &[]);
+    let (out, before, after, status) =
+        run_and_stop(|pid, _| unsafe { libc::kill(pid as i32, libc::SIGTERM) }.eq(&0).then_some(()).expect("kill"), &[]);
     assert_restored(&out, before, after);
     assert!(status.success(), "{status:?}");
 }
 
 #[test]
 fn sighup_like_an_ssh_drop_leaves_the_terminal_usable() {
-    let (out, before, after, _status) = run_and_stop(|pid, _| unsafe { libc::kill(pid as i32, libc::SIGHUP) }.eq(&0).then_some(()).expect("kill"), &[]);
+    let (out, before, after, _status) =
+        run_and_stop(|pid, _| unsafe { libc::kill(pid as i32, libc::SIGHUP) }.eq(&0).then_some(()).expect("kill"), &[]);
     assert_restored(&out, before, after);
 }
 
