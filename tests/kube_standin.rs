@@ -11,7 +11,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams, WatchEvent, WatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::watcher;
-use sitrep::lab::kube::{Cluster, Timings, serve, write_kubeconfig};
+use sitrep::lab::kube::{Cluster, PodFault, Timings, serve, write_kubeconfig};
 use tokio::process::Command;
 use tokio::sync::oneshot;
 
@@ -30,10 +30,7 @@ struct Lab {
 
 impl Lab {
     async fn start() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        let timings = Timings {
-            bookmark_every: Duration::from_millis(500),
-            ..Timings::default()
-        };
+        let timings = Timings { bookmark_every: Duration::from_millis(500), ..Timings::default() };
         let cluster = Cluster::with_timings(timings);
         cluster.seed_demo();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -108,11 +105,7 @@ impl Lab {
     }
 
     async fn client(&self) -> Result<kube::Client, Box<dyn std::error::Error + Send + Sync>> {
-        let config = kube::Config::from_custom_kubeconfig(
-            Kubeconfig::read_from(&self.kubeconfig)?,
-            &KubeConfigOptions::default(),
-        )
-        .await?;
+        let config = kube::Config::from_custom_kubeconfig(Kubeconfig::read_from(&self.kubeconfig)?, &KubeConfigOptions::default()).await?;
         Ok(kube::Client::try_from(config)?)
     }
 }
@@ -127,10 +120,7 @@ impl Drop for Lab {
 
 /// Rows of `kubectl get` output whose first column starts with `prefix`.
 fn rows<'a>(out: &'a str, prefix: &str) -> Vec<Vec<&'a str>> {
-    out.lines()
-        .filter(|l| l.starts_with(prefix))
-        .map(|l| l.split_whitespace().collect())
-        .collect()
+    out.lines().filter(|l| l.starts_with(prefix)).map(|l| l.split_whitespace().collect()).collect()
 }
 
 fn header(out: &str) -> Vec<&str> {
@@ -188,11 +178,7 @@ async fn describe_pod_prints_its_scheduling_and_start_events() -> TestResult {
 async fn rollout_history_lists_both_api_revisions() -> TestResult {
     let lab = Lab::start().await?;
     let history = lab.kubectl(&["rollout", "history", "deployment/api"]).await?;
-    let revisions: Vec<&str> = history
-        .lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|w| w.parse::<u32>().is_ok())
-        .collect();
+    let revisions: Vec<&str> = history.lines().filter_map(|l| l.split_whitespace().next()).filter(|w| w.parse::<u32>().is_ok()).collect();
     assert_eq!(revisions, ["1", "2"], "{history}");
     let rev1 = lab.kubectl(&["rollout", "history", "deployment/api", "--revision=1"]).await?;
     assert!(rev1.contains("registry.local/shop/api:1.4.1"), "{rev1}");
@@ -201,11 +187,7 @@ async fn rollout_history_lists_both_api_revisions() -> TestResult {
 
 /// Restart counts of the pods whose STATUS is CrashLoopBackOff.
 fn crashlooping_restarts(pods: &str) -> Vec<u32> {
-    rows(pods, "api-")
-        .iter()
-        .filter(|r| r[2] == "CrashLoopBackOff")
-        .filter_map(|r| r[3].parse().ok())
-        .collect()
+    rows(pods, "api-").iter().filter(|r| r[2] == "CrashLoopBackOff").filter_map(|r| r[3].parse().ok()).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -213,11 +195,7 @@ async fn deploy_bad_crashloops_the_new_pods_while_the_old_ones_keep_serving() ->
     let lab = Lab::start().await?;
     lab.cluster.deploy_bad("shop", "api")?;
     let get = ["get", "pods", "-l", "app=api"];
-    let pods = lab
-        .kubectl_until(&get, Duration::from_secs(30), |out| {
-            crashlooping_restarts(out).iter().any(|&n| n >= 2)
-        })
-        .await?;
+    let pods = lab.kubectl_until(&get, Duration::from_secs(30), |out| crashlooping_restarts(out).iter().any(|&n| n >= 2)).await?;
     let ready_old: Vec<_> = rows(&pods, "api-").into_iter().filter(|r| r[1] == "1/1" && r[2] == "Running").collect();
     assert_eq!(ready_old.len(), 3, "the old ReplicaSet keeps its 3 ready pods:\n{pods}");
     assert!(pods.contains(" ago)"), "RESTARTS shows when the last restart was:\n{pods}");
@@ -235,12 +213,26 @@ async fn deploy_bad_crashloops_the_new_pods_while_the_old_ones_keep_serving() ->
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oom_and_image_pull_faults_show_their_own_reasons() -> TestResult {
+    let lab = Lab::start().await?;
+    lab.cluster.deploy_fault("shop", "web", PodFault::OomKilled)?;
+    lab.cluster.deploy_fault("shop", "worker", PodFault::ImagePullBackOff)?;
+    let workers =
+        lab.kubectl_until(&["get", "pods", "-l", "app=worker"], Duration::from_secs(20), |out| out.contains("ImagePullBackOff")).await?;
+    assert_eq!(rows(&workers, "worker-").iter().filter(|r| r[2] == "Running").count(), 2, "{workers}");
+    let web = lab.kubectl_until(&["get", "pods", "-l", "app=web"], Duration::from_secs(20), |out| out.contains("CrashLoopBackOff")).await?;
+    let oom = rows(&web, "web-").into_iter().find(|r| r[2] == "CrashLoopBackOff").ok_or("no crashing web pod")?;
+    let described = lab.kubectl(&["describe", "pod", oom[0]]).await?;
+    assert!(described.contains("Reason:       OOMKilled") && described.contains("Exit Code:    137"), "{described}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rollout_undo_brings_back_the_good_replicaset_and_rollout_status_completes() -> TestResult {
     let lab = Lab::start().await?;
     let good_rs = lab.kubectl(&["get", "rs", "-l", "app=api", "-o", "jsonpath={.items[?(@.spec.replicas==3)].metadata.name}"]).await?;
     lab.cluster.deploy_bad("shop", "api")?;
-    lab.kubectl_until(&["get", "pods", "-l", "app=api"], Duration::from_secs(20), |out| out.contains("CrashLoopBackOff"))
-        .await?;
+    lab.kubectl_until(&["get", "pods", "-l", "app=api"], Duration::from_secs(20), |out| out.contains("CrashLoopBackOff")).await?;
     let undo = lab.kubectl(&["rollout", "undo", "deployment/api"]).await?;
     assert!(undo.contains("rolled back"), "{undo}");
     let status = lab.kubectl(&["rollout", "status", "deployment/api", "--timeout=30s"]).await?;
@@ -306,9 +298,7 @@ async fn apply_roll_and_scale(lab: &Lab, kubectl: &str) -> TestResult {
     let scaled = lab.ok(kubectl, &["scale", "deployment/cart", "--replicas=4"]).await?;
     assert!(scaled.contains("scaled"), "{scaled}");
     let deployments = lab
-        .kubectl_until(&["get", "deploy", "cart"], Duration::from_secs(20), |out| {
-            rows(out, "cart").first().is_some_and(|r| r[1] == "4/4")
-        })
+        .kubectl_until(&["get", "deploy", "cart"], Duration::from_secs(20), |out| rows(out, "cart").first().is_some_and(|r| r[1] == "4/4"))
         .await?;
     assert_eq!(&rows(&deployments, "cart")[0][..4], ["cart", "4/4", "4", "4"]);
     Ok(())
@@ -339,21 +329,43 @@ async fn deleted_pod_is_recreated_by_its_replicaset() -> TestResult {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_pods_watch_streams_the_bad_rollout_as_it_happens() -> TestResult {
+    use tokio::io::{AsyncBufReadExt, BufReader};
     let lab = Lab::start().await?;
-    let watcher = lab.command("kubectl", &["get", "pods", "-l", "app=api", "-w"]).stdout(std::process::Stdio::piped()).spawn()?;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    lab.cluster.deploy_bad("shop", "api")?;
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    watcher.id().ok_or("watch exited early")?;
-    let mut watcher = watcher;
-    watcher.start_kill()?;
-    let output = watcher.wait_with_output().await?;
-    let out = String::from_utf8_lossy(&output.stdout);
+    let mut watch = lab.command("kubectl", &["get", "pods", "-l", "app=api", "-w"]).stdout(std::process::Stdio::piped()).spawn()?;
+    let mut lines = BufReader::new(watch.stdout.take().ok_or("no stdout")?).lines();
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !seen.iter().any(|l: &String| l.contains("CrashLoopBackOff")) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line =
+            tokio::time::timeout(left, lines.next_line()).await.map_err(|_| format!("watch output so far:\n{}", seen.join("\n")))??;
+        seen.push(line.ok_or("kubectl get -w ended early")?);
+        if seen.len() == 4 {
+            // Header and the three running pods are listed: now break the deployment.
+            lab.cluster.deploy_bad("shop", "api")?;
+        }
+    }
+    watch.start_kill()?;
+    let out = seen.join("\n");
     assert_eq!(header(&out), ["NAME", "READY", "STATUS", "RESTARTS", "AGE"], "{out}");
     assert_eq!(out.matches("NAME").count(), 1, "headers are printed once:\n{out}");
     for stage in ["Pending", "ContainerCreating", "CrashLoopBackOff"] {
         assert!(out.contains(stage), "watch missed {stage}:\n{out}");
     }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollout_status_gives_up_when_the_progress_deadline_passes() -> TestResult {
+    let lab = Lab::start().await?;
+    lab.kubectl(&["patch", "deployment/api", "-p", r#"{"spec":{"progressDeadlineSeconds":2}}"#]).await?;
+    lab.cluster.deploy_bad("shop", "api")?;
+    let status = lab.run("kubectl", &["rollout", "status", "deployment/api", "--timeout=30s"]).await?;
+    let stderr = String::from_utf8_lossy(&status.stderr);
+    assert!(!status.status.success());
+    assert!(stderr.contains("exceeded its progress deadline"), "{stderr}");
+    let conditions = lab.kubectl(&["get", "deploy", "api", "-o", "jsonpath={.status.conditions[?(@.type=='Progressing')].reason}"]).await?;
+    assert_eq!(conditions, "ProgressDeadlineExceeded");
     Ok(())
 }
 
@@ -390,10 +402,16 @@ async fn api_errors_read_like_the_real_server() -> TestResult {
     let missing = lab.run("kubectl", &["get", "pod", "nope"]).await?;
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("Error from server (NotFound): pods \"nope\" not found"));
-    let twice = lab.run("kubectl", &["create", "namespace", "shop"]).await?;
-    assert!(String::from_utf8_lossy(&twice.stderr).contains("(AlreadyExists): namespaces \"shop\" already exists"));
-    let deploy = lab.run("kubectl", &["create", "deployment", "bare", "--image="]).await?;
-    assert!(!deploy.status.success(), "an empty image is invalid");
+    let manifest = lab.dir.path().join("shop.yaml");
+    std::fs::write(&manifest, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n")?;
+    let twice = lab.run("kubectl", &["create", "-f", &manifest.display().to_string()]).await?;
+    let stderr = String::from_utf8_lossy(&twice.stderr);
+    assert!(stderr.contains("(AlreadyExists)") && stderr.contains("namespaces \"shop\" already exists"), "{stderr}");
+    let mismatched = SHOP_CART.replace("matchLabels: {app: cart}", "matchLabels: {app: kart}").replace("IMAGE_TAG", "1");
+    std::fs::write(&manifest, mismatched)?;
+    let invalid = lab.run("kubectl", &["apply", "-f", &manifest.display().to_string()]).await?;
+    let stderr = String::from_utf8_lossy(&invalid.stderr);
+    assert!(stderr.contains("is invalid") && stderr.contains("`selector` does not match template `labels`"), "{stderr}");
     let unknown = lab.run("kubectl", &["get", "services"]).await?;
     assert!(!unknown.status.success(), "services are not served");
     Ok(())
@@ -436,8 +454,7 @@ async fn kube_crate_lists_gets_and_watches_the_lab() -> TestResult {
                 watcher::Event::Apply(pod) if initial_done => {
                     let statuses = pod.status.and_then(|s| s.container_statuses).unwrap_or_default();
                     let crashing = statuses.iter().any(|s| {
-                        s.state.as_ref().and_then(|st| st.waiting.as_ref()).and_then(|w| w.reason.as_deref())
-                            == Some("CrashLoopBackOff")
+                        s.state.as_ref().and_then(|st| st.waiting.as_ref()).and_then(|w| w.reason.as_deref()) == Some("CrashLoopBackOff")
                     });
                     if crashing {
                         return Ok::<bool, watcher::Error>(true);
@@ -472,11 +489,24 @@ async fn watches_get_bookmarks_and_410_gone_after_compaction() -> TestResult {
     .await??;
     assert!(bookmark.is_some_and(|rv| rv.parse::<u64>().is_ok()), "a BOOKMARK with a resourceVersion arrives");
 
+    lab.cluster.deploy_bad("shop", "api")?;
     lab.cluster.compact_history();
     let mut stale = pods.watch(&params, &version).await?.boxed();
     match stale.try_next().await? {
         Some(WatchEvent::Error(status)) => assert_eq!(status.code, 410),
         other => return Err(format!("expected 410 Gone, got {other:?}").into()),
     }
+    Ok(())
+}
+
+/// Not a check: serves a seeded lab for a person to poke with kubectl
+/// (`cargo test --test kube_standin -- --ignored --nocapture`; kubeconfig path is printed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn serve_the_lab_for_manual_poking() -> TestResult {
+    let lab = Lab::start().await?;
+    println!("export KUBECONFIG={}", lab.kubeconfig.display());
+    let secs = std::env::var("SITREP_KUBE_POKE_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(120);
+    tokio::time::sleep(Duration::from_secs(secs)).await;
     Ok(())
 }

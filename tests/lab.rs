@@ -116,12 +116,26 @@ fn the_bucket_holds_base_backups_wal_dumps_and_snapshots_in_wal_g_layout() {
     let lab = lab();
     runtime().block_on(async {
         let base = keys(lab, "basebackups_005/").await;
-        let part = base.iter().find(|k| k.ends_with("/tar_partitions/part_1.tar.zst")).unwrap_or_else(|| panic!("no base backup part in {base:?}"));
+        let part = base
+            .iter()
+            .find(|k| k.ends_with("/tar_partitions/part_1.tar.zst"))
+            .unwrap_or_else(|| panic!("no base backup part in {base:?}"));
         let name = part.trim_start_matches("basebackups_005/").split('/').next().unwrap_or("");
         assert!(name.starts_with("base_") && name.len() == 29, "bad base backup name {name}");
         let sentinel = format!("basebackups_005/{name}_backup_stop_sentinel.json");
         let sentinel: serde_json::Value = serde_json::from_slice(&get(lab, &sentinel).await).expect("sentinel json");
-        for field in ["LSN", "FinishLSN", "PgVersion", "StartTime", "FinishTime", "UncompressedSize", "CompressedSize", "Hostname", "DataDir", "IsPermanent"] {
+        for field in [
+            "LSN",
+            "FinishLSN",
+            "PgVersion",
+            "StartTime",
+            "FinishTime",
+            "UncompressedSize",
+            "CompressedSize",
+            "Hostname",
+            "DataDir",
+            "IsPermanent",
+        ] {
             assert!(sentinel.get(field).is_some(), "stop sentinel lacks {field}: {sentinel}");
         }
         let tar = zstd::decode_all(get(lab, part).await.as_slice()).expect("part_1 is zstd");
@@ -208,7 +222,8 @@ fn the_queues_hold_kombu_format_messages() {
 fn sitrep_toml_uses_only_keys_of_the_example_config() {
     let lab = lab();
     let example: toml::Table = toml::from_str(include_str!("../docs/sitrep.example.toml")).expect("example parses");
-    let ours: toml::Table = toml::from_str(&std::fs::read_to_string(lab.config_path()).expect("read sitrep.toml")).expect("sitrep.toml parses");
+    let ours: toml::Table =
+        toml::from_str(&std::fs::read_to_string(lab.config_path()).expect("read sitrep.toml")).expect("sitrep.toml parses");
     for (section, table) in &ours {
         let known = example.get(section).and_then(|v| v.as_table()).unwrap_or_else(|| panic!("unknown section [{section}]"));
         for key in table.as_table().expect("sections are tables").keys() {
@@ -228,6 +243,9 @@ fn lab_status_reports_every_component_healthy() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "lab status failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     for component in ["etcd", "pg-0", "pg-1", "patroni-pg-0", "redis-0", "sentinel-2", "s3", "kube"] {
-        assert!(stdout.lines().any(|l| l.trim_start().starts_with(component) && l.contains("healthy")), "{component} not healthy:\n{stdout}");
+        assert!(
+            stdout.lines().any(|l| l.trim_start().starts_with(component) && l.contains("healthy")),
+            "{component} not healthy:\n{stdout}"
+        );
     }
 }

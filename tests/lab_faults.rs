@@ -89,7 +89,10 @@ async fn patroni_leader(info: &LabInfo) -> Option<String> {
         let Ok(r) = reqwest::get(format!("{}/cluster", m.patroni_url)).await else { continue };
         let Ok(v) = r.json::<serde_json::Value>().await else { continue };
         let members = v["members"].as_array()?;
-        return members.iter().find(|m| m["role"] == "leader" && m["state"] == "running").and_then(|m| m["name"].as_str().map(String::from));
+        return members
+            .iter()
+            .find(|m| m["role"] == "leader" && m["state"] == "running")
+            .and_then(|m| m["name"].as_str().map(String::from));
     }
     None
 }
@@ -99,7 +102,8 @@ fn lab_up() -> (PathBuf, LabInfo, f64) {
     let (ok, out) = run_sitrep(&["lab", "up", "--owner-pid", &std::process::id().to_string()]);
     let secs = started.elapsed().as_secs_f64();
     assert!(ok, "sitrep lab up failed:\n{out}");
-    let dir = out.lines().find_map(|l| l.split_once(": ").filter(|(h, _)| h.starts_with("lab ready")).map(|(_, d)| PathBuf::from(d.trim())));
+    let dir =
+        out.lines().find_map(|l| l.split_once(": ").filter(|(h, _)| h.starts_with("lab ready")).map(|(_, d)| PathBuf::from(d.trim())));
     let dir = dir.unwrap_or_else(|| panic!("no lab dir in:\n{out}"));
     let info = LabInfo::read(&dir).expect("lab.json");
     (dir, info, secs)
@@ -156,7 +160,8 @@ fn every_fault_shows_its_real_effect_and_down_leaves_nothing_behind() {
         // deploy-bad: the api rollout crash-loops.
         fault(&dir, "deploy-bad");
         within(40, "a pod in CrashLoopBackOff", || async {
-            let out = Command::new("kubectl").arg("--kubeconfig").arg(&info.kube.kubeconfig).args(["get", "pods", "-n", "shop"]).output().ok()?;
+            let out =
+                Command::new("kubectl").arg("--kubeconfig").arg(&info.kube.kubeconfig).args(["get", "pods", "-n", "shop"]).output().ok()?;
             String::from_utf8_lossy(&out.stdout).contains("CrashLoopBackOff").then_some(())
         })
         .await;
@@ -176,7 +181,8 @@ fn every_fault_shows_its_real_effect_and_down_leaves_nothing_behind() {
         // pg-leader-down: Patroni promotes the standby.
         let old_leader = within(10, "a Patroni leader", || patroni_leader(&info)).await;
         fault(&dir, "pg-leader-down");
-        let new_leader = within(40, "Patroni electing a new leader", || async { patroni_leader(&info).await.filter(|l| *l != old_leader) }).await;
+        let new_leader =
+            within(40, "Patroni electing a new leader", || async { patroni_leader(&info).await.filter(|l| *l != old_leader) }).await;
         eprintln!("Patroni leader moved from {old_leader} to {new_leader}");
     });
 

@@ -43,8 +43,28 @@ fn incident_events() -> Vec<Event> {
             pod("web-55f6g7h8i-zz9yx", 1, 0, None),
         ],
         deployments: vec![
-            DeploymentRow { namespace: "shop".into(), name: "api".into(), desired: 3, updated: 1, ready: 2, available: 2, revision: "3".into(), images: vec![], rollout: "progressing".into() },
-            DeploymentRow { namespace: "shop".into(), name: "worker".into(), desired: 1, updated: 1, ready: 1, available: 1, revision: "1".into(), images: vec![], rollout: "complete".into() },
+            DeploymentRow {
+                namespace: "shop".into(),
+                name: "api".into(),
+                desired: 3,
+                updated: 1,
+                ready: 2,
+                available: 2,
+                revision: "3".into(),
+                images: vec![],
+                rollout: "progressing".into(),
+            },
+            DeploymentRow {
+                namespace: "shop".into(),
+                name: "worker".into(),
+                desired: 1,
+                updated: 1,
+                ready: 1,
+                available: 1,
+                revision: "1".into(),
+                images: vec![],
+                rollout: "complete".into(),
+            },
         ],
         events: vec![KubeEventRow {
             at: Some(at(-20)),
@@ -82,8 +102,24 @@ fn incident_events() -> Vec<Event> {
             last_failed_time: None,
         }),
         patroni: vec![
-            PatroniMember { name: "pg-0".into(), role: "leader".into(), state: "running".into(), timeline: Some(1), lag_bytes: None, pending_restart: false, host: "127.0.0.1".into() },
-            PatroniMember { name: "pg-1".into(), role: "replica".into(), state: "streaming".into(), timeline: Some(1), lag_bytes: Some(48 * 1024 * 1024), pending_restart: false, host: "127.0.0.1".into() },
+            PatroniMember {
+                name: "pg-0".into(),
+                role: "leader".into(),
+                state: "running".into(),
+                timeline: Some(1),
+                lag_bytes: None,
+                pending_restart: false,
+                host: "127.0.0.1".into(),
+            },
+            PatroniMember {
+                name: "pg-1".into(),
+                role: "replica".into(),
+                state: "streaming".into(),
+                timeline: Some(1),
+                lag_bytes: Some(48 * 1024 * 1024),
+                pending_restart: false,
+                host: "127.0.0.1".into(),
+            },
         ],
     };
     let sentinel = SentinelSnapshot {
@@ -94,12 +130,23 @@ fn incident_events() -> Vec<Event> {
             SentinelRow { addr: "127.0.0.1:26381".into(), master_addr: Some("127.0.0.1:6381".into()), error: None },
         ],
         master: Some(MasterRow { addr: "127.0.0.1:6380".into(), flags: "master".into(), quorum: 2, other_sentinels: 2, num_replicas: 1 }),
-        replicas: vec![ReplicaRow { addr: "127.0.0.1:6381".into(), flags: "slave".into(), link_status: "ok".into(), offset: 1000, lag_bytes: Some(0) }],
+        replicas: vec![ReplicaRow {
+            addr: "127.0.0.1:6381".into(),
+            flags: "slave".into(),
+            link_status: "ok".into(),
+            offset: 1000,
+            lag_bytes: Some(0),
+        }],
     };
     let backups = BackupsSnapshot {
         bucket: "sitrep-lab-backups".into(),
         items: vec![
-            BackupItem { kind: BackupKind::BaseBackup, key: "basebackups_005/base_000000010000000000000002_backup_stop_sentinel.json".into(), at: at(-7200), size: 5 << 20 },
+            BackupItem {
+                kind: BackupKind::BaseBackup,
+                key: "basebackups_005/base_000000010000000000000002_backup_stop_sentinel.json".into(),
+                at: at(-7200),
+                size: 5 << 20,
+            },
             BackupItem { kind: BackupKind::Wal, key: "wal_005/000000010000000000000027.zst".into(), at: at(-30), size: 1 << 20 },
             BackupItem { kind: BackupKind::Dump, key: "dumps/shop/shop_20261129T024200Z.dump".into(), at: at(-1800), size: 3 << 20 },
         ],
@@ -128,7 +175,8 @@ fn incident_events() -> Vec<Event> {
 fn console(events: Vec<Event>) -> Console {
     let mut config = Config::default();
     config.general.theme = "mono".into();
-    let mut c = Console::new(config, "sitrep-lab · shop".into(), Clock::virtual_at(at(0))).expect("console builds from built-in views/themes");
+    let mut c =
+        Console::new(config, "sitrep-lab · shop".into(), Clock::virtual_at(at(0))).expect("console builds from built-in views/themes");
     for e in events {
         c.model.apply(e);
     }
@@ -166,7 +214,11 @@ fn each_pane_focused_at_80x24() {
 #[test]
 fn a_dead_source_shows_failing_with_the_age_of_its_last_good_data() {
     let mut events = incident_events();
-    events.push(Event::SourceFailed { at: at(5), source: SourceId::Sentinel, error: "cannot reach 127.0.0.1:26379: connection refused".into() });
+    events.push(Event::SourceFailed {
+        at: at(5),
+        source: SourceId::Sentinel,
+        error: "cannot reach 127.0.0.1:26379: connection refused".into(),
+    });
     events.push(Event::Tick { at: at(65) });
     let c = console(events);
     let frame = frame_text(&c, 200, 60, false);

@@ -107,16 +107,14 @@ impl Collect for Collector {
             .map(|r| {
                 let get = |k: &str| r.get(k).cloned().unwrap_or_default();
                 let addr = format!("{}:{}", get("ip"), get("port"));
-                let offset = offsets
-                    .as_ref()
-                    .and_then(|o| o.replicas.get(&addr).copied())
-                    .unwrap_or_else(|| get("slave-repl-offset").parse().unwrap_or(0));
+                // A replica the master does not list is not replicating: no lag figure, rather than a stale one.
+                let acked = offsets.as_ref().and_then(|o| o.replicas.get(&addr).copied());
                 ReplicaRow {
                     addr: clean(&addr),
                     flags: clean(&get("flags")),
                     link_status: clean(&get("master-link-status")),
-                    offset,
-                    lag_bytes: offsets.as_ref().map(|o| (o.master - offset).max(0)),
+                    offset: acked.unwrap_or_else(|| get("slave-repl-offset").parse().unwrap_or(0)),
+                    lag_bytes: acked.zip(offsets.as_ref()).map(|(a, o)| (o.master - a).max(0)),
                 }
             })
             .collect();

@@ -29,7 +29,8 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
     let rows = snap.queues.iter().filter(|q| ctx.matches(&q.name)).map(|q| {
         let rate = ctx.model.queue_rate(&q.name);
         let (rate_text, drain) = match rate {
-            Some(r) if r < -0.5 => (format!("{r:+.0}/min"), duration((q.depth as f64 / -r * 60.0) as i64)),
+            Some(r) if r < -0.5 && q.depth > 0 => (format!("{r:+.0}/min"), duration((q.depth as f64 / -r * 60.0) as i64)),
+            Some(r) if r < -0.5 => (format!("{r:+.0}/min"), "empty".into()),
             Some(r) if r > 0.5 => (format!("{r:+.0}/min"), "growing".to_string()),
             Some(_) => (
                 "steady".into(),

@@ -84,6 +84,9 @@ pub fn headline(model: &Model, source: SourceId, ctx: &PaneCtx) -> (String, Styl
             if s.master.as_ref().is_some_and(|m| m.failover_in_progress()) {
                 alarms.push("FAILOVER IN PROGRESS");
             }
+            if s.replicas.iter().any(|r| r.link_status != "ok" || r.flags.contains("down")) {
+                alarms.push("REPLICA DOWN");
+            }
             let lead = if alarms.is_empty() { String::new() } else { format!("{} · ", alarms.join(" · ")) };
             let text = format!("{lead}{} at {master} · {}/{} sentinels up · {flags}", s.master_name, s.reachable(), s.sentinels.len());
             let bad = !alarms.is_empty();

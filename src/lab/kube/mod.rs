@@ -1,0 +1,26 @@
+//! A wire-level Kubernetes API stand-in served by sitrep itself (no real API server can be installed here).
+//! Judged by the real `kubectl` and the kube crate: discovery, list/watch, tables, patches, a tiny controller.
+
+mod controller;
+mod discovery;
+mod error;
+mod events;
+mod kubeconfig;
+mod kubelet;
+mod meta;
+mod patch;
+mod protobuf;
+mod resources;
+mod seed;
+mod selector;
+mod server;
+mod store;
+mod table;
+mod verbs;
+mod watch;
+
+pub use error::KubeStandInError;
+pub use kubeconfig::write_kubeconfig;
+pub use seed::PodFault;
+pub use server::serve;
+pub use store::{Cluster, Timings};

@@ -1,0 +1,158 @@
+//! The resource types the stand-in serves: name, kind, group/version, scope, verbs, short names.
+//! Discovery, routing, error messages and tables all read this one table.
+
+/// One servable resource type (the row of an `APIResourceList`).
+#[derive(Debug)]
+pub(crate) struct ResourceType {
+    pub plural: &'static str,
+    pub singular: &'static str,
+    pub kind: &'static str,
+    pub group: &'static str,
+    pub version: &'static str,
+    pub namespaced: bool,
+    pub short_names: &'static [&'static str],
+    pub verbs: &'static [&'static str],
+    pub categories: &'static [&'static str],
+    /// Subresources such as `deployments/scale`.
+    pub subresources: &'static [Subresource],
+}
+
+/// A subresource such as `deployments/scale` (served with its own kind).
+#[derive(Debug)]
+pub(crate) struct Subresource {
+    pub name: &'static str,
+    pub kind: &'static str,
+    pub group: &'static str,
+    pub version: &'static str,
+    pub verbs: &'static [&'static str],
+}
+
+const OBJECT_VERBS: &[&str] = &["create", "delete", "get", "list", "patch", "update", "watch"];
+
+const SCALE: Subresource =
+    Subresource { name: "scale", kind: "Scale", group: "autoscaling", version: "v1", verbs: &["get", "patch", "update"] };
+
+pub(crate) const NAMESPACES: &ResourceType = &RESOURCES[0];
+pub(crate) const PODS: &ResourceType = &RESOURCES[1];
+pub(crate) const EVENTS: &ResourceType = &RESOURCES[2];
+pub(crate) const NODES: &ResourceType = &RESOURCES[3];
+pub(crate) const DEPLOYMENTS: &ResourceType = &RESOURCES[4];
+pub(crate) const REPLICASETS: &ResourceType = &RESOURCES[5];
+
+pub(crate) const RESOURCES: &[ResourceType] = &[
+    ResourceType {
+        plural: "namespaces",
+        singular: "namespace",
+        kind: "Namespace",
+        group: "",
+        version: "v1",
+        namespaced: false,
+        short_names: &["ns"],
+        verbs: &["create", "delete", "get", "list", "patch", "update", "watch"],
+        categories: &[],
+        subresources: &[],
+    },
+    ResourceType {
+        plural: "pods",
+        singular: "pod",
+        kind: "Pod",
+        group: "",
+        version: "v1",
+        namespaced: true,
+        short_names: &["po"],
+        verbs: OBJECT_VERBS,
+        categories: &["all"],
+        subresources: &[Subresource { name: "log", kind: "Pod", group: "", version: "v1", verbs: &["get"] }],
+    },
+    ResourceType {
+        plural: "events",
+        singular: "event",
+        kind: "Event",
+        group: "",
+        version: "v1",
+        namespaced: true,
+        short_names: &["ev"],
+        verbs: OBJECT_VERBS,
+        categories: &[],
+        subresources: &[],
+    },
+    ResourceType {
+        plural: "nodes",
+        singular: "node",
+        kind: "Node",
+        group: "",
+        version: "v1",
+        namespaced: false,
+        short_names: &["no"],
+        verbs: OBJECT_VERBS,
+        categories: &[],
+        subresources: &[],
+    },
+    ResourceType {
+        plural: "deployments",
+        singular: "deployment",
+        kind: "Deployment",
+        group: "apps",
+        version: "v1",
+        namespaced: true,
+        short_names: &["deploy"],
+        verbs: OBJECT_VERBS,
+        categories: &["all"],
+        subresources: &[SCALE],
+    },
+    ResourceType {
+        plural: "replicasets",
+        singular: "replicaset",
+        kind: "ReplicaSet",
+        group: "apps",
+        version: "v1",
+        namespaced: true,
+        short_names: &["rs"],
+        verbs: OBJECT_VERBS,
+        categories: &["all"],
+        subresources: &[SCALE],
+    },
+    ResourceType {
+        plural: "selfsubjectaccessreviews",
+        singular: "selfsubjectaccessreview",
+        kind: "SelfSubjectAccessReview",
+        group: "authorization.k8s.io",
+        version: "v1",
+        namespaced: false,
+        short_names: &[],
+        verbs: &["create"],
+        categories: &[],
+        subresources: &[],
+    },
+];
+
+/// The group/versions served, in discovery order.
+pub(crate) const GROUP_VERSIONS: &[(&str, &str)] = &[("", "v1"), ("apps", "v1"), ("authorization.k8s.io", "v1")];
+
+impl ResourceType {
+    /// `v1` or `apps/v1`, as written in `apiVersion`.
+    pub fn api_version(&self) -> String {
+        api_version(self.group, self.version)
+    }
+
+    /// `pods` or `deployments.apps`, as the real server names resources in messages.
+    pub fn qualified(&self) -> String {
+        if self.group.is_empty() { self.plural.to_string() } else { format!("{}.{}", self.plural, self.group) }
+    }
+
+    /// Finds a served resource by group, version and plural name.
+    pub fn lookup(group: &str, version: &str, plural: &str) -> Option<&'static ResourceType> {
+        RESOURCES.iter().find(|r| r.group == group && r.version == version && r.plural == plural)
+    }
+
+    /// The resources of one group/version.
+    pub fn of_group_version(group: &str, version: &str) -> impl Iterator<Item = &'static Self> {
+        let (group, version) = (group.to_string(), version.to_string());
+        RESOURCES.iter().filter(move |r| r.group == group && r.version == version)
+    }
+}
+
+/// `v1` for the core group, `group/version` otherwise.
+pub(crate) fn api_version(group: &str, version: &str) -> String {
+    if group.is_empty() { version.to_string() } else { format!("{group}/{version}") }
+}

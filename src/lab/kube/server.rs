@@ -1,0 +1,189 @@
+//! The HTTP face of the stand-in: routes discovery, OpenAPI, resource and subresource paths to
+//! their verbs, negotiates JSON vs Table, and runs the controller loop beside the listener.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use super::controller;
+use super::discovery;
+use super::error::KubeStandInError;
+use super::resources::ResourceType;
+use super::selector::{FieldSelector, LabelSelector};
+use super::store::Cluster;
+use super::table::RowObject;
+use super::verbs::{self, Target};
+use super::watch::{self, WatchRequest};
+
+#[derive(Clone)]
+struct Served {
+    cluster: Cluster,
+    stop: CancellationToken,
+}
+
+/// Serves the API on `listener` until `shutdown` resolves. Also runs the controller loop
+/// (Deployments -> ReplicaSets -> Pods, pod phase progression, crash-loop restarts with backoff, events).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    cluster: Cluster,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let stop = CancellationToken::new();
+    let controller = tokio::spawn(run_controller(cluster.clone(), stop.clone()));
+    let app = Router::new().fallback(dispatch).with_state(Served { cluster, stop: stop.clone() });
+    let stopping = stop.clone();
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            // Ends open watches, so graceful shutdown does not wait on them.
+            stopping.cancel();
+        })
+        .await;
+    stop.cancel();
+    // The controller only ends by cancellation; a panic in it is already reported by tokio.
+    let _ = controller.await;
+    served
+}
+
+async fn run_controller(cluster: Cluster, stop: CancellationToken) {
+    let tick = cluster.lock().timings.tick;
+    let mut interval = tokio::time::interval(tick);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = interval.tick() => {
+                let mut state = cluster.lock();
+                controller::reconcile(&mut state, chrono::Utc::now());
+            }
+        }
+    }
+}
+
+/// Where a request path leads.
+enum Route {
+    Json(Value),
+    OpenApiV2,
+    Resource(Target),
+}
+
+fn route(path: &str) -> Result<Route, KubeStandInError> {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let found = |v: Option<Value>| v.map(Route::Json).ok_or(KubeStandInError::UnknownPath);
+    match segments.as_slice() {
+        ["version"] => Ok(Route::Json(discovery::version())),
+        ["healthz" | "readyz" | "livez"] => Ok(Route::Json(Value::String("ok".into()))),
+        ["api"] => Ok(Route::Json(discovery::core_versions())),
+        ["apis"] => Ok(Route::Json(discovery::group_list())),
+        ["openapi", "v2"] => Ok(Route::OpenApiV2),
+        ["openapi", "v3"] => Ok(Route::Json(discovery::openapi_v3_index())),
+        ["openapi", "v3", rest @ ..] => found(discovery::openapi_v3_group_version(&rest.join("/"))),
+        ["api", version] => found(discovery::resource_list("", version)),
+        ["apis", group, version] => found(discovery::resource_list(group, version)),
+        ["api", version, rest @ ..] => resource_route("", version, rest),
+        ["apis", group, version, rest @ ..] => resource_route(group, version, rest),
+        _ => Err(KubeStandInError::UnknownPath),
+    }
+}
+
+fn resource_route(group: &str, version: &str, rest: &[&str]) -> Result<Route, KubeStandInError> {
+    let (namespace, rest) = match rest {
+        ["namespaces", ns, rest @ ..] if !rest.is_empty() => (Some(ns.to_string()), rest),
+        _ => (None, rest),
+    };
+    let rt = rest.first().and_then(|plural| ResourceType::lookup(group, version, plural)).ok_or(KubeStandInError::UnknownPath)?;
+    if namespace.is_some() && !rt.namespaced {
+        return Err(KubeStandInError::UnknownPath);
+    }
+    Ok(Route::Resource(Target { rt, namespace, name: rest.get(1).map(|s| s.to_string()), subresource: rest.get(2).map(|s| s.to_string()) }))
+}
+
+async fn dispatch(State(served): State<Served>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let query: HashMap<String, String> = Query::try_from_uri(&uri).map(|q| q.0).unwrap_or_default();
+    let result = match route(uri.path()) {
+        Ok(Route::Json(value)) if method == Method::GET => Ok(json_response(StatusCode::OK, &value)),
+        Ok(Route::Json(_) | Route::OpenApiV2) if method != Method::GET => Err(KubeStandInError::MethodNotAllowed),
+        // An empty protobuf document: kubectl (1.27 validates through v2) finds no schema for any
+        // kind, so it skips client-side validation and computes patches from its built-in types.
+        Ok(Route::OpenApiV2) => {
+            Ok(([(header::CONTENT_TYPE, "application/com.github.proto-openapi.spec.v2.v1.0+protobuf")], Vec::<u8>::new()).into_response())
+        }
+        Ok(Route::Resource(target)) => resource(&served, method, target, &query, &headers, &body),
+        Ok(Route::Json(_)) => Err(KubeStandInError::MethodNotAllowed),
+        Err(e) => Err(e),
+    };
+    result.unwrap_or_else(|e| error_response(&e))
+}
+
+fn resource(
+    served: &Served,
+    method: Method,
+    target: Target,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, KubeStandInError> {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let table = accept.contains("as=Table").then(|| RowObject::from_query(query.get("includeObject").map(String::as_str)));
+    let dry_run = query.contains_key("dryRun");
+    let watching = matches!(query.get("watch").map(String::as_str), Some("1" | "true"));
+    let verb = verbs::verb_of(&method, &target, watching);
+    verbs::authorize(&served.cluster, verb, &target)?;
+    let cluster = &served.cluster;
+    match (method, target.name.is_some()) {
+        (Method::GET, false) if watching => {
+            let bookmark_every = cluster.lock().timings.bookmark_every;
+            let request = WatchRequest {
+                rt: target.rt,
+                namespace: target.namespace.clone(),
+                resource_version: query.get("resourceVersion").cloned(),
+                labels: LabelSelector::parse(query.get("labelSelector").map_or("", String::as_str))?,
+                fields: FieldSelector::parse(query.get("fieldSelector").map_or("", String::as_str))?,
+                bookmarks: matches!(query.get("allowWatchBookmarks").map(String::as_str), Some("true" | "1")),
+                send_initial_events: matches!(query.get("sendInitialEvents").map(String::as_str), Some("true")),
+                timeout: query.get("timeoutSeconds").and_then(|t| t.parse().ok()).map(Duration::from_secs),
+                table,
+            };
+            Ok(watch::watch(cluster, request, served.stop.clone(), bookmark_every))
+        }
+        (Method::GET, false) => {
+            let labels = LabelSelector::parse(query.get("labelSelector").map_or("", String::as_str))?;
+            let fields = FieldSelector::parse(query.get("fieldSelector").map_or("", String::as_str))?;
+            let list = verbs::list(cluster, &target, &labels, &fields, table, accept)?;
+            Ok(json_response(StatusCode::OK, &list))
+        }
+        (Method::GET, true) if target.subresource.as_deref() == Some("log") => {
+            let text = verbs::logs(cluster, &target, query.get("container").map(String::as_str))?;
+            Ok(([(header::CONTENT_TYPE, "text/plain")], text).into_response())
+        }
+        (Method::GET, true) => Ok(json_response(StatusCode::OK, &verbs::get(cluster, &target, table, accept)?)),
+        (Method::POST, false) => {
+            let created = verbs::create(cluster, &target, body, dry_run)?;
+            Ok(json_response(StatusCode::CREATED, &created))
+        }
+        (Method::PUT, true) => Ok(json_response(StatusCode::OK, &verbs::replace(cluster, &target, body, dry_run)?)),
+        (Method::PATCH, true) => {
+            let patched = verbs::patch(cluster, &target, content_type, body, dry_run)?;
+            Ok(json_response(StatusCode::OK, &patched))
+        }
+        (Method::DELETE, true) => Ok(json_response(StatusCode::OK, &verbs::delete(cluster, &target, dry_run)?)),
+        _ => Err(KubeStandInError::MethodNotAllowed),
+    }
+}
+
+fn json_response(code: StatusCode, value: &Value) -> Response {
+    (code, [(header::CONTENT_TYPE, "application/json")], value.to_string()).into_response()
+}
+
+fn error_response(error: &KubeStandInError) -> Response {
+    let code = StatusCode::from_u16(error.code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    json_response(code, &error.to_status())
+}
