@@ -1,0 +1,2 @@
+//! Detection: state transitions in the Model become timeline entries, one per transition.
+//! Pure; flapping is folded.
