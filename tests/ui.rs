@@ -262,3 +262,83 @@ fn colours_survive_in_ansi_frames_and_no_color_frames_have_none() {
     let plain = frame_text(&c, 120, 40, false);
     assert!(!plain.contains('\u{1b}'));
 }
+
+fn press(c: &mut Console, keys: &str) {
+    for ch in keys.chars() {
+        let code = match ch {
+            '\n' => KeyCode::Enter,
+            '\u{1b}' => KeyCode::Esc,
+            c => KeyCode::Char(c),
+        };
+        c.view.on_key(KeyEvent::new(code, KeyModifiers::NONE));
+    }
+}
+
+#[test]
+fn enter_describes_the_crash_looping_pod_with_its_events() {
+    let mut c = console(incident_events());
+    // Unhealthy pods sort first, so the selection starts on the crash-looping one.
+    press(&mut c, "\n");
+    let frame = frame_text(&c, 120, 40, false);
+    assert!(frame.contains("describe pod"), "{frame}");
+    assert!(frame.contains("api-5b8f7c9d6-hq2lp"), "{frame}");
+    assert!(frame.contains("Back-off restarting failed container api (x7)"), "{frame}");
+    insta::assert_snapshot!("describe_pod_120x40", frame);
+    press(&mut c, "\u{1b}");
+    assert!(!frame_text(&c, 120, 40, false).contains("describe pod"));
+}
+
+#[test]
+fn namespace_command_and_sort_key_change_what_the_pods_pane_lists() {
+    let mut events = incident_events();
+    if let Some(Event::Observed { observation: Observation::Pods(p), .. }) = events.first_mut() {
+        let mut other = p.pods[0].clone();
+        other.namespace = "billing".into();
+        other.name = "ledger-0".into();
+        other.restarts = 42;
+        p.pods.push(other);
+    }
+    let mut c = console(events);
+    press(&mut c, "s");
+    press(&mut c, "s");
+    let frame = frame_text(&c, 200, 60, false);
+    let first_pod = frame.lines().find(|l| l.contains("ledger-0") || l.contains("api-5b8f7c9d6-hq2lp")).unwrap_or_default();
+    assert!(first_pod.contains("ledger-0"), "sorted by restarts, ledger-0 (42) comes first:\n{frame}");
+    assert!(frame.contains("pods by restarts"), "{frame}");
+    press(&mut c, ":ns shop\n");
+    let frame = frame_text(&c, 200, 60, false);
+    assert!(!frame.contains("ledger-0"), "{frame}");
+    assert!(frame.contains("namespace: shop"), "{frame}");
+    press(&mut c, ":ns all\n");
+    assert!(frame_text(&c, 200, 60, false).contains("ledger-0"));
+}
+
+#[test]
+fn stale_and_failing_panes_at_both_sizes() {
+    let mut events = incident_events();
+    events.push(Event::SourceFailed { at: at(5), source: SourceId::Replication, error: "pg-0: cannot connect: connection refused".into() });
+    events.push(Event::SourceFailed { at: at(5), source: SourceId::Backups, error: "S3 bucket sitrep-lab-backups: cannot reach the S3 endpoint".into() });
+    events.push(Event::Tick { at: at(40) });
+    let mut c = console(events);
+    insta::assert_snapshot!("stale_failing_200x60", frame_text(&c, 200, 60, false));
+    press(&mut c, "2");
+    let frame = frame_text(&c, 80, 24, false);
+    assert!(frame.contains("FAILING 35s · data 41s old"), "{frame}");
+    assert!(frame.contains("⚠ pg-0: cannot connect: connection refused"), "the error must be on screen:\n{frame}");
+    assert!(frame.contains("STALE 41s"), "pods went quiet 41 s ago:\n{frame}");
+    insta::assert_snapshot!("stale_failing_80x24", frame);
+}
+
+#[test]
+fn hostile_names_never_put_escape_sequences_on_screen() {
+    // Collectors sanitize at the edge; this checks the edge function on a pod name from a hostile cluster.
+    let evil = "api-\u{1b}]52;c;ZWNobyBoaQ==\u{7}x\u{1b}[2J\u{202e}";
+    let mut events = incident_events();
+    if let Some(Event::Observed { observation: Observation::Pods(p), .. }) = events.first_mut() {
+        p.pods[0].name = sitrep::sanitize::sanitize(evil);
+    }
+    let c = console(events);
+    let frame = frame_text(&c, 200, 60, false);
+    assert!(frame.contains("api-x"), "{frame}");
+    assert!(!frame.chars().any(|ch| ch.is_control() && ch != '\n'), "a control character reached the screen");
+}

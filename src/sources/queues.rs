@@ -29,27 +29,39 @@ impl Collector {
         }
     }
 
-    /// Where the queues live now: the configured URL, or the master the Sentinels name.
+    /// Where the queues live now: the configured URL, or the master the Sentinels name. When no
+    /// Sentinel answers, the last known master is kept: a Sentinel outage is the Sentinel pane's
+    /// finding, and the queues are still readable.
     async fn server(&self) -> Result<String, String> {
         if !self.url.is_empty() {
             return Ok(self.url.clone());
         }
+        let per = self.timeout / 2;
+        let (password, master) = (&self.password, &self.master);
+        let answers = futures::future::join_all(self.sentinels.iter().map(|addr| async move {
+            let mut con = super::sentinel::connect(addr, password, per).await?;
+            let reply: Result<Option<(String, String)>, redis::RedisError> =
+                tokio::time::timeout(per, redis::cmd("SENTINEL").arg("get-master-addr-by-name").arg(master).query_async(&mut con))
+                    .await
+                    .map_err(|_| format!("Sentinel {addr}: no answer"))?;
+            match reply {
+                Ok(Some((h, p))) => Ok::<String, String>(format!("redis://{h}:{p}")),
+                Ok(None) => Err(format!("Sentinel {addr} knows no master named {master}")),
+                Err(e) => Err(format!("Sentinel {addr}: {e}")),
+            }
+        }))
+        .await;
         let mut last = String::from("no Sentinel configured");
-        for addr in &self.sentinels {
-            match super::sentinel::connect(addr, &self.password, self.timeout / 2).await {
-                Ok(mut con) => {
-                    let reply: Result<Option<(String, String)>, _> =
-                        redis::cmd("SENTINEL").arg("get-master-addr-by-name").arg(&self.master).query_async(&mut con).await;
-                    match reply {
-                        Ok(Some((h, p))) => return Ok(format!("redis://{h}:{p}")),
-                        Ok(None) => last = format!("Sentinel {addr} knows no master named {}", self.master),
-                        Err(e) => last = format!("Sentinel {addr}: {e}"),
-                    }
-                }
+        for answer in answers {
+            match answer {
+                Ok(server) => return Ok(server),
                 Err(e) => last = e,
             }
         }
-        Err(format!("cannot find the queue server: {last}; set [queues] url or fix [sentinel]"))
+        match &self.con {
+            Some((known, _)) => Ok(known.clone()),
+            None => Err(format!("cannot find the queue server: {last}; set [queues] url or fix [sentinel]")),
+        }
     }
 }
 

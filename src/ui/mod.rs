@@ -27,6 +27,39 @@ pub enum Mode {
     Filter,
     Command(String),
     Help,
+    /// The selected pod, described (like `kubectl describe pod`) with its events.
+    Detail,
+}
+
+/// How the pods pane orders its rows (`s` cycles).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PodSort {
+    /// Unhealthy first, then by name: what needs attention is on top.
+    #[default]
+    Health,
+    Name,
+    Restarts,
+    Age,
+}
+
+impl PodSort {
+    pub fn label(self) -> &'static str {
+        match self {
+            PodSort::Health => "health",
+            PodSort::Name => "name",
+            PodSort::Restarts => "restarts",
+            PodSort::Age => "age",
+        }
+    }
+
+    fn next(self) -> PodSort {
+        match self {
+            PodSort::Health => PodSort::Name,
+            PodSort::Name => PodSort::Restarts,
+            PodSort::Restarts => PodSort::Age,
+            PodSort::Age => PodSort::Health,
+        }
+    }
 }
 
 /// What is looked at: focus, selection, filter. Never the data itself.
@@ -38,11 +71,22 @@ pub struct ViewState {
     pub mode: Mode,
     /// A one-line message for the status bar (e.g. an unknown command).
     pub message: Option<String>,
+    /// Only this namespace's pods and deployments (`:ns NAME`, `:ns all` clears).
+    pub namespace: Option<String>,
+    pub pod_sort: PodSort,
 }
 
 impl Default for ViewState {
     fn default() -> Self {
-        ViewState { focus: SourceId::Pods, selection: BTreeMap::new(), filter: String::new(), mode: Mode::Normal, message: None }
+        ViewState {
+            focus: SourceId::Pods,
+            selection: BTreeMap::new(),
+            filter: String::new(),
+            mode: Mode::Normal,
+            message: None,
+            namespace: None,
+            pod_sort: PodSort::default(),
+        }
     }
 }
 
@@ -60,6 +104,9 @@ pub const KEYS: &[(&str, &str)] = &[
     ("j k / ↓ ↑", "move the selection"),
     ("g / G", "first / last row"),
     ("/", "filter rows by text (enter keeps it, esc clears)"),
+    ("enter", "describe the selected pod with its events (esc closes)"),
+    ("s", "sort pods: health, name, restarts, age"),
+    (":ns NAME", "show one namespace (:ns all shows every one)"),
     (":", "jump: :pods :replication :sentinel :queues :backups, :q quits"),
     ("?", "this help"),
     ("esc", "close help, clear the filter"),
@@ -78,7 +125,10 @@ impl ViewState {
         }
         self.message = None;
         match self.mode.clone() {
-            Mode::Help => {
+            Mode::Help | Mode::Detail => {
+                if matches!(key.code, KeyCode::Char('q')) && self.mode == Mode::Detail {
+                    return KeyOutcome::Quit;
+                }
                 self.mode = Mode::Normal;
                 KeyOutcome::Redraw
             }
@@ -128,6 +178,8 @@ impl ViewState {
             KeyCode::Char('/') => self.mode = Mode::Filter,
             KeyCode::Char(':') => self.mode = Mode::Command(String::new()),
             KeyCode::Esc => self.filter.clear(),
+            KeyCode::Enter if self.focus == SourceId::Pods => self.mode = Mode::Detail,
+            KeyCode::Char('s') if self.focus == SourceId::Pods => self.pod_sort = self.pod_sort.next(),
             KeyCode::Char('j') | KeyCode::Down => *sel = sel.saturating_add(1),
             KeyCode::Char('k') | KeyCode::Up => *sel = sel.saturating_sub(1),
             KeyCode::Char('g') | KeyCode::Home => *sel = 0,
@@ -144,6 +196,13 @@ impl ViewState {
         let cmd = text.trim();
         if matches!(cmd, "q" | "quit" | "q!") {
             return KeyOutcome::Quit;
+        }
+        if let Some(ns) = cmd.strip_prefix("ns").filter(|rest| rest.is_empty() || rest.starts_with(' ')) {
+            let ns = ns.trim();
+            self.namespace = (!ns.is_empty() && ns != "all").then(|| ns.to_string());
+            self.focus = SourceId::Pods;
+            self.selection.insert(SourceId::Pods, 0);
+            return KeyOutcome::Redraw;
         }
         let names: Vec<&str> = SourceId::ALL.iter().map(|s| s.name()).collect();
         match SourceId::ALL
@@ -200,6 +259,10 @@ pub fn render(f: &mut Frame, model: &Model, view: &ViewState, screen: &Screen, n
     if view.mode == Mode::Help {
         draw_help(f, area, screen.theme);
     }
+    if view.mode == Mode::Detail {
+        let ctx = PaneCtx { model, view, theme: screen.theme, thresholds: screen.thresholds, now, focused: true };
+        panes::pods::draw_detail(f, area, &ctx);
+    }
 }
 
 fn draw_pane(f: &mut Frame, name: &str, rect: Rect, model: &Model, view: &ViewState, screen: &Screen, now: DateTime<Utc>) {
@@ -235,6 +298,12 @@ fn status_line<'a>(view: &ViewState, theme: &Theme) -> Line<'a> {
                 return Line::from(Span::styled(m.clone(), theme.warn));
             }
             let mut spans = vec![Span::styled(" ? help  1-5 panes  / filter  : jump  q quit", theme.muted)];
+            if let Some(ns) = &view.namespace {
+                spans.push(Span::styled(format!("   namespace: {ns}"), theme.warn));
+            }
+            if view.pod_sort != PodSort::Health {
+                spans.push(Span::styled(format!("   pods by {}", view.pod_sort.label()), theme.accent));
+            }
             if !view.filter.is_empty() {
                 spans.push(Span::styled(format!("   filter: {}", view.filter), theme.warn));
             }

@@ -60,6 +60,27 @@ pub fn bytes(n: u64) -> String {
     if unit == 0 { format!("{n}B") } else { format!("{v:.1}{}", UNITS[unit]) }
 }
 
+/// The badge for the summary strip, where room is short: "fresh 2s", "STALE 1m", "FAIL 30s".
+pub fn short_badge(health: &Health, theme: &Theme, now: DateTime<Utc>) -> (String, Style) {
+    match health {
+        Health::Failing { since, .. } => (format!("FAIL {}", age(now, *since)), theme.crit),
+        other => badge(other, theme, now),
+    }
+}
+
+/// When a source is failing but still has older data on screen, its error takes the pane's first
+/// line so nobody mistakes old data for live data; returns the area left for the data.
+pub fn error_banner(f: &mut ratatui::Frame, inner: ratatui::layout::Rect, health: &Health, theme: &Theme) -> ratatui::layout::Rect {
+    let Health::Failing { error, .. } = health else { return inner };
+    if inner.height < 2 {
+        return inner;
+    }
+    let [line, rest] =
+        ratatui::layout::Layout::vertical([ratatui::layout::Constraint::Length(1), ratatui::layout::Constraint::Fill(1)]).areas(inner);
+    f.render_widget(Paragraph::new(Line::from(Span::styled(format!("⚠ {error}"), theme.crit))), line);
+    rest
+}
+
 /// What a pane shows in place of its content when there is nothing (yet): the error, wrapped.
 pub fn placeholder<'a>(health: &Health, theme: &Theme) -> Paragraph<'a> {
     let line = match health {

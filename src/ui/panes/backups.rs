@@ -18,6 +18,7 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
         f.render_widget(placeholder(&health, ctx.theme), inner);
         return;
     };
+    let inner = crate::ui::toolkit::error_banner(f, inner, &health, ctx.theme);
     let rpo = ctx.thresholds.rpo_secs as i64;
     let rows = BackupKind::ALL.iter().map(|kind| {
         let count = snap.of_kind(*kind).count();

@@ -3,11 +3,12 @@
 
 use super::PaneCtx;
 use crate::model::{PodRow, SourceId};
+use crate::ui::PodSort;
 use crate::ui::toolkit::{age, pane_block, placeholder};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table, TableState, Wrap};
 
 pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
     let health = ctx.model.health(SourceId::Pods);
@@ -18,6 +19,7 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
         f.render_widget(placeholder(&health, ctx.theme), inner);
         return;
     };
+    let inner = crate::ui::toolkit::error_banner(f, inner, &health, ctx.theme);
     let deploy_rows = snap.deployments.len().min(6) as u16;
     let event_rows = if inner.height > 20 { 5 } else { 0 };
     let [deploy_area, pods_area, events_area] = Layout::vertical([
@@ -27,7 +29,8 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
     ])
     .areas(inner);
 
-    let deployments = snap.deployments.iter().filter(|d| ctx.matches(&d.name)).map(|d| {
+    let in_namespace = |ns: &String| ctx.view.namespace.as_ref().is_none_or(|want| want == ns);
+    let deployments = snap.deployments.iter().filter(|d| in_namespace(&d.namespace) && ctx.matches(&d.name)).map(|d| {
         let style = if d.rollout == "complete" {
             ctx.theme.text
         } else if d.rollout.starts_with("stalled") {
@@ -119,9 +122,89 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
     }
 }
 
-/// Pods in display order: unhealthy first, then by namespace and name; the `/` filter applied.
+/// Pods in display order (the `s` sort; by default unhealthy first), with the `/` filter and
+/// the `:ns` namespace applied.
 pub fn sorted_pods<'a>(pods: &'a [PodRow], ctx: &PaneCtx) -> Vec<&'a PodRow> {
-    let mut out: Vec<&PodRow> = pods.iter().filter(|p| ctx.matches(&p.name) || ctx.matches(p.status())).collect();
-    out.sort_by(|a, b| a.is_healthy().cmp(&b.is_healthy()).then_with(|| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name))));
+    let mut out: Vec<&PodRow> = pods
+        .iter()
+        .filter(|p| ctx.view.namespace.as_ref().is_none_or(|ns| *ns == p.namespace))
+        .filter(|p| ctx.matches(&p.name) || ctx.matches(p.status()))
+        .collect();
+    let by_name = |a: &&PodRow, b: &&PodRow| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name));
+    match ctx.view.pod_sort {
+        PodSort::Health => out.sort_by(|a, b| a.is_healthy().cmp(&b.is_healthy()).then_with(|| by_name(a, b))),
+        PodSort::Name => out.sort_by(by_name),
+        PodSort::Restarts => out.sort_by(|a, b| b.restarts.cmp(&a.restarts).then_with(|| by_name(a, b))),
+        PodSort::Age => out.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| by_name(a, b))),
+    }
     out
+}
+
+/// The pod under the selection, as the pane shows it.
+pub fn selected_pod<'a>(ctx: &'a PaneCtx) -> Option<&'a PodRow> {
+    let pods = sorted_pods(&ctx.model.pods.as_ref()?.pods, ctx);
+    let i = ctx.view.selected(SourceId::Pods).min(pods.len().checked_sub(1)?);
+    pods.get(i).copied()
+}
+
+/// `kubectl describe pod`, the parts that matter in an incident: status, restarts, node, events.
+pub fn draw_detail(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
+    let w = area.width.saturating_sub(4).min(120);
+    let h = area.height.saturating_sub(4).min(30);
+    let rect = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
+    let label = |k: &str| Span::styled(format!("{k:<12}"), ctx.theme.muted);
+    let lines: Vec<Line> = match selected_pod(ctx) {
+        None => vec![Line::from(Span::styled("no pod selected", ctx.theme.muted))],
+        Some(p) => {
+            let mut lines = vec![
+                Line::from(vec![label("Name"), Span::styled(p.name.clone(), ctx.theme.accent)]),
+                Line::from(vec![label("Namespace"), Span::raw(p.namespace.clone())]),
+                Line::from(vec![label("Node"), Span::raw(p.node.clone())]),
+                Line::from(vec![
+                    label("Status"),
+                    Span::styled(p.status().to_string(), if p.is_healthy() { ctx.theme.ok } else { ctx.theme.crit }),
+                ]),
+                Line::from(vec![label("Ready"), Span::raw(format!("{}/{}", p.ready, p.containers))]),
+                Line::from(vec![
+                    label("Restarts"),
+                    Span::raw(match p.last_restart {
+                        Some(t) => format!("{} (last {} ago)", p.restarts, age(ctx.now, t)),
+                        None => p.restarts.to_string(),
+                    }),
+                ]),
+                Line::from(vec![label("Age"), Span::raw(p.created.map_or_else(|| "-".into(), |c| age(ctx.now, c)))]),
+                Line::from(""),
+                Line::from(Span::styled("Events", ctx.theme.accent)),
+            ];
+            let object = format!("pod/{}", p.name);
+            let events: Vec<Line> = ctx
+                .model
+                .pods
+                .iter()
+                .flat_map(|s| s.events.iter())
+                .filter(|e| e.object == object && e.namespace == p.namespace)
+                .map(|e| {
+                    let style = if e.kind == "Warning" { ctx.theme.warn } else { ctx.theme.text };
+                    Line::from(vec![
+                        Span::styled(format!("{:>5} ", e.at.map_or_else(|| "-".into(), |t| age(ctx.now, t))), ctx.theme.muted),
+                        Span::styled(format!("{:<8}", e.kind), style),
+                        Span::styled(format!("{:<18}", e.reason), style),
+                        Span::raw(format!("{} (x{})", e.message, e.count)),
+                    ])
+                })
+                .collect();
+            if events.is_empty() {
+                lines.push(Line::from(Span::styled("  none recorded", ctx.theme.muted)));
+            }
+            lines.extend(events);
+            lines
+        }
+    };
+    f.render_widget(Clear, rect);
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(Block::default().borders(Borders::ALL).border_style(ctx.theme.focus).title(" describe pod (esc closes) ")),
+        rect,
+    );
 }

@@ -24,6 +24,7 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
         f.render_widget(placeholder(&health, ctx.theme), inner);
         return;
     };
+    let inner = crate::ui::toolkit::error_banner(f, inner, &health, ctx.theme);
     let t = ctx.thresholds;
     let spark_width = inner.width.saturating_sub(44).clamp(0, 60) as usize;
     let rows = snap.queues.iter().filter(|q| ctx.matches(&q.name)).map(|q| {

@@ -18,6 +18,7 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
         f.render_widget(placeholder(&health, ctx.theme), inner);
         return;
     };
+    let inner = crate::ui::toolkit::error_banner(f, inner, &health, ctx.theme);
     let t = ctx.thresholds;
     let lag_style = |secs: Option<f64>, b: u64| {
         let s = secs.unwrap_or(0.0);

@@ -18,6 +18,7 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
         f.render_widget(placeholder(&health, ctx.theme), inner);
         return;
     };
+    let inner = crate::ui::toolkit::error_banner(f, inner, &health, ctx.theme);
     let mut head = vec![Span::styled(format!("{} ", snap.master_name), ctx.theme.muted)];
     match snap.agreed_master() {
         Some(addr) => head.push(Span::styled(addr.to_string(), ctx.theme.ok)),

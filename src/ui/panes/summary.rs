@@ -4,7 +4,7 @@
 use super::PaneCtx;
 use crate::model::{BackupKind, Model, SourceId};
 use crate::ui::theme::Theme;
-use crate::ui::toolkit::{age, badge, bytes};
+use crate::ui::toolkit::{age, bytes, short_badge};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -19,7 +19,7 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
         .iter()
         .enumerate()
         .map(|(i, source)| {
-            let (b, bstyle) = badge(&ctx.model.health(*source), ctx.theme, ctx.now);
+            let (b, bstyle) = short_badge(&ctx.model.health(*source), ctx.theme, ctx.now);
             let (text, style) = headline(ctx.model, *source, ctx);
             let marker = if ctx.view.focus == *source { "▶" } else { " " };
             Line::from(vec![
@@ -27,7 +27,7 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
                     format!("{marker}{} {:<12}", i + 1, source.name()),
                     if ctx.view.focus == *source { ctx.theme.focus } else { ctx.theme.accent },
                 ),
-                Span::styled(format!("{b:<13} "), bstyle),
+                Span::styled(format!("{b:<10} "), bstyle),
                 Span::styled(text, style),
             ])
         })
