@@ -100,3 +100,103 @@ fn a_stopped_backend_fails_only_its_own_pane_and_recovers() {
     assert!(backups.contains("fresh"), "backups did not recover after SIGCONT:\n{f}");
     lab.down().expect("lab down");
 }
+
+/// The console in a real terminal (tmux), read as a user reads it.
+struct Tmux {
+    session: String,
+}
+
+impl Tmux {
+    fn start(lab: &Lab, cols: u16, rows: u16) -> Tmux {
+        let session = format!("sitrep-test-{}", std::process::id());
+        let cmd = format!("{} --config {}", env!("CARGO_BIN_EXE_sitrep"), lab.config_path().display());
+        let ok = Command::new("tmux")
+            .args(["new-session", "-d", "-s", &session, "-x", &cols.to_string(), "-y", &rows.to_string(), &cmd])
+            .env("NO_COLOR", "1")
+            .status()
+            .expect("tmux (scripts/install installs it)");
+        assert!(ok.success(), "tmux new-session failed");
+        Tmux { session }
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux").args(["capture-pane", "-p", "-t", &self.session]).output().expect("tmux capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &str) {
+        let _ = Command::new("tmux").args(["send-keys", "-t", &self.session, keys]).status();
+    }
+
+    /// Waits until `pred` holds for the screen; fails with the last screen.
+    fn until(&self, what: &str, secs: u64, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let s = self.screen();
+            if pred(&s) {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "{what} within {secs}s; screen:\n{s}");
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").args(["kill-session", "-t", &self.session]).status();
+    }
+}
+
+fn summary_line<'a>(screen: &'a str, pane: &str) -> &'a str {
+    screen.lines().find(|l| l.contains(pane)).unwrap_or_default()
+}
+
+/// A postmaster and its backends: stopping only the postmaster leaves open connections serving.
+fn with_children(parents: &[u32]) -> Vec<u32> {
+    let mut all = parents.to_vec();
+    for p in parents {
+        let out = Command::new("pgrep").args(["-P", &p.to_string()]).output().expect("pgrep");
+        all.extend(String::from_utf8_lossy(&out.stdout).split_whitespace().filter_map(|s| s.parse::<u32>().ok()));
+    }
+    all
+}
+
+fn signal(pids: &[u32], sig: i32) {
+    for pid in pids {
+        // SAFETY: kill(2) on pids the lab started.
+        unsafe { libc::kill(*pid as i32, sig) };
+    }
+}
+
+#[test]
+fn frozen_backends_fail_only_their_own_pane_while_keys_answer() {
+    let lab = Lab::up(LabOptions { dir: None, scenario: None, owner_pid: Some(std::process::id()) }).expect("lab up");
+    let pids = |prefix: &str| -> Vec<u32> { lab.info.pids.iter().filter(|(k, _)| k.starts_with(prefix)).map(|(_, v)| *v).collect() };
+    let tmux = Tmux::start(&lab, 80, 24);
+    let panes = ["1 pods", "2 replication", "3 sentinel", "4 queues", "5 backups"];
+    tmux.until("every pane fresh", 30, |s| panes.iter().all(|p| summary_line(s, p).contains("fresh")));
+
+    let cases: [(&str, Vec<u32>, &str, &str); 4] = [
+        ("S3 server", pids("moto"), "5 backups", "5"),
+        ("every Sentinel", pids("sentinel-"), "3 sentinel", "3"),
+        ("every Postgres member", with_children(&pids("postgres-")), "2 replication", "2"),
+        ("the Kubernetes API", vec![lab.info.supervisor_pid], "1 pods", "1"),
+    ];
+    for (what, frozen, pane, key) in cases {
+        signal(&frozen, libc::SIGSTOP);
+        let s = tmux.until(&format!("{pane} failing with {what} frozen"), 30, |s| summary_line(s, pane).contains("FAIL"));
+        for other in panes.iter().filter(|p| **p != pane && !(pane == "1 pods" && **p == "4 queues")) {
+            assert!(!summary_line(&s, other).contains("FAIL"), "{other} failed too with {what} frozen:\n{s}");
+        }
+        // Keys still answer while the backend hangs: focus moves to the failing pane and its error shows.
+        tmux.keys(key);
+        tmux.until(&format!("focus on {pane}"), 5, |s| summary_line(s, pane).contains(&format!("▶{key}")));
+        tmux.until(&format!("{pane} error shown"), 5, |s| s.contains('⚠') || s.contains("no answer") || s.contains("cannot"));
+        signal(&frozen, libc::SIGCONT);
+        tmux.until(&format!("{pane} recovers after {what} resumes"), 40, |s| summary_line(s, pane).contains("fresh"));
+    }
+    tmux.keys("q");
+    drop(tmux);
+    lab.down().expect("lab down");
+}

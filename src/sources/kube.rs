@@ -85,6 +85,7 @@ async fn watch(config: &Config, client: Client, clock: &Clock, tx: &UnboundedSen
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     let mut failing = false;
     let mut synced = false;
+    let timeout = Duration::from_secs(config.general.timeout_secs.max(1));
     let mut alive = tokio::time::interval(Duration::from_secs(config.general.refresh_secs.max(1)));
     loop {
         tokio::select! {
@@ -104,8 +105,18 @@ async fn watch(config: &Config, client: Client, clock: &Clock, tx: &UnboundedSen
                 }
             }
             // A quiet watch is a healthy watch: say so, or the pane would turn stale.
+            // A quiet watch is only healthy if the API server still answers: ask it, cheaply.
             _ = alive.tick() => {
-                if !failing && synced && tx.send(Event::SourceAlive { at: clock.now(), source: SourceId::Pods }).is_err() {
+                if failing || !synced {
+                    continue;
+                }
+                let probe = tokio::time::timeout(timeout, client.apiserver_version()).await;
+                let event = match probe {
+                    Ok(Ok(_)) => Event::SourceAlive { at: clock.now(), source: SourceId::Pods },
+                    Ok(Err(e)) => failed(SourceId::Pods, clock, &format!("API server: {e}")),
+                    Err(_) => failed(SourceId::Pods, clock, &format!("API server did not answer within {}s", timeout.as_secs())),
+                };
+                if tx.send(event).is_err() {
                     return;
                 }
             }

@@ -67,7 +67,8 @@ impl Collect for Collector {
                 Err(e) => errors.push(e),
             }
         }
-        let nothing = snap.members.iter().all(|m| !m.reachable) && snap.patroni.is_empty();
+        // Patroni's word alone is not the database: with every configured member unreachable the pane fails.
+        let nothing = snap.members.iter().all(|m| !m.reachable) && (!self.members.is_empty() || snap.patroni.is_empty());
         if nothing {
             return Err(format!("{}; check [postgres] in sitrep.toml", errors.join("; ")));
         }
