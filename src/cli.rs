@@ -31,14 +31,16 @@ pub enum Command {
     Demo(DemoArgs),
     /// Replay a recorded session (not in this build yet).
     Replay(ReplayArgs),
-    /// Export an incident timeline as a post-mortem draft (not in this build yet).
-    Export(ExportArgs),
+    /// Export an incident timeline as a post-mortem draft (Markdown or JSON).
+    Export(crate::timeline::cli::ExportArgs),
+    /// Open, update, list and show incidents.
+    Incident(crate::timeline::cli::IncidentArgs),
     /// The real-parts lab: Postgres+Patroni, Redis+Sentinels, S3, a Kubernetes API stand-in, faults.
     Lab(crate::lab::cli::LabArgs),
     /// Validate sitrep.toml, views/, themes/ and actions/; print every problem as file:line.
     Check(CheckArgs),
-    /// Append a note to the open incident's timeline (not in this build yet).
-    Note(NoteArgs),
+    /// Append a note to the open incident's timeline; prints `saved <id>` once it is on disk.
+    Note(crate::timeline::cli::NoteArgs),
     /// List or run runbook wizards from actions/ (not in this build yet).
     Runbook(RunbookArgs),
     /// Print shell completions: sitrep completions bash|zsh|fish > FILE.
@@ -98,23 +100,7 @@ pub struct ReplayArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ExportArgs {
-    #[arg(long)]
-    pub incident: Option<String>,
-    #[arg(long, default_value = "md")]
-    pub format: String,
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-}
-
-#[derive(Debug, Args)]
 pub struct CheckArgs {}
-
-#[derive(Debug, Args)]
-pub struct NoteArgs {
-    /// The note text.
-    pub text: String,
-}
 
 #[derive(Debug, Args)]
 pub struct RunbookArgs {
@@ -157,8 +143,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Replay(_)) => not_yet("replay", "recording and replay (issue 8)"),
-        Some(Command::Export(_)) => not_yet("export", "the incident timeline (issue 6)"),
-        Some(Command::Note(_)) => not_yet("note", "the incident timeline (issue 6)"),
+        Some(Command::Incident(args)) => crate::timeline::cli::run_incident(args, &load_config(&cli.console)?),
+        Some(Command::Note(args)) => crate::timeline::cli::run_note(args, &load_config(&cli.console)?),
+        Some(Command::Export(args)) => crate::timeline::cli::run_export(args, &load_config(&cli.console)?),
         Some(Command::Runbook(_)) => not_yet("runbook", "runbook wizards (issue 7)"),
     }
 }

@@ -1,2 +1,459 @@
 //! Detection: state transitions in the Model become timeline entries, one per transition.
-//! Pure; flapping is folded.
+//! Pure; flapping is folded (a new state must hold for N observations or T seconds to count).
+
+use crate::config::Thresholds;
+use crate::model::{BackupKind, Health, Model, SourceId};
+use crate::timeline::EntryKind;
+use chrono::{DateTime, Duration, Utc};
+use std::collections::BTreeMap;
+
+/// How long a new state must hold before it counts: whichever comes first.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Folding {
+    pub min_observations: u32,
+    pub min_hold: Duration,
+}
+
+impl Default for Folding {
+    fn default() -> Self {
+        Folding { min_observations: 3, min_hold: Duration::seconds(10) }
+    }
+}
+
+/// One transition, ready to become a `Detected` timeline entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detection {
+    /// When the new state was first seen (not when folding let it through).
+    pub at: DateTime<Utc>,
+    pub source: SourceId,
+    pub what: String,
+    pub recovered: bool,
+    pub backup_age_secs: Option<i64>,
+}
+
+impl Detection {
+    pub fn to_entry_kind(&self) -> EntryKind {
+        EntryKind::Detected {
+            what: self.what.clone(),
+            source: self.source.name().to_string(),
+            recovered: self.recovered,
+            backup_age_secs: self.backup_age_secs,
+        }
+    }
+}
+
+/// What is watched; one tracker each.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Watch {
+    Crashloop(String),
+    Leader,
+    SentinelMaster,
+    Lag,
+    Queue(String),
+    Backup(BackupKind),
+    Archiver,
+    Source(SourceId),
+}
+
+/// A state as seen now: a label that is compared, and words for the timeline.
+struct Reading {
+    watch: Watch,
+    state: String,
+    detail: String,
+    backup_age_secs: Option<i64>,
+}
+
+const OK: &str = "ok";
+
+#[derive(Debug, Clone, Default)]
+struct Tracker {
+    committed: Option<String>,
+    candidate: Option<(String, DateTime<Utc>, u32)>,
+}
+
+impl Tracker {
+    /// Returns (previous state, since) when `state` has held long enough to count.
+    fn step(&mut self, state: &str, at: DateTime<Utc>, folding: Folding) -> Option<(Option<String>, DateTime<Utc>)> {
+        if self.committed.as_deref() == Some(state) {
+            self.candidate = None;
+            return None;
+        }
+        let (since, seen) = match &mut self.candidate {
+            Some((s, since, seen)) if s == state => {
+                *seen += 1;
+                (*since, *seen)
+            }
+            _ => {
+                self.candidate = Some((state.to_string(), at, 1));
+                (at, 1)
+            }
+        };
+        if seen < folding.min_observations && at - since < folding.min_hold {
+            return None;
+        }
+        self.candidate = None;
+        Some((self.committed.replace(state.to_string()), since))
+    }
+}
+
+/// Turns a stream of Models into transitions. Call it after each `Event::Observed` is applied.
+#[derive(Debug, Clone)]
+pub struct Detector {
+    thresholds: Thresholds,
+    folding: Folding,
+    trackers: BTreeMap<Watch, Tracker>,
+}
+
+impl Detector {
+    pub fn new(thresholds: &Thresholds) -> Self {
+        Detector::with_folding(thresholds, Folding::default())
+    }
+
+    pub fn with_folding(thresholds: &Thresholds, folding: Folding) -> Self {
+        Detector { thresholds: thresholds.clone(), folding, trackers: BTreeMap::new() }
+    }
+
+    /// The transitions this observation completes (usually none).
+    pub fn observe(&mut self, model: &Model) -> Vec<Detection> {
+        let Some(now) = model.now else { return Vec::new() };
+        let mut found = Vec::new();
+        for reading in self.readings(model, now) {
+            // Alarms start from "ok" so one present at start-up is reported; identities (leader,
+            // master) take their first value silently: there is nothing to compare it with.
+            let is_identity = matches!(reading.watch, Watch::Leader | Watch::SentinelMaster);
+            let tracker = self
+                .trackers
+                .entry(reading.watch.clone())
+                .or_insert_with(|| Tracker { committed: (!is_identity).then(|| OK.to_string()), candidate: None });
+            if tracker.committed.is_none() {
+                tracker.committed = Some(reading.state.clone());
+                continue;
+            }
+            if let Some((Some(previous), since)) = tracker.step(&reading.state, now, self.folding) {
+                found.push(describe(&reading, &previous, since));
+            }
+        }
+        // Forget pods that are gone once they are back to ok.
+        self.trackers.retain(|w, t| !matches!(w, Watch::Crashloop(_)) || t.committed.as_deref() != Some(OK) || t.candidate.is_some());
+        found
+    }
+
+    fn readings(&self, model: &Model, now: DateTime<Utc>) -> Vec<Reading> {
+        let mut out = Vec::new();
+        self.crashloops(model, &mut out);
+        self.replication(model, &mut out);
+        if let Some(master) = model.sentinel.as_ref().map(|s| s.agreed_master().unwrap_or("none").to_string()) {
+            out.push(reading(Watch::SentinelMaster, &master, String::new()));
+        }
+        self.queues(model, &mut out);
+        self.backups(model, now, &mut out);
+        for source in SourceId::ALL {
+            match model.health(source) {
+                Health::Failing { error, .. } => out.push(reading(Watch::Source(source), "failing", error)),
+                Health::Fresh { .. } | Health::Stale { .. } => out.push(reading(Watch::Source(source), OK, String::new())),
+                Health::Waiting | Health::Disabled => {}
+            }
+        }
+        out
+    }
+
+    fn crashloops(&self, model: &Model, out: &mut Vec<Reading>) {
+        let Some(pods) = &model.pods else { return };
+        let mut seen = Vec::new();
+        for pod in &pods.pods {
+            let name = format!("{}/{}", pod.namespace, pod.name);
+            let looping = pod.reason.as_deref() == Some("CrashLoopBackOff");
+            let detail = format!("{} restarts", pod.restarts);
+            out.push(reading(Watch::Crashloop(name.clone()), if looping { "crashloop" } else { OK }, detail));
+            seen.push(name);
+        }
+        for watch in self.trackers.keys() {
+            if let Watch::Crashloop(name) = watch
+                && !seen.contains(name)
+            {
+                out.push(reading(watch.clone(), OK, "the pod is gone".into()));
+            }
+        }
+    }
+
+    fn replication(&self, model: &Model, out: &mut Vec<Reading>) {
+        let Some(repl) = &model.replication else { return };
+        out.push(reading(Watch::Leader, repl.leader().unwrap_or("none"), String::new()));
+        if let Some(lag) = repl.max_replay_lag_secs() {
+            let t = &self.thresholds;
+            let level = if lag > t.lag_crit_secs as f64 {
+                "critical"
+            } else if lag > t.lag_warn_secs as f64 {
+                "warning"
+            } else {
+                OK
+            };
+            out.push(reading(Watch::Lag, level, format!("{lag:.0}s")));
+        }
+        if let Some(archiver) = &repl.archiver {
+            let (state, detail) = if archiver.is_failing() {
+                ("failing", format!("last failed WAL {}", archiver.last_failed_wal.as_deref().unwrap_or("?")))
+            } else {
+                (OK, format!("last archived WAL {}", archiver.last_archived_wal.as_deref().unwrap_or("?")))
+            };
+            out.push(reading(Watch::Archiver, state, detail));
+        }
+    }
+
+    fn queues(&self, model: &Model, out: &mut Vec<Reading>) {
+        let Some(queues) = &model.queues else { return };
+        for q in &queues.queues {
+            let state = if q.depth > self.thresholds.queue_depth_warn { "over" } else { OK };
+            out.push(reading(Watch::Queue(q.name.clone()), state, format!("{} messages", q.depth)));
+        }
+    }
+
+    fn backups(&self, model: &Model, now: DateTime<Utc>, out: &mut Vec<Reading>) {
+        let Some(backups) = &model.backups else { return };
+        for kind in [BackupKind::Dump, BackupKind::Wal] {
+            if let Some(newest) = backups.newest(kind) {
+                let age = (now - newest.at).num_seconds();
+                let state = if age > self.thresholds.rpo_secs as i64 { "stale" } else { OK };
+                let mut r = reading(Watch::Backup(kind), state, crate::timeline::export::duration(age));
+                r.backup_age_secs = Some(age);
+                out.push(r);
+            }
+        }
+    }
+}
+
+fn reading(watch: Watch, state: &str, detail: String) -> Reading {
+    Reading { watch, state: state.to_string(), detail, backup_age_secs: None }
+}
+
+fn describe(r: &Reading, previous: &str, at: DateTime<Utc>) -> Detection {
+    let (source, what, recovered) = match &r.watch {
+        Watch::Crashloop(pod) if r.state == OK => (SourceId::Pods, format!("crashloop ended: pod {pod} ({})", r.detail), true),
+        Watch::Crashloop(pod) => (SourceId::Pods, format!("crashloop began: pod {pod} in CrashLoopBackOff ({})", r.detail), false),
+        Watch::Leader => (SourceId::Replication, moved("Postgres leader", previous, &r.state), r.state != "none"),
+        Watch::SentinelMaster => (SourceId::Sentinel, moved("Redis master (Sentinel)", previous, &r.state), r.state != "none"),
+        Watch::Lag if r.state == OK => {
+            (SourceId::Replication, format!("replication lag back under the warning threshold ({})", r.detail), true)
+        }
+        Watch::Lag => (SourceId::Replication, format!("replication lag at {} level ({}, was {previous})", r.state, r.detail), false),
+        Watch::Queue(name) if r.state == OK => {
+            (SourceId::Queues, format!("queue {name} back under its warning depth ({})", r.detail), true)
+        }
+        Watch::Queue(name) => (SourceId::Queues, format!("queue {name} growing: over its warning depth ({})", r.detail), false),
+        Watch::Backup(kind) if r.state == OK => {
+            (SourceId::Backups, format!("newest {} is within the RPO again ({} old)", kind.label(), r.detail), true)
+        }
+        Watch::Backup(kind) => (SourceId::Backups, format!("newest {} is older than the RPO ({} old)", kind.label(), r.detail), false),
+        Watch::Archiver if r.state == OK => (SourceId::Replication, format!("WAL archiving recovered ({})", r.detail), true),
+        Watch::Archiver => (SourceId::Replication, format!("WAL archiving failing ({})", r.detail), false),
+        Watch::Source(s) if r.state == OK => (*s, format!("source {} recovered", s.name()), true),
+        Watch::Source(s) => (*s, format!("source {} failing: {}", s.name(), r.detail), false),
+    };
+    Detection { at, source, what, recovered, backup_age_secs: r.backup_age_secs }
+}
+
+fn moved(what: &str, from: &str, to: &str) -> String {
+    match (from, to) {
+        (_, "none") => format!("{what} lost: none now (was {from})"),
+        ("none", _) => format!("{what} is {to} (there was none)"),
+        _ => format!("{what} moved from {from} to {to}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{
+        ArchiverRow, BackupItem, BackupsSnapshot, Event, Observation, PatroniMember, PodRow, PodsSnapshot, QueueRow, QueuesSnapshot,
+        ReplicationSnapshot, SentinelRow, SentinelSnapshot, StandbyRow,
+    };
+
+    fn t(s: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap_or_default()
+    }
+
+    /// Feeds one observation per 2 s and collects what the detector says.
+    struct Drill {
+        model: Model,
+        detector: Detector,
+        clock: i64,
+        said: Vec<Detection>,
+    }
+
+    impl Drill {
+        fn new() -> Self {
+            Drill { model: Model::new(Duration::seconds(2)), detector: Detector::new(&Thresholds::default()), clock: 0, said: Vec::new() }
+        }
+
+        fn see(&mut self, observation: Observation, times: usize) -> &mut Self {
+            for _ in 0..times {
+                self.clock += 2;
+                self.model.apply(Event::Observed { at: t(self.clock), observation: observation.clone() });
+                self.said.extend(self.detector.observe(&self.model));
+            }
+            self
+        }
+
+        fn whats(&self) -> Vec<(String, bool)> {
+            self.said.iter().map(|d| (d.what.clone(), d.recovered)).collect()
+        }
+    }
+
+    fn pods(reason: Option<&str>) -> Observation {
+        let pod = PodRow {
+            namespace: "shop".into(),
+            name: "api-1".into(),
+            phase: "Running".into(),
+            restarts: 7,
+            reason: reason.map(Into::into),
+            ..PodRow::default()
+        };
+        Observation::Pods(PodsSnapshot { pods: vec![pod], ..PodsSnapshot::default() })
+    }
+
+    fn replication(leader: &str, lag: f64, archive_failing: bool) -> Observation {
+        let archiver = ArchiverRow {
+            last_archived_time: Some(t(0)),
+            last_failed_time: archive_failing.then(|| t(1)),
+            last_failed_wal: Some("00000001000000000000000A".into()),
+            ..ArchiverRow::default()
+        };
+        Observation::Replication(ReplicationSnapshot {
+            patroni: vec![PatroniMember { name: leader.into(), role: "leader".into(), ..PatroniMember::default() }],
+            standbys: vec![StandbyRow { name: "pg-1".into(), replay_lag_secs: Some(lag), ..StandbyRow::default() }],
+            archiver: Some(archiver),
+            ..ReplicationSnapshot::default()
+        })
+    }
+
+    fn sentinel(master: &str) -> Observation {
+        let row = |addr: &str| SentinelRow { addr: addr.into(), master_addr: Some(master.into()), error: None };
+        Observation::Sentinel(SentinelSnapshot {
+            master_name: "mymaster".into(),
+            sentinels: vec![row("s1"), row("s2"), row("s3")],
+            ..SentinelSnapshot::default()
+        })
+    }
+
+    fn queue(depth: u64) -> Observation {
+        Observation::Queues(QueuesSnapshot {
+            server: "redis".into(),
+            queues: vec![QueueRow { name: "celery".into(), depth }],
+            unacked: None,
+        })
+    }
+
+    fn wal_at(at: DateTime<Utc>) -> Observation {
+        let item = BackupItem { kind: BackupKind::Wal, key: "wal_005/000000010000000000000001".into(), at, size: 16 };
+        Observation::Backups(BackupsSnapshot { bucket: "b".into(), items: vec![item], wal_gaps: vec![] })
+    }
+
+    #[test]
+    fn a_steady_state_produces_nothing() {
+        let mut d = Drill::new();
+        d.see(pods(None), 10).see(replication("pg-0", 1.0, false), 10).see(sentinel("10.0.0.1:6379"), 10).see(queue(5), 10);
+        assert!(d.said.is_empty(), "{:?}", d.whats());
+    }
+
+    #[test]
+    fn a_crashloop_is_one_entry_when_it_begins_and_one_when_it_ends() {
+        let mut d = Drill::new();
+        d.see(pods(None), 3).see(pods(Some("CrashLoopBackOff")), 20).see(pods(None), 20);
+        let whats = d.whats();
+        assert_eq!(whats.len(), 2, "{whats:?}");
+        assert!(whats[0].0.starts_with("crashloop began: pod shop/api-1") && !whats[0].1);
+        assert!(whats[1].0.starts_with("crashloop ended") && whats[1].1);
+        assert_eq!(d.said[0].at, t(8), "stamped when first seen, not when folding let it through");
+    }
+
+    #[test]
+    fn flapping_shorter_than_the_fold_is_not_recorded() {
+        let mut d = Drill::new();
+        for _ in 0..10 {
+            d.see(pods(Some("CrashLoopBackOff")), 1).see(pods(None), 1);
+        }
+        assert!(d.said.is_empty(), "{:?}", d.whats());
+    }
+
+    #[test]
+    fn a_recovery_is_folded_too() {
+        let mut d = Drill::new();
+        d.see(queue(5000), 5);
+        for _ in 0..5 {
+            d.see(queue(10), 1).see(queue(5000), 1);
+        }
+        assert_eq!(d.whats().len(), 1, "only the growth, no flapping recoveries: {:?}", d.whats());
+        d.see(queue(10), 5);
+        assert_eq!(d.whats()[1], ("queue celery back under its warning depth (10 messages)".into(), true));
+    }
+
+    #[test]
+    fn a_patroni_failover_is_recorded_as_the_leader_moving() {
+        let mut d = Drill::new();
+        d.see(replication("pg-0", 0.0, false), 5).see(replication("pg-1", 0.0, false), 5);
+        assert_eq!(d.whats(), vec![("Postgres leader moved from pg-0 to pg-1".into(), true)]);
+    }
+
+    #[test]
+    fn a_sentinel_failover_is_recorded_as_the_master_moving() {
+        let mut d = Drill::new();
+        d.see(sentinel("10.0.0.1:6379"), 5).see(sentinel("10.0.0.2:6379"), 5);
+        assert_eq!(d.whats(), vec![("Redis master (Sentinel) moved from 10.0.0.1:6379 to 10.0.0.2:6379".into(), true)]);
+    }
+
+    #[test]
+    fn replication_lag_crossing_warning_then_critical_then_back_is_three_entries() {
+        let mut d = Drill::new();
+        d.see(replication("pg-0", 1.0, false), 3).see(replication("pg-0", 45.0, false), 5);
+        d.see(replication("pg-0", 90.0, false), 5).see(replication("pg-0", 2.0, false), 5);
+        let whats = d.whats();
+        assert_eq!(whats.len(), 3, "{whats:?}");
+        assert!(whats[0].0.contains("warning level (45s"), "{}", whats[0].0);
+        assert!(whats[1].0.contains("critical level (90s"), "{}", whats[1].0);
+        assert!(whats[2].1, "back under is a recovery");
+    }
+
+    #[test]
+    fn wal_archiving_failing_and_back() {
+        let mut d = Drill::new();
+        d.see(replication("pg-0", 0.0, true), 5).see(replication("pg-0", 0.0, false), 5);
+        let whats = d.whats();
+        assert_eq!(whats.len(), 2, "{whats:?}");
+        assert!(whats[0].0.contains("WAL archiving failing (last failed WAL 00000001000000000000000A)"));
+        assert!(whats[1].1);
+    }
+
+    #[test]
+    fn newest_wal_older_than_the_rpo_carries_its_age_for_the_post_mortem() {
+        let mut d = Drill::new();
+        d.see(wal_at(t(0)), 3);
+        assert!(d.said.is_empty());
+        d.clock = 400;
+        d.see(wal_at(t(0)), 3);
+        assert_eq!(d.said.len(), 1, "{:?}", d.whats());
+        assert_eq!(d.said[0].backup_age_secs, Some(406), "age when the fold let it through");
+        assert!(d.said[0].what.contains("newest WAL is older than the RPO (6m 46s old)"), "{}", d.said[0].what);
+        d.see(wal_at(t(d.clock)), 3);
+        assert!(d.said[1].recovered);
+    }
+
+    #[test]
+    fn a_source_failing_and_recovering_is_two_entries() {
+        let mut d = Drill::new();
+        d.see(queue(1), 2);
+        for _ in 0..5 {
+            d.clock += 2;
+            d.model.apply(Event::SourceFailed { at: t(d.clock), source: SourceId::Queues, error: "connection refused".into() });
+            d.said.extend(d.detector.observe(&d.model));
+        }
+        d.see(queue(1), 5);
+        let whats = d.whats();
+        assert_eq!(whats, vec![("source queues failing: connection refused".into(), false), ("source queues recovered".into(), true)]);
+    }
+
+    #[test]
+    fn detections_become_detected_entries() {
+        let det = Detection { at: t(0), source: SourceId::Backups, what: "x".into(), recovered: false, backup_age_secs: Some(9) };
+        assert!(matches!(det.to_entry_kind(), EntryKind::Detected { backup_age_secs: Some(9), recovered: false, .. }));
+    }
+}

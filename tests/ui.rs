@@ -317,7 +317,11 @@ fn namespace_command_and_sort_key_change_what_the_pods_pane_lists() {
 fn stale_and_failing_panes_at_both_sizes() {
     let mut events = incident_events();
     events.push(Event::SourceFailed { at: at(5), source: SourceId::Replication, error: "pg-0: cannot connect: connection refused".into() });
-    events.push(Event::SourceFailed { at: at(5), source: SourceId::Backups, error: "S3 bucket sitrep-lab-backups: cannot reach the S3 endpoint".into() });
+    events.push(Event::SourceFailed {
+        at: at(5),
+        source: SourceId::Backups,
+        error: "S3 bucket sitrep-lab-backups: cannot reach the S3 endpoint".into(),
+    });
     events.push(Event::Tick { at: at(40) });
     let mut c = console(events);
     insta::assert_snapshot!("stale_failing_200x60", frame_text(&c, 200, 60, false));

@@ -1,2 +1,14 @@
 //! The incident timeline: append-only, crash-safe, exported as a post-mortem draft.
 //! See docs/timeline.md.
+
+pub mod cli;
+pub mod entry;
+pub mod export;
+pub mod incident;
+pub mod lock;
+pub mod record;
+pub mod store;
+
+pub use entry::{EntryKind, IncidentId, IncidentStatus, Severity, TimelineEntry};
+pub use incident::Incident;
+pub use store::{Appended, LocalStore, StoreError, TimelineRead, TimelineWriter};

@@ -1,0 +1,304 @@
+//! `sitrep incident …`, `sitrep note …`, `sitrep export …`: clap arguments and run functions.
+//! The CLI edge (anyhow lives here); every command writes to the out/err it is given, for tests.
+
+use super::entry::{EntryKind, IncidentId, IncidentStatus, Severity, local_author};
+use super::export::PostMortem;
+use super::incident::{Incident, in_time_order};
+use super::store::{LocalStore, StoreError, TimelineRead, TimelineWriter};
+use crate::clock::Clock;
+use crate::config::Config;
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use uuid::Uuid;
+
+#[derive(Debug, Args)]
+pub struct IncidentArgs {
+    #[command(subcommand)]
+    pub command: IncidentCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IncidentCommand {
+    /// Open an incident, make it the one notes go to, print its id.
+    Open {
+        /// P1 critical (outage, data loss risk), P2 high (>50% users), P3 medium (partial), P4 low.
+        #[arg(long = "sev", value_name = "P1..P4")]
+        severity: Severity,
+        /// One line saying what is wrong, e.g. "checkout API 502s".
+        title: String,
+    },
+    /// Record a status change: investigating, identified, mitigated, resolved.
+    Status {
+        status: IncidentStatus,
+        #[arg(long, value_name = "ID")]
+        incident: Option<String>,
+    },
+    /// Record a severity change (P1..P4).
+    Severity {
+        severity: Severity,
+        #[arg(long, value_name = "ID")]
+        incident: Option<String>,
+    },
+    /// Same as `status resolved`; notes then need `incident open` or --incident.
+    Close {
+        #[arg(long, value_name = "ID")]
+        incident: Option<String>,
+    },
+    /// Every incident in the data directory; `*` marks the open one.
+    List,
+    /// An incident's timeline, oldest first (default: the open incident).
+    Show { id: Option<String> },
+}
+
+#[derive(Debug, Args)]
+pub struct NoteArgs {
+    /// The note; start it with `action:` or `todo:` to make it a post-mortem action item.
+    pub text: String,
+    /// Incident to write to (default: the open one).
+    #[arg(long, value_name = "ID")]
+    pub incident: Option<String>,
+    /// This note corrects an earlier entry (its id, as printed by `saved …` or `incident show`).
+    #[arg(long, value_name = "ENTRY_ID")]
+    pub corrects: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Md,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Incident to export (default: the open one).
+    #[arg(long, value_name = "ID")]
+    pub incident: Option<String>,
+    #[arg(long, value_enum, default_value = "md")]
+    pub format: ExportFormat,
+    /// Write here instead of stdout (never inside the data directory).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// What every command needs: where the store is, what time it is, who is typing.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub store: LocalStore,
+    pub clock: Clock,
+    pub author: String,
+}
+
+impl Session {
+    pub fn from_config(config: &Config) -> Result<Self, StoreError> {
+        Ok(Session { store: LocalStore::from_config(config)?, clock: Clock::Real, author: local_author() })
+    }
+}
+
+pub fn run_incident(args: IncidentArgs, config: &Config) -> anyhow::Result<ExitCode> {
+    let session = Session::from_config(config)?;
+    incident(&session, args, &mut std::io::stdout().lock(), &mut std::io::stderr().lock())
+}
+
+pub fn run_note(args: NoteArgs, config: &Config) -> anyhow::Result<ExitCode> {
+    let session = Session::from_config(config)?;
+    note(&session, args, &mut std::io::stdout().lock(), &mut std::io::stderr().lock())
+}
+
+pub fn run_export(args: ExportArgs, config: &Config) -> anyhow::Result<ExitCode> {
+    let session = Session::from_config(config)?;
+    export(&session, &config.thresholds, args, &mut std::io::stdout().lock(), &mut std::io::stderr().lock())
+}
+
+pub fn incident(s: &Session, args: IncidentArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    match args.command {
+        IncidentCommand::Open { severity, title } => {
+            let previous = s.store.current()?;
+            let opened = s.store.open_incident(&s.clock, &s.author, &title, severity)?;
+            if let Some(prev) = previous {
+                writeln!(
+                    err,
+                    "note: incident {prev} is still open; notes now go to {} (use --incident {prev} for the other)",
+                    opened.incident
+                )?;
+            }
+            writeln!(out, "{}", opened.incident)?;
+        }
+        IncidentCommand::Status { status, incident } => change(s, incident.as_deref(), EntryKind::Status { status }, out, err)?,
+        IncidentCommand::Close { incident } => {
+            change(s, incident.as_deref(), EntryKind::Status { status: IncidentStatus::Resolved }, out, err)?;
+        }
+        IncidentCommand::Severity { severity, incident } => change(s, incident.as_deref(), EntryKind::Severity { severity }, out, err)?,
+        IncidentCommand::List => list(s, out, err)?,
+        IncidentCommand::Show { id } => return show(s, id.as_deref(), out, err),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn change(s: &Session, given: Option<&str>, kind: EntryKind, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<()> {
+    let resolved = matches!(kind, EntryKind::Status { status: IncidentStatus::Resolved });
+    let id = s.store.resolve(given)?;
+    let saved = append(s, &id, kind, None, err)?;
+    if resolved {
+        s.store.clear_current_if(&id)?;
+    }
+    writeln!(out, "{id}: {} (saved {})", saved.kind.describe(), saved.id)?;
+    Ok(())
+}
+
+pub fn note(s: &Session, args: NoteArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    if args.text.trim().is_empty() {
+        bail!("the note is empty; write what you saw or did, e.g. sitrep note \"restarted api-7f9c, errors dropping\"");
+    }
+    let id = s.store.resolve(args.incident.as_deref())?;
+    if let Some(target) = args.corrects
+        && !s.store.read(&id)?.entries.iter().any(|e| e.id == target)
+    {
+        bail!("incident {id} has no entry {target} to correct; `sitrep incident show {id}` lists entry ids");
+    }
+    let saved = append(s, &id, EntryKind::note(&args.text), args.corrects, err)?;
+    // Printed only now: the entry is written and fsynced.
+    writeln!(out, "saved {}", saved.id)?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Appends one entry, telling `err` about anything repaired or damaged on the way.
+fn append(
+    s: &Session,
+    id: &IncidentId,
+    kind: EntryKind,
+    corrects: Option<Uuid>,
+    err: &mut dyn Write,
+) -> anyhow::Result<super::TimelineEntry> {
+    let mut writer = TimelineWriter::open(&s.store, id, s.clock.clone(), &s.author)?;
+    let appended = writer.append(kind, corrects)?;
+    for torn in &writer.repaired {
+        writeln!(err, "warning: {torn}")?;
+    }
+    for bad in &writer.corrupt {
+        writeln!(err, "warning: {bad}")?;
+    }
+    Ok(appended.entry)
+}
+
+fn list(s: &Session, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<()> {
+    let ids = s.store.list()?;
+    if ids.is_empty() {
+        writeln!(out, "no incidents in {}; open one with `sitrep incident open --sev P3 \"title\"`", s.store.incidents_dir().display())?;
+        return Ok(());
+    }
+    let current = s.store.current()?;
+    for id in ids {
+        let read = s.store.read(&id)?;
+        let inc = Incident::fold(&id, &read.entries);
+        let mark = if current.as_ref() == Some(&id) { '*' } else { ' ' };
+        let sev = inc.severity.map_or("P?".to_string(), |v| v.to_string());
+        let started = inc.started.map_or("—".to_string(), |t| t.format("%Y-%m-%d %H:%M").to_string());
+        writeln!(out, "{mark} {id}  {sev}  {:<13}  {started}  {}", inc.status.name(), inc.title_or_placeholder())?;
+        warn_all(&read, err)?;
+    }
+    Ok(())
+}
+
+fn show(s: &Session, given: Option<&str>, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let id = s.store.resolve(given)?;
+    let read = s.store.read(&id)?;
+    let inc = Incident::fold(&id, &read.entries);
+    let sev = inc.severity.map_or("P?".to_string(), |v| v.to_string());
+    writeln!(out, "{id}  {sev}  {}  {}", inc.status, inc.title_or_placeholder())?;
+    for e in in_time_order(&read.entries) {
+        let fix = e.corrects.map(|c| format!(" (corrects {c})")).unwrap_or_default();
+        writeln!(out, "{}  {}  {}{fix}  [{}]", e.at.format("%Y-%m-%d %H:%M:%S"), e.author, e.kind.describe(), e.id)?;
+    }
+    warn_all(&read, err)?;
+    Ok(if read.corrupt.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn warn_all(read: &TimelineRead, err: &mut dyn Write) -> std::io::Result<()> {
+    for w in read.warnings() {
+        writeln!(err, "warning: {w}")?;
+    }
+    Ok(())
+}
+
+pub fn export(
+    s: &Session,
+    thresholds: &crate::config::Thresholds,
+    args: ExportArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
+    let id = s.store.resolve(args.incident.as_deref())?;
+    let read = s.store.read(&id)?;
+    warn_all(&read, err)?;
+    let draft = PostMortem::new(&id, &read.entries, thresholds, read.warnings());
+    let text = match args.format {
+        ExportFormat::Md => draft.to_markdown(),
+        ExportFormat::Json => draft.to_json()?,
+    };
+    match args.out {
+        None => out.write_all(text.as_bytes())?,
+        Some(path) => {
+            write_outside_store(&s.store, &path, text.as_bytes())?;
+            writeln!(err, "wrote {}", path.display())?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the export atomically, refusing any path inside the data directory.
+fn write_outside_store(store: &LocalStore, path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let dir_real = dir.canonicalize().with_context(|| format!("cannot write {}: its directory does not exist", path.display()))?;
+    if let Ok(root) = store.root().canonicalize()
+        && dir_real.starts_with(&root)
+    {
+        bail!("refusing to write {} inside the timeline data directory {}; choose a path outside it", path.display(), root.display());
+    }
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir_real).with_context(|| format!("cannot write into {}", dir.display()))?;
+    tmp.write_all(bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, Parser};
+
+    /// The shape the lead wires into `sitrep`'s top-level command.
+    #[derive(Debug, Parser)]
+    struct Sitrep {
+        #[command(subcommand)]
+        command: Top,
+    }
+
+    #[derive(Debug, Subcommand)]
+    enum Top {
+        Incident(IncidentArgs),
+        Note(NoteArgs),
+        Export(ExportArgs),
+    }
+
+    #[test]
+    fn the_commands_parse_the_way_the_runbook_types_them() {
+        Sitrep::command().debug_assert();
+        let open = Sitrep::try_parse_from(["sitrep", "incident", "open", "--sev", "P2", "checkout 502s"]).map(|c| c.command);
+        assert!(matches!(open, Ok(Top::Incident(IncidentArgs { command: IncidentCommand::Open { severity: Severity::P2, .. } }))));
+        let status = Sitrep::try_parse_from(["sitrep", "incident", "status", "mitigated"]).map(|c| c.command);
+        assert!(matches!(
+            status,
+            Ok(Top::Incident(IncidentArgs { command: IncidentCommand::Status { status: IncidentStatus::Mitigated, .. } }))
+        ));
+        let export = Sitrep::try_parse_from(["sitrep", "export", "--format", "json", "--out", "pm.json"]).map(|c| c.command);
+        assert!(matches!(export, Ok(Top::Export(ExportArgs { format: ExportFormat::Json, out: Some(_), .. }))));
+        let bad = Sitrep::try_parse_from(["sitrep", "incident", "open", "--sev", "P9", "x"]).map(|_| ()).unwrap_err().to_string();
+        assert!(bad.contains("P1 (critical)"), "{bad}");
+    }
+}

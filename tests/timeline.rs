@@ -1,0 +1,420 @@
+//! The incident timeline as an on-call engineer relies on it: SIGKILLed writers, torn and corrupt
+//! files, wrong ids, unwritable dirs, concurrent writers, and the post-mortem export.
+
+use chrono::{DateTime, Duration, Utc};
+use rand::Rng;
+use sitrep::clock::Clock;
+use sitrep::config::Thresholds;
+use sitrep::timeline::cli::{self, ExportArgs, ExportFormat, IncidentArgs, IncidentCommand, NoteArgs, Session};
+use sitrep::timeline::entry::{EntryKind, IncidentId, IncidentStatus, Severity, TimelineEntry};
+use sitrep::timeline::lock::{FileLock, LockMode};
+use sitrep::timeline::{LocalStore, TimelineWriter, record};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::thread::JoinHandle;
+use std::time::Instant;
+use uuid::Uuid;
+
+const WRITER_DIR: &str = "SITREP_TEST_WRITER_DIR";
+const WRITER_INCIDENT: &str = "SITREP_TEST_WRITER_INCIDENT";
+const WRITER_TEARS: &str = "SITREP_TEST_WRITER_TEARS";
+const WRITER_COUNT: &str = "SITREP_TEST_WRITER_COUNT";
+
+fn start() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-29T03:00:00Z").map(|t| t.with_timezone(&Utc)).unwrap_or_default()
+}
+
+fn session(dir: &Path) -> Session {
+    Session { store: LocalStore::at(dir), clock: Clock::virtual_at(start()), author: "oncall@laptop".into() }
+}
+
+/// Runs a CLI function, returning (result, stdout, stderr).
+fn run<F>(f: F) -> (anyhow::Result<ExitCode>, String, String)
+where
+    F: FnOnce(&mut Vec<u8>, &mut Vec<u8>) -> anyhow::Result<ExitCode>,
+{
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let result = f(&mut out, &mut err);
+    (result, String::from_utf8_lossy(&out).into_owned(), String::from_utf8_lossy(&err).into_owned())
+}
+
+fn note(s: &Session, text: &str) -> String {
+    let args = NoteArgs { text: text.into(), incident: None, corrects: None };
+    let (result, out, err) = run(|o, e| cli::note(s, args, o, e));
+    assert!(result.is_ok(), "note failed: {result:?} {err}");
+    out.trim().strip_prefix("saved ").map(str::to_string).unwrap_or_else(|| panic!("no `saved <id>` in {out:?}"))
+}
+
+fn open(s: &Session, title: &str) -> IncidentId {
+    let args = IncidentArgs { command: IncidentCommand::Open { severity: Severity::P2, title: title.into() } };
+    let (result, out, err) = run(|o, e| cli::incident(s, args, o, e));
+    assert!(result.is_ok(), "open failed: {result:?} {err}");
+    out.trim().parse().unwrap_or_else(|e| panic!("open printed {out:?}: {e}"))
+}
+
+// ---------------------------------------------------------------- writer child (re-exec)
+
+/// Not a test on its own: the crash tests re-exec this binary to run it as a writer process.
+#[test]
+#[ignore = "child process of the crash tests"]
+fn writer_child() {
+    let (Some(dir), Some(id)) = (std::env::var_os(WRITER_DIR), std::env::var(WRITER_INCIDENT).ok()) else { return };
+    let store = LocalStore::at(PathBuf::from(dir));
+    let s = Session { store, clock: Clock::Real, author: format!("writer-{}@test", std::process::id()) };
+    let count: usize = std::env::var(WRITER_COUNT).ok().and_then(|c| c.parse().ok()).unwrap_or(usize::MAX);
+    let tears = std::env::var_os(WRITER_TEARS).is_some();
+    let mut stdout = std::io::stdout().lock();
+    for n in 0..count {
+        if tears && n == 2 {
+            tear_and_hang(&s, &id, &mut stdout);
+        }
+        let text = format!("writer {} note {n} {}", std::process::id(), "x".repeat(n % 7 * 100));
+        let args = NoteArgs { text, incident: Some(id.clone()), corrects: None };
+        if let Err(e) = cli::note(&s, args, &mut stdout, &mut std::io::stderr()) {
+            panic!("writer failed: {e:#}");
+        }
+    }
+}
+
+/// Dies the way a power cut would leave it: half a record written under the lock, never finished.
+fn tear_and_hang(s: &Session, id: &str, stdout: &mut impl Write) -> ! {
+    let path = s.store.incidents_dir().join(format!("{id}.timeline"));
+    let file = std::fs::OpenOptions::new().append(true).open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let _lock = FileLock::acquire(&file, LockMode::Exclusive).unwrap_or_else(|e| panic!("lock: {e}"));
+    let entry = TimelineEntry {
+        id: Uuid::new_v4(),
+        incident: id.parse().unwrap_or_else(|e| panic!("{e}")),
+        at: Utc::now(),
+        author: "tearer@test".into(),
+        corrects: None,
+        kind: EntryKind::note("this record is never finished"),
+    };
+    let line = record::encode(&entry).unwrap_or_default();
+    (&file).write_all(&line[..line.len() / 2]).unwrap_or_else(|e| panic!("{e}"));
+    let _ = writeln!(stdout, "torn");
+    let _ = stdout.flush();
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+}
+
+struct Writer {
+    child: Child,
+    lines: JoinHandle<Vec<String>>,
+}
+
+fn spawn_writer(dir: &Path, id: &IncidentId, tears: bool, count: Option<usize>) -> Writer {
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("current_exe: {e}"));
+    let mut cmd = Command::new(exe);
+    cmd.args(["writer_child", "--exact", "--ignored", "--nocapture", "--test-threads=1", "-q"])
+        .env(WRITER_DIR, dir)
+        .env(WRITER_INCIDENT, id.as_str())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    if tears {
+        cmd.env(WRITER_TEARS, "1");
+    }
+    if let Some(n) = count {
+        cmd.env(WRITER_COUNT, n.to_string());
+    }
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn writer: {e}"));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("piped stdout"));
+    let lines = std::thread::spawn(move || BufReader::new(stdout).lines().map_while(Result::ok).collect());
+    Writer { child, lines }
+}
+
+fn finish(mut w: Writer, kill: bool) -> Vec<String> {
+    if kill {
+        let _ = w.child.kill(); // SIGKILL
+    }
+    let _ = w.child.wait();
+    w.lines.join().unwrap_or_default()
+}
+
+fn saved_ids(lines: &[String]) -> impl Iterator<Item = Uuid> + '_ {
+    lines.iter().filter_map(|l| l.strip_prefix("saved ")).filter_map(|id| id.trim().parse().ok())
+}
+
+// ---------------------------------------------------------------- crash safety
+
+#[test]
+fn every_note_acknowledged_before_a_sigkill_is_still_there_after_reopening() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let s = session(dir.path());
+    let id = open(&s, "crash drill");
+    let began = Instant::now();
+    let mut rng = rand::rng();
+    let (mut running, mut acknowledged, mut tears_printed, mut kills, mut spawned_tearers) = (Vec::new(), Vec::new(), 0, 0, 0);
+    while kills < 240 {
+        while running.len() < 4 {
+            let tears = rng.random_range(0..8) == 0;
+            spawned_tearers += usize::from(tears);
+            running.push(spawn_writer(dir.path(), &id, tears, None));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(rng.random_range(1..12)));
+        let victim = running.swap_remove(rng.random_range(0..running.len()));
+        let lines = finish(victim, true);
+        kills += 1;
+        tears_printed += lines.iter().filter(|l| *l == "torn").count();
+        acknowledged.extend(saved_ids(&lines));
+    }
+    for w in running {
+        let lines = finish(w, true);
+        kills += 1;
+        tears_printed += lines.iter().filter(|l| *l == "torn").count();
+        acknowledged.extend(saved_ids(&lines));
+    }
+    // Reopen for writing, as the next `sitrep note` would: a torn tail is moved aside.
+    let writer = TimelineWriter::open(&s.store, &id, s.clock.clone(), "checker@test").unwrap_or_else(|e| panic!("{e}"));
+    assert!(writer.corrupt.is_empty(), "records interleaved or damaged: {:?}", writer.corrupt);
+    let read = s.store.read(&id).unwrap_or_else(|e| panic!("{e}"));
+    assert!(read.corrupt.is_empty() && read.torn.is_none(), "{:?}", read.warnings());
+    let present: std::collections::HashSet<Uuid> = read.entries.iter().map(|e| e.id).collect();
+    let lost: Vec<&Uuid> = acknowledged.iter().filter(|id| !present.contains(id)).collect();
+    assert!(lost.is_empty(), "{} acknowledged entries lost: {lost:?}", lost.len());
+    let side = std::fs::read_to_string(s.store.path_of(&id).with_extension("timeline.torn")).unwrap_or_default();
+    // Each half record starts with its checksum and `{"id":"`; two tears in a row are moved aside together.
+    let moved_aside = side.matches(" {\"id\":\"").count();
+    assert!(moved_aside >= tears_printed && moved_aside <= spawned_tearers, "{moved_aside} torn writes kept aside, {tears_printed} seen");
+    eprintln!(
+        "crash drill: {kills} SIGKILLs, {} acknowledged notes all present, {moved_aside} torn tails moved aside, {:?}",
+        acknowledged.len(),
+        began.elapsed()
+    );
+    assert!(acknowledged.len() > 50, "writers should get real work done between kills, got {}", acknowledged.len());
+}
+
+#[test]
+fn two_processes_appending_at_once_never_interleave_a_record() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let s = session(dir.path());
+    let id = open(&s, "two writers");
+    let writers: Vec<Writer> = (0..2).map(|_| spawn_writer(dir.path(), &id, false, Some(150))).collect();
+    let acknowledged: Vec<Uuid> = writers.into_iter().flat_map(|w| saved_ids(&finish(w, false)).collect::<Vec<_>>()).collect();
+    assert_eq!(acknowledged.len(), 300);
+    let read = s.store.read(&id).unwrap_or_else(|e| panic!("{e}"));
+    assert!(read.corrupt.is_empty() && read.torn.is_none(), "{:?}", read.warnings());
+    assert_eq!(read.entries.len(), 301, "the opening entry and 2 x 150 notes");
+    let authors: std::collections::HashSet<&str> = read.entries.iter().map(|e| e.author.as_str()).collect();
+    assert_eq!(authors.len(), 3, "{authors:?}");
+}
+
+// ---------------------------------------------------------------- damaged files
+
+#[test]
+fn a_torn_last_record_is_reported_with_its_offset_and_kept_aside_while_earlier_notes_survive() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let s = session(dir.path());
+    let id = open(&s, "torn tail");
+    let first = note(&s, "replica lag 40s");
+    let path = s.store.path_of(&id);
+    let good_len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or_default();
+    let half = b"1234abcd {\"id\":\"half";
+    std::fs::OpenOptions::new().append(true).open(&path).and_then(|mut f| f.write_all(half)).unwrap_or_else(|e| panic!("{e}"));
+
+    let (result, out, err) = run(|o, e| cli::incident(&s, IncidentArgs { command: IncidentCommand::Show { id: None } }, o, e));
+    assert!(result.is_ok(), "{result:?}");
+    assert!(out.contains("replica lag 40s"), "{out}");
+    assert!(err.contains(&format!("torn last record at byte {good_len}")), "{err}");
+    assert_eq!(std::fs::metadata(&path).map(|m| m.len()).unwrap_or_default(), good_len + half.len() as u64, "show changes nothing");
+
+    let (_, _, err) = run(|o, e| cli::note(&s, NoteArgs { text: "next".into(), incident: None, corrects: None }, o, e));
+    assert!(err.contains("moved to") && err.contains(".torn"), "{err}");
+    let side = std::fs::read_to_string(path.with_extension("timeline.torn")).unwrap_or_default();
+    assert!(side.contains("{\"id\":\"half") && side.contains(&format!("at byte {good_len}")), "{side}");
+    let read = s.store.read(&id).unwrap_or_else(|e| panic!("{e}"));
+    assert!(read.torn.is_none() && read.corrupt.is_empty());
+    assert!(read.entries.iter().any(|e| e.id.to_string() == first));
+    assert_eq!(read.entries.len(), 3);
+}
+
+#[test]
+fn a_corrupt_record_in_the_middle_is_an_error_naming_file_line_and_offset_and_its_neighbours_are_still_shown() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let s = session(dir.path());
+    let id = open(&s, "bit rot");
+    note(&s, "before the damage");
+    note(&s, "the damaged one");
+    note(&s, "after the damage");
+    let path = s.store.path_of(&id);
+    let mut bytes = std::fs::read(&path).unwrap_or_default();
+    let third_line = bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').nth(1).map(|(i, _)| i + 1).unwrap_or_default();
+    bytes[third_line + 40] ^= 0x20;
+    std::fs::write(&path, &bytes).unwrap_or_else(|e| panic!("{e}"));
+
+    let (result, out, err) = run(|o, e| cli::incident(&s, IncidentArgs { command: IncidentCommand::Show { id: None } }, o, e));
+    assert_eq!(result.ok(), Some(ExitCode::FAILURE), "a damaged timeline must not look fine to scripts");
+    assert!(out.contains("before the damage") && out.contains("after the damage") && !out.contains("the damaged one"), "{out}");
+    assert!(err.contains(&format!("{}:3: corrupt record at byte {third_line}", path.display())), "{err}");
+
+    let saved = note(&s, "still writable");
+    let after = std::fs::read(&path).unwrap_or_default();
+    assert_eq!(&after[..bytes.len()], &bytes[..], "appending never rewrites what is there");
+    assert!(s.store.read(&id).map(|r| r.entries.iter().any(|e| e.id.to_string() == saved)).unwrap_or(false));
+}
+
+// ---------------------------------------------------------------- people typing the wrong thing
+
+#[test]
+fn a_note_without_an_open_incident_says_how_to_open_one() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let s = session(dir.path());
+    let (result, out, _) = run(|o, e| cli::note(&s, NoteArgs { text: "x".into(), incident: None, corrects: None }, o, e));
+    let msg = format!("{:#}", result.err().unwrap_or_else(|| anyhow::anyhow!("no error")));
+    assert!(msg.contains("sitrep incident open --sev P3 \"title\""), "{msg}");
+    assert!(out.is_empty(), "nothing may look saved");
+}
+
+#[test]
+fn an_unknown_incident_id_suggests_the_nearest_one() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let s = session(dir.path());
+    let id = open(&s, "real one");
+    let args = NoteArgs { text: "x".into(), incident: Some("2026-11-29-01".into()), corrects: None };
+    let (result, _, _) = run(|o, e| cli::note(&s, args, o, e));
+    let msg = format!("{:#}", result.err().unwrap_or_else(|| anyhow::anyhow!("no error")));
+    assert!(msg.contains(&format!("did you mean `{id}`?")), "{msg}");
+    let args = NoteArgs { text: "x".into(), incident: Some("../../etc/passwd".into()), corrects: None };
+    let (result, _, _) = run(|o, e| cli::note(&s, args, o, e));
+    assert!(format!("{:#}", result.err().unwrap_or_else(|| anyhow::anyhow!("no error"))).contains("is not an incident id"));
+}
+
+#[test]
+fn a_correction_names_an_entry_that_exists() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let s = session(dir.path());
+    let id = open(&s, "typo");
+    let wrong: Uuid = note(&s, "pg-0 rebuilt").parse().unwrap_or_else(|e| panic!("{e}"));
+    let args = NoteArgs { text: "pg-0 NOT rebuilt".into(), incident: None, corrects: Some(wrong) };
+    let (result, _, _) = run(|o, e| cli::note(&s, args, o, e));
+    assert!(result.is_ok(), "{result:?}");
+    let args = NoteArgs { text: "fix of nothing".into(), incident: None, corrects: Some(Uuid::nil()) };
+    let (result, out, _) = run(|o, e| cli::note(&s, args, o, e));
+    let msg = format!("{:#}", result.err().unwrap_or_else(|| anyhow::anyhow!("no error")));
+    assert!(msg.contains(&format!("`sitrep incident show {id}`")) && out.is_empty(), "{msg}");
+}
+
+#[test]
+fn an_unwritable_data_dir_is_a_clear_error_that_names_the_setting_to_change() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, b"x").unwrap_or_else(|e| panic!("{e}"));
+    let s = session(&file.join("sitrep"));
+    let args = IncidentArgs { command: IncidentCommand::Open { severity: Severity::P1, title: "db down".into() } };
+    let (result, out, _) = run(|o, e| cli::incident(&s, args, o, e));
+    let msg = format!("{:#}", result.err().unwrap_or_else(|| anyhow::anyhow!("no error")));
+    assert!(msg.contains("not-a-dir") && msg.contains("[general] data_dir") && msg.contains("SITREP_DATA_DIR"), "{msg}");
+    assert!(out.is_empty());
+    assert_eq!(std::fs::read(&file).unwrap_or_default(), b"x", "nothing touched");
+}
+
+#[test]
+fn the_incident_workflow_from_open_to_close() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let s = session(dir.path());
+    let id = open(&s, "checkout 502s");
+    assert_eq!(id.as_str(), "2026-11-29-001");
+    for command in [
+        IncidentCommand::Severity { severity: Severity::P1, incident: None },
+        IncidentCommand::Status { status: IncidentStatus::Mitigated, incident: None },
+        IncidentCommand::Close { incident: None },
+    ] {
+        s.clock.advance(Duration::minutes(5));
+        let (result, _, err) = run(|o, e| cli::incident(&s, IncidentArgs { command }, o, e));
+        assert!(result.is_ok(), "{result:?} {err}");
+    }
+    let (_, out, _) = run(|o, e| cli::incident(&s, IncidentArgs { command: IncidentCommand::List }, o, e));
+    assert!(out.contains("2026-11-29-001  P1  resolved"), "{out}");
+    let (result, _, _) = run(|o, e| cli::note(&s, NoteArgs { text: "late".into(), incident: None, corrects: None }, o, e));
+    assert!(result.is_err(), "a closed incident is no longer where notes go");
+    let second = open(&s, "second");
+    assert_eq!(second.as_str(), "2026-11-29-002");
+}
+
+// ---------------------------------------------------------------- post-mortem export
+
+/// A fixed incident with fixed ids, written through the record format into a store.
+fn fixed_incident(dir: &Path) -> (Session, IncidentId) {
+    let s = session(dir);
+    let id: IncidentId = "2026-11-29-001".parse().unwrap_or_else(|e| panic!("{e}"));
+    let at = |min: i64, sec: i64| start() + Duration::minutes(min) + Duration::seconds(sec);
+    let mut n = 0u128;
+    let mut e = |t: DateTime<Utc>, author: &str, kind: EntryKind| {
+        n += 1;
+        TimelineEntry {
+            id: Uuid::from_u128((n * 0x1111_1111) << 96 | n),
+            incident: id.clone(),
+            at: t,
+            author: author.into(),
+            corrects: None,
+            kind,
+        }
+    };
+    let (ana, bo) = ("ana@laptop", "bo@desk");
+    let detected = |what: &str, source: &str, age: Option<i64>| EntryKind::Detected {
+        what: what.into(),
+        source: source.into(),
+        recovered: false,
+        backup_age_secs: age,
+    };
+    let action =
+        |step: &str, outcome: &str| EntryKind::Action { runbook: "postgres-failover".into(), step: step.into(), outcome: outcome.into() };
+    let mut entries = vec![
+        e(at(-2, 10), "sitrep@console", detected("source replication failing: connection refused", "replication", None)),
+        e(at(0, 0), ana, EntryKind::Opened { title: "Primary Postgres down | checkout failing".into(), severity: Severity::P2 }),
+        e(at(1, 30), "sitrep@console", detected("newest WAL is older than the RPO (6m 40s old)", "backups", Some(400))),
+        e(at(2, 0), ana, EntryKind::Severity { severity: Severity::P1 }),
+        e(at(3, 0), bo, EntryKind::note("pg-0 disk full, WAL archiving stuck")),
+        e(at(4, 0), bo, action("promote pg-1", "ok: pg-1 is leader on timeline 3")),
+        e(at(5, 0), ana, EntryKind::Status { status: IncidentStatus::Mitigated }),
+        e(at(6, 0), bo, EntryKind::note("todo: alert on disk usage above 80% on Postgres volumes")),
+        e(at(7, 0), ana, EntryKind::note("Action: rehearse failover monthly")),
+        e(at(20, 0), ana, EntryKind::Status { status: IncidentStatus::Resolved }),
+    ];
+    let mut wrong = e(at(8, 0), bo, EntryKind::note("pg-0 was rebuilt"));
+    wrong.id = Uuid::from_u128(0xdead_beef << 96);
+    let mut fix = e(at(9, 0), bo, EntryKind::note("pg-0 is NOT rebuilt yet; scheduled for tomorrow"));
+    fix.corrects = Some(wrong.id);
+    entries.extend([wrong, fix]);
+    std::fs::create_dir_all(s.store.incidents_dir()).unwrap_or_else(|e| panic!("{e}"));
+    let bytes: Vec<u8> = entries.iter().flat_map(|e| record::encode(e).unwrap_or_default()).collect();
+    std::fs::write(s.store.path_of(&id), bytes).unwrap_or_else(|e| panic!("{e}"));
+    (s, id)
+}
+
+fn export(s: &Session, id: &IncidentId, format: ExportFormat) -> String {
+    let args = ExportArgs { incident: Some(id.to_string()), format, out: None };
+    let (result, out, err) = run(|o, e| cli::export(s, &Thresholds::default(), args, o, e));
+    assert!(result.is_ok() && err.is_empty(), "{result:?} {err}");
+    out
+}
+
+#[test]
+fn the_post_mortem_draft_follows_the_template() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (s, id) = fixed_incident(dir.path());
+    insta::assert_snapshot!("postmortem_markdown", export(&s, &id, ExportFormat::Md));
+}
+
+#[test]
+fn export_never_changes_the_timeline_and_gives_the_same_bytes_every_time() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (s, id) = fixed_incident(dir.path());
+    let path = s.store.path_of(&id);
+    let before = std::fs::read(&path).unwrap_or_default();
+    let md = export(&s, &id, ExportFormat::Md);
+    let json = export(&s, &id, ExportFormat::Json);
+    assert_eq!(md, export(&s, &id, ExportFormat::Md));
+    assert_eq!(json, export(&s, &id, ExportFormat::Json));
+    assert_eq!(std::fs::read(&path).unwrap_or_default(), before);
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+    assert_eq!(value["format_version"], 1);
+    assert_eq!(value["rto"]["achieved_secs"], 410, "from the first detection (02:58:10) to mitigated (03:05:00)");
+    assert_eq!(value["entries"].as_array().map(Vec::len), Some(12));
+
+    let into_store = ExportArgs { incident: Some(id.to_string()), format: ExportFormat::Md, out: Some(path.clone()) };
+    let (result, _, _) = run(|o, e| cli::export(&s, &Thresholds::default(), into_store, o, e));
+    assert!(format!("{:#}", result.err().unwrap_or_else(|| anyhow::anyhow!("no error"))).contains("refusing to write"));
+    assert_eq!(std::fs::read(&path).unwrap_or_default(), before, "even --out pointed at the timeline itself");
+}
