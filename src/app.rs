@@ -24,6 +24,12 @@ pub struct Console {
     pub clock: Clock,
     pub model: Model,
     pub view: ViewState,
+    /// The note editor, when open (`n`).
+    pub note: Option<crate::ui::note::NoteEditor>,
+    /// Turns Model transitions into timeline entries.
+    pub detector: crate::detect::Detector,
+    /// The timeline writer thread (interactive consoles only: a headless frame writes nothing).
+    pub timeline: Option<std::sync::mpsc::Sender<crate::timeline::live::TimelineRequest>>,
 }
 
 impl Console {
@@ -32,7 +38,8 @@ impl Console {
         let views = crate::ui::layout::load_views();
         anyhow::ensure!(!views.is_empty(), "no usable view in views/; run `sitrep check`");
         let model = Model::new(chrono::Duration::seconds(config.general.refresh_secs.max(1) as i64));
-        Ok(Console { config, theme, views, banner, clock, model, view: ViewState::default() })
+        let detector = crate::detect::Detector::new(&config.thresholds);
+        Ok(Console { config, theme, views, banner, clock, model, view: ViewState::default(), note: None, detector, timeline: None })
     }
 
     pub fn draw<B: Backend>(&self, terminal: &mut Terminal<B>) -> anyhow::Result<()> {
@@ -44,23 +51,68 @@ impl Console {
             thresholds: &self.config.thresholds,
             banner: &self.banner,
         };
-        terminal.draw(|f| render(f, &self.model, &self.view, &screen, now)).map_err(|e| anyhow::anyhow!("drawing: {e}"))?;
+        terminal
+            .draw(|f| {
+                render(f, &self.model, &self.view, &screen, now);
+                if let Some(note) = &self.note {
+                    note.draw(f, f.area(), &self.theme);
+                }
+            })
+            .map_err(|e| anyhow::anyhow!("drawing: {e}"))?;
         Ok(())
     }
 
-    /// Applies every event already waiting, so a burst costs one redraw.
+    /// Applies every event already waiting, so a burst costs one redraw; then looks for transitions.
     fn drain(&mut self, first: Event, rx: &mut UnboundedReceiver<Event>) -> bool {
+        let mut observed = is_observation(&first);
         let mut changed = self.model.apply(first);
         while let Ok(ev) = rx.try_recv() {
+            observed |= is_observation(&ev);
             changed |= self.model.apply(ev);
+        }
+        if observed && let Some(tx) = &self.timeline {
+            for d in self.detector.observe(&self.model) {
+                let _ = tx.send(crate::timeline::live::TimelineRequest::Detected(d));
+            }
         }
         changed
     }
+
+    /// A key: the note editor takes it when open, `n` opens it, everything else is view state.
+    pub fn on_key(&mut self, key: crossterm::event::KeyEvent) -> KeyOutcome {
+        use crate::ui::note::{NoteEditor, NoteOutcome};
+        if let Some(note) = self.note.as_mut() {
+            match note.on_key(key) {
+                NoteOutcome::Editing | NoteOutcome::ConfirmDiscard => {}
+                NoteOutcome::Discarded => self.note = None,
+                NoteOutcome::Save(text) => {
+                    self.note = None;
+                    self.view.message = Some(match &self.timeline {
+                        Some(tx) if tx.send(crate::timeline::live::TimelineRequest::Note(text)).is_ok() => {
+                            "note sent: it shows in the timeline (t) once it is on disk".to_string()
+                        }
+                        _ => "note NOT saved: the timeline writer is not running".to_string(),
+                    });
+                }
+            }
+            return KeyOutcome::Redraw;
+        }
+        if self.view.mode == crate::ui::Mode::Normal && key.code == crossterm::event::KeyCode::Char('n') {
+            self.note = Some(NoteEditor::default());
+            return KeyOutcome::Redraw;
+        }
+        self.view.on_key(key)
+    }
+}
+
+fn is_observation(e: &Event) -> bool {
+    matches!(e, Event::Observed { .. } | Event::SourceFailed { .. } | Event::SourceAlive { .. })
 }
 
 /// Runs the interactive console on the real terminal until the user quits or a signal arrives.
 pub async fn run_interactive(mut console: Console) -> anyhow::Result<()> {
     let (tx, mut rx) = unbounded_channel();
+    console.timeline = Some(crate::timeline::live::spawn(&console.config, console.clock.clone(), tx.clone()));
     let tasks = crate::sources::spawn_all(&console.config, console.clock.clone(), tx);
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("installing SIGTERM handler")?;
     let mut sighup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).context("installing SIGHUP handler")?;
@@ -82,7 +134,7 @@ pub async fn run_interactive(mut console: Console) -> anyhow::Result<()> {
         tokio::select! {
             Some(ev) = rx.recv() => dirty |= console.drain(ev, &mut rx),
             key = keys.next() => match key {
-                Some(Ok(TermEvent::Key(k))) if k.kind != KeyEventKind::Release => match console.view.on_key(k) {
+                Some(Ok(TermEvent::Key(k))) if k.kind != KeyEventKind::Release => match console.on_key(k) {
                     KeyOutcome::Quit => break Ok(()),
                     KeyOutcome::Redraw => dirty = true,
                     KeyOutcome::Nothing => {}

@@ -162,7 +162,10 @@ impl Detector {
         let mut seen = Vec::new();
         for pod in &pods.pods {
             let name = format!("{}/{}", pod.namespace, pod.name);
-            let looping = pod.reason.as_deref() == Some("CrashLoopBackOff");
+            // Between back-offs a crash-looping container runs for a moment: a pod that restarted
+            // repeatedly in the last two minutes is still crash-looping, or every restart would flap.
+            let restarting = pod.restarts >= 2 && pod.last_restart.zip(model.now).is_some_and(|(t, now)| now - t < Duration::minutes(2));
+            let looping = pod.reason.as_deref() == Some("CrashLoopBackOff") || restarting;
             let detail = format!("{} restarts", pod.restarts);
             out.push(reading(Watch::Crashloop(name.clone()), if looping { "crashloop" } else { OK }, detail));
             seen.push(name);
@@ -455,5 +458,20 @@ mod tests {
     fn detections_become_detected_entries() {
         let det = Detection { at: t(0), source: SourceId::Backups, what: "x".into(), recovered: false, backup_age_secs: Some(9) };
         assert!(matches!(det.to_entry_kind(), EntryKind::Detected { backup_age_secs: Some(9), recovered: false, .. }));
+    }
+
+    #[test]
+    fn a_crash_loop_running_between_back_offs_is_one_incident_not_a_flap() {
+        let mut d = Drill::new();
+        d.see(pods(Some("CrashLoopBackOff")), 6);
+        // Between restarts the container runs for a moment; it restarted seconds ago.
+        let mut running =
+            PodRow { namespace: "shop".into(), name: "api-1".into(), phase: "Running".into(), restarts: 8, ..PodRow::default() };
+        running.last_restart = Some(t(d.clock));
+        d.see(Observation::Pods(PodsSnapshot { pods: vec![running], ..PodsSnapshot::default() }), 6);
+        d.see(pods(Some("CrashLoopBackOff")), 6);
+        let began = d.whats().iter().filter(|(_, recovered)| !recovered).count();
+        let ended = d.whats().iter().filter(|(_, recovered)| *recovered).count();
+        assert_eq!((began, ended), (1, 0), "{:?}", d.whats());
     }
 }

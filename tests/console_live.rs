@@ -29,17 +29,25 @@ fn shows(lab: &Lab, what: &str, needles: &[&str], secs: u64) -> String {
     }
 }
 
+/// Each test here runs its own lab; two at once on a 2-core CI machine would only test the machine.
+static ONE_LAB_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn every_pane_shows_real_data_and_each_fault_shows_in_its_pane() {
+    let _serial = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let lab = Lab::up(LabOptions { dir: None, scenario: None, owner_pid: Some(std::process::id()) }).expect("lab up");
     let info = lab.info.clone();
 
-    // All five panes with real data, at the size the issue names.
-    let f = frame(&lab, "120x40", "6");
-    for must in ["api-", "leader pg-", "streaming", "REPORTS MASTER", "celery", "pg_dump", "base backup"] {
-        assert!(f.contains(must), "{must} missing at 120x40:\n{f}");
+    // All five panes with real data, at the size the issue names, none failing once the lab settled.
+    let musts = ["api-", "leader pg-", "streaming", "REPORTS MASTER", "celery", "pg_dump", "base backup"];
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let f = frame(&lab, "120x40", "6");
+        if musts.iter().all(|m| f.contains(m)) && !f.contains("FAILING") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not every pane shows healthy real data at 120x40:\n{f}");
     }
-    assert!(!f.contains("FAILING"), "a pane is failing on a healthy lab:\n{f}");
 
     lab.fault("queue-flood").expect("queue-flood");
     shows(&lab, "queue-flood", &["growing"], 30);
@@ -80,52 +88,35 @@ fn every_pane_shows_real_data_and_each_fault_shows_in_its_pane() {
     lab.down().expect("lab down");
 }
 
-#[test]
-fn a_stopped_backend_fails_only_its_own_pane_and_recovers() {
-    let lab = Lab::up(LabOptions { dir: None, scenario: None, owner_pid: Some(std::process::id()) }).expect("lab up");
-    // Freeze the S3 server: only the backups pane may go failing; the others stay fresh.
-    let pid = *lab.info.pids.get("moto").expect("moto pid in lab.json") as i32;
-    // SAFETY: plain kill(2) on a pid the lab owns.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
-    let f = frame(&lab, "200x60", "8");
-    let backups = f.lines().find(|l| l.contains("5 backups")).unwrap_or_default();
-    assert!(backups.contains("FAILING"), "backups pane not failing with S3 frozen:\n{f}");
-    for other in ["1 pods", "2 replication", "3 sentinel", "4 queues"] {
-        let line = f.lines().find(|l| l.contains(other)).unwrap_or_default();
-        assert!(line.contains("fresh"), "{other} should stay fresh:\n{f}");
-    }
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGCONT) }, 0);
-    let f = frame(&lab, "200x60", "6");
-    let backups = f.lines().find(|l| l.contains("5 backups")).unwrap_or_default();
-    assert!(backups.contains("fresh"), "backups did not recover after SIGCONT:\n{f}");
-    lab.down().expect("lab down");
-}
-
 /// The console in a real terminal (tmux), read as a user reads it.
 struct Tmux {
+    /// A private tmux server (-L), so the test never touches the user's sessions nor they it.
+    socket: String,
     session: String,
 }
 
 impl Tmux {
     fn start(lab: &Lab, cols: u16, rows: u16) -> Tmux {
         let session = format!("sitrep-test-{}", std::process::id());
+        let socket = session.clone();
         let cmd = format!("{} --config {}", env!("CARGO_BIN_EXE_sitrep"), lab.config_path().display());
         let ok = Command::new("tmux")
-            .args(["new-session", "-d", "-s", &session, "-x", &cols.to_string(), "-y", &rows.to_string(), &cmd])
+            .args(["-L", &socket, "new-session", "-d", "-s", &session, "-x", &cols.to_string(), "-y", &rows.to_string(), &cmd])
             .env("NO_COLOR", "1")
             .status()
             .expect("tmux (scripts/install installs it)");
         assert!(ok.success(), "tmux new-session failed");
-        Tmux { session }
+        Tmux { socket, session }
     }
 
     fn screen(&self) -> String {
-        let out = Command::new("tmux").args(["capture-pane", "-p", "-t", &self.session]).output().expect("tmux capture-pane");
+        let out =
+            Command::new("tmux").args(["-L", &self.socket, "capture-pane", "-p", "-t", &self.session]).output().expect("tmux capture-pane");
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     fn keys(&self, keys: &str) {
-        let _ = Command::new("tmux").args(["send-keys", "-t", &self.session, keys]).status();
+        let _ = Command::new("tmux").args(["-L", &self.socket, "send-keys", "-t", &self.session, keys]).status();
     }
 
     /// Waits until `pred` holds for the screen; fails with the last screen.
@@ -144,7 +135,7 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = Command::new("tmux").args(["kill-session", "-t", &self.session]).status();
+        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).status();
     }
 }
 
@@ -171,6 +162,7 @@ fn signal(pids: &[u32], sig: i32) {
 
 #[test]
 fn frozen_backends_fail_only_their_own_pane_while_keys_answer() {
+    let _serial = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let lab = Lab::up(LabOptions { dir: None, scenario: None, owner_pid: Some(std::process::id()) }).expect("lab up");
     let pids = |prefix: &str| -> Vec<u32> { lab.info.pids.iter().filter(|(k, _)| k.starts_with(prefix)).map(|(_, v)| *v).collect() };
     let tmux = Tmux::start(&lab, 80, 24);

@@ -168,6 +168,14 @@ fn incident_events() -> Vec<Event> {
             }),
         });
     }
+    events.push(Event::TimelineLoaded {
+        incident: Some("2026-11-29-001 P2 api crash-looping after deploy".into()),
+        lines: vec![
+            TimelineLine::saved(at(-300), "opened P2: api crash-looping after deploy".into(), "incident", "a1".into()),
+            TimelineLine::saved(at(-240), "detected [pods] crashloop began: shop/api-5b8f7c9d6-hq2lp".into(), "detected", "a2".into()),
+            TimelineLine::saved(at(-120), "note: rolling back api to revision 2".into(), "note", "a3".into()),
+        ],
+    });
     events.push(Event::Tick { at: at(0) });
     events
 }
@@ -345,4 +353,19 @@ fn hostile_names_never_put_escape_sequences_on_screen() {
     let frame = frame_text(&c, 200, 60, false);
     assert!(frame.contains("api-x"), "{frame}");
     assert!(!frame.chars().any(|ch| ch.is_control() && ch != '\n'), "a control character reached the screen");
+}
+
+#[test]
+fn t_opens_the_timeline_newest_first_and_unsaved_findings_are_marked() {
+    let mut events = incident_events();
+    events.push(Event::TimelineAppended { line: TimelineLine::unsaved(at(-5), "detected [queues] celery growing".into(), "detected") });
+    let mut c = console(events);
+    press(&mut c, "t");
+    let frame = frame_text(&c, 120, 40, false);
+    assert!(frame.contains("timeline · 2026-11-29-001 P2"), "{frame}");
+    let newest = frame.find("celery growing").unwrap_or(usize::MAX);
+    let oldest = frame.find("opened P2").unwrap_or(0);
+    assert!(newest < oldest, "newest first:\n{frame}");
+    assert!(frame.contains("(unsaved: no incident open)"), "{frame}");
+    insta::assert_snapshot!("timeline_overlay_120x40", frame);
 }

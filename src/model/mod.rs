@@ -84,11 +84,47 @@ pub enum Event {
         at: DateTime<Utc>,
         source: SourceId,
     },
+    /// The open incident (if any) and its entries, read at start.
+    TimelineLoaded {
+        incident: Option<String>,
+        lines: Vec<TimelineLine>,
+    },
+    /// An entry was written and fsynced (or, with no incident open, a finding shown unsaved).
+    TimelineAppended {
+        line: TimelineLine,
+    },
+    /// The timeline could not be read or written; shown until the next success.
+    TimelineProblem {
+        error: String,
+    },
     /// Time passed (ages and staleness move even when nothing arrives).
     Tick {
         at: DateTime<Utc>,
     },
 }
+
+/// One line of the incident timeline as the console shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineLine {
+    pub at: DateTime<Utc>,
+    pub text: String,
+    /// detected, note, action, incident.
+    pub kind: String,
+    /// The entry id once durable; None for a finding shown while no incident is open.
+    pub id: Option<String>,
+}
+
+impl TimelineLine {
+    pub fn saved(at: DateTime<Utc>, text: String, kind: &str, id: String) -> Self {
+        TimelineLine { at, text, kind: kind.into(), id: Some(id) }
+    }
+    pub fn unsaved(at: DateTime<Utc>, text: String, kind: &str) -> Self {
+        TimelineLine { at, text, kind: kind.into(), id: None }
+    }
+}
+
+/// How many timeline lines the console keeps in memory (the store keeps all).
+pub const TIMELINE_LEN: usize = 2000;
 
 /// A source's health as the badge shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -160,6 +196,11 @@ pub struct Model {
     pub queue_history: BTreeMap<String, Series>,
     /// Collector refresh interval, used to decide when data is stale.
     pub refresh: Duration,
+    /// "ID P2 title" of the open incident, if any.
+    pub incident: Option<String>,
+    /// The timeline, oldest first.
+    pub timeline: VecDeque<TimelineLine>,
+    pub timeline_problem: Option<String>,
 }
 
 impl Model {
@@ -187,6 +228,22 @@ impl Model {
                 let changed = state.failing != next;
                 state.failing = next;
                 changed
+            }
+            Event::TimelineLoaded { incident, lines } => {
+                self.incident = incident;
+                self.timeline = lines.into_iter().collect();
+                self.trim_timeline();
+                true
+            }
+            Event::TimelineAppended { line } => {
+                self.timeline_problem = None;
+                self.timeline.push_back(line);
+                self.trim_timeline();
+                true
+            }
+            Event::TimelineProblem { error } => {
+                self.timeline_problem = Some(error);
+                true
             }
             Event::SourceAlive { at, source } => {
                 self.now = Some(self.now.map_or(at, |n| n.max(at)));
@@ -225,6 +282,12 @@ impl Model {
                 self.queues = Some(s);
             }
             Observation::Backups(s) => self.backups = Some(s),
+        }
+    }
+
+    fn trim_timeline(&mut self) {
+        while self.timeline.len() > TIMELINE_LEN {
+            self.timeline.pop_front();
         }
     }
 

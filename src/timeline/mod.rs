@@ -5,6 +5,7 @@ pub mod cli;
 pub mod entry;
 pub mod export;
 pub mod incident;
+pub mod live;
 pub mod lock;
 pub mod record;
 pub mod store;

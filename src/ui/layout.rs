@@ -13,7 +13,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
 ];
 
 /// Names a view may place.
-pub const PANE_NAMES: &[&str] = &["pods", "replication", "sentinel", "queues", "backups", "summary", "focused"];
+pub const PANE_NAMES: &[&str] = &["pods", "replication", "sentinel", "queues", "backups", "summary", "focused", "timeline"];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -2,6 +2,7 @@
 //! Also the view state and the keymap, which change only what is looked at, never the data.
 
 pub mod layout;
+pub mod note;
 pub mod panes;
 pub mod theme;
 pub mod toolkit;
@@ -29,6 +30,8 @@ pub enum Mode {
     Help,
     /// The selected pod, described (like `kubectl describe pod`) with its events.
     Detail,
+    /// The incident timeline, full screen.
+    Timeline,
 }
 
 /// How the pods pane orders its rows (`s` cycles).
@@ -74,6 +77,8 @@ pub struct ViewState {
     /// Only this namespace's pods and deployments (`:ns NAME`, `:ns all` clears).
     pub namespace: Option<String>,
     pub pod_sort: PodSort,
+    /// How far the timeline overlay is scrolled back (0 = newest).
+    pub timeline_scroll: usize,
 }
 
 impl Default for ViewState {
@@ -86,6 +91,7 @@ impl Default for ViewState {
             message: None,
             namespace: None,
             pod_sort: PodSort::default(),
+            timeline_scroll: 0,
         }
     }
 }
@@ -106,6 +112,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("/", "filter rows by text (enter keeps it, esc clears)"),
     ("enter", "describe the selected pod with its events (esc closes)"),
     ("s", "sort pods: health, name, restarts, age"),
+    ("t", "the incident timeline, full screen (j/k scroll)"),
+    ("n", "write a note into the timeline (ctrl-s saves, esc cancels)"),
     (":ns NAME", "show one namespace (:ns all shows every one)"),
     (":", "jump: :pods :replication :sentinel :queues :backups, :q quits"),
     ("?", "this help"),
@@ -125,6 +133,17 @@ impl ViewState {
         }
         self.message = None;
         match self.mode.clone() {
+            Mode::Timeline => {
+                match key.code {
+                    KeyCode::Char('j') | KeyCode::Down => self.timeline_scroll = self.timeline_scroll.saturating_add(1),
+                    KeyCode::Char('k') | KeyCode::Up => self.timeline_scroll = self.timeline_scroll.saturating_sub(1),
+                    KeyCode::Char('g') => self.timeline_scroll = 0,
+                    KeyCode::Char('q') => return KeyOutcome::Quit,
+                    KeyCode::Char('t') | KeyCode::Esc => self.mode = Mode::Normal,
+                    _ => return KeyOutcome::Nothing,
+                }
+                KeyOutcome::Redraw
+            }
             Mode::Help | Mode::Detail => {
                 if matches!(key.code, KeyCode::Char('q')) && self.mode == Mode::Detail {
                     return KeyOutcome::Quit;
@@ -178,6 +197,10 @@ impl ViewState {
             KeyCode::Char('/') => self.mode = Mode::Filter,
             KeyCode::Char(':') => self.mode = Mode::Command(String::new()),
             KeyCode::Esc => self.filter.clear(),
+            KeyCode::Char('t') => {
+                self.timeline_scroll = 0;
+                self.mode = Mode::Timeline;
+            }
             KeyCode::Enter if self.focus == SourceId::Pods => self.mode = Mode::Detail,
             KeyCode::Char('s') if self.focus == SourceId::Pods => self.pod_sort = self.pod_sort.next(),
             KeyCode::Char('j') | KeyCode::Down => *sel = sel.saturating_add(1),
@@ -259,6 +282,11 @@ pub fn render(f: &mut Frame, model: &Model, view: &ViewState, screen: &Screen, n
     if view.mode == Mode::Help {
         draw_help(f, area, screen.theme);
     }
+    if view.mode == Mode::Timeline {
+        let ctx = PaneCtx { model, view, theme: screen.theme, thresholds: screen.thresholds, now, focused: true };
+        let rect = Rect { x: area.x + 1, y: area.y + 1, width: area.width.saturating_sub(2), height: area.height.saturating_sub(2) };
+        panes::timeline::draw(f, rect, &ctx, true);
+    }
     if view.mode == Mode::Detail {
         let ctx = PaneCtx { model, view, theme: screen.theme, thresholds: screen.thresholds, now, focused: true };
         panes::pods::draw_detail(f, area, &ctx);
@@ -273,6 +301,11 @@ fn draw_pane(f: &mut Frame, name: &str, rect: Rect, model: &Model, view: &ViewSt
         "queues" => SourceId::Queues,
         "backups" => SourceId::Backups,
         "focused" => view.focus,
+        "timeline" => {
+            let ctx = PaneCtx { model, view, theme: screen.theme, thresholds: screen.thresholds, now, focused: false };
+            panes::timeline::draw(f, rect, &ctx, false);
+            return;
+        }
         _ => {
             let ctx = PaneCtx { model, view, theme: screen.theme, thresholds: screen.thresholds, now, focused: false };
             panes::summary::draw(f, rect, &ctx);

@@ -7,6 +7,7 @@ pub mod queues;
 pub mod replication;
 pub mod sentinel;
 pub mod summary;
+pub mod timeline;
 
 use super::ViewState;
 use super::theme::Theme;

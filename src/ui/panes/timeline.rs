@@ -1,0 +1,53 @@
+//! Timeline pane: the open incident's entries, newest first; unsaved findings are marked.
+//! Also drawn full-screen as the `t` overlay, scrollable with j/k.
+
+use super::PaneCtx;
+use crate::ui::toolkit::age;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+
+pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx, overlay: bool) {
+    let title = match &ctx.model.incident {
+        Some(i) => format!(" timeline · {i} "),
+        None => " timeline · no incident open (sitrep incident open) ".to_string(),
+    };
+    let hint = if overlay { " n note · t/esc close " } else { " t expands · n note " };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(if overlay { ctx.theme.focus } else { ctx.theme.border })
+        .title(Span::styled(title, ctx.theme.accent))
+        .title(Line::from(Span::styled(hint, ctx.theme.muted)).right_aligned());
+    let inner = block.inner(area);
+    if overlay {
+        f.render_widget(Clear, area);
+    }
+    f.render_widget(block, area);
+    let mut lines: Vec<Line> = Vec::new();
+    if let Some(problem) = &ctx.model.timeline_problem {
+        lines.push(Line::from(Span::styled(format!("⚠ {problem}"), ctx.theme.crit)));
+    }
+    let skip = if overlay { ctx.view.timeline_scroll } else { 0 };
+    lines.extend(ctx.model.timeline.iter().rev().skip(skip).take(inner.height as usize).map(|l| {
+        let style = match l.kind.as_str() {
+            "detected" if l.text.contains("recovered") => ctx.theme.ok,
+            "detected" => ctx.theme.warn,
+            "note" => ctx.theme.text,
+            _ => ctx.theme.accent,
+        };
+        let mut spans = vec![
+            Span::styled(format!("{} ", l.at.format("%H:%M:%S")), ctx.theme.muted),
+            Span::styled(format!("{:>4} ", age(ctx.now, l.at)), ctx.theme.muted),
+            Span::styled(l.text.clone(), style),
+        ];
+        if l.id.is_none() {
+            spans.push(Span::styled("  (unsaved: no incident open)", ctx.theme.muted));
+        }
+        Line::from(spans)
+    }));
+    if lines.is_empty() {
+        lines.push(Line::from(Span::styled("nothing yet: detections and notes appear here", ctx.theme.muted)));
+    }
+    f.render_widget(Paragraph::new(lines), inner);
+}
