@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, Borders, Clear};
 use ratatui_textarea::TextArea;
 
 /// An open editor.
+#[derive(Default)]
 pub struct NoteEditor {
     area: TextArea<'static>,
     confirm_discard: bool,
@@ -22,12 +23,6 @@ pub enum NoteOutcome {
     ConfirmDiscard,
     Discarded,
     Save(String),
-}
-
-impl Default for NoteEditor {
-    fn default() -> Self {
-        NoteEditor { area: TextArea::default(), confirm_discard: false }
-    }
 }
 
 impl NoteEditor {
