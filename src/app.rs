@@ -30,6 +30,10 @@ pub struct Console {
     pub detector: crate::detect::Detector,
     /// The timeline writer thread (interactive consoles only: a headless frame writes nothing).
     pub timeline: Option<std::sync::mpsc::Sender<crate::timeline::live::TimelineRequest>>,
+    /// Records events and keys as they happen (`--record`, `record = true`).
+    pub recorder: Option<crate::record::Recorder>,
+    /// In replay: notes go to this file beside the recording, never into it.
+    pub annotations: Option<std::path::PathBuf>,
 }
 
 impl Console {
@@ -39,7 +43,20 @@ impl Console {
         anyhow::ensure!(!views.is_empty(), "no usable view in views/; run `sitrep check`");
         let model = Model::new(chrono::Duration::seconds(config.general.refresh_secs.max(1) as i64));
         let detector = crate::detect::Detector::new(&config.thresholds);
-        Ok(Console { config, theme, views, banner, clock, model, view: ViewState::default(), note: None, detector, timeline: None })
+        Ok(Console {
+            config,
+            theme,
+            views,
+            banner,
+            clock,
+            model,
+            view: ViewState::default(),
+            note: None,
+            detector,
+            timeline: None,
+            recorder: None,
+            annotations: None,
+        })
     }
 
     pub fn draw<B: Backend>(&self, terminal: &mut Terminal<B>) -> anyhow::Result<()> {
@@ -65,9 +82,11 @@ impl Console {
     /// Applies every event already waiting, so a burst costs one redraw; then looks for transitions.
     fn drain(&mut self, first: Event, rx: &mut UnboundedReceiver<Event>) -> bool {
         let mut observed = is_observation(&first);
+        self.record_event(&first);
         let mut changed = self.model.apply(first);
         while let Ok(ev) = rx.try_recv() {
             observed |= is_observation(&ev);
+            self.record_event(&ev);
             changed |= self.model.apply(ev);
         }
         if observed && let Some(tx) = &self.timeline {
@@ -78,13 +97,28 @@ impl Console {
         changed
     }
 
+    pub fn record_event(&self, event: &Event) {
+        if let Some(r) = &self.recorder {
+            r.record(crate::record::Record::Event { t: r.offset_ms(), event: event.clone() });
+        }
+    }
+
     /// A key: the note editor takes it when open, `n` opens it, everything else is view state.
     pub fn on_key(&mut self, key: crossterm::event::KeyEvent) -> KeyOutcome {
         use crate::ui::note::{NoteEditor, NoteOutcome};
+        if let Some(r) = &self.recorder
+            && let Some(k) = crate::record::KeyRecord::from_key(&key)
+        {
+            r.record(crate::record::Record::Key { t: r.offset_ms(), key: k });
+        }
         if let Some(note) = self.note.as_mut() {
             match note.on_key(key) {
                 NoteOutcome::Editing | NoteOutcome::ConfirmDiscard => {}
                 NoteOutcome::Discarded => self.note = None,
+                NoteOutcome::Save(text) if self.annotations.is_some() => {
+                    self.note = None;
+                    self.view.message = Some(self.annotate(&text));
+                }
                 NoteOutcome::Save(text) => {
                     self.note = None;
                     self.view.message = Some(match &self.timeline {
@@ -102,6 +136,24 @@ impl Console {
             return KeyOutcome::Redraw;
         }
         self.view.on_key(key)
+    }
+}
+
+impl Console {
+    /// Appends a replay note to the annotations file (one JSON line, fsynced); never the recording.
+    fn annotate(&self, text: &str) -> String {
+        let Some(path) = &self.annotations else { return "no annotations file".into() };
+        let line = serde_json::json!({ "at": self.clock.now(), "text": crate::sanitize::redact_secrets(text) }).to_string();
+        let written = std::fs::OpenOptions::new().create(true).append(true).open(path).and_then(|mut f| {
+            use std::io::Write;
+            f.write_all(line.as_bytes())?;
+            f.write_all(b"\n")?;
+            f.sync_all()
+        });
+        match written {
+            Ok(()) => format!("annotation saved to {}", path.display()),
+            Err(e) => format!("annotation NOT saved to {}: {e}", path.display()),
+        }
     }
 }
 
@@ -139,15 +191,29 @@ pub async fn run_interactive(mut console: Console) -> anyhow::Result<()> {
                     KeyOutcome::Redraw => dirty = true,
                     KeyOutcome::Nothing => {}
                 },
-                Some(Ok(TermEvent::Resize(_, _))) => {
+                Some(Ok(TermEvent::Resize(cols, rows))) => {
                     let _ = terminal.autoresize();
+                    if let Some(r) = &console.recorder {
+                        r.record(crate::record::Record::Resize { t: r.offset_ms(), cols, rows });
+                    }
                     dirty = true;
                 }
                 Some(Ok(_)) => {}
                 // The terminal is gone (SSH dropped): stop quietly.
                 Some(Err(_)) | None => break Ok(()),
             },
-            _ = tick.tick() => dirty |= console.model.apply(Event::Tick { at: console.clock.now() }),
+            _ = tick.tick() => {
+                let tick = Event::Tick { at: console.clock.now() };
+                let moved = console.model.apply(tick.clone());
+                if moved {
+                    // Seconds are recorded so a replay shows the same ages and clock as live.
+                    console.record_event(&tick);
+                    if let Some(r) = &console.recorder {
+                        r.flush();
+                    }
+                }
+                dirty |= moved;
+            }
             _ = sigterm.recv() => { tracing::info!("SIGTERM: restoring the terminal"); break Ok(()) }
             _ = sighup.recv() => { tracing::info!("SIGHUP: restoring the terminal"); break Ok(()) }
         }
@@ -156,6 +222,7 @@ pub async fn run_interactive(mut console: Console) -> anyhow::Result<()> {
     for t in tasks {
         t.abort();
     }
+    console.recorder.take(); // finishes the file
     result
 }
 
@@ -173,8 +240,12 @@ pub async fn run_headless(mut console: Console, cols: u16, rows: u16, settle: Du
     for t in tasks {
         t.abort();
     }
-    console.model.apply(Event::Tick { at: console.clock.now() });
-    Ok(frame_text(&console, cols, rows, ansi))
+    let tick = Event::Tick { at: console.clock.now() };
+    console.record_event(&tick);
+    console.model.apply(tick);
+    let frame = frame_text(&console, cols, rows, ansi);
+    console.recorder.take(); // finishes the file
+    Ok(frame)
 }
 
 /// Renders the console into an off-screen buffer and returns it as text (optionally with colours).

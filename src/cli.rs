@@ -79,6 +79,9 @@ pub struct ConsoleArgs {
     /// Keep colours in the --snapshot frame (ANSI SGR).
     #[arg(long)]
     pub ansi: bool,
+    /// Record this session (events and keys) into FILE for `sitrep replay`.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -95,8 +98,38 @@ pub struct DemoArgs {
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
-    /// The recording to play.
+    /// The recording to play (written by `sitrep console --record FILE`).
     pub file: PathBuf,
+    /// Print the header, duration and counts, and exit.
+    #[arg(long)]
+    pub info: bool,
+    /// Playback speed, 0.25 to 32.
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// Start at this point (90s, 1m30s, 12:30).
+    #[arg(long, default_value = "0s")]
+    pub from: String,
+    /// Headless: print the frame at --at as text and exit.
+    #[arg(long)]
+    pub snapshot: bool,
+    /// The moment for --snapshot (90s, 1m30s, 12:30, or "end").
+    #[arg(long, default_value = "end")]
+    pub at: String,
+    /// Frame size for --snapshot and --export-cast, COLSxROWS.
+    #[arg(long, default_value = "120x40", value_parser = parse_size)]
+    pub size: (u16, u16),
+    /// Keep colours in the --snapshot frame.
+    #[arg(long)]
+    pub ansi: bool,
+    /// Write an asciicast v2 file (one frame a second) for asciinema players.
+    #[arg(long, value_name = "OUT.cast")]
+    pub export_cast: Option<PathBuf>,
+    /// Theme name from themes/.
+    #[arg(long)]
+    pub theme: Option<String>,
+    /// View name from views/, or "auto".
+    #[arg(long)]
+    pub view: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -142,11 +175,88 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             clap_complete::generate(shell, &mut Cli::command(), "sitrep", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Replay(_)) => not_yet("replay", "recording and replay (issue 8)"),
+        Some(Command::Replay(args)) => replay(args, cli.console.config),
         Some(Command::Incident(args)) => crate::timeline::cli::run_incident(args, &load_config(&cli.console)?),
         Some(Command::Note(args)) => crate::timeline::cli::run_note(args, &load_config(&cli.console)?),
         Some(Command::Export(args)) => crate::timeline::cli::run_export(args, &load_config(&cli.console)?),
         Some(Command::Runbook(_)) => not_yet("runbook", "runbook wizards (issue 7)"),
+    }
+}
+
+fn replay(args: ReplayArgs, config_path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    use crate::record::player;
+    let rec = crate::record::read(&args.file)?;
+    if let Some(p) = &rec.problem {
+        eprintln!("sitrep replay: {}: {p}", args.file.display());
+    }
+    if args.info {
+        print!("{}", player::info(&rec));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut config = match config::locate(config_path.as_deref()) {
+        Some(path) => config::load(&path)?,
+        None => Config::default(),
+    };
+    if let Some(t) = &args.theme {
+        config.general.theme.clone_from(t);
+    }
+    if let Some(v) = &args.view {
+        config.general.view.clone_from(v);
+    }
+    let (cols, rows) = args.size;
+    if let Some(out) = &args.export_cast {
+        let file = std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
+        let mut w = std::io::BufWriter::new(file);
+        player::export_cast(&rec, &config, cols, rows, &mut w)?;
+        std::io::Write::flush(&mut w)?;
+        eprintln!("wrote {} ({}x{}, {} s)", out.display(), cols, rows, rec.duration_ms() / 1000);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.snapshot {
+        let at = if args.at == "end" { rec.duration_ms() } else { player::parse_offset(&args.at).map_err(anyhow::Error::msg)? };
+        let console = player::console_at(&rec, &config, at, true)?;
+        print!("{}", crate::app::frame_text(&console, cols, rows, args.ansi));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let from = player::parse_offset(&args.from).map_err(anyhow::Error::msg)?;
+    runtime()?.block_on(crate::record::replay::run(rec, config, args.speed.clamp(0.25, 32.0), from))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Where a recording goes: --record FILE, else with `record = true` a timestamped file in the data dir.
+fn recording_path(args: &ConsoleArgs, config: &Config) -> anyhow::Result<Option<PathBuf>> {
+    if let Some(p) = &args.record {
+        return Ok(Some(p.clone()));
+    }
+    if !config.general.record {
+        return Ok(None);
+    }
+    let dir = crate::timeline::store::data_dir(config)?.join("recordings");
+    Ok(Some(dir.join(format!("{}.sitrep", chrono::Utc::now().format("%Y%m%dT%H%M%SZ")))))
+}
+
+fn recording_header(config: &Config, banner: &str, cols: u16, rows: u16) -> crate::record::Header {
+    let mut sources = Vec::new();
+    if config.kube.enabled {
+        sources.push(format!("kube {}", if config.kube.context.is_empty() { "current-context" } else { &config.kube.context }));
+    }
+    sources.extend(config.postgres.members.iter().map(|m| format!("postgres {}", m.name)));
+    sources.extend(config.postgres.patroni.iter().map(|u| format!("patroni {}", crate::sanitize::redact_secrets(u))));
+    sources.extend(config.sentinel.addrs.iter().map(|a| format!("sentinel {a}")));
+    sources.extend(config.queues.names.iter().map(|q| format!("queue {q}")));
+    if !config.s3.bucket.is_empty() {
+        sources.push(format!("s3 {}", config.s3.bucket));
+    }
+    crate::record::Header {
+        format: crate::record::format::FORMAT.into(),
+        version: crate::record::format::VERSION,
+        sitrep: env!("CARGO_PKG_VERSION").into(),
+        started_at: chrono::Utc::now(),
+        cols,
+        rows,
+        sources,
+        timezone: "UTC".into(),
+        banner: banner.into(),
     }
 }
 
@@ -213,8 +323,13 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn console(args: ConsoleArgs) -> anyhow::Result<ExitCode> {
     let config = load_config(&args)?;
     let rt = runtime()?;
+    let record_to = recording_path(&args, &config)?;
     rt.block_on(async {
-        let console = Console::new(config.clone(), banner(&config), Clock::Real)?;
+        let mut console = Console::new(config.clone(), banner(&config), Clock::Real)?;
+        if let Some(path) = &record_to {
+            let (cols, rows) = if args.snapshot { args.size } else { crossterm::terminal::size().unwrap_or((80, 24)) };
+            console.recorder = Some(crate::record::Recorder::create(path, &recording_header(&config, &console.banner, cols, rows))?);
+        }
         if args.snapshot {
             let (cols, rows) = args.size;
             let frame = run_headless(console, cols, rows, Duration::from_secs_f64(args.settle.max(0.0)), args.ansi).await?;

@@ -11,6 +11,7 @@ pub mod detect;
 pub mod lab;
 pub mod logging;
 pub mod model;
+pub mod record;
 pub mod sanitize;
 pub mod sources;
 pub mod terminal;

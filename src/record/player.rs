@@ -1,0 +1,171 @@
+//! Replay: the same console driven by a recording and a virtual clock. Nothing is executed; the
+//! viewer may look anywhere, at any size; notes go to an annotations file beside the recording.
+
+use super::format::Record;
+use super::reader::Recording;
+use crate::app::{Console, frame_text};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::model::Event;
+use chrono::Duration;
+
+/// Builds the console as it was `at_ms` into the recording: every event applied, and the
+/// recorded keys too when `follow_keys` (so frames match what was shown live).
+pub fn console_at(rec: &Recording, config: &Config, at_ms: u64, follow_keys: bool) -> anyhow::Result<Console> {
+    let start = rec.header.started_at;
+    let mut console = Console::new(config.clone(), format!("REPLAY · {}", rec.header.banner), Clock::virtual_at(start))?;
+    for r in rec.records.iter().take_while(|r| r.t() <= at_ms) {
+        apply(&mut console, r, follow_keys);
+    }
+    let now = wall_time(rec, at_ms);
+    console.model.apply(Event::Tick { at: now });
+    console.clock.set(now);
+    Ok(console)
+}
+
+/// The wall-clock time `at_ms` into the recording, anchored on the last recorded second before it
+/// (so a replayed frame shows exactly the clock and ages the live one did).
+pub fn wall_time(rec: &Recording, at_ms: u64) -> chrono::DateTime<chrono::Utc> {
+    let anchor = rec.records.iter().take_while(|r| r.t() <= at_ms).filter_map(|r| match r {
+        Record::Event { t, event: Event::Tick { at } } => Some((*t, *at)),
+        _ => None,
+    });
+    match anchor.last() {
+        Some((t, at)) => at + Duration::milliseconds((at_ms - t) as i64),
+        None => rec.header.started_at + Duration::milliseconds(at_ms as i64),
+    }
+}
+
+/// Applies one record; keys only when following the recorded session's view.
+pub fn apply(console: &mut Console, record: &Record, follow_keys: bool) {
+    match record {
+        Record::Event { event, .. } => {
+            console.model.apply(event.clone());
+        }
+        Record::Key { key, .. } if follow_keys => {
+            if let Some(k) = key.to_key() {
+                console.on_key(k);
+            }
+        }
+        Record::Key { .. } | Record::Resize { .. } => {}
+    }
+}
+
+/// `sitrep replay FILE --info`.
+pub fn info(rec: &Recording) -> String {
+    let h = &rec.header;
+    let (mut events, mut keys, mut resizes, mut entries) = (0, 0, 0, 0);
+    for r in &rec.records {
+        match r {
+            Record::Event { event, .. } => {
+                events += 1;
+                if matches!(event, Event::TimelineAppended { .. }) {
+                    entries += 1;
+                }
+            }
+            Record::Key { .. } => keys += 1,
+            Record::Resize { .. } => resizes += 1,
+        }
+    }
+    let mut out = format!(
+        "recording   {}\nformat      {} v{} (sitrep {})\nstarted     {} ({})\nduration    {}\nterminal    {}x{}\nbanner      {}\nsources     {}\nrecords     {} events, {} keys, {} resizes, {} timeline entries\n",
+        rec.path.display(),
+        h.format,
+        h.version,
+        h.sitrep,
+        h.started_at.format("%Y-%m-%d %H:%M:%S UTC"),
+        h.timezone,
+        crate::ui::toolkit::duration((rec.duration_ms() / 1000) as i64),
+        h.cols,
+        h.rows,
+        h.banner,
+        h.sources.join(", "),
+        events,
+        keys,
+        resizes,
+        entries
+    );
+    if let Some(p) = &rec.problem {
+        out.push_str(&format!("problem     {p}\n"));
+    }
+    out
+}
+
+/// Parses `90s`, `1m30s`, `12:30` (mm:ss), `1:02:03` or plain seconds into milliseconds.
+pub fn parse_offset(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let bad = || format!("`{s}` is not a time into the recording; use 90s, 1m30s or 12:30");
+    if s.contains(':') {
+        let mut secs = 0u64;
+        for part in s.split(':') {
+            secs = secs * 60 + part.parse::<u64>().map_err(|_| bad())?;
+        }
+        return Ok(secs * 1000);
+    }
+    let mut total = 0u64;
+    let mut num = String::new();
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let n: u64 = num.parse().map_err(|_| bad())?;
+        num.clear();
+        total += match c {
+            'h' => n * 3_600_000,
+            'm' => n * 60_000,
+            's' => n * 1000,
+            _ => return Err(bad()),
+        };
+    }
+    if !num.is_empty() {
+        total += num.parse::<u64>().map_err(|_| bad())? * 1000;
+    }
+    Ok(total)
+}
+
+/// Writes an asciicast v2 file: one full frame per second of the recording, at `cols`x`rows`.
+pub fn export_cast(rec: &Recording, config: &Config, cols: u16, rows: u16, out: &mut impl std::io::Write) -> anyhow::Result<()> {
+    let header = serde_json::json!({
+        "version": 2, "width": cols, "height": rows,
+        "timestamp": rec.header.started_at.timestamp(),
+        "title": format!("sitrep replay · {}", rec.header.banner),
+        "env": { "TERM": "xterm-256color" }
+    });
+    writeln!(out, "{header}")?;
+    let mut console = Console::new(config.clone(), format!("REPLAY · {}", rec.header.banner), Clock::virtual_at(rec.header.started_at))?;
+    let mut next = 0usize;
+    let end = rec.duration_ms();
+    let mut t = 0u64;
+    loop {
+        while next < rec.records.len() && rec.records[next].t() <= t {
+            apply(&mut console, &rec.records[next], true);
+            next += 1;
+        }
+        let now = wall_time(rec, t);
+        console.model.apply(Event::Tick { at: now });
+        let frame = frame_text(&console, cols, rows, true).replace('\n', "\r\n");
+        let data = format!("\u{1b}[H\u{1b}[2J{frame}");
+        writeln!(out, "{}", serde_json::json!([t as f64 / 1000.0, "o", data]))?;
+        if t >= end {
+            break;
+        }
+        t = (t + 1000).min(end);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_read_the_way_people_write_them() {
+        assert_eq!(parse_offset("90s"), Ok(90_000));
+        assert_eq!(parse_offset("1m30s"), Ok(90_000));
+        assert_eq!(parse_offset("12:30"), Ok(750_000));
+        assert_eq!(parse_offset("1:00:00"), Ok(3_600_000));
+        assert_eq!(parse_offset("45"), Ok(45_000));
+        assert!(parse_offset("soon").is_err());
+    }
+}

@@ -1,0 +1,70 @@
+//! Reading a recording: everything up to a truncation or corruption is kept and the problem is
+//! reported with where it happened; a file from a newer sitrep is refused with the reason.
+
+use super::format::{FORMAT, Header, Record, VERSION};
+use super::writer::RecordError;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+/// A recording in memory, oldest record first.
+#[derive(Debug, Clone)]
+pub struct Recording {
+    pub path: PathBuf,
+    pub header: Header,
+    pub records: Vec<Record>,
+    /// Set when the file ends early or has a bad record: what happened and after how many records.
+    pub problem: Option<String>,
+}
+
+impl Recording {
+    pub fn duration_ms(&self) -> u64 {
+        self.records.last().map_or(0, Record::t)
+    }
+}
+
+pub fn read(path: &Path) -> Result<Recording, RecordError> {
+    let file = std::fs::File::open(path).map_err(|source| RecordError::Read { path: path.to_path_buf(), source })?;
+    let decoder = zstd::stream::Decoder::new(file).map_err(|source| RecordError::Read { path: path.to_path_buf(), source })?;
+    let mut lines = std::io::BufReader::new(decoder).lines();
+    let not = |detail: String| RecordError::NotARecording { path: path.to_path_buf(), detail };
+    let first = match lines.next() {
+        Some(Ok(l)) => l,
+        Some(Err(e)) => return Err(not(format!("cannot decompress: {e}"))),
+        None => return Err(not("empty file".into())),
+    };
+    let probe: serde_json::Value = serde_json::from_str(&first).map_err(|e| not(format!("bad header: {e}")))?;
+    if probe.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
+        return Err(not("no sitrep header".into()));
+    }
+    let version = probe.get("version").and_then(|v| v.as_u64()).unwrap_or(0) as u32;
+    if version > VERSION {
+        return Err(RecordError::Newer { path: path.to_path_buf(), found: version });
+    }
+    let header: Header = serde_json::from_value(probe).map_err(|e| not(format!("bad header: {e}")))?;
+    let mut records = Vec::new();
+    let mut problem = None;
+    for (i, line) in lines.enumerate() {
+        match line {
+            Ok(l) => match serde_json::from_str::<Record>(&l) {
+                Ok(r) => records.push(r),
+                Err(e) => {
+                    problem = Some(format!(
+                        "record {} (line {}) is corrupt ({e}); replaying the {} records before it",
+                        i + 1,
+                        i + 2,
+                        records.len()
+                    ));
+                    break;
+                }
+            },
+            Err(e) => {
+                problem = Some(format!(
+                    "the file ends early after record {} ({e}); it was cut off (crash or full disk?); replaying what is there",
+                    records.len()
+                ));
+                break;
+            }
+        }
+    }
+    Ok(Recording { path: path.to_path_buf(), header, records, problem })
+}

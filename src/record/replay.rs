@@ -1,0 +1,191 @@
+//! Interactive replay: play, pause, speed 0.25x–32x, seek by time or to the next/previous
+//! timeline entry, with a progress bar marking the incident's entries. Any size, resizable.
+
+use super::player::{apply, console_at, parse_offset};
+use super::reader::Recording;
+use crate::app::Console;
+use crate::config::Config;
+use crate::model::Event;
+use crate::ui::{KeyOutcome, Mode, Screen, render};
+use crossterm::event::{Event as TermEvent, EventStream, KeyCode, KeyEventKind};
+use futures::StreamExt;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+const SPEEDS: [f64; 8] = [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0];
+
+/// Where the player is.
+struct Player {
+    console: Console,
+    pos_ms: u64,
+    next: usize,
+    playing: bool,
+    speed: usize,
+}
+
+impl Player {
+    fn seek(&mut self, rec: &Recording, config: &Config, to_ms: u64) -> anyhow::Result<()> {
+        let to = to_ms.min(rec.duration_ms());
+        let view = self.console.view.clone();
+        let mut console = console_at(rec, config, to, false)?;
+        console.view = view;
+        console.annotations = self.console.annotations.take();
+        self.console = console;
+        self.pos_ms = to;
+        self.next = rec.records.iter().take_while(|r| r.t() <= to).count();
+        Ok(())
+    }
+
+    fn advance(&mut self, rec: &Recording, by_ms: u64) {
+        self.pos_ms = (self.pos_ms + by_ms).min(rec.duration_ms());
+        while self.next < rec.records.len() && rec.records[self.next].t() <= self.pos_ms {
+            apply(&mut self.console, &rec.records[self.next], false);
+            self.next += 1;
+        }
+        let now = super::player::wall_time(rec, self.pos_ms);
+        self.console.clock.set(now);
+        self.console.model.apply(Event::Tick { at: now });
+        if self.pos_ms >= rec.duration_ms() {
+            self.playing = false;
+        }
+    }
+}
+
+/// Offsets of timeline entries (detections, notes, actions) in the recording.
+fn entry_offsets(rec: &Recording) -> Vec<u64> {
+    rec.records
+        .iter()
+        .filter_map(|r| match r {
+            super::Record::Event { t, event: Event::TimelineAppended { .. } } => Some(*t),
+            _ => None,
+        })
+        .collect()
+}
+
+pub async fn run(rec: Recording, config: Config, speed: f64, from_ms: u64) -> anyhow::Result<()> {
+    let mut console = console_at(&rec, &config, 0, false)?;
+    console.annotations = Some(annotations_path(&rec.path));
+    let speed = SPEEDS.iter().position(|s| *s >= speed).unwrap_or(2);
+    let mut player = Player { console, pos_ms: 0, next: 0, playing: true, speed };
+    player.seek(&rec, &config, from_ms)?;
+    let entries = entry_offsets(&rec);
+    let mut terminal = crate::terminal::enter()?;
+    let mut keys = EventStream::new();
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+    let mut last = tokio::time::Instant::now();
+    let result: anyhow::Result<()> = loop {
+        if let Err(e) = draw(&mut terminal, &player, &rec, &entries) {
+            break Err(e);
+        }
+        tokio::select! {
+            _ = tick.tick() => {
+                let now = tokio::time::Instant::now();
+                if player.playing {
+                    let ms = (now - last).as_secs_f64() * 1000.0 * SPEEDS[player.speed];
+                    player.advance(&rec, ms as u64);
+                }
+                last = now;
+            }
+            key = keys.next() => match key {
+                Some(Ok(TermEvent::Key(k))) if k.kind != KeyEventKind::Release => {
+                    if let Some(command) = seek_command(&player.console, &k) {
+                        player.console.view.mode = Mode::Normal;
+                        match parse_offset(&command) {
+                            Ok(ms) => player.seek(&rec, &config, ms)?,
+                            Err(e) => player.console.view.message = Some(e),
+                        }
+                        continue;
+                    }
+                    let free = player.console.note.is_none() && player.console.view.mode == Mode::Normal;
+                    match k.code {
+                        KeyCode::Char(' ') if free => player.playing = !player.playing,
+                        KeyCode::Char('+') if free => player.speed = (player.speed + 1).min(SPEEDS.len() - 1),
+                        KeyCode::Char('-') if free => player.speed = player.speed.saturating_sub(1),
+                        KeyCode::Right if free => player.advance(&rec, 10_000),
+                        KeyCode::Left if free => player.seek(&rec, &config, player.pos_ms.saturating_sub(10_000))?,
+                        KeyCode::Char('.') if free => player.advance(&rec, 1000),
+                        KeyCode::Char(']') if free => {
+                            if let Some(t) = entries.iter().find(|t| **t > player.pos_ms) {
+                                player.seek(&rec, &config, *t)?;
+                            }
+                        }
+                        KeyCode::Char('[') if free => {
+                            if let Some(t) = entries.iter().rev().find(|t| **t + 500 < player.pos_ms) {
+                                player.seek(&rec, &config, *t)?;
+                            }
+                        }
+                        _ => {
+                            if player.console.on_key(k) == KeyOutcome::Quit {
+                                break Ok(());
+                            }
+                        }
+                    }
+                }
+                Some(Ok(TermEvent::Resize(_, _))) => { let _ = terminal.autoresize(); }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => break Ok(()),
+            },
+        }
+    };
+    crate::terminal::leave();
+    result
+}
+
+/// `:g 12:30` typed in command mode, taken at Enter.
+fn seek_command(console: &Console, key: &crossterm::event::KeyEvent) -> Option<String> {
+    if key.code != KeyCode::Enter {
+        return None;
+    }
+    match &console.view.mode {
+        Mode::Command(text) => text.strip_prefix("g ").map(str::to_string),
+        _ => None,
+    }
+}
+
+/// Notes typed during a replay live beside the recording: FILE.annotations.jsonl.
+pub fn annotations_path(recording: &std::path::Path) -> std::path::PathBuf {
+    let mut name = recording.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".annotations.jsonl");
+    recording.with_file_name(name)
+}
+
+fn draw(terminal: &mut ratatui::DefaultTerminal, p: &Player, rec: &Recording, entries: &[u64]) -> anyhow::Result<()> {
+    let c = &p.console;
+    let now = c.clock.now();
+    let screen =
+        Screen { theme: &c.theme, views: &c.views, view_name: &c.config.general.view, thresholds: &c.config.thresholds, banner: &c.banner };
+    terminal
+        .draw(|f| {
+            let area = f.area();
+            render(f, &c.model, &c.view, &screen, now);
+            if let Some(note) = &c.note {
+                note.draw(f, area, &c.theme);
+            }
+            let bar = Rect { x: area.x, y: area.y + area.height.saturating_sub(1), width: area.width, height: 1 };
+            f.render_widget(Paragraph::new(progress_line(p, rec, entries, area.width, &c.theme)), bar);
+        })
+        .map_err(|e| anyhow::anyhow!("drawing: {e}"))?;
+    Ok(())
+}
+
+/// "▶ x1 01:23/05:00 [────•──|───] space ±speed ←→ [ ] :g" with timeline entries marked |.
+fn progress_line<'a>(p: &Player, rec: &Recording, entries: &[u64], width: u16, theme: &crate::ui::theme::Theme) -> Line<'a> {
+    let total = rec.duration_ms().max(1);
+    let clock = |ms: u64| format!("{:02}:{:02}", ms / 60_000, (ms / 1000) % 60);
+    let head = format!(" {} x{} {}/{} ", if p.playing { "▶" } else { "⏸" }, SPEEDS[p.speed], clock(p.pos_ms), clock(total));
+    let tail = " space ± ←→ [ ] :g t ";
+    let bar_w = (width as usize).saturating_sub(head.chars().count() + tail.len() + 2).max(10);
+    let mut bar: Vec<char> = vec!['─'; bar_w];
+    for t in entries {
+        let i = ((*t as f64 / total as f64) * (bar_w - 1) as f64) as usize;
+        bar[i.min(bar_w - 1)] = '|';
+    }
+    let at = ((p.pos_ms as f64 / total as f64) * (bar_w - 1) as f64) as usize;
+    bar[at.min(bar_w - 1)] = '•';
+    Line::from(vec![
+        Span::styled(head, theme.selected),
+        Span::styled(format!("[{}]", bar.into_iter().collect::<String>()), theme.accent),
+        Span::styled(tail, theme.muted),
+    ])
+}
