@@ -82,9 +82,29 @@ fn skip_csi_body(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
 /// Hides passwords in DSNs and URLs, and values of secret-looking keys, so they never reach
 /// the screen, the logs or a recording.
 pub fn redact_secrets(input: &str) -> String {
-    let mut out = redact_url_passwords(input);
+    let mut out = redact_aws_key_ids(&redact_url_passwords(input));
     for key in ["password", "passwd", "secret", "token", "aws_secret_access_key"] {
         out = redact_key_values(&out, key);
+    }
+    out
+}
+
+/// AWS access key ids (AKIA/ASIA + 16 upper-case letters or digits) are credentials too.
+fn redact_aws_key_ids(input: &str) -> String {
+    let chars: Vec<char> = input.chars().collect();
+    let mut out = String::with_capacity(input.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let prefix: String = chars[i..(i + 4).min(chars.len())].iter().collect();
+        let body = chars.get(i + 4..i + 20);
+        if (prefix == "AKIA" || prefix == "ASIA") && body.is_some_and(|b| b.iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())) {
+            out.push_str(&prefix);
+            out.push_str("****************");
+            i += 20;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
     }
     out
 }
@@ -176,5 +196,6 @@ mod tests {
         assert_eq!(redact_secrets("host=db user=app password=hunter2 dbname=x"), "host=db user=app password=*** dbname=x");
         assert_eq!(redact_secrets(r#"{"token": "abc"}"#), r#"{"token": "***"}"#);
         assert_eq!(redact_secrets("no secrets here"), "no secrets here");
+        assert_eq!(redact_secrets("key AKIASITREPLAB0000001 denied"), "key AKIA**************** denied");
     }
 }
