@@ -89,9 +89,20 @@ impl Console {
             self.record_event(&ev);
             changed |= self.model.apply(ev);
         }
-        if observed && let Some(tx) = &self.timeline {
+        if observed {
             for d in self.detector.observe(&self.model) {
-                let _ = tx.send(crate::timeline::live::TimelineRequest::Detected(d));
+                match &self.timeline {
+                    Some(tx) => {
+                        let _ = tx.send(crate::timeline::live::TimelineRequest::Detected(d));
+                    }
+                    // Headless: findings are shown (and recorded) but nothing is written to a store.
+                    None => {
+                        let line = crate::model::TimelineLine::unsaved(d.at, d.to_entry_kind().describe(), "detected");
+                        let event = Event::TimelineAppended { line };
+                        self.record_event(&event);
+                        changed |= self.model.apply(event);
+                    }
+                }
             }
         }
         changed

@@ -92,6 +92,9 @@ pub struct DemoArgs {
     /// Lab directory (default: a fresh temp dir, removed afterwards).
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// Play a bundled recording instead of starting a lab (needs nothing installed); optionally name it.
+    #[arg(long, value_name = "RECORDING", num_args = 0..=1, default_missing_value = "bad-deploy")]
+    pub replay: Option<String>,
     #[command(flatten)]
     pub console: ConsoleArgs,
 }
@@ -341,7 +344,45 @@ fn console(args: ConsoleArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// A bundled recording by name (recordings/NAME.sitrep) or a path.
+fn bundled_recording(name: &str) -> anyhow::Result<PathBuf> {
+    let direct = PathBuf::from(name);
+    if direct.is_file() {
+        return Ok(direct);
+    }
+    let mut available = Vec::new();
+    for root in crate::data_files::roots() {
+        let p = root.join("recordings").join(format!("{name}.sitrep"));
+        if p.is_file() {
+            return Ok(p);
+        }
+        if let Ok(entries) = std::fs::read_dir(root.join("recordings")) {
+            available.extend(entries.filter_map(Result::ok).filter_map(|e| e.path().file_stem().map(|s| s.to_string_lossy().into_owned())).filter(|n| !n.contains('.')));
+        }
+    }
+    available.sort();
+    available.dedup();
+    anyhow::bail!("no recording named `{name}`; bundled ones: {}", if available.is_empty() { "none found".to_string() } else { available.join(", ") })
+}
+
 fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    if let Some(name) = &args.replay {
+        let file = bundled_recording(name)?;
+        let replay_args = ReplayArgs {
+            file,
+            info: false,
+            speed: 4.0,
+            from: "0s".into(),
+            snapshot: args.console.snapshot,
+            at: "end".into(),
+            size: args.console.size,
+            ansi: args.console.ansi,
+            export_cast: None,
+            theme: args.console.theme.clone(),
+            view: args.console.view.clone(),
+        };
+        return replay(replay_args, args.console.config);
+    }
     eprintln!("sitrep demo: starting the lab (scenario {}), this takes under a minute…", args.scenario);
     let lab = crate::lab::Lab::up(crate::lab::LabOptions {
         dir: args.dir.clone(),
