@@ -142,6 +142,22 @@ impl Console {
             }
             return KeyOutcome::Redraw;
         }
+        // `:open P2 title`, `:sev P1`, `:status mitigated` go to the timeline writer.
+        if key.code == crossterm::event::KeyCode::Enter
+            && let crate::ui::Mode::Command(text) = &self.view.mode
+            && let Some(parsed) = crate::timeline::live::parse_command(text.trim())
+        {
+            self.view.mode = crate::ui::Mode::Normal;
+            self.view.message = Some(match (parsed, &self.timeline) {
+                (Ok(request), Some(tx)) => match tx.send(request) {
+                    Ok(()) => "sent to the timeline; it shows once on disk".into(),
+                    Err(_) => "NOT saved: the timeline writer stopped (see the log)".into(),
+                },
+                (Ok(_), None) => "not saved: no timeline writer here (a replay or a headless frame)".into(),
+                (Err(e), _) => e,
+            });
+            return KeyOutcome::Redraw;
+        }
         if self.view.mode == crate::ui::Mode::Normal && key.code == crossterm::event::KeyCode::Char('n') {
             self.note = Some(NoteEditor::default());
             return KeyOutcome::Redraw;

@@ -115,6 +115,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("t", "the incident timeline, full screen (j/k scroll)"),
     ("n", "write a note into the timeline (ctrl-s saves, esc cancels)"),
     (":ns NAME", "show one namespace (:ns all shows every one)"),
+    (":open P2 title", "open an incident; :sev P1 and :status mitigated change it"),
     (":", "jump: :pods :replication :sentinel :queues :backups, :q quits"),
     ("?", "this help"),
     ("esc", "close help, clear the filter"),
