@@ -499,6 +499,101 @@ async fn watches_get_bookmarks_and_410_gone_after_compaction() -> TestResult {
     Ok(())
 }
 
+/// Replicas of the scale test; `SITREP_KUBE_SCALE` overrides it for measurements.
+fn scale_target() -> usize {
+    std::env::var("SITREP_KUBE_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(10_000)
+}
+
+/// Follows pods with `kube::runtime::watcher` (list, then watch, relisting on 410) until `want`
+/// of them are Ready; returns how many (re)lists that took.
+async fn watch_until_ready(api: Api<Pod>, want: usize) -> Result<usize, watcher::Error> {
+    let ready = |pod: &Pod| {
+        let conditions = pod.status.as_ref().and_then(|s| s.conditions.as_ref());
+        conditions.is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+    };
+    let name = |pod: &Pod| pod.metadata.name.clone().unwrap_or_default();
+    let (mut seen, mut relisting) = (std::collections::HashMap::new(), std::collections::HashMap::new());
+    let mut lists = 0;
+    let stream = watcher(api, watcher::Config::default().labels("app=web"));
+    let mut stream = std::pin::pin!(stream);
+    while let Some(event) = stream.try_next().await? {
+        match event {
+            watcher::Event::Init => {
+                lists += 1;
+                relisting.clear();
+            }
+            watcher::Event::InitApply(pod) => {
+                relisting.insert(name(&pod), ready(&pod));
+            }
+            watcher::Event::InitDone => seen = std::mem::take(&mut relisting),
+            watcher::Event::Apply(pod) => {
+                seen.insert(name(&pod), ready(&pod));
+            }
+            watcher::Event::Delete(pod) => {
+                seen.remove(&name(&pod));
+            }
+        }
+        if seen.values().filter(|r| **r).count() >= want {
+            return Ok(lists);
+        }
+    }
+    Ok(lists)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_web_pods_all_get_ready_and_kubectl_and_watchers_still_answer() -> TestResult {
+    let lab = Lab::start().await?;
+    let want = scale_target();
+    let api: Api<Pod> = Api::namespaced(lab.client().await?, "shop");
+    // Watching from before the scale: the watcher must keep up with (or relist across) 10,000 starts.
+    let watching = tokio::spawn(watch_until_ready(api.clone(), want));
+    let started = Instant::now();
+    lab.kubectl(&["scale", "deployment/web", &format!("--replicas={want}")]).await?;
+    let deadline = started + Duration::from_secs(120);
+    loop {
+        let web = lab.cluster.object("deployments", "shop", "web").ok_or("deployment web vanished")?;
+        let count = |key: &str| web.pointer(&format!("/status/{key}")).and_then(|v| v.as_u64()).unwrap_or(0) as usize;
+        if count("availableReplicas") == want && count("updatedReplicas") == want && count("replicas") == want {
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err(format!("web never got {want} available pods; status: {}", web["status"]).into());
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let ready_after = started.elapsed();
+    let lists = tokio::time::timeout(Duration::from_secs(60), watching).await.map_err(|_| "the watcher never saw every pod Ready")???;
+    let watcher_after = started.elapsed();
+
+    let asked = Instant::now();
+    let deploy = lab.kubectl(&["get", "deploy", "web"]).await?;
+    let get_deploy = asked.elapsed();
+    let web = rows(&deploy, "web");
+    assert_eq!(web.first().map(|r| r[1]), Some(format!("{want}/{want}").as_str()), "{deploy}");
+
+    let asked = Instant::now();
+    let pods = lab.kubectl(&["get", "pods", "-A", "--no-headers"]).await?;
+    let get_pods = asked.elapsed();
+    let running_web = pods.lines().filter(|l| l.contains(" web-") && l.contains(" 1/1 ") && l.contains(" Running ")).count();
+    assert_eq!(running_web, want, "every web pod is listed Running and 1/1");
+
+    let asked = Instant::now();
+    let relisted = tokio::time::timeout(Duration::from_secs(60), watch_until_ready(api, want)).await??;
+    assert_eq!(relisted, 1, "a fresh watcher needs one list");
+    let rss = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let rss = rss.lines().find(|l| l.starts_with("VmRSS")).unwrap_or("VmRSS: ?").to_string();
+    eprintln!(
+        "{want} pods: ready after {:.1}s, watcher saw them after {:.1}s with {lists} list(s), kubectl get deploy {:.2}s, \
+         get pods -A {:.2}s, fresh watcher list {:.2}s, test process {rss}",
+        ready_after.as_secs_f64(),
+        watcher_after.as_secs_f64(),
+        get_deploy.as_secs_f64(),
+        get_pods.as_secs_f64(),
+        asked.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 /// Not a check: serves a seeded lab for a person to poke with kubectl
 /// (`cargo test --test kube_standin -- --ignored --nocapture`; kubeconfig path is printed).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

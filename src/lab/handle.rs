@@ -113,23 +113,44 @@ impl Lab {
         Ok(Lab { dir, info })
     }
 
-    /// Stops every component; DIR goes too when the lab created it.
+    /// Stops every component; DIR goes too when the lab created it. Never hangs: a supervisor that
+    /// does not stop within [`DOWN_GRACE`] is killed and `down` stops its components itself.
     pub fn down(&self) -> Result<(), LabError> {
+        self.down_within(DOWN_GRACE)
+    }
+
+    /// `down` with another grace period for the supervisor's own orderly shutdown.
+    pub fn down_within(&self, grace: Duration) -> Result<(), LabError> {
         let pid = self.info.supervisor_pid;
+        // Taken before anything is signalled: after a kill its children are re-parented.
+        let leftovers = Leftovers::of(&self.info, &self.dir);
+        let remove_dir = made_temp_dir(pid);
         send(pid, libc::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while alive(pid) {
-            reap(pid);
-            if Instant::now() > deadline {
-                send(pid, libc::SIGKILL);
-                return Err(LabError::Other(format!(
-                    "the lab supervisor (pid {pid}) did not stop within 60s and was killed; see {}/logs/supervisor.log",
-                    self.dir.display()
-                )));
-            }
-            std::thread::sleep(Duration::from_millis(100));
+        let stopped = wait_gone(pid, grace);
+        if !stopped {
+            eprintln!(
+                "lab: the supervisor (pid {pid}) did not stop within {}s; killing it and stopping its {} processes (see {}/logs/supervisor.log)",
+                grace.as_secs(),
+                leftovers.procs.len(),
+                self.dir.display()
+            );
+            send(pid, libc::SIGKILL);
+            wait_gone(pid, Duration::from_secs(5));
         }
-        reap(pid);
+        let survivors = leftovers.stop();
+        if !stopped && remove_dir {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+        if !survivors.is_empty() {
+            return Err(LabError::Other(format!(
+                "lab down: processes {survivors:?} survived SIGKILL; check `ps -o pid,user,stat,cmd -p {}`",
+                survivors.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+            )));
+        }
+        // A zombie is dead; its parent (init, when `up` ran in another process) reaps it.
+        if alive(pid) && !zombie(pid) {
+            return Err(LabError::Other(format!("lab down: the supervisor (pid {pid}) survived SIGKILL")));
+        }
         Ok(())
     }
 
@@ -148,6 +169,134 @@ impl Lab {
     pub fn config_path(&self) -> PathBuf {
         self.dir.join("sitrep.toml")
     }
+}
+
+/// How long `down` lets the supervisor stop everything itself before taking over.
+pub const DOWN_GRACE: Duration = Duration::from_secs(15);
+
+/// How long left-over components get between SIGTERM and SIGKILL.
+const LEFTOVER_GRACE: Duration = Duration::from_secs(5);
+
+/// Waits until `pid` is gone (reaping it if it is our child); false after `limit`.
+fn wait_gone(pid: u32, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        reap(pid);
+        if !alive(pid) {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Whether `down` should remove DIR: the supervisor was told to (`--remove-dir`, a temp dir of `up`).
+fn made_temp_dir(pid: u32) -> bool {
+    match std::fs::read(format!("/proc/{pid}/cmdline")) {
+        Ok(cmdline) => cmdline.split(|b| *b == 0).any(|arg| arg == b"--remove-dir"),
+        // Gone already: it removed its temp dir itself, or DIR is not a temp dir of `up`.
+        Err(_) => false,
+    }
+}
+
+/// The processes a lab started, identified by pid and start time so a recycled pid is never hit:
+/// the supervisor's descendants, the pids of lab.json and the postmasters of the data dirs.
+struct Leftovers {
+    procs: Vec<(u32, u64)>,
+}
+
+impl Leftovers {
+    fn of(info: &LabInfo, dir: &Path) -> Self {
+        let table = process_table();
+        let mut pids: Vec<u32> = descendants(&table, info.supervisor_pid);
+        pids.extend(info.pids.values().copied().filter(|p| cmdline_mentions(*p, dir)));
+        for member in &info.postgres.members {
+            if let Some(postmaster) = super::postgres::postmaster_pid(&member.data_dir) {
+                pids.push(postmaster);
+                pids.extend(descendants(&table, postmaster));
+            }
+        }
+        pids.sort_unstable();
+        pids.dedup();
+        pids.retain(|p| *p != info.supervisor_pid && *p != std::process::id());
+        let procs = pids.into_iter().filter_map(|p| table.get(&p).map(|(_, started)| (p, *started))).collect();
+        Self { procs }
+    }
+
+    /// SIGTERM, up to [`LEFTOVER_GRACE`], then SIGKILL; returns the pids that still run.
+    fn stop(&self) -> Vec<u32> {
+        let same = |(pid, started): &(u32, u64)| stat(*pid).is_some_and(|(_, s, state)| s == *started && state != 'Z');
+        let running = |procs: &[(u32, u64)]| procs.iter().filter(|p| same(p)).copied().collect::<Vec<_>>();
+        let targets = running(&self.procs);
+        for (pid, _) in &targets {
+            send(*pid, libc::SIGCONT);
+            send(*pid, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + LEFTOVER_GRACE;
+        let mut left = running(&targets);
+        while !left.is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+            left = running(&left);
+        }
+        for (pid, _) in &left {
+            send(*pid, libc::SIGKILL);
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !left.is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+            left = running(&left);
+        }
+        // The dead are re-parented to init; give it a moment to reap them so /proc is clean.
+        let exists = |(pid, started): &(u32, u64)| stat(*pid).is_some_and(|(_, s, _)| s == *started);
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while targets.iter().any(exists) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        left.into_iter().map(|(pid, _)| pid).collect()
+    }
+}
+
+/// pid -> (parent pid, start time) of every process.
+fn process_table() -> std::collections::HashMap<u32, (u32, u64)> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Default::default() };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| stat(pid).map(|(parent, started, _)| (pid, (parent, started))))
+        .collect()
+}
+
+/// (parent pid, start time in clock ticks, state) from /proc/PID/stat.
+fn stat(pid: u32) -> Option<(u32, u64, char)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = text.rsplit_once(')')?.1.split_whitespace().collect();
+    // After the command: state(3) ppid(4) ... starttime(22), counted from 1 over the whole line.
+    Some((fields.get(1)?.parse().ok()?, fields.get(19)?.parse().ok()?, fields.first()?.chars().next()?))
+}
+
+fn zombie(pid: u32) -> bool {
+    stat(pid).is_some_and(|(_, _, state)| state == 'Z')
+}
+
+fn descendants(table: &std::collections::HashMap<u32, (u32, u64)>, root: u32) -> Vec<u32> {
+    let mut found = vec![];
+    let mut frontier = vec![root];
+    while let Some(parent) = frontier.pop() {
+        for (pid, (ppid, _)) in table {
+            if *ppid == parent && !found.contains(pid) {
+                found.push(*pid);
+                frontier.push(*pid);
+            }
+        }
+    }
+    found
+}
+
+/// Whether a process's command line names the lab dir (a lab.json pid not yet recycled).
+fn cmdline_mentions(pid: u32, dir: &Path) -> bool {
+    let want = dir.as_os_str().as_encoded_bytes();
+    std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.windows(want.len().max(1)).any(|w| w == want))
 }
 
 /// Reaps our own child if it became a zombie (no-op for a pid we did not start).

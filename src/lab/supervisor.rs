@@ -47,7 +47,7 @@ async fn run_async(opts: RunOptions) -> Result<(), LabError> {
     let estate = Arc::new(Estate::prepare(&opts)?);
     let started = Instant::now();
     let (stop_tx, mut stop_rx) = watch::channel(false);
-    let signals = spawn_stop_triggers(stop_tx.clone(), opts.owner_pid);
+    spawn_stop_triggers(stop_tx.clone(), opts.owner_pid)?;
     let result = tokio::select! {
         r = estate.clone().start(&opts, stop_tx.clone()) => r,
         _ = stop_rx.wait_for(|s| *s) => Err(LabError::Other("stopped while starting".into())),
@@ -57,8 +57,7 @@ async fn run_async(opts: RunOptions) -> Result<(), LabError> {
             eprintln!("lab: ready in {:.1}s at {}", started.elapsed().as_secs_f64(), opts.dir.display());
             let _ = stop_rx.wait_for(|s| *s).await;
             eprintln!("lab: stopping");
-            estate.shutdown().await;
-            signals.abort();
+            estate.shutdown_within(SHUTDOWN_LIMIT).await;
             if opts.remove_dir {
                 let _ = std::fs::remove_dir_all(&opts.dir);
             }
@@ -66,36 +65,55 @@ async fn run_async(opts: RunOptions) -> Result<(), LabError> {
         }
         Err(e) => {
             eprintln!("lab: start failed: {e}");
-            estate.shutdown().await;
-            signals.abort();
+            estate.shutdown_within(SHUTDOWN_LIMIT).await;
             Err(e)
         }
     }
 }
 
-/// SIGTERM, SIGINT and the owner process dying all flip the stop flag.
-fn spawn_stop_triggers(stop: watch::Sender<bool>, owner: Option<u32>) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
-            return;
-        };
-        let owner_gone = async {
-            loop {
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                if owner.is_some_and(|pid| !super::process::alive(pid)) {
-                    return;
+/// SIGTERM, SIGINT and the owner process dying all flip the stop flag. They are watched on a
+/// thread of their own with its own small runtime, so a busy lab runtime cannot starve them.
+fn spawn_stop_triggers(stop: watch::Sender<bool>, owner: Option<u32>) -> Result<(), LabError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| LabError::Other(format!("cannot start the signal runtime: {e}")))?;
+    use tokio::signal::unix::{SignalKind, signal};
+    // Registered here, before `run` goes on, so a SIGTERM right after start is not lost.
+    let (term, int) = {
+        let _entered = runtime.enter();
+        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+    };
+    let (Ok(mut term), Ok(mut int)) = (term, int) else {
+        return Err(LabError::Other("cannot listen for SIGTERM/SIGINT".into()));
+    };
+    let watcher = move || {
+        runtime.block_on(async move {
+            let owner_gone = async {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    if owner.is_some_and(|pid| !super::process::alive(pid)) {
+                        return;
+                    }
                 }
+            };
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+                _ = owner_gone => eprintln!("lab: owner process is gone"),
             }
-        };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
-            _ = owner_gone => eprintln!("lab: owner process is gone"),
-        }
-        let _ = stop.send(true);
-    })
+            let _ = stop.send(true);
+        });
+    };
+    std::thread::Builder::new()
+        .name("lab-stop-triggers".into())
+        .spawn(watcher)
+        .map_err(|e| LabError::Other(format!("cannot start the signal thread: {e}")))?;
+    Ok(())
 }
+
+/// Longest orderly shutdown; after it `lab down` kills what is left (see `Lab::down`).
+const SHUTDOWN_LIMIT: Duration = Duration::from_secs(40);
 
 /// The running lab as the supervisor sees it.
 pub struct Estate {
@@ -451,6 +469,13 @@ impl Estate {
             ports,
             backup_every_secs: self.backup_every.as_secs(),
         })
+    }
+
+    /// `shutdown`, given up after `limit` (the remaining children are then `Lab::down`'s to kill).
+    async fn shutdown_within(&self, limit: Duration) {
+        if tokio::time::timeout(limit, self.shutdown()).await.is_err() {
+            eprintln!("lab: shutdown took longer than {}s; leaving the rest to `lab down`", limit.as_secs());
+        }
     }
 
     /// Stops traffic, then Patroni (which stops Postgres), then everything else; kills strays.

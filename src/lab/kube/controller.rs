@@ -15,7 +15,11 @@ pub(crate) const REVISION: &str = "deployment.kubernetes.io/revision";
 const CHANGE_CAUSE: &str = "kubernetes.io/change-cause";
 const HASH_LABEL: &str = "pod-template-hash";
 
-/// One full pass: kubelet, then replicasets, then deployments, then garbage collection.
+/// Most pods one ReplicaSet creates per pass, like upstream's burst limit: a scale to 10,000
+/// becomes a stream of short passes that leave the lock to readers in between.
+const CREATE_BURST: i64 = 500;
+
+/// One full pass: garbage collection, deployments, replicasets, kubelet, then statuses.
 pub(crate) fn reconcile(state: &mut State, now: DateTime<Utc>) {
     collect_garbage(state);
     for deployment in state.list_owned(DEPLOYMENTS, None) {
@@ -25,38 +29,30 @@ pub(crate) fn reconcile(state: &mut State, now: DateTime<Utc>) {
         sync_replica_set(state, rs, now);
     }
     kubelet::sync_pods(state, now);
+    // A ReplicaSet's status only changes when it or one of its pods was written.
+    let touched = std::mem::take(&mut state.touched);
     for rs in state.list_owned(REPLICASETS, None) {
-        write_replica_set_status(state, rs);
+        if touched.contains(meta::uid(&rs)) {
+            write_replica_set_status(state, rs);
+        }
     }
     for deployment in state.list_owned(DEPLOYMENTS, None) {
         write_deployment_status(state, deployment, now);
     }
 }
 
-/// Deletes pods and replicasets whose controlling owner is gone (background cascading delete).
+/// Deletes replicasets and pods whose controlling owner is gone (background cascading delete).
 fn collect_garbage(state: &mut State) {
-    for (child_rt, owner_rt) in [(REPLICASETS, DEPLOYMENTS), (PODS, REPLICASETS)] {
-        for child in state.list_owned(child_rt, None) {
-            let Some(owner_uid) = meta::controller_uid(&child) else {
-                continue;
-            };
-            let ns = meta::namespace(&child);
-            let owner_alive = state.list(owner_rt, Some(ns)).iter().any(|o| meta::uid(o) == owner_uid);
-            if !owner_alive {
-                state.delete(child_rt, ns, meta::name(&child));
-            }
+    for child_rt in [REPLICASETS, PODS] {
+        for (ns, name) in state.orphans(child_rt) {
+            state.delete(child_rt, &ns, &name);
         }
     }
 }
 
 /// The ReplicaSets a deployment controls, oldest revision first.
 pub(crate) fn owned_replica_sets(state: &State, owner: &Value) -> Vec<Value> {
-    let mut owned: Vec<Value> = state
-        .list(REPLICASETS, Some(meta::namespace(owner)))
-        .into_iter()
-        .filter(|rs| meta::controller_uid(rs) == Some(meta::uid(owner)))
-        .cloned()
-        .collect();
+    let mut owned: Vec<Value> = state.controlled_by(REPLICASETS, meta::uid(owner)).into_iter().cloned().collect();
     owned.sort_by_key(revision);
     owned
 }
@@ -256,16 +252,6 @@ fn scaled_event(state: &mut State, deployment: &Value, rs: &Value, from: i64, to
     events::record(state, deployment, None, DEPLOYMENT_CONTROLLER, "ScalingReplicaSet", &message, now);
 }
 
-/// Pods controlled by `owner`.
-pub(crate) fn owned_pods(state: &State, owner: &Value) -> Vec<Value> {
-    state
-        .list(PODS, Some(meta::namespace(owner)))
-        .into_iter()
-        .filter(|p| meta::controller_uid(p) == Some(meta::uid(owner)))
-        .cloned()
-        .collect()
-}
-
 fn pod_ready(pod: &Value) -> bool {
     pod.pointer("/status/conditions")
         .and_then(Value::as_array)
@@ -274,9 +260,8 @@ fn pod_ready(pod: &Value) -> bool {
 
 fn sync_replica_set(state: &mut State, rs: Value, now: DateTime<Utc>) {
     let wanted = int_at(&rs, "/spec/replicas", 1);
-    let mut pods = owned_pods(state, &rs);
-    let have = pods.len() as i64;
-    for _ in have..wanted {
+    let have = state.controlled_count(PODS, meta::uid(&rs)) as i64;
+    for _ in have..wanted.min(have + CREATE_BURST) {
         let pod = kubelet::new_pod(state, &rs, now);
         let message = format!("Created pod: {}", meta::name(&pod));
         if state.create(PODS, meta::namespace(&rs), pod).is_ok() {
@@ -284,6 +269,7 @@ fn sync_replica_set(state: &mut State, rs: Value, now: DateTime<Utc>) {
         }
     }
     if have > wanted {
+        let mut pods: Vec<Value> = state.controlled_by(PODS, meta::uid(&rs)).into_iter().cloned().collect();
         // Not-ready pods go first, then the newest.
         pods.sort_by_key(|p| (pod_ready(p), std::cmp::Reverse(str_at(p, "/metadata/creationTimestamp").to_string())));
         for pod in pods.iter().take((have - wanted) as usize) {
@@ -295,12 +281,13 @@ fn sync_replica_set(state: &mut State, rs: Value, now: DateTime<Utc>) {
 }
 
 fn write_replica_set_status(state: &mut State, rs: Value) {
-    let pods = owned_pods(state, &rs);
+    let pods = state.controlled_by(PODS, meta::uid(&rs));
     let ready = pods.iter().filter(|p| pod_ready(p)).count();
     let labeled = pods.iter().filter(|p| match_labels(&rs["spec"]["selector"]["matchLabels"], p)).count();
+    let replicas = pods.len();
     let mut updated = rs.clone();
     updated["status"] = json!({
-        "replicas": pods.len(),
+        "replicas": replicas,
         "fullyLabeledReplicas": labeled,
         "readyReplicas": ready,
         "availableReplicas": ready,

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::meta::{self, timestamp};
 use super::resources::EVENTS;
-use super::store::State;
+use super::store::{State, event_key};
 
 /// Who reports an event: the `source.component` and whether it is a Warning.
 #[derive(Debug, Clone, Copy)]
@@ -36,13 +36,7 @@ pub(crate) fn record(
 ) {
     let namespace = meta::namespace(involved).to_string();
     let uid = meta::uid(involved);
-    let existing = state
-        .list(EVENTS, Some(&namespace))
-        .into_iter()
-        .find(|e| {
-            meta::str_at(e, "/involvedObject/uid") == uid && meta::str_at(e, "/reason") == reason && meta::str_at(e, "/message") == message
-        })
-        .cloned();
+    let existing = state.event(&event_key(uid, reason, message)).cloned();
     if let Some(mut event) = existing {
         event["count"] = json!(meta::int_at(&event, "/count", 1) + 1);
         event["lastTimestamp"] = json!(timestamp(at));

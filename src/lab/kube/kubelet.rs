@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::events::{self, KUBELET, KUBELET_WARNING, NODE_NAME, SCHEDULER};
 use super::meta::{self, str_at, timestamp};
 use super::resources::PODS;
-use super::store::State;
+use super::store::{State, Timings};
 
 /// The address every lab pod reports as `hostIP`.
 const HOST_IP: &str = "192.168.49.2";
@@ -50,6 +50,8 @@ pub(crate) struct PodLife {
     pub last_run: Option<(DateTime<Utc>, DateTime<Utc>)>,
     pub ready: bool,
     pub ready_changed: DateTime<Utc>,
+    /// When this pod's timeline next changes by itself (None: settled until someone writes it).
+    pub next_due: Option<DateTime<Utc>>,
 }
 
 impl PodLife {
@@ -63,12 +65,20 @@ impl PodLife {
             last_run: None,
             ready: false,
             ready_changed: created,
+            next_due: Some(created),
         }
     }
 
     /// A pod that has been running and ready since `started` (seeded demo pods).
     pub fn running_since(created: DateTime<Utc>, started: DateTime<Utc>) -> Self {
-        Self { first_started: Some(started), run_started: Some(started), ready: true, ready_changed: started, ..Self::new(created) }
+        Self {
+            first_started: Some(started),
+            run_started: Some(started),
+            ready: true,
+            ready_changed: started,
+            next_due: Some(started),
+            ..Self::new(created)
+        }
     }
 }
 
@@ -119,35 +129,68 @@ fn schedule(state: &mut State, pod: &mut Value) {
     }
 }
 
-/// One kubelet pass over every pod: advance timelines, record events, rewrite statuses.
+/// One kubelet pass over the pods that need it: those written since the last pass (new ones
+/// included) and those whose timeline is due; settled pods cost nothing.
 pub(crate) fn sync_pods(state: &mut State, now: DateTime<Utc>) {
-    for pod in state.list_owned(PODS, None) {
-        let uid = meta::uid(&pod).to_string();
-        let mut life = match state.pods.get(&uid) {
-            Some(life) => life.clone(),
-            None => {
-                // Not the creationTimestamp: it has whole seconds, and ContainerCreating must show.
-                let life = PodLife::new(now);
-                events::record(
-                    state,
-                    &pod,
-                    None,
-                    SCHEDULER,
-                    "Scheduled",
-                    &format!("Successfully assigned {}/{} to {NODE_NAME}", meta::namespace(&pod), meta::name(&pod)),
-                    now,
-                );
-                life
-            }
-        };
-        advance(state, &pod, &mut life, now);
-        let mut updated = pod.clone();
-        if str_at(&updated, "/spec/nodeName").is_empty() {
-            schedule(state, &mut updated);
+    let mut due = std::mem::take(&mut state.dirty_pods);
+    for (uid, life) in &state.pods {
+        if life.next_due.is_some_and(|at| at <= now)
+            && let Some(key) = state.key_of_uid(uid)
+        {
+            due.insert(key.clone());
         }
-        updated["status"] = pod_status(&pod, &mut life, &state.timings_now(now));
-        state.pods.insert(uid, life);
-        state.update(PODS, updated);
+    }
+    for (namespace, name) in due {
+        if let Some(pod) = state.get(PODS, &namespace, &name).cloned() {
+            sync_pod(state, pod, now);
+        }
+    }
+    // The kubelet's own writes need no second look.
+    state.dirty_pods.clear();
+}
+
+fn sync_pod(state: &mut State, pod: Value, now: DateTime<Utc>) {
+    let uid = meta::uid(&pod).to_string();
+    let mut life = match state.pods.get(&uid) {
+        Some(life) => life.clone(),
+        None => {
+            // Not the creationTimestamp: it has whole seconds, and ContainerCreating must show.
+            let life = PodLife::new(now);
+            events::record(
+                state,
+                &pod,
+                None,
+                SCHEDULER,
+                "Scheduled",
+                &format!("Successfully assigned {}/{} to {NODE_NAME}", meta::namespace(&pod), meta::name(&pod)),
+                now,
+            );
+            life
+        }
+    };
+    advance(state, &pod, &mut life, now);
+    let mut updated = pod.clone();
+    if str_at(&updated, "/spec/nodeName").is_empty() {
+        schedule(state, &mut updated);
+    }
+    updated["status"] = pod_status(&pod, &mut life, &state.timings_now(now));
+    life.next_due = next_due(pod_fate(&pod), &life, &state.timings);
+    state.pods.insert(uid, life);
+    state.update(PODS, updated);
+}
+
+/// When the timeline next moves on its own: start, readiness, crash, end of back-off.
+fn next_due(fate: Fate, life: &PodLife, timings: &Timings) -> Option<DateTime<Utc>> {
+    let Some(started) = life.first_started else {
+        return match (fate, life.backoff_until) {
+            (Fate::ImagePull, Some(until)) => Some(until),
+            _ => Some(life.created + to_chrono(timings.pod_start)),
+        };
+    };
+    match fate {
+        Fate::Healthy if life.ready => None,
+        Fate::Healthy => Some(started + to_chrono(timings.pod_ready)),
+        _ => life.run_started.map(|run| run + to_chrono(timings.crash_after)).or(life.backoff_until),
     }
 }
 

@@ -36,7 +36,9 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let stop = CancellationToken::new();
-    let controller = tokio::spawn(run_controller(cluster.clone(), stop.clone()));
+    // Also stops the controller when this future is dropped (the lab aborts its serving task).
+    let _stop_on_drop = stop.clone().drop_guard();
+    let controller = spawn_controller(cluster.clone(), stop.clone())?;
     let app = Router::new().fallback(dispatch).with_state(Served { cluster, stop: stop.clone() });
     let stopping = stop.clone();
     let served = axum::serve(listener, app)
@@ -47,24 +49,26 @@ pub async fn serve(
         })
         .await;
     stop.cancel();
-    // The controller only ends by cancellation; a panic in it is already reported by tokio.
-    let _ = controller.await;
+    // The controller ends within one tick of cancellation; a panic in it was already printed.
+    let _ = tokio::task::spawn_blocking(move || controller.join()).await;
     served
 }
 
-async fn run_controller(cluster: Cluster, stop: CancellationToken) {
-    let tick = cluster.lock().timings.tick;
-    let mut interval = tokio::time::interval(tick);
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = interval.tick() => {
+/// The controller loop runs on its own thread: a long pass holds the cluster lock, never an
+/// async worker, so signal handling and the rest of the lab are not starved by it.
+fn spawn_controller(cluster: Cluster, stop: CancellationToken) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new().name("kube-controller".into()).spawn(move || {
+        let tick = cluster.lock().timings.tick;
+        while !stop.is_cancelled() {
+            let started = std::time::Instant::now();
+            {
                 let mut state = cluster.lock();
                 controller::reconcile(&mut state, chrono::Utc::now());
             }
+            // Sleep a full tick after a long pass too, so requests get the lock in between.
+            std::thread::sleep(tick.saturating_sub(started.elapsed()).max(tick / 4));
         }
-    }
+    })
 }
 
 /// Where a request path leads.
@@ -158,7 +162,7 @@ fn resource(
             let labels = LabelSelector::parse(query.get("labelSelector").map_or("", String::as_str))?;
             let fields = FieldSelector::parse(query.get("fieldSelector").map_or("", String::as_str))?;
             let list = verbs::list(cluster, &target, &labels, &fields, table, accept)?;
-            Ok(json_response(StatusCode::OK, &list))
+            Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], list).into_response())
         }
         (Method::GET, true) if target.subresource.as_deref() == Some("log") => {
             let text = verbs::logs(cluster, &target, query.get("container").map(String::as_str))?;

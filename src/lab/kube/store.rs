@@ -1,7 +1,7 @@
 //! The in-memory cluster state: objects by resource/namespace/name, one resourceVersion counter,
 //! and the retained change history that watches replay and resume from.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -12,10 +12,14 @@ use tokio::sync::broadcast;
 use super::error::KubeStandInError;
 use super::kubelet::PodLife;
 use super::meta;
-use super::resources::{NAMESPACES, ResourceType};
+use super::resources::{EVENTS, NAMESPACES, RESOURCES, ResourceType};
 
-/// How many changes a watch can resume across before it gets `410 Gone`.
+/// How many changes of one resource type a watch can resume across before it gets `410 Gone`.
 const HISTORY_LIMIT: usize = 4096;
+
+/// Most events kept: the oldest expire first, as `--event-ttl` makes them on a real server
+/// (10,000 starting pods record 50,000 events; keeping them all would cost ~150 MB).
+const EVENT_LIMIT: usize = 10_000;
 
 /// Speeds of the simulated controllers and kubelet; the defaults make tests fast.
 #[derive(Debug, Clone)]
@@ -68,28 +72,56 @@ impl Change {
     }
 }
 
-/// One retained change, shared by every watch that wants it.
+/// One retained change, shared by every watch that wants it (the object is shared with the store).
 #[derive(Debug)]
 pub(crate) struct ChangeRecord {
     pub rv: u64,
     pub resource: &'static str,
     pub change: Change,
-    pub object: Value,
+    pub object: Arc<Value>,
 }
 
 /// Retained changes after a version, and the receiver for the ones to come.
 pub(crate) type Subscription = (Vec<Arc<ChangeRecord>>, broadcast::Receiver<Arc<ChangeRecord>>);
 
-type ObjectKey = (&'static str, String, String);
+/// Namespace (empty for cluster-scoped objects) and name.
+pub(crate) type NsName = (String, String);
 
-/// Everything behind the lock.
-pub(crate) struct State {
-    objects: BTreeMap<ObjectKey, Value>,
-    rv: u64,
-    history: VecDeque<Arc<ChangeRecord>>,
+/// The retained changes of one resource type, like the real API server's per-type watch cache:
+/// a busy type (events while 10,000 pods start) cannot push another type's history out.
+struct History {
+    records: VecDeque<Arc<ChangeRecord>>,
     /// Watches from a version below this get `410 Gone`.
     compacted_rv: u64,
     changes: broadcast::Sender<Arc<ChangeRecord>>,
+}
+
+impl History {
+    fn new(compacted_rv: u64) -> Self {
+        let (changes, _) = broadcast::channel(HISTORY_LIMIT);
+        Self { records: VecDeque::new(), compacted_rv, changes }
+    }
+}
+
+/// Everything behind the lock. Objects are kept per type and shared (`Arc`) with the history
+/// and with lists being serialized after the lock is released; the indexes keep every
+/// controller pass proportional to what changed, not to the number of pods.
+pub(crate) struct State {
+    objects: HashMap<&'static str, BTreeMap<NsName, Arc<Value>>>,
+    /// Every object's uid, to its key.
+    uids: HashMap<String, (&'static str, NsName)>,
+    /// Controller uid -> the objects it controls, per type.
+    controlled: HashMap<String, HashMap<&'static str, BTreeSet<NsName>>>,
+    /// Event aggregation key (involved uid, reason, message) -> the event.
+    event_keys: HashMap<String, NsName>,
+    /// Events in creation order, for expiring the oldest beyond [`EVENT_LIMIT`].
+    event_order: VecDeque<NsName>,
+    /// Pods written since the kubelet last looked at them.
+    pub(crate) dirty_pods: BTreeSet<NsName>,
+    /// Uids of objects (and of the controllers of objects) written since the controller's last pass.
+    pub(crate) touched: HashSet<String>,
+    rv: u64,
+    histories: HashMap<&'static str, History>,
     pub pods: HashMap<String, PodLife>,
     pub denied_verbs: BTreeSet<String>,
     pub next_pod_ip: u32,
@@ -116,13 +148,17 @@ impl Cluster {
 
     /// An empty cluster whose controller and kubelet run at the given speeds.
     pub fn with_timings(timings: Timings) -> Self {
-        let (changes, _) = broadcast::channel(HISTORY_LIMIT);
+        let rv = 1000;
         let state = State {
-            objects: BTreeMap::new(),
-            rv: 1000,
-            history: VecDeque::new(),
-            compacted_rv: 1000,
-            changes,
+            objects: RESOURCES.iter().map(|r| (r.plural, BTreeMap::new())).collect(),
+            uids: HashMap::new(),
+            controlled: HashMap::new(),
+            event_keys: HashMap::new(),
+            event_order: VecDeque::new(),
+            dirty_pods: BTreeSet::new(),
+            touched: HashSet::new(),
+            rv,
+            histories: RESOURCES.iter().map(|r| (r.plural, History::new(rv))).collect(),
             pods: HashMap::new(),
             denied_verbs: BTreeSet::new(),
             next_pod_ip: 10,
@@ -146,16 +182,24 @@ impl Cluster {
     /// Forgets the watch history, so a watch from any older resourceVersion gets `410 Gone`.
     pub fn compact_history(&self) {
         let mut state = self.lock();
-        state.compacted_rv = state.rv;
-        state.history.clear();
+        let rv = state.rv;
+        for history in state.histories.values_mut() {
+            history.compacted_rv = rv;
+            history.records.clear();
+        }
     }
 
     /// Reads one object as JSON (None when absent): for tests and the lab supervisor.
     pub fn object(&self, resource: &str, namespace: &str, name: &str) -> Option<Value> {
         let state = self.lock();
-        let rt = super::resources::RESOURCES.iter().find(|r| r.plural == resource)?;
+        let rt = RESOURCES.iter().find(|r| r.plural == resource)?;
         state.get(rt, namespace, name).cloned()
     }
+}
+
+/// The key events are aggregated by, as the real recorder does.
+pub(crate) fn event_key(involved_uid: &str, reason: &str, message: &str) -> String {
+    format!("{involved_uid}\u{0}{reason}\u{0}{message}")
 }
 
 impl State {
@@ -165,21 +209,69 @@ impl State {
     }
 
     pub fn get(&self, rt: &ResourceType, namespace: &str, name: &str) -> Option<&Value> {
-        self.objects.get(&(rt.plural, scope(rt, namespace), name.to_string()))
+        self.objects.get(rt.plural)?.get(&(scope(rt, namespace), name.to_string())).map(Arc::as_ref)
     }
 
-    /// Objects of one type; `namespace` None means all namespaces.
-    pub fn list(&self, rt: &ResourceType, namespace: Option<&str>) -> Vec<&Value> {
-        self.objects
-            .iter()
-            .filter(|((plural, ns, _), _)| *plural == rt.plural && namespace.is_none_or(|want| !rt.namespaced || want == ns))
-            .map(|(_, obj)| obj)
-            .collect()
+    fn of_type(&self, rt: &ResourceType, namespace: Option<&str>) -> Box<dyn Iterator<Item = &Arc<Value>> + '_> {
+        let Some(objects) = self.objects.get(rt.plural) else {
+            return Box::new(std::iter::empty());
+        };
+        match namespace.filter(|_| rt.namespaced) {
+            None => Box::new(objects.values()),
+            Some(ns) => {
+                let ns = ns.to_string();
+                let from = (ns.clone(), String::new());
+                Box::new(objects.range(from..).take_while(move |((n, _), _)| *n == ns).map(|(_, obj)| obj))
+            }
+        }
+    }
+
+    /// Shared handles to objects of one type (`namespace` None means all namespaces), to filter and serialize after the lock is released.
+    pub fn list_shared(&self, rt: &ResourceType, namespace: Option<&str>) -> Vec<Arc<Value>> {
+        self.of_type(rt, namespace).cloned().collect()
     }
 
     /// Clones of objects of one type (for loops that then mutate the state).
     pub fn list_owned(&self, rt: &ResourceType, namespace: Option<&str>) -> Vec<Value> {
-        self.list(rt, namespace).into_iter().cloned().collect()
+        self.of_type(rt, namespace).map(|o| o.as_ref().clone()).collect()
+    }
+
+    /// How many objects of type `rt` the object with uid `owner` controls.
+    pub fn controlled_count(&self, rt: &ResourceType, owner: &str) -> usize {
+        self.controlled.get(owner).and_then(|by_type| by_type.get(rt.plural)).map_or(0, BTreeSet::len)
+    }
+
+    /// The objects of type `rt` the object with uid `owner` controls (an index, not a scan).
+    pub fn controlled_by(&self, rt: &ResourceType, owner: &str) -> Vec<&Value> {
+        let Some(keys) = self.controlled.get(owner).and_then(|by_type| by_type.get(rt.plural)) else {
+            return Vec::new();
+        };
+        let Some(objects) = self.objects.get(rt.plural) else {
+            return Vec::new();
+        };
+        keys.iter().filter_map(|key| objects.get(key)).map(Arc::as_ref).collect()
+    }
+
+    /// Controller uids that no longer name an object, with what they control of type `rt`.
+    pub fn orphans(&self, rt: &ResourceType) -> Vec<NsName> {
+        self.controlled
+            .iter()
+            .filter(|(owner, _)| !self.uids.contains_key(*owner))
+            .filter_map(|(_, by_type)| by_type.get(rt.plural))
+            .flatten()
+            .cloned()
+            .collect()
+    }
+
+    /// The key of the object with this uid, if it exists.
+    pub fn key_of_uid(&self, uid: &str) -> Option<&NsName> {
+        self.uids.get(uid).map(|(_, key)| key)
+    }
+
+    /// The event aggregating (involved uid, reason, message), if one was recorded.
+    pub fn event(&self, key: &str) -> Option<&Value> {
+        let (ns, name) = self.event_keys.get(key)?;
+        self.get(EVENTS, ns, name)
     }
 
     /// Stores a new object: fills uid, creationTimestamp, resourceVersion, generation.
@@ -204,7 +296,20 @@ impl State {
         if rt.plural == "deployments" || rt.plural == "replicasets" {
             metadata["generation"] = json!(1);
         }
+        if rt.plural == "events" {
+            self.expire_events(namespace, &name);
+        }
         Ok(self.put(rt, namespace, obj, Change::Added))
+    }
+
+    /// Remembers a new event and deletes the oldest ones beyond [`EVENT_LIMIT`].
+    fn expire_events(&mut self, namespace: &str, name: &str) {
+        self.event_order.push_back((namespace.to_string(), name.to_string()));
+        while self.event_order.len() > EVENT_LIMIT {
+            if let Some((ns, oldest)) = self.event_order.pop_front() {
+                self.delete(EVENTS, &ns, &oldest);
+            }
+        }
     }
 
     /// Replaces an existing object; bumps `generation` when the spec changed and records a
@@ -226,45 +331,99 @@ impl State {
 
     /// Removes an object, recording a DELETED change; None when it did not exist.
     pub fn delete(&mut self, rt: &'static ResourceType, namespace: &str, name: &str) -> Option<Value> {
-        let mut obj = self.objects.remove(&(rt.plural, scope(rt, namespace), name.to_string()))?;
+        let key = (scope(rt, namespace), name.to_string());
+        let old = self.objects.get_mut(rt.plural)?.remove(&key)?;
+        self.unindex(rt, &key, &old);
+        let mut obj = Arc::unwrap_or_clone(old);
         self.rv += 1;
         obj["metadata"]["resourceVersion"] = json!(self.rv.to_string());
         if rt.plural == "pods" {
             self.pods.remove(meta::uid(&obj));
+            self.dirty_pods.remove(&key);
         }
-        self.record(rt, Change::Deleted, obj.clone());
-        Some(obj)
+        let shared = Arc::new(obj);
+        self.record(rt, Change::Deleted, shared.clone());
+        Some(Arc::unwrap_or_clone(shared))
     }
 
     fn put(&mut self, rt: &'static ResourceType, namespace: &str, mut obj: Value, change: Change) -> Value {
         self.rv += 1;
         obj["metadata"]["resourceVersion"] = json!(self.rv.to_string());
-        let key = (rt.plural, scope(rt, namespace), meta::name(&obj).to_string());
-        self.objects.insert(key, obj.clone());
-        self.record(rt, change, obj.clone());
-        obj
+        let key = (scope(rt, namespace), meta::name(&obj).to_string());
+        let shared = Arc::new(obj);
+        if let Some(old) = self.objects.entry(rt.plural).or_default().insert(key.clone(), shared.clone()) {
+            self.unindex(rt, &key, &old);
+        }
+        self.index(rt, &key, &shared);
+        if rt.plural == "pods" {
+            self.dirty_pods.insert(key);
+        }
+        self.record(rt, change, shared.clone());
+        Arc::unwrap_or_clone(shared)
     }
 
-    fn record(&mut self, rt: &'static ResourceType, change: Change, object: Value) {
-        let record = Arc::new(ChangeRecord { rv: self.rv, resource: rt.plural, change, object });
-        if self.history.len() >= HISTORY_LIMIT
-            && let Some(dropped) = self.history.pop_front()
-        {
-            self.compacted_rv = dropped.rv;
+    fn index(&mut self, rt: &'static ResourceType, key: &NsName, obj: &Value) {
+        let uid = meta::uid(obj);
+        self.uids.insert(uid.to_string(), (rt.plural, key.clone()));
+        self.touched.insert(uid.to_string());
+        if let Some(owner) = meta::controller_uid(obj) {
+            self.touched.insert(owner.to_string());
+            self.controlled.entry(owner.to_string()).or_default().entry(rt.plural).or_default().insert(key.clone());
         }
-        self.history.push_back(record.clone());
+        if rt.plural == "events" {
+            let involved = meta::str_at(obj, "/involvedObject/uid");
+            let aggregation = event_key(involved, meta::str_at(obj, "/reason"), meta::str_at(obj, "/message"));
+            self.event_keys.insert(aggregation, key.clone());
+        }
+    }
+
+    fn unindex(&mut self, rt: &'static ResourceType, key: &NsName, obj: &Value) {
+        self.uids.remove(meta::uid(obj));
+        if let Some(owner) = meta::controller_uid(obj) {
+            self.touched.insert(owner.to_string());
+            if let Some(by_type) = self.controlled.get_mut(owner) {
+                if let Some(keys) = by_type.get_mut(rt.plural) {
+                    keys.remove(key);
+                    if keys.is_empty() {
+                        by_type.remove(rt.plural);
+                    }
+                }
+                if by_type.is_empty() {
+                    self.controlled.remove(owner);
+                }
+            }
+        }
+        if rt.plural == "events" {
+            let involved = meta::str_at(obj, "/involvedObject/uid");
+            self.event_keys.remove(&event_key(involved, meta::str_at(obj, "/reason"), meta::str_at(obj, "/message")));
+        }
+    }
+
+    fn record(&mut self, rt: &'static ResourceType, change: Change, object: Arc<Value>) {
+        let record = Arc::new(ChangeRecord { rv: self.rv, resource: rt.plural, change, object });
+        let history = self.histories.entry(rt.plural).or_insert_with(|| History::new(record.rv - 1));
+        if history.records.len() >= HISTORY_LIMIT
+            && let Some(dropped) = history.records.pop_front()
+        {
+            history.compacted_rv = dropped.rv;
+        }
+        history.records.push_back(record.clone());
         // No receivers is normal (nobody watching).
-        let _ = self.changes.send(record);
+        let _ = history.changes.send(record);
     }
 
     /// Changes after `since` plus a receiver for the ones to come, taken atomically so a
     /// watch misses nothing; `Expired` when `since` is older than the retained history.
-    pub fn changes_since(&self, since: u64) -> Result<Subscription, KubeStandInError> {
-        if since < self.compacted_rv {
-            return Err(KubeStandInError::Expired { requested: since, oldest: self.compacted_rv });
+    pub fn changes_since(&self, rt: &ResourceType, since: u64) -> Result<Subscription, KubeStandInError> {
+        let Some(history) = self.histories.get(rt.plural) else {
+            return Err(KubeStandInError::UnknownPath);
+        };
+        if since < history.compacted_rv {
+            return Err(KubeStandInError::Expired { requested: since, oldest: history.compacted_rv });
         }
-        let past = self.history.iter().filter(|r| r.rv > since).cloned().collect();
-        Ok((past, self.changes.subscribe()))
+        let first = history.records.partition_point(|r| r.rv <= since);
+        let past = history.records.range(first..).cloned().collect();
+        Ok((past, history.changes.subscribe()))
     }
 }
 

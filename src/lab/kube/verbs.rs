@@ -1,6 +1,8 @@
 //! The verbs on resources: get, list, create, update, patch, delete, plus the scale and log
 //! subresources and SelfSubjectAccessReviews; validation and defaulting as the real server does.
 
+use std::sync::Arc;
+
 use axum::http::Method;
 use chrono::Utc;
 use serde_json::{Value, json};
@@ -69,6 +71,8 @@ pub(crate) fn authorize(cluster: &Cluster, verb: &str, target: &Target) -> Resul
     )))
 }
 
+/// A list answer, serialized. The lock is held only to take shared handles to the objects:
+/// filtering, table printing and serialization of 10,000 pods happen after it is released.
 pub(crate) fn list(
     cluster: &Cluster,
     target: &Target,
@@ -76,25 +80,38 @@ pub(crate) fn list(
     fields: &FieldSelector,
     table: Option<RowObject>,
     accept: &str,
-) -> Result<Value, KubeStandInError> {
-    let state = cluster.lock();
-    let rv = state.resource_version();
-    let items: Vec<&Value> =
-        state.list(target.rt, target.namespace.as_deref()).into_iter().filter(|o| labels.matches(o) && fields.matches(o)).collect();
+) -> Result<String, KubeStandInError> {
+    let (rv, shared) = {
+        let state = cluster.lock();
+        (state.resource_version(), state.list_shared(target.rt, target.namespace.as_deref()))
+    };
+    let items: Vec<&Value> = shared.iter().map(Arc::as_ref).filter(|o| labels.matches(o) && fields.matches(o)).collect();
     if let Some(include) = table {
-        return Ok(table::table(target.rt, &items, rv, include));
+        return Ok(table::table(target.rt, &items, rv, include).to_string());
     }
-    if accept.contains("as=PartialObjectMetadataList") {
+    let metadata = json!({"resourceVersion": rv.to_string()});
+    let body = if accept.contains("as=PartialObjectMetadataList") {
         let items: Vec<Value> = items.into_iter().map(table::partial_metadata).collect();
-        return Ok(json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
-                         "metadata": {"resourceVersion": rv.to_string()}, "items": items}));
-    }
-    Ok(json!({
-        "kind": format!("{}List", target.rt.kind),
-        "apiVersion": target.rt.api_version(),
-        "metadata": {"resourceVersion": rv.to_string()},
-        "items": items,
-    }))
+        serde_json::to_string(&ListBody {
+            kind: "PartialObjectMetadataList".into(),
+            api_version: "meta.k8s.io/v1".into(),
+            metadata,
+            items: items.iter().collect(),
+        })
+    } else {
+        serde_json::to_string(&ListBody { kind: format!("{}List", target.rt.kind), api_version: target.rt.api_version(), metadata, items })
+    };
+    body.map_err(|e| KubeStandInError::BadRequest(format!("cannot encode the {} list: {e}", target.rt.plural)))
+}
+
+/// A `*List` object serialized straight from borrowed items (no deep copy of 10,000 pods).
+#[derive(serde::Serialize)]
+struct ListBody<'a> {
+    kind: String,
+    #[serde(rename = "apiVersion")]
+    api_version: String,
+    metadata: Value,
+    items: Vec<&'a Value>,
 }
 
 pub(crate) fn get(cluster: &Cluster, target: &Target, table: Option<RowObject>, accept: &str) -> Result<Value, KubeStandInError> {

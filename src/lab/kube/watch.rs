@@ -66,6 +66,7 @@ type Chunk = Result<Bytes, std::convert::Infallible>;
 pub(crate) fn watch(cluster: &Cluster, request: WatchRequest, stop: CancellationToken, bookmark_every: Duration) -> Response {
     let (tx, rx) = mpsc::channel::<Chunk>(256);
     let mut opening = Vec::new();
+    let mut initial_rv = None;
     let subscription = {
         let state = cluster.lock();
         let from: Result<Option<u64>, KubeStandInError> = match request.resource_version.as_deref() {
@@ -77,17 +78,12 @@ pub(crate) fn watch(cluster: &Cluster, request: WatchRequest, stop: Cancellation
         };
         let now_rv = state.resource_version();
         from.and_then(|from| {
-            let (past, live) = state.changes_since(from.unwrap_or(now_rv))?;
+            let (past, live) = state.changes_since(request.rt, from.unwrap_or(now_rv))?;
             let initial = from.is_none() || request.send_initial_events;
             if initial {
-                for obj in state.list(request.rt, request.namespace.as_deref()) {
-                    if request.wants(request.rt.plural, obj) {
-                        opening.push(request.encode("ADDED", obj, now_rv));
-                    }
-                }
-            }
-            if request.send_initial_events {
-                opening.push(request.bookmark(now_rv, true));
+                // Shared handles only: filtering and encoding happen in the streamer, off the lock.
+                opening = state.list_shared(request.rt, request.namespace.as_deref());
+                initial_rv = Some(now_rv);
             }
             // After a synthetic initial state, older retained changes are already reflected in it.
             let since = if initial { now_rv } else { from.unwrap_or(now_rv) };
@@ -97,7 +93,7 @@ pub(crate) fn watch(cluster: &Cluster, request: WatchRequest, stop: Cancellation
     match subscription {
         Ok((past, live, since)) => {
             let streamer = Streamer { request, tx, last_rv: since, bookmark_every };
-            tokio::spawn(streamer.run(opening, past, live, stop));
+            tokio::spawn(streamer.run(Opening { objects: opening, rv: initial_rv }, past, live, stop));
         }
         Err(e) => {
             let line = json!({"type": "ERROR", "object": e.to_status()}).to_string() + "\n";
@@ -107,6 +103,12 @@ pub(crate) fn watch(cluster: &Cluster, request: WatchRequest, stop: Cancellation
     }
     let body = Body::from_stream(futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|chunk| (chunk, rx)) }));
     Response::builder().status(StatusCode::OK).header(header::CONTENT_TYPE, "application/json").body(body).unwrap_or_default()
+}
+
+/// The synthetic initial state of a watch: the objects as of `rv` (None when not asked for).
+struct Opening {
+    objects: Vec<Arc<Value>>,
+    rv: Option<u64>,
 }
 
 struct Streamer {
@@ -119,13 +121,18 @@ struct Streamer {
 impl Streamer {
     async fn run(
         mut self,
-        opening: Vec<Bytes>,
+        opening: Opening,
         past: Vec<Arc<ChangeRecord>>,
         mut live: broadcast::Receiver<Arc<ChangeRecord>>,
         stop: CancellationToken,
     ) {
-        for chunk in opening {
-            if self.tx.send(Ok(chunk)).await.is_err() {
+        if let Some(rv) = opening.rv {
+            for obj in opening.objects.iter().filter(|o| self.request.wants(self.request.rt.plural, o)) {
+                if self.tx.send(Ok(self.request.encode("ADDED", obj, rv))).await.is_err() {
+                    return;
+                }
+            }
+            if self.request.send_initial_events && self.tx.send(Ok(self.request.bookmark(rv, true))).await.is_err() {
                 return;
             }
         }
