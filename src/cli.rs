@@ -194,6 +194,9 @@ fn replay(args: ReplayArgs, config_path: Option<PathBuf>) -> anyhow::Result<Exit
     }
     if args.info {
         print!("{}", player::info(&rec));
+        if let Ok(card) = std::fs::read_to_string(crate::drill::scorecard_path(&args.file)) {
+            print!("\n{card}");
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let mut config = match config::locate(config_path.as_deref()) {
@@ -325,10 +328,16 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn console(args: ConsoleArgs) -> anyhow::Result<ExitCode> {
     let config = load_config(&args)?;
+    let banner = banner(&config);
+    run_console_with(config, &args, banner)
+}
+
+/// Runs the console (interactive or headless) on an already-loaded config.
+pub fn run_console_with(config: Config, args: &ConsoleArgs, banner: String) -> anyhow::Result<ExitCode> {
     let rt = runtime()?;
-    let record_to = recording_path(&args, &config)?;
+    let record_to = recording_path(args, &config)?;
     rt.block_on(async {
-        let mut console = Console::new(config.clone(), banner(&config), Clock::Real)?;
+        let mut console = Console::new(config.clone(), banner, Clock::Real)?;
         if let Some(path) = &record_to {
             let (cols, rows) = if args.snapshot { args.size } else { crossterm::terminal::size().unwrap_or((80, 24)) };
             console.recorder = Some(crate::record::Recorder::create(path, &recording_header(&config, &console.banner, cols, rows))?);
@@ -357,12 +366,20 @@ fn bundled_recording(name: &str) -> anyhow::Result<PathBuf> {
             return Ok(p);
         }
         if let Ok(entries) = std::fs::read_dir(root.join("recordings")) {
-            available.extend(entries.filter_map(Result::ok).filter_map(|e| e.path().file_stem().map(|s| s.to_string_lossy().into_owned())).filter(|n| !n.contains('.')));
+            available.extend(
+                entries
+                    .filter_map(Result::ok)
+                    .filter_map(|e| e.path().file_stem().map(|s| s.to_string_lossy().into_owned()))
+                    .filter(|n| !n.contains('.')),
+            );
         }
     }
     available.sort();
     available.dedup();
-    anyhow::bail!("no recording named `{name}`; bundled ones: {}", if available.is_empty() { "none found".to_string() } else { available.join(", ") })
+    anyhow::bail!(
+        "no recording named `{name}`; bundled ones: {}",
+        if available.is_empty() { "none found".to_string() } else { available.join(", ") }
+    )
 }
 
 fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {

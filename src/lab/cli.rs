@@ -57,6 +57,18 @@ pub enum LabCommand {
     },
     /// List the scenarios `up --scenario` plays.
     Scenarios,
+    /// Train: a fresh lab, the scenario's faults at a random moment, you in the recorded console;
+    /// a scorecard (detect, mitigate vs RTO, data lost vs RPO, runbooks) is saved beside the recording.
+    Drill {
+        /// A scenario from `sitrep lab scenarios`.
+        scenario: String,
+        /// The fault comes at a random moment within this many seconds.
+        #[arg(long, default_value_t = 120)]
+        window: u64,
+        /// Where the recording and scorecard go.
+        #[arg(long, default_value = "drills")]
+        out: PathBuf,
+    },
     /// Print DIR/lab.json of a running lab.
     Info {
         #[arg(long)]
@@ -106,6 +118,11 @@ pub fn run(args: LabArgs) -> anyhow::Result<()> {
             Ok(())
         }
         LabCommand::Status { dir } => status(&dir),
+        LabCommand::Drill { scenario, window, out } => {
+            let card = crate::drill::run(&scenario, Duration::from_secs(window), &out)?;
+            print!("{}", card.to_markdown());
+            Ok(())
+        }
         LabCommand::Fault { list: true, .. } => {
             print!("{}", super::faults::describe_all());
             Ok(())

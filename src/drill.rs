@@ -1,0 +1,186 @@
+//! Training drills: a lab, a scenario's faults at a random moment, the trainee in the recorded
+//! console, and a scorecard — time to detect, time to mitigate against the RTO, data lost against
+//! the RPO, runbooks used against the ones the seeds expect.
+
+use crate::config::{Config, Thresholds};
+use crate::lab::{Lab, LabOptions};
+use crate::timeline::entry::{EntryKind, IncidentStatus, TimelineEntry};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// What a drill expects of the trainee, per scenario (from the seeds' runbooks).
+pub fn expected_runbooks(scenario: &str) -> Vec<&'static str> {
+    match scenario {
+        "bad-deploy" => vec!["triage", "rollback"],
+        "primary-db-loss" => vec!["triage", "failover-postgres"],
+        "redis-master-loss" => vec!["triage", "failover-redis"],
+        "queue-backlog" => vec!["triage", "scale"],
+        "backup-gap" => vec!["triage", "restore"],
+        _ => vec!["triage"],
+    }
+}
+
+/// The recovery-time target a scenario is judged against (seeds/002).
+pub fn rto_for(scenario: &str, t: &Thresholds) -> u64 {
+    match scenario {
+        "primary-db-loss" => t.postgres_rto_secs,
+        "redis-master-loss" => t.redis_rto_secs,
+        _ => t.rto_secs,
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scorecard {
+    pub scenario: String,
+    pub fault_at: DateTime<Utc>,
+    pub detected_after_secs: Option<i64>,
+    pub mitigated_after_secs: Option<i64>,
+    pub rto_secs: u64,
+    pub rto_met: Option<bool>,
+    pub data_lost_secs: Option<i64>,
+    pub rpo_secs: u64,
+    pub runbooks_used: Vec<String>,
+    pub runbooks_expected: Vec<String>,
+    pub recording: PathBuf,
+}
+
+impl Scorecard {
+    /// Scores a drill from the incident entries the trainee produced. Pure.
+    pub fn score(scenario: &str, fault_at: DateTime<Utc>, entries: &[TimelineEntry], t: &Thresholds, recording: PathBuf) -> Scorecard {
+        let after = |e: &&TimelineEntry| e.at >= fault_at;
+        // Detection is the first human reaction: an incident opened, a note, a runbook step.
+        let detected = entries
+            .iter()
+            .filter(after)
+            .find(|e| matches!(e.kind, EntryKind::Opened { .. } | EntryKind::Note { .. } | EntryKind::Action { .. }))
+            .map(|e| (e.at - fault_at).num_seconds());
+        let mitigated = entries
+            .iter()
+            .filter(after)
+            .find(|e| matches!(e.kind, EntryKind::Status { status: IncidentStatus::Mitigated | IncidentStatus::Resolved }))
+            .map(|e| (e.at - fault_at).num_seconds());
+        let data_lost = entries
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EntryKind::Detected { backup_age_secs: Some(a), .. } => Some(*a),
+                _ => None,
+            })
+            .max();
+        let mut used: Vec<String> = entries
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EntryKind::Action { runbook, .. } => Some(runbook.clone()),
+                _ => None,
+            })
+            .collect();
+        used.sort();
+        used.dedup();
+        let rto = rto_for(scenario, t);
+        Scorecard {
+            scenario: scenario.into(),
+            fault_at,
+            detected_after_secs: detected,
+            mitigated_after_secs: mitigated,
+            rto_secs: rto,
+            rto_met: mitigated.map(|m| m <= rto as i64),
+            data_lost_secs: data_lost,
+            rpo_secs: t.rpo_secs,
+            runbooks_used: used,
+            runbooks_expected: expected_runbooks(scenario).into_iter().map(String::from).collect(),
+            recording,
+        }
+    }
+
+    pub fn to_markdown(&self) -> String {
+        let secs = |s: Option<i64>| s.map_or_else(|| "never".to_string(), |s| crate::ui::toolkit::duration(s));
+        let missing: Vec<&String> = self.runbooks_expected.iter().filter(|r| !self.runbooks_used.contains(r)).collect();
+        format!(
+            "# Drill scorecard: {}\n\n| | |\n|---|---|\n| Fault injected | {} UTC |\n| Time to detect | {} |\n| Time to mitigate | {} (RTO {}: {}) |\n| Data lost | {} (RPO {}) |\n| Runbooks used | {} |\n| Runbooks expected | {} |\n| Recording | `{}` |\n",
+            self.scenario,
+            self.fault_at.format("%Y-%m-%d %H:%M:%S"),
+            secs(self.detected_after_secs),
+            secs(self.mitigated_after_secs),
+            crate::ui::toolkit::duration(self.rto_secs as i64),
+            match self.rto_met {
+                Some(true) => "met",
+                Some(false) => "MISSED",
+                None => "not mitigated",
+            },
+            self.data_lost_secs.map_or_else(|| "none measured".to_string(), |s| crate::ui::toolkit::duration(s)),
+            crate::ui::toolkit::duration(self.rpo_secs as i64),
+            if self.runbooks_used.is_empty() { "none".to_string() } else { self.runbooks_used.join(", ") },
+            if missing.is_empty() {
+                self.runbooks_expected.join(", ")
+            } else {
+                format!(
+                    "{} (not used: {})",
+                    self.runbooks_expected.join(", "),
+                    missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                )
+            },
+            self.recording.display()
+        )
+    }
+}
+
+/// The scorecard file beside a recording.
+pub fn scorecard_path(recording: &Path) -> PathBuf {
+    let mut name = recording.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".scorecard.md");
+    recording.with_file_name(name)
+}
+
+/// Runs a drill: lab up, faults at a random moment within `window`, the recorded console, scorecard.
+pub fn run(scenario: &str, window: Duration, out_dir: &Path) -> anyhow::Result<Scorecard> {
+    use anyhow::Context;
+    let steps = crate::lab::scenarios::steps(scenario)?;
+    std::fs::create_dir_all(out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
+    eprintln!("sitrep drill: starting the lab for `{scenario}`; the fault comes at a random moment within {}s…", window.as_secs());
+    let lab = Lab::up(LabOptions { dir: None, scenario: None, owner_pid: Some(std::process::id()) })?;
+    let stamp = Utc::now().format("%Y%m%dT%H%M%SZ");
+    let recording = out_dir.join(format!("drill-{scenario}-{stamp}.sitrep"));
+    let data_dir = out_dir.join(format!("drill-{scenario}-{stamp}.data"));
+    let mut config: Config = crate::config::load(&lab.config_path())?;
+    config.general.data_dir = data_dir.display().to_string();
+    // The faults, shifted to a random start inside the window, on their own thread.
+    let delay = Duration::from_millis(rand::random_range(0..=window.as_millis().max(1) as u64));
+    let first = steps.first().map_or(Duration::ZERO, |s| s.at);
+    let plan: Vec<(Duration, String)> = steps.iter().map(|s| (delay + (s.at - first), s.fault.name().to_string())).collect();
+    let fault_at = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
+    let lab_for_faults = lab.clone();
+    std::thread::spawn(move || {
+        let start = std::time::Instant::now();
+        for (at, fault) in plan {
+            std::thread::sleep(at.saturating_sub(start.elapsed()));
+            if let Err(e) = lab_for_faults.fault(&fault) {
+                tracing::error!("drill fault {fault}: {e}");
+            }
+        }
+    });
+    let args = crate::cli::ConsoleArgs { record: Some(recording.clone()), ..Default::default() };
+    let result = crate::cli::run_console_with(config.clone(), &args, format!("DRILL {scenario}"));
+    let entries = read_entries(&config);
+    let card = Scorecard::score(scenario, fault_at, &entries, &config.thresholds, recording.clone());
+    std::fs::write(scorecard_path(&recording), card.to_markdown()).with_context(|| "writing the scorecard")?;
+    std::fs::write(recording.with_extension("scorecard.json"), serde_json::to_string_pretty(&card)?)?;
+    if let Err(e) = lab.down() {
+        eprintln!("sitrep drill: stopping the lab: {e}");
+    }
+    result?;
+    Ok(card)
+}
+
+/// Every entry of every incident the trainee opened in the drill's data dir.
+fn read_entries(config: &Config) -> Vec<TimelineEntry> {
+    let Ok(store) = crate::timeline::store::LocalStore::from_config(config) else { return Vec::new() };
+    let mut out = Vec::new();
+    for id in store.list().unwrap_or_default() {
+        if let Ok(read) = store.read(&id) {
+            out.extend(read.entries);
+        }
+    }
+    out.sort_by_key(|e| e.at);
+    out
+}
