@@ -94,7 +94,7 @@ impl Scorecard {
     }
 
     pub fn to_markdown(&self) -> String {
-        let secs = |s: Option<i64>| s.map_or_else(|| "never".to_string(), |s| crate::ui::toolkit::duration(s));
+        let secs = |s: Option<i64>| s.map_or_else(|| "never".to_string(), crate::ui::toolkit::duration);
         let missing: Vec<&String> = self.runbooks_expected.iter().filter(|r| !self.runbooks_used.contains(r)).collect();
         format!(
             "# Drill scorecard: {}\n\n| | |\n|---|---|\n| Fault injected | {} UTC |\n| Time to detect | {} |\n| Time to mitigate | {} (RTO {}: {}) |\n| Data lost | {} (RPO {}) |\n| Runbooks used | {} |\n| Runbooks expected | {} |\n| Recording | `{}` |\n",
@@ -108,7 +108,7 @@ impl Scorecard {
                 Some(false) => "MISSED",
                 None => "not mitigated",
             },
-            self.data_lost_secs.map_or_else(|| "none measured".to_string(), |s| crate::ui::toolkit::duration(s)),
+            self.data_lost_secs.map_or_else(|| "none measured".to_string(), crate::ui::toolkit::duration),
             crate::ui::toolkit::duration(self.rpo_secs as i64),
             if self.runbooks_used.is_empty() { "none".to_string() } else { self.runbooks_used.join(", ") },
             if missing.is_empty() {
