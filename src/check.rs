@@ -31,8 +31,8 @@ pub fn run(config_path: Option<&Path>) -> Vec<Problem> {
             }
         }
         for file in data_files::list_dir(&root.join("actions")) {
-            if let Err(e) = file.text.parse::<toml::Table>() {
-                problems.push(crate::ui::theme::toml_problem(&file, &e, "fix the TOML syntax of this runbook"));
+            if let Err(p) = crate::runbook::validate(&file) {
+                problems.extend(p);
             }
         }
     }

@@ -41,8 +41,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Append a note to the open incident's timeline; prints `saved <id>` once it is on disk.
     Note(crate::timeline::cli::NoteArgs),
-    /// List or run runbook wizards from actions/ (not in this build yet).
-    Runbook(RunbookArgs),
+    /// List, show or run the runbooks in actions/ (triage, rollback, failover, restore, …).
+    Runbook(crate::runbook::cli::RunbookArgs),
     /// Print shell completions: sitrep completions bash|zsh|fish > FILE.
     Completions { shell: clap_complete::Shell },
 }
@@ -138,12 +138,6 @@ pub struct ReplayArgs {
 #[derive(Debug, Args)]
 pub struct CheckArgs {}
 
-#[derive(Debug, Args)]
-pub struct RunbookArgs {
-    /// Runbook name from actions/.
-    pub name: Option<String>,
-}
-
 fn parse_size(s: &str) -> Result<(u16, u16), String> {
     let (c, r) = s.split_once(['x', 'X']).ok_or_else(|| format!("`{s}` is not COLSxROWS, e.g. 120x40"))?;
     let c: u16 = c.parse().map_err(|_| format!("`{c}` is not a column count"))?;
@@ -182,7 +176,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Incident(args)) => crate::timeline::cli::run_incident(args, &load_config(&cli.console)?),
         Some(Command::Note(args)) => crate::timeline::cli::run_note(args, &load_config(&cli.console)?),
         Some(Command::Export(args)) => crate::timeline::cli::run_export(args, &load_config(&cli.console)?),
-        Some(Command::Runbook(_)) => not_yet("runbook", "runbook wizards (issue 7)"),
+        Some(Command::Runbook(args)) => crate::runbook::cli::run(args, &load_config(&cli.console)?),
     }
 }
 
@@ -266,10 +260,6 @@ fn recording_header(config: &Config, banner: &str, cols: u16, rows: u16) -> crat
     }
 }
 
-fn not_yet(cmd: &str, what: &str) -> anyhow::Result<ExitCode> {
-    eprintln!("sitrep {cmd}: not available in this build; it arrives with {what}. Nothing was changed.");
-    Ok(ExitCode::from(2))
-}
 
 /// Global flags given before the subcommand still count.
 fn merge(global: ConsoleArgs, mut local: ConsoleArgs) -> ConsoleArgs {

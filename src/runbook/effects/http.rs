@@ -1,0 +1,9 @@
+//! HTTP health checks: GET a URL and expect a status, within the step's per-call timeout.
+
+use super::{Ctx, Report};
+
+pub async fn check(ctx: &Ctx, url: &str, expect: u16) -> Result<Report, String> {
+    let resp = ctx.http().get(url).send().await.map_err(|e| format!("GET {url}: {e}; is the service up and the URL right?"))?;
+    let status = resp.status().as_u16();
+    if status == expect { Ok(Report::text(format!("GET {url}: {status}"))) } else { Err(format!("GET {url}: {status}, expected {expect}")) }
+}

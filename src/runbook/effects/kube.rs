@@ -1,0 +1,274 @@
+//! Kubernetes effects with the kube crate: permission (SelfSubjectAccessReview), rollout undo to
+//! a revision, scale, restart by deleting pods, cordon, and the checks that a rollout is done.
+
+use super::{Ctx, Report};
+use crate::sources::kube::{deployment_row, pod_row};
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec};
+use k8s_openapi::api::core::v1::{Node, Pod, PodTemplateSpec};
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::{Api, Client};
+use serde_json::json;
+
+const REVISION: &str = "deployment.kubernetes.io/revision";
+
+async fn client(ctx: &Ctx) -> Result<Client, String> {
+    crate::sources::kube::client(&ctx.config).await
+}
+
+fn kube_err(what: &str) -> impl FnOnce(kube::Error) -> String + '_ {
+    move |e| match e {
+        kube::Error::Api(s) if s.code == 403 => {
+            format!("{what}: forbidden ({}); ask for the permission or run with an identity that has it", s.message)
+        }
+        kube::Error::Api(s) if s.code == 404 => format!("{what}: not found ({}); check the name and [kube] namespaces", s.message),
+        other => format!("{what}: {other}"),
+    }
+}
+
+/// Asks the API server whether we may `verb` `resource` in the namespace.
+pub async fn can_i(ctx: &Ctx, verb: &str, resource: &str, group: &str) -> Result<Report, String> {
+    let ns = ctx.namespace();
+    let review = SelfSubjectAccessReview {
+        spec: SelfSubjectAccessReviewSpec {
+            resource_attributes: Some(ResourceAttributes {
+                namespace: Some(ns.clone()),
+                verb: Some(verb.to_string()),
+                resource: Some(resource.to_string()),
+                group: Some(group.to_string()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let api: Api<SelfSubjectAccessReview> = Api::all(client(ctx).await?);
+    let answer = api.create(&PostParams::default(), &review).await.map_err(kube_err("SelfSubjectAccessReview"))?;
+    let status = answer.status.unwrap_or_default();
+    if status.allowed {
+        Ok(Report::text(format!("allowed to {verb} {resource} in {ns}")))
+    } else {
+        let why = status.reason.filter(|r| !r.is_empty()).map(|r| format!(" ({r})")).unwrap_or_default();
+        Err(format!(
+            "not allowed to {verb} {resource} in {ns}{why}; `kubectl auth can-i {verb} {resource} -n {ns}` says no — get the role bound or use another context"
+        ))
+    }
+}
+
+/// The deployment's ReplicaSets by revision, highest first.
+async fn revisions(api_rs: &Api<ReplicaSet>, deploy: &Deployment) -> Result<Vec<(u64, ReplicaSet)>, String> {
+    let uid = deploy.metadata.uid.clone().unwrap_or_default();
+    let name = deploy.metadata.name.clone().unwrap_or_default();
+    let list = api_rs.list(&ListParams::default()).await.map_err(kube_err("listing ReplicaSets"))?;
+    let mut out: Vec<(u64, ReplicaSet)> = list
+        .items
+        .into_iter()
+        .filter(|rs| rs.metadata.owner_references.iter().flatten().any(|o| o.kind == "Deployment" && (o.uid == uid || o.name == name)))
+        .filter_map(|rs| {
+            let rev = rs.metadata.annotations.as_ref()?.get(REVISION)?.parse().ok()?;
+            Some((rev, rs))
+        })
+        .collect();
+    out.sort_by_key(|r| std::cmp::Reverse(r.0));
+    Ok(out)
+}
+
+fn current_revision(d: &Deployment) -> u64 {
+    d.metadata.annotations.as_ref().and_then(|a| a.get(REVISION)).and_then(|r| r.parse().ok()).unwrap_or(0)
+}
+
+/// The revision to go back to: `previous` (the highest below the current) or a number.
+async fn target(ctx: &Ctx, deployment: &str, revision: &str) -> Result<(Deployment, u64, ReplicaSet), String> {
+    let client = client(ctx).await?;
+    let ns = ctx.namespace();
+    let deploy =
+        Api::<Deployment>::namespaced(client.clone(), &ns).get(deployment).await.map_err(kube_err(&format!("deployment {deployment}")))?;
+    let all = revisions(&Api::namespaced(client, &ns), &deploy).await?;
+    let current = current_revision(&deploy);
+    let known: Vec<String> = all.iter().map(|(r, _)| r.to_string()).collect();
+    let found = if revision.is_empty() || revision == "previous" {
+        all.into_iter().find(|(r, _)| *r < current)
+    } else {
+        let wanted: u64 = revision
+            .parse()
+            .map_err(|_| format!("revision `{revision}` is not a number; use `previous` or one of {}", known.join(", ")))?;
+        if wanted == current {
+            return Err(format!("revision {wanted} is what deployment/{deployment} runs now; choose another of {}", known.join(", ")));
+        }
+        all.into_iter().find(|(r, _)| *r == wanted)
+    };
+    let (rev, rs) = found.ok_or_else(|| {
+        format!("deployment/{deployment} has no revision `{revision}` to go back to (it has {}; now at {current})", known.join(", "))
+    })?;
+    Ok((deploy, rev, rs))
+}
+
+fn facts(from: u64, to: u64) -> Vec<(&'static str, String)> {
+    vec![("from_revision", from.to_string()), ("to_revision", to.to_string())]
+}
+
+pub async fn revision_exists(ctx: &Ctx, deployment: &str, revision: &str) -> Result<Report, String> {
+    let (deploy, rev, _) = target(ctx, deployment, revision).await?;
+    let from = current_revision(&deploy);
+    Ok(Report::text(format!("deployment/{deployment} is at revision {from}; revision {rev} is available")).with(facts(from, rev)))
+}
+
+/// Images and env of two pod templates, side by side: what a rollback changes.
+pub fn template_diff(now: Option<&PodTemplateSpec>, then: Option<&PodTemplateSpec>) -> Vec<String> {
+    let containers = |t: Option<&PodTemplateSpec>| t.and_then(|t| t.spec.as_ref()).map(|s| s.containers.clone()).unwrap_or_default();
+    let (now, then) = (containers(now), containers(then));
+    let mut out = Vec::new();
+    for c in &now {
+        let Some(old) = then.iter().find(|o| o.name == c.name) else {
+            out.push(format!("container {}: removed", c.name));
+            continue;
+        };
+        if c.image != old.image {
+            out.push(format!("{} image: {} → {}", c.name, c.image.as_deref().unwrap_or("?"), old.image.as_deref().unwrap_or("?")));
+        }
+        let env = |c: &k8s_openapi::api::core::v1::Container| -> Vec<(String, String)> {
+            c.env.iter().flatten().map(|e| (e.name.clone(), e.value.clone().unwrap_or_else(|| "(from a reference)".into()))).collect()
+        };
+        let (a, b) = (env(c), env(old));
+        for (k, v) in &a {
+            match b.iter().find(|(k2, _)| k2 == k) {
+                None => out.push(format!("{} env {k}: removed (was {v})", c.name)),
+                Some((_, v2)) if v2 != v => out.push(format!("{} env {k}: {v} → {v2}", c.name)),
+                Some(_) => {}
+            }
+        }
+        for (k, v) in b.iter().filter(|(k, _)| !a.iter().any(|(k2, _)| k2 == k)) {
+            out.push(format!("{} env {k}: added ({v})", c.name));
+        }
+    }
+    for c in then.iter().filter(|o| !now.iter().any(|c| c.name == o.name)) {
+        out.push(format!("container {}: added ({})", c.name, c.image.as_deref().unwrap_or("?")));
+    }
+    if out.is_empty() {
+        out.push("no image or env change (same pod template)".into());
+    }
+    out.into_iter().map(|l| crate::sources::clean(&l)).collect()
+}
+
+/// The revision diff shown before a rollback.
+pub async fn undo_preview(ctx: &Ctx, deployment: &str, revision: &str) -> Result<String, String> {
+    let (deploy, rev, rs) = target(ctx, deployment, revision).await?;
+    let lines = template_diff(Some(&deploy.spec.template), rs.spec.template.as_ref());
+    Ok(format!(
+        "revision {} → {rev}:\n{}",
+        current_revision(&deploy),
+        lines.iter().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
+    ))
+}
+
+/// `kubectl rollout undo`: the deployment's template becomes the old ReplicaSet's (JSON patch).
+pub async fn rollout_undo(ctx: &Ctx, deployment: &str, revision: &str) -> Result<Report, String> {
+    let (deploy, rev, rs) = target(ctx, deployment, revision).await?;
+    let mut template = rs.spec.template.ok_or_else(|| format!("revision {rev} has no pod template"))?;
+    if let Some(labels) = template.metadata.as_mut().and_then(|m| m.labels.as_mut()) {
+        labels.remove("pod-template-hash");
+    }
+    let patch: json_patch::Patch = serde_json::from_value(json!([{ "op": "replace", "path": "/spec/template", "value": template }]))
+        .map_err(|e| format!("building the rollback patch: {e}"))?;
+    let api: Api<Deployment> = Api::namespaced(client(ctx).await?, &ctx.namespace());
+    api.patch(deployment, &PatchParams::default(), &Patch::Json::<()>(patch))
+        .await
+        .map_err(kube_err(&format!("rolling back deployment/{deployment}")))?;
+    let from = current_revision(&deploy);
+    Ok(Report::text(format!("deployment/{deployment} rolled back from revision {from} to the template of revision {rev}"))
+        .with(facts(from, rev)))
+}
+
+/// Done when every replica is updated, available and ready, no old pod is left, and no pod is failing.
+pub async fn rollout_complete(ctx: &Ctx, deployment: &str) -> Result<Report, String> {
+    let client = client(ctx).await?;
+    let ns = ctx.namespace();
+    let d =
+        Api::<Deployment>::namespaced(client.clone(), &ns).get(deployment).await.map_err(kube_err(&format!("deployment {deployment}")))?;
+    let observed = d.status.as_ref().and_then(|s| s.observed_generation).unwrap_or(0);
+    if observed < d.metadata.generation.unwrap_or(0) {
+        return Err(format!("deployment/{deployment}: the controller has not seen the change yet"));
+    }
+    let row = deployment_row(&d);
+    if row.rollout != "complete" || row.ready < row.desired {
+        return Err(format!(
+            "deployment/{deployment}: rollout {}, {}/{} ready, {} updated",
+            row.rollout, row.ready, row.desired, row.updated
+        ));
+    }
+    let pods =
+        Api::<Pod>::namespaced(client, &ns).list(&ListParams::default().labels(&selector(&d))).await.map_err(kube_err("listing pods"))?;
+    let rows: Vec<_> = pods.items.iter().map(pod_row).collect();
+    if let Some(bad) = rows.iter().find(|p| !p.is_healthy()) {
+        return Err(format!("pod {} is {}", bad.name, bad.status()));
+    }
+    Ok(Report::text(format!(
+        "deployment/{deployment}: {}/{} pods ready at revision {} ({})",
+        row.ready,
+        row.desired,
+        row.revision,
+        row.images.join(", ")
+    )))
+}
+
+fn selector(d: &Deployment) -> String {
+    d.spec
+        .selector
+        .match_labels
+        .as_ref()
+        .map(|m| m.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","))
+        .unwrap_or_default()
+}
+
+pub async fn scale(ctx: &Ctx, deployment: &str, replicas: &str) -> Result<Report, String> {
+    let n: i32 = replicas
+        .parse()
+        .ok()
+        .filter(|n| (0..=1000).contains(n))
+        .ok_or_else(|| format!("replicas `{replicas}` is not a number from 0 to 1000"))?;
+    let api: Api<Deployment> = Api::namespaced(client(ctx).await?, &ctx.namespace());
+    let before = api.get(deployment).await.map_err(kube_err(&format!("deployment {deployment}")))?.spec.replicas.unwrap_or(1);
+    api.patch(deployment, &PatchParams::default(), &Patch::Merge(json!({ "spec": { "replicas": n } })))
+        .await
+        .map_err(kube_err(&format!("scaling deployment/{deployment}")))?;
+    Ok(Report::text(format!("deployment/{deployment} scaled from {before} to {n} replicas")))
+}
+
+pub async fn scale_preview(ctx: &Ctx, deployment: &str, replicas: &str) -> Result<String, String> {
+    let api: Api<Deployment> = Api::namespaced(client(ctx).await?, &ctx.namespace());
+    let d = api.get(deployment).await.map_err(kube_err(&format!("deployment {deployment}")))?;
+    Ok(format!("replicas: {} → {replicas}", d.spec.replicas.unwrap_or(1)))
+}
+
+/// Deletes the deployment's pods (or the one named) so the ReplicaSet starts fresh ones.
+pub async fn restart_pods(ctx: &Ctx, deployment: &str, pod: &str) -> Result<Report, String> {
+    let client = client(ctx).await?;
+    let ns = ctx.namespace();
+    let d =
+        Api::<Deployment>::namespaced(client.clone(), &ns).get(deployment).await.map_err(kube_err(&format!("deployment {deployment}")))?;
+    let pods: Api<Pod> = Api::namespaced(client, &ns);
+    let names: Vec<String> = pods
+        .list(&ListParams::default().labels(&selector(&d)))
+        .await
+        .map_err(kube_err("listing pods"))?
+        .items
+        .into_iter()
+        .filter_map(|p| p.metadata.name)
+        .filter(|n| pod.is_empty() || pod == "all" || n == pod)
+        .collect();
+    if names.is_empty() {
+        return Err(format!("deployment/{deployment} has no pod named `{pod}`; `sitrep runbook show restart-pods` lists how to choose"));
+    }
+    for name in &names {
+        pods.delete(name, &DeleteParams::default()).await.map_err(kube_err(&format!("deleting pod {name}")))?;
+    }
+    Ok(Report::text(format!("deleted {} pod(s) of deployment/{deployment}: {}", names.len(), names.join(", "))))
+}
+
+pub async fn cordon(ctx: &Ctx, node: &str) -> Result<Report, String> {
+    let api: Api<Node> = Api::all(client(ctx).await?);
+    api.patch(node, &PatchParams::default(), &Patch::Merge(json!({ "spec": { "unschedulable": true } })))
+        .await
+        .map_err(kube_err(&format!("cordoning node {node}")))?;
+    Ok(Report::text(format!("node {node} cordoned: no new pods will be scheduled on it")))
+}

@@ -1,0 +1,319 @@
+//! Triage (seeds/004 "Detection & Triage"): one snapshot of every source through the collectors,
+//! findings with a severity each (P1–P4), the worst as the proposal, and the runbook to run next.
+
+use super::{Ctx, Report};
+use crate::config::Thresholds;
+use crate::model::{BackupKind, BackupsSnapshot, Observation, PodsSnapshot, QueuesSnapshot, ReplicationSnapshot, SentinelSnapshot};
+use crate::sources::Collect;
+use chrono::{DateTime, Utc};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Pod;
+use kube::Api;
+use kube::api::ListParams;
+use std::future::Future;
+use std::time::Duration;
+
+/// One thing found wrong (or unreadable).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub component: String,
+    pub what: String,
+    /// 1 = P1 (outage, data-loss risk) … 4 = P4 (no user impact).
+    pub severity: u8,
+    pub next: Option<&'static str>,
+}
+
+fn finding(component: &str, what: String, severity: u8, next: Option<&'static str>) -> Finding {
+    Finding { component: component.into(), what, severity, next }
+}
+
+/// Every source read once.
+#[derive(Debug, Default)]
+pub struct Snapshots {
+    pub pods: Option<Result<PodsSnapshot, String>>,
+    pub replication: Option<Result<ReplicationSnapshot, String>>,
+    pub sentinel: Option<Result<SentinelSnapshot, String>>,
+    pub queues: Option<(Result<QueuesSnapshot, String>, Option<QueuesSnapshot>)>,
+    pub backups: Option<Result<BackupsSnapshot, String>>,
+}
+
+/// Pure: the findings of a set of snapshots, worst first.
+pub fn assess(s: &Snapshots, t: &Thresholds, now: DateTime<Utc>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    match &s.pods {
+        Some(Ok(p)) => pods(p, t, &mut out),
+        Some(Err(e)) => out.push(finding("kubernetes", format!("cannot read pods: {e}"), 3, None)),
+        None => {}
+    }
+    match &s.replication {
+        Some(Ok(r)) => {
+            if r.leader().is_none() {
+                out.push(finding("postgres", "no Postgres leader: writes are failing".into(), 1, Some("failover-postgres")));
+            }
+            for m in r.members.iter().filter(|m| !m.reachable) {
+                out.push(finding("postgres", format!("member {} unreachable: {}", m.name, m.error.as_deref().unwrap_or("?")), 3, None));
+            }
+            if let Some(lag) = r.max_replay_lag_bytes().filter(|l| *l > t.lag_warn_bytes) {
+                out.push(finding("postgres", format!("replication lag {lag} bytes (warn {})", t.lag_warn_bytes), 3, None));
+            }
+            if r.archiver.as_ref().is_some_and(|a| a.is_failing()) {
+                out.push(finding("postgres", "WAL archiving is failing: point-in-time recovery is at risk".into(), 2, None));
+            }
+        }
+        Some(Err(e)) => out.push(finding("postgres", format!("cannot reach the database: {e}"), 1, Some("failover-postgres"))),
+        None => {}
+    }
+    match &s.sentinel {
+        Some(Ok(snap)) => {
+            let down = snap.master.as_ref().is_some_and(|m| m.s_down() || m.o_down());
+            if down {
+                out.push(finding(
+                    "redis",
+                    format!("Redis master {} is down", snap.agreed_master().unwrap_or("?")),
+                    1,
+                    Some("failover-redis"),
+                ));
+            } else if snap.disagree() {
+                out.push(finding("redis", "Sentinels disagree about the master".into(), 2, Some("failover-redis")));
+            }
+            for row in snap.sentinels.iter().filter(|r| r.error.is_some()) {
+                out.push(finding("redis", format!("Sentinel {} unreachable: {}", row.addr, row.error.as_deref().unwrap_or("?")), 4, None));
+            }
+        }
+        Some(Err(e)) => out.push(finding("redis", format!("no Sentinel answers: {e}"), 1, Some("failover-redis"))),
+        None => {}
+    }
+    match &s.queues {
+        Some((Ok(q), later)) => queues(q, later.as_ref(), t, &mut out),
+        Some((Err(e), _)) => out.push(finding("queues", format!("cannot read queues: {e}"), 2, Some("failover-redis"))),
+        None => {}
+    }
+    match &s.backups {
+        Some(Ok(b)) => match b.newest(BackupKind::Dump) {
+            Some(d) if (now - d.at).num_seconds() > t.rpo_secs as i64 => out.push(finding(
+                "backups",
+                format!("newest dump {} is {}s old, over the RPO of {}s", d.key, (now - d.at).num_seconds(), t.rpo_secs),
+                2,
+                None,
+            )),
+            Some(_) => {}
+            None => out.push(finding("backups", "no dump in the inventory".into(), 2, None)),
+        },
+        Some(Err(e)) => out.push(finding("backups", format!("cannot list backups: {e}"), 3, None)),
+        None => {}
+    }
+    out.sort_by_key(|f| f.severity);
+    out
+}
+
+fn pods(p: &PodsSnapshot, t: &Thresholds, out: &mut Vec<Finding>) {
+    for d in &p.deployments {
+        let deploy_pods: Vec<_> = p.pods.iter().filter(|pod| pod.name.starts_with(&format!("{}-", d.name))).collect();
+        let failing: Vec<_> = deploy_pods.iter().filter(|pod| !pod.is_healthy() || pod.restarts >= t.restarts_warn).collect();
+        if d.available == 0 && d.desired > 0 {
+            out.push(finding(
+                "kubernetes",
+                format!("deployment {} has no available pod (revision {}, {})", d.name, d.revision, d.images.join(",")),
+                1,
+                Some("rollback"),
+            ));
+        } else if !failing.is_empty() {
+            let names: Vec<String> = failing.iter().map(|p| format!("{} {}", p.name, p.status())).collect();
+            let sev = if d.available * 2 < d.desired { 2 } else { 3 };
+            let next = if d.rollout != "complete" { Some("rollback") } else { Some("restart-pods") };
+            out.push(finding(
+                "kubernetes",
+                format!("deployment {} (revision {}, {}): {}", d.name, d.revision, d.images.join(","), names.join(", ")),
+                sev,
+                next,
+            ));
+        }
+    }
+    let warnings: Vec<_> = p.events.iter().filter(|e| e.kind == "Warning").take(3).collect();
+    for e in warnings {
+        out.push(finding("kubernetes", format!("warning event {} {}: {} (x{})", e.object, e.reason, e.message, e.count), 4, None));
+    }
+}
+
+fn queues(q: &QueuesSnapshot, later: Option<&QueuesSnapshot>, t: &Thresholds, out: &mut Vec<Finding>) {
+    for row in &q.queues {
+        let grew = later.and_then(|l| l.queues.iter().find(|r| r.name == row.name)).map(|r| r.depth as i64 - row.depth as i64);
+        if row.depth >= t.queue_depth_crit {
+            out.push(finding(
+                "queues",
+                format!("queue {} holds {} (critical {})", row.name, row.depth, t.queue_depth_crit),
+                2,
+                Some("scale"),
+            ));
+        } else if row.depth >= t.queue_depth_warn || grew.is_some_and(|g| g > 50) {
+            out.push(finding(
+                "queues",
+                format!("queue {} holds {} and grew by {} in 2s", row.name, row.depth, grew.unwrap_or(0)),
+                3,
+                Some("scale"),
+            ));
+        }
+    }
+}
+
+async fn within<T>(d: Duration, f: impl Future<Output = Result<T, String>>) -> Result<T, String> {
+    tokio::time::timeout(d, f).await.unwrap_or_else(|_| Err(format!("no answer within {}s", d.as_secs())))
+}
+
+async fn kube_snapshot(ctx: &Ctx) -> Result<PodsSnapshot, String> {
+    let client = crate::sources::kube::client(&ctx.config).await?;
+    let ns = ctx.namespace();
+    let pods = Api::<Pod>::namespaced(client.clone(), &ns).list(&ListParams::default()).await.map_err(|e| e.to_string())?;
+    let deps = Api::<Deployment>::namespaced(client.clone(), &ns).list(&ListParams::default()).await.map_err(|e| e.to_string())?;
+    let events =
+        Api::<k8s_openapi::api::core::v1::Event>::namespaced(client, &ns).list(&ListParams::default()).await.map_err(|e| e.to_string())?;
+    let mut events: Vec<_> = events
+        .items
+        .iter()
+        .map(|e| crate::model::KubeEventRow {
+            at: None,
+            namespace: ns.clone(),
+            object: crate::sources::clean(&format!(
+                "{}/{}",
+                e.involved_object.kind.as_deref().unwrap_or("").to_lowercase(),
+                e.involved_object.name.as_deref().unwrap_or("")
+            )),
+            kind: crate::sources::clean(e.type_.as_deref().unwrap_or("Normal")),
+            reason: crate::sources::clean(e.reason.as_deref().unwrap_or("")),
+            message: crate::sources::clean(e.message.as_deref().unwrap_or("")),
+            count: e.count.unwrap_or(1).max(0) as u32,
+        })
+        .collect();
+    events.reverse();
+    Ok(PodsSnapshot {
+        pods: pods.items.iter().map(crate::sources::kube::pod_row).collect(),
+        deployments: deps.items.iter().map(crate::sources::kube::deployment_row).collect(),
+        events,
+    })
+}
+
+async fn collect<C: Collect>(mut c: C) -> Result<Observation, String> {
+    c.collect().await
+}
+
+/// Takes the snapshots (at once), assesses them, and reports findings, severity and next runbook.
+pub async fn run(ctx: &Ctx) -> Result<Report, String> {
+    let c = &ctx.config;
+    let d = ctx.timeout * 2;
+    let kube = async { if c.kube.enabled { Some(within(d, kube_snapshot(ctx)).await) } else { None } };
+    let pg = async {
+        let on = c.postgres.enabled && !(c.postgres.members.is_empty() && c.postgres.patroni.is_empty());
+        if !on {
+            return None;
+        }
+        Some(within(d, collect(crate::sources::postgres::Collector::new(c))).await.and_then(|o| match o {
+            Observation::Replication(r) => Ok(r),
+            _ => Err("unexpected observation".into()),
+        }))
+    };
+    let sentinel = async {
+        if !c.sentinel.enabled || c.sentinel.addrs.is_empty() {
+            return None;
+        }
+        Some(within(d, collect(crate::sources::sentinel::Collector::new(c))).await.and_then(|o| match o {
+            Observation::Sentinel(s) => Ok(s),
+            _ => Err("unexpected observation".into()),
+        }))
+    };
+    let queues = async {
+        if !c.queues.enabled || c.queues.names.is_empty() {
+            return None;
+        }
+        let mut col = crate::sources::queues::Collector::new(c);
+        let read = |o: Result<Observation, String>| match o {
+            Ok(Observation::Queues(q)) => Ok(q),
+            Ok(_) => Err("unexpected observation".to_string()),
+            Err(e) => Err(e),
+        };
+        let first = read(within(d, col.collect()).await);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let second = read(within(d, col.collect()).await).ok();
+        Some((first, second))
+    };
+    let backups = async {
+        if !c.s3.enabled || c.s3.bucket.is_empty() {
+            return None;
+        }
+        Some(within(d, collect(crate::sources::backups::Collector::new(c))).await.and_then(|o| match o {
+            Observation::Backups(b) => Ok(b),
+            _ => Err("unexpected observation".into()),
+        }))
+    };
+    let (pods, replication, sentinel, queues, backups) = tokio::join!(kube, pg, sentinel, queues, backups);
+    let snaps = Snapshots { pods, replication, sentinel, queues, backups };
+    let findings = assess(&snaps, &c.thresholds, ctx.clock.now());
+    let severity = findings.first().map_or(4, |f| f.severity);
+    let next = findings.iter().find_map(|f| f.next).unwrap_or("none");
+    let lines: Vec<String> = findings.iter().map(|f| format!("  P{} {}: {}", f.severity, f.component, f.what)).collect();
+    let checked = [
+        ("kubernetes", snaps.pods.is_some()),
+        ("postgres", snaps.replication.is_some()),
+        ("redis", snaps.sentinel.is_some()),
+        ("queues", snaps.queues.is_some()),
+        ("backups", snaps.backups.is_some()),
+    ];
+    let checked: Vec<&str> = checked.iter().filter(|(_, on)| *on).map(|(n, _)| *n).collect();
+    let summary = if findings.is_empty() {
+        format!("nothing unhealthy in {}; proposed severity P4, next runbook: none", checked.join(", "))
+    } else {
+        format!(
+            "{} finding(s) in {}; proposed severity P{severity}, next runbook: {next}\n{}",
+            findings.len(),
+            checked.join(", "),
+            lines.join("\n")
+        )
+    };
+    Ok(Report::text(summary).with([("severity", format!("P{severity}")), ("next_runbook", next.to_string())]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{DeploymentRow, PodRow};
+
+    #[test]
+    fn a_crashlooping_new_revision_is_p3_and_proposes_rollback() {
+        let pods = PodsSnapshot {
+            pods: vec![
+                PodRow { name: "api-aaa-1".into(), phase: "Running".into(), ready: 1, containers: 1, ..PodRow::default() },
+                PodRow {
+                    name: "api-bbb-1".into(),
+                    phase: "Running".into(),
+                    ready: 0,
+                    containers: 1,
+                    restarts: 4,
+                    reason: Some("CrashLoopBackOff".into()),
+                    ..PodRow::default()
+                },
+            ],
+            deployments: vec![DeploymentRow {
+                name: "api".into(),
+                desired: 2,
+                available: 2,
+                updated: 1,
+                ready: 2,
+                revision: "2".into(),
+                rollout: "progressing".into(),
+                ..DeploymentRow::default()
+            }],
+            events: vec![],
+        };
+        let snaps = Snapshots { pods: Some(Ok(pods)), ..Snapshots::default() };
+        let f = assess(&snaps, &Thresholds::default(), Utc::now());
+        assert_eq!(f[0].severity, 3, "{f:?}");
+        assert_eq!(f[0].next, Some("rollback"));
+        assert!(f[0].what.contains("api-bbb-1 CrashLoopBackOff"), "{f:?}");
+    }
+
+    #[test]
+    fn no_database_answer_is_p1() {
+        let snaps = Snapshots { replication: Some(Err("connection refused".into())), ..Snapshots::default() };
+        let f = assess(&snaps, &Thresholds::default(), Utc::now());
+        assert_eq!((f[0].severity, f[0].next), (1, Some("failover-postgres")));
+    }
+}

@@ -1,0 +1,319 @@
+//! Drives a runbook against the estate: fills the params, takes the target lock, walks each step
+//! through the engine with real effects and timeouts, and writes every step to the open incident.
+
+use super::effects::{self, Ctx};
+use super::engine::{Confirmation, PlainConfirmation, Policy, StepRun, StepState, TypedConfirmation};
+use super::lock::{LockError, TargetLock};
+use super::spec::{Confirm, Runbook, StepSpec};
+use super::template::{self, Vars};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::timeline::entry::{EntryKind, local_author};
+use crate::timeline::store::{LocalStore, TimelineWriter};
+use std::time::{Duration, Instant};
+
+/// How to run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub params: Vars,
+    /// Show every step's preview; run nothing.
+    pub dry_run: bool,
+    /// Refuse every mutating step (also `[general] read_only`).
+    pub read_only: bool,
+    /// The text typed for typed confirmations (`--confirm`).
+    pub confirm: Option<String>,
+    /// Plain confirmations are given (`--yes`).
+    pub assume_yes: bool,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunResult {
+    Completed,
+    DryRun,
+    Failed { step: String, error: String },
+    Refused { step: String, why: String },
+    Aborted { step: String, why: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    pub result: RunResult,
+    /// (step name, final state) in order; steps never reached are absent.
+    pub steps: Vec<(String, StepState)>,
+    pub elapsed: Duration,
+}
+
+/// Problems before any step runs; nothing was changed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("runbook {runbook} has no parameter `{given}`{}; its parameters: {known}", nearest.as_ref().map(|n| format!(" — did you mean `{n}`?")).unwrap_or_default())]
+    UnknownParam { runbook: String, given: String, nearest: Option<String>, known: String },
+    #[error("parameter `{name}` is required ({description}){}; give it with --param {name}=VALUE", from.as_ref().map(|f| format!("; choose from the live {f}")).unwrap_or_default())]
+    MissingParam { name: String, description: String, from: Option<String> },
+    #[error("refused: {0}; nothing was changed")]
+    Locked(#[from] LockError),
+}
+
+/// What the person at the other end sees and answers; the CLI prints, the wizard draws.
+pub trait Observer {
+    /// Called on every change of a step's state.
+    fn step(&mut self, index: usize, total: usize, spec: &StepSpec, state: &StepState);
+    /// A side remark (timeline not written, lock taken, ...).
+    fn note(&mut self, text: &str);
+    /// Asks for a plain confirmation; `false` refuses the step.
+    fn confirm_plain(&mut self, spec: &StepSpec, preview: &str) -> bool;
+}
+
+/// The variables a run starts with: built-ins, then the given params, then defaults.
+pub fn variables(runbook: &Runbook, config: &Config, clock: &Clock, given: &Vars) -> Result<Vars, RunError> {
+    let mut vars = Vars::new();
+    vars.insert("namespace".into(), config.kube.namespaces.first().cloned().unwrap_or_else(|| "default".into()));
+    vars.insert("sentinel_master".into(), config.sentinel.master.clone());
+    vars.insert("stamp".into(), clock.now().format("%Y%m%d%H%M%S").to_string());
+    let names: Vec<&str> = runbook.params.iter().map(|p| p.name.as_str()).collect();
+    for key in given.keys() {
+        if !names.contains(&key.as_str()) {
+            return Err(RunError::UnknownParam {
+                runbook: runbook.name.clone(),
+                given: key.clone(),
+                nearest: crate::config::closest(key, names.iter().copied()),
+                known: if names.is_empty() { "none".into() } else { names.join(", ") },
+            });
+        }
+    }
+    for p in &runbook.params {
+        let value = match (given.get(&p.name), &p.default) {
+            (Some(v), _) => v.clone(),
+            (None, Some(d)) => template::render(d, &vars),
+            (None, None) => {
+                return Err(RunError::MissingParam {
+                    name: p.name.clone(),
+                    description: p.description.clone(),
+                    from: p.from.map(|f| f.name().to_string()),
+                });
+            }
+        };
+        vars.insert(p.name.clone(), value);
+    }
+    Ok(vars)
+}
+
+fn mentions(runbook: &Runbook, name: &str) -> bool {
+    let needle = format!("{{{name}}}");
+    runbook.steps.iter().any(|s| {
+        s.preview.contains(&needle) || matches!(&s.confirm, Confirm::Typed(t) if t.contains(&needle)) || s.explain.contains(&needle)
+    })
+}
+
+/// The open incident's writer, or why steps will not be recorded.
+fn journal(config: &Config, clock: &Clock) -> Result<TimelineWriter, String> {
+    let store = LocalStore::from_config(config).map_err(|e| e.to_string())?;
+    let id = store.current().map_err(|e| e.to_string())?.ok_or("no incident is open (`sitrep incident open`)")?;
+    TimelineWriter::open(&store, &id, clock.clone(), &local_author()).map_err(|e| e.to_string())
+}
+
+/// One line for the timeline from a step's final state.
+pub fn outcome_text(spec: &StepSpec, state: &StepState) -> String {
+    match state {
+        StepState::Verified { detail, elapsed } => format!("verified in {:.1}s: {detail}", elapsed.as_secs_f64()),
+        StepState::Failed { error, elapsed } => format!("failed after {:.1}s: {error}; next: {}", elapsed.as_secs_f64(), spec.on_failure),
+        StepState::Refused { why } => format!("refused, nothing changed: {why}"),
+        StepState::Aborted { why } => format!("aborted, nothing changed: {why}"),
+        other => other.name().to_string(),
+    }
+}
+
+/// Runs a runbook to its end (or its first step that does not succeed).
+pub async fn run(
+    runbook: &Runbook,
+    config: &Config,
+    clock: Clock,
+    opts: &RunOptions,
+    observer: &mut dyn Observer,
+) -> Result<RunSummary, RunError> {
+    let started = Instant::now();
+    let mut vars = variables(runbook, config, &clock, &opts.params)?;
+    let timeout = Duration::from_secs(config.general.timeout_secs.max(1));
+    if mentions(runbook, "patroni_scope") || runbook.target.contains("{patroni_scope}") {
+        let probe = Ctx { config: config.clone(), vars: vars.clone(), timeout, clock: clock.clone() };
+        match effects::patroni::scope(&probe).await {
+            Ok(scope) => {
+                vars.insert("patroni_scope".into(), scope);
+            }
+            Err(e) => observer.note(&format!("cannot read the Patroni scope: {e}")),
+        }
+    }
+    let policy = Policy { read_only: opts.read_only || config.general.read_only, dry_run: opts.dry_run };
+    let _lock = if runbook.mutates() && !policy.dry_run && !policy.read_only {
+        let data = crate::timeline::store::data_dir(config)
+            .map_err(|e| LockError::Io { path: "data dir".into(), source: std::io::Error::other(e.to_string()) })?;
+        Some(TargetLock::try_acquire(&data, &template::render(&runbook.target, &vars), &runbook.name)?)
+    } else {
+        None
+    };
+    let mut journal = if policy.dry_run {
+        None
+    } else {
+        match journal(config, &clock) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                observer.note(&format!("steps will not be written to a timeline: {e}"));
+                None
+            }
+        }
+    };
+    let mut ctx = Ctx { config: config.clone(), vars, timeout, clock };
+    let mut steps = Vec::new();
+    let total = runbook.steps.len();
+    let mut result = if policy.dry_run { RunResult::DryRun } else { RunResult::Completed };
+    for (i, spec) in runbook.steps.iter().enumerate() {
+        let state = run_step(i, total, spec, &mut ctx, policy, opts, observer).await;
+        if let Some(w) = journal.as_mut()
+            && !matches!(state, StepState::Aborted { .. } if policy.dry_run)
+        {
+            let kind = EntryKind::Action {
+                runbook: runbook.name.clone(),
+                step: spec.name.clone(),
+                outcome: outcome_text(&shown(spec, &ctx.vars), &state),
+            };
+            if let Err(e) = w.append(kind, None) {
+                observer.note(&format!("could not write step {} to the timeline: {e}", spec.name));
+            }
+        }
+        steps.push((spec.name.clone(), state.clone()));
+        let stop = match state {
+            StepState::Verified { .. } => None,
+            StepState::Aborted { .. } if policy.dry_run => None,
+            StepState::Failed { error, .. } => Some(RunResult::Failed { step: spec.name.clone(), error }),
+            StepState::Refused { why } => Some(RunResult::Refused { step: spec.name.clone(), why }),
+            StepState::Aborted { why } => Some(RunResult::Aborted { step: spec.name.clone(), why }),
+            other => Some(RunResult::Failed { step: spec.name.clone(), error: format!("ended {}", other.name()) }),
+        };
+        if let Some(r) = stop {
+            result = r;
+            break;
+        }
+    }
+    Ok(RunSummary { result, steps, elapsed: started.elapsed() })
+}
+
+fn bug(e: super::engine::BadTransition) -> StepState {
+    StepState::Failed { error: e.to_string(), elapsed: Duration::ZERO }
+}
+
+/// The step with its explanation and failure advice filled in, as people read them.
+fn shown(spec: &StepSpec, vars: &Vars) -> StepSpec {
+    StepSpec { explain: template::render(&spec.explain, vars), on_failure: template::render(&spec.on_failure, vars), ..spec.clone() }
+}
+
+async fn run_step(
+    i: usize,
+    total: usize,
+    raw: &StepSpec,
+    ctx: &mut Ctx,
+    policy: Policy,
+    opts: &RunOptions,
+    observer: &mut dyn Observer,
+) -> StepState {
+    let spec = &shown(raw, &ctx.vars);
+    let mut run = StepRun::new(spec);
+    let limit = Duration::from_secs(spec.timeout_secs);
+    observer.step(i, total, spec, &run.state);
+    // Checks are read-only (validation makes sure), so a dry run makes them too: its previews are real.
+    let checked = match &spec.precondition {
+        None => Ok(String::new()),
+        Some(check) => match tokio::time::timeout(limit, effects::run(check, ctx)).await {
+            Ok(Ok(report)) => {
+                ctx.vars.extend(report.facts);
+                Ok(report.summary)
+            }
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(format!("no answer within {}s", limit.as_secs())),
+        },
+    };
+    if let Err(e) = run.precondition(checked) {
+        return bug(e);
+    }
+    observer.step(i, total, spec, &run.state);
+    if run.state.is_final() {
+        return run.state;
+    }
+    let mut preview = template::render(&spec.preview, &ctx.vars);
+    if let Ok(Some(detail)) = tokio::time::timeout(limit, effects::preview_detail(&spec.effect, ctx))
+        .await
+        .map(|d| d.map(|r| r.unwrap_or_else(|e| format!("(cannot show the live detail: {e})"))))
+    {
+        preview = format!("{preview}\n{detail}");
+    }
+    if let Err(e) = run.preview(preview.clone()) {
+        return bug(e);
+    }
+    observer.step(i, total, spec, &run.state);
+    let expected = match &spec.confirm {
+        Confirm::Typed(t) => Some(template::render(t, &ctx.vars)),
+        _ => None,
+    };
+    let given = if policy.dry_run || (policy.read_only && run.mutates) {
+        Confirmation::NotRequired
+    } else {
+        confirmation(spec, &preview, expected.as_deref(), opts, observer)
+    };
+    if let Err(e) = run.confirm(policy, given, expected.as_deref()) {
+        return bug(e);
+    }
+    observer.step(i, total, spec, &run.state);
+    if run.state.is_final() {
+        return run.state;
+    }
+    if let Err(e) = run.start(Instant::now()) {
+        return bug(e);
+    }
+    observer.step(i, total, spec, &run.state);
+    let mut last = String::new();
+    let done = tokio::time::timeout(limit, act_and_verify(spec, ctx, &mut last)).await;
+    let result = match done {
+        Ok(r) => r,
+        Err(_) if last.is_empty() => Err(format!("did not finish within {}s (timeout_secs)", limit.as_secs())),
+        Err(_) => Err(format!("not verified within {}s: {last}", limit.as_secs())),
+    };
+    if let Err(e) = run.finish(result, Instant::now()) {
+        return bug(e);
+    }
+    observer.step(i, total, &shown(raw, &ctx.vars), &run.state);
+    run.state
+}
+
+fn confirmation(spec: &StepSpec, preview: &str, expected: Option<&str>, opts: &RunOptions, observer: &mut dyn Observer) -> Confirmation {
+    match (&spec.confirm, expected) {
+        (Confirm::None, _) => Confirmation::NotRequired,
+        (Confirm::Plain, _) if opts.assume_yes => Confirmation::Plain(PlainConfirmation::given()),
+        (Confirm::Plain, _) if observer.confirm_plain(spec, preview) => Confirmation::Plain(PlainConfirmation::given()),
+        (Confirm::Plain, _) => Confirmation::Withheld("not confirmed; answer y, or pass --yes".into()),
+        (Confirm::Typed(_), Some(expected)) => match &opts.confirm {
+            Some(typed) => TypedConfirmation::check(expected, typed).map(Confirmation::Typed).unwrap_or_else(|| {
+                Confirmation::Withheld(format!("--confirm `{typed}` does not match; this step changes `{expected}`: type that exactly"))
+            }),
+            None => Confirmation::Withheld(format!("this step changes `{expected}`; run again with --confirm {expected}")),
+        },
+        (Confirm::Typed(_), None) => Confirmation::Withheld("nothing to type".into()),
+    }
+}
+
+/// The effect, then its verification polled once a second until it holds; `last` keeps the
+/// latest reason it did not, for the timeout message.
+async fn act_and_verify(spec: &StepSpec, ctx: &mut Ctx, last: &mut String) -> Result<String, String> {
+    let report = effects::run(&spec.effect, ctx).await?;
+    ctx.vars.extend(report.facts);
+    let Some(check) = &spec.verify else { return Ok(report.summary) };
+    loop {
+        match effects::run(check, ctx).await {
+            Ok(v) => {
+                ctx.vars.extend(v.facts);
+                return Ok(format!("{}; verified: {}", report.summary, v.summary));
+            }
+            Err(e) => *last = e,
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}

@@ -1,0 +1,380 @@
+//! Runbooks against the real lab: each one changes the estate for real and is checked from outside
+//! (kube API, Patroni, every Sentinel, SQL). One shared lab; the tests take turns (they share it).
+
+use std::process::ExitCode;
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Pod;
+use sitrep::clock::Clock;
+use sitrep::config::Config;
+use sitrep::lab::{Lab, LabOptions};
+use sitrep::runbook::cli::{RunArgs, RunbookArgs, RunbookCommand, run};
+use sitrep::timeline::entry::{EntryKind, Severity};
+use sitrep::timeline::store::LocalStore;
+
+static LAB: OnceLock<Result<Lab, String>> = OnceLock::new();
+static TURN: Mutex<()> = Mutex::new(());
+
+fn lab() -> &'static Lab {
+    let lab = LAB.get_or_init(|| {
+        let started = Instant::now();
+        let lab = Lab::up(LabOptions { dir: None, scenario: None, owner_pid: Some(std::process::id()) });
+        eprintln!("lab up took {:.1}s", started.elapsed().as_secs_f64());
+        lab.map_err(|e| e.to_string())
+    });
+    match lab {
+        Ok(lab) => lab,
+        Err(e) => panic!("the shared lab did not start: {e}"),
+    }
+}
+
+/// The lab, this test's turn on it, and its config with a fresh data dir holding an open incident.
+struct Drill {
+    lab: &'static Lab,
+    config: Config,
+    _data: tempfile::TempDir,
+    _turn: MutexGuard<'static, ()>,
+}
+
+fn drill(title: &str) -> Drill {
+    let turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let lab = lab();
+    let mut config = sitrep::config::load(&lab.config_path()).expect("the lab's sitrep.toml loads");
+    let data = tempfile::tempdir().expect("temp data dir");
+    config.general.data_dir = data.path().display().to_string();
+    let store = LocalStore::from_config(&config).expect("store");
+    store.open_incident(&Clock::Real, "drill@lab", title, Severity::P2).expect("incident opened");
+    Drill { lab, config, _data: data, _turn: turn }
+}
+
+impl Drill {
+    /// `sitrep runbook run NAME --param ... [--confirm ..] [--read-only] [--dry-run] --yes`, timed.
+    fn run(&self, name: &str, params: &[(&str, &str)], confirm: Option<&str>, flags: &[&str]) -> ExitCode {
+        let args = RunbookArgs {
+            command: RunbookCommand::Run(RunArgs {
+                name: name.into(),
+                params: params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+                dry_run: flags.contains(&"--dry-run"),
+                confirm: confirm.map(String::from),
+                read_only: flags.contains(&"--read-only"),
+                yes: true,
+            }),
+        };
+        let started = Instant::now();
+        let code = run(args, &self.config).expect("the runbook command runs");
+        eprintln!("TIMING runbook {name} {flags:?}: {:.1}s -> {code:?}", started.elapsed().as_secs_f64());
+        code
+    }
+
+    /// Every `action` entry of the open incident: (runbook, step, outcome).
+    fn actions(&self) -> Vec<(String, String, String)> {
+        let store = LocalStore::from_config(&self.config).expect("store");
+        let id = store.current().expect("current").expect("an open incident");
+        store
+            .read(&id)
+            .expect("read timeline")
+            .entries
+            .into_iter()
+            .filter_map(|e| match e.kind {
+                EntryKind::Action { runbook, step, outcome } => Some((runbook, step, outcome)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime")
+}
+
+fn refused() -> ExitCode {
+    ExitCode::from(3)
+}
+
+async fn kube(config: &Config) -> kube::Client {
+    sitrep::sources::kube::client(config).await.expect("kube client")
+}
+
+/// (revision, images) of a deployment.
+fn deployment(config: &Config, name: &str) -> (String, Vec<String>) {
+    runtime().block_on(async {
+        let d = kube::Api::<Deployment>::namespaced(kube(config).await, "shop").get(name).await.expect("get deployment");
+        let row = sitrep::sources::kube::deployment_row(&d);
+        (row.revision, row.images)
+    })
+}
+
+fn pods(config: &Config, prefix: &str) -> Vec<sitrep::model::PodRow> {
+    runtime().block_on(async {
+        let list = kube::Api::<Pod>::namespaced(kube(config).await, "shop").list(&Default::default()).await.expect("list pods");
+        list.items.iter().map(sitrep::sources::kube::pod_row).filter(|p| p.name.starts_with(prefix)).collect()
+    })
+}
+
+fn wait_for(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !ok() {
+        assert!(Instant::now() < deadline, "{what} did not happen within {limit:?}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[test]
+fn rollback_after_a_bad_deploy_restores_the_previous_replicaset_and_pods_become_ready() {
+    let d = drill("api crash-looping after deploy");
+    let (good_rev, good_images) = deployment(&d.config, "api");
+    d.lab.fault("deploy-bad").expect("deploy-bad");
+    wait_for("a crash-looping api pod", Duration::from_secs(30), || {
+        pods(&d.config, "api-").iter().any(|p| p.status() == "CrashLoopBackOff")
+    });
+    let (bad_rev, bad_images) = deployment(&d.config, "api");
+    assert!(bad_images.iter().all(|i| i.ends_with("-bad")), "{bad_images:?}");
+
+    // Triage names the broken deployment and proposes the rollback.
+    assert_eq!(d.run("triage", &[], None, &[]), ExitCode::SUCCESS);
+    let triage = d.actions().into_iter().find(|(rb, ..)| rb == "triage").expect("triage in the timeline").2;
+    assert!(triage.contains("deployment api") && triage.contains("CrashLoopBackOff"), "{triage}");
+    assert!(triage.contains("next runbook: rollback") && triage.contains("severity P"), "{triage}");
+
+    // Refusals change nothing: no typed name, a wrong one, read-only mode; a dry run only shows.
+    let params = [("deployment", "api")];
+    assert_eq!(d.run("rollback", &params, None, &[]), refused());
+    assert_eq!(d.run("rollback", &params, Some("API"), &[]), refused());
+    assert_eq!(d.run("rollback", &params, Some("api"), &["--read-only"]), refused());
+    assert_eq!(d.run("rollback", &params, Some("api"), &["--dry-run"]), ExitCode::SUCCESS);
+    // A precondition that does not hold stops it too.
+    assert_eq!(d.run("rollback", &[("deployment", "api"), ("revision", "99")], Some("api"), &[]), ExitCode::from(4));
+    assert_eq!(deployment(&d.config, "api"), (bad_rev.clone(), bad_images), "a refused rollback changed the deployment");
+
+    assert_eq!(d.run("rollback", &params, Some("api"), &[]), ExitCode::SUCCESS);
+    let (rev, images) = deployment(&d.config, "api");
+    assert_eq!(images, good_images, "the previous ReplicaSet's images are back");
+    assert_ne!(rev, bad_rev, "rollout undo makes a new revision of the old template (was {good_rev})");
+    let api = pods(&d.config, "api-");
+    assert!(api.len() == 3 && api.iter().all(|p| p.is_healthy()), "{api:?}");
+
+    let actions = d.actions();
+    let outcomes: Vec<String> = actions.iter().filter(|(rb, step, _)| rb == "rollback" && step == "undo").map(|a| a.2.clone()).collect();
+    assert!(outcomes.iter().filter(|o| o.starts_with("refused")).count() >= 3, "{outcomes:#?}");
+    assert!(outcomes.iter().any(|o| o.starts_with("aborted") && o.contains("99")), "{outcomes:#?}");
+    assert!(outcomes.last().is_some_and(|o| o.starts_with("verified")), "{outcomes:#?}");
+    assert!(actions.iter().any(|(rb, step, o)| rb == "rollback" && step == "check-access" && o.contains("allowed")), "{actions:#?}");
+}
+
+/// Every Sentinel's answer (direct, not through the proxy).
+fn sentinel_views(lab: &Lab) -> Vec<Option<String>> {
+    runtime().block_on(async {
+        let mut out = Vec::new();
+        for addr in &lab.info.redis.sentinels_direct {
+            let answer = async {
+                let mut con = sitrep::sources::sentinel::connect(addr, "", Duration::from_secs(2)).await.ok()?;
+                let (h, p): (String, String) =
+                    redis::cmd("SENTINEL").arg("get-master-addr-by-name").arg("mymaster").query_async(&mut con).await.ok()?;
+                Some(format!("{h}:{p}"))
+            };
+            out.push(answer.await);
+        }
+        out
+    })
+}
+
+#[test]
+fn failover_redis_moves_the_master_and_all_three_sentinels_agree() {
+    let d = drill("redis master degraded");
+    let before = sentinel_views(d.lab);
+    assert_eq!(before.len(), 3);
+    let old = before[0].clone().expect("a master");
+    assert_eq!(d.run("failover-redis", &[], Some("redis"), &[]), refused());
+    assert_eq!(sentinel_views(d.lab), before, "a refused failover moved the master");
+
+    assert_eq!(d.run("failover-redis", &[], Some("mymaster"), &[]), ExitCode::SUCCESS);
+    let after = sentinel_views(d.lab);
+    assert!(after.iter().all(|v| v.is_some() && *v == after[0]), "the Sentinels disagree: {after:?}");
+    assert_ne!(after[0].as_deref(), Some(old.as_str()), "the master did not move");
+    let actions = d.actions();
+    assert!(
+        actions.iter().any(|(rb, _, o)| rb == "failover-redis" && o.starts_with("verified") && o.contains("queues readable")),
+        "{actions:#?}"
+    );
+}
+
+async fn patroni_leader(lab: &Lab) -> String {
+    let url = format!("{}/cluster", lab.info.postgres.members[0].patroni_url.trim_end_matches('/'));
+    let cluster: serde_json::Value = reqwest::get(&url).await.expect("GET /cluster").json().await.expect("cluster json");
+    cluster["members"]
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["role"] == "leader"))
+        .and_then(|m| m["name"].as_str())
+        .expect("a leader")
+        .to_string()
+}
+
+#[test]
+fn failover_postgres_moves_the_patroni_leader_and_a_write_succeeds_on_the_new_one() {
+    let d = drill("postgres leader degraded");
+    let rt = runtime();
+    let old = rt.block_on(patroni_leader(d.lab));
+    let scope = d.lab.info.postgres.scope.clone();
+    assert_eq!(d.run("failover-postgres", &[], Some(&old), &[]), refused(), "the member name is not the scope");
+    assert_eq!(rt.block_on(patroni_leader(d.lab)), old);
+
+    assert_eq!(d.run("failover-postgres", &[], Some(&scope), &[]), ExitCode::SUCCESS);
+    let new = rt.block_on(patroni_leader(d.lab));
+    assert_ne!(new, old, "the leader did not move");
+    let dsn = d.lab.info.dsn(&new, "shop").expect("dsn of the new leader");
+    rt.block_on(async {
+        let (client, conn) = tokio_postgres::connect(&dsn, tokio_postgres::NoTls).await.expect("connect to the new leader");
+        tokio::spawn(conn);
+        client
+            .batch_execute("CREATE TABLE IF NOT EXISTS failover_probe (at timestamptz); INSERT INTO failover_probe VALUES (now())")
+            .await
+            .expect("a write on the new leader");
+    });
+    let actions = d.actions();
+    assert!(
+        actions.iter().any(|(rb, _, o)| rb == "failover-postgres" && o.starts_with("verified") && o.contains("accepted a write")),
+        "{actions:#?}"
+    );
+}
+
+#[test]
+fn restore_brings_the_latest_dump_back_into_a_new_database_with_the_expected_row_counts() {
+    let d = drill("orders table damaged");
+    // The live database is never the default, and overwriting it needs its name typed.
+    assert_eq!(d.run("restore", &[("database", "shop"), ("replace", "yes")], Some("shop_restore"), &[]), refused());
+    assert_eq!(d.run("restore", &[("database", "shop")], Some("shop"), &[]), ExitCode::from(4), "shop exists: not without replace=yes");
+
+    assert_eq!(d.run("restore", &[("database", "shop_drill")], Some("shop_drill"), &[]), ExitCode::SUCCESS);
+    let dsn = d.lab.info.dsn(&runtime().block_on(patroni_leader(d.lab)), "shop_drill").expect("dsn");
+    runtime().block_on(async {
+        let (client, conn) = tokio_postgres::connect(&dsn, tokio_postgres::NoTls).await.expect("connect to the restored db");
+        tokio::spawn(conn);
+        let count = |t: &'static str| {
+            let client = &client;
+            async move { client.query_one(&format!("select count(*) from {t}"), &[]).await.expect("count").get::<_, i64>(0) }
+        };
+        assert_eq!(count("customers").await, 10_000);
+        assert_eq!(count("order_items").await, 120_000);
+        assert!(count("orders").await >= 50_000);
+    });
+    let actions = d.actions();
+    assert!(actions.iter().any(|(rb, _, o)| rb == "restore" && o.starts_with("verified") && o.contains("customers=10000")), "{actions:#?}");
+}
+
+#[test]
+fn scale_and_restart_pods_change_web_and_a_held_target_is_refused() {
+    let d = drill("web saturated");
+    let data = std::path::PathBuf::from(&d.config.general.data_dir);
+    let held = sitrep::runbook::lock::TargetLock::try_acquire(&data, "deployment/shop/web", "another run").expect("lock");
+    assert_eq!(d.run("scale", &[("deployment", "web"), ("replicas", "3")], None, &[]), refused(), "the target is busy");
+    drop(held);
+    assert_eq!(d.run("scale", &[("deployment", "web"), ("replicas", "3")], None, &[]), ExitCode::SUCCESS);
+    assert_eq!(pods(&d.config, "web-").iter().filter(|p| p.is_healthy()).count(), 3);
+    let before: Vec<String> = pods(&d.config, "web-").into_iter().map(|p| p.name).collect();
+    assert_eq!(d.run("restart-pods", &[("deployment", "web")], Some("web"), &[]), ExitCode::SUCCESS);
+    let after: Vec<String> = pods(&d.config, "web-").into_iter().map(|p| p.name).collect();
+    assert!(after.len() == 3 && after.iter().all(|p| !before.contains(p)), "{before:?} -> {after:?}");
+}
+
+/// Stops a recovered server and removes its directories.
+struct Recovered(String);
+
+impl Drop for Recovered {
+    fn drop(&mut self) {
+        use std::os::unix::process::CommandExt;
+        let dir = &self.0;
+        let mut stop = std::process::Command::new("/usr/lib/postgresql/15/bin/pg_ctl");
+        stop.args(["-D", dir, "-m", "immediate", "-w", "stop"]);
+        if let Ok(u) = sitrep::lab::tools::postgres_user() {
+            stop.uid(u.uid).gid(u.gid);
+        }
+        let _ = stop.output();
+        for path in [dir.clone(), format!("{dir}.wal"), format!("{dir}.log")] {
+            let _ = std::fs::remove_dir_all(&path).or_else(|_| std::fs::remove_file(&path));
+        }
+    }
+}
+
+#[test]
+fn pitr_recovers_to_a_point_in_time_into_a_new_data_directory() {
+    let d = drill("orders damaged, dumps too old");
+    let leader = runtime().block_on(patroni_leader(d.lab));
+    let dsn = d.lab.info.dsn(&leader, "shop").expect("dsn");
+    // A row before the target time, one after it; then the WAL holding both is archived.
+    let target = runtime().block_on(async {
+        let (client, conn) = tokio_postgres::connect(&dsn, tokio_postgres::NoTls).await.expect("connect");
+        tokio::spawn(conn);
+        client
+            .batch_execute("CREATE TABLE IF NOT EXISTS pitr_probe (marker text); INSERT INTO pitr_probe VALUES ('before')")
+            .await
+            .expect("before");
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let target: chrono::DateTime<chrono::Utc> = client.query_one("SELECT now()", &[]).await.expect("now").get(0);
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        client.batch_execute("INSERT INTO pitr_probe VALUES ('after')").await.expect("after");
+        let row = client.query_one("SELECT pg_walfile_name(pg_switch_wal())", &[]).await.expect("switch WAL");
+        let segment: String = row.get(0);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let archived: Option<String> =
+                client.query_one("SELECT last_archived_wal FROM pg_stat_archiver", &[]).await.expect("archiver").get(0);
+            if archived.is_some_and(|a| a[8..] >= segment[8..]) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "segment {segment} was never archived");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        target
+    });
+    let dir = format!("/tmp/sitrep-pitr-test-{}", std::process::id());
+    let _cleanup = Recovered(dir.clone());
+    let at = target.to_rfc3339();
+    let params = [("data_dir", dir.as_str()), ("target_time", at.as_str())];
+    assert_eq!(d.run("pitr", &params, Some("/tmp/elsewhere"), &[]), refused());
+    assert!(!std::path::Path::new(&dir).exists(), "a refused recovery created {dir}");
+    assert_eq!(d.run("pitr", &params, Some(&dir), &[]), ExitCode::SUCCESS);
+    let actions = d.actions();
+    let outcome = actions.iter().find(|(rb, _, o)| rb == "pitr" && o.starts_with("verified")).map(|a| a.2.clone());
+    let outcome = outcome.unwrap_or_else(|| panic!("no verified pitr step: {actions:#?}"));
+    assert!(
+        outcome.contains("out of recovery") && outcome.contains("customers=10000") && outcome.contains("order_items=120000"),
+        "{outcome}"
+    );
+    let port: u16 =
+        outcome.split("127.0.0.1:").nth(1).and_then(|r| r.split(' ').next()).and_then(|p| p.parse().ok()).expect("port in the outcome");
+    let markers = runtime().block_on(async {
+        let recovered = dsn.replace(
+            &format!("port={}", d.lab.info.postgres.members.iter().find(|m| m.name == leader).expect("member").port),
+            &format!("port={port}"),
+        );
+        let (client, conn) = tokio_postgres::connect(&recovered, tokio_postgres::NoTls).await.expect("connect to the recovered server");
+        tokio::spawn(conn);
+        let rows = client.query("SELECT marker FROM pitr_probe ORDER BY 1", &[]).await.expect("markers");
+        rows.iter().map(|r| r.get::<_, String>(0)).collect::<Vec<_>>()
+    });
+    assert!(markers.contains(&"before".to_string()) && !markers.contains(&"after".to_string()), "recovered to {at}: {markers:?}");
+}
+
+#[test]
+fn list_and_show_describe_every_shipped_runbook_and_unknown_names_are_bad_input() {
+    let config = Config::default();
+    assert_eq!(run(RunbookArgs { command: RunbookCommand::List }, &config).expect("list"), ExitCode::SUCCESS);
+    for name in ["triage", "rollback", "failover-postgres", "failover-redis", "restore", "pitr", "scale", "restart-pods"] {
+        let code = run(RunbookArgs { command: RunbookCommand::Show { name: name.into() } }, &config).expect("show");
+        assert_eq!(code, ExitCode::SUCCESS, "{name}");
+    }
+    let show = run(RunbookArgs { command: RunbookCommand::Show { name: "rolback".into() } }, &config).expect("show");
+    assert_eq!(show, ExitCode::from(2));
+    let args = RunArgs {
+        name: "scale".into(),
+        params: vec![("deploymnt".into(), "api".into())],
+        dry_run: true,
+        confirm: None,
+        read_only: false,
+        yes: false,
+    };
+    assert_eq!(run(RunbookArgs { command: RunbookCommand::Run(args) }, &config).expect("run"), ExitCode::from(2), "an unknown param");
+}
