@@ -26,12 +26,22 @@ fn hour() -> Recording {
         records.push(Record::Event { t, event: Event::Observed { at, observation: Observation::Queues(queues) } });
         let pods = PodsSnapshot {
             pods: (0..30)
-                .map(|i| PodRow { namespace: "shop".into(), name: format!("api-{i}"), phase: "Running".into(), ready: 1, containers: 1, ..PodRow::default() })
+                .map(|i| PodRow {
+                    namespace: "shop".into(),
+                    name: format!("api-{i}"),
+                    phase: "Running".into(),
+                    ready: 1,
+                    containers: 1,
+                    ..PodRow::default()
+                })
                 .collect(),
             ..PodsSnapshot::default()
         };
         records.push(Record::Event { t: t + 100, event: Event::Observed { at, observation: Observation::Pods(pods) } });
-        let repl = ReplicationSnapshot { standbys: vec![StandbyRow { name: "pg-1".into(), replay_lag_secs: Some(0.1), ..StandbyRow::default() }], ..ReplicationSnapshot::default() };
+        let repl = ReplicationSnapshot {
+            standbys: vec![StandbyRow { name: "pg-1".into(), replay_lag_secs: Some(0.1), ..StandbyRow::default() }],
+            ..ReplicationSnapshot::default()
+        };
         records.push(Record::Event { t: t + 200, event: Event::Observed { at, observation: Observation::Replication(repl) } });
         records.push(Record::Event { t: t + 300, event: Event::SourceAlive { at, source: SourceId::Sentinel } });
         records.push(Record::Event { t: t + 400, event: Event::Tick { at } });
@@ -58,7 +68,9 @@ fn bench(c: &mut Criterion) {
     let rec = hour();
     let mut config = Config::default();
     config.general.theme = "mono".into();
-    c.bench_function("seek to 30 min in a 1 h recording (18k records)", |b| b.iter(|| black_box(console_at(&rec, &config, 1_800_000, false))));
+    c.bench_function("seek to 30 min in a 1 h recording (18k records)", |b| {
+        b.iter(|| black_box(console_at(&rec, &config, 1_800_000, false)))
+    });
     c.bench_function("seek to the end of a 1 h recording", |b| b.iter(|| black_box(console_at(&rec, &config, 3_600_000, false))));
 }
 

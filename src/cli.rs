@@ -260,7 +260,6 @@ fn recording_header(config: &Config, banner: &str, cols: u16, rows: u16) -> crat
     }
 }
 
-
 /// Global flags given before the subcommand still count.
 fn merge(global: ConsoleArgs, mut local: ConsoleArgs) -> ConsoleArgs {
     local.config = local.config.or(global.config);
