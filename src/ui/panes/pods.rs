@@ -52,9 +52,9 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
         deployments,
         [
             Constraint::Fill(2),
+            Constraint::Length(11),
             Constraint::Length(6),
-            Constraint::Length(4),
-            Constraint::Length(5),
+            Constraint::Length(6),
             Constraint::Length(4),
             Constraint::Fill(1),
         ],
