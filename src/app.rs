@@ -81,10 +81,18 @@ impl Console {
 
     /// Applies every event already waiting, so a burst costs one redraw; then looks for transitions.
     fn drain(&mut self, first: Event, rx: &mut UnboundedReceiver<Event>) -> bool {
-        let mut observed = is_observation(&first);
-        self.record_event(&first);
-        let mut changed = self.model.apply(first);
+        let mut events = vec![first];
         while let Ok(ev) = rx.try_recv() {
+            events.push(ev);
+        }
+        self.feed(events)
+    }
+
+    /// The one way live events reach the Model: recorded, applied, then run past the detector.
+    pub fn feed(&mut self, events: Vec<Event>) -> bool {
+        let mut observed = false;
+        let mut changed = false;
+        for ev in events {
             observed |= is_observation(&ev);
             self.record_event(&ev);
             changed |= self.model.apply(ev);

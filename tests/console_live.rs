@@ -260,3 +260,61 @@ fn a_recorded_lab_session_replays_to_the_frames_shown_live_and_keeps_no_secret()
     }
     lab.down().expect("lab down");
 }
+
+#[test]
+fn frames_taken_while_recording_equal_the_replayed_frames_at_the_same_offsets() {
+    use sitrep::app::{Console, frame_text};
+    use sitrep::clock::Clock;
+    use sitrep::model::Event;
+    let _serial = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let lab = Lab::up(LabOptions { dir: None, scenario: None, owner_pid: Some(std::process::id()) }).expect("lab up");
+    let mut config = sitrep::config::load(&lab.config_path()).expect("lab config");
+    config.general.theme = "mono".into();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("live.sitrep");
+    let header = sitrep::record::Header {
+        format: String::new(),
+        version: 0,
+        sitrep: "test".into(),
+        started_at: chrono::Utc::now(),
+        cols: 120,
+        rows: 40,
+        sources: vec![],
+        timezone: "UTC".into(),
+        banner: "live".into(),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let live: Vec<(u64, String, String)> = rt.block_on(async {
+        let mut console = Console::new(config.clone(), "live".into(), Clock::Real).expect("console");
+        console.recorder = Some(sitrep::record::Recorder::create(&path, &header).expect("recorder"));
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let tasks = sitrep::sources::spawn_all(&config, Clock::Real, tx);
+        let mut frames = Vec::new();
+        for (i, fault) in [(0, None), (1, Some("queue-flood")), (2, Some("deploy-bad"))] {
+            if let Some(f) = fault {
+                lab.fault(f).expect("fault");
+            }
+            let until = tokio::time::Instant::now() + Duration::from_secs(6);
+            while let Ok(Some(ev)) = tokio::time::timeout_at(until, rx.recv()).await {
+                console.feed(vec![ev]);
+            }
+            console.feed(vec![Event::Tick { at: chrono::Utc::now() }]);
+            let t = console.recorder.as_ref().map_or(0, |r| r.offset_ms());
+            frames.push((t, frame_text(&console, 120, 40, false), format!("frame {i}")));
+        }
+        for t in tasks {
+            t.abort();
+        }
+        console.recorder.take();
+        frames
+    });
+    let rec = sitrep::record::read(&path).expect("read the recording");
+    assert!(rec.problem.is_none(), "{:?}", rec.problem);
+    for (t, frame, what) in &live {
+        let replayed = sitrep::record::player::console_at(&rec, &config, *t, true).expect("replay console");
+        let replayed = frame_text(&replayed, 120, 40, false).replace("REPLAY · ", "");
+        assert_eq!(&replayed, frame, "{what} at {t} ms differs from the live one");
+    }
+    assert!(live[1].1.contains("growing") || live[2].1.contains("growing"), "the flood shows: {}", live[2].1);
+    lab.down().expect("lab down");
+}
