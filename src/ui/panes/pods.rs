@@ -63,7 +63,11 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
     f.render_widget(table, deploy_area);
 
     let pods = sorted_pods(&snap.pods, ctx);
-    let rows = pods.iter().map(|p| {
+    // Only the rows that fit are built: 10,000 pods must not cost 10,000 formatted rows a frame.
+    let visible = pods_area.height.saturating_sub(1).max(1) as usize;
+    let selected = if ctx.focused && !pods.is_empty() { Some(ctx.view.selected(SourceId::Pods).min(pods.len() - 1)) } else { None };
+    let first = selected.map_or(0, |s| s.saturating_sub(visible - 1));
+    let rows = pods.iter().skip(first).take(visible).map(|p| {
         let style = if p.reason.is_some() {
             ctx.theme.crit
         } else if !p.is_healthy() {
@@ -99,9 +103,7 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
     .header(Row::new(vec!["POD", "READY", "STATUS", "RESTARTS", "AGE", "NODE"]).style(ctx.theme.muted))
     .row_highlight_style(ctx.theme.selected);
     let mut state = TableState::default();
-    if ctx.focused && !pods.is_empty() {
-        state.select(Some(ctx.view.selected(SourceId::Pods).min(pods.len() - 1)));
-    }
+    state.select(selected.map(|s| s - first));
     f.render_stateful_widget(table, pods_area, &mut state);
 
     if event_rows > 0 {
