@@ -34,6 +34,20 @@ pub struct Console {
     pub recorder: Option<crate::record::Recorder>,
     /// In replay: notes go to this file beside the recording, never into it.
     pub annotations: Option<std::path::PathBuf>,
+    /// Where threads (runbook runs) send their events: the app loop's channel (interactive only).
+    pub events_tx: Option<tokio::sync::mpsc::UnboundedSender<Event>>,
+    /// The runbook the wizard is showing and the typed confirmation being entered.
+    pub wizard: Option<Wizard>,
+    /// The wizard overlay was dismissed with Esc (the run, if any, goes on).
+    pub wizard_hidden: bool,
+}
+
+/// A runbook being previewed or run from the console.
+pub struct Wizard {
+    pub name: String,
+    pub params: crate::runbook::template::Vars,
+    pub typed: String,
+    pub started_real_run: bool,
 }
 
 impl Console {
@@ -56,6 +70,9 @@ impl Console {
             timeline: None,
             recorder: None,
             annotations: None,
+            events_tx: None,
+            wizard: None,
+            wizard_hidden: false,
         })
     }
 
@@ -71,6 +88,10 @@ impl Console {
         terminal
             .draw(|f| {
                 render(f, &self.model, &self.view, &screen, now);
+                if let Some(run) = self.model.runbook.as_ref().filter(|_| !self.wizard_hidden) {
+                    let input = self.wizard.as_ref().filter(|w| !w.started_real_run).map(|w| w.typed.as_str());
+                    crate::ui::wizard::draw(f, f.area(), run, input, &self.theme);
+                }
                 if let Some(note) = &self.note {
                     note.draw(f, f.area(), &self.theme);
                 }
@@ -150,6 +171,30 @@ impl Console {
             }
             return KeyOutcome::Redraw;
         }
+        if let Some(outcome) = self.wizard_key(key) {
+            return outcome;
+        }
+        // `:run NAME k=v` previews a runbook (dry run) in the wizard.
+        if key.code == crossterm::event::KeyCode::Enter
+            && let crate::ui::Mode::Command(text) = &self.view.mode
+            && let Some(parsed) = crate::runbook::wizard::parse(text.trim())
+        {
+            self.view.mode = crate::ui::Mode::Normal;
+            match (parsed, self.events_tx.clone()) {
+                (Ok((name, params)), Some(tx)) => {
+                    match crate::runbook::wizard::start(&name, params.clone(), None, &self.config, self.clock.clone(), tx) {
+                        Ok(()) => {
+                            self.wizard = Some(Wizard { name, params, typed: String::new(), started_real_run: false });
+                            self.wizard_hidden = false;
+                        }
+                        Err(e) => self.view.message = Some(e),
+                    }
+                }
+                (Ok(_), None) => self.view.message = Some("runbooks run only in the interactive console".into()),
+                (Err(e), _) => self.view.message = Some(e),
+            }
+            return KeyOutcome::Redraw;
+        }
         // `:open P2 title`, `:sev P1`, `:status mitigated` go to the timeline writer.
         if key.code == crossterm::event::KeyCode::Enter
             && let crate::ui::Mode::Command(text) = &self.view.mode
@@ -175,6 +220,45 @@ impl Console {
 }
 
 impl Console {
+    /// Keys while the wizard is shown: typing, Enter runs for real after the preview, Esc hides.
+    fn wizard_key(&mut self, key: crossterm::event::KeyEvent) -> Option<KeyOutcome> {
+        use crossterm::event::KeyCode;
+        if self.wizard_hidden || self.model.runbook.is_none() {
+            return None;
+        }
+        let previewed = self.model.runbook.as_ref().is_some_and(|r| r.dry_run && r.outcome.is_some());
+        match key.code {
+            KeyCode::Esc => {
+                self.wizard_hidden = true;
+                if self.wizard.as_ref().is_some_and(|w| !w.started_real_run) {
+                    self.wizard = None;
+                }
+            }
+            KeyCode::Enter if previewed => {
+                let (Some(w), Some(tx)) = (self.wizard.as_mut(), self.events_tx.clone()) else { return Some(KeyOutcome::Redraw) };
+                w.started_real_run = true;
+                let typed = w.typed.clone();
+                if let Err(e) = crate::runbook::wizard::start(&w.name, w.params.clone(), Some(typed), &self.config, self.clock.clone(), tx)
+                {
+                    self.view.message = Some(e);
+                }
+            }
+            KeyCode::Backspace => {
+                if let Some(w) = self.wizard.as_mut() {
+                    w.typed.pop();
+                }
+            }
+            KeyCode::Char(c) if self.wizard.as_ref().is_some_and(|w| !w.started_real_run) => {
+                if let Some(w) = self.wizard.as_mut() {
+                    w.typed.push(c);
+                }
+            }
+            KeyCode::Char('q') => return Some(KeyOutcome::Quit),
+            _ => {}
+        }
+        Some(KeyOutcome::Redraw)
+    }
+
     /// Appends a replay note to the annotations file (one JSON line, fsynced); never the recording.
     fn annotate(&self, text: &str) -> String {
         let Some(path) = &self.annotations else { return "no annotations file".into() };
@@ -200,6 +284,7 @@ fn is_observation(e: &Event) -> bool {
 pub async fn run_interactive(mut console: Console) -> anyhow::Result<()> {
     let (tx, mut rx) = unbounded_channel();
     console.timeline = Some(crate::timeline::live::spawn(&console.config, console.clock.clone(), tx.clone()));
+    console.events_tx = Some(tx.clone());
     let tasks = crate::sources::spawn_all(&console.config, console.clock.clone(), tx);
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("installing SIGTERM handler")?;
     let mut sighup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).context("installing SIGHUP handler")?;

@@ -278,7 +278,7 @@ fn press(c: &mut Console, keys: &str) {
             '\u{1b}' => KeyCode::Esc,
             c => KeyCode::Char(c),
         };
-        c.view.on_key(KeyEvent::new(code, KeyModifiers::NONE));
+        c.on_key(KeyEvent::new(code, KeyModifiers::NONE));
     }
 }
 
@@ -368,4 +368,32 @@ fn t_opens_the_timeline_newest_first_and_unsaved_findings_are_marked() {
     assert!(newest < oldest, "newest first:\n{frame}");
     assert!(frame.contains("(unsaved: no incident open)"), "{frame}");
     insta::assert_snapshot!("timeline_overlay_120x40", frame);
+}
+
+#[test]
+fn the_runbook_wizard_previews_steps_and_asks_for_the_typed_name_at_80x24() {
+    let mut events = incident_events();
+    events.push(Event::RunbookStarted {
+        name: "rollback".into(),
+        title: "Roll a deployment back to its previous (or a chosen) revision".into(),
+        steps: vec!["check-rollout".into(), "undo".into(), "verify-ready".into()],
+        dry_run: true,
+    });
+    events.push(Event::RunbookStep { index: 0, state: "previewed".into(), text: "deployment shop/api at revision 3 (1/3 updated)".into() });
+    events.push(Event::RunbookStep {
+        index: 1,
+        state: "previewed".into(),
+        text: "image registry.local/shop/api:1.5.0-bad -> registry.local/shop/api:1.4.2".into(),
+    });
+    events.push(Event::RunbookFinished { outcome: "dry run: nothing was changed".into() });
+    let mut c = console(events);
+    c.wizard =
+        Some(sitrep::app::Wizard { name: "rollback".into(), params: Default::default(), typed: "ap".into(), started_real_run: false });
+    let frame = frame_text(&c, 80, 24, false);
+    assert!(frame.contains("PREVIEW (dry run)"), "{frame}");
+    assert!(frame.contains("1.5.0-bad -> registry.local/shop/api:1.4.2"), "{frame}");
+    assert!(frame.contains("> ap"), "{frame}");
+    insta::assert_snapshot!("wizard_preview_80x24", frame);
+    press(&mut c, "\u{1b}");
+    assert!(!frame_text(&c, 80, 24, false).contains("PREVIEW"), "esc hides the wizard");
 }

@@ -97,6 +97,23 @@ pub enum Event {
     TimelineProblem {
         error: String,
     },
+    /// A runbook wizard began: a dry run (previews only) or the real run.
+    RunbookStarted {
+        name: String,
+        title: String,
+        steps: Vec<String>,
+        dry_run: bool,
+    },
+    /// A step of the running runbook changed state.
+    RunbookStep {
+        index: usize,
+        state: String,
+        text: String,
+    },
+    /// The run ended; `outcome` in words.
+    RunbookFinished {
+        outcome: String,
+    },
     /// Time passed (ages and staleness move even when nothing arrives).
     Tick {
         at: DateTime<Utc>,
@@ -121,6 +138,17 @@ impl TimelineLine {
     pub fn unsaved(at: DateTime<Utc>, text: String, kind: &str) -> Self {
         TimelineLine { at, text, kind: kind.into(), id: None }
     }
+}
+
+/// The runbook wizard as the screen shows it; in a replay, steps show as they happened.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RunbookView {
+    pub name: String,
+    pub title: String,
+    pub dry_run: bool,
+    /// (step name, state name, preview/outcome text)
+    pub steps: Vec<(String, String, String)>,
+    pub outcome: Option<String>,
 }
 
 /// How many timeline lines the console keeps in memory (the store keeps all).
@@ -201,6 +229,7 @@ pub struct Model {
     /// The timeline, oldest first.
     pub timeline: VecDeque<TimelineLine>,
     pub timeline_problem: Option<String>,
+    pub runbook: Option<RunbookView>,
 }
 
 impl Model {
@@ -239,6 +268,26 @@ impl Model {
                 self.timeline_problem = None;
                 self.timeline.push_back(line);
                 self.trim_timeline();
+                true
+            }
+            Event::RunbookStarted { name, title, steps, dry_run } => {
+                let steps = steps.into_iter().map(|s| (s, "pending".to_string(), String::new())).collect();
+                self.runbook = Some(RunbookView { name, title, dry_run, steps, outcome: None });
+                true
+            }
+            Event::RunbookStep { index, state, text } => {
+                if let Some(step) = self.runbook.as_mut().and_then(|r| r.steps.get_mut(index)) {
+                    step.1 = state;
+                    if !text.is_empty() {
+                        step.2 = text;
+                    }
+                }
+                true
+            }
+            Event::RunbookFinished { outcome } => {
+                if let Some(r) = self.runbook.as_mut() {
+                    r.outcome = Some(outcome);
+                }
                 true
             }
             Event::TimelineProblem { error } => {

@@ -8,6 +8,7 @@ pub mod lock;
 pub mod runner;
 pub mod spec;
 pub mod template;
+pub mod wizard;
 
 pub use engine::{Confirmation, PlainConfirmation, StepRun, StepState, TypedConfirmation};
 pub use runner::{RunOptions, RunResult, RunSummary};

@@ -6,6 +6,7 @@ pub mod note;
 pub mod panes;
 pub mod theme;
 pub mod toolkit;
+pub mod wizard;
 
 use crate::config::Thresholds;
 use crate::model::{Model, SourceId};
@@ -116,6 +117,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("n", "write a note into the timeline (ctrl-s saves, esc cancels)"),
     (":ns NAME", "show one namespace (:ns all shows every one)"),
     (":open P2 title", "open an incident; :sev P1 and :status mitigated change it"),
+    (":run NAME k=v", "a runbook wizard: previews every step, then type to confirm and run"),
     (":", "jump: :pods :replication :sentinel :queues :backups, :q quits"),
     ("?", "this help"),
     ("esc", "close help, clear the filter"),

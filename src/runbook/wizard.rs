@@ -1,0 +1,98 @@
+//! The console's side of a runbook: the run happens on its own thread (effects block and wait),
+//! and every step change comes back to the app loop as an Event — so it is drawn, recorded and
+//! replayed like everything else.
+
+use super::engine::StepState;
+use super::runner::{Observer, RunOptions, RunResult};
+use super::spec::StepSpec;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::model::Event;
+use tokio::sync::mpsc::UnboundedSender;
+
+struct ToEvents {
+    events: UnboundedSender<Event>,
+    dry_run: bool,
+}
+
+impl Observer for ToEvents {
+    fn step(&mut self, index: usize, _total: usize, spec: &StepSpec, state: &StepState) {
+        let (name, text) = match state {
+            StepState::Previewed { preview } => (state.name(), preview.clone()),
+            // A dry run stops every step after its preview: keep the preview on screen.
+            StepState::Aborted { .. } if self.dry_run => ("previewed", String::new()),
+            _ => (state.name(), super::runner::outcome_text(spec, state)),
+        };
+        let _ = self.events.send(Event::RunbookStep { index, state: name.to_string(), text: crate::sources::clean(&text) });
+    }
+
+    fn note(&mut self, text: &str) {
+        tracing::info!("runbook: {text}");
+    }
+
+    /// The wizard asked before starting the real run; plain steps are confirmed by that.
+    fn confirm_plain(&mut self, _spec: &StepSpec, _preview: &str) -> bool {
+        true
+    }
+}
+
+/// Starts `name` with `params` on its own thread: a dry run when `typed` is None (previews only),
+/// else the real run with `typed` as the typed confirmation.
+pub fn start(
+    name: &str,
+    params: super::template::Vars,
+    typed: Option<String>,
+    config: &Config,
+    clock: Clock,
+    events: UnboundedSender<Event>,
+) -> Result<(), String> {
+    let runbook = super::find(name).map_err(|e| e.to_string())?;
+    let config = config.clone();
+    let dry_run = typed.is_none();
+    let opts = RunOptions { params, dry_run, read_only: config.general.read_only, confirm: typed, assume_yes: true };
+    let steps = runbook.steps.iter().map(|s| s.name.clone()).collect();
+    let _ = events.send(Event::RunbookStarted { name: runbook.name.clone(), title: runbook.title.clone(), steps, dry_run });
+    std::thread::Builder::new()
+        .name("sitrep-runbook".into())
+        .spawn(move || {
+            let outcome = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => {
+                    let mut observer = ToEvents { events: events.clone(), dry_run };
+                    match rt.block_on(super::runner::run(&runbook, &config, clock, &opts, &mut observer)) {
+                        Ok(summary) => match summary.result {
+                            RunResult::Completed => format!("completed in {:.1}s", summary.elapsed.as_secs_f64()),
+                            RunResult::DryRun => "dry run: nothing was changed".to_string(),
+                            RunResult::Failed { step, error } => format!("FAILED at {step}: {error}"),
+                            RunResult::Refused { step, why } => format!("REFUSED at {step}: {why}; nothing was changed"),
+                            RunResult::Aborted { step, why } => format!("stopped at {step}: {why}"),
+                        },
+                        Err(e) => format!("not started: {e}"),
+                    }
+                }
+                Err(e) => format!("not started: {e}"),
+            };
+            let _ = events.send(Event::RunbookFinished { outcome: crate::sources::clean(&outcome) });
+        })
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// `:run rollback deployment=api replicas=3` → ("rollback", {deployment: api, replicas: 3}).
+pub fn parse(cmd: &str) -> Option<Result<(String, super::template::Vars), String>> {
+    let rest = cmd.strip_prefix("run")?;
+    if !(rest.is_empty() || rest.starts_with(' ')) {
+        return None;
+    }
+    let mut words = rest.split_whitespace();
+    let Some(name) = words.next() else { return Some(Err("usage: :run NAME key=value … (sitrep runbook list)".into())) };
+    let mut params = super::template::Vars::new();
+    for w in words {
+        match w.split_once('=') {
+            Some((k, v)) if !k.is_empty() => {
+                params.insert(k.to_string(), v.to_string());
+            }
+            _ => return Some(Err(format!("`{w}` is not key=value"))),
+        }
+    }
+    Some(Ok((name.to_string(), params)))
+}
