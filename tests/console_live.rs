@@ -318,3 +318,37 @@ fn frames_taken_while_recording_equal_the_replayed_frames_at_the_same_offsets() 
     assert!(live[1].1.contains("growing") || live[2].1.contains("growing"), "the flood shows: {}", live[2].1);
     lab.down().expect("lab down");
 }
+
+#[test]
+fn the_rollback_wizard_in_the_console_undoes_a_bad_deploy_after_the_typed_name() {
+    let _serial = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let lab = Lab::up(LabOptions { dir: None, scenario: None, owner_pid: Some(std::process::id()) }).expect("lab up");
+    lab.fault("deploy-bad").expect("deploy-bad");
+    let tmux = Tmux::start(&lab, 100, 34);
+    tmux.until("the bad rollout on screen", 60, |s| s.contains("CrashLoopBackOff"));
+    tmux.keys(":run rollback deployment=api");
+    tmux.keys("Enter");
+    tmux.until("the preview", 30, |s| s.contains("PREVIEW (dry run)") && s.contains("type the name"));
+    // A wrong name is refused and nothing changes.
+    tmux.keys("API");
+    tmux.keys("Enter");
+    tmux.until("the refusal", 30, |s| s.contains("REFUSED"));
+    tmux.keys("Escape");
+    tmux.keys(":run rollback deployment=api");
+    tmux.keys("Enter");
+    tmux.until("the preview again", 30, |s| s.contains("PREVIEW (dry run)") && s.contains("type the name"));
+    tmux.keys("api");
+    tmux.keys("Enter");
+    tmux.until("the rollback completed", 60, |s| s.contains("completed in") && s.contains("[verified]"));
+    let image = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(&lab.info.kube.kubeconfig)
+        .args(["get", "deployment", "api", "-n", "shop", "-o", "jsonpath={.spec.template.spec.containers[0].image}"])
+        .output()
+        .expect("kubectl");
+    assert_eq!(String::from_utf8_lossy(&image.stdout), "registry.local/shop/api:1.4.2");
+    tmux.keys("Escape");
+    tmux.keys("q");
+    drop(tmux);
+    lab.down().expect("lab down");
+}
