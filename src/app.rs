@@ -40,6 +40,8 @@ pub struct Console {
     pub wizard: Option<Wizard>,
     /// The wizard overlay was dismissed with Esc (the run, if any, goes on).
     pub wizard_hidden: bool,
+    /// `q` was pressed once while a runbook was running.
+    pub quit_armed: bool,
 }
 
 /// A runbook being previewed or run from the console.
@@ -73,6 +75,7 @@ impl Console {
             events_tx: None,
             wizard: None,
             wizard_hidden: false,
+            quit_armed: false,
         })
     }
 
@@ -215,7 +218,23 @@ impl Console {
             self.note = Some(NoteEditor::default());
             return KeyOutcome::Redraw;
         }
-        self.view.on_key(key)
+        let outcome = self.view.on_key(key);
+        self.confirm_quit(outcome)
+    }
+
+    /// Quitting while a runbook is changing things asks first: the run would go on unwatched.
+    fn confirm_quit(&mut self, outcome: KeyOutcome) -> KeyOutcome {
+        let running =
+            self.wizard.as_ref().is_some_and(|w| w.started_real_run) && self.model.runbook.as_ref().is_some_and(|r| r.outcome.is_none());
+        if outcome != KeyOutcome::Quit || !running {
+            return outcome;
+        }
+        if self.quit_armed {
+            return KeyOutcome::Quit;
+        }
+        self.quit_armed = true;
+        self.view.message = Some("a runbook is running: q again quits anyway (the run goes on without you watching)".into());
+        KeyOutcome::Redraw
     }
 }
 
@@ -253,7 +272,7 @@ impl Console {
                     w.typed.push(c);
                 }
             }
-            KeyCode::Char('q') => return Some(KeyOutcome::Quit),
+            KeyCode::Char('q') => return Some(self.confirm_quit(KeyOutcome::Quit)),
             _ => {}
         }
         Some(KeyOutcome::Redraw)

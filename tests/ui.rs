@@ -397,3 +397,25 @@ fn the_runbook_wizard_previews_steps_and_asks_for_the_typed_name_at_80x24() {
     press(&mut c, "\u{1b}");
     assert!(!frame_text(&c, 80, 24, false).contains("PREVIEW"), "esc hides the wizard");
 }
+
+#[test]
+fn quitting_while_a_runbook_runs_asks_first() {
+    let mut events = incident_events();
+    events.push(Event::RunbookStarted {
+        name: "failover-redis".into(),
+        title: "Move the Redis master".into(),
+        steps: vec!["failover".into()],
+        dry_run: false,
+    });
+    let mut c = console(events);
+    c.wizard = Some(sitrep::app::Wizard {
+        name: "failover-redis".into(),
+        params: Default::default(),
+        typed: "mymaster".into(),
+        started_real_run: true,
+    });
+    press(&mut c, "\u{1b}");
+    assert_eq!(c.on_key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE)), sitrep::ui::KeyOutcome::Redraw);
+    assert!(c.view.message.as_deref().is_some_and(|m| m.contains("a runbook is running")), "{:?}", c.view.message);
+    assert_eq!(c.on_key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE)), sitrep::ui::KeyOutcome::Quit);
+}
