@@ -3,22 +3,14 @@
 
 use super::PaneCtx;
 use crate::model::{BackupKind, SourceId};
-use crate::ui::toolkit::{age, bytes, pane_block, placeholder};
+use crate::ui::toolkit::{age, bytes};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table};
 
 pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
-    let health = ctx.model.health(SourceId::Backups);
-    let block = pane_block(5, "Backups", &health, ctx.focused, ctx.theme, ctx.now);
-    let inner = block.inner(area);
-    f.render_widget(block, area);
-    let Some(snap) = &ctx.model.backups else {
-        f.render_widget(placeholder(&health, ctx.theme), inner);
-        return;
-    };
-    let inner = crate::ui::toolkit::error_banner(f, inner, &health, ctx.theme);
+    let Some((inner, snap)) = super::open(f, area, ctx, 5, "Backups", SourceId::Backups, &ctx.model.backups) else { return };
     let rpo = ctx.thresholds.rpo_secs as i64;
     let rows = BackupKind::ALL.iter().map(|kind| {
         let count = snap.of_kind(*kind).count();

@@ -25,6 +25,32 @@ pub struct PaneCtx<'a> {
     pub focused: bool,
 }
 
+/// Draws a pane's frame with its number, title and health badge. Returns where the data goes and
+/// the data, or None when there is none yet (the frame then says why: waiting, off, or the error).
+/// A failing source with older data gets its error on the first line.
+pub fn open<'a, T>(
+    f: &mut ratatui::Frame,
+    area: ratatui::layout::Rect,
+    ctx: &PaneCtx,
+    index: usize,
+    title: &str,
+    source: crate::model::SourceId,
+    data: &'a Option<T>,
+) -> Option<(ratatui::layout::Rect, &'a T)> {
+    use crate::ui::toolkit::{error_banner, pane_block, placeholder};
+    let health = ctx.model.health(source);
+    let block = pane_block(index, title, &health, ctx.focused, ctx.theme, ctx.now);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    match data {
+        Some(d) => Some((error_banner(f, inner, &health, ctx.theme), d)),
+        None => {
+            f.render_widget(placeholder(&health, ctx.theme), inner);
+            None
+        }
+    }
+}
+
 impl PaneCtx<'_> {
     /// Whether a row's text passes the `/` filter (case-insensitive substring).
     pub fn matches(&self, text: &str) -> bool {

@@ -4,22 +4,14 @@
 use super::PaneCtx;
 use crate::model::{PodRow, SourceId};
 use crate::ui::PodSort;
-use crate::ui::toolkit::{age, pane_block, placeholder};
+use crate::ui::toolkit::age;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table, TableState, Wrap};
 
 pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
-    let health = ctx.model.health(SourceId::Pods);
-    let block = pane_block(1, "Pods", &health, ctx.focused, ctx.theme, ctx.now);
-    let inner = block.inner(area);
-    f.render_widget(block, area);
-    let Some(snap) = &ctx.model.pods else {
-        f.render_widget(placeholder(&health, ctx.theme), inner);
-        return;
-    };
-    let inner = crate::ui::toolkit::error_banner(f, inner, &health, ctx.theme);
+    let Some((inner, snap)) = super::open(f, area, ctx, 1, "Pods", SourceId::Pods, &ctx.model.pods) else { return };
     let deploy_rows = snap.deployments.len().min(6) as u16;
     let event_rows = if inner.height > 20 { 5 } else { 0 };
     let [deploy_area, pods_area, events_area] = Layout::vertical([

@@ -3,7 +3,7 @@
 
 use super::PaneCtx;
 use crate::model::SourceId;
-use crate::ui::toolkit::{duration, pane_block, placeholder};
+use crate::ui::toolkit::duration;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::widgets::{Row, Table};
@@ -12,19 +12,11 @@ use ratatui::widgets::{Row, Table};
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
 pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
-    let health = ctx.model.health(SourceId::Queues);
     let mut title = "Queues".to_string();
     if let Some(u) = ctx.model.queues.as_ref().and_then(|q| q.unacked) {
         title = format!("Queues · unacked {u}");
     }
-    let block = pane_block(4, &title, &health, ctx.focused, ctx.theme, ctx.now);
-    let inner = block.inner(area);
-    f.render_widget(block, area);
-    let Some(snap) = &ctx.model.queues else {
-        f.render_widget(placeholder(&health, ctx.theme), inner);
-        return;
-    };
-    let inner = crate::ui::toolkit::error_banner(f, inner, &health, ctx.theme);
+    let Some((inner, snap)) = super::open(f, area, ctx, 4, &title, SourceId::Queues, &ctx.model.queues) else { return };
     let t = ctx.thresholds;
     let spark_width = inner.width.saturating_sub(44).clamp(0, 60) as usize;
     let rows = snap.queues.iter().filter(|q| ctx.matches(&q.name)).map(|q| {

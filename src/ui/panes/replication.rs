@@ -3,22 +3,14 @@
 
 use super::PaneCtx;
 use crate::model::SourceId;
-use crate::ui::toolkit::{age, bytes, pane_block, placeholder};
+use crate::ui::toolkit::{age, bytes};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Sparkline, Table};
 
 pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
-    let health = ctx.model.health(SourceId::Replication);
-    let block = pane_block(2, "Replication", &health, ctx.focused, ctx.theme, ctx.now);
-    let inner = block.inner(area);
-    f.render_widget(block, area);
-    let Some(snap) = &ctx.model.replication else {
-        f.render_widget(placeholder(&health, ctx.theme), inner);
-        return;
-    };
-    let inner = crate::ui::toolkit::error_banner(f, inner, &health, ctx.theme);
+    let Some((inner, snap)) = super::open(f, area, ctx, 2, "Replication", SourceId::Replication, &ctx.model.replication) else { return };
     let t = ctx.thresholds;
     let lag_style = |secs: Option<f64>, b: u64| {
         let s = secs.unwrap_or(0.0);

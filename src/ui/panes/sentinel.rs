@@ -3,22 +3,14 @@
 
 use super::PaneCtx;
 use crate::model::SourceId;
-use crate::ui::toolkit::{bytes, pane_block, placeholder};
+use crate::ui::toolkit::bytes;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table};
 
 pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
-    let health = ctx.model.health(SourceId::Sentinel);
-    let block = pane_block(3, "Sentinel", &health, ctx.focused, ctx.theme, ctx.now);
-    let inner = block.inner(area);
-    f.render_widget(block, area);
-    let Some(snap) = &ctx.model.sentinel else {
-        f.render_widget(placeholder(&health, ctx.theme), inner);
-        return;
-    };
-    let inner = crate::ui::toolkit::error_banner(f, inner, &health, ctx.theme);
+    let Some((inner, snap)) = super::open(f, area, ctx, 3, "Sentinel", SourceId::Sentinel, &ctx.model.sentinel) else { return };
     let mut head = vec![Span::styled(format!("{} ", snap.master_name), ctx.theme.muted)];
     match snap.agreed_master() {
         Some(addr) => head.push(Span::styled(addr.to_string(), ctx.theme.ok)),
