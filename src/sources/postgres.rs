@@ -183,25 +183,28 @@ async fn read_member(
     Ok((member_row, standbys, archiver))
 }
 
-#[derive(serde::Deserialize)]
-struct PatroniCluster {
+/// Patroni's `GET /cluster`, as both the collector and the failover runbook read it.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct PatroniCluster {
     #[serde(default)]
-    members: Vec<PatroniClusterMember>,
+    pub members: Vec<PatroniClusterMember>,
 }
 
-#[derive(serde::Deserialize)]
-struct PatroniClusterMember {
-    name: String,
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct PatroniClusterMember {
+    pub name: String,
     #[serde(default)]
-    role: String,
+    pub role: String,
     #[serde(default)]
-    state: String,
+    pub state: String,
     #[serde(default)]
-    host: String,
-    timeline: Option<i64>,
-    lag: Option<serde_json::Value>,
+    pub host: String,
     #[serde(default)]
-    pending_restart: bool,
+    pub api_url: String,
+    pub timeline: Option<i64>,
+    pub lag: Option<serde_json::Value>,
+    #[serde(default)]
+    pub pending_restart: bool,
 }
 
 /// Asks each Patroni REST endpoint in turn for /cluster; the first answer wins.

@@ -2,28 +2,8 @@
 //! `POST /switchover` with a healthy leader or `POST /failover` without one, and the write check.
 
 use super::{Ctx, Report};
-use crate::sources::postgres::pg_config;
-use serde::Deserialize;
+use crate::sources::postgres::{PatroniCluster as Cluster, PatroniClusterMember as Member, pg_config};
 use serde_json::json;
-
-#[derive(Debug, Clone, Deserialize)]
-struct Member {
-    name: String,
-    #[serde(default)]
-    role: String,
-    #[serde(default)]
-    state: String,
-    #[serde(default)]
-    api_url: String,
-    #[serde(default)]
-    lag: Option<serde_json::Value>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Cluster {
-    #[serde(default)]
-    members: Vec<Member>,
-}
 
 fn urls(ctx: &Ctx) -> Result<&[String], String> {
     let urls = &ctx.config.postgres.patroni;
