@@ -353,7 +353,7 @@ fn draw_help(f: &mut Frame, area: Rect, theme: &Theme) {
     let inner_w = w.saturating_sub(2).max(1) as usize;
     let lines_needed: usize = KEYS.iter().map(|(k, what)| (24 + k.len().max(22) - 22 + what.len()).div_ceil(inner_w)).sum();
     let h = (lines_needed as u16 + 2).min(area.height);
-    let rect = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
+    let rect = crate::ui::toolkit::centered(area, w, h);
     let lines: Vec<Line> =
         KEYS.iter().map(|(k, what)| Line::from(vec![Span::styled(format!("{k:<22}"), theme.accent), Span::raw(*what)])).collect();
     f.render_widget(Clear, rect);

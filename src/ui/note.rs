@@ -50,7 +50,7 @@ impl NoteEditor {
     pub fn draw(&self, f: &mut Frame, area: Rect, theme: &Theme) {
         let w = area.width.saturating_sub(4).min(100);
         let h = area.height.saturating_sub(4).min(12);
-        let rect = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
+        let rect = super::toolkit::centered(area, w, h);
         let title = if self.confirm_discard {
             " unsaved note: esc again discards, ctrl-s saves "
         } else {

@@ -20,6 +20,12 @@ pub fn pane_block<'a>(index: usize, title: &'a str, health: &Health, focused: bo
         .title(Line::from(Span::styled(format!(" {badge} "), style)).right_aligned())
 }
 
+/// A `w`x`h` rectangle centred in `area` (for overlays), never larger than it.
+pub fn centered(area: ratatui::layout::Rect, w: u16, h: u16) -> ratatui::layout::Rect {
+    let (w, h) = (w.min(area.width), h.min(area.height));
+    ratatui::layout::Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
+}
+
 /// The badge text: "fresh 2s", "stale 1m", "FAILING 30s".
 pub fn badge(health: &Health, theme: &Theme, now: DateTime<Utc>) -> (String, Style) {
     match health {

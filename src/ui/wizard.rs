@@ -12,7 +12,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 pub fn draw(f: &mut Frame, area: Rect, run: &RunbookView, input: Option<&str>, theme: &Theme) {
     let w = area.width.saturating_sub(2).min(110);
     let h = area.height.saturating_sub(2).min(36);
-    let rect = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
+    let rect = crate::ui::toolkit::centered(area, w, h);
     let mut lines = Vec::new();
     for (i, (name, state, text)) in run.steps.iter().enumerate() {
         let style = match state.as_str() {

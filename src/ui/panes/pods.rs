@@ -145,7 +145,7 @@ pub fn selected_pod<'a>(ctx: &'a PaneCtx) -> Option<&'a PodRow> {
 pub fn draw_detail(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
     let w = area.width.saturating_sub(4).min(120);
     let h = area.height.saturating_sub(4).min(30);
-    let rect = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
+    let rect = crate::ui::toolkit::centered(area, w, h);
     let label = |k: &str| Span::styled(format!("{k:<12}"), ctx.theme.muted);
     let lines: Vec<Line> = match selected_pod(ctx) {
         None => vec![Line::from(Span::styled("no pod selected", ctx.theme.muted))],
