@@ -9,31 +9,51 @@ use crate::config::Config;
 use crate::model::Event;
 use chrono::Duration;
 
+/// A position in a recording: the next record to apply and the last recorded second seen, which
+/// anchors the replayed clock (so a replayed frame shows exactly the clock and ages the live one did).
+/// Moving forward costs only the records passed, however long the recording.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Cursor {
+    next: usize,
+    anchor: Option<(u64, chrono::DateTime<chrono::Utc>)>,
+}
+
+impl Cursor {
+    /// Applies every record up to `at_ms`, then sets the console's clock and Model to that moment.
+    pub fn advance_to(&mut self, rec: &Recording, console: &mut Console, at_ms: u64, follow_keys: bool) {
+        while let Some(r) = rec.records.get(self.next).filter(|r| r.t() <= at_ms) {
+            if let Record::Event { t, event: Event::Tick { at } } = r {
+                self.anchor = Some((*t, *at));
+            }
+            apply(console, r, follow_keys);
+            self.next += 1;
+        }
+        let now = match self.anchor {
+            Some((t, at)) => at + Duration::milliseconds(at_ms.saturating_sub(t) as i64),
+            None => rec.header.started_at + Duration::milliseconds(at_ms as i64),
+        };
+        console.model.apply(Event::Tick { at: now });
+        console.clock.set(now);
+    }
+}
+
+/// A fresh console for replaying `rec` (nothing applied yet).
+pub fn new_console(rec: &Recording, config: &Config) -> anyhow::Result<Console> {
+    Console::new(config.clone(), format!("REPLAY · {}", rec.header.banner), Clock::virtual_at(rec.header.started_at))
+}
+
 /// Builds the console as it was `at_ms` into the recording: every event applied, and the
 /// recorded keys too when `follow_keys` (so frames match what was shown live).
 pub fn console_at(rec: &Recording, config: &Config, at_ms: u64, follow_keys: bool) -> anyhow::Result<Console> {
-    let start = rec.header.started_at;
-    let mut console = Console::new(config.clone(), format!("REPLAY · {}", rec.header.banner), Clock::virtual_at(start))?;
-    for r in rec.records.iter().take_while(|r| r.t() <= at_ms) {
-        apply(&mut console, r, follow_keys);
-    }
-    let now = wall_time(rec, at_ms);
-    console.model.apply(Event::Tick { at: now });
-    console.clock.set(now);
-    Ok(console)
+    Ok(console_and_cursor_at(rec, config, at_ms, follow_keys)?.0)
 }
 
-/// The wall-clock time `at_ms` into the recording, anchored on the last recorded second before it
-/// (so a replayed frame shows exactly the clock and ages the live one did).
-pub fn wall_time(rec: &Recording, at_ms: u64) -> chrono::DateTime<chrono::Utc> {
-    let anchor = rec.records.iter().take_while(|r| r.t() <= at_ms).filter_map(|r| match r {
-        Record::Event { t, event: Event::Tick { at } } => Some((*t, *at)),
-        _ => None,
-    });
-    match anchor.last() {
-        Some((t, at)) => at + Duration::milliseconds((at_ms - t) as i64),
-        None => rec.header.started_at + Duration::milliseconds(at_ms as i64),
-    }
+/// Like [`console_at`], also returning where in the recording it stands.
+pub fn console_and_cursor_at(rec: &Recording, config: &Config, at_ms: u64, follow_keys: bool) -> anyhow::Result<(Console, Cursor)> {
+    let mut console = new_console(rec, config)?;
+    let mut cursor = Cursor::default();
+    cursor.advance_to(rec, &mut console, at_ms, follow_keys);
+    Ok((console, cursor))
 }
 
 /// Applies one record; keys only when following the recorded session's view.
@@ -133,17 +153,12 @@ pub fn export_cast(rec: &Recording, config: &Config, cols: u16, rows: u16, out: 
         "env": { "TERM": "xterm-256color" }
     });
     writeln!(out, "{header}")?;
-    let mut console = Console::new(config.clone(), format!("REPLAY · {}", rec.header.banner), Clock::virtual_at(rec.header.started_at))?;
-    let mut next = 0usize;
+    let mut console = new_console(rec, config)?;
+    let mut cursor = Cursor::default();
     let end = rec.duration_ms();
     let mut t = 0u64;
     loop {
-        while next < rec.records.len() && rec.records[next].t() <= t {
-            apply(&mut console, &rec.records[next], true);
-            next += 1;
-        }
-        let now = wall_time(rec, t);
-        console.model.apply(Event::Tick { at: now });
+        cursor.advance_to(rec, &mut console, t, true);
         let frame = frame_text(&console, cols, rows, true).replace('\n', "\r\n");
         let data = format!("\u{1b}[H\u{1b}[2J{frame}");
         writeln!(out, "{}", serde_json::json!([t as f64 / 1000.0, "o", data]))?;

@@ -1,7 +1,7 @@
 //! Interactive replay: play, pause, speed 0.25x–32x, seek by time or to the next/previous
 //! timeline entry, with a progress bar marking the incident's entries. Any size, resizable.
 
-use super::player::{apply, console_at, parse_offset};
+use super::player::{console_at, parse_offset};
 use super::reader::Recording;
 use crate::app::Console;
 use crate::config::Config;
@@ -19,7 +19,7 @@ const SPEEDS: [f64; 8] = [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0];
 struct Player {
     console: Console,
     pos_ms: u64,
-    next: usize,
+    cursor: super::player::Cursor,
     playing: bool,
     speed: usize,
 }
@@ -28,24 +28,18 @@ impl Player {
     fn seek(&mut self, rec: &Recording, config: &Config, to_ms: u64) -> anyhow::Result<()> {
         let to = to_ms.min(rec.duration_ms());
         let view = self.console.view.clone();
-        let mut console = console_at(rec, config, to, false)?;
+        let (mut console, cursor) = super::player::console_and_cursor_at(rec, config, to, false)?;
         console.view = view;
         console.annotations = self.console.annotations.take();
         self.console = console;
         self.pos_ms = to;
-        self.next = rec.records.iter().take_while(|r| r.t() <= to).count();
+        self.cursor = cursor;
         Ok(())
     }
 
     fn advance(&mut self, rec: &Recording, by_ms: u64) {
         self.pos_ms = (self.pos_ms + by_ms).min(rec.duration_ms());
-        while self.next < rec.records.len() && rec.records[self.next].t() <= self.pos_ms {
-            apply(&mut self.console, &rec.records[self.next], false);
-            self.next += 1;
-        }
-        let now = super::player::wall_time(rec, self.pos_ms);
-        self.console.clock.set(now);
-        self.console.model.apply(Event::Tick { at: now });
+        self.cursor.advance_to(rec, &mut self.console, self.pos_ms, false);
         if self.pos_ms >= rec.duration_ms() {
             self.playing = false;
         }
@@ -67,7 +61,7 @@ pub async fn run(rec: Recording, config: Config, speed: f64, from_ms: u64) -> an
     let mut console = console_at(&rec, &config, 0, false)?;
     console.annotations = Some(annotations_path(&rec.path));
     let speed = SPEEDS.iter().position(|s| *s >= speed).unwrap_or(2);
-    let mut player = Player { console, pos_ms: 0, next: 0, playing: true, speed };
+    let mut player = Player { console, pos_ms: 0, cursor: Default::default(), playing: true, speed };
     player.seek(&rec, &config, from_ms)?;
     let entries = entry_offsets(&rec);
     let mut terminal = crate::terminal::enter()?;
