@@ -1,25 +1,15 @@
 //! The lab is made of real parts: read-only checks on ONE shared lab per test binary.
 //! The lab starts on first use and stops by itself when this test process exits (owner pid).
 
+mod support;
+
 use std::process::Command;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use sitrep::lab::{Lab, LabOptions};
-
-static LAB: OnceLock<Result<Lab, String>> = OnceLock::new();
+use sitrep::lab::Lab;
 
 fn lab() -> &'static Lab {
-    let lab = LAB.get_or_init(|| {
-        let started = Instant::now();
-        let lab = Lab::up(LabOptions { dir: None, scenario: None, owner_pid: Some(std::process::id()) });
-        eprintln!("lab up took {:.1}s", started.elapsed().as_secs_f64());
-        lab.map_err(|e| e.to_string())
-    });
-    match lab {
-        Ok(lab) => lab,
-        Err(e) => panic!("the shared lab did not start: {e}"),
-    }
+    support::shared_lab()
 }
 
 fn runtime() -> tokio::runtime::Runtime {

@@ -1,33 +1,25 @@
 //! Runbooks against the real lab: each one changes the estate for real and is checked from outside
 //! (kube API, Patroni, every Sentinel, SQL). One shared lab; the tests take turns (they share it).
 
+mod support;
+
 use std::process::ExitCode;
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
 use sitrep::clock::Clock;
 use sitrep::config::Config;
-use sitrep::lab::{Lab, LabOptions};
+use sitrep::lab::Lab;
 use sitrep::runbook::cli::{RunArgs, RunbookArgs, RunbookCommand, run};
 use sitrep::timeline::entry::{EntryKind, Severity};
 use sitrep::timeline::store::LocalStore;
 
-static LAB: OnceLock<Result<Lab, String>> = OnceLock::new();
 static TURN: Mutex<()> = Mutex::new(());
 
 fn lab() -> &'static Lab {
-    let lab = LAB.get_or_init(|| {
-        let started = Instant::now();
-        let lab = Lab::up(LabOptions { dir: None, scenario: None, owner_pid: Some(std::process::id()) });
-        eprintln!("lab up took {:.1}s", started.elapsed().as_secs_f64());
-        lab.map_err(|e| e.to_string())
-    });
-    match lab {
-        Ok(lab) => lab,
-        Err(e) => panic!("the shared lab did not start: {e}"),
-    }
+    support::shared_lab()
 }
 
 /// The lab, this test's turn on it, and its config with a fresh data dir holding an open incident.
