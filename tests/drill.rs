@@ -27,8 +27,13 @@ fn a_scripted_trainee_works_a_queue_backlog_drill_and_gets_a_scorecard() {
     let socket = format!("sitrep-drill-{}", std::process::id());
     let cmd = format!("{} lab drill queue-backlog --window 2 --out {}; sleep 30", env!("CARGO_BIN_EXE_sitrep"), out.path().display());
     tmux(&socket, &["new-session", "-d", "-s", "drill", "-x", "120", "-y", "40", &cmd]);
-    // The trainee sees the backlog grow, then acts.
-    wait_screen(&socket, "the console with a growing queue", 120, |s| s.contains("DRILL queue-backlog") && s.contains("growing"));
+    // The trainee waits for the detector's finding, then acts. (The pane's "growing" alone is not
+    // enough: the healthy baseline's producer and consumer jitter can show a small rise before the
+    // fault, and a reaction before the fault does not count as detection.)
+    wait_screen(&socket, "the console", 120, |s| s.contains("DRILL queue-backlog"));
+    tmux(&socket, &["send-keys", "-t", "drill", "t"]);
+    wait_screen(&socket, "the detector's finding on the flooded queue", 120, |s| s.contains("over its warning depth"));
+    tmux(&socket, &["send-keys", "-t", "drill", "t"]);
     tmux(&socket, &["send-keys", "-t", "drill", ":open P3 celery backlog", "Enter"]);
     wait_screen(&socket, "the incident opened", 20, |s| s.contains("sent to the timeline"));
     tmux(&socket, &["send-keys", "-t", "drill", "n"]);
