@@ -14,7 +14,33 @@ pub struct Config {
     pub sentinel: SentinelSource,
     pub queues: QueueSource,
     pub s3: S3Source,
+    pub timeline: TimelineStoreConfig,
     pub thresholds: Thresholds,
+}
+
+/// Where incident timelines are kept: always in local files first (durable before acknowledged);
+/// with `store = "postgres"` also shared through a PostgreSQL database (docs/timeline.md).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct TimelineStoreConfig {
+    /// "local" (default) or "postgres".
+    pub store: String,
+    /// For "postgres": libpq key=value DSN or postgres:// URL of the shared database.
+    pub dsn: String,
+    /// For "postgres": the schema sitrep creates and migrates its tables in.
+    pub schema: String,
+}
+
+impl Default for TimelineStoreConfig {
+    fn default() -> Self {
+        TimelineStoreConfig { store: "local".into(), dsn: String::new(), schema: "sitrep".into() }
+    }
+}
+
+impl TimelineStoreConfig {
+    pub fn shared(&self) -> bool {
+        self.store == "postgres"
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -327,6 +353,41 @@ fn semantic_problems(path: &Path, text: &str, c: &Config) -> Vec<Problem> {
             "write it as redis://host:6379/0, or \"\" to follow the Sentinel master",
         );
     }
+    match c.timeline.store.as_str() {
+        "local" => {}
+        "postgres" => {
+            if c.timeline.dsn.trim().is_empty() {
+                bad(
+                    "timeline",
+                    "dsn",
+                    "store = \"postgres\" needs the shared database's dsn".into(),
+                    "set dsn = \"host=db.internal dbname=sitrep user=sitrep\" (or a postgres:// URL), or store = \"local\"",
+                );
+            } else if let Err(e) = crate::sources::postgres::pg_config(&c.timeline.dsn, std::time::Duration::from_secs(1)) {
+                bad("timeline", "dsn", format!("the dsn cannot be read: {}", crate::sanitize::redact_secrets(&e)), "fix the dsn");
+            }
+        }
+        other => bad(
+            "timeline",
+            "store",
+            format!("unknown timeline store `{}`", crate::sanitize::sanitize_bounded(other, 40)),
+            "use \"local\" (files in the data dir) or \"postgres\" (shared between responders)",
+        ),
+    }
+    let schema_ok = {
+        let mut b = c.timeline.schema.bytes();
+        b.next().is_some_and(|f| f.is_ascii_lowercase() || f == b'_')
+            && c.timeline.schema.len() <= 48
+            && c.timeline.schema.bytes().all(|x| x.is_ascii_lowercase() || x.is_ascii_digit() || x == b'_')
+    };
+    if !schema_ok {
+        bad(
+            "timeline",
+            "schema",
+            format!("`{}` is not a plain schema name", crate::sanitize::sanitize_bounded(&c.timeline.schema, 60)),
+            "use lower-case letters, digits and _ (e.g. \"sitrep\")",
+        );
+    }
     let t = &c.thresholds;
     if t.lag_warn_secs > t.lag_crit_secs {
         bad("thresholds", "lag_warn_secs", "lag_warn_secs is above lag_crit_secs".into(), "make the warning threshold the lower one");
@@ -465,6 +526,18 @@ mod tests {
         let found = problems("[general]\nrefresh_secs = = 3\n");
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].line, 2);
+    }
+
+    #[test]
+    fn a_shared_timeline_needs_a_known_store_a_dsn_and_a_plain_schema_name() {
+        let found = problems("[timeline]\nstore = \"postgress\"\n");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].line == 2 && found[0].fix.contains("\"postgres\""), "{}", found[0]);
+        let found = problems("[timeline]\nstore = \"postgres\"\n");
+        assert!(found.len() == 1 && found[0].what.contains("dsn"), "{found:?}");
+        let found = problems("[timeline]\nstore = \"postgres\"\ndsn = \"host=db\"\nschema = \"x; DROP TABLE y\"\n");
+        assert!(found.len() == 1 && found[0].line == 4 && found[0].fix.contains("lower-case"), "{found:?}");
+        assert!(problems("[timeline]\nstore = \"postgres\"\ndsn = \"host=db dbname=incidents\"\n").is_empty());
     }
 
     #[test]

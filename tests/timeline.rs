@@ -26,7 +26,13 @@ fn start() -> DateTime<Utc> {
 }
 
 fn session(dir: &Path) -> Session {
-    Session { store: LocalStore::at(dir), clock: Clock::virtual_at(start()), author: "oncall@laptop".into() }
+    Session {
+        store: LocalStore::at(dir),
+        clock: Clock::virtual_at(start()),
+        author: "oncall@laptop".into(),
+        shared: None,
+        timeout: std::time::Duration::from_secs(3),
+    }
 }
 
 /// Runs a CLI function, returning (result, stdout, stderr).
@@ -61,7 +67,13 @@ fn open(s: &Session, title: &str) -> IncidentId {
 fn writer_child() {
     let (Some(dir), Some(id)) = (std::env::var_os(WRITER_DIR), std::env::var(WRITER_INCIDENT).ok()) else { return };
     let store = LocalStore::at(PathBuf::from(dir));
-    let s = Session { store, clock: Clock::Real, author: format!("writer-{}@test", std::process::id()) };
+    let s = Session {
+        store,
+        clock: Clock::Real,
+        author: format!("writer-{}@test", std::process::id()),
+        shared: None,
+        timeout: std::time::Duration::from_secs(3),
+    };
     let count: usize = std::env::var(WRITER_COUNT).ok().and_then(|c| c.parse().ok()).unwrap_or(usize::MAX);
     let tears = std::env::var_os(WRITER_TEARS).is_some();
     let mut stdout = std::io::stdout().lock();
@@ -417,4 +429,34 @@ fn export_never_changes_the_timeline_and_gives_the_same_bytes_every_time() {
     let (result, _, _) = run(|o, e| cli::export(&s, &Thresholds::default(), into_store, o, e));
     assert!(format!("{:#}", result.err().unwrap_or_else(|| anyhow::anyhow!("no error"))).contains("refusing to write"));
     assert_eq!(std::fs::read(&path).unwrap_or_default(), before, "even --out pointed at the timeline itself");
+}
+
+#[test]
+fn merging_another_responders_entries_twice_or_from_two_writers_writes_each_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = session(dir.path());
+    let id = open(&s, "checkout 502s");
+    let theirs: Vec<TimelineEntry> = (0..3)
+        .map(|i| TimelineEntry {
+            id: Uuid::new_v4(),
+            incident: id.clone(),
+            at: start() + Duration::seconds(i),
+            author: "bob@other-box".into(),
+            corrects: None,
+            kind: EntryKind::note(&format!("bob's note {i}")),
+        })
+        .collect();
+    // Two writers on the same file (a console and a shell), both merging the same pulled entries.
+    let mut first = TimelineWriter::open(&s.store, &id, s.clock.clone(), "ana@laptop").expect("writer");
+    let mut second = TimelineWriter::open(&s.store, &id, s.clock.clone(), "ana@laptop").expect("writer");
+    assert_eq!(first.merge(&theirs).expect("merge").len(), 3);
+    assert_eq!(second.merge(&theirs).expect("merge").len(), 0, "the second writer sees they are there");
+    assert_eq!(first.merge(&theirs[1..]).expect("merge").len(), 0);
+    let read = s.store.read(&id).expect("read");
+    assert_eq!(read.entries.len(), 4, "opened + Bob's three, once each");
+    // They keep their own ids, times and authors.
+    assert!(theirs.iter().all(|t| read.entries.iter().any(|e| e.id == t.id && e.at == t.at && e.author == "bob@other-box")));
+    // An entry of another incident is never merged into this one.
+    let stray = TimelineEntry { incident: "2026-01-01-001".parse().expect("id"), id: Uuid::new_v4(), ..theirs[0].clone() };
+    assert_eq!(first.merge(&[stray]).expect("merge").len(), 0);
 }

@@ -97,6 +97,11 @@ pub enum Event {
     TimelineProblem {
         error: String,
     },
+    /// The shared timeline's link (`[timeline] store = "postgres"`): online or not, and which
+    /// entries of the open incident are only on this machine so far.
+    TimelineSync {
+        status: SyncStatus,
+    },
     /// A runbook wizard began: a dry run (previews only) or the real run.
     RunbookStarted {
         name: String,
@@ -118,6 +123,18 @@ pub enum Event {
     Tick {
         at: DateTime<Utc>,
     },
+}
+
+/// How the shared timeline stands, as the timeline pane shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncStatus {
+    pub online: bool,
+    /// Since when it is offline (None when online).
+    pub since: Option<DateTime<Utc>>,
+    /// Why it is offline.
+    pub error: Option<String>,
+    /// Ids of the open incident's entries that are saved here but not yet in the shared store.
+    pub unsynced: Vec<String>,
 }
 
 /// One line of the incident timeline as the console shows it.
@@ -229,6 +246,8 @@ pub struct Model {
     /// The timeline, oldest first.
     pub timeline: VecDeque<TimelineLine>,
     pub timeline_problem: Option<String>,
+    /// The shared timeline's link; None with the local store.
+    pub timeline_sync: Option<SyncStatus>,
     pub runbook: Option<RunbookView>,
 }
 
@@ -293,6 +312,11 @@ impl Model {
             Event::TimelineProblem { error } => {
                 self.timeline_problem = Some(error);
                 true
+            }
+            Event::TimelineSync { status } => {
+                let changed = self.timeline_sync.as_ref() != Some(&status);
+                self.timeline_sync = Some(status);
+                changed
             }
             Event::SourceAlive { at, source } => {
                 self.now = Some(self.now.map_or(at, |n| n.max(at)));

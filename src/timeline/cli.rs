@@ -51,6 +51,9 @@ pub enum IncidentCommand {
     List,
     /// An incident's timeline, oldest first (default: the open incident).
     Show { id: Option<String> },
+    /// With `[timeline] store = "postgres"`: push entries saved here while the shared database was
+    /// unreachable, pull everyone else's; exit 1 if anything is still unsynced.
+    Sync,
 }
 
 #[derive(Debug, Args)]
@@ -89,11 +92,84 @@ pub struct Session {
     pub store: LocalStore,
     pub clock: Clock,
     pub author: String,
+    /// The shared store, when `[timeline] store = "postgres"`.
+    pub shared: Option<crate::config::TimelineStoreConfig>,
+    pub timeout: std::time::Duration,
 }
 
 impl Session {
     pub fn from_config(config: &Config) -> Result<Self, StoreError> {
-        Ok(Session { store: LocalStore::from_config(config)?, clock: Clock::Real, author: local_author() })
+        Ok(Session {
+            store: LocalStore::from_config(config)?,
+            clock: Clock::Real,
+            author: local_author(),
+            shared: config.timeline.shared().then(|| config.timeline.clone()),
+            timeout: std::time::Duration::from_secs(config.general.timeout_secs.max(1)),
+        })
+    }
+
+    /// The incident a command means. With the shared store, an id only another responder has is
+    /// pulled first, and with no incident open here, the newest open shared one is joined.
+    fn resolve(&self, given: Option<&str>, err: &mut dyn Write) -> anyhow::Result<IncidentId> {
+        let first = self.store.resolve(given);
+        if self.shared.is_none() || !matches!(first, Err(StoreError::UnknownIncident { .. } | StoreError::NoOpenIncident)) {
+            return Ok(first?);
+        }
+        if !self.sync(None, err)? {
+            return Ok(first?);
+        }
+        if given.is_none() && self.store.current()?.is_none() {
+            let joined = self.newest_open_shared();
+            if let Some(id) = joined {
+                self.store.set_current(&id)?;
+                writeln!(err, "joined incident {id}, opened by another responder on the shared timeline")?;
+                return Ok(id);
+            }
+        }
+        Ok(self.store.resolve(given)?)
+    }
+
+    /// The newest unresolved incident among those pulled from the shared store.
+    fn newest_open_shared(&self) -> Option<IncidentId> {
+        let cfg = self.shared.as_ref()?;
+        super::shared::block_on(async {
+            let shared = super::shared::Shared::connect(cfg, self.timeout, false).await?;
+            shared.incidents().await
+        })?
+        .ok()?
+        .into_iter()
+        .find(|(id, _, resolved)| !resolved && self.store.path_of(id).is_file())
+        .map(|(id, _, _)| id)
+    }
+
+    /// Syncs `only` (or every incident) with the shared store, if there is one. Never fails the
+    /// command: what is saved here stays saved; problems go to `err`. Returns whether all is synced.
+    fn sync(&self, only: Option<&IncidentId>, err: &mut dyn Write) -> std::io::Result<bool> {
+        let Some(cfg) = &self.shared else { return Ok(true) };
+        let result = super::shared::block_on(async {
+            let mut shared = super::shared::Shared::connect(cfg, self.timeout, false).await?;
+            let mut cursor = super::shared::Cursor::default();
+            match only {
+                Some(id) => shared.sync_incident(&self.store, id, &mut cursor).await.map(|r| vec![(id.clone(), r)]),
+                None => shared.sync_all(&self.store, &mut cursor).await,
+            }
+        });
+        match result {
+            Some(Ok(done)) => {
+                for w in done.iter().flat_map(|(_, r)| r.warnings.iter()) {
+                    writeln!(err, "warning: {w}")?;
+                }
+                Ok(true)
+            }
+            Some(Err(e)) => {
+                writeln!(
+                    err,
+                    "not shared yet: {e}; kept here and marked unsynced — a running console or `sitrep incident sync` pushes it when the database answers"
+                )?;
+                Ok(false)
+            }
+            None => Ok(false),
+        }
     }
 }
 
@@ -115,8 +191,11 @@ pub fn run_export(args: ExportArgs, config: &Config) -> anyhow::Result<ExitCode>
 pub fn incident(s: &Session, args: IncidentArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
     match args.command {
         IncidentCommand::Open { severity, title } => {
+            // Pull others' incidents first, so the new id does not collide with theirs.
+            s.sync(None, &mut std::io::sink())?;
             let previous = s.store.current()?;
             let opened = s.store.open_incident(&s.clock, &s.author, &title, severity)?;
+            s.sync(Some(&opened.incident), err)?;
             if let Some(prev) = previous {
                 writeln!(
                     err,
@@ -133,18 +212,21 @@ pub fn incident(s: &Session, args: IncidentArgs, out: &mut dyn Write, err: &mut 
         IncidentCommand::Severity { severity, incident } => change(s, incident.as_deref(), EntryKind::Severity { severity }, out, err)?,
         IncidentCommand::List => list(s, out, err)?,
         IncidentCommand::Show { id } => return show(s, id.as_deref(), out, err),
+        IncidentCommand::Sync => return sync(s, out, err),
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn change(s: &Session, given: Option<&str>, kind: EntryKind, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<()> {
     let resolved = matches!(kind, EntryKind::Status { status: IncidentStatus::Resolved });
-    let id = s.store.resolve(given)?;
+    let id = s.resolve(given, err)?;
     let saved = append(s, &id, kind, None, err)?;
     if resolved {
         s.store.clear_current_if(&id)?;
     }
     writeln!(out, "{id}: {} (saved {})", saved.kind.describe(), saved.id)?;
+    out.flush()?;
+    s.sync(Some(&id), err)?;
     Ok(())
 }
 
@@ -152,7 +234,7 @@ pub fn note(s: &Session, args: NoteArgs, out: &mut dyn Write, err: &mut dyn Writ
     if args.text.trim().is_empty() {
         bail!("the note is empty; write what you saw or did, e.g. sitrep note \"restarted api-7f9c, errors dropping\"");
     }
-    let id = s.store.resolve(args.incident.as_deref())?;
+    let id = s.resolve(args.incident.as_deref(), err)?;
     if let Some(target) = args.corrects
         && !s.store.read(&id)?.entries.iter().any(|e| e.id == target)
     {
@@ -162,6 +244,7 @@ pub fn note(s: &Session, args: NoteArgs, out: &mut dyn Write, err: &mut dyn Writ
     // Printed only now: the entry is written and fsynced.
     writeln!(out, "saved {}", saved.id)?;
     out.flush()?;
+    s.sync(Some(&id), err)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -185,6 +268,7 @@ fn append(
 }
 
 fn list(s: &Session, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<()> {
+    s.sync(None, err)?;
     let ids = s.store.list()?;
     if ids.is_empty() {
         writeln!(out, "no incidents in {}; open one with `sitrep incident open --sev P3 \"title\"`", s.store.incidents_dir().display())?;
@@ -204,17 +288,41 @@ fn list(s: &Session, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result
 }
 
 fn show(s: &Session, given: Option<&str>, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let id = s.store.resolve(given)?;
+    let id = s.resolve(given, err)?;
+    s.sync(Some(&id), err)?;
     let read = s.store.read(&id)?;
+    let synced = if s.shared.is_some() { Some(s.store.synced(&id)) } else { None };
     let inc = Incident::fold(&id, &read.entries);
     let sev = inc.severity.map_or("P?".to_string(), |v| v.to_string());
     writeln!(out, "{id}  {sev}  {}  {}", inc.status, inc.title_or_placeholder())?;
     for e in in_time_order(&read.entries) {
         let fix = e.corrects.map(|c| format!(" (corrects {c})")).unwrap_or_default();
-        writeln!(out, "{}  {}  {}{fix}  [{}]", e.at.format("%Y-%m-%d %H:%M:%S"), e.author, e.kind.describe(), e.id)?;
+        let mark = if synced.as_ref().is_some_and(|set| !set.contains(&e.id)) { "  (unsynced)" } else { "" };
+        writeln!(out, "{}  {}  {}{fix}  [{}]{mark}", e.at.format("%Y-%m-%d %H:%M:%S"), e.author, e.kind.describe(), e.id)?;
     }
     warn_all(&read, err)?;
     Ok(if read.corrupt.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn sync(s: &Session, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    if s.shared.is_none() {
+        bail!("the timeline store is local; set [timeline] store = \"postgres\" and dsn in sitrep.toml to share it (docs/timeline.md)");
+    }
+    let reached = s.sync(None, err)?;
+    let mut left = 0;
+    for id in s.store.list()? {
+        let unsynced = super::shared::unsynced(&s.store, &id)?;
+        if !unsynced.is_empty() {
+            writeln!(out, "{id}: {} entries unsynced", unsynced.len())?;
+        }
+        left += unsynced.len();
+    }
+    if reached && left == 0 {
+        writeln!(out, "every entry here is in the shared store, and every shared entry is here")?;
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Ok(ExitCode::FAILURE)
+    }
 }
 
 fn warn_all(read: &TimelineRead, err: &mut dyn Write) -> std::io::Result<()> {
@@ -234,7 +342,28 @@ pub fn export(
     let id = s.store.resolve(args.incident.as_deref())?;
     let read = s.store.read(&id)?;
     warn_all(&read, err)?;
-    let draft = PostMortem::new(&id, &read.entries, thresholds, read.warnings());
+    let mut warnings = read.warnings();
+    let mut entries = read.entries.clone();
+    // Shared: others' entries are read from the database, in memory; nothing is written anywhere.
+    if let Some(cfg) = &s.shared {
+        let union = super::shared::block_on(async {
+            let shared = super::shared::Shared::connect(cfg, s.timeout, false).await?;
+            shared.union(&read.entries, &id).await
+        });
+        match union {
+            Some(Ok((all, problems))) => {
+                entries = all;
+                warnings.extend(problems);
+            }
+            Some(Err(e)) => {
+                let w = format!("exported from this machine's copy only: {e}");
+                writeln!(err, "warning: {w}")?;
+                warnings.push(w);
+            }
+            None => {}
+        }
+    }
+    let draft = PostMortem::new(&id, &entries, thresholds, warnings);
     let text = match args.format {
         ExportFormat::Md => draft.to_markdown(),
         ExportFormat::Json => draft.to_json()?,

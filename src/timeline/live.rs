@@ -21,6 +21,8 @@ pub enum TimelineRequest {
     Open { severity: Severity, title: String },
     /// `:sev P1`, `:status mitigated`: a change recorded as an entry.
     Change(EntryKind),
+    /// The open incident changed under us (another responder's incident was joined): read it again.
+    Reload,
 }
 
 /// Parses the console's incident commands; None if `cmd` is not one of them.
@@ -49,6 +51,7 @@ pub fn parse_command(cmd: &str) -> Option<Result<TimelineRequest, String>> {
 pub fn spawn(config: &Config, clock: Clock, events: UnboundedSender<Event>) -> mpsc::Sender<TimelineRequest> {
     let (tx, rx) = mpsc::channel::<TimelineRequest>();
     let store = LocalStore::from_config(config);
+    let events_for_sync = events.clone();
     let spawned = std::thread::Builder::new().name("sitrep-timeline".into()).spawn(move || {
         let store = match store {
             Ok(s) => s,
@@ -62,6 +65,9 @@ pub fn spawn(config: &Config, clock: Clock, events: UnboundedSender<Event>) -> m
     if let Err(e) = spawned {
         tracing::error!("cannot start the timeline writer: {e}");
     }
+    if config.timeline.shared() {
+        spawn_sync(config, events_for_sync, tx.clone());
+    }
     tx
 }
 
@@ -70,6 +76,10 @@ fn run(store: &LocalStore, clock: &Clock, events: &UnboundedSender<Event>, rx: m
     let mut writer = load(store, clock, events, &author);
     for request in rx {
         let event = match (request, writer.as_mut()) {
+            (TimelineRequest::Reload, _) => {
+                writer = load(store, clock, events, &author);
+                continue;
+            }
             (TimelineRequest::Open { severity, title }, _) => match store.open_incident(clock, &author, &title, severity) {
                 Ok(_) => {
                     writer = load(store, clock, events, &author);
@@ -134,7 +144,7 @@ fn load(store: &LocalStore, clock: &Clock, events: &UnboundedSender<Event>, auth
                 let lines = read
                     .entries
                     .iter()
-                    .map(|e| TimelineLine::saved(e.at, e.kind.describe(), kind_name(&e.kind), e.id.to_string()))
+                    .map(|e| TimelineLine::saved(e.at, described(e, author), kind_name(&e.kind), e.id.to_string()))
                     .collect();
                 let _ = events.send(Event::TimelineLoaded {
                     incident: Some(format!(
@@ -168,11 +178,161 @@ fn load(store: &LocalStore, clock: &Clock, events: &UnboundedSender<Event>, auth
     writer
 }
 
+/// An entry as a timeline line: someone else's carries their user@host.
+fn described(e: &super::entry::TimelineEntry, me: &str) -> String {
+    if e.author == me { e.kind.describe() } else { format!("{}: {}", e.author, e.kind.describe()) }
+}
+
 fn kind_name(kind: &EntryKind) -> &'static str {
     match kind {
         EntryKind::Detected { .. } => "detected",
         EntryKind::Note { .. } => "note",
         EntryKind::Action { .. } => "action",
         _ => "incident",
+    }
+}
+
+/// How often the sync thread looks for local entries to push (pulls come at once, by NOTIFY).
+const SYNC_ROUND: std::time::Duration = std::time::Duration::from_millis(400);
+
+/// Starts the shared-timeline sync on its own thread and runtime: local file IO and a slow or
+/// dead database never touch the draw loop. It reports its state as `Event::TimelineSync`.
+fn spawn_sync(config: &Config, events: UnboundedSender<Event>, writer: mpsc::Sender<TimelineRequest>) {
+    let cfg = config.timeline.clone();
+    let timeout = std::time::Duration::from_secs(config.general.timeout_secs.max(1));
+    let store = match LocalStore::from_config(config) {
+        Ok(s) => s,
+        Err(_) => return, // the writer thread reports it
+    };
+    let spawned = std::thread::Builder::new().name("sitrep-timeline-sync".into()).spawn(move || {
+        let _ = super::shared::block_on(sync_loop(cfg, timeout, store, events, writer));
+    });
+    if let Err(e) = spawned {
+        tracing::error!("cannot start the shared timeline sync: {e}");
+    }
+}
+
+async fn sync_loop(
+    cfg: crate::config::TimelineStoreConfig,
+    timeout: std::time::Duration,
+    store: LocalStore,
+    events: UnboundedSender<Event>,
+    writer: mpsc::Sender<TimelineRequest>,
+) {
+    use super::shared::{Cursor, Shared};
+    use crate::model::SyncStatus;
+    let mut backoff = std::time::Duration::from_millis(500);
+    let mut offline_since: Option<chrono::DateTime<chrono::Utc>> = None;
+    let mut last: Option<SyncStatus> = None;
+    let mut report = |status: SyncStatus| -> bool {
+        if last.as_ref() != Some(&status) {
+            last = Some(status.clone());
+            return events.send(Event::TimelineSync { status }).is_ok();
+        }
+        !events.is_closed()
+    };
+    loop {
+        let error = match Shared::connect(&cfg, timeout, true).await {
+            Ok(mut shared) => {
+                backoff = std::time::Duration::from_millis(500);
+                offline_since = None;
+                let mut cursor = Cursor::default();
+                let mut notes = shared.notifications.take();
+                // Entries written while offline, in any incident, go first.
+                let mut error = match shared.sync_all(&store, &mut cursor).await {
+                    Ok(done) => {
+                        warn_all(&events, done.iter().flat_map(|(_, r)| r.warnings.iter()));
+                        let current = store.current().ok().flatten();
+                        if done.iter().any(|(id, r)| Some(id) == current.as_ref() && !r.pulled.is_empty()) {
+                            let _ = writer.send(TimelineRequest::Reload);
+                        }
+                        None
+                    }
+                    Err(e) => Some(e),
+                };
+                while error.is_none() {
+                    match round(&mut shared, &store, &mut cursor, &events, &writer).await {
+                        Ok(()) => {
+                            // After a round everything written before it is in the database; what
+                            // comes after is pushed by the next round, within SYNC_ROUND.
+                            if !report(SyncStatus { online: true, since: None, error: None, unsynced: Vec::new() }) {
+                                return;
+                            }
+                        }
+                        Err(e) => {
+                            error = Some(e);
+                            break;
+                        }
+                    }
+                    // Wake on another responder's entry, or look for our own after a short while.
+                    let link = match notes.as_mut() {
+                        Some(rx) => tokio::select! {
+                            n = rx.recv() => n.is_some(),
+                            () = tokio::time::sleep(SYNC_ROUND) => true,
+                        },
+                        None => {
+                            tokio::time::sleep(SYNC_ROUND).await;
+                            true
+                        }
+                    };
+                    if !link {
+                        error = Some(super::shared::SharedError::Unreachable("the connection was lost".into()));
+                    }
+                }
+                error.map(|e| e.to_string()).unwrap_or_default()
+            }
+            Err(e) => e.to_string(),
+        };
+        let since = *offline_since.get_or_insert_with(chrono::Utc::now);
+        tracing::warn!("shared timeline offline: {error}");
+        let unsynced = current_unsynced(&store);
+        if !report(SyncStatus { online: false, since: Some(since), error: Some(crate::sources::clean(&error)), unsynced }) {
+            return;
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(std::time::Duration::from_secs(4));
+    }
+}
+
+/// One sync of the open incident; joins another responder's open incident when none is open here.
+async fn round(
+    shared: &mut super::shared::Shared,
+    store: &LocalStore,
+    cursor: &mut super::shared::Cursor,
+    events: &UnboundedSender<Event>,
+    writer: &mpsc::Sender<TimelineRequest>,
+) -> Result<(), super::shared::SharedError> {
+    let current = store.current()?;
+    let Some(id) = current else {
+        let open = shared.incidents().await?.into_iter().find(|(_, _, resolved)| !resolved);
+        if let Some((id, _, _)) = open {
+            shared.sync_incident(store, &id, cursor).await?;
+            store.set_current(&id)?;
+            // The reload shows it, with the other responders' names on their entries.
+            tracing::info!("joined incident {id}, opened by another responder");
+            let _ = writer.send(TimelineRequest::Reload);
+        }
+        return Ok(());
+    };
+    let done = shared.sync_incident(store, &id, cursor).await?;
+    warn_all(events, done.warnings.iter());
+    for e in done.pulled {
+        let line = TimelineLine::saved(e.at, described(&e, ""), kind_name(&e.kind), e.id.to_string());
+        let _ = events.send(Event::TimelineAppended { line });
+    }
+    Ok(())
+}
+
+fn current_unsynced(store: &LocalStore) -> Vec<String> {
+    match store.current() {
+        Ok(Some(id)) => super::shared::unsynced(store, &id).map(|v| v.iter().map(ToString::to_string).collect()).unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+fn warn_all<'a>(events: &UnboundedSender<Event>, warnings: impl Iterator<Item = &'a String>) {
+    for w in warnings {
+        tracing::warn!("shared timeline: {w}");
+        let _ = events.send(Event::TimelineProblem { error: crate::sources::clean(w) });
     }
 }

@@ -8,6 +8,7 @@ pub mod incident;
 pub mod live;
 pub mod lock;
 pub mod record;
+pub mod shared;
 pub mod store;
 
 pub use entry::{EntryKind, IncidentId, IncidentStatus, Severity, TimelineEntry};

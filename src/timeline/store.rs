@@ -241,6 +241,45 @@ impl LocalStore {
         Ok(opened.entry)
     }
 
+    /// Makes room for an incident opened elsewhere (another responder, via the shared store):
+    /// an empty file that [`TimelineWriter::merge`] then fills. Already there: nothing changes.
+    pub fn adopt(&self, id: &IncidentId) -> Result<bool, StoreError> {
+        let dir = self.ensure_dirs()?;
+        match OpenOptions::new().append(true).create_new(true).open(self.path_of(id)) {
+            Ok(_) => {
+                sync_dir(&dir)?;
+                Ok(true)
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(StoreError::DataDir { path: dir, source: e }),
+        }
+    }
+
+    fn synced_path(&self, id: &IncidentId) -> PathBuf {
+        self.incidents_dir().join(format!("{id}.{TIMELINE_EXT}.synced"))
+    }
+
+    /// Ids of this incident's entries known to be in the shared store. A cache (one id a line,
+    /// not fsynced): losing it only means the entries are pushed again, which never duplicates.
+    pub fn synced(&self, id: &IncidentId) -> std::collections::HashSet<Uuid> {
+        fs::read_to_string(self.synced_path(id)).map(|t| t.lines().filter_map(|l| l.trim().parse().ok()).collect()).unwrap_or_default()
+    }
+
+    /// Records that these entries reached the shared store.
+    pub fn mark_synced(&self, id: &IncidentId, ids: &[Uuid]) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let path = self.synced_path(id);
+        let text: String = ids.iter().map(|i| format!("{i}\n")).collect();
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(text.as_bytes()))
+            .map_err(io_err("write", &path))
+    }
+
     /// Reads an incident without changing a byte: a torn tail is reported, not moved.
     pub fn read(&self, id: &IncidentId) -> Result<TimelineRead, StoreError> {
         let path = self.path_of(id);
@@ -280,6 +319,8 @@ pub struct TimelineWriter {
     pub repaired: Vec<TornTail>,
     /// Corrupt records found in the middle of the file (reported, never touched).
     pub corrupt: Vec<Corruption>,
+    /// Ids of every entry in the file, so a merged entry is never written twice.
+    known: std::collections::HashSet<Uuid>,
 }
 
 /// An entry that is on disk and fsynced.
@@ -312,6 +353,7 @@ impl TimelineWriter {
             verified_len: u64::MAX,
             repaired: Vec::new(),
             corrupt: Vec::new(),
+            known: std::collections::HashSet::new(),
         };
         let lock = FileLock::acquire(&writer.file, LockMode::Exclusive).map_err(io_err("lock", &writer.path))?;
         writer.verify_and_repair()?;
@@ -341,23 +383,58 @@ impl TimelineWriter {
             corrects,
             kind: kind.sanitized(),
         };
-        let line = record::encode(&entry)?;
+        let before = self.repaired.len();
+        self.write_locked(std::slice::from_ref(&entry))?;
+        Ok(Appended { entry, repaired: self.repaired.get(before).cloned() })
+    }
+
+    /// Writes entries that already exist elsewhere (another responder's, from the shared store)
+    /// with their own ids, times and authors; an id already in the file is skipped, so merging
+    /// the same entries twice never duplicates one. Returns the entries actually written.
+    pub fn merge(&mut self, entries: &[TimelineEntry]) -> Result<Vec<TimelineEntry>, StoreError> {
+        let fresh: Vec<TimelineEntry> = entries
+            .iter()
+            .filter(|e| e.incident == self.incident)
+            .map(|e| TimelineEntry {
+                kind: e.kind.clone().sanitized(),
+                author: crate::sanitize::sanitize_bounded(&e.author, 120),
+                ..e.clone()
+            })
+            .collect();
+        self.write_locked(&fresh)
+    }
+
+    /// Under the exclusive lock: re-verifies the file if someone else wrote, drops entries whose
+    /// id is already there, writes the rest in one `write` and fsyncs.
+    fn write_locked(&mut self, entries: &[TimelineEntry]) -> Result<Vec<TimelineEntry>, StoreError> {
         let path = self.path.clone();
         let lock = FileLock::acquire(&self.file, LockMode::Exclusive).map_err(io_err("lock", &path))?;
-        let before = self.repaired.len();
         let len = self.file.metadata().map_err(io_err("stat", &path))?.len();
         if len != self.verified_len {
             self.verify_and_repair()?;
         }
-        let written = (&self.file).write_all(&line).and_then(|()| self.file.sync_data());
-        if let Err(e) = written {
+        let mut bytes = Vec::new();
+        let mut written = Vec::new();
+        for entry in entries {
+            if self.known.contains(&entry.id) || written.iter().any(|w: &TimelineEntry| w.id == entry.id) {
+                continue;
+            }
+            bytes.extend(record::encode(entry)?);
+            written.push(entry.clone());
+        }
+        if written.is_empty() {
+            return Ok(written);
+        }
+        let result = (&self.file).write_all(&bytes).and_then(|()| self.file.sync_data());
+        if let Err(e) = result {
             // Cut back a partial write so the next record does not start glued to it.
             let _ = self.file.set_len(self.verified_len).and_then(|()| self.file.sync_data());
             return Err(io_err("append to", &path)(e));
         }
-        self.verified_len += line.len() as u64;
+        self.verified_len += bytes.len() as u64;
+        self.known.extend(written.iter().map(|e| e.id));
         drop(lock);
-        Ok(Appended { entry, repaired: self.repaired.get(before).cloned() })
+        Ok(written)
     }
 
     /// Scans the whole file (caller holds the exclusive lock); moves a torn tail aside.
@@ -367,6 +444,7 @@ impl TimelineWriter {
         (&self.file).seek(SeekFrom::Start(0)).map_err(io_err("read", &path))?;
         (&self.file).read_to_end(&mut bytes).map_err(io_err("read", &path))?;
         let scan = record::scan(&bytes);
+        self.known = scan.entries.iter().map(|e| e.id).collect();
         self.corrupt = scan.corrupt.into_iter().map(|record| Corruption { file: path.clone(), record }).collect();
         if let Some(record) = scan.torn {
             let tail = &bytes[record.offset as usize..];

@@ -13,11 +13,24 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx, overlay: bool) {
         Some(i) => format!(" timeline · {i} "),
         None => " timeline · no incident open (sitrep incident open) ".to_string(),
     };
+    let sync = ctx.model.timeline_sync.as_ref();
+    let sync_badge = sync.map(|s| match (s.online, s.unsynced.len()) {
+        (true, 0) => Span::styled("shared ✓ ", ctx.theme.ok),
+        (true, n) => Span::styled(format!("shared · {n} unsynced ⇡ "), ctx.theme.warn),
+        (false, n) => Span::styled(
+            format!(
+                "shared OFFLINE {} · {n} unsynced, kept here ",
+                s.since.map(|t| format!("{} ago", age(ctx.now, t))).unwrap_or_default()
+            ),
+            ctx.theme.crit,
+        ),
+    });
+    let unsynced: std::collections::HashSet<&str> = sync.map(|s| s.unsynced.iter().map(String::as_str).collect()).unwrap_or_default();
     let hint = if overlay { " n note · t/esc close " } else { " t expands · n note " };
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(if overlay { ctx.theme.focus } else { ctx.theme.border })
-        .title(Span::styled(title, ctx.theme.accent))
+        .title(Line::from(std::iter::once(Span::styled(title, ctx.theme.accent)).chain(sync_badge).collect::<Vec<_>>()))
         .title(Line::from(Span::styled(hint, ctx.theme.muted)).right_aligned());
     let inner = block.inner(area);
     if overlay {
@@ -27,6 +40,12 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx, overlay: bool) {
     let mut lines: Vec<Line> = Vec::new();
     if let Some(problem) = &ctx.model.timeline_problem {
         lines.push(Line::from(Span::styled(format!("⚠ {problem}"), ctx.theme.crit)));
+    }
+    if let Some(error) = sync.filter(|s| !s.online).and_then(|s| s.error.as_ref()) {
+        lines.push(Line::from(Span::styled(
+            format!("⚠ shared timeline: {error}; entries are saved here and pushed when it returns"),
+            ctx.theme.crit,
+        )));
     }
     let skip = if overlay { ctx.view.timeline_scroll } else { 0 };
     lines.extend(ctx.model.timeline.iter().rev().skip(skip).take(inner.height as usize).map(|l| {
@@ -43,6 +62,8 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx, overlay: bool) {
         ];
         if l.id.is_none() {
             spans.push(Span::styled("  (unsaved: no incident open)", ctx.theme.muted));
+        } else if l.id.as_deref().is_some_and(|id| unsynced.contains(id)) {
+            spans.push(Span::styled("  ⇡ unsynced", ctx.theme.warn));
         }
         Line::from(spans)
     }));
