@@ -49,7 +49,8 @@ pub fn start(
     let runbook = super::find(name).map_err(|e| e.to_string())?;
     let config = config.clone();
     let dry_run = typed.is_none();
-    let opts = RunOptions { params, dry_run, read_only: config.general.read_only, confirm: typed, assume_yes: true };
+    let opts =
+        RunOptions { params, dry_run, read_only: config.general.read_only, confirm: typed, assume_yes: true, cancel: Default::default() };
     let steps = runbook.steps.iter().map(|s| s.name.clone()).collect();
     let _ = events.send(Event::RunbookStarted { name: runbook.name.clone(), title: runbook.title.clone(), steps, dry_run });
     std::thread::Builder::new()
