@@ -1,9 +1,11 @@
 //! Drawing: the whole frame is a pure function of (Model, ViewState, theme, view).
 //! Also the view state and the keymap, which change only what is looked at, never the data.
 
+pub mod choices;
 pub mod layout;
 pub mod note;
 pub mod panes;
+pub mod picker;
 pub mod theme;
 pub mod toolkit;
 pub mod wizard;
