@@ -45,11 +45,18 @@ pub struct Console {
 }
 
 /// A runbook being previewed or run from the console.
+#[derive(Default)]
 pub struct Wizard {
     pub name: String,
     pub params: crate::runbook::template::Vars,
     pub typed: String,
     pub started_real_run: bool,
+    /// Choosing the parameters not given, before the dry run.
+    pub picker: Option<crate::ui::picker::ParamPicker>,
+    /// Aborts the real run at its current step.
+    pub cancel: tokio_util::sync::CancellationToken,
+    /// Esc during the real run asked whether to abort it.
+    pub abort_asked: bool,
 }
 
 impl Console {
@@ -91,9 +98,16 @@ impl Console {
         terminal
             .draw(|f| {
                 render(f, &self.model, &self.view, &screen, now);
-                if let Some(run) = self.model.runbook.as_ref().filter(|_| !self.wizard_hidden) {
-                    let input = self.wizard.as_ref().filter(|w| !w.started_real_run).map(|w| w.typed.as_str());
-                    crate::ui::wizard::draw(f, f.area(), run, input, &self.theme);
+                if let Some(picker) = self.wizard.as_ref().and_then(|w| w.picker.as_ref()) {
+                    picker.draw(f, f.area(), &self.theme);
+                } else if let Some(run) = self.model.runbook.as_ref().filter(|_| !self.wizard_hidden) {
+                    use crate::ui::wizard::Prompt;
+                    let prompt = match &self.wizard {
+                        Some(w) if !w.started_real_run => Prompt::Typed(w.typed.as_str()),
+                        Some(w) if w.abort_asked => Prompt::Abort,
+                        _ => Prompt::None,
+                    };
+                    crate::ui::wizard::draw(f, f.area(), run, prompt, now, &self.theme);
                 }
                 if let Some(note) = &self.note {
                     note.draw(f, f.area(), &self.theme);
@@ -183,17 +197,9 @@ impl Console {
             && let Some(parsed) = crate::runbook::wizard::parse(text.trim())
         {
             self.view.mode = crate::ui::Mode::Normal;
-            match (parsed, self.events_tx.clone()) {
-                (Ok((name, params)), Some(tx)) => {
-                    match crate::runbook::wizard::start(&name, params.clone(), None, &self.config, self.clock.clone(), tx) {
-                        Ok(()) => {
-                            self.wizard = Some(Wizard { name, params, typed: String::new(), started_real_run: false });
-                            self.wizard_hidden = false;
-                        }
-                        Err(e) => self.view.message = Some(e),
-                    }
-                }
-                (Ok(_), None) => self.view.message = Some("runbooks run only in the interactive console".into()),
+            match (parsed, self.events_tx.is_some()) {
+                (Ok((name, params)), true) => self.open_wizard(name, params),
+                (Ok(_), false) => self.view.message = Some("runbooks run only in the interactive console".into()),
                 (Err(e), _) => self.view.message = Some(e),
             }
             return KeyOutcome::Redraw;
@@ -239,13 +245,82 @@ impl Console {
 }
 
 impl Console {
-    /// Keys while the wizard is shown: typing, Enter runs for real after the preview, Esc hides.
+    /// `:run NAME k=v`: pick the parameters not given (from live state), then the dry run.
+    fn open_wizard(&mut self, name: String, params: crate::runbook::template::Vars) {
+        let missing = match crate::runbook::wizard::missing_params(&name, &params) {
+            Ok(missing) => missing,
+            Err(e) => return self.view.message = Some(e),
+        };
+        let picker = crate::ui::picker::ParamPicker::new(&name, missing, &self.model);
+        self.wizard = Some(Wizard { name, params, picker, ..Wizard::default() });
+        self.wizard_hidden = false;
+        if self.wizard.as_ref().is_some_and(|w| w.picker.is_none()) {
+            self.start_dry_run();
+        }
+    }
+
+    fn start_dry_run(&mut self) {
+        let (Some(w), Some(tx)) = (self.wizard.as_ref(), self.events_tx.clone()) else { return };
+        let started =
+            crate::runbook::wizard::start(&w.name, w.params.clone(), None, &self.config, self.clock.clone(), tx, Default::default());
+        if let Err(e) = started {
+            self.wizard = None;
+            self.wizard_hidden = true;
+            self.view.message = Some(e);
+        }
+    }
+
+    /// Keys for the parameter picker; `None` when it is not open.
+    fn picker_key(&mut self, key: crossterm::event::KeyEvent) -> Option<KeyOutcome> {
+        use crate::ui::picker::PickOutcome;
+        let w = self.wizard.as_mut()?;
+        match w.picker.as_mut()?.on_key(key, &self.model) {
+            PickOutcome::Picking => {}
+            PickOutcome::Cancelled => {
+                self.wizard = None;
+                self.wizard_hidden = true;
+            }
+            PickOutcome::Done(picked) => {
+                w.picker = None;
+                w.params.extend(picked);
+                self.start_dry_run();
+            }
+        }
+        Some(KeyOutcome::Redraw)
+    }
+
+    /// Keys while the wizard is shown: picking, typing, Enter runs for real after the preview,
+    /// Esc during the real run asks whether to abort it, otherwise hides.
     fn wizard_key(&mut self, key: crossterm::event::KeyEvent) -> Option<KeyOutcome> {
         use crossterm::event::KeyCode;
+        if let Some(outcome) = self.picker_key(key) {
+            return Some(outcome);
+        }
         if self.wizard_hidden || self.model.runbook.is_none() {
             return None;
         }
-        let previewed = self.model.runbook.as_ref().is_some_and(|r| r.dry_run && r.outcome.is_some());
+        // Until the real run's first event arrives the dry run is still on screen: one Enter starts one run.
+        let previewed = self.model.runbook.as_ref().is_some_and(|r| r.dry_run && r.outcome.is_some())
+            && self.wizard.as_ref().is_some_and(|w| !w.started_real_run);
+        let running = self.model.runbook.as_ref().is_some_and(|r| !r.dry_run && r.outcome.is_none());
+        if let Some(w) = self.wizard.as_mut().filter(|w| w.started_real_run && running) {
+            match (w.abort_asked, key.code) {
+                (false, KeyCode::Esc) => w.abort_asked = true,
+                (true, KeyCode::Char('y')) => {
+                    w.abort_asked = false;
+                    w.cancel.cancel();
+                    self.view.message = Some("aborting the run at its current step…".into());
+                }
+                (true, KeyCode::Char('n') | KeyCode::Esc) => w.abort_asked = false,
+                (true, KeyCode::Char('h')) => {
+                    w.abort_asked = false;
+                    self.wizard_hidden = true;
+                }
+                (_, KeyCode::Char('q')) => return Some(self.confirm_quit(KeyOutcome::Quit)),
+                _ => {}
+            }
+            return Some(KeyOutcome::Redraw);
+        }
         match key.code {
             KeyCode::Esc => {
                 self.wizard_hidden = true;
@@ -257,7 +332,9 @@ impl Console {
                 let (Some(w), Some(tx)) = (self.wizard.as_mut(), self.events_tx.clone()) else { return Some(KeyOutcome::Redraw) };
                 w.started_real_run = true;
                 let typed = w.typed.clone();
-                if let Err(e) = crate::runbook::wizard::start(&w.name, w.params.clone(), Some(typed), &self.config, self.clock.clone(), tx)
+                let cancel = w.cancel.clone();
+                if let Err(e) =
+                    crate::runbook::wizard::start(&w.name, w.params.clone(), Some(typed), &self.config, self.clock.clone(), tx, cancel)
                 {
                     self.view.message = Some(e);
                 }

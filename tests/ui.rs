@@ -378,6 +378,7 @@ fn the_runbook_wizard_previews_steps_and_asks_for_the_typed_name_at_80x24() {
         title: "Roll a deployment back to its previous (or a chosen) revision".into(),
         steps: vec!["check-rollout".into(), "undo".into(), "verify-ready".into()],
         dry_run: true,
+        timeouts_secs: vec![],
     });
     events.push(Event::RunbookStep { index: 0, state: "previewed".into(), text: "deployment shop/api at revision 3 (1/3 updated)".into() });
     events.push(Event::RunbookStep {
@@ -387,8 +388,7 @@ fn the_runbook_wizard_previews_steps_and_asks_for_the_typed_name_at_80x24() {
     });
     events.push(Event::RunbookFinished { outcome: "dry run: nothing was changed".into() });
     let mut c = console(events);
-    c.wizard =
-        Some(sitrep::app::Wizard { name: "rollback".into(), params: Default::default(), typed: "ap".into(), started_real_run: false });
+    c.wizard = Some(sitrep::app::Wizard { name: "rollback".into(), typed: "ap".into(), ..Default::default() });
     let frame = frame_text(&c, 80, 24, false);
     assert!(frame.contains("PREVIEW (dry run)"), "{frame}");
     assert!(frame.contains("1.5.0-bad -> registry.local/shop/api:1.4.2"), "{frame}");
@@ -406,16 +406,113 @@ fn quitting_while_a_runbook_runs_asks_first() {
         title: "Move the Redis master".into(),
         steps: vec!["failover".into()],
         dry_run: false,
+        timeouts_secs: vec![],
     });
     let mut c = console(events);
-    c.wizard = Some(sitrep::app::Wizard {
-        name: "failover-redis".into(),
-        params: Default::default(),
-        typed: "mymaster".into(),
-        started_real_run: true,
-    });
+    c.wizard =
+        Some(sitrep::app::Wizard { name: "failover-redis".into(), typed: "mymaster".into(), started_real_run: true, ..Default::default() });
     press(&mut c, "\u{1b}");
     assert_eq!(c.on_key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE)), sitrep::ui::KeyOutcome::Redraw);
     assert!(c.view.message.as_deref().is_some_and(|m| m.contains("a runbook is running")), "{:?}", c.view.message);
     assert_eq!(c.on_key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE)), sitrep::ui::KeyOutcome::Quit);
+}
+
+#[test]
+fn run_without_a_deployment_offers_the_live_deployments_to_pick_from_at_80x24() {
+    let mut events = incident_events();
+    // An earlier run, closed: cancelling the picker must not bring it back.
+    events.push(Event::RunbookStarted {
+        name: "triage".into(),
+        title: "Triage".into(),
+        steps: vec![],
+        dry_run: false,
+        timeouts_secs: vec![],
+    });
+    events.push(Event::RunbookFinished { outcome: "completed in 2.2s".into() });
+    let mut c = console(events);
+    c.wizard_hidden = true;
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    c.events_tx = Some(tx);
+    press(&mut c, ":run rollback\n");
+    let frame = frame_text(&c, 80, 24, false);
+    assert!(frame.contains("choose deployment (1 of 1)"), "{frame}");
+    assert!(frame.contains("▶ api"), "{frame}");
+    assert!(frame.contains("worker"), "{frame}");
+    insta::assert_snapshot!("wizard_picker_80x24", frame);
+    press(&mut c, "j");
+    assert!(frame_text(&c, 80, 24, false).contains("▶ worker"));
+    press(&mut c, "\u{1b}");
+    assert!(c.wizard.is_none(), "esc cancels the run before anything started");
+    let frame = frame_text(&c, 80, 24, false);
+    assert!(!frame.contains("choose deployment") && !frame.contains("runbook triage"), "{frame}");
+}
+
+#[test]
+fn a_pane_without_data_yet_lets_the_value_be_typed() {
+    let mut c = console(vec![Event::Tick { at: at(0) }]);
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    c.events_tx = Some(tx);
+    press(&mut c, ":run scale\n");
+    let frame = frame_text(&c, 80, 24, false);
+    assert!(frame.contains("pods pane is still waiting"), "{frame}");
+    assert!(frame.contains("Type the deployment"), "{frame}");
+    press(&mut c, "api\n");
+    let frame = frame_text(&c, 80, 24, false);
+    assert!(frame.contains("choose replicas (2 of 2)") && frame.contains("Type the replicas"), "{frame}");
+    assert_eq!(c.model.runbook, None, "nothing runs before every parameter has a value");
+}
+
+/// A real rollback whose `undo` step has been running for 12 s.
+fn rollback_running() -> Console {
+    let mut events = incident_events();
+    events.push(Event::RunbookStarted {
+        name: "rollback".into(),
+        title: "Roll a deployment back to its previous (or a chosen) revision".into(),
+        steps: vec!["check-access".into(), "undo".into()],
+        dry_run: false,
+        timeouts_secs: vec![10, 120],
+    });
+    events.push(Event::RunbookStep { index: 0, state: "verified".into(), text: "verified in 0.1s: may patch deployments".into() });
+    events.push(Event::Tick { at: at(2) });
+    events.push(Event::RunbookStep { index: 1, state: "confirmed".into(), text: String::new() });
+    events.push(Event::RunbookStep { index: 1, state: "running".into(), text: String::new() });
+    events.push(Event::Tick { at: at(14) });
+    let mut c = console(events);
+    c.wizard = Some(sitrep::app::Wizard { name: "rollback".into(), typed: "api".into(), started_real_run: true, ..Default::default() });
+    c
+}
+
+#[test]
+fn a_running_step_shows_its_elapsed_time_and_timeout_at_80x24() {
+    let mut c = rollback_running();
+    let frame = frame_text(&c, 80, 24, false);
+    assert!(frame.contains("2. undo [running 12s · timeout 120s]"), "{frame}");
+    insta::assert_snapshot!("wizard_running_80x24", frame);
+    c.model.apply(Event::Tick { at: at(15) });
+    assert!(frame_text(&c, 80, 24, false).contains("[running 13s"), "it ticks with the model's clock");
+}
+
+#[test]
+fn esc_during_a_run_asks_to_abort_and_y_cancels_it_at_80x24() {
+    let mut c = rollback_running();
+    press(&mut c, "\u{1b}");
+    let frame = frame_text(&c, 80, 24, false);
+    assert!(frame.contains("y = abort"), "{frame}");
+    insta::assert_snapshot!("wizard_abort_prompt_80x24", frame);
+    press(&mut c, "n");
+    assert!(!frame_text(&c, 80, 24, false).contains("y = abort"), "n keeps it running");
+    assert!(c.wizard.as_ref().is_some_and(|w| !w.cancel.is_cancelled()));
+    press(&mut c, "\u{1b}h");
+    assert!(!frame_text(&c, 80, 24, false).contains("RUNNING"), "h hides the wizard");
+    c.wizard_hidden = false;
+    press(&mut c, "\u{1b}y");
+    assert!(c.wizard.as_ref().is_some_and(|w| w.cancel.is_cancelled()), "y aborts");
+    c.model.apply(Event::RunbookStep {
+        index: 1,
+        state: "aborted".into(),
+        text: "aborted by the operator after 12.3s while it ran: it may have changed part of what it changes; check before going on".into(),
+    });
+    c.model.apply(Event::RunbookFinished { outcome: "stopped at undo: by the operator after 12.3s".into() });
+    let frame = frame_text(&c, 80, 24, false);
+    assert!(frame.contains("2. undo [aborted]") && frame.contains("stopped at undo"), "{frame}");
 }

@@ -108,6 +108,9 @@ pub enum Event {
         title: String,
         steps: Vec<String>,
         dry_run: bool,
+        /// Each step's `timeout_secs`, in step order (absent in recordings made before it was kept).
+        #[serde(default)]
+        timeouts_secs: Vec<u64>,
     },
     /// A step of the running runbook changed state.
     RunbookStep {
@@ -163,9 +166,28 @@ pub struct RunbookView {
     pub name: String,
     pub title: String,
     pub dry_run: bool,
-    /// (step name, state name, preview/outcome text)
-    pub steps: Vec<(String, String, String)>,
+    pub steps: Vec<RunbookStepView>,
     pub outcome: Option<String>,
+}
+
+/// One step of the wizard as the screen shows it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RunbookStepView {
+    pub name: String,
+    /// The engine's state name: pending, previewed, confirmed, running, verified, ...
+    pub state: String,
+    /// The preview (dry run) or the outcome.
+    pub text: String,
+    /// The model's time when the step was confirmed or began running, so the elapsed time is
+    /// drawn from the model's clock (a replay shows what the live console showed).
+    pub started: Option<DateTime<Utc>>,
+    pub timeout_secs: Option<u64>,
+}
+
+impl RunbookStepView {
+    pub fn is_running(&self) -> bool {
+        matches!(self.state.as_str(), "running" | "confirmed")
+    }
 }
 
 /// How many timeline lines the console keeps in memory (the store keeps all).
@@ -289,16 +311,28 @@ impl Model {
                 self.trim_timeline();
                 true
             }
-            Event::RunbookStarted { name, title, steps, dry_run } => {
-                let steps = steps.into_iter().map(|s| (s, "pending".to_string(), String::new())).collect();
+            Event::RunbookStarted { name, title, steps, dry_run, timeouts_secs } => {
+                let steps = steps
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, name)| RunbookStepView {
+                        name,
+                        state: "pending".into(),
+                        timeout_secs: timeouts_secs.get(i).copied(),
+                        ..RunbookStepView::default()
+                    })
+                    .collect();
                 self.runbook = Some(RunbookView { name, title, dry_run, steps, outcome: None });
                 true
             }
             Event::RunbookStep { index, state, text } => {
                 if let Some(step) = self.runbook.as_mut().and_then(|r| r.steps.get_mut(index)) {
-                    step.1 = state;
+                    step.state = state;
+                    if step.is_running() && step.started.is_none() {
+                        step.started = self.now;
+                    }
                     if !text.is_empty() {
-                        step.2 = text;
+                        step.text = text;
                     }
                 }
                 true
@@ -441,6 +475,20 @@ mod tests {
         m.apply(Event::Observed { at: t(30), observation: queues(160) });
         let rate = m.queue_rate("celery").unwrap_or_default();
         assert!((rate - 120.0).abs() < 1e-9, "{rate}");
+    }
+
+    #[test]
+    fn a_running_step_keeps_the_model_time_it_was_confirmed_at() {
+        let mut m = Model::new(Duration::seconds(2));
+        m.apply(Event::Tick { at: t(0) });
+        let steps = vec!["check".to_string(), "undo".to_string()];
+        m.apply(Event::RunbookStarted { name: "rollback".into(), title: "t".into(), steps, dry_run: false, timeouts_secs: vec![10, 120] });
+        m.apply(Event::Tick { at: t(3) });
+        m.apply(Event::RunbookStep { index: 1, state: "confirmed".into(), text: String::new() });
+        m.apply(Event::Tick { at: t(5) });
+        m.apply(Event::RunbookStep { index: 1, state: "running".into(), text: String::new() });
+        let step = &m.runbook.as_ref().map(|r| r.steps[1].clone()).unwrap_or_default();
+        assert_eq!((step.started, step.timeout_secs), (Some(t(3)), Some(120)));
     }
 
     #[test]

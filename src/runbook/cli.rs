@@ -185,6 +185,7 @@ fn run_one(args: RunArgs, config: &Config) -> anyhow::Result<ExitCode> {
         read_only: args.read_only,
         confirm: args.confirm,
         assume_yes: args.yes,
+        cancel: Default::default(),
     };
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")?;

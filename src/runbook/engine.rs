@@ -26,7 +26,8 @@ pub enum StepState {
         error: String,
         elapsed: Duration,
     },
-    /// Stopped before anything changed (a precondition did not hold, or a dry run).
+    /// Stopped: before anything changed (a precondition did not hold, a dry run), or by the
+    /// operator ([`StepRun::abort`], whose `why` starts with [`BY_OPERATOR`] and says what may have changed).
     Aborted {
         why: String,
     },
@@ -55,6 +56,9 @@ impl StepState {
         matches!(self, StepState::Verified { .. } | StepState::Failed { .. } | StepState::Aborted { .. } | StepState::Refused { .. })
     }
 }
+
+/// How every operator abort's `why` begins, so its outcome is not worded as "nothing changed".
+pub const BY_OPERATOR: &str = "by the operator";
 
 /// A plain "yes" from a person (or `--yes`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,6 +180,26 @@ impl StepRun {
         self.go(ok, StepState::Running { since: now })
     }
 
+    /// The operator stopped the run. Allowed from any state before the end; a step stopped while
+    /// it ran may have changed part of what it changes, and its `why` says so.
+    pub fn abort(&mut self, now: Instant) -> Result<&StepState, BadTransition> {
+        let ok = !self.state.is_final();
+        let why = match self.state {
+            StepState::Running { since } => {
+                let secs = now.saturating_duration_since(since).as_secs_f64();
+                if self.mutates {
+                    format!(
+                        "{BY_OPERATOR} after {secs:.1}s while it ran: it may have changed part of what it changes; check before going on"
+                    )
+                } else {
+                    format!("{BY_OPERATOR} after {secs:.1}s while it checked; it changes nothing")
+                }
+            }
+            _ => format!("{BY_OPERATOR} before it ran; nothing changed"),
+        };
+        self.go(ok, StepState::Aborted { why })
+    }
+
     /// The effect and its verification, together, within the step's timeout.
     pub fn finish(&mut self, result: Result<String, String>, now: Instant) -> Result<&StepState, BadTransition> {
         let StepState::Running { since } = self.state else {
@@ -261,6 +285,24 @@ mod tests {
         run.precondition(Err("no previous revision".into())).expect("from pending");
         assert!(matches!(&run.state, StepState::Aborted { why } if why.contains("no previous revision")));
         assert!(run.preview("x".into()).is_err());
+    }
+
+    #[test]
+    fn an_operator_abort_while_running_says_how_long_and_that_things_may_have_changed() {
+        let mut run = previewed(Confirm::Plain);
+        run.confirm(Policy::default(), Confirmation::Plain(PlainConfirmation::given()), None).expect("gate");
+        let since = Instant::now();
+        run.start(since).expect("confirmed");
+        run.abort(since + Duration::from_millis(2500)).expect("running can be aborted");
+        assert!(
+            matches!(&run.state, StepState::Aborted { why } if why.starts_with(BY_OPERATOR) && why.contains("2.5s") && why.contains("may have changed")),
+            "{:?}",
+            run.state
+        );
+        assert!(run.abort(Instant::now()).is_err(), "a final state stays final");
+        let mut early = previewed(Confirm::Plain);
+        early.abort(Instant::now()).expect("before the gate");
+        assert!(matches!(&early.state, StepState::Aborted { why } if why.contains("nothing changed")));
     }
 
     #[test]

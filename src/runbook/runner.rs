@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::timeline::entry::{EntryKind, local_author};
 use crate::timeline::store::{LocalStore, TimelineWriter};
 use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
 
 /// How to run.
 #[derive(Debug, Clone, Default)]
@@ -24,6 +25,9 @@ pub struct RunOptions {
     pub confirm: Option<String>,
     /// Plain confirmations are given (`--yes`).
     pub assume_yes: bool,
+    /// Cancelled by the operator: no further step starts, and a step waiting on its effect or its
+    /// verification is interrupted (as a timeout would) and ends `Aborted`.
+    pub cancel: CancellationToken,
 }
 
 /// How a run ended.
@@ -119,6 +123,8 @@ pub fn outcome_text(spec: &StepSpec, state: &StepState) -> String {
         StepState::Verified { detail, elapsed } => format!("verified in {:.1}s: {detail}", elapsed.as_secs_f64()),
         StepState::Failed { error, elapsed } => format!("failed after {:.1}s: {error}; next: {}", elapsed.as_secs_f64(), spec.on_failure),
         StepState::Refused { why } => format!("refused, nothing changed: {why}"),
+        // The operator's `why` says itself whether something may have changed.
+        StepState::Aborted { why } if why.starts_with(super::engine::BY_OPERATOR) => format!("aborted {why}"),
         StepState::Aborted { why } => format!("aborted, nothing changed: {why}"),
         other => other.name().to_string(),
     }
@@ -184,7 +190,7 @@ pub async fn run(
         steps.push((spec.name.clone(), state.clone()));
         let stop = match state {
             StepState::Verified { .. } => None,
-            StepState::Aborted { .. } if policy.dry_run => None,
+            StepState::Aborted { .. } if policy.dry_run && !opts.cancel.is_cancelled() => None,
             StepState::Failed { error, .. } => Some(RunResult::Failed { step: spec.name.clone(), error }),
             StepState::Refused { why } => Some(RunResult::Refused { step: spec.name.clone(), why }),
             StepState::Aborted { why } => Some(RunResult::Aborted { step: spec.name.clone(), why }),
@@ -220,16 +226,21 @@ async fn run_step(
     let mut run = StepRun::new(spec);
     let limit = Duration::from_secs(spec.timeout_secs);
     observer.step(i, total, spec, &run.state);
+    let cancel = &opts.cancel;
+    if cancel.is_cancelled() {
+        return stopped(i, total, spec, run, observer);
+    }
     // Checks are read-only (validation makes sure), so a dry run makes them too: its previews are real.
     let checked = match &spec.precondition {
         None => Ok(String::new()),
-        Some(check) => match tokio::time::timeout(limit, effects::run(check, ctx)).await {
-            Ok(Ok(report)) => {
+        Some(check) => match unless_cancelled(cancel, tokio::time::timeout(limit, effects::run(check, ctx))).await {
+            None => return stopped(i, total, spec, run, observer),
+            Some(Ok(Ok(report))) => {
                 ctx.vars.extend(report.facts);
                 Ok(report.summary)
             }
-            Ok(Err(e)) => Err(e),
-            Err(_) => Err(format!("no answer within {}s", limit.as_secs())),
+            Some(Ok(Err(e))) => Err(e),
+            Some(Err(_)) => Err(format!("no answer within {}s", limit.as_secs())),
         },
     };
     if let Err(e) = run.precondition(checked) {
@@ -240,10 +251,10 @@ async fn run_step(
         return run.state;
     }
     let mut preview = template::render(&spec.preview, &ctx.vars);
-    if let Ok(Some(detail)) = tokio::time::timeout(limit, effects::preview_detail(&spec.effect, ctx))
-        .await
-        .map(|d| d.map(|r| r.unwrap_or_else(|e| format!("(cannot show the live detail: {e})"))))
-    {
+    let Some(detail) = unless_cancelled(cancel, tokio::time::timeout(limit, effects::preview_detail(&spec.effect, ctx))).await else {
+        return stopped(i, total, spec, run, observer);
+    };
+    if let Ok(Some(detail)) = detail.map(|d| d.map(|r| r.unwrap_or_else(|e| format!("(cannot show the live detail: {e})")))) {
         preview = format!("{preview}\n{detail}");
     }
     if let Err(e) = run.preview(preview.clone()) {
@@ -266,12 +277,17 @@ async fn run_step(
     if run.state.is_final() {
         return run.state;
     }
+    if cancel.is_cancelled() {
+        return stopped(i, total, spec, run, observer);
+    }
     if let Err(e) = run.start(Instant::now()) {
         return bug(e);
     }
     observer.step(i, total, spec, &run.state);
     let mut last = String::new();
-    let done = tokio::time::timeout(limit, act_and_verify(spec, ctx, &mut last)).await;
+    let Some(done) = unless_cancelled(cancel, tokio::time::timeout(limit, act_and_verify(spec, ctx, &mut last))).await else {
+        return stopped(i, total, spec, run, observer);
+    };
     let result = match done {
         Ok(r) => r,
         Err(_) if last.is_empty() => Err(format!("did not finish within {}s (timeout_secs)", limit.as_secs())),
@@ -281,6 +297,25 @@ async fn run_step(
         return bug(e);
     }
     observer.step(i, total, &shown(raw, &ctx.vars), &run.state);
+    run.state
+}
+
+/// `work`, unless the operator cancels the run first: then `None`, and `work` is dropped where it
+/// waits, exactly as a timeout drops it.
+async fn unless_cancelled<F: Future>(cancel: &CancellationToken, work: F) -> Option<F::Output> {
+    tokio::select! {
+        biased;
+        () = cancel.cancelled() => None,
+        out = work => Some(out),
+    }
+}
+
+/// The step as the operator's abort leaves it, shown to the observer.
+fn stopped(i: usize, total: usize, spec: &StepSpec, mut run: StepRun, observer: &mut dyn Observer) -> StepState {
+    if let Err(e) = run.abort(Instant::now()) {
+        return bug(e);
+    }
+    observer.step(i, total, spec, &run.state);
     run.state
 }
 
@@ -315,5 +350,125 @@ async fn act_and_verify(spec: &StepSpec, ctx: &mut Ctx, last: &mut String) -> Re
             Err(e) => *last = e,
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runbook::spec::Effect;
+    use crate::timeline::entry::Severity;
+
+    /// Remembers every state it is shown, by name, with the timeline's wording.
+    #[derive(Default)]
+    struct Seen(Vec<(usize, &'static str, String)>);
+
+    impl Observer for Seen {
+        fn step(&mut self, index: usize, _total: usize, spec: &StepSpec, state: &StepState) {
+            self.0.push((index, state.name(), outcome_text(spec, state)));
+        }
+        fn note(&mut self, _text: &str) {}
+        fn confirm_plain(&mut self, _spec: &StepSpec, _preview: &str) -> bool {
+            true
+        }
+    }
+
+    fn step(name: &str, url: &str) -> StepSpec {
+        StepSpec {
+            name: name.into(),
+            explain: "ask a service that never answers".into(),
+            precondition: None,
+            preview: format!("GET {url}"),
+            confirm: Confirm::None,
+            effect: Effect::Http { url: url.into(), expect_status: 200 },
+            verify: None,
+            timeout_secs: 60,
+            on_failure: "nothing to do".into(),
+            line: 1,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_operator_cancel_aborts_the_waiting_step_records_it_and_starts_no_other() {
+        // Accepts connections (the kernel's backlog does) and never answers: the effect waits.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        let url = format!("http://{}/health", silent.local_addr().expect("bound address"));
+        let data = tempfile::tempdir().expect("temp dir");
+        let mut config = Config::default();
+        config.general.data_dir = data.path().display().to_string();
+        config.general.timeout_secs = 60;
+        let clock = Clock::Real;
+        let store = LocalStore::from_config(&config).expect("store");
+        store.open_incident(&clock, "test@host", "api slow", Severity::P2).expect("incident opens");
+        let runbook = Runbook {
+            name: "probe".into(),
+            title: "probe twice".into(),
+            when: String::new(),
+            target: String::new(),
+            params: vec![],
+            steps: vec![step("first", &url), step("second", &url)],
+            path: "probe.toml".into(),
+        };
+        let opts = RunOptions { assume_yes: true, ..RunOptions::default() };
+        let cancel = opts.cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            cancel.cancel();
+        });
+        let mut seen = Seen::default();
+        let summary = tokio::time::timeout(Duration::from_secs(20), run(&runbook, &config, clock, &opts, &mut seen))
+            .await
+            .expect("the cancel ends the run long before the step's 60 s timeout")
+            .expect("the run starts");
+
+        assert!(
+            matches!(&summary.result, RunResult::Aborted { step, why } if step == "first" && why.starts_with("by the operator after")),
+            "{:?}",
+            summary.result
+        );
+        assert!(summary.elapsed < Duration::from_secs(10), "{:?}", summary.elapsed);
+        let (index, name, text) = seen.0.last().expect("the observer saw steps");
+        assert_eq!((*index, *name), (0, "aborted"), "{:?}", seen.0);
+        assert!(text.starts_with("aborted by the operator after") && text.contains("it changes nothing"), "{text}");
+        assert!(seen.0.iter().all(|(i, _, _)| *i == 0), "the second step never started: {:?}", seen.0);
+
+        let id = store.current().expect("store readable").expect("incident open");
+        let entries = store.read(&id).expect("timeline readable").entries;
+        let actions: Vec<String> = entries
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EntryKind::Action { step, outcome, .. } => Some(format!("{step}: {outcome}")),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(actions.len(), 1, "{actions:?}");
+        assert!(actions[0].starts_with("first: aborted by the operator after"), "{actions:?}");
+        drop(silent);
+    }
+
+    #[tokio::test]
+    async fn a_run_cancelled_before_it_starts_aborts_its_first_step_and_changes_nothing() {
+        let runbook = Runbook {
+            name: "probe".into(),
+            title: "probe".into(),
+            when: String::new(),
+            target: String::new(),
+            params: vec![],
+            steps: vec![step("first", "http://127.0.0.1:9/never")],
+            path: "probe.toml".into(),
+        };
+        let data = tempfile::tempdir().expect("temp dir");
+        let mut config = Config::default();
+        config.general.data_dir = data.path().display().to_string();
+        let opts = RunOptions::default();
+        opts.cancel.cancel();
+        let mut seen = Seen::default();
+        let summary = run(&runbook, &config, Clock::Real, &opts, &mut seen).await.expect("the run starts");
+        assert!(
+            matches!(&summary.result, RunResult::Aborted { why, .. } if why.contains("before it ran; nothing changed")),
+            "{:?}",
+            summary.result
+        );
+        assert_eq!(seen.0.iter().map(|(_, n, _)| *n).collect::<Vec<_>>(), ["pending", "aborted"]);
     }
 }

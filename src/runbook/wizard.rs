@@ -4,11 +4,12 @@
 
 use super::engine::StepState;
 use super::runner::{Observer, RunOptions, RunResult};
-use super::spec::StepSpec;
+use super::spec::{ParamSpec, StepSpec};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::model::Event;
 use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::sync::CancellationToken;
 
 struct ToEvents {
     events: UnboundedSender<Event>,
@@ -36,8 +37,16 @@ impl Observer for ToEvents {
     }
 }
 
+/// The parameters of `name` that are neither given nor defaulted: the wizard asks for them
+/// (choosing from live state where they say `from`) before the dry run.
+pub fn missing_params(name: &str, given: &super::template::Vars) -> Result<Vec<ParamSpec>, String> {
+    let runbook = super::find(name).map_err(|e| e.to_string())?;
+    Ok(runbook.params.into_iter().filter(|p| p.default.is_none() && !given.contains_key(&p.name)).collect())
+}
+
 /// Starts `name` with `params` on its own thread: a dry run when `typed` is None (previews only),
-/// else the real run with `typed` as the typed confirmation.
+/// else the real run with `typed` as the typed confirmation. Cancelling `cancel` aborts the run
+/// at its current step (the step is written to the timeline as aborted).
 pub fn start(
     name: &str,
     params: super::template::Vars,
@@ -45,13 +54,15 @@ pub fn start(
     config: &Config,
     clock: Clock,
     events: UnboundedSender<Event>,
+    cancel: CancellationToken,
 ) -> Result<(), String> {
     let runbook = super::find(name).map_err(|e| e.to_string())?;
     let config = config.clone();
     let dry_run = typed.is_none();
-    let opts = RunOptions { params, dry_run, read_only: config.general.read_only, confirm: typed, assume_yes: true };
+    let opts = RunOptions { params, dry_run, read_only: config.general.read_only, confirm: typed, assume_yes: true, cancel };
     let steps = runbook.steps.iter().map(|s| s.name.clone()).collect();
-    let _ = events.send(Event::RunbookStarted { name: runbook.name.clone(), title: runbook.title.clone(), steps, dry_run });
+    let timeouts_secs = runbook.steps.iter().map(|s| s.timeout_secs).collect();
+    let _ = events.send(Event::RunbookStarted { name: runbook.name.clone(), title: runbook.title.clone(), steps, dry_run, timeouts_secs });
     std::thread::Builder::new()
         .name("sitrep-runbook".into())
         .spawn(move || {

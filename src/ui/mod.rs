@@ -1,9 +1,11 @@
 //! Drawing: the whole frame is a pure function of (Model, ViewState, theme, view).
 //! Also the view state and the keymap, which change only what is looked at, never the data.
 
+pub mod choices;
 pub mod layout;
 pub mod note;
 pub mod panes;
+pub mod picker;
 pub mod theme;
 pub mod toolkit;
 pub mod wizard;
@@ -117,7 +119,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("n", "write a note into the timeline (ctrl-s saves, esc cancels)"),
     (":ns NAME", "show one namespace (:ns all shows every one)"),
     (":open P2 title", "open an incident; :sev P1 and :status mitigated change it"),
-    (":run NAME k=v", "a runbook wizard: previews every step, then type to confirm and run"),
+    (":run NAME k=v", "a runbook wizard: pick missing params (j/k, enter), preview, type to confirm; esc in a run asks to abort"),
     (":", "jump: :pods :replication :sentinel :queues :backups, :q quits"),
     ("?", "this help"),
     ("esc", "close help, clear the filter"),

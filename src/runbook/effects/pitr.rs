@@ -121,6 +121,8 @@ async fn untar(bytes: Vec<u8>, dir: &Path) -> Result<(), String> {
         .arg(dir)
         .stdin(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
+        // A timeout or an operator abort drops this future: tar goes with it.
+        .kill_on_drop(true)
         .spawn()
         .map_err(|e| format!("cannot run tar: {e}"))?;
     let mut stdin = child.stdin.take().ok_or("tar has no stdin")?;
