@@ -190,6 +190,15 @@ fn run_one(args: RunArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")?;
     println!("{} — {}{}", rb.name, rb.title, if args.dry_run { " (dry run: nothing will run)" } else { "" });
+    // Ctrl-C aborts at the current step like Esc in the console: the step is recorded as aborted
+    // (with whether it may have changed something) instead of the process dying mid-step.
+    let cancel = opts.cancel.clone();
+    rt.spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\nsitrep runbook: Ctrl-C — aborting at the current step ; its record follows");
+            cancel.cancel();
+        }
+    });
     let summary = match rt.block_on(runner::run(&rb, config, crate::clock::Clock::Real, &opts, &mut Printer)) {
         Ok(s) => s,
         Err(e @ runner::RunError::Locked(_)) => {
