@@ -164,7 +164,12 @@ impl Detector {
             let name = format!("{}/{}", pod.namespace, pod.name);
             // Between back-offs a crash-looping container runs for a moment: a pod that restarted
             // repeatedly in the last two minutes is still crash-looping, or every restart would flap.
-            let restarting = pod.restarts >= 2 && pod.last_restart.zip(model.now).is_some_and(|(t, now)| now - t < Duration::minutes(2));
+            // Hysteresis: once looping, one recent restart keeps it so (the first back-off is 10 s,
+            // and the container runs for a while in between); it ends after two quiet minutes.
+            let recent = pod.last_restart.zip(model.now).is_some_and(|(t, now)| now - t < Duration::minutes(2));
+            let was_looping =
+                self.trackers.get(&Watch::Crashloop(name.clone())).is_some_and(|t| t.committed.as_deref() == Some("crashloop"));
+            let restarting = recent && (pod.restarts >= 2 || (was_looping && pod.restarts >= 1));
             let looping = pod.reason.as_deref() == Some("CrashLoopBackOff") || restarting;
             let detail = format!("{} restarts", pod.restarts);
             out.push(reading(Watch::Crashloop(name.clone()), if looping { "crashloop" } else { OK }, detail));
@@ -182,16 +187,22 @@ impl Detector {
     fn replication(&self, model: &Model, out: &mut Vec<Reading>) {
         let Some(repl) = &model.replication else { return };
         out.push(reading(Watch::Leader, repl.leader().unwrap_or("none"), String::new()));
-        if let Some(lag) = repl.max_replay_lag_secs() {
+        // Seconds come from the standby's feedback: a frozen or cut-off standby sends none, so its
+        // seconds stay where they were while the bytes behind keep growing. Either one counts.
+        let secs = repl.max_replay_lag_secs();
+        let bytes = repl.max_replay_lag_bytes();
+        if secs.is_some() || bytes.is_some() {
             let t = &self.thresholds;
+            let lag = secs.unwrap_or(0.0);
+            let behind = bytes.unwrap_or(0);
             let level = if lag > t.lag_crit_secs as f64 {
                 "critical"
-            } else if lag > t.lag_warn_secs as f64 {
+            } else if lag > t.lag_warn_secs as f64 || behind > t.lag_warn_bytes {
                 "warning"
             } else {
                 OK
             };
-            out.push(reading(Watch::Lag, level, format!("{lag:.0}s")));
+            out.push(reading(Watch::Lag, level, format!("{lag:.0}s, {} behind", crate::ui::toolkit::bytes(behind))));
         }
         if let Some(archiver) = &repl.archiver {
             let (state, detail) = if archiver.is_failing() {
@@ -417,6 +428,21 @@ mod tests {
     }
 
     #[test]
+    fn a_frozen_standby_is_caught_by_the_bytes_behind_while_its_seconds_stand_still() {
+        let frozen = |behind: u64| {
+            let Observation::Replication(mut r) = replication("pg-0", 0.4, false) else { unreachable!() };
+            r.standbys[0].replay_lag_bytes = behind;
+            Observation::Replication(r)
+        };
+        let mut d = Drill::new();
+        d.see(frozen(4096), 3).see(frozen(40 * 1024 * 1024), 5).see(frozen(0), 5);
+        let whats = d.whats();
+        assert_eq!(whats.len(), 2, "{whats:?}");
+        assert!(whats[0].0.contains("warning level (0s, 40.0MiB behind"), "{}", whats[0].0);
+        assert!(whats[1].1, "caught up is a recovery");
+    }
+
+    #[test]
     fn wal_archiving_failing_and_back() {
         let mut d = Drill::new();
         d.see(replication("pg-0", 0.0, true), 5).see(replication("pg-0", 0.0, false), 5);
@@ -473,5 +499,30 @@ mod tests {
         let began = d.whats().iter().filter(|(_, recovered)| !recovered).count();
         let ended = d.whats().iter().filter(|(_, recovered)| *recovered).count();
         assert_eq!((began, ended), (1, 0), "{:?}", d.whats());
+    }
+
+    #[test]
+    fn the_first_back_off_after_one_restart_is_still_the_same_crash_loop() {
+        // Seen in the lab: CrashLoopBackOff with 1 restart, then running for a few seconds.
+        let mut d = Drill::new();
+        let mut looping = PodRow {
+            namespace: "shop".into(),
+            name: "api-1".into(),
+            phase: "Running".into(),
+            restarts: 1,
+            reason: Some("CrashLoopBackOff".into()),
+            ..PodRow::default()
+        };
+        looping.last_restart = Some(t(d.clock));
+        d.see(Observation::Pods(PodsSnapshot { pods: vec![looping.clone()], ..PodsSnapshot::default() }), 6);
+        let running = PodRow { reason: None, ..looping.clone() };
+        d.see(Observation::Pods(PodsSnapshot { pods: vec![running.clone()], ..PodsSnapshot::default() }), 8);
+        let began = d.whats().iter().filter(|(_, recovered)| !recovered).count();
+        assert_eq!((began, d.whats().len()), (1, 1), "{:?}", d.whats());
+        // Two quiet minutes later it is over: one end.
+        d.clock += 180;
+        d.see(Observation::Pods(PodsSnapshot { pods: vec![running], ..PodsSnapshot::default() }), 6);
+        assert_eq!(d.whats().len(), 2, "{:?}", d.whats());
+        assert!(d.whats()[1].1);
     }
 }
