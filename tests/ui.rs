@@ -371,6 +371,24 @@ fn t_opens_the_timeline_newest_first_and_unsaved_findings_are_marked() {
 }
 
 #[test]
+fn the_timeline_filters_by_kind_and_turns_to_oldest_first() {
+    let mut c = console(incident_events());
+    press(&mut c, "tff");
+    let frame = frame_text(&c, 120, 40, false);
+    assert!(frame.contains("action only"), "f, f: detected, then action:\n{frame}");
+    press(&mut c, "f");
+    let notes = frame_text(&c, 120, 40, false);
+    assert!(notes.contains("note only") && notes.contains("rolling back api"), "{notes}");
+    assert!(!notes.contains("crashloop began") && !notes.contains("opened P2"), "only notes:\n{notes}");
+    press(&mut c, "ffo");
+    let all = frame_text(&c, 120, 40, false);
+    assert!(all.contains("all kinds") && all.contains("oldest first"), "{all}");
+    let (opened, note) = (all.find("opened P2").unwrap_or(usize::MAX), all.find("rolling back api").unwrap_or(0));
+    assert!(opened < note, "oldest first:\n{all}");
+    insta::assert_snapshot!("timeline_overlay_oldest_first_80x24", frame_text(&c, 80, 24, false));
+}
+
+#[test]
 fn the_runbook_wizard_previews_steps_and_asks_for_the_typed_name_at_80x24() {
     let mut events = incident_events();
     events.push(Event::RunbookStarted {

@@ -233,7 +233,7 @@ async fn run_step(
     // Checks are read-only (validation makes sure), so a dry run makes them too: its previews are real.
     let checked = match &spec.precondition {
         None => Ok(String::new()),
-        Some(check) => match unless_cancelled(cancel, tokio::time::timeout(limit, effects::run(check, ctx))).await {
+        Some(check) => match unless_cancelled(cancel, Box::pin(tokio::time::timeout(limit, effects::run(check, ctx)))).await {
             None => return stopped(i, total, spec, run, observer),
             Some(Ok(Ok(report))) => {
                 ctx.vars.extend(report.facts);
@@ -251,7 +251,8 @@ async fn run_step(
         return run.state;
     }
     let mut preview = template::render(&spec.preview, &ctx.vars);
-    let Some(detail) = unless_cancelled(cancel, tokio::time::timeout(limit, effects::preview_detail(&spec.effect, ctx))).await else {
+    let Some(detail) = unless_cancelled(cancel, Box::pin(tokio::time::timeout(limit, effects::preview_detail(&spec.effect, ctx)))).await
+    else {
         return stopped(i, total, spec, run, observer);
     };
     if let Ok(Some(detail)) = detail.map(|d| d.map(|r| r.unwrap_or_else(|e| format!("(cannot show the live detail: {e})")))) {
@@ -285,7 +286,7 @@ async fn run_step(
     }
     observer.step(i, total, spec, &run.state);
     let mut last = String::new();
-    let Some(done) = unless_cancelled(cancel, tokio::time::timeout(limit, act_and_verify(spec, ctx, &mut last))).await else {
+    let Some(done) = unless_cancelled(cancel, Box::pin(tokio::time::timeout(limit, act_and_verify(spec, ctx, &mut last)))).await else {
         return stopped(i, total, spec, run, observer);
     };
     let result = match done {
@@ -301,7 +302,8 @@ async fn run_step(
 }
 
 /// `work`, unless the operator cancels the run first: then `None`, and `work` is dropped where it
-/// waits, exactly as a timeout drops it.
+/// waits, exactly as a timeout drops it. Callers box `work`: effect futures are large, and three of
+/// them inline in one step's future overflowed a test thread's 2 MiB stack in debug builds.
 async fn unless_cancelled<F: Future>(cancel: &CancellationToken, work: F) -> Option<F::Output> {
     tokio::select! {
         biased;

@@ -80,8 +80,46 @@ pub struct ViewState {
     /// Only this namespace's pods and deployments (`:ns NAME`, `:ns all` clears).
     pub namespace: Option<String>,
     pub pod_sort: PodSort,
-    /// How far the timeline overlay is scrolled back (0 = newest).
+    /// How far the timeline overlay is scrolled (0 = the first line shown).
     pub timeline_scroll: usize,
+    /// Which kinds of timeline entries are shown (`f` in the timeline cycles).
+    pub timeline_kind: TimelineKinds,
+    /// Oldest first instead of newest first (`o` in the timeline).
+    pub timeline_oldest_first: bool,
+}
+
+/// The timeline's kind filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TimelineKinds {
+    #[default]
+    All,
+    Detected,
+    Action,
+    Note,
+    Incident,
+}
+
+impl TimelineKinds {
+    fn next(self) -> TimelineKinds {
+        match self {
+            TimelineKinds::All => TimelineKinds::Detected,
+            TimelineKinds::Detected => TimelineKinds::Action,
+            TimelineKinds::Action => TimelineKinds::Note,
+            TimelineKinds::Note => TimelineKinds::Incident,
+            TimelineKinds::Incident => TimelineKinds::All,
+        }
+    }
+
+    /// The `TimelineLine::kind` this shows (None: every kind).
+    pub fn kind(self) -> Option<&'static str> {
+        match self {
+            TimelineKinds::All => None,
+            TimelineKinds::Detected => Some("detected"),
+            TimelineKinds::Action => Some("action"),
+            TimelineKinds::Note => Some("note"),
+            TimelineKinds::Incident => Some("incident"),
+        }
+    }
 }
 
 impl Default for ViewState {
@@ -95,6 +133,8 @@ impl Default for ViewState {
             namespace: None,
             pod_sort: PodSort::default(),
             timeline_scroll: 0,
+            timeline_kind: TimelineKinds::All,
+            timeline_oldest_first: false,
         }
     }
 }
@@ -115,7 +155,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("/", "filter rows by text (enter keeps it, esc clears)"),
     ("enter", "describe the selected pod with its events (esc closes)"),
     ("s", "sort pods: health, name, restarts, age"),
-    ("t", "the incident timeline, full screen (j/k scroll)"),
+    ("t", "the incident timeline, full screen (j/k scroll, f filters by kind, o oldest/newest first)"),
     ("n", "write a note into the timeline (ctrl-s saves, esc cancels)"),
     (":ns NAME", "show one namespace (:ns all shows every one)"),
     (":open P2 title", "open an incident; :sev P1 and :status mitigated change it"),
@@ -143,6 +183,14 @@ impl ViewState {
                     KeyCode::Char('j') | KeyCode::Down => self.timeline_scroll = self.timeline_scroll.saturating_add(1),
                     KeyCode::Char('k') | KeyCode::Up => self.timeline_scroll = self.timeline_scroll.saturating_sub(1),
                     KeyCode::Char('g') => self.timeline_scroll = 0,
+                    KeyCode::Char('f') => {
+                        self.timeline_kind = self.timeline_kind.next();
+                        self.timeline_scroll = 0;
+                    }
+                    KeyCode::Char('o') => {
+                        self.timeline_oldest_first = !self.timeline_oldest_first;
+                        self.timeline_scroll = 0;
+                    }
                     KeyCode::Char('q') => return KeyOutcome::Quit,
                     KeyCode::Char('t') | KeyCode::Esc => self.mode = Mode::Normal,
                     _ => return KeyOutcome::Nothing,

@@ -26,12 +26,20 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx, overlay: bool) {
         ),
     });
     let unsynced: std::collections::HashSet<&str> = sync.map(|s| s.unsynced.iter().map(String::as_str).collect()).unwrap_or_default();
+    let kinds = ctx.view.timeline_kind;
+    let order = if ctx.view.timeline_oldest_first { "oldest first" } else { "newest first" };
     let hint = if overlay { " n note · t/esc close " } else { " t expands · n note " };
-    let block = Block::default()
+    let mut block = Block::default()
         .borders(Borders::ALL)
         .border_style(if overlay { ctx.theme.focus } else { ctx.theme.border })
         .title(Line::from(std::iter::once(Span::styled(title, ctx.theme.accent)).chain(sync_badge).collect::<Vec<_>>()))
         .title(Line::from(Span::styled(hint, ctx.theme.muted)).right_aligned());
+    if overlay {
+        // What is shown, and how to change it, on the bottom border: the top one is the incident's.
+        let showing = kinds.kind().map_or("all kinds".to_string(), |k| format!("{k} only"));
+        block = block
+            .title_bottom(Line::from(Span::styled(format!(" {showing} · {order} · f kind · o order "), ctx.theme.muted)).right_aligned());
+    }
     let inner = block.inner(area);
     if overlay {
         f.render_widget(Clear, area);
@@ -48,7 +56,11 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx, overlay: bool) {
         )));
     }
     let skip = if overlay { ctx.view.timeline_scroll } else { 0 };
-    lines.extend(ctx.model.timeline.iter().rev().skip(skip).take(inner.height as usize).map(|l| {
+    let wanted = if overlay { kinds.kind() } else { None };
+    let shown = ctx.model.timeline.iter().filter(|l| wanted.is_none_or(|k| l.kind == k));
+    let ordered: Box<dyn Iterator<Item = &crate::model::TimelineLine>> =
+        if overlay && ctx.view.timeline_oldest_first { Box::new(shown) } else { Box::new(shown.rev()) };
+    lines.extend(ordered.skip(skip).take(inner.height as usize).map(|l| {
         let style = match l.kind.as_str() {
             "detected" if l.text.contains("recovered") => ctx.theme.ok,
             "detected" => ctx.theme.warn,
