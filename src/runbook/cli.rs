@@ -218,11 +218,11 @@ fn run_one(args: RunArgs, config: &Config) -> anyhow::Result<ExitCode> {
         RunResult::Refused { step, .. } => {
             (format!("\n{} refused at step {step}; nothing was changed by it", rb.name), ExitCode::from(EXIT_REFUSED))
         }
-        RunResult::Aborted { step, .. } => (
-            format!("\n{} stopped at step {step}: its precondition does not hold; nothing was changed by it", rb.name),
-            ExitCode::from(EXIT_PRECONDITION),
-        ),
+        RunResult::Aborted { step, why } => (format!("\n{} stopped at step {step}: {why}", rb.name), ExitCode::from(EXIT_PRECONDITION)),
     };
     println!("{line}");
+    if !args.dry_run {
+        crate::timeline::cli::share_now(config, &mut std::io::stderr());
+    }
     Ok(code)
 }

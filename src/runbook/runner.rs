@@ -67,6 +67,8 @@ pub trait Observer {
     fn note(&mut self, text: &str);
     /// Asks for a plain confirmation; `false` refuses the step.
     fn confirm_plain(&mut self, spec: &StepSpec, preview: &str) -> bool;
+    /// A step's entry is now durable in the incident timeline.
+    fn recorded(&mut self, _entry: &crate::timeline::TimelineEntry) {}
 }
 
 /// The variables a run starts with: built-ins, then the given params, then defaults.
@@ -183,8 +185,9 @@ pub async fn run(
                 step: spec.name.clone(),
                 outcome: outcome_text(&shown(spec, &ctx.vars), &state),
             };
-            if let Err(e) = w.append(kind, None) {
-                observer.note(&format!("could not write step {} to the timeline: {e}", spec.name));
+            match w.append(kind, None) {
+                Ok(appended) => observer.recorded(&appended.entry),
+                Err(e) => observer.note(&format!("could not write step {} to the timeline: {e}", spec.name)),
             }
         }
         steps.push((spec.name.clone(), state.clone()));
@@ -363,7 +366,7 @@ mod tests {
 
     /// Remembers every state it is shown, by name, with the timeline's wording.
     #[derive(Default)]
-    struct Seen(Vec<(usize, &'static str, String)>);
+    struct Seen(Vec<(usize, &'static str, String)>, Vec<uuid::Uuid>);
 
     impl Observer for Seen {
         fn step(&mut self, index: usize, _total: usize, spec: &StepSpec, state: &StepState) {
@@ -372,6 +375,9 @@ mod tests {
         fn note(&mut self, _text: &str) {}
         fn confirm_plain(&mut self, _spec: &StepSpec, _preview: &str) -> bool {
             true
+        }
+        fn recorded(&mut self, entry: &crate::timeline::TimelineEntry) {
+            self.1.push(entry.id);
         }
     }
 
@@ -445,6 +451,9 @@ mod tests {
             .collect();
         assert_eq!(actions.len(), 1, "{actions:?}");
         assert!(actions[0].starts_with("first: aborted by the operator after"), "{actions:?}");
+        // The console is told the entry is durable (so its timeline shows it) — that very entry.
+        let action_ids: Vec<uuid::Uuid> = entries.iter().filter(|e| matches!(e.kind, EntryKind::Action { .. })).map(|e| e.id).collect();
+        assert_eq!(seen.1, action_ids);
         drop(silent);
     }
 

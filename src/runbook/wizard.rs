@@ -31,6 +31,12 @@ impl Observer for ToEvents {
         tracing::info!("runbook: {text}");
     }
 
+    /// The console's timeline shows the step as soon as it is on disk.
+    fn recorded(&mut self, entry: &crate::timeline::TimelineEntry) {
+        let line = crate::model::TimelineLine::saved(entry.at, entry.kind.describe(), "action", entry.id.to_string());
+        let _ = self.events.send(Event::TimelineAppended { line });
+    }
+
     /// The wizard asked before starting the real run; plain steps are confirmed by that.
     fn confirm_plain(&mut self, _spec: &StepSpec, _preview: &str) -> bool {
         true

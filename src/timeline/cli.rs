@@ -173,6 +173,19 @@ impl Session {
     }
 }
 
+/// After a command that wrote to the timeline outside this module (a runbook run): push it to the
+/// shared store now, if there is one, rather than waiting for a console. Problems go to `err`.
+pub fn share_now(config: &Config, err: &mut dyn Write) {
+    if !config.timeline.shared() {
+        return;
+    }
+    if let Ok(s) = Session::from_config(config)
+        && let Ok(Some(id)) = s.store.current()
+    {
+        let _ = s.sync(Some(&id), err);
+    }
+}
+
 pub fn run_incident(args: IncidentArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let session = Session::from_config(config)?;
     incident(&session, args, &mut std::io::stdout().lock(), &mut std::io::stderr().lock())
