@@ -220,6 +220,15 @@ impl Console {
             });
             return KeyOutcome::Redraw;
         }
+        // `w` brings back a wizard hidden with `h`/Esc (a long restore goes on while you look around).
+        if self.view.mode == crate::ui::Mode::Normal
+            && key.code == crossterm::event::KeyCode::Char('w')
+            && self.wizard_hidden
+            && self.model.runbook.is_some()
+        {
+            self.wizard_hidden = false;
+            return KeyOutcome::Redraw;
+        }
         if self.view.mode == crate::ui::Mode::Normal && key.code == crossterm::event::KeyCode::Char('n') {
             self.note = Some(NoteEditor::default());
             return KeyOutcome::Redraw;

@@ -522,7 +522,8 @@ fn esc_during_a_run_asks_to_abort_and_y_cancels_it_at_80x24() {
     assert!(c.wizard.as_ref().is_some_and(|w| !w.cancel.is_cancelled()));
     press(&mut c, "\u{1b}h");
     assert!(!frame_text(&c, 80, 24, false).contains("RUNNING"), "h hides the wizard");
-    c.wizard_hidden = false;
+    press(&mut c, "w");
+    assert!(frame_text(&c, 80, 24, false).contains("RUNNING"), "w shows it again");
     press(&mut c, "\u{1b}y");
     assert!(c.wizard.as_ref().is_some_and(|w| w.cancel.is_cancelled()), "y aborts");
     c.model.apply(Event::RunbookStep {

@@ -160,6 +160,7 @@ pub const KEYS: &[(&str, &str)] = &[
     (":ns NAME", "show one namespace (:ns all shows every one)"),
     (":open P2 title", "open an incident; :sev P1 and :status mitigated change it"),
     (":run NAME k=v", "a runbook wizard: pick missing params (j/k, enter), preview, type to confirm; esc in a run asks to abort"),
+    ("w", "show the runbook wizard again after hiding it (h / esc)"),
     (":", "jump: :pods :replication :sentinel :queues :backups, :q quits"),
     ("?", "this help"),
     ("esc", "close help, clear the filter"),
