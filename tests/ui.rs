@@ -535,3 +535,25 @@ fn esc_during_a_run_asks_to_abort_and_y_cancels_it_at_80x24() {
     let frame = frame_text(&c, 80, 24, false);
     assert!(frame.contains("2. undo [aborted]") && frame.contains("stopped at undo"), "{frame}");
 }
+
+#[test]
+fn a_shared_timeline_that_lost_its_database_says_so_at_every_size_and_marks_what_is_unsynced() {
+    let mut events = incident_events();
+    events.push(Event::TimelineSync {
+        status: sitrep::model::SyncStatus {
+            online: false,
+            since: Some(at(-90)),
+            error: Some("the shared timeline database is unreachable: connection refused".into()),
+            unsynced: vec!["a3".into()],
+        },
+    });
+    let c = console(events);
+    let small = frame_text(&c, 80, 24, false);
+    assert!(small.lines().next().is_some_and(|top| top.contains("⚠ timeline offline·1 unsynced")), "{small}");
+    let wide = frame_text(&c, 200, 60, false);
+    assert!(wide.contains("shared OFFLINE 90s ago · 1 unsynced, kept here"), "{wide}");
+    let note = wide.lines().find(|l| l.contains("rolling back api")).unwrap_or_default();
+    assert!(note.contains("⇡ unsynced"), "the note not yet shared is marked: {note}");
+    let opened = wide.lines().find(|l| l.contains("opened P2")).unwrap_or_default();
+    assert!(!opened.contains("unsynced"), "{opened}");
+}

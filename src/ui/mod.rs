@@ -316,14 +316,31 @@ pub struct Screen<'a> {
 pub fn render(f: &mut Frame, model: &Model, view: &ViewState, screen: &Screen, now: DateTime<Utc>) {
     let area = f.area();
     let [top, body, bottom] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1), Constraint::Length(1)]).areas(area);
-    f.render_widget(
-        Paragraph::new(Line::from(vec![
-            Span::styled(" sitrep ", screen.theme.selected),
-            Span::styled(format!(" {} ", screen.banner), screen.theme.accent),
-            Span::styled(now.format("%Y-%m-%d %H:%M:%S UTC").to_string(), screen.theme.muted),
-        ])),
-        top,
-    );
+    let mut bar = vec![
+        Span::styled(" sitrep ", screen.theme.selected),
+        Span::styled(format!(" {} ", screen.banner), screen.theme.accent),
+        // Narrow screens keep the time and give the room to the incident (the date rarely matters at 3 a.m.).
+        Span::styled(now.format(if area.width < 100 { "%H:%M:%SZ" } else { "%Y-%m-%d %H:%M:%S UTC" }).to_string(), screen.theme.muted),
+    ];
+    // A shared timeline that cannot reach its database: others do not see what is written here.
+    let offline = model.timeline_sync.as_ref().filter(|s| !s.online).map(|s| format!("  ⚠ timeline offline·{} unsynced", s.unsynced.len()));
+    // The open incident, at every size: notes and detections go there (cut to fit, with an ellipsis).
+    if let Some(incident) = &model.incident {
+        let used: usize = bar.iter().map(|s| s.width()).sum::<usize>() + offline.as_ref().map_or(0, |o| o.chars().count());
+        let room = (area.width as usize).saturating_sub(used + 2);
+        let text: String = if incident.chars().count() > room {
+            incident.chars().take(room.saturating_sub(1)).chain(std::iter::once('…')).collect()
+        } else {
+            incident.clone()
+        };
+        if room > 3 {
+            bar.push(Span::styled(format!("  {text}"), screen.theme.warn));
+        }
+    }
+    if let Some(o) = offline {
+        bar.push(Span::styled(o, screen.theme.crit));
+    }
+    f.render_widget(Paragraph::new(Line::from(bar)), top);
     match layout::choose(screen.views, screen.view_name, area.width, area.height) {
         Some(v) => {
             for (name, rect) in v.split(body) {
