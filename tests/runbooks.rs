@@ -370,3 +370,20 @@ fn list_and_show_describe_every_shipped_runbook_and_unknown_names_are_bad_input(
     };
     assert_eq!(run(RunbookArgs { command: RunbookCommand::Run(args) }, &config).expect("run"), ExitCode::from(2), "an unknown param");
 }
+
+#[test]
+fn a_missing_parameter_is_answered_with_the_live_choices() {
+    let lab = lab();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sitrep"))
+        .args(["runbook", "run", "restart-pods", "--dry-run"])
+        .env("SITREP_CONFIG", lab.config_path())
+        .output()
+        .expect("sitrep runbook run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("parameter `deployment` is required") && stderr.contains("--param deployment=VALUE"), "{stderr}");
+    assert!(stderr.contains("live deployments to choose from:"), "{stderr}");
+    for d in ["api", "web", "worker"] {
+        assert!(stderr.lines().any(|l| l.trim_start().starts_with(d) && l.contains("ready")), "{d} offered:\n{stderr}");
+    }
+}

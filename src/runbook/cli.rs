@@ -205,6 +205,16 @@ fn run_one(args: RunArgs, config: &Config) -> anyhow::Result<ExitCode> {
             eprintln!("sitrep runbook: {e}");
             return Ok(ExitCode::from(EXIT_REFUSED));
         }
+        Err(runner::RunError::MissingParam { name, description, from }) => {
+            eprintln!("sitrep runbook: parameter `{name}` is required ({description}); give it with --param {name}=VALUE");
+            let source = rb.params.iter().find(|p| p.name == name).and_then(|p| p.from);
+            if let Some(source) = source {
+                eprintln!("{}", rt.block_on(live_choices(config, source)));
+            } else if let Some(f) = from {
+                eprintln!("(its choices come from the live {f})");
+            }
+            return Ok(ExitCode::from(2));
+        }
         Err(e) => {
             eprintln!("sitrep runbook: {e}");
             return Ok(ExitCode::from(2));
@@ -225,4 +235,34 @@ fn run_one(args: RunArgs, config: &Config) -> anyhow::Result<ExitCode> {
         crate::timeline::cli::share_now(config, &mut std::io::stderr());
     }
     Ok(code)
+}
+
+/// The choices the console's picker would offer, read once from the live source, as lines to print.
+async fn live_choices(config: &Config, source: crate::runbook::spec::ParamSource) -> String {
+    let clock = crate::clock::Clock::Real;
+    let vars = runner::variables_for_choices(config, &clock);
+    let ctx = super::effects::Ctx {
+        config: config.clone(),
+        vars,
+        timeout: std::time::Duration::from_secs(config.general.timeout_secs.max(1)),
+        clock,
+    };
+    let mut model = crate::model::Model::new(chrono::Duration::seconds(config.general.refresh_secs.max(1) as i64));
+    match super::effects::triage::observe_for(&ctx, source).await {
+        Some(Ok(observation)) => {
+            model.apply(crate::model::Event::Observed { at: ctx.clock.now(), observation });
+        }
+        Some(Err(e)) => return format!("cannot list the live {}: {}", source.name(), crate::sources::clean(&e)),
+        None => return format!("(its choices come from the live {}, which is not configured here)", source.name()),
+    }
+    let choices = crate::ui::choices::choices(&model, source);
+    if choices.is_empty() {
+        return crate::ui::choices::why_none(&model, source);
+    }
+    let width = choices.iter().map(|c| c.value.chars().count()).max().unwrap_or(0);
+    let mut out = format!("live {} to choose from:", source.name());
+    for c in choices {
+        out.push_str(&format!("\n  {:<width$}  {}", c.value, c.label));
+    }
+    out
 }

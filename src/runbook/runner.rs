@@ -71,12 +71,18 @@ pub trait Observer {
     fn recorded(&mut self, _entry: &crate::timeline::TimelineEntry) {}
 }
 
-/// The variables a run starts with: built-ins, then the given params, then defaults.
-pub fn variables(runbook: &Runbook, config: &Config, clock: &Clock, given: &Vars) -> Result<Vars, RunError> {
+/// The built-in variables alone (namespace, Sentinel master, stamp): enough to read live choices.
+pub fn variables_for_choices(config: &Config, clock: &Clock) -> Vars {
     let mut vars = Vars::new();
     vars.insert("namespace".into(), config.kube.namespaces.first().cloned().unwrap_or_else(|| "default".into()));
     vars.insert("sentinel_master".into(), config.sentinel.master.clone());
     vars.insert("stamp".into(), clock.now().format("%Y%m%d%H%M%S").to_string());
+    vars
+}
+
+/// The variables a run starts with: built-ins, then the given params, then defaults.
+pub fn variables(runbook: &Runbook, config: &Config, clock: &Clock, given: &Vars) -> Result<Vars, RunError> {
+    let mut vars = variables_for_choices(config, clock);
     let names: Vec<&str> = runbook.params.iter().map(|p| p.name.as_str()).collect();
     for key in given.keys() {
         if !names.contains(&key.as_str()) {

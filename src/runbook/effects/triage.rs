@@ -196,6 +196,24 @@ async fn collect<C: Collect>(mut c: C) -> Result<Observation, String> {
     c.collect().await
 }
 
+/// One reading of the source a runbook parameter's choices come from (for the CLI, which has no
+/// live panes to pick from); None when that source is not configured or has no choices to offer.
+pub async fn observe_for(ctx: &Ctx, source: crate::runbook::spec::ParamSource) -> Option<Result<Observation, String>> {
+    use crate::runbook::spec::ParamSource;
+    let c = &ctx.config;
+    let d = ctx.timeout * 2;
+    Some(match source {
+        ParamSource::Deployments | ParamSource::Pods | ParamSource::Nodes if c.kube.enabled => {
+            within(d, kube_snapshot(ctx)).await.map(Observation::Pods)
+        }
+        ParamSource::PatroniMembers if c.postgres.enabled => within(d, collect(crate::sources::postgres::Collector::new(c))).await,
+        ParamSource::Dumps if c.s3.enabled && !c.s3.bucket.is_empty() => {
+            within(d, collect(crate::sources::backups::Collector::new(c))).await
+        }
+        _ => return None,
+    })
+}
+
 /// Takes the snapshots (at once), assesses them, and reports findings, severity and next runbook.
 pub async fn run(ctx: &Ctx) -> Result<Report, String> {
     let c = &ctx.config;
