@@ -138,7 +138,7 @@ impl Session {
         })?
         .ok()?
         .into_iter()
-        .find(|(id, _, resolved)| !resolved && self.store.path_of(id).is_file())
+        .find(|(id, opened, resolved)| super::shared::joinable(*opened, *resolved) && self.store.path_of(id).is_file())
         .map(|(id, _, _)| id)
     }
 

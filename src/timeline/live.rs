@@ -304,7 +304,7 @@ async fn round(
 ) -> Result<(), super::shared::SharedError> {
     let current = store.current()?;
     let Some(id) = current else {
-        let open = shared.incidents().await?.into_iter().find(|(_, _, resolved)| !resolved);
+        let open = shared.incidents().await?.into_iter().find(|(_, opened, resolved)| super::shared::joinable(*opened, *resolved));
         if let Some((id, _, _)) = open {
             shared.sync_incident(store, &id, cursor).await?;
             store.set_current(&id)?;

@@ -338,6 +338,15 @@ impl Shared {
     }
 }
 
+/// How old an unresolved shared incident may be and still be joined by a console or command that has
+/// none open: one someone forgot to resolve last week is not today's.
+pub const JOIN_WITHIN_HOURS: i64 = 12;
+
+/// Whether an incident is one to join automatically: unresolved and opened recently.
+pub fn joinable(opened: DateTime<Utc>, resolved: bool) -> bool {
+    !resolved && Utc::now() - opened < chrono::Duration::hours(JOIN_WITHIN_HOURS)
+}
+
 /// Entries of `id` on this machine that the database is not known to have.
 pub fn unsynced(store: &LocalStore, id: &IncidentId) -> Result<Vec<Uuid>, StoreError> {
     let synced = store.synced(id);
@@ -352,5 +361,25 @@ pub fn block_on<T>(f: impl std::future::Future<Output = T>) -> Option<T> {
             tracing::error!("cannot start a runtime for the shared timeline: {e}");
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_recent_unresolved_incident_is_joined_by_itself() {
+        let now = Utc::now();
+        assert!(joinable(now - chrono::Duration::hours(1), false));
+        assert!(!joinable(now - chrono::Duration::hours(1), true), "resolved");
+        assert!(!joinable(now - chrono::Duration::hours(JOIN_WITHIN_HOURS + 1), false), "forgotten last week");
+    }
+
+    #[test]
+    fn every_migration_names_its_schema_and_versions_rise_to_the_current_one() {
+        let versions: Vec<i32> = MIGRATIONS.iter().map(|(v, _)| *v).collect();
+        assert_eq!(versions, (1..=SCHEMA_VERSION).collect::<Vec<_>>());
+        assert!(MIGRATIONS.iter().all(|(_, sql)| sql.contains("{s}.")), "no table outside the configured schema");
     }
 }
