@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx, overlay: bool) {
     let title = match &ctx.model.incident {
         Some(i) => format!(" timeline · {i} "),
-        None => " timeline · no incident open (sitrep incident open) ".to_string(),
+        None => " timeline · no incident open (:open P2 title) ".to_string(),
     };
     let sync = ctx.model.timeline_sync.as_ref();
     let sync_badge = sync.map(|s| match (s.online, s.unsynced.len()) {
