@@ -402,6 +402,12 @@ fn a_console_shows_another_responders_note_live_and_survives_a_cut_link() {
     wait_screen(&socket, "back online", 30, |s| s.contains("shared ✓") && !s.contains("⇡ unsynced"));
     let ana_sees = ana.ok(&["incident", "show"]);
     assert_eq!(ana_sees.matches("typed while the link was down").count(), 1, "{ana_sees}");
+
+    // Ana opens a second incident: Bob's console says so and stays on the one it follows.
+    let second = ana.ok(&["incident", "open", "--sev", "P3", "search slow"]).trim().to_string();
+    wait_screen(&socket, "the second incident announced", 10, |s| s.contains("another incident was opened by ana@") && s.contains(&second));
+    let (screen, _) = wait_screen(&socket, "Bob's console still on the first", 5, |s| s.contains(&incident));
+    assert!(screen.lines().next().is_some_and(|top| top.contains(&incident)), "{screen}");
     drop(guard);
 }
 

@@ -265,9 +265,19 @@ async fn sync_loop(
                         }
                     }
                     // Wake on another responder's entry, or look for our own after a short while.
+                    let mut named = Vec::new();
                     let link = match notes.as_mut() {
                         Some(rx) => tokio::select! {
-                            n = rx.recv() => n.is_some(),
+                            n = rx.recv() => match n {
+                                Some(id) => {
+                                    named.push(id);
+                                    while let Ok(more) = rx.try_recv() {
+                                        named.push(more);
+                                    }
+                                    true
+                                }
+                                None => false,
+                            },
                             () = tokio::time::sleep(SYNC_ROUND) => true,
                         },
                         None => {
@@ -277,6 +287,8 @@ async fn sync_loop(
                     };
                     if !link {
                         error = Some(super::shared::SharedError::Unreachable("the connection was lost".into()));
+                    } else if let Err(e) = others(&mut shared, &store, &mut cursor, &events, named).await {
+                        error = Some(e);
                     }
                 }
                 error.map(|e| e.to_string()).unwrap_or_default()
@@ -319,6 +331,41 @@ async fn round(
     for e in done.pulled {
         let line = TimelineLine::saved(e.at, described(&e, ""), kind_name(&e.kind), e.id.to_string());
         let _ = events.send(Event::TimelineAppended { line });
+    }
+    Ok(())
+}
+
+/// Incidents other than the open one that NOTIFY named: kept up to date here too (so `incident
+/// list` and a later switch see them whole); one this machine had never seen is announced.
+async fn others(
+    shared: &mut super::shared::Shared,
+    store: &LocalStore,
+    cursor: &mut super::shared::Cursor,
+    events: &UnboundedSender<Event>,
+    mut named: Vec<String>,
+) -> Result<(), super::shared::SharedError> {
+    named.sort();
+    named.dedup();
+    let current = store.current()?;
+    for raw in named {
+        let Ok(id) = raw.parse::<super::entry::IncidentId>() else { continue };
+        if current.as_ref() == Some(&id) {
+            continue;
+        }
+        let new_here = !store.path_of(&id).is_file();
+        shared.sync_incident(store, &id, cursor).await?;
+        if new_here && current.is_some() {
+            let read = store.read(&id)?;
+            let inc = super::incident::Incident::fold(&id, &read.entries);
+            let by = read.entries.first().map(|e| e.author.clone()).unwrap_or_default();
+            let _ = events.send(Event::TimelineProblem {
+                error: crate::sources::clean(&format!(
+                    "another incident was opened by {by}: {id} {} {}; this console stays on its own (`sitrep incident list`)",
+                    inc.severity.map_or_else(|| "P?".to_string(), |s| s.to_string()),
+                    inc.title_or_placeholder()
+                )),
+            });
+        }
     }
     Ok(())
 }
