@@ -60,5 +60,43 @@ fn export(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, export);
+/// The shared timeline's local half: another responder's 1,000 entries merged into a 100k-entry
+/// incident file: the writer opens and scans the whole file (collecting its ids), skips known ids,
+/// writes the rest in one write and fsyncs. Setup (writing the 100k file) is not timed.
+fn merge(c: &mut Criterion) {
+    let (id, bytes) = timeline_bytes();
+    let theirs: Vec<TimelineEntry> = (0..1000)
+        .map(|i| TimelineEntry {
+            id: uuid::Uuid::from_u128(10_000_000 + i as u128),
+            incident: id.clone(),
+            at: t0() + Duration::seconds(i as i64),
+            author: "bob@other-box".into(),
+            corrects: None,
+            kind: kind(i + 4),
+        })
+        .collect();
+    let mut group = c.benchmark_group("shared_merge_100k");
+    group.sample_size(10);
+    group.bench_function("merge_1000_new", |b| {
+        b.iter_batched(
+            || {
+                let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+                let store = sitrep::timeline::LocalStore::at(dir.path());
+                store.adopt(&id).unwrap_or_else(|e| panic!("{e}"));
+                std::fs::write(store.path_of(&id), &bytes).unwrap_or_else(|e| panic!("{e}"));
+                (dir, store)
+            },
+            |(dir, store)| {
+                let mut w = sitrep::timeline::TimelineWriter::open(&store, &id, sitrep::clock::Clock::Real, "ana@laptop")
+                    .unwrap_or_else(|e| panic!("{e}"));
+                black_box(w.merge(&theirs).map(|v| v.len()).unwrap_or(0));
+                drop(dir);
+            },
+            criterion::BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, export, merge);
 criterion_main!(benches);
