@@ -19,7 +19,7 @@ use panes::PaneCtx;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::Paragraph;
 use std::collections::BTreeMap;
 use theme::Theme;
 
@@ -424,13 +424,7 @@ fn draw_help(f: &mut Frame, area: Rect, theme: &Theme) {
     let rect = crate::ui::toolkit::centered(area, w, h);
     let lines: Vec<Line> =
         KEYS.iter().map(|(k, what)| Line::from(vec![Span::styled(format!("{k:<22}"), theme.accent), Span::raw(*what)])).collect();
-    f.render_widget(Clear, rect);
-    f.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: true })
-            .block(Block::default().borders(Borders::ALL).title(" keys (any key closes) ").border_style(theme.focus)),
-        rect,
-    );
+    crate::ui::toolkit::overlay(f, rect, " keys (any key closes) ", lines, true, theme);
 }
 
 #[cfg(test)]

@@ -10,7 +10,6 @@ use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use std::collections::VecDeque;
 
 /// Choosing the missing parameters of one runbook, one at a time.
@@ -144,13 +143,7 @@ impl ParamPicker {
             }
         }
         let title = format!(" runbook {} · choose {} ({step} of {}){from} ", self.runbook, param.name, self.total);
-        f.render_widget(Clear, rect);
-        f.render_widget(
-            Paragraph::new(lines)
-                .wrap(Wrap { trim: false })
-                .block(Block::default().borders(Borders::ALL).border_style(theme.focus).title(title)),
-            rect,
-        );
+        crate::ui::toolkit::overlay(f, rect, title, lines, false, theme);
     }
 }
 

@@ -26,6 +26,23 @@ pub fn centered(area: ratatui::layout::Rect, w: u16, h: u16) -> ratatui::layout:
     ratatui::layout::Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
 }
 
+/// An overlay (help, describe, wizard, picker): clears `rect` and draws `lines` wrapped inside a
+/// focus-coloured frame titled `title`. `trim` drops the indentation of wrapped lines.
+pub fn overlay(
+    f: &mut ratatui::Frame,
+    rect: ratatui::layout::Rect,
+    title: impl Into<Line<'static>>,
+    lines: Vec<Line<'_>>,
+    trim: bool,
+    theme: &Theme,
+) {
+    f.render_widget(ratatui::widgets::Clear, rect);
+    f.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim }).block(Block::default().borders(Borders::ALL).border_style(theme.focus).title(title)),
+        rect,
+    );
+}
+
 /// The badge text: "fresh 2s", "stale 1m", "FAILING 30s".
 pub fn badge(health: &Health, theme: &Theme, now: DateTime<Utc>) -> (String, Style) {
     match health {

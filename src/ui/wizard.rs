@@ -7,7 +7,6 @@ use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 /// What the wizard asks of the person at the keyboard (live consoles only; `None` in a replay).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,11 +75,5 @@ pub fn draw(f: &mut Frame, area: Rect, run: &RunbookView, prompt: Prompt, now: D
         }
     }
     let title = format!(" {}runbook {} · {} ", if run.dry_run { "PREVIEW (dry run) · " } else { "RUNNING · " }, run.name, run.title);
-    f.render_widget(Clear, rect);
-    f.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(Block::default().borders(Borders::ALL).border_style(theme.focus).title(title)),
-        rect,
-    );
+    crate::ui::toolkit::overlay(f, rect, title, lines, false, theme);
 }

@@ -8,7 +8,7 @@ use crate::ui::toolkit::age;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Paragraph, Row, Table, TableState};
 
 pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
     let Some((inner, snap)) = super::open(f, area, ctx, 1, "Pods", SourceId::Pods, &ctx.model.pods) else { return };
@@ -194,11 +194,5 @@ pub fn draw_detail(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
             lines
         }
     };
-    f.render_widget(Clear, rect);
-    f.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: true })
-            .block(Block::default().borders(Borders::ALL).border_style(ctx.theme.focus).title(" describe pod (esc closes) ")),
-        rect,
-    );
+    crate::ui::toolkit::overlay(f, rect, " describe pod (esc closes) ", lines, true, ctx.theme);
 }
