@@ -118,28 +118,31 @@ impl Session {
         if !self.sync(None, err)? {
             return Ok(first?);
         }
-        if given.is_none() && self.store.current()?.is_none() {
-            let joined = self.newest_open_shared();
-            if let Some(id) = joined {
-                self.store.set_current(&id)?;
-                writeln!(err, "joined incident {id}, opened by another responder on the shared timeline")?;
-                return Ok(id);
-            }
+        if given.is_none()
+            && self.store.current()?.is_none()
+            && let Some(id) = self.newest_open_shared()?
+        {
+            self.store.set_current(&id)?;
+            writeln!(err, "joined incident {id}, opened by another responder on the shared timeline")?;
+            return Ok(id);
         }
         Ok(self.store.resolve(given)?)
     }
 
-    /// The newest unresolved incident among those pulled from the shared store.
-    fn newest_open_shared(&self) -> Option<IncidentId> {
-        let cfg = self.shared.as_ref()?;
-        super::shared::block_on(async {
-            let shared = super::shared::Shared::connect(cfg, self.timeout, false).await?;
-            shared.incidents().await
-        })?
-        .ok()?
-        .into_iter()
-        .find(|(id, opened, resolved)| super::shared::joinable(*opened, *resolved) && self.store.path_of(id).is_file())
-        .map(|(id, _, _)| id)
+    /// The newest joinable incident here, after a sync has pulled every shared one: derived from the
+    /// entries themselves (opened when, resolved or not), so no second trip to the database.
+    fn newest_open_shared(&self) -> anyhow::Result<Option<IncidentId>> {
+        let mut newest: Option<(chrono::DateTime<chrono::Utc>, IncidentId)> = None;
+        for id in self.store.list()? {
+            let inc = Incident::fold(&id, &self.store.read(&id)?.entries);
+            if let Some(started) = inc.started
+                && super::shared::joinable(started, inc.status == IncidentStatus::Resolved)
+                && newest.as_ref().is_none_or(|(t, _)| started > *t)
+            {
+                newest = Some((started, id));
+            }
+        }
+        Ok(newest.map(|(_, id)| id))
     }
 
     /// Syncs `only` (or every incident) with the shared store, if there is one. Never fails the
