@@ -415,8 +415,9 @@ impl TimelineWriter {
         }
         let mut bytes = Vec::new();
         let mut written = Vec::new();
+        let mut ids = std::collections::HashSet::new();
         for entry in entries {
-            if self.known.contains(&entry.id) || written.iter().any(|w: &TimelineEntry| w.id == entry.id) {
+            if self.known.contains(&entry.id) || !ids.insert(entry.id) {
                 continue;
             }
             bytes.extend(record::encode(entry)?);
@@ -432,7 +433,7 @@ impl TimelineWriter {
             return Err(io_err("append to", &path)(e));
         }
         self.verified_len += bytes.len() as u64;
-        self.known.extend(written.iter().map(|e| e.id));
+        self.known.extend(ids);
         drop(lock);
         Ok(written)
     }
