@@ -221,6 +221,7 @@ async fn sync_loop(
 ) {
     use super::shared::{Cursor, Shared};
     use crate::model::SyncStatus;
+    let author = local_author();
     let mut backoff = std::time::Duration::from_millis(500);
     let mut offline_since: Option<chrono::DateTime<chrono::Utc>> = None;
     let mut last: Option<SyncStatus> = None;
@@ -251,7 +252,7 @@ async fn sync_loop(
                     Err(e) => Some(e),
                 };
                 while error.is_none() {
-                    match round(&mut shared, &store, &mut cursor, &events, &writer).await {
+                    match round(&mut shared, &store, &mut cursor, &events, &writer, &author).await {
                         Ok(()) => {
                             // After a round everything written before it is in the database; what
                             // comes after is pushed by the next round, within SYNC_ROUND.
@@ -313,6 +314,7 @@ async fn round(
     cursor: &mut super::shared::Cursor,
     events: &UnboundedSender<Event>,
     writer: &mpsc::Sender<TimelineRequest>,
+    author: &str,
 ) -> Result<(), super::shared::SharedError> {
     let current = store.current()?;
     let Some(id) = current else {
@@ -329,7 +331,7 @@ async fn round(
     let done = shared.sync_incident(store, &id, cursor).await?;
     warn_all(events, done.warnings.iter());
     for e in done.pulled {
-        let line = TimelineLine::saved(e.at, described(&e, ""), kind_name(&e.kind), e.id.to_string());
+        let line = TimelineLine::saved(e.at, described(&e, author), kind_name(&e.kind), e.id.to_string());
         let _ = events.send(Event::TimelineAppended { line });
     }
     Ok(())
