@@ -1,9 +1,13 @@
 //! The console against the real lab: all five panes show real data, and after each fault the
 //! matching pane shows it — read from the headless frame exactly as a user would see it.
 
+#[path = "support/tmux.rs"]
+mod tmux;
+
 use sitrep::lab::{Lab, LabOptions};
 use std::process::Command;
 use std::time::{Duration, Instant};
+use tmux::Tmux;
 
 /// One frame of the console after `settle` seconds of live data.
 fn frame(lab: &Lab, size: &str, settle: &str) -> String {
@@ -88,55 +92,10 @@ fn every_pane_shows_real_data_and_each_fault_shows_in_its_pane() {
     lab.down().expect("lab down");
 }
 
-/// The console in a real terminal (tmux), read as a user reads it.
-struct Tmux {
-    /// A private tmux server (-L), so the test never touches the user's sessions nor they it.
-    socket: String,
-    session: String,
-}
-
-impl Tmux {
-    fn start(lab: &Lab, cols: u16, rows: u16) -> Tmux {
-        let session = format!("sitrep-test-{}", std::process::id());
-        let socket = session.clone();
-        let cmd = format!("{} --config {}", env!("CARGO_BIN_EXE_sitrep"), lab.config_path().display());
-        let ok = Command::new("tmux")
-            .args(["-L", &socket, "new-session", "-d", "-s", &session, "-x", &cols.to_string(), "-y", &rows.to_string(), &cmd])
-            .env("NO_COLOR", "1")
-            .status()
-            .expect("tmux (scripts/install installs it)");
-        assert!(ok.success(), "tmux new-session failed");
-        Tmux { socket, session }
-    }
-
-    fn screen(&self) -> String {
-        let out =
-            Command::new("tmux").args(["-L", &self.socket, "capture-pane", "-p", "-t", &self.session]).output().expect("tmux capture-pane");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &str) {
-        let _ = Command::new("tmux").args(["-L", &self.socket, "send-keys", "-t", &self.session, keys]).status();
-    }
-
-    /// Waits until `pred` holds for the screen; fails with the last screen.
-    fn until(&self, what: &str, secs: u64, pred: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            let s = self.screen();
-            if pred(&s) {
-                return s;
-            }
-            assert!(Instant::now() < deadline, "{what} within {secs}s; screen:\n{s}");
-            std::thread::sleep(Duration::from_millis(300));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).status();
-    }
+/// The console on the lab in a private tmux session, colours off.
+fn console(lab: &Lab, cols: u16, rows: u16) -> Tmux {
+    let cmd = format!("{} --config {}", env!("CARGO_BIN_EXE_sitrep"), lab.config_path().display());
+    Tmux::start("test", cols, rows, &cmd, &[("NO_COLOR", "1")])
 }
 
 fn summary_line<'a>(screen: &'a str, pane: &str) -> &'a str {
@@ -165,7 +124,7 @@ fn frozen_backends_fail_only_their_own_pane_while_keys_answer() {
     let _serial = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let lab = Lab::up(LabOptions { dir: None, scenario: None, owner_pid: Some(std::process::id()) }).expect("lab up");
     let pids = |prefix: &str| -> Vec<u32> { lab.info.pids.iter().filter(|(k, _)| k.starts_with(prefix)).map(|(_, v)| *v).collect() };
-    let tmux = Tmux::start(&lab, 80, 24);
+    let tmux = console(&lab, 80, 24);
     let panes = ["1 pods", "2 replication", "3 sentinel", "4 queues", "5 backups"];
     tmux.until("every pane fresh", 30, |s| panes.iter().all(|p| summary_line(s, p).contains("fresh")));
 
@@ -182,13 +141,13 @@ fn frozen_backends_fail_only_their_own_pane_while_keys_answer() {
             assert!(!summary_line(&s, other).contains("FAIL"), "{other} failed too with {what} frozen:\n{s}");
         }
         // Keys still answer while the backend hangs: focus moves to the failing pane and its error shows.
-        tmux.keys(key);
+        tmux.keys(&[key]);
         tmux.until(&format!("focus on {pane}"), 5, |s| summary_line(s, pane).contains(&format!("▶{key}")));
         tmux.until(&format!("{pane} error shown"), 5, |s| s.contains('⚠') || s.contains("no answer") || s.contains("cannot"));
         signal(&frozen, libc::SIGCONT);
         tmux.until(&format!("{pane} recovers after {what} resumes"), 40, |s| summary_line(s, pane).contains("fresh"));
     }
-    tmux.keys("q");
+    tmux.keys(&["q"]);
     drop(tmux);
     lab.down().expect("lab down");
 }
@@ -324,21 +283,21 @@ fn the_rollback_wizard_in_the_console_undoes_a_bad_deploy_after_the_typed_name()
     let _serial = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let lab = Lab::up(LabOptions { dir: None, scenario: None, owner_pid: Some(std::process::id()) }).expect("lab up");
     lab.fault("deploy-bad").expect("deploy-bad");
-    let tmux = Tmux::start(&lab, 100, 34);
+    let tmux = console(&lab, 100, 34);
     tmux.until("the bad rollout on screen", 60, |s| s.contains("CrashLoopBackOff"));
-    tmux.keys(":run rollback deployment=api");
-    tmux.keys("Enter");
+    tmux.keys(&[":run rollback deployment=api"]);
+    tmux.keys(&["Enter"]);
     tmux.until("the preview", 30, |s| s.contains("PREVIEW (dry run)") && s.contains("type the name"));
     // A wrong name is refused and nothing changes.
-    tmux.keys("API");
-    tmux.keys("Enter");
+    tmux.keys(&["API"]);
+    tmux.keys(&["Enter"]);
     tmux.until("the refusal", 30, |s| s.contains("REFUSED"));
-    tmux.keys("Escape");
-    tmux.keys(":run rollback deployment=api");
-    tmux.keys("Enter");
+    tmux.keys(&["Escape"]);
+    tmux.keys(&[":run rollback deployment=api"]);
+    tmux.keys(&["Enter"]);
     tmux.until("the preview again", 30, |s| s.contains("PREVIEW (dry run)") && s.contains("type the name"));
-    tmux.keys("api");
-    tmux.keys("Enter");
+    tmux.keys(&["api"]);
+    tmux.keys(&["Enter"]);
     tmux.until("the rollback completed", 60, |s| s.contains("completed in") && s.contains("[verified]"));
     let image = Command::new("kubectl")
         .arg("--kubeconfig")
@@ -347,8 +306,8 @@ fn the_rollback_wizard_in_the_console_undoes_a_bad_deploy_after_the_typed_name()
         .output()
         .expect("kubectl");
     assert_eq!(String::from_utf8_lossy(&image.stdout), "registry.local/shop/api:1.4.2");
-    tmux.keys("Escape");
-    tmux.keys("q");
+    tmux.keys(&["Escape"]);
+    tmux.keys(&["q"]);
     drop(tmux);
     lab.down().expect("lab down");
 }

@@ -4,11 +4,15 @@
 //! detected entry and one recovery entry in the timeline — one per transition, not one per poll.
 //! This binary has its own lab: it breaks things.
 
+#[path = "support/tmux.rs"]
+mod tmux;
+
 use sitrep::lab::LabInfo;
 use sitrep::timeline::{EntryKind, LocalStore, TimelineEntry};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
+use tmux::Tmux;
 
 fn sitrep(args: &[&str]) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_sitrep")).args(args).env("SITREP_LAB_BACKUP_SECS", "10").output().expect("run sitrep");
@@ -23,19 +27,13 @@ fn fault(dir: &Path, name: &str) {
     }
 }
 
-fn tmux(socket: &str, args: &[&str]) -> String {
-    let out = Command::new("tmux").arg("-L").arg(socket).args(args).output().expect("tmux (scripts/install installs it)");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-struct Cleanup {
-    socket: String,
+/// Stops the lab however the test ends (the console's tmux, declared later, goes first).
+struct LabDown {
     lab: PathBuf,
 }
 
-impl Drop for Cleanup {
+impl Drop for LabDown {
     fn drop(&mut self) {
-        let _ = Command::new("tmux").arg("-L").arg(&self.socket).arg("kill-server").output();
         let _ = Command::new(env!("CARGO_BIN_EXE_sitrep")).args(["lab", "down", "--dir"]).arg(&self.lab).output();
     }
 }
@@ -130,8 +128,7 @@ fn each_lab_fault_is_one_detected_entry_and_one_recovery() {
         out.lines().find_map(|l| l.split_once(": ").filter(|(h, _)| h.starts_with("lab ready")).map(|(_, d)| PathBuf::from(d.trim())));
     let dir = dir.unwrap_or_else(|| panic!("no lab dir in:\n{out}"));
     let info = LabInfo::read(&dir).expect("lab.json");
-    let socket = format!("sitrep-detect-{}", std::process::id());
-    let _cleanup = Cleanup { socket: socket.clone(), lab: dir.clone() };
+    let _lab_down = LabDown { lab: dir.clone() };
 
     // The lab's config, with thresholds a test can cross in seconds (sitrep.toml is the user's).
     let work = tempfile::tempdir().expect("tempdir");
@@ -153,7 +150,7 @@ fn each_lab_fault_is_one_detected_entry_and_one_recovery() {
     };
     assert!(ok, "{out}");
     let cmd = format!("{env} {} console", env!("CARGO_BIN_EXE_sitrep"));
-    tmux(&socket, &["new-session", "-d", "-s", "c", "-x", "200", "-y", "60", &cmd]);
+    let _console = Tmux::start("detect", 200, 60, &cmd, &[]);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
 
     // A healthy lab first: whatever is found at start-up is the baseline.

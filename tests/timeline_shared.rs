@@ -3,13 +3,16 @@
 //! processes each time) see each other's entries; a cut link loses and duplicates nothing; a
 //! console shows another responder's note live; the schema is created, migrated and guarded.
 
+#[path = "support/tmux.rs"]
+mod tmux;
+
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use tmux::Tmux;
 
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 
@@ -21,7 +24,7 @@ struct TempPostgres {
 
 fn as_postgres(program: &str) -> Command {
     // PostgreSQL refuses to run as root: run it as the `postgres` user then.
-    if unsafe_is_root() {
+    if is_root() {
         let mut c = Command::new("runuser");
         c.args(["-u", "postgres", "--", program]);
         c
@@ -30,7 +33,7 @@ fn as_postgres(program: &str) -> Command {
     }
 }
 
-fn unsafe_is_root() -> bool {
+fn is_root() -> bool {
     Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
 }
 
@@ -41,7 +44,7 @@ fn free_port() -> u16 {
 impl TempPostgres {
     fn start() -> TempPostgres {
         let dir = tempfile::Builder::new().prefix("sitrep-shared-pg").tempdir().expect("tempdir");
-        if unsafe_is_root() {
+        if is_root() {
             let ok = Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir.path()).status().map(|s| s.success());
             assert_eq!(ok.ok(), Some(true), "chown the temp dir to postgres");
         }
@@ -67,6 +70,11 @@ impl TempPostgres {
         TempPostgres { dir, port }
     }
 
+    fn stop(&self) {
+        let _ =
+            as_postgres(&format!("{PG_BIN}/pg_ctl")).arg("-D").arg(self.dir.path().join("data")).args(["-m", "immediate", "stop"]).output();
+    }
+
     fn psql(&self, sql: &str) -> String {
         let out = Command::new(format!("{PG_BIN}/psql"))
             .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", "-At", "-c", sql])
@@ -74,13 +82,6 @@ impl TempPostgres {
             .expect("psql");
         assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-}
-
-impl Drop for TempPostgres {
-    fn drop(&mut self) {
-        let _ =
-            as_postgres(&format!("{PG_BIN}/pg_ctl")).arg("-D").arg(self.dir.path().join("data")).args(["-m", "immediate", "stop"]).output();
     }
 }
 
@@ -93,11 +94,7 @@ fn postgres() -> &'static TempPostgres {
     HOOK.get_or_init(|| {
         extern "C" fn stop() {
             if let Some(pg) = PG.get() {
-                let _ = as_postgres(&format!("{PG_BIN}/pg_ctl"))
-                    .arg("-D")
-                    .arg(pg.dir.path().join("data"))
-                    .args(["-m", "immediate", "stop"])
-                    .output();
+                pg.stop();
             }
         }
         // SAFETY: registers a plain function to run at exit; it only spawns pg_ctl.
@@ -346,23 +343,6 @@ fn the_schema_is_created_once_under_concurrency_and_a_newer_one_is_refused() {
     assert!(r.shown().iter().all(|(_, unsynced)| *unsynced), "everything stays local and marked unsynced");
 }
 
-fn tmux(socket: &str, args: &[&str]) -> String {
-    let out = Command::new("tmux").arg("-L").arg(socket).args(args).output().expect("tmux (scripts/install installs it)");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn wait_screen(socket: &str, what: &str, secs: u64, pred: impl Fn(&str) -> bool) -> (String, Duration) {
-    let start = Instant::now();
-    loop {
-        let s = tmux(socket, &["capture-pane", "-p", "-t", "c"]);
-        if pred(&s) {
-            return (s, start.elapsed());
-        }
-        assert!(start.elapsed() < Duration::from_secs(secs), "{what} within {secs}s; screen:\n{s}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn a_console_shows_another_responders_note_live_and_survives_a_cut_link() {
     let pg = postgres();
@@ -372,49 +352,38 @@ fn a_console_shows_another_responders_note_live_and_survives_a_cut_link() {
     let bob = Responder::new("bob", &dsn(&link.addr), schema);
     let incident = ana.ok(&["incident", "open", "--sev", "P1", "orders lost"]).trim().to_string();
 
-    let socket = format!("sitrep-shared-{}", std::process::id());
     let cmd = format!(
         "SITREP_CONFIG={} SITREP_DATA_DIR={} USER=bob {} console --view wide",
         bob.config.display(),
         bob.data.display(),
         env!("CARGO_BIN_EXE_sitrep")
     );
-    tmux(&socket, &["new-session", "-d", "-s", "c", "-x", "200", "-y", "60", &cmd]);
-    let guard = KillTmux(socket.clone());
+    let tmux = Tmux::start("shared", 200, 60, &cmd, &[]);
     // Bob's console joins the open incident by itself.
-    wait_screen(&socket, "Bob's console joins Ana's incident", 30, |s| s.contains(&incident) && s.contains("shared ✓"));
+    tmux.until("Bob's console joins Ana's incident", 30, |s| s.contains(&incident) && s.contains("shared ✓"));
     // Ana's note appears on Bob's screen, pushed by NOTIFY.
     let (_, said) = ana.note("ana: primary is down, failing over");
     assert!(!said.contains("not shared"), "{said}");
-    let (_, latency) = wait_screen(&socket, "Ana's note on Bob's console", 10, |s| s.contains("ana@") && s.contains("primary is down"));
+    let (_, latency) = tmux.until_timed("Ana's note on Bob's console", 10, |s| s.contains("ana@") && s.contains("primary is down"));
     eprintln!("measured: Ana's `sitrep note` returned → visible on Bob's console after {latency:?}");
 
     // The link drops: Bob's console says so, and a note typed there is kept and marked.
     link.cut();
-    wait_screen(&socket, "the offline badge", 20, |s| s.contains("shared OFFLINE"));
-    tmux(&socket, &["send-keys", "-t", "c", "n"]);
-    tmux(&socket, &["send-keys", "-t", "c", "-l", "bob: typed while the link was down"]);
-    tmux(&socket, &["send-keys", "-t", "c", "C-s"]);
-    wait_screen(&socket, "Bob's note marked unsynced", 20, |s| s.contains("typed while the link was down") && s.contains("⇡ unsynced"));
+    tmux.until("the offline badge", 20, |s| s.contains("shared OFFLINE"));
+    tmux.keys(&["n"]);
+    tmux.type_text("bob: typed while the link was down");
+    tmux.keys(&["C-s"]);
+    tmux.until("Bob's note marked unsynced", 20, |s| s.contains("typed while the link was down") && s.contains("⇡ unsynced"));
 
     // The link returns: the console pushes it by itself; Ana sees it once.
     link.restore();
-    wait_screen(&socket, "back online", 30, |s| s.contains("shared ✓") && !s.contains("⇡ unsynced"));
+    tmux.until("back online", 30, |s| s.contains("shared ✓") && !s.contains("⇡ unsynced"));
     let ana_sees = ana.ok(&["incident", "show"]);
     assert_eq!(ana_sees.matches("typed while the link was down").count(), 1, "{ana_sees}");
 
     // Ana opens a second incident: Bob's console says so and stays on the one it follows.
     let second = ana.ok(&["incident", "open", "--sev", "P3", "search slow"]).trim().to_string();
-    wait_screen(&socket, "the second incident announced", 10, |s| s.contains("another incident was opened by ana@") && s.contains(&second));
-    let (screen, _) = wait_screen(&socket, "Bob's console still on the first", 5, |s| s.contains(&incident));
+    tmux.until("the second incident announced", 10, |s| s.contains("another incident was opened by ana@") && s.contains(&second));
+    let screen = tmux.until("Bob's console still on the first", 5, |s| s.contains(&incident));
     assert!(screen.lines().next().is_some_and(|top| top.contains(&incident)), "{screen}");
-    drop(guard);
-}
-
-struct KillTmux(String);
-
-impl Drop for KillTmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux").arg("-L").arg(&self.0).arg("kill-server").output();
-    }
 }
