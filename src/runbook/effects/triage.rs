@@ -3,7 +3,9 @@
 
 use super::{Ctx, Report};
 use crate::config::Thresholds;
-use crate::model::{BackupKind, BackupsSnapshot, Observation, PodsSnapshot, QueuesSnapshot, ReplicationSnapshot, SentinelSnapshot};
+use crate::model::{
+    BackupKind, BackupsSnapshot, Observation, PodsSnapshot, QueuesSnapshot, ReplicationSnapshot, SentinelSnapshot, SourceId,
+};
 use crate::sources::Collect;
 use chrono::{DateTime, Utc};
 use k8s_openapi::api::apps::v1::Deployment;
@@ -196,50 +198,64 @@ async fn collect<C: Collect>(mut c: C) -> Result<Observation, String> {
     c.collect().await
 }
 
+/// Whether `source` is configured to be read (triage skips the others and says which it checked).
+fn configured(c: &crate::config::Config, source: SourceId) -> bool {
+    match source {
+        SourceId::Pods => c.kube.enabled,
+        SourceId::Replication => c.postgres.enabled && !(c.postgres.members.is_empty() && c.postgres.patroni.is_empty()),
+        SourceId::Sentinel => c.sentinel.enabled && !c.sentinel.addrs.is_empty(),
+        SourceId::Queues => c.queues.enabled && !c.queues.names.is_empty(),
+        SourceId::Backups => c.s3.enabled && !c.s3.bucket.is_empty(),
+    }
+}
+
+/// One reading of `source` through its collector (kube: one list of pods, deployments, events),
+/// within twice the timeout; None when it is not configured.
+async fn read_once(ctx: &Ctx, source: SourceId) -> Option<Result<Observation, String>> {
+    let c = &ctx.config;
+    if !configured(c, source) {
+        return None;
+    }
+    let d = ctx.timeout * 2;
+    Some(match source {
+        SourceId::Pods => within(d, kube_snapshot(ctx)).await.map(Observation::Pods),
+        SourceId::Replication => within(d, collect(crate::sources::postgres::Collector::new(c))).await,
+        SourceId::Sentinel => within(d, collect(crate::sources::sentinel::Collector::new(c))).await,
+        SourceId::Queues => within(d, collect(crate::sources::queues::Collector::new(c))).await,
+        SourceId::Backups => within(d, collect(crate::sources::backups::Collector::new(c))).await,
+    })
+}
+
+/// The snapshot inside an observation of the expected kind.
+fn expect<T>(read: Option<Result<Observation, String>>, pick: impl FnOnce(Observation) -> Option<T>) -> Option<Result<T, String>> {
+    read.map(|r| r.and_then(|o| pick(o).ok_or_else(|| "unexpected observation".to_string())))
+}
+
 /// One reading of the source a runbook parameter's choices come from (for the CLI, which has no
 /// live panes to pick from); None when that source is not configured or has no choices to offer.
 pub async fn observe_for(ctx: &Ctx, source: crate::runbook::spec::ParamSource) -> Option<Result<Observation, String>> {
     use crate::runbook::spec::ParamSource;
-    let c = &ctx.config;
-    let d = ctx.timeout * 2;
-    Some(match source {
-        ParamSource::Deployments | ParamSource::Pods | ParamSource::Nodes if c.kube.enabled => {
-            within(d, kube_snapshot(ctx)).await.map(Observation::Pods)
-        }
-        ParamSource::PatroniMembers if c.postgres.enabled => within(d, collect(crate::sources::postgres::Collector::new(c))).await,
-        ParamSource::Dumps if c.s3.enabled && !c.s3.bucket.is_empty() => {
-            within(d, collect(crate::sources::backups::Collector::new(c))).await
-        }
-        _ => return None,
-    })
+    let source = match source {
+        ParamSource::Deployments | ParamSource::Pods | ParamSource::Nodes => SourceId::Pods,
+        ParamSource::PatroniMembers => SourceId::Replication,
+        ParamSource::Dumps => SourceId::Backups,
+        ParamSource::Revisions => return None,
+    };
+    read_once(ctx, source).await
 }
 
 /// Takes the snapshots (at once), assesses them, and reports findings, severity and next runbook.
 pub async fn run(ctx: &Ctx) -> Result<Report, String> {
     let c = &ctx.config;
     let d = ctx.timeout * 2;
-    let kube = async { if c.kube.enabled { Some(within(d, kube_snapshot(ctx)).await) } else { None } };
-    let pg = async {
-        let on = c.postgres.enabled && !(c.postgres.members.is_empty() && c.postgres.patroni.is_empty());
-        if !on {
-            return None;
-        }
-        Some(within(d, collect(crate::sources::postgres::Collector::new(c))).await.and_then(|o| match o {
-            Observation::Replication(r) => Ok(r),
-            _ => Err("unexpected observation".into()),
-        }))
-    };
-    let sentinel = async {
-        if !c.sentinel.enabled || c.sentinel.addrs.is_empty() {
-            return None;
-        }
-        Some(within(d, collect(crate::sources::sentinel::Collector::new(c))).await.and_then(|o| match o {
-            Observation::Sentinel(s) => Ok(s),
-            _ => Err("unexpected observation".into()),
-        }))
-    };
+    let kube = async { expect(read_once(ctx, SourceId::Pods).await, |o| if let Observation::Pods(p) = o { Some(p) } else { None }) };
+    let pg =
+        async { expect(read_once(ctx, SourceId::Replication).await, |o| if let Observation::Replication(r) = o { Some(r) } else { None }) };
+    let sentinel =
+        async { expect(read_once(ctx, SourceId::Sentinel).await, |o| if let Observation::Sentinel(s) = o { Some(s) } else { None }) };
+    // Queues are read twice, 2 s apart, by one collector: the second reading gives the rates.
     let queues = async {
-        if !c.queues.enabled || c.queues.names.is_empty() {
+        if !configured(c, SourceId::Queues) {
             return None;
         }
         let mut col = crate::sources::queues::Collector::new(c);
@@ -253,15 +269,8 @@ pub async fn run(ctx: &Ctx) -> Result<Report, String> {
         let second = read(within(d, col.collect()).await).ok();
         Some((first, second))
     };
-    let backups = async {
-        if !c.s3.enabled || c.s3.bucket.is_empty() {
-            return None;
-        }
-        Some(within(d, collect(crate::sources::backups::Collector::new(c))).await.and_then(|o| match o {
-            Observation::Backups(b) => Ok(b),
-            _ => Err("unexpected observation".into()),
-        }))
-    };
+    let backups =
+        async { expect(read_once(ctx, SourceId::Backups).await, |o| if let Observation::Backups(b) = o { Some(b) } else { None }) };
     let (pods, replication, sentinel, queues, backups) = tokio::join!(kube, pg, sentinel, queues, backups);
     let snaps = Snapshots { pods, replication, sentinel, queues, backups };
     let findings = assess(&snaps, &c.thresholds, ctx.clock.now());
