@@ -194,6 +194,8 @@ fn kind_name(kind: &EntryKind) -> &'static str {
 
 /// How often the sync thread looks for local entries to push (pulls come at once, by NOTIFY).
 const SYNC_ROUND: std::time::Duration = std::time::Duration::from_millis(400);
+/// The database is asked for news without a NOTIFY this often, as a backstop.
+const FULL_PULL_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Starts the shared-timeline sync on its own thread and runtime: local file IO and a slow or
 /// dead database never touch the draw loop. It reports its state as `Event::TimelineSync`.
@@ -238,6 +240,7 @@ async fn sync_loop(
                 backoff = std::time::Duration::from_millis(500);
                 offline_since = None;
                 let mut cursor = Cursor::default();
+                let mut last_full_pull = std::time::Instant::now();
                 let mut notes = shared.notifications.take();
                 // Entries written while offline, in any incident, go first.
                 let mut error = match shared.sync_all(&store, &mut cursor).await {
@@ -251,8 +254,10 @@ async fn sync_loop(
                     }
                     Err(e) => Some(e),
                 };
+                // Whether the database may have news (a NOTIFY, the backstop, or just connected).
+                let mut news = true;
                 while error.is_none() {
-                    match round(&mut shared, &store, &mut cursor, &events, &writer, &author).await {
+                    match round(&mut shared, &store, &mut cursor, &events, &writer, &author, news).await {
                         Ok(()) => {
                             // After a round everything written before it is in the database; what
                             // comes after is pushed by the next round, within SYNC_ROUND.
@@ -286,6 +291,15 @@ async fn sync_loop(
                             true
                         }
                     };
+                    news = !named.is_empty();
+                    for id in named.iter().filter_map(|n| n.parse::<super::entry::IncidentId>().ok()) {
+                        cursor.invalidate(&id);
+                    }
+                    if last_full_pull.elapsed() >= FULL_PULL_EVERY {
+                        cursor.invalidate_all();
+                        last_full_pull = std::time::Instant::now();
+                        news = true;
+                    }
                     if !link {
                         error = Some(super::shared::SharedError::Unreachable("the connection was lost".into()));
                     } else if let Err(e) = others(&mut shared, &store, &mut cursor, &events, named).await {
@@ -315,9 +329,13 @@ async fn round(
     events: &UnboundedSender<Event>,
     writer: &mpsc::Sender<TimelineRequest>,
     author: &str,
+    news: bool,
 ) -> Result<(), super::shared::SharedError> {
     let current = store.current()?;
     let Some(id) = current else {
+        if !news {
+            return Ok(());
+        }
         let open = shared.incidents().await?.into_iter().find(|(_, opened, resolved)| super::shared::joinable(*opened, *resolved));
         if let Some((id, _, _)) = open {
             shared.sync_incident(store, &id, cursor).await?;

@@ -116,6 +116,20 @@ pub struct Cursor {
     seq: HashMap<IncidentId, i64>,
     remote: HashMap<IncidentId, HashSet<Uuid>>,
     local_len: HashMap<IncidentId, u64>,
+    /// Incidents pulled since the database last said (NOTIFY) they have news: no need to ask.
+    fresh: HashSet<IncidentId>,
+}
+
+impl Cursor {
+    /// The database has news for `id` (NOTIFY named it): the next sync pulls it.
+    pub fn invalidate(&mut self, id: &IncidentId) {
+        self.fresh.remove(id);
+    }
+
+    /// Pull everything on the next sync (a backstop should a notification ever be missed).
+    pub fn invalidate_all(&mut self) {
+        self.fresh.clear();
+    }
 }
 
 async fn within<T>(timeout: Duration, f: impl std::future::Future<Output = Result<T, SharedError>>) -> Result<T, SharedError> {
@@ -274,12 +288,19 @@ impl Shared {
     }
 
     /// Brings one incident's local file and the database to the same set of entries: pulls what
-    /// others wrote (merged locally, never twice), pushes what is only here.
+    /// others wrote (merged locally, never twice; skipped while the cursor knows there is nothing
+    /// new), pushes what is only here (skipped while the local file has not grown).
     pub async fn sync_incident(&mut self, store: &LocalStore, id: &IncidentId, cursor: &mut Cursor) -> Result<SyncReport, SharedError> {
         let mut report = SyncReport::default();
-        let after = cursor.seq.get(id).copied().unwrap_or(0);
-        let (fetched, warnings) = self.fetch_after(id, after).await?;
-        report.warnings.extend(warnings);
+        let fetched = if cursor.fresh.contains(id) {
+            Vec::new()
+        } else {
+            let after = cursor.seq.get(id).copied().unwrap_or(0);
+            let (fetched, warnings) = self.fetch_after(id, after).await?;
+            report.warnings.extend(warnings);
+            cursor.fresh.insert(id.clone());
+            fetched
+        };
         let remote = cursor.remote.entry(id.clone()).or_default();
         if let Some((last, _)) = fetched.last() {
             cursor.seq.insert(id.clone(), *last);
