@@ -143,7 +143,8 @@ impl Console {
                     }
                     // Headless: findings are shown (and recorded) but nothing is written to a store.
                     None => {
-                        let line = crate::model::TimelineLine::unsaved(d.at, d.to_entry_kind().describe(), "detected");
+                        let line =
+                            crate::model::TimelineLine::unsaved(d.at, d.to_entry_kind().describe(), crate::model::EntryClass::Detected);
                         let event = Event::TimelineAppended { line };
                         self.record_event(&event);
                         changed |= self.model.apply(event);

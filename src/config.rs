@@ -168,45 +168,8 @@ impl Default for S3Source {
     }
 }
 
-/// Alert thresholds and recovery targets. Defaults cite the seed runbook they come from.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct Thresholds {
-    /// seeds/002 "Recovery Point Objective: 5 minutes".
-    pub rpo_secs: u64,
-    /// seeds/002 "Recovery Time Objective: 15 minutes".
-    pub rto_secs: u64,
-    /// seeds/002 PostgreSQL "RTO Target: 5 minutes".
-    pub postgres_rto_secs: u64,
-    /// seeds/002 Redis "RTO Target: 2 minutes".
-    pub redis_rto_secs: u64,
-    /// seeds/004 "Signal Processing Lag" warning 30s.
-    pub lag_warn_secs: u64,
-    /// seeds/004 "Signal Processing Lag" critical 60s.
-    pub lag_crit_secs: u64,
-    /// One WAL segment.
-    pub lag_warn_bytes: u64,
-    pub queue_depth_warn: u64,
-    pub queue_depth_crit: u64,
-    pub restarts_warn: u32,
-}
-
-impl Default for Thresholds {
-    fn default() -> Self {
-        Thresholds {
-            rpo_secs: 300,
-            rto_secs: 900,
-            postgres_rto_secs: 300,
-            redis_rto_secs: 120,
-            lag_warn_secs: 30,
-            lag_crit_secs: 60,
-            lag_warn_bytes: 16 * 1024 * 1024,
-            queue_depth_warn: 1000,
-            queue_depth_crit: 10_000,
-            restarts_warn: 3,
-        }
-    }
-}
+/// Thresholds are compared in one place, the verdict module; the config only carries them.
+pub use crate::model::verdict::Thresholds;
 
 /// One thing wrong in a user's file: where, what, and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -388,17 +351,8 @@ fn semantic_problems(path: &Path, text: &str, c: &Config) -> Vec<Problem> {
             "use lower-case letters, digits and _ (e.g. \"sitrep\")",
         );
     }
-    let t = &c.thresholds;
-    if t.lag_warn_secs > t.lag_crit_secs {
-        bad("thresholds", "lag_warn_secs", "lag_warn_secs is above lag_crit_secs".into(), "make the warning threshold the lower one");
-    }
-    if t.queue_depth_warn > t.queue_depth_crit {
-        bad(
-            "thresholds",
-            "queue_depth_warn",
-            "queue_depth_warn is above queue_depth_crit".into(),
-            "make the warning threshold the lower one",
-        );
+    for (key, what) in c.thresholds.inconsistencies() {
+        bad("thresholds", key, what, "make the warning threshold the lower one");
     }
     out
 }

@@ -2,6 +2,7 @@
 //! Pure; flapping is folded (a new state must hold for N observations or T seconds to count).
 
 use crate::config::Thresholds;
+use crate::model::verdict::{self, MemberAlarm};
 use crate::model::{BackupKind, Health, Model, SourceId};
 use crate::timeline::EntryKind;
 use chrono::{DateTime, Duration, Utc};
@@ -53,6 +54,9 @@ enum Watch {
     Backup(BackupKind),
     Archiver,
     Source(SourceId),
+    SplitBrain,
+    Member(String),
+    Sentinel(String),
 }
 
 /// A state as seen now: a label that is compared, and words for the timeline.
@@ -145,6 +149,10 @@ impl Detector {
         if let Some(master) = model.sentinel.as_ref().map(|s| s.agreed_master().unwrap_or("none").to_string()) {
             out.push(reading(Watch::SentinelMaster, &master, String::new()));
         }
+        for row in model.sentinel.iter().flat_map(|s| &s.sentinels) {
+            let state = if row.error.is_some() { "unreachable" } else { OK };
+            out.push(reading(Watch::Sentinel(row.addr.clone()), state, row.error.clone().unwrap_or_default()));
+        }
         self.queues(model, &mut out);
         self.backups(model, now, &mut out);
         for source in SourceId::ALL {
@@ -192,17 +200,21 @@ impl Detector {
         let secs = repl.max_replay_lag_secs();
         let bytes = repl.max_replay_lag_bytes();
         if secs.is_some() || bytes.is_some() {
-            let t = &self.thresholds;
-            let lag = secs.unwrap_or(0.0);
-            let behind = bytes.unwrap_or(0);
-            let level = if lag > t.lag_crit_secs as f64 {
-                "critical"
-            } else if lag > t.lag_warn_secs as f64 || behind > t.lag_warn_bytes {
-                "warning"
-            } else {
-                OK
-            };
-            out.push(reading(Watch::Lag, level, format!("{lag:.0}s, {} behind", crate::ui::toolkit::bytes(behind))));
+            let level = verdict::lag(&self.thresholds, secs, bytes);
+            let detail = format!("{:.0}s, {} behind", secs.unwrap_or(0.0), crate::human::bytes(bytes.unwrap_or(0)));
+            out.push(reading(Watch::Lag, if level.is_alarm() { level.word() } else { OK }, detail));
+        }
+        // Each member by its own answer: a frozen leader is still "running" in Patroni's view.
+        let alarms = verdict::member_alarms(repl);
+        let split = alarms.iter().find_map(|a| if let MemberAlarm::SplitBrain(n) = a { Some(n.join(", ")) } else { None });
+        out.push(reading(Watch::SplitBrain, if split.is_some() { "split" } else { OK }, split.unwrap_or_default()));
+        for m in &repl.members {
+            let alarm = alarms.iter().find(|a| match a {
+                MemberAlarm::LeaderUnanswering { name, .. } | MemberAlarm::MemberDown { name, .. } => *name == m.name,
+                MemberAlarm::SplitBrain(_) => false,
+            });
+            let (state, detail) = alarm.map_or((OK, String::new()), |a| ("down", a.words()));
+            out.push(reading(Watch::Member(m.name.clone()), state, detail));
         }
         if let Some(archiver) = &repl.archiver {
             let (state, detail) = if archiver.is_failing() {
@@ -217,7 +229,8 @@ impl Detector {
     fn queues(&self, model: &Model, out: &mut Vec<Reading>) {
         let Some(queues) = &model.queues else { return };
         for q in &queues.queues {
-            let state = if q.depth > self.thresholds.queue_depth_warn { "over" } else { OK };
+            // One alarm per queue: over its warning depth (a critical depth is the same flood).
+            let state = if verdict::queue_depth(&self.thresholds, q.depth).is_alarm() { "over" } else { OK };
             out.push(reading(Watch::Queue(q.name.clone()), state, format!("{} messages", q.depth)));
         }
     }
@@ -225,10 +238,9 @@ impl Detector {
     fn backups(&self, model: &Model, now: DateTime<Utc>, out: &mut Vec<Reading>) {
         let Some(backups) = &model.backups else { return };
         for kind in [BackupKind::Dump, BackupKind::Wal] {
-            if let Some(newest) = backups.newest(kind) {
-                let age = (now - newest.at).num_seconds();
-                let state = if age > self.thresholds.rpo_secs as i64 { "stale" } else { OK };
-                let mut r = reading(Watch::Backup(kind), state, crate::timeline::export::duration(age));
+            if let verdict::KindVerdict::Newest { age_secs: age, level, .. } = verdict::backup_kind(&self.thresholds, backups, kind, now) {
+                let state = if level.is_alarm() { "stale" } else { OK };
+                let mut r = reading(Watch::Backup(kind), state, crate::human::duration_exact(age));
                 r.backup_age_secs = Some(age);
                 out.push(r);
             }
@@ -260,6 +272,12 @@ fn describe(r: &Reading, previous: &str, at: DateTime<Utc>) -> Detection {
         Watch::Backup(kind) => (SourceId::Backups, format!("newest {} is older than the RPO ({} old)", kind.label(), r.detail), false),
         Watch::Archiver if r.state == OK => (SourceId::Replication, format!("WAL archiving recovered ({})", r.detail), true),
         Watch::Archiver => (SourceId::Replication, format!("WAL archiving failing ({})", r.detail), false),
+        Watch::SplitBrain if r.state == OK => (SourceId::Replication, "split brain over: one Postgres primary again".into(), true),
+        Watch::SplitBrain => (SourceId::Replication, format!("SPLIT BRAIN: {} all answer as primary and take writes", r.detail), false),
+        Watch::Member(name) if r.state == OK => (SourceId::Replication, format!("Postgres member {name} answers SQL again"), true),
+        Watch::Member(_) => (SourceId::Replication, format!("Postgres {}", r.detail), false),
+        Watch::Sentinel(addr) if r.state == OK => (SourceId::Sentinel, format!("Sentinel {addr} answers again"), true),
+        Watch::Sentinel(addr) => (SourceId::Sentinel, format!("Sentinel {addr} unreachable: {} (redundancy lost)", r.detail), false),
         Watch::Source(s) if r.state == OK => (*s, format!("source {} recovered", s.name()), true),
         Watch::Source(s) => (*s, format!("source {} failing: {}", s.name(), r.detail), false),
     };

@@ -84,7 +84,7 @@ impl Scorecard {
             detected_after_secs: detected,
             mitigated_after_secs: mitigated,
             rto_secs: rto,
-            rto_met: mitigated.map(|m| m <= rto as i64),
+            rto_met: mitigated.map(|m| crate::model::verdict::objective_met(rto, m)),
             data_lost_secs: data_lost,
             rpo_secs: t.rpo_secs,
             runbooks_used: used,
@@ -94,7 +94,7 @@ impl Scorecard {
     }
 
     pub fn to_markdown(&self) -> String {
-        let secs = |s: Option<i64>| s.map_or_else(|| "never".to_string(), crate::ui::toolkit::duration);
+        let secs = |s: Option<i64>| s.map_or_else(|| "never".to_string(), crate::human::duration);
         let missing: Vec<&String> = self.runbooks_expected.iter().filter(|r| !self.runbooks_used.contains(r)).collect();
         format!(
             "# Drill scorecard: {}\n\n| | |\n|---|---|\n| Fault injected | {} UTC |\n| Time to detect | {} |\n| Time to mitigate | {} (RTO {}: {}) |\n| Data lost | {} (RPO {}) |\n| Runbooks used | {} |\n| Runbooks expected | {} |\n| Recording | `{}` |\n",
@@ -102,14 +102,14 @@ impl Scorecard {
             self.fault_at.format("%Y-%m-%d %H:%M:%S"),
             secs(self.detected_after_secs),
             secs(self.mitigated_after_secs),
-            crate::ui::toolkit::duration(self.rto_secs as i64),
+            crate::human::duration(self.rto_secs as i64),
             match self.rto_met {
                 Some(true) => "met",
                 Some(false) => "MISSED",
                 None => "not mitigated",
             },
-            self.data_lost_secs.map_or_else(|| "none measured".to_string(), crate::ui::toolkit::duration),
-            crate::ui::toolkit::duration(self.rpo_secs as i64),
+            self.data_lost_secs.map_or_else(|| "none measured".to_string(), crate::human::duration),
+            crate::human::duration(self.rpo_secs as i64),
             if self.runbooks_used.is_empty() { "none".to_string() } else { self.runbooks_used.join(", ") },
             if missing.is_empty() {
                 self.runbooks_expected.join(", ")

@@ -9,6 +9,7 @@ pub mod config;
 pub mod data_files;
 pub mod detect;
 pub mod drill;
+pub mod human;
 pub mod lab;
 pub mod logging;
 pub mod model;

@@ -171,9 +171,14 @@ fn incident_events() -> Vec<Event> {
     events.push(Event::TimelineLoaded {
         incident: Some("2026-11-29-001 P2 api crash-looping after deploy".into()),
         lines: vec![
-            TimelineLine::saved(at(-300), "opened P2: api crash-looping after deploy".into(), "incident", "a1".into()),
-            TimelineLine::saved(at(-240), "detected [pods] crashloop began: shop/api-5b8f7c9d6-hq2lp".into(), "detected", "a2".into()),
-            TimelineLine::saved(at(-120), "note: rolling back api to revision 2".into(), "note", "a3".into()),
+            TimelineLine::saved(at(-300), "opened P2: api crash-looping after deploy".into(), EntryClass::Incident, "a1".into()),
+            TimelineLine::saved(
+                at(-240),
+                "detected [pods] crashloop began: shop/api-5b8f7c9d6-hq2lp".into(),
+                EntryClass::Detected,
+                "a2".into(),
+            ),
+            TimelineLine::saved(at(-120), "note: rolling back api to revision 2".into(), EntryClass::Note, "a3".into()),
         ],
     });
     events.push(Event::Tick { at: at(0) });
@@ -358,7 +363,9 @@ fn hostile_names_never_put_escape_sequences_on_screen() {
 #[test]
 fn t_opens_the_timeline_newest_first_and_unsaved_findings_are_marked() {
     let mut events = incident_events();
-    events.push(Event::TimelineAppended { line: TimelineLine::unsaved(at(-5), "detected [queues] celery growing".into(), "detected") });
+    events.push(Event::TimelineAppended {
+        line: TimelineLine::unsaved(at(-5), "detected [queues] celery growing".into(), EntryClass::Detected),
+    });
     let mut c = console(events);
     press(&mut c, "t");
     let frame = frame_text(&c, 120, 40, false);
@@ -398,13 +405,17 @@ fn the_runbook_wizard_previews_steps_and_asks_for_the_typed_name_at_80x24() {
         dry_run: true,
         timeouts_secs: vec![],
     });
-    events.push(Event::RunbookStep { index: 0, state: "previewed".into(), text: "deployment shop/api at revision 3 (1/3 updated)".into() });
+    events.push(Event::RunbookStep {
+        index: 0,
+        state: StepPhase::Previewed,
+        text: "deployment shop/api at revision 3 (1/3 updated)".into(),
+    });
     events.push(Event::RunbookStep {
         index: 1,
-        state: "previewed".into(),
+        state: StepPhase::Previewed,
         text: "image registry.local/shop/api:1.5.0-bad -> registry.local/shop/api:1.4.2".into(),
     });
-    events.push(Event::RunbookFinished { outcome: "dry run: nothing was changed".into() });
+    events.push(Event::RunbookFinished { outcome: "dry run: nothing was changed".into(), end: None });
     let mut c = console(events);
     c.wizard = Some(sitrep::app::Wizard { name: "rollback".into(), typed: "ap".into(), ..Default::default() });
     let frame = frame_text(&c, 80, 24, false);
@@ -446,7 +457,7 @@ fn run_without_a_deployment_offers_the_live_deployments_to_pick_from_at_80x24() 
         dry_run: false,
         timeouts_secs: vec![],
     });
-    events.push(Event::RunbookFinished { outcome: "completed in 2.2s".into() });
+    events.push(Event::RunbookFinished { outcome: "completed in 2.2s".into(), end: None });
     let mut c = console(events);
     c.wizard_hidden = true;
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
@@ -490,10 +501,10 @@ fn rollback_running() -> Console {
         dry_run: false,
         timeouts_secs: vec![10, 120],
     });
-    events.push(Event::RunbookStep { index: 0, state: "verified".into(), text: "verified in 0.1s: may patch deployments".into() });
+    events.push(Event::RunbookStep { index: 0, state: StepPhase::Verified, text: "verified in 0.1s: may patch deployments".into() });
     events.push(Event::Tick { at: at(2) });
-    events.push(Event::RunbookStep { index: 1, state: "confirmed".into(), text: String::new() });
-    events.push(Event::RunbookStep { index: 1, state: "running".into(), text: String::new() });
+    events.push(Event::RunbookStep { index: 1, state: StepPhase::Confirmed, text: String::new() });
+    events.push(Event::RunbookStep { index: 1, state: StepPhase::Running, text: String::new() });
     events.push(Event::Tick { at: at(14) });
     let mut c = console(events);
     c.wizard = Some(sitrep::app::Wizard { name: "rollback".into(), typed: "api".into(), started_real_run: true, ..Default::default() });
@@ -528,10 +539,10 @@ fn esc_during_a_run_asks_to_abort_and_y_cancels_it_at_80x24() {
     assert!(c.wizard.as_ref().is_some_and(|w| w.cancel.is_cancelled()), "y aborts");
     c.model.apply(Event::RunbookStep {
         index: 1,
-        state: "aborted".into(),
+        state: StepPhase::Aborted,
         text: "aborted by the operator after 12.3s while it ran: it may have changed part of what it changes; check before going on".into(),
     });
-    c.model.apply(Event::RunbookFinished { outcome: "stopped at undo: by the operator after 12.3s".into() });
+    c.model.apply(Event::RunbookFinished { outcome: "stopped at undo: by the operator after 12.3s".into(), end: None });
     let frame = frame_text(&c, 80, 24, false);
     assert!(frame.contains("2. undo [aborted]") && frame.contains("stopped at undo"), "{frame}");
 }

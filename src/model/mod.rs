@@ -6,6 +6,7 @@ pub mod pods;
 pub mod queues;
 pub mod replication;
 pub mod sentinel;
+pub mod verdict;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -115,12 +116,15 @@ pub enum Event {
     /// A step of the running runbook changed state.
     RunbookStep {
         index: usize,
-        state: String,
+        state: StepPhase,
         text: String,
     },
-    /// The run ended; `outcome` in words.
+    /// The run ended; `outcome` in words, `end` how (absent in recordings made before it was kept:
+    /// then it is read from the words).
     RunbookFinished {
         outcome: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        end: Option<RunEnd>,
     },
     /// Time passed (ages and staleness move even when nothing arrives).
     Tick {
@@ -140,23 +144,114 @@ pub struct SyncStatus {
     pub unsynced: Vec<String>,
 }
 
+/// The class of a timeline entry, as the timeline pane filters and marks it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntryClass {
+    Detected,
+    Note,
+    Action,
+    /// Opened, severity, status, roles: the incident's own changes.
+    Incident,
+}
+
+impl EntryClass {
+    pub const ALL: [EntryClass; 4] = [EntryClass::Detected, EntryClass::Action, EntryClass::Note, EntryClass::Incident];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            EntryClass::Detected => "detected",
+            EntryClass::Note => "note",
+            EntryClass::Action => "action",
+            EntryClass::Incident => "incident",
+        }
+    }
+}
+
 /// One line of the incident timeline as the console shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimelineLine {
     pub at: DateTime<Utc>,
     pub text: String,
-    /// detected, note, action, incident.
-    pub kind: String,
+    pub kind: EntryClass,
     /// The entry id once durable; None for a finding shown while no incident is open.
     pub id: Option<String>,
 }
 
 impl TimelineLine {
-    pub fn saved(at: DateTime<Utc>, text: String, kind: &str, id: String) -> Self {
-        TimelineLine { at, text, kind: kind.into(), id: Some(id) }
+    pub fn saved(at: DateTime<Utc>, text: String, kind: EntryClass, id: String) -> Self {
+        TimelineLine { at, text, kind, id: Some(id) }
     }
-    pub fn unsaved(at: DateTime<Utc>, text: String, kind: &str) -> Self {
-        TimelineLine { at, text, kind: kind.into(), id: None }
+    pub fn unsaved(at: DateTime<Utc>, text: String, kind: EntryClass) -> Self {
+        TimelineLine { at, text, kind, id: None }
+    }
+}
+
+/// A runbook step's phase as the screen shows it: the engine's step state without its payload.
+/// The serde names are the words recordings always held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepPhase {
+    #[default]
+    Pending,
+    #[serde(rename = "precondition checked")]
+    PreconditionChecked,
+    Previewed,
+    Confirmed,
+    Running,
+    Verified,
+    Failed,
+    Aborted,
+    Refused,
+}
+
+impl StepPhase {
+    pub fn name(self) -> &'static str {
+        match self {
+            StepPhase::Pending => "pending",
+            StepPhase::PreconditionChecked => "precondition checked",
+            StepPhase::Previewed => "previewed",
+            StepPhase::Confirmed => "confirmed",
+            StepPhase::Running => "running",
+            StepPhase::Verified => "verified",
+            StepPhase::Failed => "failed",
+            StepPhase::Aborted => "aborted",
+            StepPhase::Refused => "refused",
+        }
+    }
+}
+
+/// How a runbook run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunEnd {
+    Completed,
+    DryRun,
+    Failed,
+    Refused,
+    Aborted,
+    NotStarted,
+}
+
+impl RunEnd {
+    /// Reads the end from the outcome's words, for recordings made before `end` was kept.
+    pub fn from_words(outcome: &str) -> Option<RunEnd> {
+        let starts = |p: &str| outcome.starts_with(p);
+        Some(if starts("completed") {
+            RunEnd::Completed
+        } else if starts("dry run") {
+            RunEnd::DryRun
+        } else if starts("FAILED") {
+            RunEnd::Failed
+        } else if starts("REFUSED") {
+            RunEnd::Refused
+        } else if starts("stopped") {
+            RunEnd::Aborted
+        } else if starts("not started") {
+            RunEnd::NotStarted
+        } else {
+            return None;
+        })
     }
 }
 
@@ -168,14 +263,14 @@ pub struct RunbookView {
     pub dry_run: bool,
     pub steps: Vec<RunbookStepView>,
     pub outcome: Option<String>,
+    pub end: Option<RunEnd>,
 }
 
 /// One step of the wizard as the screen shows it.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct RunbookStepView {
     pub name: String,
-    /// The engine's state name: pending, previewed, confirmed, running, verified, ...
-    pub state: String,
+    pub state: StepPhase,
     /// The preview (dry run) or the outcome.
     pub text: String,
     /// The model's time when the step was confirmed or began running, so the elapsed time is
@@ -186,7 +281,7 @@ pub struct RunbookStepView {
 
 impl RunbookStepView {
     pub fn is_running(&self) -> bool {
-        matches!(self.state.as_str(), "running" | "confirmed")
+        matches!(self.state, StepPhase::Running | StepPhase::Confirmed)
     }
 }
 
@@ -210,6 +305,25 @@ pub struct SourceState {
     pub last_ok: Option<DateTime<Utc>>,
     /// First failure of the current run of failures, and the latest error text.
     pub failing: Option<(DateTime<Utc>, String)>,
+}
+
+/// One member's (Postgres member, Sentinel) own answers over time, so a failing row shows since
+/// when it fails and when it last answered, whatever another view says about it.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RowHealth {
+    pub last_ok: Option<DateTime<Utc>>,
+    pub failing_since: Option<DateTime<Utc>>,
+}
+
+impl RowHealth {
+    fn record(&mut self, at: DateTime<Utc>, ok: bool) {
+        if ok {
+            self.last_ok = Some(at);
+            self.failing_since = None;
+        } else {
+            self.failing_since.get_or_insert(at);
+        }
+    }
 }
 
 /// How many points of history a metric keeps (sparklines and rates).
@@ -259,6 +373,10 @@ pub struct Model {
     pub backups: Option<BackupsSnapshot>,
     /// Worst standby replay lag (seconds) over time.
     pub lag_history: Series,
+    /// Each Postgres member's own SQL answers, by member name.
+    pub member_health: BTreeMap<String, RowHealth>,
+    /// Each Sentinel's own answers, by address.
+    pub sentinel_health: BTreeMap<String, RowHealth>,
     /// Depth of each queue over time.
     pub queue_history: BTreeMap<String, Series>,
     /// Collector refresh interval, used to decide when data is stale.
@@ -317,12 +435,12 @@ impl Model {
                     .enumerate()
                     .map(|(i, name)| RunbookStepView {
                         name,
-                        state: "pending".into(),
+                        state: StepPhase::Pending,
                         timeout_secs: timeouts_secs.get(i).copied(),
                         ..RunbookStepView::default()
                     })
                     .collect();
-                self.runbook = Some(RunbookView { name, title, dry_run, steps, outcome: None });
+                self.runbook = Some(RunbookView { name, title, dry_run, steps, outcome: None, end: None });
                 true
             }
             Event::RunbookStep { index, state, text } => {
@@ -337,8 +455,9 @@ impl Model {
                 }
                 true
             }
-            Event::RunbookFinished { outcome } => {
+            Event::RunbookFinished { outcome, end } => {
                 if let Some(r) = self.runbook.as_mut() {
+                    r.end = end.or_else(|| RunEnd::from_words(&outcome));
                     r.outcome = Some(outcome);
                 }
                 true
@@ -379,9 +498,17 @@ impl Model {
                 if let Some(lag) = s.max_replay_lag_secs() {
                     self.lag_history.push(at, lag);
                 }
+                for m in &s.members {
+                    self.member_health.entry(m.name.clone()).or_default().record(at, m.reachable);
+                }
                 self.replication = Some(s);
             }
-            Observation::Sentinel(s) => self.sentinel = Some(s),
+            Observation::Sentinel(s) => {
+                for row in &s.sentinels {
+                    self.sentinel_health.entry(row.addr.clone()).or_default().record(at, row.error.is_none());
+                }
+                self.sentinel = Some(s);
+            }
             Observation::Queues(s) => {
                 for q in &s.queues {
                     self.queue_history.entry(q.name.clone()).or_default().push(at, q.depth as f64);
@@ -484,9 +611,9 @@ mod tests {
         let steps = vec!["check".to_string(), "undo".to_string()];
         m.apply(Event::RunbookStarted { name: "rollback".into(), title: "t".into(), steps, dry_run: false, timeouts_secs: vec![10, 120] });
         m.apply(Event::Tick { at: t(3) });
-        m.apply(Event::RunbookStep { index: 1, state: "confirmed".into(), text: String::new() });
+        m.apply(Event::RunbookStep { index: 1, state: StepPhase::Confirmed, text: String::new() });
         m.apply(Event::Tick { at: t(5) });
-        m.apply(Event::RunbookStep { index: 1, state: "running".into(), text: String::new() });
+        m.apply(Event::RunbookStep { index: 1, state: StepPhase::Running, text: String::new() });
         let step = &m.runbook.as_ref().map(|r| r.steps[1].clone()).unwrap_or_default();
         assert_eq!((step.started, step.timeout_secs), (Some(t(3)), Some(120)));
     }

@@ -95,7 +95,7 @@ pub fn info(rec: &Recording) -> String {
         h.sitrep,
         h.started_at.format("%Y-%m-%d %H:%M:%S UTC"),
         h.timezone,
-        crate::ui::toolkit::duration((rec.duration_ms() / 1000) as i64),
+        crate::human::duration((rec.duration_ms() / 1000) as i64),
         h.cols,
         h.rows,
         h.banner,

@@ -39,16 +39,22 @@ pub enum StepState {
 
 impl StepState {
     pub fn name(&self) -> &'static str {
+        self.phase().name()
+    }
+
+    /// The phase the screen shows (and recordings keep).
+    pub fn phase(&self) -> crate::model::StepPhase {
+        use crate::model::StepPhase as P;
         match self {
-            StepState::Pending => "pending",
-            StepState::PreconditionChecked { .. } => "precondition checked",
-            StepState::Previewed { .. } => "previewed",
-            StepState::Confirmed => "confirmed",
-            StepState::Running { .. } => "running",
-            StepState::Verified { .. } => "verified",
-            StepState::Failed { .. } => "failed",
-            StepState::Aborted { .. } => "aborted",
-            StepState::Refused { .. } => "refused",
+            StepState::Pending => P::Pending,
+            StepState::PreconditionChecked { .. } => P::PreconditionChecked,
+            StepState::Previewed { .. } => P::Previewed,
+            StepState::Confirmed => P::Confirmed,
+            StepState::Running { .. } => P::Running,
+            StepState::Verified { .. } => P::Verified,
+            StepState::Failed { .. } => P::Failed,
+            StepState::Aborted { .. } => P::Aborted,
+            StepState::Refused { .. } => P::Refused,
         }
     }
 

@@ -7,7 +7,7 @@ use super::runner::{Observer, RunOptions, RunResult};
 use super::spec::{ParamSpec, StepSpec};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::model::Event;
+use crate::model::{EntryClass, Event, RunEnd, StepPhase, TimelineLine};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
@@ -18,13 +18,13 @@ struct ToEvents {
 
 impl Observer for ToEvents {
     fn step(&mut self, index: usize, _total: usize, spec: &StepSpec, state: &StepState) {
-        let (name, text) = match state {
-            StepState::Previewed { preview } => (state.name(), preview.clone()),
+        let (phase, text) = match state {
+            StepState::Previewed { preview } => (state.phase(), preview.clone()),
             // A dry run stops every step after its preview: keep the preview on screen.
-            StepState::Aborted { .. } if self.dry_run => ("previewed", String::new()),
-            _ => (state.name(), super::runner::outcome_text(spec, state)),
+            StepState::Aborted { .. } if self.dry_run => (StepPhase::Previewed, String::new()),
+            _ => (state.phase(), super::runner::outcome_text(spec, state)),
         };
-        let _ = self.events.send(Event::RunbookStep { index, state: name.to_string(), text: crate::sources::clean(&text) });
+        let _ = self.events.send(Event::RunbookStep { index, state: phase, text: crate::sources::clean(&text) });
     }
 
     fn note(&mut self, text: &str) {
@@ -33,7 +33,7 @@ impl Observer for ToEvents {
 
     /// The console's timeline shows the step as soon as it is on disk.
     fn recorded(&mut self, entry: &crate::timeline::TimelineEntry) {
-        let line = crate::model::TimelineLine::saved(entry.at, entry.kind.describe(), "action", entry.id.to_string());
+        let line = TimelineLine::saved(entry.at, entry.kind.describe(), EntryClass::Action, entry.id.to_string());
         let _ = self.events.send(Event::TimelineAppended { line });
     }
 
@@ -72,23 +72,23 @@ pub fn start(
     std::thread::Builder::new()
         .name("sitrep-runbook".into())
         .spawn(move || {
-            let outcome = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            let (end, outcome) = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                 Ok(rt) => {
                     let mut observer = ToEvents { events: events.clone(), dry_run };
                     match rt.block_on(super::runner::run(&runbook, &config, clock, &opts, &mut observer)) {
                         Ok(summary) => match summary.result {
-                            RunResult::Completed => format!("completed in {:.1}s", summary.elapsed.as_secs_f64()),
-                            RunResult::DryRun => "dry run: nothing was changed".to_string(),
-                            RunResult::Failed { step, error } => format!("FAILED at {step}: {error}"),
-                            RunResult::Refused { step, why } => format!("REFUSED at {step}: {why}; nothing was changed"),
-                            RunResult::Aborted { step, why } => format!("stopped at {step}: {why}"),
+                            RunResult::Completed => (RunEnd::Completed, format!("completed in {:.1}s", summary.elapsed.as_secs_f64())),
+                            RunResult::DryRun => (RunEnd::DryRun, "dry run: nothing was changed".to_string()),
+                            RunResult::Failed { step, error } => (RunEnd::Failed, format!("FAILED at {step}: {error}")),
+                            RunResult::Refused { step, why } => (RunEnd::Refused, format!("REFUSED at {step}: {why}; nothing was changed")),
+                            RunResult::Aborted { step, why } => (RunEnd::Aborted, format!("stopped at {step}: {why}")),
                         },
-                        Err(e) => format!("not started: {e}"),
+                        Err(e) => (RunEnd::NotStarted, format!("not started: {e}")),
                     }
                 }
-                Err(e) => format!("not started: {e}"),
+                Err(e) => (RunEnd::NotStarted, format!("not started: {e}")),
             };
-            let _ = events.send(Event::RunbookFinished { outcome: crate::sources::clean(&outcome) });
+            let _ = events.send(Event::RunbookFinished { outcome: crate::sources::clean(&outcome), end: Some(end) });
         })
         .map_err(|e| e.to_string())?;
     Ok(())

@@ -191,6 +191,17 @@ impl EntryKind {
         EntryKind::Note { text: text.to_string() }
     }
 
+    /// The class the console files this entry under.
+    pub fn class(&self) -> crate::model::EntryClass {
+        use crate::model::EntryClass;
+        match self {
+            EntryKind::Detected { .. } => EntryClass::Detected,
+            EntryKind::Note { .. } => EntryClass::Note,
+            EntryKind::Action { .. } => EntryClass::Action,
+            _ => EntryClass::Incident,
+        }
+    }
+
     /// The same entry with every outside text made safe for terminals and scrubbed of secrets.
     pub fn sanitized(self) -> Self {
         match self {

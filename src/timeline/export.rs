@@ -24,7 +24,7 @@ pub struct Objective {
 
 impl Objective {
     fn new(target_secs: u64, achieved_secs: Option<i64>) -> Self {
-        let met = achieved_secs.map(|a| a <= target_secs as i64);
+        let met = achieved_secs.map(|a| crate::model::verdict::objective_met(target_secs, a));
         Objective { target_secs, achieved_secs, met }
     }
 }
@@ -252,15 +252,7 @@ fn time(t: DateTime<Utc>) -> String {
 }
 
 /// `3725` -> `1h 02m 05s`.
-pub fn duration(secs: i64) -> String {
-    let sign = if secs < 0 { "-" } else { "" };
-    let s = secs.unsigned_abs();
-    match (s / 3600, s % 3600 / 60, s % 60) {
-        (0, 0, sec) => format!("{sign}{sec}s"),
-        (0, m, sec) => format!("{sign}{m}m {sec:02}s"),
-        (h, m, sec) => format!("{sign}{h}h {m:02}m {sec:02}s"),
-    }
-}
+pub use crate::human::duration_exact as duration;
 
 fn short(id: uuid::Uuid) -> String {
     id.simple().to_string()[..8].to_string()
@@ -274,13 +266,6 @@ fn cell(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_read_like_a_person_wrote_them() {
-        assert_eq!(duration(45), "45s");
-        assert_eq!(duration(750), "12m 30s");
-        assert_eq!(duration(3725), "1h 02m 05s");
-    }
 
     #[test]
     fn only_notes_that_start_with_action_or_todo_become_action_items() {

@@ -6,7 +6,7 @@ use super::store::{LocalStore, TimelineWriter};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::detect::Detection;
-use crate::model::{Event, TimelineLine};
+use crate::model::{EntryClass, Event, TimelineLine};
 use std::sync::mpsc;
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -111,7 +111,7 @@ fn run(store: &LocalStore, clock: &Clock, events: &UnboundedSender<Event>, rx: m
             }
             (TimelineRequest::Note(text), Some(w)) => match w.append(EntryKind::note(&text), None) {
                 Ok(a) => Event::TimelineAppended {
-                    line: TimelineLine::saved(a.entry.at, a.entry.kind.describe(), "note", a.entry.id.to_string()),
+                    line: TimelineLine::saved(a.entry.at, a.entry.kind.describe(), EntryClass::Note, a.entry.id.to_string()),
                 },
                 Err(e) => Event::TimelineProblem { error: format!("note NOT saved: {}", crate::sources::clean(&e.to_string())) },
             },
@@ -120,12 +120,12 @@ fn run(store: &LocalStore, clock: &Clock, events: &UnboundedSender<Event>, rx: m
             },
             (TimelineRequest::Detected(d), Some(w)) => match w.append_at(d.at, d.to_entry_kind(), None) {
                 Ok(a) => Event::TimelineAppended {
-                    line: TimelineLine::saved(a.entry.at, a.entry.kind.describe(), "detected", a.entry.id.to_string()),
+                    line: TimelineLine::saved(a.entry.at, a.entry.kind.describe(), EntryClass::Detected, a.entry.id.to_string()),
                 },
                 Err(e) => Event::TimelineProblem { error: format!("detection NOT saved: {}", crate::sources::clean(&e.to_string())) },
             },
             (TimelineRequest::Detected(d), None) => {
-                Event::TimelineAppended { line: TimelineLine::unsaved(d.at, d.to_entry_kind().describe(), "detected") }
+                Event::TimelineAppended { line: TimelineLine::unsaved(d.at, d.to_entry_kind().describe(), EntryClass::Detected) }
             }
         };
         if events.send(event).is_err() {
@@ -144,7 +144,7 @@ fn load(store: &LocalStore, clock: &Clock, events: &UnboundedSender<Event>, auth
                 let lines = read
                     .entries
                     .iter()
-                    .map(|e| TimelineLine::saved(e.at, described(e, author), kind_name(&e.kind), e.id.to_string()))
+                    .map(|e| TimelineLine::saved(e.at, described(e, author), e.kind.class(), e.id.to_string()))
                     .collect();
                 let _ = events.send(Event::TimelineLoaded {
                     incident: Some(format!(
@@ -181,15 +181,6 @@ fn load(store: &LocalStore, clock: &Clock, events: &UnboundedSender<Event>, auth
 /// An entry as a timeline line: someone else's carries their user@host.
 fn described(e: &super::entry::TimelineEntry, me: &str) -> String {
     if e.author == me { e.kind.describe() } else { format!("{}: {}", e.author, e.kind.describe()) }
-}
-
-fn kind_name(kind: &EntryKind) -> &'static str {
-    match kind {
-        EntryKind::Detected { .. } => "detected",
-        EntryKind::Note { .. } => "note",
-        EntryKind::Action { .. } => "action",
-        _ => "incident",
-    }
 }
 
 /// How often the sync thread looks for local entries to push (pulls come at once, by NOTIFY).
@@ -349,7 +340,7 @@ async fn round(
     let done = shared.sync_incident(store, &id, cursor).await?;
     warn_all(events, done.warnings.iter());
     for e in done.pulled {
-        let line = TimelineLine::saved(e.at, described(&e, author), kind_name(&e.kind), e.id.to_string());
+        let line = TimelineLine::saved(e.at, described(&e, author), e.kind.class(), e.id.to_string());
         let _ = events.send(Event::TimelineAppended { line });
     }
     Ok(())

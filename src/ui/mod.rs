@@ -111,13 +111,14 @@ impl TimelineKinds {
     }
 
     /// The `TimelineLine::kind` this shows (None: every kind).
-    pub fn kind(self) -> Option<&'static str> {
+    pub fn kind(self) -> Option<crate::model::EntryClass> {
+        use crate::model::EntryClass;
         match self {
             TimelineKinds::All => None,
-            TimelineKinds::Detected => Some("detected"),
-            TimelineKinds::Action => Some("action"),
-            TimelineKinds::Note => Some("note"),
-            TimelineKinds::Incident => Some("incident"),
+            TimelineKinds::Detected => Some(EntryClass::Detected),
+            TimelineKinds::Action => Some(EntryClass::Action),
+            TimelineKinds::Note => Some(EntryClass::Note),
+            TimelineKinds::Incident => Some(EntryClass::Incident),
         }
     }
 }

@@ -52,6 +52,26 @@ pub struct Theme {
 }
 
 impl Theme {
+    /// A verdict's colour where "fine" is shown as fine (badges, the summary strip).
+    pub fn level(&self, level: crate::model::verdict::Level) -> Style {
+        use crate::model::verdict::Level;
+        match level {
+            Level::Ok => self.ok,
+            Level::Warn => self.warn,
+            Level::Crit => self.crit,
+        }
+    }
+
+    /// A verdict's colour for a table row, where "fine" is plain text.
+    pub fn row(&self, level: crate::model::verdict::Level) -> Style {
+        use crate::model::verdict::Level;
+        match level {
+            Level::Ok => self.text,
+            Level::Warn => self.warn,
+            Level::Crit => self.crit,
+        }
+    }
+
     /// The built-in monochrome theme; also what NO_COLOR gets.
     pub fn mono() -> Theme {
         let base = Style::default();

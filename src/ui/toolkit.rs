@@ -57,31 +57,7 @@ pub fn badge(health: &Health, theme: &Theme, now: DateTime<Utc>) -> (String, Sty
     }
 }
 
-/// A compact age: 45s, 12m, 3h, 2d.
-pub fn age(now: DateTime<Utc>, then: DateTime<Utc>) -> String {
-    duration((now - then).num_seconds().max(0))
-}
-
-pub fn duration(secs: i64) -> String {
-    match secs {
-        s if s < 120 => format!("{s}s"),
-        s if s < 7200 => format!("{}m", s / 60),
-        s if s < 172_800 => format!("{}h", s / 3600),
-        s => format!("{}d", s / 86_400),
-    }
-}
-
-/// Bytes in IEC units, short.
-pub fn bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 { format!("{n}B") } else { format!("{v:.1}{}", UNITS[unit]) }
-}
+pub use crate::human::{age, bytes, duration};
 
 /// The badge for the summary strip, where room is short: "fresh 2s", "STALE 1m", "FAIL 30s".
 pub fn short_badge(health: &Health, theme: &Theme, now: DateTime<Utc>) -> (String, Style) {
@@ -112,19 +88,4 @@ pub fn placeholder<'a>(health: &Health, theme: &Theme) -> Paragraph<'a> {
         _ => Line::from(Span::styled("waiting for first data…", theme.muted)),
     };
     Paragraph::new(line).wrap(Wrap { trim: true })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ages_and_sizes_read_like_a_human_wrote_them() {
-        assert_eq!(duration(45), "45s");
-        assert_eq!(duration(600), "10m");
-        assert_eq!(duration(3 * 3600), "3h");
-        assert_eq!(duration(3 * 86_400), "3d");
-        assert_eq!(bytes(512), "512B");
-        assert_eq!(bytes(16 * 1024 * 1024), "16.0MiB");
-    }
 }

@@ -2,7 +2,7 @@
 //! then what to do next — type the name of what will change, Enter runs, Esc asks to abort or hides.
 
 use super::theme::Theme;
-use crate::model::{RunbookStepView, RunbookView};
+use crate::model::{RunbookStepView, RunbookView, StepPhase};
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -22,9 +22,9 @@ pub enum Prompt<'a> {
 fn state_label(step: &RunbookStepView, now: DateTime<Utc>) -> String {
     let limit = step.timeout_secs.map(|t| format!(" · timeout {t}s")).unwrap_or_default();
     match step.started.filter(|_| step.is_running()) {
-        Some(since) => format!("[{} {}{limit}]", step.state, super::toolkit::duration((now - since).num_seconds().max(0))),
-        None if step.is_running() => format!("[{}{limit}]", step.state),
-        None => format!("[{}]", step.state),
+        Some(since) => format!("[{} {}{limit}]", step.state.name(), super::toolkit::duration((now - since).num_seconds().max(0))),
+        None if step.is_running() => format!("[{}{limit}]", step.state.name()),
+        None => format!("[{}]", step.state.name()),
     }
 }
 
@@ -35,11 +35,11 @@ pub fn draw(f: &mut Frame, area: Rect, run: &RunbookView, prompt: Prompt, now: D
     let rect = crate::ui::toolkit::centered(area, w, h);
     let mut lines = Vec::new();
     for (i, step) in run.steps.iter().enumerate() {
-        let style = match step.state.as_str() {
-            "verified" => theme.ok,
-            "failed" | "refused" => theme.crit,
-            "running" | "confirmed" | "aborted" => theme.warn,
-            _ => theme.text,
+        let style = match step.state {
+            StepPhase::Verified => theme.ok,
+            StepPhase::Failed | StepPhase::Refused => theme.crit,
+            StepPhase::Running | StepPhase::Confirmed | StepPhase::Aborted => theme.warn,
+            StepPhase::Pending | StepPhase::PreconditionChecked | StepPhase::Previewed => theme.text,
         };
         lines.push(Line::from(vec![
             Span::styled(format!("{}. {} ", i + 1, step.name), theme.accent),

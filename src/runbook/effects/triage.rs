@@ -3,6 +3,7 @@
 
 use super::{Ctx, Report};
 use crate::config::Thresholds;
+use crate::model::verdict::{self, Level, MemberAlarm, SentinelAlarm};
 use crate::model::{
     BackupKind, BackupsSnapshot, Observation, PodsSnapshot, QueuesSnapshot, ReplicationSnapshot, SentinelSnapshot, SourceId,
 };
@@ -52,11 +53,26 @@ pub fn assess(s: &Snapshots, t: &Thresholds, now: DateTime<Utc>) -> Vec<Finding>
             if r.leader().is_none() {
                 out.push(finding("postgres", "no Postgres leader: writes are failing".into(), 1, Some("failover-postgres")));
             }
-            for m in r.members.iter().filter(|m| !m.reachable) {
-                out.push(finding("postgres", format!("member {} unreachable: {}", m.name, m.error.as_deref().unwrap_or("?")), 3, None));
+            for alarm in verdict::member_alarms(r) {
+                let (sev, next) = match alarm {
+                    MemberAlarm::SplitBrain(_) => (1, Some("failover-postgres")),
+                    MemberAlarm::LeaderUnanswering { .. } => (1, Some("failover-postgres")),
+                    MemberAlarm::MemberDown { .. } => (3, None),
+                };
+                out.push(finding("postgres", alarm.words(), sev, next));
             }
-            if let Some(lag) = r.max_replay_lag_bytes().filter(|l| *l > t.lag_warn_bytes) {
-                out.push(finding("postgres", format!("replication lag {lag} bytes (warn {})", t.lag_warn_bytes), 3, None));
+            let lag = verdict::lag(t, r.max_replay_lag_secs(), r.max_replay_lag_bytes());
+            if lag.is_alarm() {
+                let what = format!(
+                    "replication lag at {} level: {:.0}s, {} bytes behind (warn {}s or {} bytes, critical {}s)",
+                    lag.word(),
+                    r.max_replay_lag_secs().unwrap_or(0.0),
+                    r.max_replay_lag_bytes().unwrap_or(0),
+                    t.lag_warn_secs,
+                    t.lag_warn_bytes,
+                    t.lag_crit_secs
+                );
+                out.push(finding("postgres", what, severity(lag), None));
             }
             if r.archiver.as_ref().is_some_and(|a| a.is_failing()) {
                 out.push(finding("postgres", "WAL archiving is failing: point-in-time recovery is at risk".into(), 2, None));
@@ -66,22 +82,7 @@ pub fn assess(s: &Snapshots, t: &Thresholds, now: DateTime<Utc>) -> Vec<Finding>
         None => {}
     }
     match &s.sentinel {
-        Some(Ok(snap)) => {
-            let down = snap.master.as_ref().is_some_and(|m| m.s_down() || m.o_down());
-            if down {
-                out.push(finding(
-                    "redis",
-                    format!("Redis master {} is down", snap.agreed_master().unwrap_or("?")),
-                    1,
-                    Some("failover-redis"),
-                ));
-            } else if snap.disagree() {
-                out.push(finding("redis", "Sentinels disagree about the master".into(), 2, Some("failover-redis")));
-            }
-            for row in snap.sentinels.iter().filter(|r| r.error.is_some()) {
-                out.push(finding("redis", format!("Sentinel {} unreachable: {}", row.addr, row.error.as_deref().unwrap_or("?")), 4, None));
-            }
-        }
+        Some(Ok(snap)) => sentinel(snap, &mut out),
         Some(Err(e)) => out.push(finding("redis", format!("no Sentinel answers: {e}"), 1, Some("failover-redis"))),
         None => {}
     }
@@ -91,15 +92,19 @@ pub fn assess(s: &Snapshots, t: &Thresholds, now: DateTime<Utc>) -> Vec<Finding>
         None => {}
     }
     match &s.backups {
-        Some(Ok(b)) => match b.newest(BackupKind::Dump) {
-            Some(d) if (now - d.at).num_seconds() > t.rpo_secs as i64 => out.push(finding(
+        Some(Ok(b)) => match verdict::backup_kind(t, b, BackupKind::Dump, now) {
+            verdict::KindVerdict::Newest { age_secs, level, .. } if level.is_alarm() => out.push(finding(
                 "backups",
-                format!("newest dump {} is {}s old, over the RPO of {}s", d.key, (now - d.at).num_seconds(), t.rpo_secs),
-                2,
+                format!(
+                    "newest dump {} is {age_secs}s old, over the RPO of {}s",
+                    b.newest(BackupKind::Dump).map_or("?", |d| d.key.as_str()),
+                    t.rpo_secs
+                ),
+                severity(level),
                 None,
             )),
-            Some(_) => {}
-            None => out.push(finding("backups", "no dump in the inventory".into(), 2, None)),
+            verdict::KindVerdict::Newest { .. } => {}
+            verdict::KindVerdict::Missing => out.push(finding("backups", "no dump in the inventory".into(), 2, None)),
         },
         Some(Err(e)) => out.push(finding("backups", format!("cannot list backups: {e}"), 3, None)),
         None => {}
@@ -111,7 +116,8 @@ pub fn assess(s: &Snapshots, t: &Thresholds, now: DateTime<Utc>) -> Vec<Finding>
 fn pods(p: &PodsSnapshot, t: &Thresholds, out: &mut Vec<Finding>) {
     for d in &p.deployments {
         let deploy_pods: Vec<_> = p.pods.iter().filter(|pod| pod.name.starts_with(&format!("{}-", d.name))).collect();
-        let failing: Vec<_> = deploy_pods.iter().filter(|pod| !pod.is_healthy() || pod.restarts >= t.restarts_warn).collect();
+        let failing: Vec<_> =
+            deploy_pods.iter().filter(|pod| verdict::pod(pod).is_alarm() || verdict::restarts_high(t, pod.restarts)).collect();
         if d.available == 0 && d.desired > 0 {
             out.push(finding(
                 "kubernetes",
@@ -140,21 +146,65 @@ fn pods(p: &PodsSnapshot, t: &Thresholds, out: &mut Vec<Finding>) {
 fn queues(q: &QueuesSnapshot, later: Option<&QueuesSnapshot>, t: &Thresholds, out: &mut Vec<Finding>) {
     for row in &q.queues {
         let grew = later.and_then(|l| l.queues.iter().find(|r| r.name == row.name)).map(|r| r.depth as i64 - row.depth as i64);
-        if row.depth >= t.queue_depth_crit {
+        // Two readings 2 s apart: the growth per minute the panes judge with.
+        let rate = grew.map(|g| g as f64 * 30.0);
+        let level = verdict::queue(t, row.depth, rate);
+        if verdict::queue_depth(t, row.depth) == Level::Crit {
             out.push(finding(
                 "queues",
                 format!("queue {} holds {} (critical {})", row.name, row.depth, t.queue_depth_crit),
-                2,
+                severity(level),
                 Some("scale"),
             ));
-        } else if row.depth >= t.queue_depth_warn || grew.is_some_and(|g| g > 50) {
+        } else if level.is_alarm() {
             out.push(finding(
                 "queues",
                 format!("queue {} holds {} and grew by {} in 2s", row.name, row.depth, grew.unwrap_or(0)),
-                3,
+                severity(level),
                 Some("scale"),
             ));
         }
+    }
+}
+
+/// Sentinel's alarms as findings: the master down is an outage, disagreement a split to resolve,
+/// an unreachable Sentinel or replica lost redundancy.
+fn sentinel(snap: &SentinelSnapshot, out: &mut Vec<Finding>) {
+    let master = snap.agreed_master().unwrap_or("?");
+    for alarm in verdict::sentinel_alarms(snap) {
+        let (what, sev, next) = match alarm {
+            SentinelAlarm::NoMaster => ("no Sentinel names a Redis master".to_string(), 1, Some("failover-redis")),
+            SentinelAlarm::MasterODown => (format!("Redis master {master} is down (o_down)"), 1, Some("failover-redis")),
+            SentinelAlarm::MasterSDown => (format!("Redis master {master} is down for one Sentinel (s_down)"), 3, Some("failover-redis")),
+            SentinelAlarm::Disagree => ("Sentinels disagree about the master".to_string(), 2, Some("failover-redis")),
+            SentinelAlarm::FailoverInProgress => (format!("a Sentinel failover of {} is in progress", snap.master_name), 3, None),
+            SentinelAlarm::QuorumUnreachable => ("too few Sentinels reachable for a failover quorum".to_string(), 2, None),
+            SentinelAlarm::ReplicaDown => {
+                let down: Vec<&str> = snap.replicas.iter().filter(|r| verdict::replica_down(r)).map(|r| r.addr.as_str()).collect();
+                (format!("Redis replica(s) down: {} (redundancy lost)", down.join(", ")), 2, None)
+            }
+            SentinelAlarm::SentinelUnreachable => {
+                for row in snap.sentinels.iter().filter(|r| r.error.is_some()) {
+                    out.push(finding(
+                        "redis",
+                        format!("Sentinel {} unreachable: {}", row.addr, row.error.as_deref().unwrap_or("?")),
+                        4,
+                        None,
+                    ));
+                }
+                continue;
+            }
+        };
+        debug_assert_eq!(alarm.level() == Level::Crit, sev <= 2, "{alarm:?}");
+        out.push(finding("redis", what, sev, next));
+    }
+}
+
+/// A verdict's level as a finding's severity: critical is P2, a warning P3 (P1 is kept for outages).
+fn severity(level: Level) -> u8 {
+    match level {
+        Level::Crit => 2,
+        Level::Warn | Level::Ok => 3,
     }
 }
 

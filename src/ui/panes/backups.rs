@@ -2,6 +2,7 @@
 //! An age over the RPO target is a breach and shown red with the word BREACH.
 
 use super::PaneCtx;
+use crate::model::verdict::{self, KindVerdict};
 use crate::model::{BackupKind, SourceId};
 use crate::ui::toolkit::{age, bytes};
 use ratatui::Frame;
@@ -11,27 +12,24 @@ use ratatui::widgets::{Paragraph, Row, Table};
 
 pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
     let Some((inner, snap)) = super::open(f, area, ctx, 5, "Backups", SourceId::Backups, &ctx.model.backups) else { return };
-    let rpo = ctx.thresholds.rpo_secs as i64;
     let rows = BackupKind::ALL.iter().map(|kind| {
         let count = snap.of_kind(*kind).count();
         let total: u64 = snap.of_kind(*kind).map(|i| i.size).sum();
-        match snap.newest(*kind) {
-            Some(newest) => {
-                let secs = (ctx.now - newest.at).num_seconds();
-                // Base backups and snapshots are taken less often; the RPO applies to what restores to "now": WAL and dumps.
-                let judged = matches!(kind, BackupKind::Wal | BackupKind::Dump);
-                let (verdict, style) = if judged && secs > rpo { ("BREACH", ctx.theme.crit) } else { ("ok", ctx.theme.text) };
+        match (verdict::backup_kind(ctx.thresholds, snap, *kind, ctx.now), snap.newest(*kind)) {
+            (KindVerdict::Newest { at, level, .. }, Some(newest)) => {
+                let judged = verdict::judged_by_rpo(*kind);
+                let verdict = if level.is_alarm() { "BREACH" } else { "ok" };
                 Row::new(vec![
                     kind.label().to_string(),
-                    age(ctx.now, newest.at),
+                    age(ctx.now, at),
                     if judged { verdict.to_string() } else { "-".into() },
                     count.to_string(),
                     bytes(total),
                     newest.key.rsplit('/').find(|s| !s.is_empty()).unwrap_or(&newest.key).to_string(),
                 ])
-                .style(style)
+                .style(ctx.theme.row(level))
             }
-            None => Row::new(vec![kind.label().to_string(), "none".into(), "MISSING".into(), "0".into(), "-".into(), String::new()])
+            _ => Row::new(vec![kind.label().to_string(), "none".into(), "MISSING".into(), "0".into(), "-".into(), String::new()])
                 .style(ctx.theme.crit),
         }
     });
@@ -53,7 +51,7 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
         table_area,
     );
     let mut lines = vec![Line::from(vec![
-        Span::styled(format!("RPO target {}  ", crate::ui::toolkit::duration(rpo)), ctx.theme.muted),
+        Span::styled(format!("RPO target {}  ", crate::ui::toolkit::duration(ctx.thresholds.rpo_secs as i64)), ctx.theme.muted),
         if snap.wal_gaps.is_empty() {
             Span::styled("WAL sequence complete", ctx.theme.text)
         } else {

@@ -2,6 +2,7 @@
 //! Mirrors what `kubectl get deploy,pods` and `get events` would tell, in one glance.
 
 use super::PaneCtx;
+use crate::model::verdict;
 use crate::model::{PodRow, SourceId};
 use crate::ui::PodSort;
 use crate::ui::toolkit::age;
@@ -23,13 +24,7 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
 
     let in_namespace = |ns: &String| ctx.view.namespace.as_ref().is_none_or(|want| want == ns);
     let deployments = snap.deployments.iter().filter(|d| in_namespace(&d.namespace) && ctx.matches(&d.name)).map(|d| {
-        let style = if d.rollout == "complete" {
-            ctx.theme.text
-        } else if d.rollout.starts_with("stalled") {
-            ctx.theme.crit
-        } else {
-            ctx.theme.warn
-        };
+        let style = ctx.theme.row(verdict::rollout(d));
         Row::new(vec![
             format!("{}/{}", d.namespace, d.name),
             format!("{}/{}", d.ready, d.desired),
@@ -60,13 +55,7 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
     let selected = if ctx.focused && !pods.is_empty() { Some(ctx.view.selected(SourceId::Pods).min(pods.len() - 1)) } else { None };
     let first = selected.map_or(0, |s| s.saturating_sub(visible - 1));
     let rows = pods.iter().skip(first).take(visible).map(|p| {
-        let style = if p.reason.is_some() {
-            ctx.theme.crit
-        } else if !p.is_healthy() {
-            ctx.theme.warn
-        } else {
-            ctx.theme.text
-        };
+        let style = ctx.theme.row(verdict::pod(p));
         let restarts = match p.last_restart {
             Some(t) if p.restarts > 0 => format!("{} ({} ago)", p.restarts, age(ctx.now, t)),
             _ => p.restarts.to_string(),

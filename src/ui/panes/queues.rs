@@ -3,6 +3,7 @@
 
 use super::PaneCtx;
 use crate::model::SourceId;
+use crate::model::verdict::{self, Trend};
 use crate::ui::toolkit::duration;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -21,29 +22,23 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
     let spark_width = inner.width.saturating_sub(44).clamp(0, 60) as usize;
     let rows = snap.queues.iter().filter(|q| ctx.matches(&q.name)).map(|q| {
         let rate = ctx.model.queue_rate(&q.name);
-        let (rate_text, drain) = match rate {
-            Some(r) if r < -0.5 && q.depth > 0 => (format!("{r:+.0}/min"), duration((q.depth as f64 / -r * 60.0) as i64)),
-            Some(r) if r < -0.5 => (format!("{r:+.0}/min"), "empty".into()),
-            Some(r) if r > 0.5 => (format!("{r:+.0}/min"), "growing".to_string()),
-            Some(_) => (
+        let (rate_text, drain) = match (verdict::trend(rate), rate) {
+            (Trend::Draining, Some(r)) if q.depth > 0 => (format!("{r:+.0}/min"), duration((q.depth as f64 / -r * 60.0) as i64)),
+            (Trend::Draining, Some(r)) => (format!("{r:+.0}/min"), "empty".into()),
+            (Trend::Growing, Some(r)) => (format!("{r:+.0}/min"), "growing".to_string()),
+            (Trend::Steady, _) => (
                 "steady".into(),
                 if q.depth == 0 {
                     "empty".into()
-                } else if q.depth >= t.queue_depth_warn {
+                } else if verdict::queue_depth(t, q.depth).is_alarm() {
                     "stalled".into()
                 } else {
                     "-".into()
                 },
             ),
-            None => ("-".into(), "-".into()),
+            _ => ("-".into(), "-".into()),
         };
-        let style = if q.depth >= t.queue_depth_crit {
-            ctx.theme.crit
-        } else if q.depth >= t.queue_depth_warn || rate.is_some_and(|r| r > 0.5) {
-            ctx.theme.warn
-        } else {
-            ctx.theme.text
-        };
+        let style = ctx.theme.row(verdict::queue(t, q.depth, rate));
         let history = ctx.model.queue_history.get(&q.name).map(|s| spark(&s.values(), spark_width)).unwrap_or_default();
         Row::new(vec![q.name.clone(), q.depth.to_string(), rate_text, drain, history]).style(style)
     });

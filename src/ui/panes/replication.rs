@@ -3,6 +3,7 @@
 
 use super::PaneCtx;
 use crate::model::SourceId;
+use crate::model::verdict;
 use crate::ui::toolkit::{age, bytes};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -11,17 +12,7 @@ use ratatui::widgets::{Paragraph, Row, Sparkline, Table};
 
 pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
     let Some((inner, snap)) = super::open(f, area, ctx, 2, "Replication", SourceId::Replication, &ctx.model.replication) else { return };
-    let t = ctx.thresholds;
-    let lag_style = |secs: Option<f64>, b: u64| {
-        let s = secs.unwrap_or(0.0);
-        if s >= t.lag_crit_secs as f64 {
-            ctx.theme.crit
-        } else if s >= t.lag_warn_secs as f64 || b >= t.lag_warn_bytes {
-            ctx.theme.warn
-        } else {
-            ctx.theme.text
-        }
-    };
+    let lag_style = |secs: Option<f64>, b: u64| ctx.theme.row(verdict::lag(ctx.thresholds, secs, Some(b)));
     let leader = snap.leader().map_or_else(|| Span::styled("NO LEADER", ctx.theme.crit), |l| Span::styled(l.to_string(), ctx.theme.ok));
     let mut head = vec![Span::styled("leader ", ctx.theme.muted), leader];
     if let Some(a) = &snap.archiver {

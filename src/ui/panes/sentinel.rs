@@ -3,6 +3,7 @@
 
 use super::PaneCtx;
 use crate::model::SourceId;
+use crate::model::verdict::{self, SentinelAlarm};
 use crate::ui::toolkit::bytes;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -16,20 +17,21 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
         Some(addr) => head.push(Span::styled(addr.to_string(), ctx.theme.ok)),
         None => head.push(Span::styled("NO MASTER", ctx.theme.crit)),
     }
-    if snap.disagree() {
-        head.push(Span::styled("  SENTINELS DISAGREE", ctx.theme.crit));
+    let alarms = verdict::sentinel_alarms(snap);
+    for alarm in &alarms {
+        let word = match alarm {
+            SentinelAlarm::Disagree => "  SENTINELS DISAGREE",
+            SentinelAlarm::MasterODown => "  o_down",
+            SentinelAlarm::MasterSDown => "  s_down",
+            SentinelAlarm::FailoverInProgress => "  FAILOVER IN PROGRESS",
+            _ => continue,
+        };
+        head.push(Span::styled(word, ctx.theme.level(alarm.level())));
     }
     if let Some(m) = &snap.master {
-        if m.o_down() {
-            head.push(Span::styled("  o_down", ctx.theme.crit));
-        } else if m.s_down() {
-            head.push(Span::styled("  s_down", ctx.theme.warn));
-        }
-        if m.failover_in_progress() {
-            head.push(Span::styled("  FAILOVER IN PROGRESS", ctx.theme.warn));
-        }
         let q = format!("  quorum {} of {} sentinels", m.quorum, m.other_sentinels + 1);
-        head.push(Span::styled(q, if m.quorum_reachable() { ctx.theme.text } else { ctx.theme.crit }));
+        let quorum = if alarms.contains(&SentinelAlarm::QuorumUnreachable) { ctx.theme.crit } else { ctx.theme.text };
+        head.push(Span::styled(q, quorum));
     }
     let [head_area, sentinels_area, replicas_area] =
         Layout::vertical([Constraint::Length(1), Constraint::Length(snap.sentinels.len() as u16 + 1), Constraint::Fill(1)]).areas(inner);
@@ -50,7 +52,7 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
         sentinels_area,
     );
     let replicas = snap.replicas.iter().map(|r| {
-        let bad = r.link_status != "ok" || r.flags.contains("down");
+        let bad = verdict::replica_down(r);
         Row::new(vec![
             r.addr.clone(),
             r.flags.clone(),

@@ -2,6 +2,7 @@
 //! The 80x24 view leans on it: everything at a glance, details in the focused pane.
 
 use super::PaneCtx;
+use crate::model::verdict;
 use crate::model::{BackupKind, Model, SourceId};
 use crate::ui::theme::Theme;
 use crate::ui::toolkit::{age, bytes, short_badge};
@@ -43,63 +44,37 @@ pub fn headline(model: &Model, source: SourceId, ctx: &PaneCtx) -> (String, Styl
         SourceId::Pods => model.pods.as_ref().map_or_else(none, |s| {
             let crash = s.pods.iter().filter(|p| p.reason.is_some()).count();
             let unready = s.pods.iter().filter(|p| !p.is_healthy()).count();
-            let rolling = s.deployments.iter().filter(|d| d.rollout != "complete").count();
-            if crash > 0 {
-                (format!("{crash} {} · {unready} not ready · {rolling} rolling out", first_reason(s)), th.crit)
-            } else if unready > 0 || rolling > 0 {
-                (format!("{unready} pod(s) not ready · {rolling} rolling out"), th.warn)
+            let rolling = s.deployments.iter().filter(|d| verdict::rollout(d).is_alarm()).count();
+            let level = s.pods.iter().map(verdict::pod).chain(s.deployments.iter().map(verdict::rollout)).max().unwrap_or_default();
+            let text = if crash > 0 {
+                format!("{crash} {} · {unready} not ready · {rolling} rolling out", first_reason(s))
+            } else if level.is_alarm() {
+                format!("{unready} pod(s) not ready · {rolling} rolling out")
             } else {
-                (format!("{} pods ready · {} deployments complete", s.pods.len(), s.deployments.len()), th.ok)
-            }
+                format!("{} pods ready · {} deployments complete", s.pods.len(), s.deployments.len())
+            };
+            (text, th.level(level))
         }),
         SourceId::Replication => model.replication.as_ref().map_or_else(none, |s| {
+            let v = verdict::replication(t, s);
             let leader = s.leader().unwrap_or("NO LEADER");
-            let lag = s.max_replay_lag_secs().unwrap_or(0.0);
-            let archive_failing = s.archiver.as_ref().is_some_and(|a| a.is_failing());
             let text = format!(
-                "{}leader {leader} · {} standby(s) · lag {lag:.1}s {}",
-                if archive_failing { "WAL ARCHIVING FAILING · " } else { "" },
+                "{}leader {leader} · {} standby(s) · lag {:.1}s {}",
+                if v.archive_failing { "WAL ARCHIVING FAILING · " } else { "" },
                 s.standbys.len(),
+                s.max_replay_lag_secs().unwrap_or(0.0),
                 bytes(s.max_replay_lag_bytes().unwrap_or(0)),
             );
-            let style = if s.leader().is_none() || archive_failing || lag >= t.lag_crit_secs as f64 {
-                th.crit
-            } else if lag >= t.lag_warn_secs as f64 || s.standbys.is_empty() {
-                th.warn
-            } else {
-                th.ok
-            };
-            (text, style)
+            (text, th.level(v.level))
         }),
         SourceId::Sentinel => model.sentinel.as_ref().map_or_else(none, |s| {
             let master = s.agreed_master().unwrap_or("NO MASTER");
             let flags = s.master.as_ref().map(|m| m.flags.clone()).unwrap_or_default();
-            let mut alarms = Vec::new();
-            if s.disagree() {
-                alarms.push("SENTINELS DISAGREE");
-            }
-            if s.master.as_ref().is_some_and(|m| m.o_down()) {
-                alarms.push("MASTER o_down");
-            }
-            if s.master.as_ref().is_some_and(|m| m.failover_in_progress()) {
-                alarms.push("FAILOVER IN PROGRESS");
-            }
-            if s.replicas.iter().any(|r| r.link_status != "ok" || r.flags.contains("down")) {
-                alarms.push("REPLICA DOWN");
-            }
-            let lead = if alarms.is_empty() { String::new() } else { format!("{} · ", alarms.join(" · ")) };
+            let alarms = verdict::sentinel_alarms(s);
+            let words: Vec<&str> = alarms.iter().filter_map(|a| a.headline()).collect();
+            let lead = if words.is_empty() { String::new() } else { format!("{} · ", words.join(" · ")) };
             let text = format!("{lead}{} at {master} · {}/{} sentinels up · {flags}", s.master_name, s.reachable(), s.sentinels.len());
-            let bad = !alarms.is_empty();
-            (
-                text,
-                if bad {
-                    th.crit
-                } else if s.reachable() < s.sentinels.len() {
-                    th.warn
-                } else {
-                    th.ok
-                },
-            )
+            (text, th.level(verdict::sentinel(s)))
         }),
         SourceId::Queues => model.queues.as_ref().map_or_else(none, |s| {
             let total: u64 = s.queues.iter().map(|q| q.depth).sum();
@@ -110,19 +85,14 @@ pub fn headline(model: &Model, source: SourceId, ctx: &PaneCtx) -> (String, Styl
                 (Some(q), None) => format!("{total} queued · deepest {} {}", q.name, q.depth),
                 _ => "no queues configured".into(),
             };
-            let style = if worst.is_some_and(|q| q.depth >= t.queue_depth_crit) {
-                th.crit
-            } else if worst.is_some_and(|q| q.depth >= t.queue_depth_warn) || rate.is_some_and(|r| r > 0.5) {
-                th.warn
-            } else {
-                th.ok
-            };
+            let level = s.queues.iter().map(|q| verdict::queue(t, q.depth, model.queue_rate(&q.name))).max().unwrap_or_default();
+            let style = th.level(level);
             (text, style)
         }),
         SourceId::Backups => model.backups.as_ref().map_or_else(none, |s| {
             let dump = s.newest(BackupKind::Dump).map(|i| i.at);
             let wal = s.newest(BackupKind::Wal).map(|i| i.at);
-            let breach = [dump, wal].iter().any(|t| t.is_none_or(|at| (ctx.now - at).num_seconds() > ctx.thresholds.rpo_secs as i64));
+            let breach = verdict::rpo_breached(t, s, ctx.now);
             let text = format!(
                 "{}dump {} ago · WAL {} ago · {} WAL gap(s)",
                 if breach { "RPO BREACH · " } else { "" },
@@ -130,7 +100,7 @@ pub fn headline(model: &Model, source: SourceId, ctx: &PaneCtx) -> (String, Styl
                 wal.map_or_else(|| "never".into(), |t| age(ctx.now, t)),
                 s.wal_gaps.len(),
             );
-            (text, if breach || !s.wal_gaps.is_empty() { th.crit } else { th.ok })
+            (text, th.level(verdict::backups(t, s, ctx.now)))
         }),
     }
 }

@@ -2,6 +2,7 @@
 //! Also drawn full-screen as the `t` overlay, scrollable with j/k.
 
 use super::PaneCtx;
+use crate::model::EntryClass;
 use crate::ui::toolkit::age;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -36,7 +37,7 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx, overlay: bool) {
         .title(Line::from(Span::styled(hint, ctx.theme.muted)).right_aligned());
     if overlay {
         // What is shown, and how to change it, on the bottom border: the top one is the incident's.
-        let showing = kinds.kind().map_or("all kinds".to_string(), |k| format!("{k} only"));
+        let showing = kinds.kind().map_or("all kinds".to_string(), |k| format!("{} only", k.name()));
         block = block
             .title_bottom(Line::from(Span::styled(format!(" {showing} · {order} · f kind · o order "), ctx.theme.muted)).right_aligned());
     }
@@ -61,11 +62,11 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx, overlay: bool) {
     let ordered: Box<dyn Iterator<Item = &crate::model::TimelineLine>> =
         if overlay && ctx.view.timeline_oldest_first { Box::new(shown) } else { Box::new(shown.rev()) };
     lines.extend(ordered.skip(skip).take(inner.height as usize).map(|l| {
-        let style = match l.kind.as_str() {
-            "detected" if l.text.contains("recovered") => ctx.theme.ok,
-            "detected" => ctx.theme.warn,
-            "note" => ctx.theme.text,
-            _ => ctx.theme.accent,
+        let style = match l.kind {
+            EntryClass::Detected if l.text.contains("recovered") => ctx.theme.ok,
+            EntryClass::Detected => ctx.theme.warn,
+            EntryClass::Note => ctx.theme.text,
+            EntryClass::Action | EntryClass::Incident => ctx.theme.accent,
         };
         let mut spans = vec![
             Span::styled(format!("{} ", l.at.format("%H:%M:%S")), ctx.theme.muted),

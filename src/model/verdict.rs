@@ -1,0 +1,424 @@
+//! Verdicts: every threshold of sitrep.toml is compared here and nowhere else. Panes colour by a
+//! `Level`, the summary lists by it, the detector tracks its transitions and triage reports it.
+
+use super::{BackupKind, BackupsSnapshot, DeploymentRow, PodRow, ReplicationSnapshot, SentinelSnapshot};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Alert thresholds and recovery targets. Defaults cite the runbook they come from.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Thresholds {
+    /// Disaster recovery plan: "Recovery Point Objective: 5 minutes".
+    pub rpo_secs: u64,
+    /// Disaster recovery plan: "Recovery Time Objective: 15 minutes".
+    pub rto_secs: u64,
+    /// Disaster recovery plan, PostgreSQL: "RTO Target: 5 minutes".
+    pub postgres_rto_secs: u64,
+    /// Disaster recovery plan, Redis: "RTO Target: 2 minutes".
+    pub redis_rto_secs: u64,
+    /// Production runbook, "Signal Processing Lag": warning 30s.
+    pub lag_warn_secs: u64,
+    /// Production runbook, "Signal Processing Lag": critical 60s.
+    pub lag_crit_secs: u64,
+    /// One WAL segment.
+    pub lag_warn_bytes: u64,
+    pub queue_depth_warn: u64,
+    pub queue_depth_crit: u64,
+    pub restarts_warn: u32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            rpo_secs: 300,
+            rto_secs: 900,
+            postgres_rto_secs: 300,
+            redis_rto_secs: 120,
+            lag_warn_secs: 30,
+            lag_crit_secs: 60,
+            lag_warn_bytes: 16 * 1024 * 1024,
+            queue_depth_warn: 1000,
+            queue_depth_crit: 10_000,
+            restarts_warn: 3,
+        }
+    }
+}
+
+impl Thresholds {
+    /// Pairs of limits in the wrong order, as (key, what is wrong), for `sitrep check`.
+    pub fn inconsistencies(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if self.lag_warn_secs > self.lag_crit_secs {
+            out.push(("lag_warn_secs", "lag_warn_secs is above lag_crit_secs".to_string()));
+        }
+        if self.queue_depth_warn > self.queue_depth_crit {
+            out.push(("queue_depth_warn", "queue_depth_warn is above queue_depth_crit".to_string()));
+        }
+        out
+    }
+}
+
+/// How alarming a reading is. Ordered: `Crit` is the worst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+pub enum Level {
+    #[default]
+    Ok,
+    Warn,
+    Crit,
+}
+
+impl Level {
+    /// The detector's state name for this level (kept as the words the timeline always used).
+    pub fn word(self) -> &'static str {
+        match self {
+            Level::Ok => "ok",
+            Level::Warn => "warning",
+            Level::Crit => "critical",
+        }
+    }
+
+    pub fn is_alarm(self) -> bool {
+        self != Level::Ok
+    }
+}
+
+/// A reading at or over a limit has reached it.
+fn over(value: f64, limit: u64) -> bool {
+    value >= limit as f64
+}
+
+/// Replication lag of one standby (or the worst): seconds from its feedback, bytes behind the
+/// leader. A frozen standby sends no feedback, so its seconds stand still while its bytes grow:
+/// either one counts.
+pub fn lag(t: &Thresholds, secs: Option<f64>, bytes: Option<u64>) -> Level {
+    let secs = secs.unwrap_or(0.0);
+    let bytes = bytes.unwrap_or(0);
+    if over(secs, t.lag_crit_secs) {
+        Level::Crit
+    } else if over(secs, t.lag_warn_secs) || bytes >= t.lag_warn_bytes {
+        Level::Warn
+    } else {
+        Level::Ok
+    }
+}
+
+/// A queue's depth alone (what the detector tracks and triage reports).
+pub fn queue_depth(t: &Thresholds, depth: u64) -> Level {
+    if depth >= t.queue_depth_crit {
+        Level::Crit
+    } else if depth >= t.queue_depth_warn {
+        Level::Warn
+    } else {
+        Level::Ok
+    }
+}
+
+/// Messages per minute beyond which a queue counts as growing or draining (below it: steady).
+const STEADY_PER_MIN: f64 = 0.5;
+
+/// How a queue's depth moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trend {
+    Growing,
+    Draining,
+    Steady,
+    Unknown,
+}
+
+pub fn trend(rate_per_min: Option<f64>) -> Trend {
+    match rate_per_min {
+        Some(r) if r > STEADY_PER_MIN => Trend::Growing,
+        Some(r) if r < -STEADY_PER_MIN => Trend::Draining,
+        Some(_) => Trend::Steady,
+        None => Trend::Unknown,
+    }
+}
+
+/// A queue row as the panes colour it: its depth's level, and at least a warning while it grows.
+pub fn queue(t: &Thresholds, depth: u64, rate_per_min: Option<f64>) -> Level {
+    let growing = if trend(rate_per_min) == Trend::Growing { Level::Warn } else { Level::Ok };
+    queue_depth(t, depth).max(growing)
+}
+
+/// Whether a backup kind is judged against the RPO: what restores to "now" (WAL and dumps); base
+/// backups and snapshots are taken less often.
+pub fn judged_by_rpo(kind: BackupKind) -> bool {
+    matches!(kind, BackupKind::Wal | BackupKind::Dump)
+}
+
+/// The age of the newest backup of a kind against the RPO: older than the objective is a breach.
+pub fn backup_age(t: &Thresholds, age_secs: i64) -> Level {
+    if age_secs > t.rpo_secs as i64 { Level::Crit } else { Level::Ok }
+}
+
+/// One backup kind's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KindVerdict {
+    /// None of this kind in the inventory.
+    Missing,
+    /// The newest is `age_secs` old; `level` is `Ok` for kinds not judged by the RPO.
+    Newest { at: DateTime<Utc>, age_secs: i64, level: Level },
+}
+
+pub fn backup_kind(t: &Thresholds, snap: &BackupsSnapshot, kind: BackupKind, now: DateTime<Utc>) -> KindVerdict {
+    match snap.newest(kind) {
+        None => KindVerdict::Missing,
+        Some(item) => {
+            let age_secs = (now - item.at).num_seconds();
+            let level = if judged_by_rpo(kind) { backup_age(t, age_secs) } else { Level::Ok };
+            KindVerdict::Newest { at: item.at, age_secs, level }
+        }
+    }
+}
+
+/// The backups as a whole: an RPO breach when a kind judged by the RPO is missing or too old.
+pub fn rpo_breached(t: &Thresholds, snap: &BackupsSnapshot, now: DateTime<Utc>) -> bool {
+    [BackupKind::Dump, BackupKind::Wal].into_iter().any(|kind| match backup_kind(t, snap, kind, now) {
+        KindVerdict::Missing => true,
+        KindVerdict::Newest { level, .. } => level.is_alarm(),
+    })
+}
+
+pub fn backups(t: &Thresholds, snap: &BackupsSnapshot, now: DateTime<Utc>) -> Level {
+    if rpo_breached(t, snap, now) || !snap.wal_gaps.is_empty() { Level::Crit } else { Level::Ok }
+}
+
+/// Whether a pod restarted often enough to be named in triage.
+pub fn restarts_high(t: &Thresholds, restarts: u32) -> bool {
+    restarts >= t.restarts_warn
+}
+
+/// A pod: a container waiting with a reason (CrashLoopBackOff, ImagePullBackOff…) is critical,
+/// one not ready is a warning.
+pub fn pod(p: &PodRow) -> Level {
+    if p.reason.is_some() {
+        Level::Crit
+    } else if !p.is_healthy() {
+        Level::Warn
+    } else {
+        Level::Ok
+    }
+}
+
+/// A deployment's rollout: stalled is critical, still progressing a warning.
+pub fn rollout(d: &DeploymentRow) -> Level {
+    if d.rollout == "complete" {
+        Level::Ok
+    } else if d.rollout.starts_with("stalled") {
+        Level::Crit
+    } else {
+        Level::Warn
+    }
+}
+
+/// What a member's own answer says against what Patroni says: each member is judged by its own
+/// SQL reading, whatever another view claims (a frozen leader is still "running" in Patroni's DCS).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum MemberAlarm {
+    /// More than one member answers `pg_is_in_recovery() = false`: two primaries take writes.
+    SplitBrain(Vec<String>),
+    /// The member Patroni names leader does not answer SQL, or answers as a replica.
+    LeaderUnanswering { name: String, error: String },
+    /// A member does not answer SQL (lost redundancy when it is not the leader).
+    MemberDown { name: String, error: String },
+}
+
+impl MemberAlarm {
+    pub fn level(&self) -> Level {
+        match self {
+            MemberAlarm::SplitBrain(_) | MemberAlarm::LeaderUnanswering { .. } => Level::Crit,
+            MemberAlarm::MemberDown { .. } => Level::Warn,
+        }
+    }
+
+    /// Words for the summary strip and the timeline.
+    pub fn words(&self) -> String {
+        match self {
+            MemberAlarm::SplitBrain(names) => format!("SPLIT BRAIN: {} all answer as primary", names.join(", ")),
+            MemberAlarm::LeaderUnanswering { name, error } => format!("LEADER {name} NOT ANSWERING SQL ({error})"),
+            MemberAlarm::MemberDown { name, error } => format!("member {name} not answering SQL ({error})"),
+        }
+    }
+}
+
+pub fn member_alarms(s: &ReplicationSnapshot) -> Vec<MemberAlarm> {
+    let mut out = Vec::new();
+    let primaries: Vec<String> = s.members.iter().filter(|m| m.reachable && !m.in_recovery).map(|m| m.name.clone()).collect();
+    if primaries.len() > 1 {
+        out.push(MemberAlarm::SplitBrain(primaries));
+    }
+    let patroni_leader = s.patroni.iter().find(|m| m.role == "leader" || m.role == "master").map(|m| m.name.as_str());
+    for m in &s.members {
+        let error = m.error.clone().unwrap_or_else(|| "no answer".into());
+        if Some(m.name.as_str()) == patroni_leader && (!m.reachable || m.in_recovery) {
+            let error = if m.reachable { "it answers as a replica".to_string() } else { error };
+            out.push(MemberAlarm::LeaderUnanswering { name: m.name.clone(), error });
+        } else if !m.reachable {
+            out.push(MemberAlarm::MemberDown { name: m.name.clone(), error });
+        }
+    }
+    out
+}
+
+/// Replication as a whole.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplicationVerdict {
+    pub level: Level,
+    pub no_leader: bool,
+    pub archive_failing: bool,
+    pub no_standby: bool,
+    /// The worst standby's lag level.
+    pub lag: Level,
+    pub members: Vec<MemberAlarm>,
+}
+
+pub fn replication(t: &Thresholds, s: &ReplicationSnapshot) -> ReplicationVerdict {
+    let no_leader = s.leader().is_none();
+    let archive_failing = s.archiver.as_ref().is_some_and(|a| a.is_failing());
+    let no_standby = s.standbys.is_empty();
+    let lag = lag(t, s.max_replay_lag_secs(), s.max_replay_lag_bytes());
+    let members = member_alarms(s);
+    let level = if no_leader || archive_failing {
+        Level::Crit
+    } else {
+        let worst_member = members.iter().map(MemberAlarm::level).max().unwrap_or_default();
+        lag.max(if no_standby { Level::Warn } else { Level::Ok }).max(worst_member)
+    };
+    ReplicationVerdict { level, no_leader, archive_failing, no_standby, lag, members }
+}
+
+/// What Sentinel reports that needs a human.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SentinelAlarm {
+    NoMaster,
+    Disagree,
+    MasterODown,
+    MasterSDown,
+    FailoverInProgress,
+    ReplicaDown,
+    QuorumUnreachable,
+    SentinelUnreachable,
+}
+
+impl SentinelAlarm {
+    pub fn level(self) -> Level {
+        match self {
+            SentinelAlarm::NoMaster
+            | SentinelAlarm::Disagree
+            | SentinelAlarm::MasterODown
+            | SentinelAlarm::ReplicaDown
+            | SentinelAlarm::QuorumUnreachable => Level::Crit,
+            SentinelAlarm::MasterSDown | SentinelAlarm::FailoverInProgress | SentinelAlarm::SentinelUnreachable => Level::Warn,
+        }
+    }
+
+    /// The words the summary strip shows (None: shown elsewhere, not in the headline).
+    pub fn headline(self) -> Option<&'static str> {
+        match self {
+            SentinelAlarm::Disagree => Some("SENTINELS DISAGREE"),
+            SentinelAlarm::MasterODown => Some("MASTER o_down"),
+            SentinelAlarm::FailoverInProgress => Some("FAILOVER IN PROGRESS"),
+            SentinelAlarm::ReplicaDown => Some("REPLICA DOWN"),
+            _ => None,
+        }
+    }
+}
+
+/// A replica Sentinel lists whose link is not up, or that Sentinel flags down.
+pub fn replica_down(r: &super::ReplicaRow) -> bool {
+    r.link_status != "ok" || r.flags.contains("down")
+}
+
+pub fn sentinel_alarms(s: &SentinelSnapshot) -> Vec<SentinelAlarm> {
+    let mut out = Vec::new();
+    if s.agreed_master().is_none() {
+        out.push(SentinelAlarm::NoMaster);
+    }
+    if s.disagree() {
+        out.push(SentinelAlarm::Disagree);
+    }
+    if let Some(m) = &s.master {
+        if m.o_down() {
+            out.push(SentinelAlarm::MasterODown);
+        } else if m.s_down() {
+            out.push(SentinelAlarm::MasterSDown);
+        }
+        if m.failover_in_progress() {
+            out.push(SentinelAlarm::FailoverInProgress);
+        }
+        if !m.quorum_reachable() {
+            out.push(SentinelAlarm::QuorumUnreachable);
+        }
+    }
+    if s.replicas.iter().any(replica_down) {
+        out.push(SentinelAlarm::ReplicaDown);
+    }
+    if s.reachable() < s.sentinels.len() {
+        out.push(SentinelAlarm::SentinelUnreachable);
+    }
+    out
+}
+
+pub fn sentinel(s: &SentinelSnapshot) -> Level {
+    sentinel_alarms(s).into_iter().map(SentinelAlarm::level).max().unwrap_or_default()
+}
+
+/// Whether an achieved recovery time or data-loss window meets its objective.
+pub fn objective_met(target_secs: u64, achieved_secs: i64) -> bool {
+    achieved_secs <= target_secs as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_limit_is_reached_at_its_value() {
+        let t = Thresholds::default();
+        assert_eq!(lag(&t, Some(29.9), None), Level::Ok);
+        assert_eq!(lag(&t, Some(30.0), None), Level::Warn);
+        assert_eq!(lag(&t, Some(60.0), None), Level::Crit);
+        assert_eq!(lag(&t, Some(0.0), Some(16 * 1024 * 1024)), Level::Warn);
+        assert_eq!(queue_depth(&t, 999), Level::Ok);
+        assert_eq!(queue_depth(&t, 1000), Level::Warn);
+        assert_eq!(queue_depth(&t, 10_000), Level::Crit);
+        assert_eq!(backup_age(&t, 300), Level::Ok, "an age equal to the RPO meets it");
+        assert_eq!(backup_age(&t, 301), Level::Crit);
+    }
+
+    #[test]
+    fn each_member_is_judged_by_its_own_answer_not_by_patroni() {
+        use super::super::{MemberRow, PatroniMember};
+        let member = |name: &str, reachable, in_recovery| MemberRow {
+            name: name.into(),
+            reachable,
+            in_recovery,
+            error: (!reachable).then(|| "timeout".into()),
+            ..MemberRow::default()
+        };
+        let leader = PatroniMember { name: "pg-0".into(), role: "leader".into(), state: "running".into(), ..PatroniMember::default() };
+        let frozen = ReplicationSnapshot {
+            members: vec![member("pg-0", false, false), member("pg-1", true, true)],
+            patroni: vec![leader.clone()],
+            ..ReplicationSnapshot::default()
+        };
+        let v = replication(&Thresholds::default(), &frozen);
+        assert_eq!(v.level, Level::Crit);
+        assert_eq!(v.members, vec![MemberAlarm::LeaderUnanswering { name: "pg-0".into(), error: "timeout".into() }]);
+        let two_primaries = ReplicationSnapshot {
+            members: vec![member("pg-0", true, false), member("pg-1", true, false)],
+            patroni: vec![leader],
+            ..ReplicationSnapshot::default()
+        };
+        assert_eq!(member_alarms(&two_primaries), vec![MemberAlarm::SplitBrain(vec!["pg-0".into(), "pg-1".into()])]);
+    }
+
+    #[test]
+    fn a_growing_queue_is_at_least_a_warning() {
+        let t = Thresholds::default();
+        assert_eq!(queue(&t, 10, Some(12.0)), Level::Warn);
+        assert_eq!(queue(&t, 10, Some(0.2)), Level::Ok);
+        assert_eq!(queue(&t, 20_000, Some(-50.0)), Level::Crit);
+    }
+}
