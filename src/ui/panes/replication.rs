@@ -2,8 +2,9 @@
 //! Lag over threshold turns yellow then red; a failing archiver is always red.
 
 use super::PaneCtx;
+use crate::model::RowHealth;
 use crate::model::SourceId;
-use crate::model::verdict;
+use crate::model::verdict::{self, MemberAlarm};
 use crate::ui::toolkit::{age, bytes};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -13,7 +14,12 @@ use ratatui::widgets::{Paragraph, Row, Sparkline, Table};
 pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
     let Some((inner, snap)) = super::open(f, area, ctx, 2, "Replication", SourceId::Replication, &ctx.model.replication) else { return };
     let lag_style = |secs: Option<f64>, b: u64| ctx.theme.row(verdict::lag(ctx.thresholds, secs, Some(b)));
-    let leader = snap.leader().map_or_else(|| Span::styled("NO LEADER", ctx.theme.crit), |l| Span::styled(l.to_string(), ctx.theme.ok));
+    let unanswering = verdict::member_alarms(snap).into_iter().find(|a| matches!(a, MemberAlarm::LeaderUnanswering { .. }));
+    let leader = match (snap.leader(), unanswering) {
+        (None, _) => Span::styled("NO LEADER", ctx.theme.crit),
+        (Some(l), Some(_)) => Span::styled(format!("{l} (Patroni's word) NOT ANSWERING SQL"), ctx.theme.crit),
+        (Some(l), None) => Span::styled(l.to_string(), ctx.theme.ok),
+    };
     let mut head = vec![Span::styled("leader ", ctx.theme.muted), leader];
     if let Some(a) = &snap.archiver {
         head.push(Span::styled("  archive ", ctx.theme.muted));
@@ -48,49 +54,7 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
     .areas(inner);
     f.render_widget(Paragraph::new(Line::from(head)), head_area);
 
-    let members: Vec<Row> = if snap.patroni.is_empty() {
-        snap.members
-            .iter()
-            .map(|m| {
-                let role = if !m.reachable {
-                    "down"
-                } else if m.in_recovery {
-                    "replica"
-                } else {
-                    "primary"
-                };
-                let style = if m.reachable { ctx.theme.text } else { ctx.theme.crit };
-                Row::new(vec![m.name.clone(), role.into(), m.error.clone().unwrap_or_default(), String::new(), String::new()]).style(style)
-            })
-            .collect()
-    } else {
-        snap.patroni
-            .iter()
-            .map(|m| {
-                let style = if m.state == "running" || m.state == "streaming" { ctx.theme.text } else { ctx.theme.crit };
-                Row::new(vec![
-                    m.name.clone(),
-                    m.role.clone(),
-                    m.state.clone(),
-                    m.timeline.map_or_else(String::new, |t| format!("TL{t}")),
-                    format!(
-                        "{}{}",
-                        m.lag_bytes.map_or_else(String::new, |l| bytes(l.max(0) as u64)),
-                        if m.pending_restart { " restart!" } else { "" }
-                    ),
-                ])
-                .style(style)
-            })
-            .collect()
-    };
-    f.render_widget(
-        Table::new(
-            members,
-            [Constraint::Fill(1), Constraint::Length(14), Constraint::Length(10), Constraint::Length(5), Constraint::Fill(1)],
-        )
-        .header(Row::new(vec!["MEMBER", "ROLE", "STATE", "TL", "LAG"]).style(ctx.theme.muted)),
-        members_area,
-    );
+    f.render_widget(members_table(snap, ctx), members_area);
 
     let standbys = snap.standbys.iter().map(|s| {
         Row::new(vec![
@@ -116,4 +80,63 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
         let skip = data.len().saturating_sub(spark_area.width as usize);
         f.render_widget(Sparkline::default().data(&data[skip..]).style(ctx.theme.accent), spark_area);
     }
+}
+
+/// Every member twice judged: what Patroni says (role, state) beside what the member itself answers
+/// over SQL, with the age of that answer. A member that does not answer is red with its error and
+/// since when, whatever Patroni says (a frozen leader stays "running" in Patroni's view).
+fn members_table<'a>(snap: &'a crate::model::ReplicationSnapshot, ctx: &PaneCtx) -> Table<'a> {
+    let alarms = verdict::member_alarms(snap);
+    let alarmed = |name: &str| {
+        alarms.iter().any(|a| match a {
+            MemberAlarm::SplitBrain(names) => names.iter().any(|n| n == name),
+            MemberAlarm::LeaderUnanswering { name: n, .. } | MemberAlarm::MemberDown { name: n, .. } => n == name,
+        })
+    };
+    let mut names: Vec<&str> = snap.patroni.iter().map(|m| m.name.as_str()).collect();
+    names.extend(snap.members.iter().map(|m| m.name.as_str()).filter(|n| !snap.patroni.iter().any(|p| p.name == *n)));
+    let rows = names.into_iter().map(|name| {
+        let patroni = snap.patroni.iter().find(|m| m.name == name);
+        let sql = snap.members.iter().find(|m| m.name == name);
+        let answer = match sql {
+            Some(m) if m.reachable && m.in_recovery => "replica".to_string(),
+            Some(m) if m.reachable => "primary".to_string(),
+            Some(m) => format!("DOWN {}", m.error.as_deref().unwrap_or("no answer")),
+            None => "-".to_string(),
+        };
+        let when = match ctx.model.member_health.get(name) {
+            Some(RowHealth { failing_since: Some(since), .. }) => format!("failing {}", age(ctx.now, *since)),
+            Some(RowHealth { last_ok: Some(t), .. }) => format!("{} ago", age(ctx.now, *t)),
+            _ => String::new(),
+        };
+        let patroni_bad = patroni.is_some_and(|m| m.state != "running" && m.state != "streaming");
+        let style = if alarmed(name) || patroni_bad { ctx.theme.crit } else { ctx.theme.text };
+        let (role, state, tl, lag) = match patroni {
+            Some(m) => (
+                m.role.clone(),
+                m.state.clone(),
+                m.timeline.map_or_else(String::new, |t| format!("TL{t}")),
+                format!(
+                    "{}{}",
+                    m.lag_bytes.map_or_else(String::new, |l| bytes(l.max(0) as u64)),
+                    if m.pending_restart { " restart!" } else { "" }
+                ),
+            ),
+            None => ("-".into(), "-".into(), String::new(), String::new()),
+        };
+        Row::new(vec![name.to_string(), role, state, tl, lag, answer, when]).style(style)
+    });
+    Table::new(
+        rows.collect::<Vec<_>>(),
+        [
+            Constraint::Length(10),
+            Constraint::Length(14),
+            Constraint::Length(10),
+            Constraint::Length(5),
+            Constraint::Length(9),
+            Constraint::Fill(2),
+            Constraint::Fill(1),
+        ],
+    )
+    .header(Row::new(vec!["MEMBER", "PATRONI", "STATE", "TL", "LAG", "SQL ANSWER", "CHECKED"]).style(ctx.theme.muted))
 }

@@ -2,7 +2,7 @@
 //! The 80x24 view leans on it: everything at a glance, details in the focused pane.
 
 use super::PaneCtx;
-use crate::model::verdict;
+use crate::model::verdict::{self, Level, MemberAlarm};
 use crate::model::{BackupKind, Model, SourceId};
 use crate::ui::theme::Theme;
 use crate::ui::toolkit::{age, bytes, short_badge};
@@ -58,9 +58,18 @@ pub fn headline(model: &Model, source: SourceId, ctx: &PaneCtx) -> (String, Styl
         SourceId::Replication => model.replication.as_ref().map_or_else(none, |s| {
             let v = verdict::replication(t, s);
             let leader = s.leader().unwrap_or("NO LEADER");
+            // A member's own failure leads (a frozen leader is still "leader" in Patroni's view).
+            let mut lead: String = v.members.iter().filter(|a| a.level() == Level::Crit).map(|a| format!("{} · ", a.words())).collect();
+            if v.archive_failing {
+                lead.push_str("WAL ARCHIVING FAILING · ");
+            }
+            let down: String = v
+                .members
+                .iter()
+                .filter_map(|a| if let MemberAlarm::MemberDown { name, .. } = a { Some(format!(" · {name} DOWN")) } else { None })
+                .collect();
             let text = format!(
-                "{}leader {leader} · {} standby(s) · lag {:.1}s {}",
-                if v.archive_failing { "WAL ARCHIVING FAILING · " } else { "" },
+                "{lead}leader {leader} · {} standby(s) · lag {:.1}s {}{down}",
                 s.standbys.len(),
                 s.max_replay_lag_secs().unwrap_or(0.0),
                 bytes(s.max_replay_lag_bytes().unwrap_or(0)),
