@@ -2,6 +2,7 @@
 //! Layout follows docs/architecture.md: sources -> Event -> Model::apply -> ui.
 
 pub mod app;
+pub mod catalog;
 pub mod check;
 pub mod cli;
 pub mod clock;

@@ -89,6 +89,14 @@ pub enum LabCommand {
         #[arg(long, env = "SITREP_LAB_BACKUP_SECS", default_value_t = 60)]
         backup_every: u64,
     },
+    /// Real pgBackRest and Barman Cloud on the running lab in DIR (opt-in): `setup` first, then
+    /// full, diff, incr, barman, pgbackrest-info or barman-list.
+    BackupTools {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(default_value = "setup")]
+        action: String,
+    },
     /// Postgres' archive_command: upload one WAL segment to the lab's S3.
     #[command(hide = true)]
     WalPush {
@@ -96,6 +104,9 @@ pub enum LabCommand {
         dir: PathBuf,
         #[arg(long)]
         endpoint: String,
+        /// Also archive with these real tools (pgbackrest, barman-cloud) once `backup-tools setup` ran.
+        #[arg(long, value_delimiter = ',')]
+        real_tools: Vec<String>,
         segment: PathBuf,
     },
 }
@@ -157,9 +168,15 @@ pub fn run(args: LabArgs) -> anyhow::Result<()> {
             };
             Ok(super::supervisor::run(opts)?)
         }
-        LabCommand::WalPush { dir, endpoint, segment } => {
+        LabCommand::WalPush { dir, endpoint, real_tools, segment } => {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            Ok(rt.block_on(super::s3::wal_push(&dir, &endpoint, &segment))?)
+            rt.block_on(super::s3::wal_push(&dir, &endpoint, &segment))?;
+            // Also into the real tools' repositories once `backup-tools setup` ran.
+            Ok(super::backup_tools::archive_push(&dir, &segment, &real_tools)?)
+        }
+        LabCommand::BackupTools { dir, action } => {
+            println!("{}", super::backup_tools::request(&Lab::attach(&dir)?.info, &action)?);
+            Ok(())
         }
     }
 }

@@ -93,7 +93,9 @@ impl PostgresPlan {
 
     fn archive_command(&self) -> String {
         let dir = self.dir.display();
-        format!("'{dir}/bin/sitrep' lab wal-push --dir '{dir}' --endpoint {} %p", self.s3_endpoint)
+        // The real tools run only once `sitrep lab backup-tools setup` configured them; pgBackRest's
+        // backup and check insist that archive_command names pgbackrest.
+        format!("'{dir}/bin/sitrep' lab wal-push --dir '{dir}' --endpoint {} --real-tools pgbackrest,barman-cloud %p", self.s3_endpoint)
     }
 
     fn patroni_config(&self, m: &MemberPlan) -> serde_json::Value {

@@ -363,6 +363,10 @@ impl Estate {
                 },
                 Err(e) => format!("error {e}"),
             },
+            Some(("backup-tools", action)) => match self.backup_tools(action).await {
+                Ok(detail) => format!("ok {detail}"),
+                Err(e) => format!("error {}", e.to_string().replace('\n', " ")),
+            },
             Some((verb, _)) => format!("error unknown command {verb}"),
         };
         let _ = tx.write_all(format!("{reply}\n").as_bytes()).await;

@@ -54,7 +54,7 @@ fn exists(path: PathBuf, binary: &str, package: &str) -> Result<PathBuf, LabErro
     }
 }
 
-fn on_path(binary: &str, package: &str) -> Result<PathBuf, LabError> {
+pub(super) fn on_path(binary: &str, package: &str) -> Result<PathBuf, LabError> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .chain(["/usr/bin".into(), "/usr/local/bin".into()])
