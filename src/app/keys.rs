@@ -261,3 +261,74 @@ impl Console {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Event;
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    /// A console whose real run (started here) is changing things.
+    fn running() -> Console {
+        let clock = crate::clock::Clock::virtual_at(chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default());
+        let mut c = Console::new(crate::config::Config::default(), "test".into(), clock).expect("console");
+        c.model.apply(Event::RunbookStarted {
+            name: "rollback".into(),
+            title: "Roll back".into(),
+            steps: vec!["undo".into()],
+            dry_run: false,
+            timeouts_secs: vec![],
+        });
+        c.show_real_run();
+        c
+    }
+
+    #[test]
+    fn the_quit_question_takes_only_q_and_any_other_key_goes_on_below() {
+        let mut c = running();
+        assert_eq!(c.on_key(key(KeyCode::Char('q'))), KeyOutcome::Redraw);
+        assert!(matches!(c.overlays.top(), Some(Overlay::QuitConfirm)));
+        // Esc withdraws the question and reaches the wizard, which asks whether to abort.
+        c.on_key(key(KeyCode::Esc));
+        assert!(matches!(c.overlays.top(), Some(Overlay::Wizard(WizardStage::AbortPrompt))));
+        assert_eq!(c.on_key(key(KeyCode::Char('q'))), KeyOutcome::Redraw, "asks again");
+        assert_eq!(c.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)), KeyOutcome::Quit, "ctrl-c answers it too");
+    }
+
+    #[test]
+    fn overlays_take_keys_before_the_view_and_close_on_their_own_keys() {
+        let mut c = running();
+        c.on_key(key(KeyCode::Esc));
+        c.on_key(key(KeyCode::Char('h')));
+        assert!(c.wizard().is_none(), "h hides the wizard; the run goes on");
+        c.on_key(key(KeyCode::Char('t')));
+        assert!(matches!(c.overlays.top(), Some(Overlay::Timeline)));
+        c.on_key(key(KeyCode::Char('2')));
+        assert_eq!(c.view.focus, crate::model::SourceId::Pods, "the timeline keeps the keys from the panes");
+        c.on_key(key(KeyCode::Esc));
+        c.on_key(key(KeyCode::Char('n')));
+        for ch in "api ok".chars() {
+            c.on_key(key(KeyCode::Char(ch)));
+        }
+        assert!(matches!(c.overlays.top(), Some(Overlay::Note(_))), "q and the other keys type into the note");
+        assert_eq!(c.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)), KeyOutcome::Redraw, "ctrl-c does not lose a note");
+    }
+
+    #[test]
+    fn a_recorded_run_shows_in_the_wizard_under_what_is_open() {
+        let mut c = Console::new(crate::config::Config::default(), "replay".into(), crate::clock::Clock::Real).expect("console");
+        c.on_key(key(KeyCode::Char('n')));
+        c.apply(Event::RunbookStarted {
+            name: "triage".into(),
+            title: "Triage".into(),
+            steps: vec![],
+            dry_run: false,
+            timeouts_secs: vec![],
+        });
+        assert!(c.wizard().is_some());
+        assert!(matches!(c.overlays.top(), Some(Overlay::Note(_))), "the note keeps the keys");
+    }
+}

@@ -231,3 +231,23 @@ fn progress_line<'a>(p: &Player, rec: &Recording, entries: &[u64], width: u16, t
         Span::styled(tail, theme.muted),
     ])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::{KeyEvent, KeyModifiers};
+
+    #[test]
+    fn the_help_of_a_replay_lists_the_replay_keys_and_not_the_live_only_ones() {
+        let mut console = Console::new(Config::default(), "REPLAY".into(), crate::clock::Clock::Real).expect("console");
+        console.set_replay("x.annotations.jsonl".into(), crate::ui::keymap::rows(KEYS, Scope::Replay));
+        console.on_key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE));
+        let frame = crate::app::frame_text(&console, 100, 40, false);
+        for b in KEYS {
+            assert!(frame.contains(b.help), "replay help lacks {}:\n{frame}", b.label);
+        }
+        assert!(frame.contains(":g 12:30"), "{frame}");
+        assert!(!frame.contains(":run"), "runbooks do not run in a replay:\n{frame}");
+        assert_eq!(lookup(KEYS, &KeyEvent::new(KeyCode::Char(']'), KeyModifiers::NONE)), Some(ReplayAction::NextEntry));
+    }
+}

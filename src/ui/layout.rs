@@ -227,4 +227,18 @@ mod tests {
         assert!(problems.iter().all(|p| p.line == 5));
         assert!(problems.iter().any(|p| p.fix.contains("`queues`")));
     }
+
+    #[test]
+    fn pane_names_become_pane_ids_and_an_unknown_one_lists_the_valid_names() {
+        let text = "[[row]]\nsize = \"fill\"\npanes = [\"summary\", \"pg\"]\n";
+        let problems = View::parse(&DataFile { name: "x".into(), path: "views/x.toml".into(), text: text.into() }).expect_err("bad view");
+        assert_eq!(problems[0].what, "unknown pane `pg`");
+        assert!(
+            problems[0].fix.contains("valid panes: pods, replication, sentinel, queues, backups, summary, focused, timeline"),
+            "{}",
+            problems[0].fix
+        );
+        let view = &builtin_views()[0];
+        assert!(view.rows.iter().flat_map(|r| &r.panes).all(|p| PaneId::parse(p.name()) == Some(*p)));
+    }
 }
