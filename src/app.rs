@@ -4,59 +4,61 @@
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::model::{Event, Model};
+use crate::ui::command::Scope;
+use crate::ui::keymap::HelpRow;
 use crate::ui::layout::View;
+use crate::ui::overlay::{Overlay, Overlays, WizardStage};
+use crate::ui::panes::PaneCtx;
 use crate::ui::theme::Theme;
 use crate::ui::{KeyOutcome, Screen, ViewState, render};
 use anyhow::Context;
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
 use futures::StreamExt;
-use ratatui::Terminal;
 use ratatui::backend::{Backend, TestBackend};
+use ratatui::{Frame, Terminal};
 use std::time::Duration;
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+use tokio_util::sync::CancellationToken;
 
-/// Everything the console draws with, besides live data.
-pub struct Console {
-    pub config: Config,
-    pub theme: Theme,
-    pub views: Vec<View>,
-    pub banner: String,
-    pub clock: Clock,
-    pub model: Model,
-    pub view: ViewState,
-    /// The note editor, when open (`n`).
-    pub note: Option<crate::ui::note::NoteEditor>,
-    /// Turns Model transitions into timeline entries.
-    pub detector: crate::detect::Detector,
-    /// The timeline writer thread (interactive consoles only: a headless frame writes nothing).
-    pub timeline: Option<std::sync::mpsc::Sender<crate::timeline::live::TimelineRequest>>,
-    /// Records events and keys as they happen (`--record`, `record = true`).
-    pub recorder: Option<crate::record::Recorder>,
-    /// In replay: notes go to this file beside the recording, never into it.
-    pub annotations: Option<std::path::PathBuf>,
-    /// Where threads (runbook runs) send their events: the app loop's channel (interactive only).
-    pub events_tx: Option<tokio::sync::mpsc::UnboundedSender<Event>>,
-    /// The runbook the wizard is showing and the typed confirmation being entered.
-    pub wizard: Option<Wizard>,
-    /// The wizard overlay was dismissed with Esc (the run, if any, goes on).
-    pub wizard_hidden: bool,
-    /// `q` was pressed once while a runbook was running.
-    pub quit_armed: bool,
+mod keys;
+
+/// What the console draws with besides live data: fixed once the console starts.
+struct Settings {
+    config: Config,
+    theme: Theme,
+    views: Vec<View>,
+    banner: String,
+    /// Live console or replay: which keys and commands the help lists.
+    scope: Scope,
+    /// A frontend's own keys (the replay's), listed first in the help.
+    extra_help: Vec<HelpRow>,
 }
 
-/// A runbook being previewed or run from the console.
+/// The threads and files the console talks to. All absent in a headless frame or a test.
 #[derive(Default)]
-pub struct Wizard {
-    pub name: String,
-    pub params: crate::runbook::template::Vars,
-    pub typed: String,
-    pub started_real_run: bool,
-    /// Choosing the parameters not given, before the dry run.
-    pub picker: Option<crate::ui::picker::ParamPicker>,
-    /// Aborts the real run at its current step.
-    pub cancel: tokio_util::sync::CancellationToken,
-    /// Esc during the real run asked whether to abort it.
-    pub abort_asked: bool,
+struct Services {
+    /// The timeline writer thread (interactive consoles only: a headless frame writes nothing).
+    timeline: Option<std::sync::mpsc::Sender<crate::timeline::live::TimelineRequest>>,
+    /// Records events and keys as they happen (`--record`, `record = true`).
+    recorder: Option<crate::record::Recorder>,
+    /// In replay: notes go to this file beside the recording, never into it.
+    annotations: Option<std::path::PathBuf>,
+    /// Where threads (runbook runs) send their events: the app loop's channel (interactive only).
+    events_tx: Option<tokio::sync::mpsc::UnboundedSender<Event>>,
+    /// Aborts the real run started from this console at its current step.
+    run_cancel: Option<CancellationToken>,
+}
+
+/// The console: settings, the Model with its detector, what is looked at, the overlays, services.
+pub struct Console {
+    settings: Settings,
+    pub clock: Clock,
+    pub model: Model,
+    /// Turns Model transitions into timeline entries.
+    detector: crate::detect::Detector,
+    pub view: ViewState,
+    overlays: Overlays,
+    services: Services,
 }
 
 impl Console {
@@ -67,53 +69,103 @@ impl Console {
         let model = Model::new(chrono::Duration::seconds(config.general.refresh_secs.max(1) as i64));
         let detector = crate::detect::Detector::new(&config.thresholds);
         Ok(Console {
-            config,
-            theme,
-            views,
-            banner,
+            settings: Settings { config, theme, views, banner, scope: Scope::Live, extra_help: Vec::new() },
             clock,
             model,
-            view: ViewState::default(),
-            note: None,
             detector,
-            timeline: None,
-            recorder: None,
-            annotations: None,
-            events_tx: None,
-            wizard: None,
-            wizard_hidden: false,
-            quit_armed: false,
+            view: ViewState::default(),
+            overlays: Overlays::default(),
+            services: Services::default(),
         })
     }
 
-    pub fn draw<B: Backend>(&self, terminal: &mut Terminal<B>) -> anyhow::Result<()> {
+    pub fn config(&self) -> &Config {
+        &self.settings.config
+    }
+
+    pub fn banner(&self) -> &str {
+        &self.settings.banner
+    }
+
+    pub fn theme(&self) -> &Theme {
+        &self.settings.theme
+    }
+
+    /// Makes this a replay's console: notes go to `annotations`, the help lists `keys` and the
+    /// replay's commands instead of the live-only ones.
+    pub fn set_replay(&mut self, annotations: std::path::PathBuf, keys: Vec<HelpRow>) {
+        self.services.annotations = Some(annotations);
+        self.settings.scope = Scope::Replay;
+        self.settings.extra_help = keys;
+    }
+
+    /// Records the session from now on.
+    pub fn set_recorder(&mut self, recorder: crate::record::Recorder) {
+        self.services.recorder = Some(recorder);
+    }
+
+    pub fn recorder(&self) -> Option<&crate::record::Recorder> {
+        self.services.recorder.as_ref()
+    }
+
+    /// Finishes the recording file (the writer flushes and closes on drop).
+    pub fn finish_recording(&mut self) {
+        self.services.recorder.take();
+    }
+
+    /// Where runbook threads send their events: runbooks can run from now on.
+    pub fn set_events(&mut self, tx: tokio::sync::mpsc::UnboundedSender<Event>) {
+        self.services.events_tx = Some(tx);
+    }
+
+    /// Opens `overlay` on top of the others.
+    pub fn open(&mut self, overlay: Overlay) {
+        self.overlays.push(overlay);
+    }
+
+    /// Whether anything lies over the panes (the replay keeps its keys for the free view).
+    pub fn has_overlay(&self) -> bool {
+        !self.overlays.is_empty()
+    }
+
+    /// The runbook wizard or its parameter picker, when open.
+    pub fn wizard(&self) -> Option<&Overlay> {
+        self.overlays.wizard()
+    }
+
+    /// The Model's runbook is the real run started from this console: shows it and returns the
+    /// token that aborts it.
+    pub fn show_real_run(&mut self) -> CancellationToken {
+        let cancel = CancellationToken::new();
+        self.services.run_cancel = Some(cancel.clone());
+        self.overlays.close_wizard();
+        self.overlays.push(Overlay::Wizard(WizardStage::Watching));
+        cancel
+    }
+
+    /// The abort token of the real run started from this console, if one was.
+    pub fn run_cancel(&self) -> Option<&CancellationToken> {
+        self.services.run_cancel.as_ref()
+    }
+
+    /// Draws the frame: panes and bars, then the overlays.
+    pub fn draw_frame(&self, f: &mut Frame) {
         let now = self.model.now.unwrap_or_else(|| self.clock.now());
+        let s = &self.settings;
         let screen = Screen {
-            theme: &self.theme,
-            views: &self.views,
-            view_name: &self.config.general.view,
-            thresholds: &self.config.thresholds,
-            banner: &self.banner,
+            theme: &s.theme,
+            views: &s.views,
+            view_name: &s.config.general.view,
+            thresholds: &s.config.thresholds,
+            banner: &s.banner,
         };
-        terminal
-            .draw(|f| {
-                render(f, &self.model, &self.view, &screen, now);
-                if let Some(picker) = self.wizard.as_ref().and_then(|w| w.picker.as_ref()) {
-                    picker.draw(f, f.area(), &self.theme);
-                } else if let Some(run) = self.model.runbook.as_ref().filter(|_| !self.wizard_hidden) {
-                    use crate::ui::wizard::Prompt;
-                    let prompt = match &self.wizard {
-                        Some(w) if !w.started_real_run => Prompt::Typed(w.typed.as_str()),
-                        Some(w) if w.abort_asked => Prompt::Abort,
-                        _ => Prompt::None,
-                    };
-                    crate::ui::wizard::draw(f, f.area(), run, prompt, now, &self.theme);
-                }
-                if let Some(note) = &self.note {
-                    note.draw(f, f.area(), &self.theme);
-                }
-            })
-            .map_err(|e| anyhow::anyhow!("drawing: {e}"))?;
+        render(f, &self.model, &self.view, &screen, now);
+        let ctx = PaneCtx { model: &self.model, view: &self.view, theme: &s.theme, thresholds: &s.config.thresholds, now, focused: true };
+        self.overlays.draw(f, &ctx, &crate::ui::keymap::help(&s.extra_help, s.scope));
+    }
+
+    pub fn draw<B: Backend>(&self, terminal: &mut Terminal<B>) -> anyhow::Result<()> {
+        terminal.draw(|f| self.draw_frame(f)).map_err(|e| anyhow::anyhow!("drawing: {e}"))?;
         Ok(())
     }
 
@@ -126,6 +178,17 @@ impl Console {
         self.feed(events)
     }
 
+    /// Applies one event to the Model. A run that starts shows in the wizard, under whatever is
+    /// open: a replay shows the recorded runs as they happened.
+    pub fn apply(&mut self, event: Event) -> bool {
+        let started = matches!(event, Event::RunbookStarted { .. });
+        let changed = self.model.apply(event);
+        if started && self.overlays.wizard().is_none() {
+            self.overlays.push_under(Overlay::Wizard(WizardStage::Watching));
+        }
+        changed
+    }
+
     /// The one way live events reach the Model: recorded, applied, then run past the detector.
     pub fn feed(&mut self, events: Vec<Event>) -> bool {
         let mut observed = false;
@@ -133,11 +196,11 @@ impl Console {
         for ev in events {
             observed |= is_observation(&ev);
             self.record_event(&ev);
-            changed |= self.model.apply(ev);
+            changed |= self.apply(ev);
         }
         if observed {
             for d in self.detector.observe(&self.model) {
-                match &self.timeline {
+                match &self.services.timeline {
                     Some(tx) => {
                         let _ = tx.send(crate::timeline::live::TimelineRequest::Detected(d));
                     }
@@ -156,228 +219,8 @@ impl Console {
     }
 
     pub fn record_event(&self, event: &Event) {
-        if let Some(r) = &self.recorder {
+        if let Some(r) = &self.services.recorder {
             r.record(crate::record::Record::Event { t: r.offset_ms(), event: event.clone() });
-        }
-    }
-
-    /// A key: the note editor takes it when open, `n` opens it, everything else is view state.
-    pub fn on_key(&mut self, key: crossterm::event::KeyEvent) -> KeyOutcome {
-        use crate::ui::note::{NoteEditor, NoteOutcome};
-        if let Some(r) = &self.recorder
-            && let Some(k) = crate::record::KeyRecord::from_key(&key)
-        {
-            r.record(crate::record::Record::Key { t: r.offset_ms(), key: k });
-        }
-        if let Some(note) = self.note.as_mut() {
-            match note.on_key(key) {
-                NoteOutcome::Editing | NoteOutcome::ConfirmDiscard => {}
-                NoteOutcome::Discarded => self.note = None,
-                NoteOutcome::Save(text) if self.annotations.is_some() => {
-                    self.note = None;
-                    self.view.message = Some(self.annotate(&text));
-                }
-                NoteOutcome::Save(text) => {
-                    self.note = None;
-                    self.view.message = Some(match &self.timeline {
-                        Some(tx) if tx.send(crate::timeline::live::TimelineRequest::Note(text)).is_ok() => {
-                            "note sent: it shows in the timeline (t) once it is on disk".to_string()
-                        }
-                        _ => "note NOT saved: the timeline writer is not running".to_string(),
-                    });
-                }
-            }
-            return KeyOutcome::Redraw;
-        }
-        if let Some(outcome) = self.wizard_key(key) {
-            return outcome;
-        }
-        // `:run NAME k=v` previews a runbook (dry run) in the wizard.
-        if key.code == crossterm::event::KeyCode::Enter
-            && let crate::ui::Mode::Command(text) = &self.view.mode
-            && let Some(parsed) = crate::runbook::wizard::parse(text.trim())
-        {
-            self.view.mode = crate::ui::Mode::Normal;
-            match (parsed, self.events_tx.is_some()) {
-                (Ok((name, params)), true) => self.open_wizard(name, params),
-                (Ok(_), false) => self.view.message = Some("runbooks run only in the interactive console".into()),
-                (Err(e), _) => self.view.message = Some(e),
-            }
-            return KeyOutcome::Redraw;
-        }
-        // `:open P2 title`, `:sev P1`, `:status mitigated` go to the timeline writer.
-        if key.code == crossterm::event::KeyCode::Enter
-            && let crate::ui::Mode::Command(text) = &self.view.mode
-            && let Some(parsed) = crate::timeline::live::parse_command(text.trim())
-        {
-            self.view.mode = crate::ui::Mode::Normal;
-            self.view.message = Some(match (parsed, &self.timeline) {
-                (Ok(request), Some(tx)) => match tx.send(request) {
-                    Ok(()) => "sent to the timeline; it shows once on disk".into(),
-                    Err(_) => "NOT saved: the timeline writer stopped (see the log)".into(),
-                },
-                (Ok(_), None) => "not saved: no timeline writer here (a replay or a headless frame)".into(),
-                (Err(e), _) => e,
-            });
-            return KeyOutcome::Redraw;
-        }
-        // `w` brings back a wizard hidden with `h`/Esc (a long restore goes on while you look around).
-        if self.view.mode == crate::ui::Mode::Normal
-            && key.code == crossterm::event::KeyCode::Char('w')
-            && self.wizard_hidden
-            && self.model.runbook.is_some()
-        {
-            self.wizard_hidden = false;
-            return KeyOutcome::Redraw;
-        }
-        if self.view.mode == crate::ui::Mode::Normal && key.code == crossterm::event::KeyCode::Char('n') {
-            self.note = Some(NoteEditor::default());
-            return KeyOutcome::Redraw;
-        }
-        let outcome = self.view.on_key(key);
-        self.confirm_quit(outcome)
-    }
-
-    /// Quitting while a runbook is changing things asks first: the run would go on unwatched.
-    fn confirm_quit(&mut self, outcome: KeyOutcome) -> KeyOutcome {
-        let running =
-            self.wizard.as_ref().is_some_and(|w| w.started_real_run) && self.model.runbook.as_ref().is_some_and(|r| r.outcome.is_none());
-        if outcome != KeyOutcome::Quit || !running {
-            return outcome;
-        }
-        if self.quit_armed {
-            return KeyOutcome::Quit;
-        }
-        self.quit_armed = true;
-        self.view.message = Some("a runbook is running: q again quits anyway (the run goes on without you watching)".into());
-        KeyOutcome::Redraw
-    }
-}
-
-impl Console {
-    /// `:run NAME k=v`: pick the parameters not given (from live state), then the dry run.
-    fn open_wizard(&mut self, name: String, params: crate::runbook::template::Vars) {
-        let missing = match crate::runbook::wizard::missing_params(&name, &params) {
-            Ok(missing) => missing,
-            Err(e) => return self.view.message = Some(e),
-        };
-        let picker = crate::ui::picker::ParamPicker::new(&name, missing, &self.model);
-        self.wizard = Some(Wizard { name, params, picker, ..Wizard::default() });
-        self.wizard_hidden = false;
-        if self.wizard.as_ref().is_some_and(|w| w.picker.is_none()) {
-            self.start_dry_run();
-        }
-    }
-
-    fn start_dry_run(&mut self) {
-        let (Some(w), Some(tx)) = (self.wizard.as_ref(), self.events_tx.clone()) else { return };
-        let started =
-            crate::runbook::wizard::start(&w.name, w.params.clone(), None, &self.config, self.clock.clone(), tx, Default::default());
-        if let Err(e) = started {
-            self.wizard = None;
-            self.wizard_hidden = true;
-            self.view.message = Some(e);
-        }
-    }
-
-    /// Keys for the parameter picker; `None` when it is not open.
-    fn picker_key(&mut self, key: crossterm::event::KeyEvent) -> Option<KeyOutcome> {
-        use crate::ui::picker::PickOutcome;
-        let w = self.wizard.as_mut()?;
-        match w.picker.as_mut()?.on_key(key, &self.model) {
-            PickOutcome::Picking => {}
-            PickOutcome::Cancelled => {
-                self.wizard = None;
-                self.wizard_hidden = true;
-            }
-            PickOutcome::Done(picked) => {
-                w.picker = None;
-                w.params.extend(picked);
-                self.start_dry_run();
-            }
-        }
-        Some(KeyOutcome::Redraw)
-    }
-
-    /// Keys while the wizard is shown: picking, typing, Enter runs for real after the preview,
-    /// Esc during the real run asks whether to abort it, otherwise hides.
-    fn wizard_key(&mut self, key: crossterm::event::KeyEvent) -> Option<KeyOutcome> {
-        use crossterm::event::KeyCode;
-        if let Some(outcome) = self.picker_key(key) {
-            return Some(outcome);
-        }
-        if self.wizard_hidden || self.model.runbook.is_none() {
-            return None;
-        }
-        // Until the real run's first event arrives the dry run is still on screen: one Enter starts one run.
-        let previewed = self.model.runbook.as_ref().is_some_and(|r| r.dry_run && r.outcome.is_some())
-            && self.wizard.as_ref().is_some_and(|w| !w.started_real_run);
-        let running = self.model.runbook.as_ref().is_some_and(|r| !r.dry_run && r.outcome.is_none());
-        if let Some(w) = self.wizard.as_mut().filter(|w| w.started_real_run && running) {
-            match (w.abort_asked, key.code) {
-                (false, KeyCode::Esc) => w.abort_asked = true,
-                (true, KeyCode::Char('y')) => {
-                    w.abort_asked = false;
-                    w.cancel.cancel();
-                    self.view.message = Some("aborting the run at its current step…".into());
-                }
-                (true, KeyCode::Char('n') | KeyCode::Esc) => w.abort_asked = false,
-                (true, KeyCode::Char('h')) => {
-                    w.abort_asked = false;
-                    self.wizard_hidden = true;
-                }
-                (_, KeyCode::Char('q')) => return Some(self.confirm_quit(KeyOutcome::Quit)),
-                _ => {}
-            }
-            return Some(KeyOutcome::Redraw);
-        }
-        match key.code {
-            KeyCode::Esc => {
-                self.wizard_hidden = true;
-                if self.wizard.as_ref().is_some_and(|w| !w.started_real_run) {
-                    self.wizard = None;
-                }
-            }
-            KeyCode::Enter if previewed => {
-                let (Some(w), Some(tx)) = (self.wizard.as_mut(), self.events_tx.clone()) else { return Some(KeyOutcome::Redraw) };
-                w.started_real_run = true;
-                let typed = w.typed.clone();
-                let cancel = w.cancel.clone();
-                if let Err(e) =
-                    crate::runbook::wizard::start(&w.name, w.params.clone(), Some(typed), &self.config, self.clock.clone(), tx, cancel)
-                {
-                    self.view.message = Some(e);
-                }
-            }
-            KeyCode::Backspace => {
-                if let Some(w) = self.wizard.as_mut() {
-                    w.typed.pop();
-                }
-            }
-            KeyCode::Char(c) if self.wizard.as_ref().is_some_and(|w| !w.started_real_run) => {
-                if let Some(w) = self.wizard.as_mut() {
-                    w.typed.push(c);
-                }
-            }
-            KeyCode::Char('q') => return Some(self.confirm_quit(KeyOutcome::Quit)),
-            _ => {}
-        }
-        Some(KeyOutcome::Redraw)
-    }
-
-    /// Appends a replay note to the annotations file (one JSON line, fsynced); never the recording.
-    fn annotate(&self, text: &str) -> String {
-        let Some(path) = &self.annotations else { return "no annotations file".into() };
-        let line = serde_json::json!({ "at": self.clock.now(), "text": crate::sanitize::redact_secrets(text) }).to_string();
-        let written = std::fs::OpenOptions::new().create(true).append(true).open(path).and_then(|mut f| {
-            use std::io::Write;
-            f.write_all(line.as_bytes())?;
-            f.write_all(b"\n")?;
-            f.sync_all()
-        });
-        match written {
-            Ok(()) => format!("annotation saved to {}", path.display()),
-            Err(e) => format!("annotation NOT saved to {}: {e}", path.display()),
         }
     }
 }
@@ -389,9 +232,9 @@ fn is_observation(e: &Event) -> bool {
 /// Runs the interactive console on the real terminal until the user quits or a signal arrives.
 pub async fn run_interactive(mut console: Console) -> anyhow::Result<()> {
     let (tx, mut rx) = unbounded_channel();
-    console.timeline = Some(crate::timeline::live::spawn(&console.config, console.clock.clone(), tx.clone()));
-    console.events_tx = Some(tx.clone());
-    let tasks = crate::sources::spawn_all(&console.config, console.clock.clone(), tx);
+    console.services.timeline = Some(crate::timeline::live::spawn(console.config(), console.clock.clone(), tx.clone()));
+    console.set_events(tx.clone());
+    let tasks = crate::sources::spawn_all(console.config(), console.clock.clone(), tx);
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("installing SIGTERM handler")?;
     let mut sighup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).context("installing SIGHUP handler")?;
     let mut terminal = crate::terminal::enter()?;
@@ -419,7 +262,7 @@ pub async fn run_interactive(mut console: Console) -> anyhow::Result<()> {
                 },
                 Some(Ok(TermEvent::Resize(cols, rows))) => {
                     let _ = terminal.autoresize();
-                    if let Some(r) = &console.recorder {
+                    if let Some(r) = console.recorder() {
                         r.record(crate::record::Record::Resize { t: r.offset_ms(), cols, rows });
                     }
                     dirty = true;
@@ -434,7 +277,7 @@ pub async fn run_interactive(mut console: Console) -> anyhow::Result<()> {
                 if moved {
                     // Seconds are recorded so a replay shows the same ages and clock as live.
                     console.record_event(&tick);
-                    if let Some(r) = &console.recorder {
+                    if let Some(r) = console.recorder() {
                         r.flush();
                     }
                 }
@@ -448,14 +291,14 @@ pub async fn run_interactive(mut console: Console) -> anyhow::Result<()> {
     for t in tasks {
         t.abort();
     }
-    console.recorder.take(); // finishes the file
+    console.finish_recording();
     result
 }
 
 /// Runs the console without a terminal for `settle` of live data and returns the last frame.
 pub async fn run_headless(mut console: Console, cols: u16, rows: u16, settle: Duration, ansi: bool) -> anyhow::Result<String> {
     let (tx, mut rx) = unbounded_channel();
-    let tasks = crate::sources::spawn_all(&console.config, console.clock.clone(), tx);
+    let tasks = crate::sources::spawn_all(console.config(), console.clock.clone(), tx);
     let deadline = tokio::time::Instant::now() + settle;
     loop {
         tokio::select! {
@@ -470,7 +313,7 @@ pub async fn run_headless(mut console: Console, cols: u16, rows: u16, settle: Du
     console.record_event(&tick);
     console.model.apply(tick);
     let frame = frame_text(&console, cols, rows, ansi);
-    console.recorder.take(); // finishes the file
+    console.finish_recording();
     Ok(frame)
 }
 

@@ -1,8 +1,6 @@
 //! The command line: `sitrep` (= `sitrep console`), demo, replay, export, lab, check, note,
 //! runbook, completions. Flags override sitrep.toml, which overrides the defaults.
 
-use crate::app::{Console, run_headless, run_interactive};
-use crate::clock::Clock;
 use crate::config::{self, Config};
 use anyhow::Context;
 use clap::{Args, CommandFactory, Parser, Subcommand};
@@ -188,7 +186,7 @@ fn replay(args: ReplayArgs, config_path: Option<PathBuf>) -> anyhow::Result<Exit
     }
     if args.info {
         print!("{}", player::info(&rec));
-        if let Ok(card) = std::fs::read_to_string(crate::drill::scorecard_path(&args.file)) {
+        if let Ok(card) = std::fs::read_to_string(crate::lab::drill::scorecard_path(&args.file)) {
             print!("\n{card}");
         }
         return Ok(ExitCode::SUCCESS);
@@ -219,45 +217,8 @@ fn replay(args: ReplayArgs, config_path: Option<PathBuf>) -> anyhow::Result<Exit
         return Ok(ExitCode::SUCCESS);
     }
     let from = player::parse_offset(&args.from).map_err(anyhow::Error::msg)?;
-    runtime()?.block_on(crate::record::replay::run(rec, config, args.speed.clamp(0.25, 32.0), from))?;
+    crate::console::runtime()?.block_on(crate::record::replay::run(rec, config, args.speed.clamp(0.25, 32.0), from))?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Where a recording goes: --record FILE, else with `record = true` a timestamped file in the data dir.
-fn recording_path(args: &ConsoleArgs, config: &Config) -> anyhow::Result<Option<PathBuf>> {
-    if let Some(p) = &args.record {
-        return Ok(Some(p.clone()));
-    }
-    if !config.general.record {
-        return Ok(None);
-    }
-    let dir = crate::timeline::store::data_dir(config)?.join("recordings");
-    Ok(Some(dir.join(format!("{}.sitrep", chrono::Utc::now().format("%Y%m%dT%H%M%SZ")))))
-}
-
-fn recording_header(config: &Config, banner: &str, cols: u16, rows: u16) -> crate::record::Header {
-    let mut sources = Vec::new();
-    if config.kube.enabled {
-        sources.push(format!("kube {}", if config.kube.context.is_empty() { "current-context" } else { &config.kube.context }));
-    }
-    sources.extend(config.postgres.members.iter().map(|m| format!("postgres {}", m.name)));
-    sources.extend(config.postgres.patroni.iter().map(|u| format!("patroni {}", crate::sanitize::redact_secrets(u))));
-    sources.extend(config.sentinel.addrs.iter().map(|a| format!("sentinel {a}")));
-    sources.extend(config.queues.names.iter().map(|q| format!("queue {q}")));
-    if !config.s3.bucket.is_empty() {
-        sources.push(format!("s3 {}", config.s3.bucket));
-    }
-    crate::record::Header {
-        format: crate::record::format::FORMAT.into(),
-        version: crate::record::format::VERSION,
-        sitrep: env!("CARGO_PKG_VERSION").into(),
-        started_at: chrono::Utc::now(),
-        cols,
-        rows,
-        sources,
-        timezone: "UTC".into(),
-        banner: banner.into(),
-    }
 }
 
 /// Global flags given before the subcommand still count.
@@ -304,42 +265,17 @@ pub fn load_config(args: &ConsoleArgs) -> anyhow::Result<Config> {
     Ok(config)
 }
 
-fn banner(config: &Config) -> String {
-    let ctx = if config.kube.context.is_empty() { "current context".to_string() } else { config.kube.context.clone() };
-    let ns = if config.kube.namespaces.is_empty() { "all namespaces".to_string() } else { config.kube.namespaces.join(",") };
-    format!("{ctx} · {ns}{}", if config.general.read_only { " · READ-ONLY" } else { "" })
-}
-
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")
-}
-
 fn console(args: ConsoleArgs) -> anyhow::Result<ExitCode> {
     let config = load_config(&args)?;
-    let banner = banner(&config);
-    run_console_with(config, &args, banner)
-}
-
-/// Runs the console (interactive or headless) on an already-loaded config.
-pub fn run_console_with(config: Config, args: &ConsoleArgs, banner: String) -> anyhow::Result<ExitCode> {
-    let rt = runtime()?;
-    let record_to = recording_path(args, &config)?;
-    rt.block_on(async {
-        let mut console = Console::new(config.clone(), banner, Clock::Real)?;
-        if let Some(path) = &record_to {
-            let (cols, rows) = if args.snapshot { args.size } else { crossterm::terminal::size().unwrap_or((80, 24)) };
-            console.recorder = Some(crate::record::Recorder::create(path, &recording_header(&config, &console.banner, cols, rows))?);
-        }
-        if args.snapshot {
-            let (cols, rows) = args.size;
-            let frame = run_headless(console, cols, rows, Duration::from_secs_f64(args.settle.max(0.0)), args.ansi).await?;
-            print!("{frame}");
-            Ok(ExitCode::SUCCESS)
-        } else {
-            run_interactive(console).await.map(|()| ExitCode::SUCCESS)
-        }
-    })
+    let banner = crate::console::banner(&config);
+    let snapshot = args.snapshot.then(|| crate::console::Snapshot {
+        cols: args.size.0,
+        rows: args.size.1,
+        settle: Duration::from_secs_f64(args.settle.max(0.0)),
+        ansi: args.ansi,
+    });
+    crate::console::run(config, &crate::console::Start { record: args.record, snapshot }, banner)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A bundled recording by name (recordings/NAME.sitrep) or a path.

@@ -245,7 +245,7 @@ fn frames_taken_while_recording_equal_the_replayed_frames_at_the_same_offsets() 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let live: Vec<(u64, String, String)> = rt.block_on(async {
         let mut console = Console::new(config.clone(), "live".into(), Clock::Real).expect("console");
-        console.recorder = Some(sitrep::record::Recorder::create(&path, &header).expect("recorder"));
+        console.set_recorder(sitrep::record::Recorder::create(&path, &header).expect("recorder"));
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let tasks = sitrep::sources::spawn_all(&config, Clock::Real, tx);
         let mut frames = Vec::new();
@@ -258,13 +258,13 @@ fn frames_taken_while_recording_equal_the_replayed_frames_at_the_same_offsets() 
                 console.feed(vec![ev]);
             }
             console.feed(vec![Event::Tick { at: chrono::Utc::now() }]);
-            let t = console.recorder.as_ref().map_or(0, |r| r.offset_ms());
+            let t = console.recorder().map_or(0, |r| r.offset_ms());
             frames.push((t, frame_text(&console, 120, 40, false), format!("frame {i}")));
         }
         for t in tasks {
             t.abort();
         }
-        console.recorder.take();
+        console.finish_recording();
         frames
     });
     let rec = sitrep::record::read(&path).expect("read the recording");

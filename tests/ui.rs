@@ -7,6 +7,7 @@ use sitrep::app::{Console, frame_text};
 use sitrep::clock::Clock;
 use sitrep::config::Config;
 use sitrep::model::*;
+use sitrep::ui::overlay::{Overlay, PendingRun, WizardStage};
 
 fn t0() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-29T03:12:00Z").map(|t| t.with_timezone(&Utc)).unwrap_or_default()
@@ -243,9 +244,9 @@ fn a_dead_source_shows_failing_with_the_age_of_its_last_good_data() {
 #[test]
 fn the_help_lists_every_key() {
     let mut c = console(incident_events());
-    c.view.on_key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE));
+    c.on_key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE));
     let frame = frame_text(&c, 100, 30, false);
-    for (key, _) in sitrep::ui::KEYS {
+    for key in sitrep::ui::keymap::LIVE.iter().map(|b| b.label) {
         assert!(frame.contains(key), "help lacks {key}:\n{frame}");
     }
 }
@@ -417,7 +418,7 @@ fn the_runbook_wizard_previews_steps_and_asks_for_the_typed_name_at_80x24() {
     });
     events.push(Event::RunbookFinished { outcome: "dry run: nothing was changed".into(), end: None });
     let mut c = console(events);
-    c.wizard = Some(sitrep::app::Wizard { name: "rollback".into(), typed: "ap".into(), ..Default::default() });
+    c.open(Overlay::Wizard(WizardStage::Preview { run: PendingRun::new("rollback"), typed: "ap".into() }));
     let frame = frame_text(&c, 80, 24, false);
     assert!(frame.contains("PREVIEW (dry run)"), "{frame}");
     assert!(frame.contains("1.5.0-bad -> registry.local/shop/api:1.4.2"), "{frame}");
@@ -438,8 +439,7 @@ fn quitting_while_a_runbook_runs_asks_first() {
         timeouts_secs: vec![],
     });
     let mut c = console(events);
-    c.wizard =
-        Some(sitrep::app::Wizard { name: "failover-redis".into(), typed: "mymaster".into(), started_real_run: true, ..Default::default() });
+    c.show_real_run();
     press(&mut c, "\u{1b}");
     assert_eq!(c.on_key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE)), sitrep::ui::KeyOutcome::Redraw);
     assert!(c.view.message.as_deref().is_some_and(|m| m.contains("a runbook is running")), "{:?}", c.view.message);
@@ -459,9 +459,8 @@ fn run_without_a_deployment_offers_the_live_deployments_to_pick_from_at_80x24() 
     });
     events.push(Event::RunbookFinished { outcome: "completed in 2.2s".into(), end: None });
     let mut c = console(events);
-    c.wizard_hidden = true;
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    c.events_tx = Some(tx);
+    c.set_events(tx);
     press(&mut c, ":run rollback\n");
     let frame = frame_text(&c, 80, 24, false);
     assert!(frame.contains("choose deployment (1 of 1)"), "{frame}");
@@ -471,7 +470,7 @@ fn run_without_a_deployment_offers_the_live_deployments_to_pick_from_at_80x24() 
     press(&mut c, "j");
     assert!(frame_text(&c, 80, 24, false).contains("▶ worker"));
     press(&mut c, "\u{1b}");
-    assert!(c.wizard.is_none(), "esc cancels the run before anything started");
+    assert!(c.wizard().is_none(), "esc cancels the run before anything started");
     let frame = frame_text(&c, 80, 24, false);
     assert!(!frame.contains("choose deployment") && !frame.contains("runbook triage"), "{frame}");
 }
@@ -480,7 +479,7 @@ fn run_without_a_deployment_offers_the_live_deployments_to_pick_from_at_80x24() 
 fn a_pane_without_data_yet_lets_the_value_be_typed() {
     let mut c = console(vec![Event::Tick { at: at(0) }]);
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    c.events_tx = Some(tx);
+    c.set_events(tx);
     press(&mut c, ":run scale\n");
     let frame = frame_text(&c, 80, 24, false);
     assert!(frame.contains("pods pane is still waiting"), "{frame}");
@@ -507,7 +506,7 @@ fn rollback_running() -> Console {
     events.push(Event::RunbookStep { index: 1, state: StepPhase::Running, text: String::new() });
     events.push(Event::Tick { at: at(14) });
     let mut c = console(events);
-    c.wizard = Some(sitrep::app::Wizard { name: "rollback".into(), typed: "api".into(), started_real_run: true, ..Default::default() });
+    c.show_real_run();
     c
 }
 
@@ -530,13 +529,13 @@ fn esc_during_a_run_asks_to_abort_and_y_cancels_it_at_80x24() {
     insta::assert_snapshot!("wizard_abort_prompt_80x24", frame);
     press(&mut c, "n");
     assert!(!frame_text(&c, 80, 24, false).contains("y = abort"), "n keeps it running");
-    assert!(c.wizard.as_ref().is_some_and(|w| !w.cancel.is_cancelled()));
+    assert!(c.run_cancel().is_some_and(|cancel| !cancel.is_cancelled()));
     press(&mut c, "\u{1b}h");
     assert!(!frame_text(&c, 80, 24, false).contains("RUNNING"), "h hides the wizard");
     press(&mut c, "w");
     assert!(frame_text(&c, 80, 24, false).contains("RUNNING"), "w shows it again");
     press(&mut c, "\u{1b}y");
-    assert!(c.wizard.as_ref().is_some_and(|w| w.cancel.is_cancelled()), "y aborts");
+    assert!(c.run_cancel().is_some_and(|cancel| cancel.is_cancelled()), "y aborts");
     c.model.apply(Event::RunbookStep {
         index: 1,
         state: StepPhase::Aborted,

@@ -130,7 +130,7 @@ pub fn run(args: LabArgs) -> anyhow::Result<()> {
         }
         LabCommand::Status { dir } => status(&dir),
         LabCommand::Drill { scenario, window, out } => {
-            let card = crate::drill::run(&scenario, Duration::from_secs(window), &out)?;
+            let card = super::drill::run(&scenario, Duration::from_secs(window), &out)?;
             print!("{}", card.to_markdown());
             Ok(())
         }

@@ -7,6 +7,7 @@ pub mod kube;
 
 pub mod config;
 pub mod control;
+pub mod drill;
 pub mod error;
 mod fault_actions;
 pub mod faults;

@@ -60,7 +60,7 @@ pub fn console_and_cursor_at(rec: &Recording, config: &Config, at_ms: u64, follo
 pub fn apply(console: &mut Console, record: &Record, follow_keys: bool) {
     match record {
         Record::Event { event, .. } => {
-            console.model.apply(event.clone());
+            console.apply(event.clone());
         }
         Record::Key { key, .. } if follow_keys => {
             if let Some(k) = key.to_key() {

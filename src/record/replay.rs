@@ -6,7 +6,9 @@ use super::reader::Recording;
 use crate::app::Console;
 use crate::config::Config;
 use crate::model::Event;
-use crate::ui::{KeyOutcome, Mode, Screen, render};
+use crate::ui::command::{Command, Scope};
+use crate::ui::keymap::{Binding, Keys, lookup};
+use crate::ui::{KeyOutcome, Mode};
 use crossterm::event::{Event as TermEvent, EventStream, KeyCode, KeyEventKind};
 use futures::StreamExt;
 use ratatui::layout::Rect;
@@ -14,6 +16,49 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 const SPEEDS: [f64; 8] = [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0];
+
+/// What the replay's own keys do (the console's keys work too, on the replayed console).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReplayAction {
+    PlayPause,
+    Faster,
+    Slower,
+    Forward,
+    Back,
+    Step,
+    NextEntry,
+    PreviousEntry,
+}
+
+/// The replay's keys: they drive the player and the `?` help of a replay lists them.
+const KEYS: &[Binding<ReplayAction>] = &[
+    Binding { keys: &[Keys::Char(' ')], label: "space", help: "play / pause", scope: Scope::Replay, action: ReplayAction::PlayPause },
+    Binding { keys: &[Keys::Char('+')], label: "+", help: "faster (up to 32x)", scope: Scope::Replay, action: ReplayAction::Faster },
+    Binding { keys: &[Keys::Char('-')], label: "-", help: "slower (down to 0.25x)", scope: Scope::Replay, action: ReplayAction::Slower },
+    Binding {
+        keys: &[Keys::Code(KeyCode::Right)],
+        label: "→",
+        help: "10 seconds forward",
+        scope: Scope::Replay,
+        action: ReplayAction::Forward,
+    },
+    Binding { keys: &[Keys::Code(KeyCode::Left)], label: "←", help: "10 seconds back", scope: Scope::Replay, action: ReplayAction::Back },
+    Binding { keys: &[Keys::Char('.')], label: ".", help: "one second forward", scope: Scope::Replay, action: ReplayAction::Step },
+    Binding {
+        keys: &[Keys::Char(']')],
+        label: "]",
+        help: "the next timeline entry",
+        scope: Scope::Replay,
+        action: ReplayAction::NextEntry,
+    },
+    Binding {
+        keys: &[Keys::Char('[')],
+        label: "[",
+        help: "the previous timeline entry",
+        scope: Scope::Replay,
+        action: ReplayAction::PreviousEntry,
+    },
+];
 
 /// Where the player is.
 struct Player {
@@ -30,10 +75,32 @@ impl Player {
         let view = self.console.view.clone();
         let (mut console, cursor) = super::player::console_and_cursor_at(rec, config, to, false)?;
         console.view = view;
-        console.annotations = self.console.annotations.take();
+        console.set_replay(annotations_path(&rec.path), crate::ui::keymap::rows(KEYS, Scope::Replay));
         self.console = console;
         self.pos_ms = to;
         self.cursor = cursor;
+        Ok(())
+    }
+
+    fn act(&mut self, action: ReplayAction, rec: &Recording, config: &Config, entries: &[u64]) -> anyhow::Result<()> {
+        match action {
+            ReplayAction::PlayPause => self.playing = !self.playing,
+            ReplayAction::Faster => self.speed = (self.speed + 1).min(SPEEDS.len() - 1),
+            ReplayAction::Slower => self.speed = self.speed.saturating_sub(1),
+            ReplayAction::Forward => self.advance(rec, 10_000),
+            ReplayAction::Back => self.seek(rec, config, self.pos_ms.saturating_sub(10_000))?,
+            ReplayAction::Step => self.advance(rec, 1000),
+            ReplayAction::NextEntry => {
+                if let Some(t) = entries.iter().find(|t| **t > self.pos_ms) {
+                    self.seek(rec, config, *t)?;
+                }
+            }
+            ReplayAction::PreviousEntry => {
+                if let Some(t) = entries.iter().rev().find(|t| **t + 500 < self.pos_ms) {
+                    self.seek(rec, config, *t)?;
+                }
+            }
+        }
         Ok(())
     }
 
@@ -58,8 +125,7 @@ fn entry_offsets(rec: &Recording) -> Vec<u64> {
 }
 
 pub async fn run(rec: Recording, config: Config, speed: f64, from_ms: u64) -> anyhow::Result<()> {
-    let mut console = console_at(&rec, &config, 0, false)?;
-    console.annotations = Some(annotations_path(&rec.path));
+    let console = console_at(&rec, &config, 0, false)?;
     let speed = SPEEDS.iter().position(|s| *s >= speed).unwrap_or(2);
     let mut player = Player { console, pos_ms: 0, cursor: Default::default(), playing: true, speed };
     player.seek(&rec, &config, from_ms)?;
@@ -91,25 +157,10 @@ pub async fn run(rec: Recording, config: Config, speed: f64, from_ms: u64) -> an
                         }
                         continue;
                     }
-                    let free = player.console.note.is_none() && player.console.view.mode == Mode::Normal;
-                    match k.code {
-                        KeyCode::Char(' ') if free => player.playing = !player.playing,
-                        KeyCode::Char('+') if free => player.speed = (player.speed + 1).min(SPEEDS.len() - 1),
-                        KeyCode::Char('-') if free => player.speed = player.speed.saturating_sub(1),
-                        KeyCode::Right if free => player.advance(&rec, 10_000),
-                        KeyCode::Left if free => player.seek(&rec, &config, player.pos_ms.saturating_sub(10_000))?,
-                        KeyCode::Char('.') if free => player.advance(&rec, 1000),
-                        KeyCode::Char(']') if free => {
-                            if let Some(t) = entries.iter().find(|t| **t > player.pos_ms) {
-                                player.seek(&rec, &config, *t)?;
-                            }
-                        }
-                        KeyCode::Char('[') if free => {
-                            if let Some(t) = entries.iter().rev().find(|t| **t + 500 < player.pos_ms) {
-                                player.seek(&rec, &config, *t)?;
-                            }
-                        }
-                        _ => {
+                    let free = !player.console.has_overlay() && player.console.view.mode == Mode::Normal;
+                    match lookup(KEYS, &k).filter(|_| free) {
+                        Some(action) => player.act(action, &rec, &config, &entries)?,
+                        None => {
                             if player.console.on_key(k) == KeyOutcome::Quit {
                                 break Ok(());
                             }
@@ -126,13 +177,16 @@ pub async fn run(rec: Recording, config: Config, speed: f64, from_ms: u64) -> an
     result
 }
 
-/// `:g 12:30` typed in command mode, taken at Enter.
+/// `:g 12:30` typed in command mode, taken at Enter (every other command is the console's).
 fn seek_command(console: &Console, key: &crossterm::event::KeyEvent) -> Option<String> {
-    if key.code != KeyCode::Enter {
+    if key.code != KeyCode::Enter || console.has_overlay() {
         return None;
     }
     match &console.view.mode {
-        Mode::Command(text) => text.strip_prefix("g ").map(str::to_string),
+        Mode::Command(text) => match Command::parse(text) {
+            Ok(Command::Seek(at)) => Some(at),
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -146,18 +200,12 @@ pub fn annotations_path(recording: &std::path::Path) -> std::path::PathBuf {
 
 fn draw(terminal: &mut ratatui::DefaultTerminal, p: &Player, rec: &Recording, entries: &[u64]) -> anyhow::Result<()> {
     let c = &p.console;
-    let now = c.clock.now();
-    let screen =
-        Screen { theme: &c.theme, views: &c.views, view_name: &c.config.general.view, thresholds: &c.config.thresholds, banner: &c.banner };
     terminal
         .draw(|f| {
             let area = f.area();
-            render(f, &c.model, &c.view, &screen, now);
-            if let Some(note) = &c.note {
-                note.draw(f, area, &c.theme);
-            }
+            c.draw_frame(f);
             let bar = Rect { x: area.x, y: area.y + area.height.saturating_sub(1), width: area.width, height: 1 };
-            f.render_widget(Paragraph::new(progress_line(p, rec, entries, area.width, &c.theme)), bar);
+            f.render_widget(Paragraph::new(progress_line(p, rec, entries, area.width, c.theme())), bar);
         })
         .map_err(|e| anyhow::anyhow!("drawing: {e}"))?;
     Ok(())
@@ -182,4 +230,24 @@ fn progress_line<'a>(p: &Player, rec: &Recording, entries: &[u64], width: u16, t
         Span::styled(format!("[{}]", bar.into_iter().collect::<String>()), theme.accent),
         Span::styled(tail, theme.muted),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::{KeyEvent, KeyModifiers};
+
+    #[test]
+    fn the_help_of_a_replay_lists_the_replay_keys_and_not_the_live_only_ones() {
+        let mut console = Console::new(Config::default(), "REPLAY".into(), crate::clock::Clock::Real).expect("console");
+        console.set_replay("x.annotations.jsonl".into(), crate::ui::keymap::rows(KEYS, Scope::Replay));
+        console.on_key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE));
+        let frame = crate::app::frame_text(&console, 100, 40, false);
+        for b in KEYS {
+            assert!(frame.contains(b.help), "replay help lacks {}:\n{frame}", b.label);
+        }
+        assert!(frame.contains(":g 12:30"), "{frame}");
+        assert!(!frame.contains(":run"), "runbooks do not run in a replay:\n{frame}");
+        assert_eq!(lookup(KEYS, &KeyEvent::new(KeyCode::Char(']'), KeyModifiers::NONE)), Some(ReplayAction::NextEntry));
+    }
 }

@@ -255,9 +255,9 @@ async fn live_choices(config: &Config, source: crate::runbook::spec::ParamSource
         Some(Err(e)) => return format!("cannot list the live {}: {}", source.name(), crate::sources::clean(&e)),
         None => return format!("(its choices come from the live {}, which is not configured here)", source.name()),
     }
-    let choices = crate::ui::choices::choices(&model, source);
+    let choices = super::choices::choices(&model, source);
     if choices.is_empty() {
-        return crate::ui::choices::why_none(&model, source);
+        return super::choices::why_none(&model, source);
     }
     let width = choices.iter().map(|c| c.value.chars().count()).max().unwrap_or(0);
     let mut out = format!("live {} to choose from:", source.name());

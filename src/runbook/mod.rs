@@ -1,6 +1,7 @@
 //! Guided runbooks: `actions/*.toml` specs, the pure step state machine, the closed set of effects
 //! that touch the estate, the async runner that drives them, and the non-interactive CLI.
 
+pub mod choices;
 pub mod cli;
 pub mod effects;
 pub mod engine;

@@ -93,23 +93,3 @@ pub fn start(
         .map_err(|e| e.to_string())?;
     Ok(())
 }
-
-/// `:run rollback deployment=api replicas=3` → ("rollback", {deployment: api, replicas: 3}).
-pub fn parse(cmd: &str) -> Option<Result<(String, super::template::Vars), String>> {
-    let rest = cmd.strip_prefix("run")?;
-    if !(rest.is_empty() || rest.starts_with(' ')) {
-        return None;
-    }
-    let mut words = rest.split_whitespace();
-    let Some(name) = words.next() else { return Some(Err("usage: :run NAME key=value … (sitrep runbook list)".into())) };
-    let mut params = super::template::Vars::new();
-    for w in words {
-        match w.split_once('=') {
-            Some((k, v)) if !k.is_empty() => {
-                params.insert(k.to_string(), v.to_string());
-            }
-            _ => return Some(Err(format!("`{w}` is not key=value"))),
-        }
-    }
-    Some(Ok((name.to_string(), params)))
-}

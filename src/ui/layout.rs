@@ -3,6 +3,7 @@
 
 use crate::config::Problem;
 use crate::data_files::DataFile;
+use crate::model::SourceId;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use serde::Deserialize;
 
@@ -12,8 +13,44 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("wide", include_str!("../../views/wide.toml")),
 ];
 
-/// Names a view may place.
-pub const PANE_NAMES: &[&str] = &["pods", "replication", "sentinel", "queues", "backups", "summary", "focused", "timeline"];
+/// What a view may place: a source's pane, or one of the pseudo-panes that make small screens work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaneId {
+    Source(SourceId),
+    /// One line per source, alarms first.
+    Summary,
+    /// Whichever source pane has focus.
+    Focused,
+    /// The incident timeline's newest entries.
+    Timeline,
+}
+
+impl PaneId {
+    pub const ALL: [PaneId; 8] = [
+        PaneId::Source(SourceId::Pods),
+        PaneId::Source(SourceId::Replication),
+        PaneId::Source(SourceId::Sentinel),
+        PaneId::Source(SourceId::Queues),
+        PaneId::Source(SourceId::Backups),
+        PaneId::Summary,
+        PaneId::Focused,
+        PaneId::Timeline,
+    ];
+
+    /// The name views/*.toml use.
+    pub fn name(self) -> &'static str {
+        match self {
+            PaneId::Source(s) => s.name(),
+            PaneId::Summary => "summary",
+            PaneId::Focused => "focused",
+            PaneId::Timeline => "timeline",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<PaneId> {
+        PaneId::ALL.into_iter().find(|p| p.name() == name)
+    }
+}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -46,7 +83,7 @@ pub struct View {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     pub size: Constraint,
-    pub panes: Vec<String>,
+    pub panes: Vec<PaneId>,
 }
 
 impl View {
@@ -66,11 +103,16 @@ impl View {
                 });
                 Constraint::Fill(1)
             });
-            for pane in &row.panes {
-                if !PANE_NAMES.contains(&pane.as_str()) {
-                    let hint = crate::config::closest(pane, PANE_NAMES.iter().copied())
-                        .map_or_else(|| format!("use one of: {}", PANE_NAMES.join(", ")), |s| format!("did you mean `{s}`?"));
-                    problems.push(Problem { file: file.path.clone(), line, what: format!("unknown pane `{pane}`"), fix: hint });
+            let mut panes = Vec::new();
+            for name in &row.panes {
+                match PaneId::parse(name) {
+                    Some(pane) => panes.push(pane),
+                    None => problems.push(Problem {
+                        file: file.path.clone(),
+                        line,
+                        what: format!("unknown pane `{name}`"),
+                        fix: pane_hint(name),
+                    }),
                 }
             }
             if row.panes.is_empty() {
@@ -81,7 +123,7 @@ impl View {
                     fix: "list at least one pane or remove the row".into(),
                 });
             }
-            rows.push(Row { size, panes: row.panes.clone() });
+            rows.push(Row { size, panes });
         }
         if rows.is_empty() {
             problems.push(Problem {
@@ -98,8 +140,8 @@ impl View {
         }
     }
 
-    /// Splits `area` into (pane name, rect) pairs.
-    pub fn split(&self, area: Rect) -> Vec<(String, Rect)> {
+    /// Splits `area` into (pane, rect) pairs.
+    pub fn split(&self, area: Rect) -> Vec<(PaneId, Rect)> {
         let rows = Layout::default().direction(Direction::Vertical).constraints(self.rows.iter().map(|r| r.size)).split(area);
         let mut out = Vec::new();
         for (row, rect) in self.rows.iter().zip(rows.iter()) {
@@ -107,7 +149,7 @@ impl View {
                 .direction(Direction::Horizontal)
                 .constraints(row.panes.iter().map(|_| Constraint::Ratio(1, row.panes.len() as u32)))
                 .split(*rect);
-            out.extend(row.panes.iter().cloned().zip(cols.iter().copied()));
+            out.extend(row.panes.iter().copied().zip(cols.iter().copied()));
         }
         out
     }
@@ -129,6 +171,16 @@ pub fn choose<'a>(views: &'a [View], name: &str, cols: u16, rows: u16) -> Option
         .iter()
         .filter(|v| v.min_cols <= cols && v.min_rows <= rows)
         .max_by_key(|v| (u32::from(v.min_cols) * u32::from(v.min_rows), v.min_cols))
+}
+
+/// The fix for an unknown pane name: the nearest valid name, and every valid one.
+fn pane_hint(name: &str) -> String {
+    let names: Vec<&str> = PaneId::ALL.iter().map(|p| p.name()).collect();
+    let valid = format!("valid panes: {}", names.join(", "));
+    match crate::config::closest(name, names.iter().copied()) {
+        Some(near) => format!("did you mean `{near}`? {valid}"),
+        None => valid,
+    }
 }
 
 fn parse_size(s: &str) -> Option<Constraint> {
@@ -174,5 +226,19 @@ mod tests {
         assert_eq!(problems.len(), 2);
         assert!(problems.iter().all(|p| p.line == 5));
         assert!(problems.iter().any(|p| p.fix.contains("`queues`")));
+    }
+
+    #[test]
+    fn pane_names_become_pane_ids_and_an_unknown_one_lists_the_valid_names() {
+        let text = "[[row]]\nsize = \"fill\"\npanes = [\"summary\", \"pg\"]\n";
+        let problems = View::parse(&DataFile { name: "x".into(), path: "views/x.toml".into(), text: text.into() }).expect_err("bad view");
+        assert_eq!(problems[0].what, "unknown pane `pg`");
+        assert!(
+            problems[0].fix.contains("valid panes: pods, replication, sentinel, queues, backups, summary, focused, timeline"),
+            "{}",
+            problems[0].fix
+        );
+        let view = &builtin_views()[0];
+        assert!(view.rows.iter().flat_map(|r| &r.panes).all(|p| PaneId::parse(p.name()) == Some(*p)));
     }
 }

@@ -1,9 +1,11 @@
-//! Drawing: the whole frame is a pure function of (Model, ViewState, theme, view).
-//! Also the view state and the keymap, which change only what is looked at, never the data.
+//! Drawing: the whole frame is a pure function of (Model, ViewState, overlays, theme, view).
+//! Also the view state and its keys, which change only what is looked at, never the data.
 
-pub mod choices;
+pub mod command;
+pub mod keymap;
 pub mod layout;
 pub mod note;
+pub mod overlay;
 pub mod panes;
 pub mod picker;
 pub mod theme;
@@ -14,7 +16,7 @@ use crate::config::Thresholds;
 use crate::model::{Model, SourceId};
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use layout::View;
+use layout::{PaneId, View};
 use panes::PaneCtx;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -23,18 +25,13 @@ use ratatui::widgets::Paragraph;
 use std::collections::BTreeMap;
 use theme::Theme;
 
-/// What the keyboard is currently typing into.
+/// What the keyboard is currently typing into when no overlay takes the key.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Mode {
     #[default]
     Normal,
     Filter,
     Command(String),
-    Help,
-    /// The selected pod, described (like `kubectl describe pod`) with its events.
-    Detail,
-    /// The incident timeline, full screen.
-    Timeline,
 }
 
 /// How the pods pane orders its rows (`s` cycles).
@@ -148,64 +145,40 @@ pub enum KeyOutcome {
     Quit,
 }
 
-/// Every key, for the help screen (and the docs).
-pub const KEYS: &[(&str, &str)] = &[
-    ("1-5 / tab / shift-tab", "focus pods, replication, sentinel, queues, backups"),
-    ("j k / ↓ ↑", "move the selection"),
-    ("g / G", "first / last row"),
-    ("/", "filter rows by text (enter keeps it, esc clears)"),
-    ("enter", "describe the selected pod with its events (esc closes)"),
-    ("s", "sort pods: health, name, restarts, age"),
-    ("t", "the incident timeline, full screen (j/k scroll, f filters by kind, o oldest/newest first)"),
-    ("n", "write a note into the timeline (ctrl-s saves, esc cancels)"),
-    (":ns NAME", "show one namespace (:ns all shows every one)"),
-    (":open P2 title", "open an incident; :sev P1 and :status mitigated change it"),
-    (":run NAME k=v", "a runbook wizard: pick missing params (j/k, enter), preview, type to confirm; esc in a run asks to abort"),
-    ("w", "show the runbook wizard again after hiding it (h / esc)"),
-    (":", "jump: :pods :replication :sentinel :queues :backups, :q quits"),
-    ("?", "this help"),
-    ("esc", "close help, clear the filter"),
-    ("q / ctrl-c", "quit"),
-];
+/// What a key typed into the view asks for beyond the view itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ViewKey {
+    /// Done by the view (or nothing to do).
+    Outcome(KeyOutcome),
+    /// A bound key whose work is the console's (help, timeline, describe, note, wizard).
+    Action(keymap::Action),
+    /// The `:` line, submitted and parsed.
+    Command(Result<command::Command, command::CommandError>),
+}
 
 impl ViewState {
     pub fn selected(&self, source: SourceId) -> usize {
         self.selection.get(&source).copied().unwrap_or(0)
     }
 
-    /// Applies a key; pure, so it is tested without a terminal.
+    /// Applies a key; pure, so it is tested without a terminal. Keys for the console (help,
+    /// timeline, describe, note, runbooks) do nothing here; [`ViewState::key`] reports them.
     pub fn on_key(&mut self, key: KeyEvent) -> KeyOutcome {
+        match self.key(key) {
+            ViewKey::Outcome(outcome) => outcome,
+            ViewKey::Action(_) => KeyOutcome::Nothing,
+            ViewKey::Command(command) => self.command(command),
+        }
+    }
+
+    /// Applies a key to the view and says what is left for the console to do.
+    pub fn key(&mut self, key: KeyEvent) -> ViewKey {
+        // Ctrl-C quits from every mode, the typing ones too.
         if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
-            return KeyOutcome::Quit;
+            return ViewKey::Outcome(KeyOutcome::Quit);
         }
         self.message = None;
-        match self.mode.clone() {
-            Mode::Timeline => {
-                match key.code {
-                    KeyCode::Char('j') | KeyCode::Down => self.timeline_scroll = self.timeline_scroll.saturating_add(1),
-                    KeyCode::Char('k') | KeyCode::Up => self.timeline_scroll = self.timeline_scroll.saturating_sub(1),
-                    KeyCode::Char('g') => self.timeline_scroll = 0,
-                    KeyCode::Char('f') => {
-                        self.timeline_kind = self.timeline_kind.next();
-                        self.timeline_scroll = 0;
-                    }
-                    KeyCode::Char('o') => {
-                        self.timeline_oldest_first = !self.timeline_oldest_first;
-                        self.timeline_scroll = 0;
-                    }
-                    KeyCode::Char('q') => return KeyOutcome::Quit,
-                    KeyCode::Char('t') | KeyCode::Esc => self.mode = Mode::Normal,
-                    _ => return KeyOutcome::Nothing,
-                }
-                KeyOutcome::Redraw
-            }
-            Mode::Help | Mode::Detail => {
-                if matches!(key.code, KeyCode::Char('q')) && self.mode == Mode::Detail {
-                    return KeyOutcome::Quit;
-                }
-                self.mode = Mode::Normal;
-                KeyOutcome::Redraw
-            }
+        let outcome = match self.mode.clone() {
             Mode::Filter => {
                 match key.code {
                     KeyCode::Esc => {
@@ -217,7 +190,7 @@ impl ViewState {
                         self.filter.pop();
                     }
                     KeyCode::Char(c) if !c.is_control() => self.filter.push(c),
-                    _ => return KeyOutcome::Nothing,
+                    _ => return ViewKey::Outcome(KeyOutcome::Nothing),
                 }
                 KeyOutcome::Redraw
             }
@@ -226,7 +199,7 @@ impl ViewState {
                     KeyCode::Esc => self.mode = Mode::Normal,
                     KeyCode::Enter => {
                         self.mode = Mode::Normal;
-                        return self.run_command(&text);
+                        return ViewKey::Command(command::Command::parse(&text));
                     }
                     KeyCode::Backspace => {
                         text.pop();
@@ -236,63 +209,81 @@ impl ViewState {
                         text.push(c);
                         self.mode = Mode::Command(text);
                     }
-                    _ => return KeyOutcome::Nothing,
+                    _ => return ViewKey::Outcome(KeyOutcome::Nothing),
                 }
                 KeyOutcome::Redraw
             }
-            Mode::Normal => self.on_normal_key(key),
-        }
+            Mode::Normal => match keymap::lookup(keymap::LIVE, &key) {
+                Some(action) => return self.act(action, key),
+                None => KeyOutcome::Nothing,
+            },
+        };
+        ViewKey::Outcome(outcome)
     }
 
-    fn on_normal_key(&mut self, key: KeyEvent) -> KeyOutcome {
+    /// A bound key in normal mode: the view's own actions are done here.
+    fn act(&mut self, action: keymap::Action, key: KeyEvent) -> ViewKey {
+        use keymap::Action;
         let sel = self.selection.entry(self.focus).or_insert(0);
-        match key.code {
-            KeyCode::Char('q') => return KeyOutcome::Quit,
-            KeyCode::Char('?') => self.mode = Mode::Help,
-            KeyCode::Char('/') => self.mode = Mode::Filter,
-            KeyCode::Char(':') => self.mode = Mode::Command(String::new()),
-            KeyCode::Esc => self.filter.clear(),
-            KeyCode::Char('t') => {
-                self.timeline_scroll = 0;
-                self.mode = Mode::Timeline;
+        match (action, key.code) {
+            (Action::Quit, _) => return ViewKey::Outcome(KeyOutcome::Quit),
+            (Action::Filter, _) => self.mode = Mode::Filter,
+            (Action::Command, _) => self.mode = Mode::Command(String::new()),
+            (Action::ClearFilter, _) => self.filter.clear(),
+            (Action::SortPods, _) if self.focus == SourceId::Pods => self.pod_sort = self.pod_sort.next(),
+            (Action::Describe | Action::SortPods, _) if self.focus != SourceId::Pods => return ViewKey::Outcome(KeyOutcome::Nothing),
+            (Action::Move, KeyCode::Char('j') | KeyCode::Down) => *sel = sel.saturating_add(1),
+            (Action::Move, _) => *sel = sel.saturating_sub(1),
+            (Action::Jump, KeyCode::Char('g') | KeyCode::Home) => *sel = 0,
+            (Action::Jump, _) => *sel = usize::MAX / 2,
+            (Action::Focus, KeyCode::Tab) => self.focus = cycle(self.focus, 1),
+            (Action::Focus, KeyCode::BackTab) => self.focus = cycle(self.focus, SourceId::ALL.len() - 1),
+            (Action::Focus, KeyCode::Char(c @ '1'..='5')) => self.focus = SourceId::ALL[(c as usize) - ('1' as usize)],
+            (Action::Focus, _) => return ViewKey::Outcome(KeyOutcome::Nothing),
+            (Action::Describe | Action::SortPods | Action::Timeline | Action::Note | Action::ShowWizard | Action::Help, _) => {
+                return ViewKey::Action(action);
             }
-            KeyCode::Enter if self.focus == SourceId::Pods => self.mode = Mode::Detail,
-            KeyCode::Char('s') if self.focus == SourceId::Pods => self.pod_sort = self.pod_sort.next(),
-            KeyCode::Char('j') | KeyCode::Down => *sel = sel.saturating_add(1),
-            KeyCode::Char('k') | KeyCode::Up => *sel = sel.saturating_sub(1),
-            KeyCode::Char('g') | KeyCode::Home => *sel = 0,
-            KeyCode::Char('G') | KeyCode::End => *sel = usize::MAX / 2,
-            KeyCode::Tab => self.focus = cycle(self.focus, 1),
-            KeyCode::BackTab => self.focus = cycle(self.focus, SourceId::ALL.len() - 1),
-            KeyCode::Char(c @ '1'..='5') => self.focus = SourceId::ALL[(c as usize) - ('1' as usize)],
+        }
+        ViewKey::Outcome(KeyOutcome::Redraw)
+    }
+
+    /// A key while the timeline is full screen: scrolls it, filters it by kind, turns its order.
+    pub fn scroll_timeline(&mut self, key: KeyEvent) -> KeyOutcome {
+        match key.code {
+            KeyCode::Char('j') | KeyCode::Down => self.timeline_scroll = self.timeline_scroll.saturating_add(1),
+            KeyCode::Char('k') | KeyCode::Up => self.timeline_scroll = self.timeline_scroll.saturating_sub(1),
+            KeyCode::Char('g') => self.timeline_scroll = 0,
+            KeyCode::Char('f') => {
+                self.timeline_kind = self.timeline_kind.next();
+                self.timeline_scroll = 0;
+            }
+            KeyCode::Char('o') => {
+                self.timeline_oldest_first = !self.timeline_oldest_first;
+                self.timeline_scroll = 0;
+            }
             _ => return KeyOutcome::Nothing,
         }
         KeyOutcome::Redraw
     }
 
-    fn run_command(&mut self, text: &str) -> KeyOutcome {
-        let cmd = text.trim();
-        if matches!(cmd, "q" | "quit" | "q!") {
-            return KeyOutcome::Quit;
-        }
-        if let Some(ns) = cmd.strip_prefix("ns").filter(|rest| rest.is_empty() || rest.starts_with(' ')) {
-            let ns = ns.trim();
-            self.namespace = (!ns.is_empty() && ns != "all").then(|| ns.to_string());
-            self.focus = SourceId::Pods;
-            self.selection.insert(SourceId::Pods, 0);
-            return KeyOutcome::Redraw;
-        }
-        let names: Vec<&str> = SourceId::ALL.iter().map(|s| s.name()).collect();
-        match SourceId::ALL
-            .iter()
-            .find(|s| s.name() == cmd || (cmd == "pg" && **s == SourceId::Replication) || (cmd == "redis" && **s == SourceId::Sentinel))
-        {
-            Some(s) => self.focus = *s,
-            None => {
-                let hint = crate::config::closest(cmd, names.iter().copied())
-                    .map_or_else(|| format!("try :{}", names.join(" :")), |s| format!("did you mean :{s}?"));
-                self.message = Some(format!("unknown command :{cmd} — {hint}"));
+    /// Carries out a `:` command that only changes the view; the others need a console with a
+    /// timeline writer and runbooks, so here they only say so.
+    pub fn command(&mut self, command: Result<command::Command, command::CommandError>) -> KeyOutcome {
+        use command::Command;
+        match command {
+            Ok(Command::Quit) => return KeyOutcome::Quit,
+            Ok(Command::Focus(source)) => self.focus = source,
+            Ok(Command::Namespace(ns)) => {
+                self.namespace = ns;
+                self.focus = SourceId::Pods;
+                self.selection.insert(SourceId::Pods, 0);
             }
+            Ok(Command::Run { .. }) => self.message = Some("runbooks run only in the interactive console".into()),
+            Ok(Command::Open { .. } | Command::Severity(_) | Command::Status(_)) => {
+                self.message = Some("not saved: no timeline writer here (a replay or a headless frame)".into());
+            }
+            Ok(Command::Seek(_)) => self.message = Some(":g moves through a replay; this console is live".into()),
+            Err(e) => self.message = Some(e.to_string()),
         }
         KeyOutcome::Redraw
     }
@@ -313,7 +304,7 @@ pub struct Screen<'a> {
     pub banner: &'a str,
 }
 
-/// Draws one frame.
+/// Draws one frame's panes and bars; the overlays go on top ([`overlay::Overlays::draw`]).
 pub fn render(f: &mut Frame, model: &Model, view: &ViewState, screen: &Screen, now: DateTime<Utc>) {
     let area = f.area();
     let [top, body, bottom] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1), Constraint::Length(1)]).areas(area);
@@ -344,41 +335,25 @@ pub fn render(f: &mut Frame, model: &Model, view: &ViewState, screen: &Screen, n
     f.render_widget(Paragraph::new(Line::from(bar)), top);
     match layout::choose(screen.views, screen.view_name, area.width, area.height) {
         Some(v) => {
-            for (name, rect) in v.split(body) {
-                draw_pane(f, &name, rect, model, view, screen, now);
+            for (pane, rect) in v.split(body) {
+                draw_pane(f, pane, rect, model, view, screen, now);
             }
         }
         None => f.render_widget(Paragraph::new("no view fits this terminal; run `sitrep check`"), body),
     }
     f.render_widget(Paragraph::new(status_line(view, screen.theme)), bottom);
-    if view.mode == Mode::Help {
-        draw_help(f, area, screen.theme);
-    }
-    if view.mode == Mode::Timeline {
-        let ctx = PaneCtx { model, view, theme: screen.theme, thresholds: screen.thresholds, now, focused: true };
-        let rect = Rect { x: area.x + 1, y: area.y + 1, width: area.width.saturating_sub(2), height: area.height.saturating_sub(2) };
-        panes::timeline::draw(f, rect, &ctx, true);
-    }
-    if view.mode == Mode::Detail {
-        let ctx = PaneCtx { model, view, theme: screen.theme, thresholds: screen.thresholds, now, focused: true };
-        panes::pods::draw_detail(f, area, &ctx);
-    }
 }
 
-fn draw_pane(f: &mut Frame, name: &str, rect: Rect, model: &Model, view: &ViewState, screen: &Screen, now: DateTime<Utc>) {
-    let source = match name {
-        "pods" => SourceId::Pods,
-        "replication" => SourceId::Replication,
-        "sentinel" => SourceId::Sentinel,
-        "queues" => SourceId::Queues,
-        "backups" => SourceId::Backups,
-        "focused" => view.focus,
-        "timeline" => {
+fn draw_pane(f: &mut Frame, pane: PaneId, rect: Rect, model: &Model, view: &ViewState, screen: &Screen, now: DateTime<Utc>) {
+    let source = match pane {
+        PaneId::Source(source) => source,
+        PaneId::Focused => view.focus,
+        PaneId::Timeline => {
             let ctx = PaneCtx { model, view, theme: screen.theme, thresholds: screen.thresholds, now, focused: false };
             panes::timeline::draw(f, rect, &ctx, false);
             return;
         }
-        _ => {
+        PaneId::Summary => {
             let ctx = PaneCtx { model, view, theme: screen.theme, thresholds: screen.thresholds, now, focused: false };
             panes::summary::draw(f, rect, &ctx);
             return;
@@ -415,17 +390,6 @@ fn status_line<'a>(view: &ViewState, theme: &Theme) -> Line<'a> {
             Line::from(spans)
         }
     }
-}
-
-fn draw_help(f: &mut Frame, area: Rect, theme: &Theme) {
-    let w = area.width.min(92);
-    let inner_w = w.saturating_sub(2).max(1) as usize;
-    let lines_needed: usize = KEYS.iter().map(|(k, what)| (24 + k.len().max(22) - 22 + what.len()).div_ceil(inner_w)).sum();
-    let h = (lines_needed as u16 + 2).min(area.height);
-    let rect = crate::ui::toolkit::centered(area, w, h);
-    let lines: Vec<Line> =
-        KEYS.iter().map(|(k, what)| Line::from(vec![Span::styled(format!("{k:<22}"), theme.accent), Span::raw(*what)])).collect();
-    crate::ui::toolkit::overlay(f, rect, " keys (any key closes) ", lines, true, theme);
 }
 
 #[cfg(test)]

@@ -1,9 +1,9 @@
 //! The parameter picker of `:run NAME`: for each required parameter not given, the choices the
 //! live state offers (j/k, Enter picks, Esc cancels), or a line to type it when there are none.
 
-use super::choices::{Choice, choices, why_none};
 use super::theme::Theme;
 use crate::model::Model;
+use crate::runbook::choices::{Choice, choices, why_none};
 use crate::runbook::spec::ParamSpec;
 use crate::runbook::template::Vars;
 use crossterm::event::{KeyCode, KeyEvent};

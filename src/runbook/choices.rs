@@ -1,10 +1,10 @@
 //! What a runbook parameter can be, read from the live Model (`from = "deployments"`, ...): the
-//! values the panes show, with a short label; pure, so the picker and its tests share it.
+//! values the panes show, with a short label; pure, so the console's picker and the CLI share it.
 
-use super::toolkit::{age, bytes};
+use super::spec::ParamSource;
 use crate::model::{BackupKind, Health, Model, SourceId};
-use crate::runbook::spec::ParamSource;
 use crate::sanitize::{sanitize, sanitize_bounded};
+use crate::human::{age, bytes};
 use std::collections::BTreeMap;
 
 /// One value a person can pick: `value` goes into the run, `label` says what it is.

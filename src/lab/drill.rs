@@ -2,8 +2,8 @@
 //! console, and a scorecard — time to detect, time to mitigate against the RTO, data lost against
 //! the RPO, runbooks used against the ones the seeds expect.
 
+use super::{Lab, LabOptions};
 use crate::config::{Config, Thresholds};
-use crate::lab::{Lab, LabOptions};
 use crate::timeline::entry::{EntryKind, IncidentStatus, TimelineEntry};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -135,7 +135,7 @@ pub fn scorecard_path(recording: &Path) -> PathBuf {
 /// Runs a drill: lab up, faults at a random moment within `window`, the recorded console, scorecard.
 pub fn run(scenario: &str, window: Duration, out_dir: &Path) -> anyhow::Result<Scorecard> {
     use anyhow::Context;
-    let steps = crate::lab::scenarios::steps(scenario)?;
+    let steps = super::scenarios::steps(scenario)?;
     std::fs::create_dir_all(out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
     eprintln!("sitrep drill: starting the lab for `{scenario}`; the fault comes at a random moment within {}s…", window.as_secs());
     let lab = Lab::up(LabOptions { dir: None, scenario: None, owner_pid: Some(std::process::id()) })?;
@@ -159,8 +159,8 @@ pub fn run(scenario: &str, window: Duration, out_dir: &Path) -> anyhow::Result<S
             }
         }
     });
-    let args = crate::cli::ConsoleArgs { record: Some(recording.clone()), ..Default::default() };
-    let result = crate::cli::run_console_with(config.clone(), &args, format!("DRILL {scenario}"));
+    let start = crate::console::Start { record: Some(recording.clone()), snapshot: None };
+    let result = crate::console::run(config.clone(), &start, format!("DRILL {scenario}"));
     let entries = read_entries(&config);
     let card = Scorecard::score(scenario, fault_at, &entries, &config.thresholds, recording.clone());
     std::fs::write(scorecard_path(&recording), card.to_markdown()).with_context(|| "writing the scorecard")?;

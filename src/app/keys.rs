@@ -1,0 +1,334 @@
+//! The console's keys: the top overlay first (it says whether it took the key), then the view,
+//! then the console's own actions and `:` commands, which reach the timeline writer and runbooks.
+
+use super::Console;
+use crate::timeline::live::TimelineRequest;
+use crate::ui::command::Command;
+use crate::ui::keymap::Action;
+use crate::ui::note::{NoteEditor, NoteOutcome};
+use crate::ui::overlay::{EventState, Overlay, PendingRun, WizardStage};
+use crate::ui::picker::PickOutcome;
+use crate::ui::{KeyOutcome, ViewKey};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+impl Console {
+    /// A key: recorded, then offered to the overlays top down, then to the view.
+    pub fn on_key(&mut self, key: KeyEvent) -> KeyOutcome {
+        if let Some(r) = &self.services.recorder
+            && let Some(k) = crate::record::KeyRecord::from_key(&key)
+        {
+            r.record(crate::record::Record::Key { t: r.offset_ms(), key: k });
+        }
+        // Ctrl-C quits from everywhere but the note editor, where it would lose the text unasked.
+        let ctrl_c = key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c');
+        if ctrl_c && !matches!(self.overlays.top(), Some(Overlay::Note(_))) {
+            return self.request_quit();
+        }
+        if let EventState::Consumed(outcome) = self.overlay_key(key) {
+            return outcome;
+        }
+        match self.view.key(key) {
+            ViewKey::Outcome(KeyOutcome::Quit) => self.request_quit(),
+            ViewKey::Outcome(outcome) => outcome,
+            ViewKey::Action(action) => self.act(action),
+            ViewKey::Command(command) => self.command(command),
+        }
+    }
+
+    /// Gives `key` to the top overlay; one that stays open is pushed back.
+    fn overlay_key(&mut self, key: KeyEvent) -> EventState {
+        let Some(top) = self.overlays.pop() else { return EventState::NotConsumed };
+        let outcome = match top {
+            Overlay::QuitConfirm if key.code == KeyCode::Char('q') => KeyOutcome::Quit,
+            // Any other key withdraws the question and does what it does below.
+            Overlay::QuitConfirm => return self.overlay_key(key),
+            Overlay::Help => {
+                self.view.message = None;
+                KeyOutcome::Redraw
+            }
+            Overlay::Describe => {
+                self.view.message = None;
+                if key.code == KeyCode::Char('q') {
+                    self.overlays.push(Overlay::Describe);
+                    return EventState::Consumed(self.request_quit());
+                }
+                KeyOutcome::Redraw
+            }
+            Overlay::Timeline => {
+                self.view.message = None;
+                match key.code {
+                    KeyCode::Char('t') | KeyCode::Esc => KeyOutcome::Redraw,
+                    KeyCode::Char('q') => {
+                        self.overlays.push(Overlay::Timeline);
+                        return EventState::Consumed(self.request_quit());
+                    }
+                    _ => {
+                        self.overlays.push(Overlay::Timeline);
+                        self.view.scroll_timeline(key)
+                    }
+                }
+            }
+            Overlay::Note(editor) => self.note_key(editor, key),
+            Overlay::Picker { run, picker } => self.picker_key(run, picker, key),
+            Overlay::Wizard(stage) => self.wizard_key(stage, key),
+        };
+        EventState::Consumed(outcome)
+    }
+
+    /// A bound key whose work is the console's.
+    fn act(&mut self, action: Action) -> KeyOutcome {
+        match action {
+            Action::Help => self.overlays.push(Overlay::Help),
+            Action::Describe => self.overlays.push(Overlay::Describe),
+            Action::Timeline => {
+                self.view.timeline_scroll = 0;
+                self.overlays.push(Overlay::Timeline);
+            }
+            Action::Note => self.overlays.push(Overlay::Note(Box::default())),
+            // `w` brings back a wizard hidden with `h`/Esc (a long restore goes on while you look around).
+            Action::ShowWizard if self.model.runbook.is_some() => self.overlays.push(Overlay::Wizard(WizardStage::Watching)),
+            _ => return KeyOutcome::Nothing,
+        }
+        KeyOutcome::Redraw
+    }
+
+    /// A `:` command: runbooks and incident changes here, the rest is the view's.
+    fn command(&mut self, command: Result<Command, crate::ui::command::CommandError>) -> KeyOutcome {
+        use crate::timeline::entry::EntryKind;
+        let request = match command {
+            Ok(Command::Run { name, params }) if self.services.events_tx.is_some() => {
+                self.open_wizard(PendingRun { name, params });
+                return KeyOutcome::Redraw;
+            }
+            Ok(Command::Open { severity, title }) => TimelineRequest::Open { severity, title },
+            Ok(Command::Severity(severity)) => TimelineRequest::Change(EntryKind::Severity { severity }),
+            Ok(Command::Status(status)) => TimelineRequest::Change(EntryKind::Status { status }),
+            other => {
+                return match self.view.command(other) {
+                    KeyOutcome::Quit => self.request_quit(),
+                    outcome => outcome,
+                };
+            }
+        };
+        // `:open P2 title`, `:sev P1`, `:status mitigated` go to the timeline writer.
+        self.view.message = Some(match &self.services.timeline {
+            Some(tx) => match tx.send(request) {
+                Ok(()) => "sent to the timeline; it shows once on disk".into(),
+                Err(_) => "NOT saved: the timeline writer stopped (see the log)".into(),
+            },
+            None => "not saved: no timeline writer here (a replay or a headless frame)".into(),
+        });
+        KeyOutcome::Redraw
+    }
+
+    /// Whether the real run started from this console is still changing things.
+    fn run_in_progress(&self) -> bool {
+        self.services.run_cancel.is_some() && self.model.runbook.as_ref().is_some_and(|r| !r.dry_run && r.outcome.is_none())
+    }
+
+    /// Quitting while a runbook is changing things asks first: the run would go on unwatched.
+    fn request_quit(&mut self) -> KeyOutcome {
+        if !self.run_in_progress() || matches!(self.overlays.top(), Some(Overlay::QuitConfirm)) {
+            return KeyOutcome::Quit;
+        }
+        self.overlays.push(Overlay::QuitConfirm);
+        self.view.message = Some("a runbook is running: q again quits anyway (the run goes on without you watching)".into());
+        KeyOutcome::Redraw
+    }
+
+    fn note_key(&mut self, mut editor: Box<NoteEditor>, key: KeyEvent) -> KeyOutcome {
+        match editor.on_key(key) {
+            NoteOutcome::Editing | NoteOutcome::ConfirmDiscard => self.overlays.push(Overlay::Note(editor)),
+            NoteOutcome::Discarded => {}
+            NoteOutcome::Save(text) if self.services.annotations.is_some() => self.view.message = Some(self.annotate(&text)),
+            NoteOutcome::Save(text) => {
+                self.view.message = Some(match &self.services.timeline {
+                    Some(tx) if tx.send(TimelineRequest::Note(text)).is_ok() => {
+                        "note sent: it shows in the timeline (t) once it is on disk".to_string()
+                    }
+                    _ => "note NOT saved: the timeline writer is not running".to_string(),
+                });
+            }
+        }
+        KeyOutcome::Redraw
+    }
+
+    /// `:run NAME k=v`: pick the parameters not given (from live state), then the dry run.
+    fn open_wizard(&mut self, run: PendingRun) {
+        let missing = match crate::runbook::wizard::missing_params(&run.name, &run.params) {
+            Ok(missing) => missing,
+            Err(e) => return self.view.message = Some(e),
+        };
+        self.overlays.close_wizard();
+        match crate::ui::picker::ParamPicker::new(&run.name, missing, &self.model) {
+            Some(picker) => self.overlays.push(Overlay::Picker { run, picker }),
+            None => self.start_dry_run(run),
+        }
+    }
+
+    fn start_dry_run(&mut self, run: PendingRun) {
+        let Some(tx) = self.services.events_tx.clone() else { return };
+        let config = &self.settings.config;
+        match crate::runbook::wizard::start(&run.name, run.params.clone(), None, config, self.clock.clone(), tx, Default::default()) {
+            Ok(()) => self.overlays.push(Overlay::Wizard(WizardStage::Preview { run, typed: String::new() })),
+            Err(e) => self.view.message = Some(e),
+        }
+    }
+
+    fn picker_key(&mut self, run: PendingRun, mut picker: crate::ui::picker::ParamPicker, key: KeyEvent) -> KeyOutcome {
+        match picker.on_key(key, &self.model) {
+            PickOutcome::Picking => self.overlays.push(Overlay::Picker { run, picker }),
+            PickOutcome::Cancelled => {}
+            PickOutcome::Done(picked) => {
+                let mut run = run;
+                run.params.extend(picked);
+                self.start_dry_run(run);
+            }
+        }
+        KeyOutcome::Redraw
+    }
+
+    /// Keys while the wizard is shown: typing the confirmation, Enter runs for real after the
+    /// preview, Esc during the real run asks whether to abort it, otherwise hides the wizard.
+    fn wizard_key(&mut self, stage: WizardStage, key: KeyEvent) -> KeyOutcome {
+        let running = self.run_in_progress();
+        let next = match (stage, key.code) {
+            (WizardStage::Preview { .. }, KeyCode::Esc) => None,
+            (WizardStage::Preview { run, typed }, KeyCode::Enter) if self.previewed() => {
+                self.start_real_run(run, typed);
+                return KeyOutcome::Redraw;
+            }
+            (WizardStage::Preview { run, mut typed }, code) => {
+                match code {
+                    KeyCode::Backspace => {
+                        typed.pop();
+                    }
+                    KeyCode::Char(c) => typed.push(c),
+                    _ => {}
+                }
+                Some(WizardStage::Preview { run, typed })
+            }
+            (WizardStage::AbortPrompt, KeyCode::Char('y')) if running => {
+                if let Some(cancel) = &self.services.run_cancel {
+                    cancel.cancel();
+                }
+                self.view.message = Some("aborting the run at its current step…".into());
+                Some(WizardStage::Watching)
+            }
+            (WizardStage::AbortPrompt, KeyCode::Char('n') | KeyCode::Esc) if running => Some(WizardStage::Watching),
+            (WizardStage::AbortPrompt, KeyCode::Char('h')) if running => None,
+            (WizardStage::Watching, KeyCode::Esc) if running => Some(WizardStage::AbortPrompt),
+            (_, KeyCode::Esc) => None,
+            (stage, KeyCode::Char('q')) => {
+                self.overlays.push(Overlay::Wizard(stage));
+                return self.request_quit();
+            }
+            (stage, _) => Some(stage),
+        };
+        if let Some(stage) = next {
+            self.overlays.push(Overlay::Wizard(stage));
+        }
+        KeyOutcome::Redraw
+    }
+
+    /// The dry run has finished, so Enter may start the real run (one Enter starts one run).
+    fn previewed(&self) -> bool {
+        self.model.runbook.as_ref().is_some_and(|r| r.dry_run && r.outcome.is_some())
+    }
+
+    fn start_real_run(&mut self, run: PendingRun, typed: String) {
+        let Some(tx) = self.services.events_tx.clone() else { return };
+        let cancel = self.show_real_run();
+        let config = &self.settings.config;
+        if let Err(e) = crate::runbook::wizard::start(&run.name, run.params, Some(typed), config, self.clock.clone(), tx, cancel) {
+            self.view.message = Some(e);
+        }
+    }
+
+    /// Appends a replay note to the annotations file (one JSON line, fsynced); never the recording.
+    fn annotate(&self, text: &str) -> String {
+        let Some(path) = &self.services.annotations else { return "no annotations file".into() };
+        let line = serde_json::json!({ "at": self.clock.now(), "text": crate::sanitize::redact_secrets(text) }).to_string();
+        let written = std::fs::OpenOptions::new().create(true).append(true).open(path).and_then(|mut f| {
+            use std::io::Write;
+            f.write_all(line.as_bytes())?;
+            f.write_all(b"\n")?;
+            f.sync_all()
+        });
+        match written {
+            Ok(()) => format!("annotation saved to {}", path.display()),
+            Err(e) => format!("annotation NOT saved to {}: {e}", path.display()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Event;
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    /// A console whose real run (started here) is changing things.
+    fn running() -> Console {
+        let clock = crate::clock::Clock::virtual_at(chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default());
+        let mut c = Console::new(crate::config::Config::default(), "test".into(), clock).expect("console");
+        c.model.apply(Event::RunbookStarted {
+            name: "rollback".into(),
+            title: "Roll back".into(),
+            steps: vec!["undo".into()],
+            dry_run: false,
+            timeouts_secs: vec![],
+        });
+        c.show_real_run();
+        c
+    }
+
+    #[test]
+    fn the_quit_question_takes_only_q_and_any_other_key_goes_on_below() {
+        let mut c = running();
+        assert_eq!(c.on_key(key(KeyCode::Char('q'))), KeyOutcome::Redraw);
+        assert!(matches!(c.overlays.top(), Some(Overlay::QuitConfirm)));
+        // Esc withdraws the question and reaches the wizard, which asks whether to abort.
+        c.on_key(key(KeyCode::Esc));
+        assert!(matches!(c.overlays.top(), Some(Overlay::Wizard(WizardStage::AbortPrompt))));
+        assert_eq!(c.on_key(key(KeyCode::Char('q'))), KeyOutcome::Redraw, "asks again");
+        assert_eq!(c.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)), KeyOutcome::Quit, "ctrl-c answers it too");
+    }
+
+    #[test]
+    fn overlays_take_keys_before_the_view_and_close_on_their_own_keys() {
+        let mut c = running();
+        c.on_key(key(KeyCode::Esc));
+        c.on_key(key(KeyCode::Char('h')));
+        assert!(c.wizard().is_none(), "h hides the wizard; the run goes on");
+        c.on_key(key(KeyCode::Char('t')));
+        assert!(matches!(c.overlays.top(), Some(Overlay::Timeline)));
+        c.on_key(key(KeyCode::Char('2')));
+        assert_eq!(c.view.focus, crate::model::SourceId::Pods, "the timeline keeps the keys from the panes");
+        c.on_key(key(KeyCode::Esc));
+        c.on_key(key(KeyCode::Char('n')));
+        for ch in "api ok".chars() {
+            c.on_key(key(KeyCode::Char(ch)));
+        }
+        assert!(matches!(c.overlays.top(), Some(Overlay::Note(_))), "q and the other keys type into the note");
+        assert_eq!(c.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)), KeyOutcome::Redraw, "ctrl-c does not lose a note");
+    }
+
+    #[test]
+    fn a_recorded_run_shows_in_the_wizard_under_what_is_open() {
+        let mut c = Console::new(crate::config::Config::default(), "replay".into(), crate::clock::Clock::Real).expect("console");
+        c.on_key(key(KeyCode::Char('n')));
+        c.apply(Event::RunbookStarted {
+            name: "triage".into(),
+            title: "Triage".into(),
+            steps: vec![],
+            dry_run: false,
+            timeouts_secs: vec![],
+        });
+        assert!(c.wizard().is_some());
+        assert!(matches!(c.overlays.top(), Some(Overlay::Note(_))), "the note keeps the keys");
+    }
+}

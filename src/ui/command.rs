@@ -1,0 +1,211 @@
+//! The `:` line as data: every command once in [`COMMANDS`] (name, usage, help, where it works),
+//! parsed once into a [`Command`]; the help screen and the unknown-command hint read the same table.
+
+use crate::model::SourceId;
+use crate::runbook::template::Vars;
+use crate::timeline::entry::{IncidentStatus, Severity};
+
+/// A command typed on the `:` line, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `:q`, `:quit`, `:q!`.
+    Quit,
+    /// `:pods`, `:replication` (`:pg`), `:sentinel` (`:redis`), `:queues`, `:backups`.
+    Focus(SourceId),
+    /// `:ns NAME` shows one namespace; `:ns all` (or `:ns`) every one.
+    Namespace(Option<String>),
+    /// `:run NAME k=v …`: a runbook in the wizard.
+    Run { name: String, params: Vars },
+    /// `:open P2 title`.
+    Open { severity: Severity, title: String },
+    /// `:sev P1`.
+    Severity(Severity),
+    /// `:status mitigated`.
+    Status(IncidentStatus),
+    /// `:g 12:30` in a replay: the moment to go to, as typed (the replay reads it).
+    Seek(String),
+}
+
+/// Why a `:` line is not a command; the text is shown in the status bar.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    #[error("unknown command :{word} — {hint}")]
+    Unknown { word: String, hint: String },
+    #[error("usage: {0}")]
+    Usage(&'static str),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Where a command (or a key) does something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Live and in replay.
+    Both,
+    /// Only the live console (it changes an incident or runs something).
+    Live,
+    /// Only a replay.
+    Replay,
+}
+
+impl Scope {
+    /// Whether a help screen for `shown` lists this.
+    pub fn shown_in(self, shown: Scope) -> bool {
+        self == Scope::Both || self == shown
+    }
+}
+
+/// One command word of the `:` line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    Quit,
+    Focus,
+    Namespace,
+    Run,
+    Open,
+    Severity,
+    Status,
+    Seek,
+}
+
+/// A command as the help lists it.
+#[derive(Debug, Clone, Copy)]
+pub struct CommandSpec {
+    pub verb: Verb,
+    /// The words that name it (the first is the one shown).
+    pub names: &'static [&'static str],
+    /// What the help shows in its key column.
+    pub usage: &'static str,
+    /// Empty when another row of the help describes it.
+    pub help: &'static str,
+    pub scope: Scope,
+}
+
+const FOCUS_NAMES: &[&str] = &["pods", "replication", "sentinel", "queues", "backups", "pg", "redis"];
+
+/// Every `:` command.
+pub const COMMANDS: &[CommandSpec] = &[
+    // Listed with the `:` key ("jump: :pods …, :q quits").
+    CommandSpec { verb: Verb::Focus, names: FOCUS_NAMES, usage: ":pods", help: "", scope: Scope::Both },
+    CommandSpec { verb: Verb::Quit, names: &["q", "quit", "q!"], usage: ":q", help: "", scope: Scope::Both },
+    CommandSpec {
+        verb: Verb::Namespace,
+        names: &["ns"],
+        usage: ":ns NAME",
+        help: "show one namespace (:ns all shows every one)",
+        scope: Scope::Both,
+    },
+    CommandSpec {
+        verb: Verb::Open,
+        names: &["open"],
+        usage: ":open P2 title",
+        help: "open an incident; :sev P1 and :status mitigated change it",
+        scope: Scope::Live,
+    },
+    // Listed with :open.
+    CommandSpec { verb: Verb::Severity, names: &["sev", "severity"], usage: ":sev P1", help: "", scope: Scope::Live },
+    CommandSpec { verb: Verb::Status, names: &["status"], usage: ":status mitigated", help: "", scope: Scope::Live },
+    CommandSpec {
+        verb: Verb::Run,
+        names: &["run"],
+        usage: ":run NAME k=v",
+        help: "a runbook wizard: pick missing params (j/k, enter), preview, type to confirm; esc in a run asks to abort",
+        scope: Scope::Live,
+    },
+    CommandSpec { verb: Verb::Seek, names: &["g"], usage: ":g 12:30", help: "go to a moment (90s, 1m30s, 12:30)", scope: Scope::Replay },
+];
+
+impl Command {
+    /// Parses the text typed after `:`.
+    pub fn parse(text: &str) -> Result<Command, CommandError> {
+        let text = text.trim();
+        let (word, rest) = text.split_once(' ').unwrap_or((text, ""));
+        let rest = rest.trim();
+        let Some(spec) = COMMANDS.iter().find(|c| c.names.contains(&word)) else {
+            return Err(unknown(word));
+        };
+        match spec.verb {
+            Verb::Quit => Ok(Command::Quit),
+            Verb::Focus => Ok(Command::Focus(focus(word))),
+            Verb::Namespace => Ok(Command::Namespace((!rest.is_empty() && rest != "all").then(|| rest.to_string()))),
+            Verb::Run => run(rest),
+            Verb::Open => match rest.split_once(' ') {
+                Some((sev, title)) if !title.trim().is_empty() => {
+                    let severity = sev.parse::<Severity>().map_err(|e| CommandError::Invalid(e.to_string()))?;
+                    Ok(Command::Open { severity, title: title.trim().to_string() })
+                }
+                _ => Err(CommandError::Usage(":open P1|P2|P3|P4 title")),
+            },
+            Verb::Severity => {
+                rest.parse().map(Command::Severity).map_err(|e: crate::timeline::entry::BadSeverity| CommandError::Invalid(e.to_string()))
+            }
+            Verb::Status => {
+                rest.parse().map(Command::Status).map_err(|e: crate::timeline::entry::BadStatus| CommandError::Invalid(e.to_string()))
+            }
+            Verb::Seek if rest.is_empty() => Err(CommandError::Usage(":g 90s | 1m30s | 12:30")),
+            Verb::Seek => Ok(Command::Seek(rest.to_string())),
+        }
+    }
+}
+
+fn focus(word: &str) -> SourceId {
+    match word {
+        "pg" => SourceId::Replication,
+        "redis" => SourceId::Sentinel,
+        _ => SourceId::ALL.into_iter().find(|s| s.name() == word).unwrap_or(SourceId::Pods),
+    }
+}
+
+/// `:run rollback deployment=api replicas=3` → ("rollback", {deployment: api, replicas: 3}).
+fn run(rest: &str) -> Result<Command, CommandError> {
+    let mut words = rest.split_whitespace();
+    let Some(name) = words.next() else { return Err(CommandError::Usage(":run NAME key=value … (sitrep runbook list)")) };
+    let mut params = Vars::new();
+    for w in words {
+        match w.split_once('=') {
+            Some((k, v)) if !k.is_empty() => {
+                params.insert(k.to_string(), v.to_string());
+            }
+            _ => return Err(CommandError::Invalid(format!("`{w}` is not key=value"))),
+        }
+    }
+    Ok(Command::Run { name: name.to_string(), params })
+}
+
+/// The unknown-command error, naming the nearest command.
+fn unknown(word: &str) -> CommandError {
+    let names = COMMANDS.iter().flat_map(|c| c.names.iter().copied());
+    let hint = crate::config::closest(word, names).map_or_else(
+        || format!("try :{}", SourceId::ALL.iter().map(|s| s.name()).collect::<Vec<_>>().join(" :")),
+        |s| format!("did you mean :{s}?"),
+    );
+    CommandError::Unknown { word: word.to_string(), hint }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_command_parses_into_its_variant() {
+        assert_eq!(Command::parse("q"), Ok(Command::Quit));
+        assert_eq!(Command::parse(" pg "), Ok(Command::Focus(SourceId::Replication)));
+        assert_eq!(Command::parse("ns shop"), Ok(Command::Namespace(Some("shop".into()))));
+        assert_eq!(Command::parse("ns all"), Ok(Command::Namespace(None)));
+        assert_eq!(Command::parse("open P2 api down"), Ok(Command::Open { severity: Severity::P2, title: "api down".into() }));
+        assert_eq!(Command::parse("status mitigated"), Ok(Command::Status(IncidentStatus::Mitigated)));
+        let Ok(Command::Run { name, params }) = Command::parse("run rollback deployment=api") else { panic!("run parses") };
+        assert_eq!((name.as_str(), params.get("deployment").map(String::as_str)), ("rollback", Some("api")));
+        assert_eq!(Command::parse("g 12:30"), Ok(Command::Seek("12:30".into())));
+    }
+
+    #[test]
+    fn bad_commands_say_what_to_type() {
+        assert!(matches!(Command::parse("run"), Err(CommandError::Usage(u)) if u.contains("NAME")));
+        assert!(matches!(Command::parse("run x y"), Err(CommandError::Invalid(e)) if e.contains("`y` is not key=value")));
+        assert!(matches!(Command::parse("open P2"), Err(CommandError::Usage(_))));
+        assert!(Command::parse("sev P9").is_err());
+        let unknown = Command::parse("stauts x").map_err(|e| e.to_string());
+        assert_eq!(unknown, Err("unknown command :stauts — did you mean :status?".to_string()));
+    }
+}
