@@ -2,6 +2,7 @@
 //! Layout follows docs/architecture.md: sources -> Event -> Model::apply -> ui.
 
 pub mod app;
+pub mod backends;
 pub mod check;
 pub mod cli;
 pub mod clock;
@@ -12,6 +13,7 @@ pub mod drill;
 pub mod lab;
 pub mod logging;
 pub mod model;
+pub mod programs;
 pub mod record;
 pub mod runbook;
 pub mod sanitize;

@@ -2,98 +2,153 @@
 //! on a plain Redis URL or on whichever master the Sentinels report right now.
 
 use super::{Collect, clean};
-use crate::config::Config;
+use crate::backends::BackendError;
+use crate::backends::redis::{self as backend, SentinelSettings};
+use crate::config::QueueSource;
 use crate::model::{Observation, QueueRow, QueuesSnapshot};
+use crate::sanitize::redact_secrets;
 use std::time::Duration;
 
 pub struct Collector {
     url: String,
-    sentinels: Vec<String>,
-    master: String,
-    password: String,
+    sentinels: SentinelSettings,
     names: Vec<String>,
     timeout: Duration,
-    con: Option<(String, redis::aio::MultiplexedConnection)>,
+    con: Option<(Server, redis::aio::MultiplexedConnection)>,
+}
+
+/// Where the queues live: a configured URL, or a master ("host:port") a Sentinel named.
+#[derive(Debug, Clone, PartialEq)]
+enum Server {
+    Url(String),
+    Master(String),
+}
+
+impl Server {
+    /// How the server is shown: without scheme and without any password.
+    fn shown(&self) -> String {
+        match self {
+            Server::Url(u) => redact_secrets(u.trim_start_matches("redis://")),
+            Server::Master(addr) => addr.clone(),
+        }
+    }
 }
 
 impl Collector {
-    pub fn new(config: &Config) -> Self {
-        Collector {
-            url: config.queues.url.clone(),
-            sentinels: config.sentinel.addrs.clone(),
-            master: config.sentinel.master.clone(),
-            password: config.sentinel.password.clone(),
-            names: config.queues.names.clone(),
-            timeout: Duration::from_secs(config.general.timeout_secs.max(1)),
-            con: None,
-        }
+    pub fn new(queues: &QueueSource, sentinels: &SentinelSettings, timeout: Duration) -> Self {
+        Collector { url: queues.url.clone(), sentinels: sentinels.clone(), names: queues.names.clone(), timeout, con: None }
+    }
+
+    /// The settings the Sentinels are asked with (and the master they name is reached with).
+    pub fn sentinel_settings(&self) -> &SentinelSettings {
+        &self.sentinels
     }
 
     /// Where the queues live now: the configured URL, or the master the Sentinels name. When no
     /// Sentinel answers, the last known master is kept: a Sentinel outage is the Sentinel pane's
     /// finding, and the queues are still readable.
-    async fn server(&self) -> Result<String, String> {
+    async fn server(&self) -> Result<Server, BackendError> {
         if !self.url.is_empty() {
-            return Ok(self.url.clone());
+            return Ok(Server::Url(self.url.clone()));
         }
         let per = self.timeout / 2;
-        let (password, master) = (&self.password, &self.master);
-        let answers = futures::future::join_all(self.sentinels.iter().map(|addr| async move {
-            let mut con = super::sentinel::connect(addr, password, per).await?;
-            let reply: Result<Option<(String, String)>, redis::RedisError> =
-                tokio::time::timeout(per, redis::cmd("SENTINEL").arg("get-master-addr-by-name").arg(master).query_async(&mut con))
-                    .await
-                    .map_err(|_| format!("Sentinel {addr}: no answer"))?;
-            match reply {
-                Ok(Some((h, p))) => Ok::<String, String>(format!("redis://{h}:{p}")),
-                Ok(None) => Err(format!("Sentinel {addr} knows no master named {master}")),
-                Err(e) => Err(format!("Sentinel {addr}: {e}")),
+        let s = &self.sentinels;
+        let answers = futures::future::join_all(s.addrs.iter().map(|addr| async move {
+            let mut con = s.connect(addr, per).await?;
+            match backend::master_addr(&mut con, addr, &s.master, per).await? {
+                Some(master) => Ok(master),
+                None => {
+                    Err(BackendError::Server { target: format!("Sentinel {addr}"), server: format!("knows no master named {}", s.master) })
+                }
             }
         }))
         .await;
-        let mut last = String::from("no Sentinel configured");
+        let mut reasons = Vec::new();
         for answer in answers {
             match answer {
-                Ok(server) => return Ok(server),
-                Err(e) => last = e,
+                Ok(master) => return Ok(Server::Master(master)),
+                Err(e) => reasons.push(e.to_string()),
             }
+        }
+        if reasons.is_empty() {
+            reasons.push("no Sentinel configured".into());
         }
         match &self.con {
             Some((known, _)) => Ok(known.clone()),
-            None => Err(format!("cannot find the queue server: {last}; set [queues] url or fix [sentinel]")),
+            None => Err(BackendError::NoneAnswered {
+                what: "cannot find the queue server".into(),
+                reasons,
+                fix: "set [queues] url or fix [sentinel]".into(),
+            }),
+        }
+    }
+
+    async fn connect(&self, server: &Server) -> Result<redis::aio::MultiplexedConnection, BackendError> {
+        let per = self.timeout / 2;
+        match server {
+            Server::Url(url) => backend::connect(backend::url_info(url)?, &server.shown(), per).await,
+            // The master a Sentinel names is reached with the Sentinel password, as the effects do.
+            Server::Master(addr) => self.sentinels.connect(addr, per).await,
         }
     }
 }
 
 impl Collect for Collector {
-    async fn collect(&mut self) -> Result<Observation, String> {
+    async fn collect(&mut self) -> Result<Observation, BackendError> {
         let server = self.server().await?;
         if self.con.as_ref().is_none_or(|(s, _)| *s != server) {
-            let client = redis::Client::open(server.as_str()).map_err(|e| format!("bad queue URL: {e}"))?;
-            let con = tokio::time::timeout(self.timeout / 2, client.get_multiplexed_async_connection())
-                .await
-                .map_err(|_| format!("cannot reach {}: timeout", crate::sanitize::redact_secrets(&server)))?
-                .map_err(|e| format!("cannot reach {}: {e}", crate::sanitize::redact_secrets(&server)))?;
+            let con = self.connect(&server).await?;
             self.con = Some((server.clone(), con));
         }
-        let Some((_, con)) = self.con.as_mut() else { return Err("not connected".into()) };
-        let mut pipe = redis::pipe();
-        for name in &self.names {
-            pipe.cmd("LLEN").arg(name);
-        }
-        pipe.cmd("HLEN").arg("unacked");
-        let mut counts: Vec<u64> = match pipe.query_async(con).await {
+        let Some((_, con)) = self.con.as_mut() else { return Err(BackendError::unexpected(server.shown(), "not connected")) };
+        let (counts, unacked) = match backend::queue_depths(con, &server.shown(), &self.names).await {
             Ok(c) => c,
             Err(e) => {
                 self.con = None;
-                return Err(format!("reading queue lengths: {e}"));
+                return Err(e);
             }
         };
-        let unacked = counts.pop();
         Ok(Observation::Queues(QueuesSnapshot {
-            server: clean(&crate::sanitize::redact_secrets(server.trim_start_matches("redis://"))),
+            server: clean(&server.shown()),
             queues: self.names.iter().zip(counts).map(|(n, depth)| QueueRow { name: clean(n), depth }).collect(),
             unacked,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Env, Overrides, resolve};
+
+    fn collector_for(file_text: &str, env: &Env) -> Option<Collector> {
+        let dir = tempfile::tempdir().ok()?;
+        let file = dir.path().join("sitrep.toml");
+        std::fs::write(&file, file_text).ok()?;
+        let config = resolve(Some(&file), env, &Overrides::default()).ok()?;
+        Some(Collector::new(&config.queues, &config.sentinel_settings(), Duration::from_secs(1)))
+    }
+
+    fn password_used(c: &Collector, addr: &str) -> Option<String> {
+        c.sentinel_settings().connection_info(addr).ok()?.redis_settings().password().map(str::to_string)
+    }
+
+    #[test]
+    fn the_sentinel_password_from_the_environment_reaches_the_queue_collectors_sentinel_connections() {
+        let env = Env { sentinel_password: Some("from-env".into()), ..Env::default() };
+        let c = collector_for("[sentinel]\naddrs = [\"10.0.0.7:26379\"]\n\n[queues]\nnames = [\"celery\"]\n", &env);
+        let c = c.as_ref();
+        assert_eq!(c.and_then(|c| password_used(c, "10.0.0.7:26379")).as_deref(), Some("from-env"));
+        // The master a Sentinel names is reached with the same settings.
+        assert_eq!(c.and_then(|c| password_used(c, "10.0.0.9:6379")).as_deref(), Some("from-env"));
+    }
+
+    #[test]
+    fn a_password_in_the_file_wins_over_the_environment_and_none_means_none() {
+        let env = Env { sentinel_password: Some("from-env".into()), ..Env::default() };
+        let c = collector_for("[sentinel]\naddrs = [\"s:26379\"]\npassword = \"from-file\"\n", &env);
+        assert_eq!(c.as_ref().and_then(|c| password_used(c, "s:26379")).as_deref(), Some("from-file"));
+        let c = collector_for("[sentinel]\naddrs = [\"s:26379\"]\n", &Env::default());
+        assert_eq!(c.as_ref().map(|c| password_used(c, "s:26379")), Some(None));
     }
 }
