@@ -114,6 +114,13 @@ impl Default for PostgresSource {
     }
 }
 
+impl PostgresSource {
+    /// Each member as (name, dsn).
+    pub fn member_dsns(&self) -> Vec<(String, String)> {
+        self.members.iter().map(|m| (m.name.clone(), m.dsn.clone())).collect()
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct PostgresMember {
@@ -185,6 +192,17 @@ impl Default for S3Source {
 }
 
 impl S3Source {
+    /// Each kind of backup with the prefix it is listed under.
+    pub fn prefixes(&self) -> [(crate::model::BackupKind, &str); 4] {
+        use crate::model::BackupKind;
+        [
+            (BackupKind::BaseBackup, &self.basebackups_prefix),
+            (BackupKind::Wal, &self.wal_prefix),
+            (BackupKind::Dump, &self.dumps_prefix),
+            (BackupKind::Snapshot, &self.snapshots_prefix),
+        ]
+    }
+
     /// The overrides the S3 client is built with.
     pub fn access(&self) -> crate::backends::s3::Access<'_> {
         crate::backends::s3::Access {
@@ -261,7 +279,7 @@ pub enum ConfigError {
 }
 
 /// Every `SITREP_*` variable sitrep reads (outside the lab), taken from the process once at
-/// start; docs/configuration.md lists them. Tests build one by hand instead of touching the process.
+/// start; docs/sitrep.example.toml lists them. Tests build one by hand instead of touching the process.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Env {
     /// SITREP_CONFIG: the config file (as --config).

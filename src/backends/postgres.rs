@@ -2,7 +2,7 @@
 //! leader search, and the mapping of pg_stat_* rows and Patroni's /cluster onto the model's rows.
 
 use super::{BackendError, within};
-use crate::model::{ArchiverRow, MemberRow, PatroniMember, StandbyRow};
+use crate::model::{ArchiverRow, MemberRow, PatroniMember, ReplicationSnapshot, StandbyRow};
 use crate::sanitize::{clean, redact_secrets};
 use futures::StreamExt;
 use std::str::FromStr;
@@ -194,6 +194,89 @@ pub async fn leader<'a>(
         reasons,
         fix: "check [postgres] members in sitrep.toml".into(),
     })
+}
+
+/// Reads the replication view of a cluster: each member (`(name, dsn)`) over its own kept
+/// connection, plus Patroni's REST view.
+pub struct ReplicationReader {
+    members: Vec<(String, String, Option<Client>)>,
+    patroni: Vec<String>,
+    http: reqwest::Client,
+    timeout: Duration,
+}
+
+impl ReplicationReader {
+    pub fn new(members: impl IntoIterator<Item = (String, String)>, patroni: &[String], timeout: Duration) -> Self {
+        ReplicationReader {
+            members: members.into_iter().map(|(name, dsn)| (name, dsn, None)).collect(),
+            patroni: patroni.to_vec(),
+            http: reqwest::Client::builder().timeout(timeout.mul_f32(0.6)).build().unwrap_or_default(),
+            timeout,
+        }
+    }
+
+    /// One reading. Members are read at once, each with its own deadline: a frozen standby must
+    /// not hide the leader. With every configured member unreachable it fails: Patroni's word
+    /// alone is not the database.
+    pub async fn read(&mut self) -> Result<ReplicationSnapshot, BackendError> {
+        let mut snap = ReplicationSnapshot::default();
+        let mut errors = Vec::new();
+        let per = self.timeout.mul_f32(0.6);
+        let reads = futures::future::join_all(self.members.iter_mut().map(|(name, dsn, client)| async move {
+            let result = within(name, per, read_kept(name, dsn, client, per)).await;
+            (name, client, result)
+        }))
+        .await;
+        for (name, client, result) in reads {
+            match result {
+                Ok((row, standbys, archiver)) => {
+                    if !row.in_recovery {
+                        snap.standbys = standbys;
+                        snap.archiver = archiver;
+                    }
+                    snap.members.push(row);
+                }
+                Err(e) => {
+                    *client = None;
+                    errors.push(format!("{name}: {e}"));
+                    snap.members.push(MemberRow {
+                        name: clean(name),
+                        reachable: false,
+                        error: Some(clean(&e.to_string())),
+                        ..MemberRow::default()
+                    });
+                }
+            }
+        }
+        if !self.patroni.is_empty() {
+            match patroni_cluster(&self.http, &self.patroni).await {
+                Ok(members) => snap.patroni = members.iter().map(PatroniClusterMember::row).collect(),
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+        let nothing = snap.members.iter().all(|m| !m.reachable) && (!self.members.is_empty() || snap.patroni.is_empty());
+        if nothing {
+            return Err(BackendError::NoneAnswered {
+                what: "no Postgres member answers".into(),
+                reasons: errors,
+                fix: "check [postgres] in sitrep.toml".into(),
+            });
+        }
+        Ok(snap)
+    }
+}
+
+async fn read_kept(
+    name: &str,
+    dsn: &str,
+    slot: &mut Option<Client>,
+    timeout: Duration,
+) -> Result<(MemberRow, Vec<StandbyRow>, Option<ArchiverRow>), BackendError> {
+    if slot.as_ref().is_none_or(|c| c.is_closed()) {
+        *slot = Some(connect(dsn, timeout).await?.client);
+    }
+    let Some(client) = slot.as_ref() else { return Err(BackendError::unexpected(name, "not connected")) };
+    read_member(client, name).await
 }
 
 /// One member's view: its own row, and on the leader the standbys and the archiver.

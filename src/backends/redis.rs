@@ -2,7 +2,7 @@
 //! deadline, the master lookup, and the mapping of SENTINEL/INFO replies onto the model's rows.
 
 use super::{BackendError, within};
-use crate::model::{MasterRow, ReplicaRow};
+use crate::model::{MasterRow, QueueRow, QueuesSnapshot, ReplicaRow, SentinelRow, SentinelSnapshot};
 use crate::sanitize::{clean, redact_secrets};
 use redis::IntoConnectionInfo;
 use redis::aio::MultiplexedConnection;
@@ -191,6 +191,183 @@ pub async fn queue_depths(
     let mut counts: Vec<u64> = pipe.query_async(con).await.map_err(|e| command_error(server, "reading queue lengths", &e))?;
     let unacked = counts.pop();
     Ok((counts, unacked))
+}
+
+/// One reading of the Sentinels: every one asked at once who the master is (each with its own
+/// deadline: one slow Sentinel is a finding, not a stall), then one of them for the master's
+/// flags/quorum and its replicas; replica lag comes from the master's INFO.
+pub async fn sentinel_snapshot(s: &SentinelSettings, timeout: Duration) -> Result<SentinelSnapshot, BackendError> {
+    let per = timeout / 2;
+    let mut snap = SentinelSnapshot { master_name: clean(&s.master), ..SentinelSnapshot::default() };
+    let mut answering = None;
+    let asks = futures::future::join_all(s.addrs.iter().map(|addr| async move {
+        let row = async {
+            let mut con = s.connect(addr, per).await?;
+            let master = master_addr(&mut con, addr, &s.master, per).await?;
+            Ok::<_, BackendError>((con, master))
+        }
+        .await;
+        (addr, row)
+    }))
+    .await;
+    let mut reasons = Vec::new();
+    for (addr, row) in asks {
+        match row {
+            Ok((con, master_addr)) => {
+                snap.sentinels.push(SentinelRow { addr: clean(addr), master_addr: master_addr.as_deref().map(clean), error: None });
+                if answering.is_none() {
+                    answering = Some((addr, con));
+                }
+            }
+            Err(e) => {
+                reasons.push(e.to_string());
+                snap.sentinels.push(SentinelRow { addr: clean(addr), master_addr: None, error: Some(clean(&e.to_string())) });
+            }
+        }
+    }
+    let Some((addr, mut con)) = answering else {
+        return Err(BackendError::NoneAnswered {
+            what: "no Sentinel answers".into(),
+            reasons,
+            fix: "check [sentinel] addrs in sitrep.toml".into(),
+        });
+    };
+    let what = format!("SENTINEL master {}", s.master);
+    let master: Vec<String> =
+        query(&mut con, redis::cmd("SENTINEL").arg("master").arg(&s.master), addr, &what, per).await.map_err(|e| {
+            BackendError::BadSetting {
+                input: format!("[sentinel] master `{}`", clean(&s.master)),
+                detail: e.to_string(),
+                fix: "check [sentinel] master in sitrep.toml".into(),
+            }
+        })?;
+    let master_row = master_row(&pairs(master));
+    let replicas: Vec<Vec<String>> =
+        query(&mut con, redis::cmd("SENTINEL").arg("replicas").arg(&s.master), addr, "SENTINEL replicas", per).await.unwrap_or_default();
+    // The master's INFO has its offset and each replica's acknowledged offset, read at one instant
+    // (Sentinel's own copy of replica offsets is refreshed only every 10 s).
+    let offsets = master_offsets(s, &master_row.addr, per).await;
+    snap.replicas = replicas.into_iter().map(pairs).map(|r| replica_row(&r, offsets.as_ref())).collect();
+    snap.master = Some(master_row);
+    Ok(snap)
+}
+
+async fn master_offsets(s: &SentinelSettings, addr: &str, timeout: Duration) -> Option<Offsets> {
+    let info: String = within(addr, timeout, async {
+        let mut con = s.connect(addr, timeout).await?;
+        query(&mut con, redis::cmd("INFO").arg("replication"), addr, "INFO replication", timeout).await
+    })
+    .await
+    .ok()?;
+    Some(parse_offsets(&info))
+}
+
+/// Where the queues live: a configured URL, or a master ("host:port") a Sentinel named.
+#[derive(Debug, Clone, PartialEq)]
+enum QueueServer {
+    Url(String),
+    Master(String),
+}
+
+impl QueueServer {
+    /// How the server is shown: without scheme and without any password.
+    fn shown(&self) -> String {
+        match self {
+            QueueServer::Url(u) => redact_secrets(u.trim_start_matches("redis://")),
+            QueueServer::Master(addr) => addr.clone(),
+        }
+    }
+}
+
+/// Reads Celery queue depths on a plain Redis URL or on whichever master the Sentinels report
+/// right now, keeping its connection between readings.
+pub struct QueueReader {
+    url: String,
+    sentinels: SentinelSettings,
+    names: Vec<String>,
+    timeout: Duration,
+    con: Option<(QueueServer, MultiplexedConnection)>,
+}
+
+impl QueueReader {
+    /// `url` "" means: follow the master the Sentinels name.
+    pub fn new(url: &str, names: &[String], sentinels: &SentinelSettings, timeout: Duration) -> Self {
+        QueueReader { url: url.to_string(), sentinels: sentinels.clone(), names: names.to_vec(), timeout, con: None }
+    }
+
+    /// The settings the Sentinels are asked with (and the master they name is reached with).
+    pub fn sentinel_settings(&self) -> &SentinelSettings {
+        &self.sentinels
+    }
+
+    /// Where the queues live now. When no Sentinel answers, the last known master is kept: a
+    /// Sentinel outage is the Sentinel pane's finding, and the queues are still readable.
+    async fn server(&self) -> Result<QueueServer, BackendError> {
+        if !self.url.is_empty() {
+            return Ok(QueueServer::Url(self.url.clone()));
+        }
+        let per = self.timeout / 2;
+        let s = &self.sentinels;
+        let answers = futures::future::join_all(s.addrs.iter().map(|addr| async move {
+            let mut con = s.connect(addr, per).await?;
+            match master_addr(&mut con, addr, &s.master, per).await? {
+                Some(master) => Ok(master),
+                None => {
+                    Err(BackendError::Server { target: format!("Sentinel {addr}"), server: format!("knows no master named {}", s.master) })
+                }
+            }
+        }))
+        .await;
+        let mut reasons = Vec::new();
+        for answer in answers {
+            match answer {
+                Ok(master) => return Ok(QueueServer::Master(master)),
+                Err(e) => reasons.push(e.to_string()),
+            }
+        }
+        if reasons.is_empty() {
+            reasons.push("no Sentinel configured".into());
+        }
+        match &self.con {
+            Some((known, _)) => Ok(known.clone()),
+            None => Err(BackendError::NoneAnswered {
+                what: "cannot find the queue server".into(),
+                reasons,
+                fix: "set [queues] url or fix [sentinel]".into(),
+            }),
+        }
+    }
+
+    async fn connect(&self, server: &QueueServer) -> Result<MultiplexedConnection, BackendError> {
+        let per = self.timeout / 2;
+        match server {
+            QueueServer::Url(url) => connect(url_info(url)?, &server.shown(), per).await,
+            // The master a Sentinel names is reached with the Sentinel password, as the effects do.
+            QueueServer::Master(addr) => self.sentinels.connect(addr, per).await,
+        }
+    }
+
+    /// One reading of every queue's depth and kombu's unacked count.
+    pub async fn read(&mut self) -> Result<QueuesSnapshot, BackendError> {
+        let server = self.server().await?;
+        if self.con.as_ref().is_none_or(|(s, _)| *s != server) {
+            let con = self.connect(&server).await?;
+            self.con = Some((server.clone(), con));
+        }
+        let Some((_, con)) = self.con.as_mut() else { return Err(BackendError::unexpected(server.shown(), "not connected")) };
+        let (counts, unacked) = match queue_depths(con, &server.shown(), &self.names).await {
+            Ok(c) => c,
+            Err(e) => {
+                self.con = None;
+                return Err(e);
+            }
+        };
+        Ok(QueuesSnapshot {
+            server: clean(&server.shown()),
+            queues: self.names.iter().zip(counts).map(|(n, depth)| QueueRow { name: clean(n), depth }).collect(),
+            unacked,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! downloading with errors that keep the service's words, and listings as backup items.
 
 use super::BackendError;
-use crate::model::{BackupItem, BackupKind};
+use crate::model::{BackupItem, BackupKind, BackupsSnapshot};
 use crate::sanitize::clean;
 use chrono::{DateTime, NaiveDateTime, Utc};
 
@@ -86,6 +86,37 @@ pub async fn get(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<Vec
     let obj = s3.get_object().bucket(bucket).key(key).send().await.map_err(|e| error(target(), &e))?;
     let body = obj.body.collect().await.map_err(|e| BackendError::Unreachable { target: target(), detail: e.to_string() })?;
     Ok(body.into_bytes().to_vec())
+}
+
+/// The backup inventory of `bucket`: each prefix listed and classified, base backups sized by
+/// their partitions, and the gaps in the archived WAL.
+pub async fn inventory(s3: &aws_sdk_s3::Client, bucket: &str, prefixes: &[(BackupKind, &str)]) -> Result<BackupsSnapshot, BackendError> {
+    let mut base_sizes: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    let mut snap = BackupsSnapshot { bucket: clean(bucket), ..BackupsSnapshot::default() };
+    for &(kind, prefix) in prefixes {
+        let listed = list(s3, bucket, prefix).await.map_err(|e| BackendError::NoneAnswered {
+            what: format!("S3 bucket {bucket}"),
+            reasons: vec![e.to_string()],
+            fix: "check [s3] bucket/endpoint/profile in sitrep.toml".into(),
+        })?;
+        for obj in listed {
+            if kind == BackupKind::BaseBackup {
+                *base_sizes.entry(base_name(&obj.key).to_string()).or_default() += obj.size;
+            }
+            if let Some(item) = classify(kind, &obj.key, obj.modified, obj.size) {
+                snap.items.push(item);
+            }
+        }
+    }
+    // A base backup's size is its tar partitions plus its sentinel.
+    for item in snap.items.iter_mut().filter(|i| i.kind == BackupKind::BaseBackup) {
+        if let Some(total) = base_sizes.get(base_name(&item.key)) {
+            item.size = *total;
+        }
+    }
+    let wal: Vec<&str> = snap.of_kind(BackupKind::Wal).map(|i| i.key.as_str()).collect();
+    snap.wal_gaps = wal_gaps(&wal);
+    Ok(snap)
 }
 
 /// One listed object as a backup item, or None if it is bookkeeping (e.g. a tar partition).

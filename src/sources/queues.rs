@@ -1,118 +1,31 @@
 //! Queue collector: Celery queue depths (LLEN of each kombu list) and kombu's unacked count,
-//! on a plain Redis URL or on whichever master the Sentinels report right now.
+//! on a plain Redis URL or on whichever master the Sentinels report (read by `backends::redis`).
 
-use super::{Collect, clean};
+use super::Collect;
 use crate::backends::BackendError;
-use crate::backends::redis::{self as backend, SentinelSettings};
+use crate::backends::redis::{QueueReader, SentinelSettings};
 use crate::config::QueueSource;
-use crate::model::{Observation, QueueRow, QueuesSnapshot};
-use crate::sanitize::redact_secrets;
+use crate::model::Observation;
 use std::time::Duration;
 
 pub struct Collector {
-    url: String,
-    sentinels: SentinelSettings,
-    names: Vec<String>,
-    timeout: Duration,
-    con: Option<(Server, redis::aio::MultiplexedConnection)>,
-}
-
-/// Where the queues live: a configured URL, or a master ("host:port") a Sentinel named.
-#[derive(Debug, Clone, PartialEq)]
-enum Server {
-    Url(String),
-    Master(String),
-}
-
-impl Server {
-    /// How the server is shown: without scheme and without any password.
-    fn shown(&self) -> String {
-        match self {
-            Server::Url(u) => redact_secrets(u.trim_start_matches("redis://")),
-            Server::Master(addr) => addr.clone(),
-        }
-    }
+    reader: QueueReader,
 }
 
 impl Collector {
     pub fn new(queues: &QueueSource, sentinels: &SentinelSettings, timeout: Duration) -> Self {
-        Collector { url: queues.url.clone(), sentinels: sentinels.clone(), names: queues.names.clone(), timeout, con: None }
+        Collector { reader: QueueReader::new(&queues.url, &queues.names, sentinels, timeout) }
     }
 
     /// The settings the Sentinels are asked with (and the master they name is reached with).
     pub fn sentinel_settings(&self) -> &SentinelSettings {
-        &self.sentinels
-    }
-
-    /// Where the queues live now: the configured URL, or the master the Sentinels name. When no
-    /// Sentinel answers, the last known master is kept: a Sentinel outage is the Sentinel pane's
-    /// finding, and the queues are still readable.
-    async fn server(&self) -> Result<Server, BackendError> {
-        if !self.url.is_empty() {
-            return Ok(Server::Url(self.url.clone()));
-        }
-        let per = self.timeout / 2;
-        let s = &self.sentinels;
-        let answers = futures::future::join_all(s.addrs.iter().map(|addr| async move {
-            let mut con = s.connect(addr, per).await?;
-            match backend::master_addr(&mut con, addr, &s.master, per).await? {
-                Some(master) => Ok(master),
-                None => {
-                    Err(BackendError::Server { target: format!("Sentinel {addr}"), server: format!("knows no master named {}", s.master) })
-                }
-            }
-        }))
-        .await;
-        let mut reasons = Vec::new();
-        for answer in answers {
-            match answer {
-                Ok(master) => return Ok(Server::Master(master)),
-                Err(e) => reasons.push(e.to_string()),
-            }
-        }
-        if reasons.is_empty() {
-            reasons.push("no Sentinel configured".into());
-        }
-        match &self.con {
-            Some((known, _)) => Ok(known.clone()),
-            None => Err(BackendError::NoneAnswered {
-                what: "cannot find the queue server".into(),
-                reasons,
-                fix: "set [queues] url or fix [sentinel]".into(),
-            }),
-        }
-    }
-
-    async fn connect(&self, server: &Server) -> Result<redis::aio::MultiplexedConnection, BackendError> {
-        let per = self.timeout / 2;
-        match server {
-            Server::Url(url) => backend::connect(backend::url_info(url)?, &server.shown(), per).await,
-            // The master a Sentinel names is reached with the Sentinel password, as the effects do.
-            Server::Master(addr) => self.sentinels.connect(addr, per).await,
-        }
+        self.reader.sentinel_settings()
     }
 }
 
 impl Collect for Collector {
     async fn collect(&mut self) -> Result<Observation, BackendError> {
-        let server = self.server().await?;
-        if self.con.as_ref().is_none_or(|(s, _)| *s != server) {
-            let con = self.connect(&server).await?;
-            self.con = Some((server.clone(), con));
-        }
-        let Some((_, con)) = self.con.as_mut() else { return Err(BackendError::unexpected(server.shown(), "not connected")) };
-        let (counts, unacked) = match backend::queue_depths(con, &server.shown(), &self.names).await {
-            Ok(c) => c,
-            Err(e) => {
-                self.con = None;
-                return Err(e);
-            }
-        };
-        Ok(Observation::Queues(QueuesSnapshot {
-            server: clean(&server.shown()),
-            queues: self.names.iter().zip(counts).map(|(n, depth)| QueueRow { name: clean(n), depth }).collect(),
-            unacked,
-        }))
+        self.reader.read().await.map(Observation::Queues)
     }
 }
 

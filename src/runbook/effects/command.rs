@@ -25,7 +25,7 @@ pub async fn run(ctx: &Ctx, argv: &[String]) -> Result<Report, EffectError> {
     .await
     .map_err(|_| super::not_ready(format!("{program} did not finish in time")))?
     .map_err(|source| ProgramError::Spawn { program: format!("{program} (is it installed and on PATH?)"), source })?;
-    let text = |b: &[u8]| crate::sources::clean(String::from_utf8_lossy(b).trim());
+    let text = |b: &[u8]| crate::sanitize::clean(String::from_utf8_lossy(b).trim());
     if output.status.success() {
         Ok(Report::text(format!("{program} exited 0: {}", text(&output.stdout))))
     } else {

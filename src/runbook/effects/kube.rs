@@ -140,7 +140,7 @@ pub fn template_diff(now: Option<&PodTemplateSpec>, then: Option<&PodTemplateSpe
     if out.is_empty() {
         out.push("no image or env change (same pod template)".into());
     }
-    out.into_iter().map(|l| crate::sources::clean(&l)).collect()
+    out.into_iter().map(|l| crate::sanitize::clean(&l)).collect()
 }
 
 /// The revision diff shown before a rollback.

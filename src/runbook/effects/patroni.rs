@@ -81,7 +81,7 @@ pub async fn switchover(ctx: &Ctx, candidate: &str) -> Result<Report, EffectErro
         .await
         .map_err(|e| crate::backends::BackendError::Unreachable { target: format!("POST {url}"), detail: e.to_string() })?;
     let status = resp.status();
-    let text = crate::sources::clean(resp.text().await.unwrap_or_default().trim());
+    let text = crate::sanitize::clean(resp.text().await.unwrap_or_default().trim());
     if !status.is_success() {
         return Err(crate::backends::BackendError::Server { target: format!("POST {url}"), server: format!("{status}: {text}") }.into());
     }

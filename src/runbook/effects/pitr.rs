@@ -127,7 +127,7 @@ async fn untar(bytes: Vec<u8>, dir: &Path) -> Result<(), EffectError> {
         Err(ProgramError::Failed {
             program: "tar".into(),
             status: out.status.to_string(),
-            stderr: crate::sources::clean(String::from_utf8_lossy(&out.stderr).trim()),
+            stderr: crate::sanitize::clean(String::from_utf8_lossy(&out.stderr).trim()),
         }
         .into())
     }

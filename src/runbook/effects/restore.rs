@@ -111,7 +111,7 @@ pub async fn restore(ctx: &Ctx, dump: &str, database: &str, replace: &str) -> Re
         return Err(ProgramError::Failed {
             program: format!("pg_restore of {key} into {database}"),
             status: out.status.to_string(),
-            stderr: crate::sources::clean(String::from_utf8_lossy(&out.stderr).trim()),
+            stderr: crate::sanitize::clean(String::from_utf8_lossy(&out.stderr).trim()),
         }
         .into());
     }

@@ -4,9 +4,7 @@
 use super::{Ctx, EffectError, Report, not_ready};
 use crate::backends::BackendError;
 use crate::backends::redis::{self as backend, SentinelSettings};
-use crate::model::{Observation, SentinelSnapshot};
-use crate::sources::Collect;
-use crate::sources::sentinel::Collector;
+use crate::model::SentinelSnapshot;
 
 fn settings(ctx: &Ctx) -> Result<SentinelSettings, EffectError> {
     let s = ctx.config.sentinel_settings();
@@ -17,10 +15,7 @@ fn settings(ctx: &Ctx) -> Result<SentinelSettings, EffectError> {
 }
 
 async fn snapshot(ctx: &Ctx) -> Result<SentinelSnapshot, EffectError> {
-    match Collector::new(&settings(ctx)?, ctx.timeout).collect().await? {
-        Observation::Sentinel(s) => Ok(s),
-        _ => Err(BackendError::unexpected("the Sentinel collector", "an observation of another source").into()),
-    }
+    Ok(backend::sentinel_snapshot(&settings(ctx)?, ctx.timeout).await?)
 }
 
 /// Runs one Sentinel command on the first Sentinel that answers.
@@ -76,7 +71,7 @@ pub async fn ready(ctx: &Ctx, max_lag_bytes: u64) -> Result<Report, EffectError>
         "{}/{} Sentinels answer ({addr}: {}); master {}; replica {} in sync (lag {} bytes)",
         snap.reachable(),
         snap.sentinels.len(),
-        crate::sources::clean(&quorum),
+        crate::sanitize::clean(&quorum),
         master.addr,
         replica.addr,
         replica.lag_bytes.unwrap_or(0)

@@ -2,12 +2,11 @@
 //! findings with a severity each (P1–P4), the worst as the proposal, and the runbook to run next.
 
 use super::{Ctx, EffectError, Report};
-use crate::backends::BackendError;
+use crate::backends::{self, BackendError};
 use crate::config::Thresholds;
 use crate::model::{
     BackupKind, BackupsSnapshot, Observation, PodsSnapshot, QueuesSnapshot, ReplicationSnapshot, SentinelSnapshot, SourceId,
 };
-use crate::sources::Collect;
 use chrono::{DateTime, Utc};
 use std::future::Future;
 use std::time::Duration;
@@ -166,10 +165,6 @@ async fn kube_snapshot(ctx: &Ctx) -> Result<PodsSnapshot, BackendError> {
     crate::backends::kube::list_snapshot(&client, &ctx.namespace()).await
 }
 
-async fn collect<C: Collect>(mut c: C) -> Result<Observation, BackendError> {
-    c.collect().await
-}
-
 /// One reading of `source` through its collector (kube: one list of pods, deployments, events),
 /// within twice the timeout; None when it is not configured.
 async fn read_once(ctx: &Ctx, source: SourceId) -> Option<Result<Observation, BackendError>> {
@@ -180,15 +175,24 @@ async fn read_once(ctx: &Ctx, source: SourceId) -> Option<Result<Observation, Ba
     let (d, t) = (ctx.timeout * 2, ctx.timeout);
     Some(match source {
         SourceId::Pods => within(d, kube_snapshot(ctx)).await.map(Observation::Pods),
-        SourceId::Replication => within(d, collect(crate::sources::postgres::Collector::new(&c.postgres, t))).await,
-        SourceId::Sentinel => within(d, collect(crate::sources::sentinel::Collector::new(&c.sentinel_settings(), t))).await,
-        SourceId::Queues => within(d, collect(queues_collector(ctx))).await,
-        SourceId::Backups => within(d, collect(crate::sources::backups::Collector::new(&c.s3))).await,
+        SourceId::Replication => {
+            let mut reader = backends::postgres::ReplicationReader::new(c.postgres.member_dsns(), &c.postgres.patroni, t);
+            within(d, reader.read()).await.map(Observation::Replication)
+        }
+        SourceId::Sentinel => within(d, backends::redis::sentinel_snapshot(&c.sentinel_settings(), t)).await.map(Observation::Sentinel),
+        SourceId::Queues => within(d, queue_reader(ctx).read()).await.map(Observation::Queues),
+        SourceId::Backups => within(d, async {
+            let s3 = backends::s3::client(c.s3.access()).await;
+            backends::s3::inventory(&s3, &c.s3.bucket, &c.s3.prefixes()).await
+        })
+        .await
+        .map(Observation::Backups),
     })
 }
 
-fn queues_collector(ctx: &Ctx) -> crate::sources::queues::Collector {
-    crate::sources::queues::Collector::new(&ctx.config.queues, &ctx.config.sentinel_settings(), ctx.timeout)
+fn queue_reader(ctx: &Ctx) -> backends::redis::QueueReader {
+    let q = &ctx.config.queues;
+    backends::redis::QueueReader::new(&q.url, &q.names, &ctx.config.sentinel_settings(), ctx.timeout)
 }
 
 /// The snapshot inside an observation of the expected kind.
@@ -226,15 +230,10 @@ pub async fn run(ctx: &Ctx) -> Result<Report, EffectError> {
         if !c.source_enabled(SourceId::Queues) {
             return None;
         }
-        let mut col = queues_collector(ctx);
-        let read = |o: Result<Observation, BackendError>| match o {
-            Ok(Observation::Queues(q)) => Ok(q),
-            Ok(_) => Err(BackendError::unexpected("the queue collector", "an observation of another source")),
-            Err(e) => Err(e),
-        };
-        let first = read(within(d, col.collect()).await);
+        let mut reader = queue_reader(ctx);
+        let first = within(d, reader.read()).await;
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let second = read(within(d, col.collect()).await).ok();
+        let second = within(d, reader.read()).await.ok();
         Some((first, second))
     };
     let backups =
