@@ -96,6 +96,12 @@ fn field(text: &str, vars: &Vars) -> Result<String, EffectError> {
 
 /// Runs an effect (or a check) once.
 pub async fn run(effect: &Effect, ctx: &Ctx) -> Result<Report, EffectError> {
+    // On the heap: the backends' futures are large in debug builds, and a step holds an effect
+    // and its verification (inline, they overflowed a test thread's 2 MiB stack).
+    Box::pin(dispatch(effect, ctx)).await
+}
+
+async fn dispatch(effect: &Effect, ctx: &Ctx) -> Result<Report, EffectError> {
     let f = |t: &str| field(t, &ctx.vars);
     match effect {
         Effect::KubeCanI { verb, resource, group } => kube::can_i(ctx, &f(verb)?, &f(resource)?, &f(group)?).await,

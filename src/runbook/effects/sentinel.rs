@@ -15,7 +15,7 @@ fn settings(ctx: &Ctx) -> Result<SentinelSettings, EffectError> {
 }
 
 async fn snapshot(ctx: &Ctx) -> Result<SentinelSnapshot, EffectError> {
-    Ok(backend::sentinel_snapshot(&settings(ctx)?, ctx.timeout).await?)
+    Ok(Box::pin(backend::sentinel_snapshot(&settings(ctx)?, ctx.timeout)).await?)
 }
 
 /// Runs one Sentinel command on the first Sentinel that answers.

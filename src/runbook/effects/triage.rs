@@ -177,9 +177,11 @@ async fn read_once(ctx: &Ctx, source: SourceId) -> Option<Result<Observation, Ba
         SourceId::Pods => within(d, kube_snapshot(ctx)).await.map(Observation::Pods),
         SourceId::Replication => {
             let mut reader = backends::postgres::ReplicationReader::new(c.postgres.member_dsns(), &c.postgres.patroni, t);
-            within(d, reader.read()).await.map(Observation::Replication)
+            within(d, Box::pin(reader.read())).await.map(Observation::Replication)
         }
-        SourceId::Sentinel => within(d, backends::redis::sentinel_snapshot(&c.sentinel_settings(), t)).await.map(Observation::Sentinel),
+        SourceId::Sentinel => {
+            within(d, Box::pin(backends::redis::sentinel_snapshot(&c.sentinel_settings(), t))).await.map(Observation::Sentinel)
+        }
         SourceId::Queues => within(d, queue_reader(ctx).read()).await.map(Observation::Queues),
         SourceId::Backups => within(d, async {
             let s3 = backends::s3::client(c.s3.access()).await;
