@@ -6,9 +6,9 @@ use crate::data_files;
 use std::path::Path;
 
 /// Every problem found; empty means all is well.
-pub fn run(config_path: Option<&Path>) -> Vec<Problem> {
+pub fn run(config_path: Option<&Path>, env: &config::Env) -> Vec<Problem> {
     let mut problems = Vec::new();
-    if let Some(path) = config::locate(config_path) {
+    if let Some(path) = config::locate(config_path, env) {
         match std::fs::read_to_string(&path) {
             Ok(text) => problems.extend(config::parse(&path, &text).1),
             Err(e) => problems.push(Problem {
@@ -19,7 +19,7 @@ pub fn run(config_path: Option<&Path>) -> Vec<Problem> {
             }),
         }
     }
-    for root in data_files::roots() {
+    for root in data_files::roots_in(env.home.as_deref()) {
         for file in data_files::list_dir(&root.join("views")) {
             if let Err(p) = crate::ui::layout::View::parse(&file) {
                 problems.extend(p);

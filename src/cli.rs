@@ -149,7 +149,7 @@ fn parse_size(s: &str) -> Result<(u16, u16), String> {
 /// Parses the command line and runs it; errors are printed for people.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let _log = crate::logging::init();
+    let _log = crate::logging::init(&config::Env::from_process());
     match dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -191,16 +191,8 @@ fn replay(args: ReplayArgs, config_path: Option<PathBuf>) -> anyhow::Result<Exit
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let mut config = match config::locate(config_path.as_deref()) {
-        Some(path) => config::load(&path)?,
-        None => Config::default(),
-    };
-    if let Some(t) = &args.theme {
-        config.general.theme.clone_from(t);
-    }
-    if let Some(v) = &args.view {
-        config.general.view.clone_from(v);
-    }
+    let flags = config::Overrides { theme: args.theme.clone(), view: args.view.clone(), ..config::Overrides::default() };
+    let config = config::resolve(config_path.as_deref(), &config::Env::from_process(), &flags)?;
     let (cols, rows) = args.size;
     if let Some(out) = &args.export_cast {
         let file = std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
@@ -228,9 +220,11 @@ fn merge(global: ConsoleArgs, mut local: ConsoleArgs) -> ConsoleArgs {
 }
 
 fn check(config_path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
-    let problems = crate::check::run(config_path.as_deref());
+    let env = config::Env::from_process();
+    let problems = crate::check::run(config_path.as_deref(), &env);
     if problems.is_empty() {
-        let which = config::locate(config_path.as_deref()).map_or_else(|| "built-in defaults".to_string(), |p| p.display().to_string());
+        let which =
+            config::locate(config_path.as_deref(), &env).map_or_else(|| "built-in defaults".to_string(), |p| p.display().to_string());
         println!("ok: {which}, views, themes and actions are valid");
         return Ok(ExitCode::SUCCESS);
     }
@@ -241,28 +235,16 @@ fn check(config_path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::FAILURE)
 }
 
-/// Loads the config and applies flags on top.
+/// Loads the config: defaults < file < environment < flags, in one call.
 pub fn load_config(args: &ConsoleArgs) -> anyhow::Result<Config> {
-    let mut config = match config::locate(args.config.as_deref()) {
-        Some(path) => config::load(&path)?,
-        None => Config::default(),
+    let flags = config::Overrides {
+        context: args.context.clone(),
+        namespaces: args.namespaces.clone(),
+        read_only: args.read_only,
+        theme: args.theme.clone(),
+        view: args.view.clone(),
     };
-    if let Some(c) = &args.context {
-        config.kube.context.clone_from(c);
-    }
-    if !args.namespaces.is_empty() {
-        config.kube.namespaces.clone_from(&args.namespaces);
-    }
-    if args.read_only {
-        config.general.read_only = true;
-    }
-    if let Some(t) = &args.theme {
-        config.general.theme.clone_from(t);
-    }
-    if let Some(v) = &args.view {
-        config.general.view.clone_from(v);
-    }
-    Ok(config)
+    Ok(config::resolve(args.config.as_deref(), &config::Env::from_process(), &flags)?)
 }
 
 fn console(args: ConsoleArgs) -> anyhow::Result<ExitCode> {

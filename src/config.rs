@@ -1,8 +1,11 @@
 //! sitrep.toml: the one place options are defined, their defaults (from the seeds) and validation.
-//! Layering: defaults < file < environment < flags. Every problem names file, line and fix.
+//! Layering: defaults < file < environment < flags, merged once by `resolve`. Every problem names file, line and fix.
 
+use crate::backends::redis::SentinelSettings;
+use crate::model::SourceId;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The whole configuration.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -18,13 +21,24 @@ pub struct Config {
     pub thresholds: Thresholds,
 }
 
+/// Where incident timelines are kept, as written in `[timeline] store`.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    /// Files in the data dir only.
+    #[default]
+    Local,
+    /// Files first, then shared through a PostgreSQL database.
+    Postgres,
+}
+
 /// Where incident timelines are kept: always in local files first (durable before acknowledged);
 /// with `store = "postgres"` also shared through a PostgreSQL database (docs/timeline.md).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct TimelineStoreConfig {
     /// "local" (default) or "postgres".
-    pub store: String,
+    pub store: StoreKind,
     /// For "postgres": libpq key=value DSN or postgres:// URL of the shared database.
     pub dsn: String,
     /// For "postgres": the schema sitrep creates and migrates its tables in.
@@ -33,13 +47,13 @@ pub struct TimelineStoreConfig {
 
 impl Default for TimelineStoreConfig {
     fn default() -> Self {
-        TimelineStoreConfig { store: "local".into(), dsn: String::new(), schema: "sitrep".into() }
+        TimelineStoreConfig { store: StoreKind::Local, dsn: String::new(), schema: "sitrep".into() }
     }
 }
 
 impl TimelineStoreConfig {
     pub fn shared(&self) -> bool {
-        self.store == "postgres"
+        self.store == StoreKind::Postgres
     }
 }
 
@@ -90,11 +104,20 @@ pub struct PostgresSource {
     pub enabled: bool,
     pub members: Vec<PostgresMember>,
     pub patroni: Vec<String>,
+    /// Where pg_restore and pg_ctl live; "" means PATH.
+    pub bin_dir: String,
 }
 
 impl Default for PostgresSource {
     fn default() -> Self {
-        PostgresSource { enabled: true, members: vec![], patroni: vec![] }
+        PostgresSource { enabled: true, members: vec![], patroni: vec![], bin_dir: String::new() }
+    }
+}
+
+impl PostgresSource {
+    /// Each member as (name, dsn).
+    pub fn member_dsns(&self) -> Vec<(String, String)> {
+        self.members.iter().map(|m| (m.name.clone(), m.dsn.clone())).collect()
     }
 }
 
@@ -168,6 +191,30 @@ impl Default for S3Source {
     }
 }
 
+impl S3Source {
+    /// Each kind of backup with the prefix it is listed under.
+    pub fn prefixes(&self) -> [(crate::model::BackupKind, &str); 4] {
+        use crate::model::BackupKind;
+        [
+            (BackupKind::BaseBackup, &self.basebackups_prefix),
+            (BackupKind::Wal, &self.wal_prefix),
+            (BackupKind::Dump, &self.dumps_prefix),
+            (BackupKind::Snapshot, &self.snapshots_prefix),
+        ]
+    }
+
+    /// The overrides the S3 client is built with.
+    pub fn access(&self) -> crate::backends::s3::Access<'_> {
+        crate::backends::s3::Access {
+            region: &self.region,
+            endpoint: &self.endpoint,
+            profile: &self.profile,
+            credentials_file: &self.credentials_file,
+            force_path_style: self.force_path_style,
+        }
+    }
+}
+
 /// Thresholds are compared in one place, the verdict module; the config only carries them.
 pub use crate::model::verdict::Thresholds;
 
@@ -194,13 +241,141 @@ pub enum ConfigError {
     Invalid(Vec<Problem>),
 }
 
-/// Where the config was found (or None: built-in defaults).
-pub fn locate(explicit: Option<&Path>) -> Option<PathBuf> {
-    if let Some(p) = explicit {
-        return Some(p.to_path_buf());
+/// Every `SITREP_*` variable sitrep reads (outside the lab), taken from the process once at
+/// start; docs/sitrep.example.toml lists them. Tests build one by hand instead of touching the process.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Env {
+    /// SITREP_CONFIG: the config file (as --config).
+    pub config: Option<PathBuf>,
+    /// SITREP_SENTINEL_PASSWORD: the Sentinel (and Sentinel-named master) password when
+    /// `[sentinel] password` is empty, so it need not be written in a file.
+    pub sentinel_password: Option<String>,
+    /// SITREP_DATA_DIR: the timeline data dir, over `[general] data_dir`.
+    pub data_dir: Option<PathBuf>,
+    /// SITREP_LOG: the log filter (e.g. `debug`); default `info`.
+    pub log: Option<String>,
+    /// SITREP_LOG_DIR: where sitrep.log goes; default the user's state dir.
+    pub log_dir: Option<PathBuf>,
+    /// SITREP_HOME: the first directory searched for views/, themes/, actions/, recordings/.
+    pub home: Option<PathBuf>,
+    /// SITREP_TEST_PANIC: panic after the first frame (tests of terminal restoration).
+    pub test_panic: bool,
+}
+
+impl Env {
+    /// Reads every variable above from this process; empty values count as unset.
+    pub fn from_process() -> Env {
+        Env::from_lookup(|name| std::env::var_os(name))
     }
-    if let Some(p) = std::env::var_os("SITREP_CONFIG").filter(|v| !v.is_empty()) {
-        return Some(PathBuf::from(p));
+
+    /// The same from any lookup (a map in tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<std::ffi::OsString>) -> Env {
+        let set = |name: &str| get(name).filter(|v| !v.is_empty());
+        let text = |name: &str| set(name).map(|v| v.to_string_lossy().into_owned());
+        Env {
+            config: set("SITREP_CONFIG").map(PathBuf::from),
+            sentinel_password: text("SITREP_SENTINEL_PASSWORD"),
+            data_dir: set("SITREP_DATA_DIR").map(PathBuf::from),
+            log: text("SITREP_LOG"),
+            log_dir: set("SITREP_LOG_DIR").map(PathBuf::from),
+            home: set("SITREP_HOME").map(PathBuf::from),
+            test_panic: get("SITREP_TEST_PANIC").is_some(),
+        }
+    }
+}
+
+/// The command-line flags that override the file and the environment (None/empty/false = not given).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Overrides {
+    pub context: Option<String>,
+    pub namespaces: Vec<String>,
+    pub read_only: bool,
+    pub theme: Option<String>,
+    pub view: Option<String>,
+}
+
+/// The configuration, merged once: defaults < file (`file`, else SITREP_CONFIG, ./sitrep.toml,
+/// the user config dir) < environment < flags.
+pub fn resolve(file: Option<&Path>, env: &Env, flags: &Overrides) -> Result<Config, ConfigError> {
+    let mut config = match locate(file, env) {
+        Some(path) => load(&path)?,
+        None => Config::default(),
+    };
+    config.apply_env(env);
+    config.apply_flags(flags);
+    Ok(config)
+}
+
+impl Config {
+    fn apply_env(&mut self, env: &Env) {
+        if self.sentinel.password.is_empty()
+            && let Some(p) = &env.sentinel_password
+        {
+            self.sentinel.password.clone_from(p);
+        }
+        if let Some(d) = &env.data_dir {
+            self.general.data_dir = d.display().to_string();
+        }
+    }
+
+    fn apply_flags(&mut self, flags: &Overrides) {
+        if let Some(c) = &flags.context {
+            self.kube.context.clone_from(c);
+        }
+        if !flags.namespaces.is_empty() {
+            self.kube.namespaces.clone_from(&flags.namespaces);
+        }
+        self.general.read_only |= flags.read_only;
+        if let Some(t) = &flags.theme {
+            self.general.theme.clone_from(t);
+        }
+        if let Some(v) = &flags.view {
+            self.general.view.clone_from(v);
+        }
+    }
+
+    /// Whether `source` is configured to be read: the one rule for the console, triage and the CLI.
+    pub fn source_enabled(&self, source: SourceId) -> bool {
+        match source {
+            SourceId::Pods => self.kube.enabled,
+            SourceId::Replication => self.postgres.enabled && !(self.postgres.members.is_empty() && self.postgres.patroni.is_empty()),
+            SourceId::Sentinel => self.sentinel.enabled && !self.sentinel.addrs.is_empty(),
+            SourceId::Queues => {
+                self.queues.enabled && !self.queues.names.is_empty() && (!self.queues.url.is_empty() || !self.sentinel.addrs.is_empty())
+            }
+            SourceId::Backups => self.s3.enabled && !self.s3.bucket.is_empty(),
+        }
+    }
+
+    /// Where the Sentinels are and the password every Sentinel connection uses.
+    pub fn sentinel_settings(&self) -> SentinelSettings {
+        SentinelSettings {
+            addrs: self.sentinel.addrs.clone(),
+            master: self.sentinel.master.clone(),
+            password: self.sentinel.password.clone(),
+        }
+    }
+
+    /// The pace of the collectors: how often they ask and how long they wait.
+    pub fn timing(&self) -> Timing {
+        Timing {
+            refresh: Duration::from_secs(self.general.refresh_secs.max(1)),
+            timeout: Duration::from_secs(self.general.timeout_secs.max(1)),
+        }
+    }
+}
+
+/// `[general] refresh_secs` and `timeout_secs` as durations (at least a second each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    pub refresh: Duration,
+    pub timeout: Duration,
+}
+
+/// Where the config was found (or None: built-in defaults).
+pub fn locate(explicit: Option<&Path>, env: &Env) -> Option<PathBuf> {
+    if let Some(p) = explicit.or(env.config.as_deref()) {
+        return Some(p.to_path_buf());
     }
     let local = PathBuf::from("sitrep.toml");
     if local.is_file() {
@@ -260,11 +435,8 @@ pub fn parse(path: &Path, text: &str) -> (Config, Vec<Problem>) {
                 problems.push(Problem {
                     file: path.to_path_buf(),
                     line: find_line(text, Some(&section), &key),
-                    what: format!("[{section}] {key}: {}", first_line(&e.to_string())),
-                    fix: format!(
-                        "give {key} a value of the documented type (see docs/sitrep.example.toml: {})",
-                        example_of(&section, &key)
-                    ),
+                    what: format!("[{section}] {key}: {}", crate::sanitize::sanitize_bounded(first_line(&e.to_string()).as_str(), 120)),
+                    fix: fix_for(&section, &key),
                 });
                 continue;
             }
@@ -316,26 +488,17 @@ fn semantic_problems(path: &Path, text: &str, c: &Config) -> Vec<Problem> {
             "write it as redis://host:6379/0, or \"\" to follow the Sentinel master",
         );
     }
-    match c.timeline.store.as_str() {
-        "local" => {}
-        "postgres" => {
-            if c.timeline.dsn.trim().is_empty() {
-                bad(
-                    "timeline",
-                    "dsn",
-                    "store = \"postgres\" needs the shared database's dsn".into(),
-                    "set dsn = \"host=db.internal dbname=sitrep user=sitrep\" (or a postgres:// URL), or store = \"local\"",
-                );
-            } else if let Err(e) = crate::sources::postgres::pg_config(&c.timeline.dsn, std::time::Duration::from_secs(1)) {
-                bad("timeline", "dsn", format!("the dsn cannot be read: {}", crate::sanitize::redact_secrets(&e)), "fix the dsn");
-            }
+    if c.timeline.store == StoreKind::Postgres {
+        if c.timeline.dsn.trim().is_empty() {
+            bad(
+                "timeline",
+                "dsn",
+                "store = \"postgres\" needs the shared database's dsn".into(),
+                "set dsn = \"host=db.internal dbname=sitrep user=sitrep\" (or a postgres:// URL), or store = \"local\"",
+            );
+        } else if let Err(e) = crate::backends::postgres::pg_config(&c.timeline.dsn, Duration::from_secs(1)) {
+            bad("timeline", "dsn", format!("the dsn cannot be read: {}", crate::sanitize::redact_secrets(&e.to_string())), "fix the dsn");
         }
-        other => bad(
-            "timeline",
-            "store",
-            format!("unknown timeline store `{}`", crate::sanitize::sanitize_bounded(other, 40)),
-            "use \"local\" (files in the data dir) or \"postgres\" (shared between responders)",
-        ),
     }
     let schema_ok = {
         let mut b = c.timeline.schema.bytes();
@@ -385,6 +548,14 @@ fn known_keys() -> std::collections::BTreeMap<String, Vec<String>> {
         }
     }
     out
+}
+
+/// How to fix a value of the wrong type: the choices for an enum-valued key, else an example.
+fn fix_for(section: &str, key: &str) -> String {
+    match (section, key) {
+        ("timeline", "store") => "use \"local\" (files in the data dir) or \"postgres\" (shared between responders)".into(),
+        _ => format!("give {key} a value of the documented type (see docs/sitrep.example.toml: {})", example_of(section, key)),
+    }
 }
 
 fn example_of(section: &str, key: &str) -> String {
@@ -508,6 +679,51 @@ mod tests {
         let (c, found) = parse(Path::new("docs/sitrep.example.toml"), text);
         assert!(found.is_empty(), "{found:?}");
         assert_eq!(c, Config::default());
+    }
+
+    #[test]
+    fn layers_merge_defaults_then_file_then_environment_then_flags() {
+        let Ok(dir) = tempfile::tempdir() else { return };
+        let file = dir.path().join("sitrep.toml");
+        let text = "[general]\ndata_dir = \"/from/file\"\ntheme = \"dark\"\n[kube]\ncontext = \"file-ctx\"\n";
+        assert!(std::fs::write(&file, text).is_ok());
+        let env = Env::from_lookup(|name| match name {
+            "SITREP_DATA_DIR" => Some("/from/env".into()),
+            "SITREP_SENTINEL_PASSWORD" => Some("pw".into()),
+            "SITREP_LOG" => Some("".into()),
+            _ => None,
+        });
+        assert_eq!(env.log, None, "an empty variable counts as unset");
+        let flags = Overrides { context: Some("flag-ctx".into()), read_only: true, ..Overrides::default() };
+        let c = resolve(Some(&file), &env, &flags).unwrap_or_default();
+        assert_eq!(c.general.data_dir, "/from/env");
+        assert_eq!(c.general.theme, "dark");
+        assert_eq!(c.kube.context, "flag-ctx");
+        assert!(c.general.read_only);
+        assert_eq!(c.sentinel.password, "pw");
+        assert_eq!(c.general.refresh_secs, 2, "a default stays when nothing sets it");
+        let c = resolve(Some(&file), &Env::default(), &Overrides::default()).unwrap_or_default();
+        assert_eq!((c.general.data_dir.as_str(), c.kube.context.as_str()), ("/from/file", "file-ctx"));
+    }
+
+    #[test]
+    fn one_rule_says_which_sources_are_on() {
+        let mut c = Config::default();
+        assert!(c.source_enabled(SourceId::Pods));
+        assert!(!c.source_enabled(SourceId::Queues), "queues need a URL or Sentinels to find the server");
+        c.sentinel.addrs = vec!["s:26379".into()];
+        assert!(c.source_enabled(SourceId::Queues) && c.source_enabled(SourceId::Sentinel));
+        c.queues.enabled = false;
+        assert!(!c.source_enabled(SourceId::Queues));
+        assert!(!c.source_enabled(SourceId::Backups));
+    }
+
+    #[test]
+    fn the_store_kind_reads_the_same_text_as_before() {
+        let (c, found) = parse(Path::new("x"), "[timeline]\nstore = \"postgres\"\ndsn = \"host=db\"\n");
+        assert!(found.is_empty(), "{found:?}");
+        assert_eq!(c.timeline.store, StoreKind::Postgres);
+        assert!(c.timeline.shared());
     }
 
     #[test]

@@ -14,9 +14,15 @@ pub struct DataFile {
 /// The directories searched for `views/`, `themes/`, `actions/`, most specific first:
 /// `$SITREP_HOME`, the user config dir, the current dir, and the source tree the binary was built from.
 pub fn roots() -> Vec<PathBuf> {
+    // Callers in ui/ load data files without a config at hand; SITREP_HOME comes through `Env`.
+    roots_in(crate::config::Env::from_process().home.as_deref())
+}
+
+/// As [`roots`], with SITREP_HOME given (None: unset).
+pub fn roots_in(home: Option<&Path>) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    if let Some(home) = std::env::var_os("SITREP_HOME").filter(|v| !v.is_empty()) {
-        out.push(PathBuf::from(home));
+    if let Some(home) = home {
+        out.push(home.to_path_buf());
     }
     if let Some(dirs) = directories::ProjectDirs::from("", "", "sitrep") {
         out.push(dirs.config_dir().to_path_buf());

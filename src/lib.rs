@@ -2,6 +2,7 @@
 //! Layout follows docs/architecture.md: sources -> Event -> Model::apply -> ui.
 
 pub mod app;
+pub mod backends;
 pub mod catalog;
 pub mod check;
 pub mod cli;
@@ -14,6 +15,7 @@ pub mod human;
 pub mod lab;
 pub mod logging;
 pub mod model;
+pub mod programs;
 pub mod record;
 pub mod runbook;
 pub mod sanitize;

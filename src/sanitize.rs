@@ -79,6 +79,12 @@ fn skip_csi_body(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
     }
 }
 
+/// Outside text, sanitized and redacted, bounded to one screen line: the one way a server's,
+/// an API object's or a file's words reach the screen.
+pub fn clean(text: &str) -> String {
+    sanitize_bounded(&redact_secrets(text), 240)
+}
+
 /// Hides passwords in DSNs and URLs, and values of secret-looking keys, so they never reach
 /// the screen, the logs or a recording.
 pub fn redact_secrets(input: &str) -> String {

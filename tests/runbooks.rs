@@ -87,14 +87,14 @@ fn refused() -> ExitCode {
 }
 
 async fn kube(config: &Config) -> kube::Client {
-    sitrep::sources::kube::client(config).await.expect("kube client")
+    sitrep::backends::kube::client(&config.kube.kubeconfig, &config.kube.context, Duration::from_secs(3)).await.expect("kube client")
 }
 
 /// (revision, images) of a deployment.
 fn deployment(config: &Config, name: &str) -> (String, Vec<String>) {
     runtime().block_on(async {
         let d = kube::Api::<Deployment>::namespaced(kube(config).await, "shop").get(name).await.expect("get deployment");
-        let row = sitrep::sources::kube::deployment_row(&d);
+        let row = sitrep::backends::kube::deployment_row(&d);
         (row.revision, row.images)
     })
 }
@@ -102,7 +102,7 @@ fn deployment(config: &Config, name: &str) -> (String, Vec<String>) {
 fn pods(config: &Config, prefix: &str) -> Vec<sitrep::model::PodRow> {
     runtime().block_on(async {
         let list = kube::Api::<Pod>::namespaced(kube(config).await, "shop").list(&Default::default()).await.expect("list pods");
-        list.items.iter().map(sitrep::sources::kube::pod_row).filter(|p| p.name.starts_with(prefix)).collect()
+        list.items.iter().map(sitrep::backends::kube::pod_row).filter(|p| p.name.starts_with(prefix)).collect()
     })
 }
 
@@ -162,7 +162,8 @@ fn sentinel_views(lab: &Lab) -> Vec<Option<String>> {
         let mut out = Vec::new();
         for addr in &lab.info.redis.sentinels_direct {
             let answer = async {
-                let mut con = sitrep::sources::sentinel::connect(addr, "", Duration::from_secs(2)).await.ok()?;
+                let info = sitrep::backends::redis::connection_info(addr, "").ok()?;
+                let mut con = sitrep::backends::redis::connect(info, addr, Duration::from_secs(2)).await.ok()?;
                 let (h, p): (String, String) =
                     redis::cmd("SENTINEL").arg("get-master-addr-by-name").arg("mymaster").query_async(&mut con).await.ok()?;
                 Some(format!("{h}:{p}"))

@@ -35,7 +35,7 @@ pub fn sitrep_toml(info: &LabInfo) -> String {
         "# Written by `sitrep lab` for the lab in {dir}; it disappears with the lab.\n\n\
          [general]\nrefresh_secs = 1\ntimeout_secs = 3\n\n\
          [kube]\nenabled = true\nkubeconfig = {kubeconfig}\ncontext = {context}\nnamespaces = [{namespace}]\n\n\
-         [postgres]\nenabled = true\nmembers = [\n{members}\n]\npatroni = {patroni}\n\n\
+         [postgres]\nenabled = true\nmembers = [\n{members}\n]\npatroni = {patroni}\nbin_dir = {bin_dir}\n\n\
          [sentinel]\nenabled = true\naddrs = {sentinels}\nmaster = {master}\n\n\
          [queues]\nenabled = true\nurl = \"\"\nnames = {queues}\n\n\
          [s3]\nenabled = true\nbucket = {bucket}\nregion = {region}\nendpoint = {endpoint}\n\
@@ -47,6 +47,7 @@ pub fn sitrep_toml(info: &LabInfo) -> String {
         namespace = quote(&info.kube.namespace),
         members = members.join("\n"),
         patroni = list(&patroni),
+        bin_dir = quote(super::tools::PG_BIN),
         sentinels = list(&info.redis.sentinels),
         master = quote(&info.redis.master_name),
         queues = list(&queue_names),

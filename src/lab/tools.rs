@@ -19,12 +19,8 @@ pub struct Toolbox {
     pub pg_dump: PathBuf,
 }
 
-/// The unprivileged account PostgreSQL runs as.
-#[derive(Debug, Clone, Copy)]
-pub struct PostgresUser {
-    pub uid: u32,
-    pub gid: u32,
-}
+/// The `postgres` account (its home is the neutral `programs` module, shared with the PITR effect).
+pub use crate::programs::PostgresUser;
 
 impl Toolbox {
     pub fn find() -> Result<Toolbox, LabError> {
@@ -70,19 +66,10 @@ fn is_executable(path: &Path) -> bool {
 
 /// Checks we are root and finds the `postgres` account Patroni runs as.
 pub fn postgres_user() -> Result<PostgresUser, LabError> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return Err(LabError::NotRoot);
-    }
-    let name = c"postgres";
-    // SAFETY: getpwnam reads a static buffer; we copy the two ids out immediately.
-    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
-    if pw.is_null() {
-        return Err(LabError::NoPostgresUser);
-    }
-    // SAFETY: pw is non-null and points at a valid passwd record.
-    let (uid, gid) = unsafe { ((*pw).pw_uid, (*pw).pw_gid) };
-    Ok(PostgresUser { uid, gid })
+    crate::programs::postgres_user().map_err(|e| match e {
+        crate::programs::AccountError::NotRoot => LabError::NotRoot,
+        crate::programs::AccountError::NoPostgresUser => LabError::NoPostgresUser,
+    })
 }
 
 /// Gives `path` (not recursively) to the postgres user.

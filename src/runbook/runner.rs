@@ -248,7 +248,7 @@ async fn run_step(
                 ctx.vars.extend(report.facts);
                 Ok(report.summary)
             }
-            Some(Ok(Err(e))) => Err(e),
+            Some(Ok(Err(e))) => Err(e.to_string()),
             Some(Err(_)) => Err(format!("no answer within {}s", limit.as_secs())),
         },
     };
@@ -349,7 +349,7 @@ fn confirmation(spec: &StepSpec, preview: &str, expected: Option<&str>, opts: &R
 /// The effect, then its verification polled once a second until it holds; `last` keeps the
 /// latest reason it did not, for the timeout message.
 async fn act_and_verify(spec: &StepSpec, ctx: &mut Ctx, last: &mut String) -> Result<String, String> {
-    let report = effects::run(&spec.effect, ctx).await?;
+    let report = effects::run(&spec.effect, ctx).await.map_err(|e| e.to_string())?;
     ctx.vars.extend(report.facts);
     let Some(check) = &spec.verify else { return Ok(report.summary) };
     loop {
@@ -358,7 +358,7 @@ async fn act_and_verify(spec: &StepSpec, ctx: &mut Ctx, last: &mut String) -> Re
                 ctx.vars.extend(v.facts);
                 return Ok(format!("{}; verified: {}", report.summary, v.summary));
             }
-            Err(e) => *last = e,
+            Err(e) => *last = e.to_string(),
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }

@@ -7,10 +7,11 @@ pub mod postgres;
 pub mod queues;
 pub mod sentinel;
 
+use crate::backends::BackendError;
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{Config, Timing};
 use crate::model::{Event, Observation, SourceId};
-use crate::sanitize::{redact_secrets, sanitize_bounded};
+use crate::sanitize::redact_secrets;
 use std::future::Future;
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
@@ -19,48 +20,40 @@ use tokio::task::JoinHandle;
 /// Starts every enabled collector; disabled ones announce themselves once.
 pub fn spawn_all(config: &Config, clock: Clock, tx: UnboundedSender<Event>) -> Vec<JoinHandle<()>> {
     let mut tasks = Vec::new();
-    let enabled = [
-        (SourceId::Pods, config.kube.enabled),
-        (SourceId::Replication, config.postgres.enabled && (!config.postgres.members.is_empty() || !config.postgres.patroni.is_empty())),
-        (SourceId::Sentinel, config.sentinel.enabled && !config.sentinel.addrs.is_empty()),
-        (
-            SourceId::Queues,
-            config.queues.enabled
-                && !config.queues.names.is_empty()
-                && (!config.queues.url.is_empty() || !config.sentinel.addrs.is_empty()),
-        ),
-        (SourceId::Backups, config.s3.enabled && !config.s3.bucket.is_empty()),
-    ];
-    for (source, on) in enabled {
-        if !on {
+    let timing = config.timing();
+    for source in SourceId::ALL {
+        if !config.source_enabled(source) {
             let _ = tx.send(Event::SourceDisabled { source });
             continue;
         }
         let tx = tx.clone();
         let clock = clock.clone();
-        let config = config.clone();
-        tasks.push(tokio::spawn(async move {
-            match source {
-                SourceId::Pods => kube::run(config, clock, tx).await,
-                SourceId::Replication => poll(source, &config, clock, tx, postgres::Collector::new(&config)).await,
-                SourceId::Sentinel => poll(source, &config, clock, tx, sentinel::Collector::new(&config)).await,
-                SourceId::Queues => poll(source, &config, clock, tx, queues::Collector::new(&config)).await,
-                SourceId::Backups => poll(source, &config, clock, tx, backups::Collector::new(&config)).await,
+        let t = timing.timeout;
+        let task = match source {
+            SourceId::Pods => {
+                let pace = kube::Pace { refresh: timing.refresh, timeout: t };
+                tokio::spawn(kube::run(config.kube.clone(), pace, clock, tx))
             }
-        }));
+            SourceId::Replication => tokio::spawn(poll(source, timing, clock, tx, postgres::Collector::new(&config.postgres, t))),
+            SourceId::Sentinel => tokio::spawn(poll(source, timing, clock, tx, sentinel::Collector::new(&config.sentinel_settings(), t))),
+            SourceId::Queues => {
+                tokio::spawn(poll(source, timing, clock, tx, queues::Collector::new(&config.queues, &config.sentinel_settings(), t)))
+            }
+            SourceId::Backups => tokio::spawn(poll(source, timing, clock, tx, backups::Collector::new(&config.s3))),
+        };
+        tasks.push(task);
     }
     tasks
 }
 
-/// A polled source: one observation per call, or an error text for people.
+/// A polled source: one observation per call, or an error for people.
 pub trait Collect: Send {
-    fn collect(&mut self) -> impl Future<Output = Result<Observation, String>> + Send;
+    fn collect(&mut self) -> impl Future<Output = Result<Observation, BackendError>> + Send;
 }
 
 /// The one retry/timeout/backoff loop all polled collectors share.
-pub async fn poll<C: Collect>(source: SourceId, config: &Config, clock: Clock, tx: UnboundedSender<Event>, mut collector: C) {
-    let refresh = Duration::from_secs(config.general.refresh_secs.max(1));
-    let timeout = Duration::from_secs(config.general.timeout_secs.max(1));
+pub async fn poll<C: Collect>(source: SourceId, timing: Timing, clock: Clock, tx: UnboundedSender<Event>, mut collector: C) {
+    let (refresh, timeout) = (timing.refresh, timing.timeout);
     let mut backoff = Backoff::new(refresh);
     loop {
         let result = tokio::time::timeout(timeout, collector.collect()).await;
@@ -71,7 +64,7 @@ pub async fn poll<C: Collect>(source: SourceId, config: &Config, clock: Clock, t
             }
             Ok(Err(error)) => {
                 backoff.fail();
-                failed(source, &clock, &error)
+                failed(source, &clock, &error.to_string())
             }
             Err(_) => {
                 backoff.fail();
@@ -91,10 +84,8 @@ pub fn failed(source: SourceId, clock: &Clock, error: &str) -> Event {
     Event::SourceFailed { at: clock.now(), source, error: clean(error) }
 }
 
-/// Outside text, sanitized and redacted, bounded to one screen line.
-pub fn clean(text: &str) -> String {
-    sanitize_bounded(&redact_secrets(text), 240)
-}
+/// Outside text, sanitized and redacted, bounded to one screen line (kept here for its users).
+pub use crate::sanitize::clean;
 
 /// Exponential backoff from the refresh interval up to 8x it.
 #[derive(Debug, Clone)]

@@ -1,99 +1,67 @@
 //! Queue collector: Celery queue depths (LLEN of each kombu list) and kombu's unacked count,
-//! on a plain Redis URL or on whichever master the Sentinels report right now.
+//! on a plain Redis URL or on whichever master the Sentinels report (read by `backends::redis`).
 
-use super::{Collect, clean};
-use crate::config::Config;
-use crate::model::{Observation, QueueRow, QueuesSnapshot};
+use super::Collect;
+use crate::backends::BackendError;
+use crate::backends::redis::{QueueReader, SentinelSettings};
+use crate::config::QueueSource;
+use crate::model::Observation;
 use std::time::Duration;
 
 pub struct Collector {
-    url: String,
-    sentinels: Vec<String>,
-    master: String,
-    password: String,
-    names: Vec<String>,
-    timeout: Duration,
-    con: Option<(String, redis::aio::MultiplexedConnection)>,
+    reader: QueueReader,
 }
 
 impl Collector {
-    pub fn new(config: &Config) -> Self {
-        Collector {
-            url: config.queues.url.clone(),
-            sentinels: config.sentinel.addrs.clone(),
-            master: config.sentinel.master.clone(),
-            password: config.sentinel.password.clone(),
-            names: config.queues.names.clone(),
-            timeout: Duration::from_secs(config.general.timeout_secs.max(1)),
-            con: None,
-        }
+    pub fn new(queues: &QueueSource, sentinels: &SentinelSettings, timeout: Duration) -> Self {
+        Collector { reader: QueueReader::new(&queues.url, &queues.names, sentinels, timeout) }
     }
 
-    /// Where the queues live now: the configured URL, or the master the Sentinels name. When no
-    /// Sentinel answers, the last known master is kept: a Sentinel outage is the Sentinel pane's
-    /// finding, and the queues are still readable.
-    async fn server(&self) -> Result<String, String> {
-        if !self.url.is_empty() {
-            return Ok(self.url.clone());
-        }
-        let per = self.timeout / 2;
-        let (password, master) = (&self.password, &self.master);
-        let answers = futures::future::join_all(self.sentinels.iter().map(|addr| async move {
-            let mut con = super::sentinel::connect(addr, password, per).await?;
-            let reply: Result<Option<(String, String)>, redis::RedisError> =
-                tokio::time::timeout(per, redis::cmd("SENTINEL").arg("get-master-addr-by-name").arg(master).query_async(&mut con))
-                    .await
-                    .map_err(|_| format!("Sentinel {addr}: no answer"))?;
-            match reply {
-                Ok(Some((h, p))) => Ok::<String, String>(format!("redis://{h}:{p}")),
-                Ok(None) => Err(format!("Sentinel {addr} knows no master named {master}")),
-                Err(e) => Err(format!("Sentinel {addr}: {e}")),
-            }
-        }))
-        .await;
-        let mut last = String::from("no Sentinel configured");
-        for answer in answers {
-            match answer {
-                Ok(server) => return Ok(server),
-                Err(e) => last = e,
-            }
-        }
-        match &self.con {
-            Some((known, _)) => Ok(known.clone()),
-            None => Err(format!("cannot find the queue server: {last}; set [queues] url or fix [sentinel]")),
-        }
+    /// The settings the Sentinels are asked with (and the master they name is reached with).
+    pub fn sentinel_settings(&self) -> &SentinelSettings {
+        self.reader.sentinel_settings()
     }
 }
 
 impl Collect for Collector {
-    async fn collect(&mut self) -> Result<Observation, String> {
-        let server = self.server().await?;
-        if self.con.as_ref().is_none_or(|(s, _)| *s != server) {
-            let client = redis::Client::open(server.as_str()).map_err(|e| format!("bad queue URL: {e}"))?;
-            let con = tokio::time::timeout(self.timeout / 2, client.get_multiplexed_async_connection())
-                .await
-                .map_err(|_| format!("cannot reach {}: timeout", crate::sanitize::redact_secrets(&server)))?
-                .map_err(|e| format!("cannot reach {}: {e}", crate::sanitize::redact_secrets(&server)))?;
-            self.con = Some((server.clone(), con));
-        }
-        let Some((_, con)) = self.con.as_mut() else { return Err("not connected".into()) };
-        let mut pipe = redis::pipe();
-        for name in &self.names {
-            pipe.cmd("LLEN").arg(name);
-        }
-        pipe.cmd("HLEN").arg("unacked");
-        let mut counts: Vec<u64> = match pipe.query_async(con).await {
-            Ok(c) => c,
-            Err(e) => {
-                self.con = None;
-                return Err(format!("reading queue lengths: {e}"));
-            }
-        };
-        let unacked = counts.pop();
-        Ok(Observation::Queues(QueuesSnapshot {
-            server: clean(&crate::sanitize::redact_secrets(server.trim_start_matches("redis://"))),
-            queues: self.names.iter().zip(counts).map(|(n, depth)| QueueRow { name: clean(n), depth }).collect(),
-            unacked,
-        }))
+    async fn collect(&mut self) -> Result<Observation, BackendError> {
+        self.reader.read().await.map(Observation::Queues)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Env, Overrides, resolve};
+
+    fn collector_for(file_text: &str, env: &Env) -> Option<Collector> {
+        let dir = tempfile::tempdir().ok()?;
+        let file = dir.path().join("sitrep.toml");
+        std::fs::write(&file, file_text).ok()?;
+        let config = resolve(Some(&file), env, &Overrides::default()).ok()?;
+        Some(Collector::new(&config.queues, &config.sentinel_settings(), Duration::from_secs(1)))
+    }
+
+    fn password_used(c: &Collector, addr: &str) -> Option<String> {
+        c.sentinel_settings().connection_info(addr).ok()?.redis_settings().password().map(str::to_string)
+    }
+
+    #[test]
+    fn the_sentinel_password_from_the_environment_reaches_the_queue_collectors_sentinel_connections() {
+        let env = Env { sentinel_password: Some("from-env".into()), ..Env::default() };
+        let c = collector_for("[sentinel]\naddrs = [\"10.0.0.7:26379\"]\n\n[queues]\nnames = [\"celery\"]\n", &env);
+        let c = c.as_ref();
+        assert_eq!(c.and_then(|c| password_used(c, "10.0.0.7:26379")).as_deref(), Some("from-env"));
+        // The master a Sentinel names is reached with the same settings.
+        assert_eq!(c.and_then(|c| password_used(c, "10.0.0.9:6379")).as_deref(), Some("from-env"));
+    }
+
+    #[test]
+    fn a_password_in_the_file_wins_over_the_environment_and_none_means_none() {
+        let env = Env { sentinel_password: Some("from-env".into()), ..Env::default() };
+        let c = collector_for("[sentinel]\naddrs = [\"s:26379\"]\npassword = \"from-file\"\n", &env);
+        assert_eq!(c.as_ref().and_then(|c| password_used(c, "s:26379")).as_deref(), Some("from-file"));
+        let c = collector_for("[sentinel]\naddrs = [\"s:26379\"]\n", &Env::default());
+        assert_eq!(c.as_ref().map(|c| password_used(c, "s:26379")), Some(None));
     }
 }

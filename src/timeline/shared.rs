@@ -13,11 +13,10 @@ use super::store::{LocalStore, StoreError, TimelineWriter};
 use crate::clock::Clock;
 use crate::config::TimelineStoreConfig;
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use tokio::sync::mpsc;
-use tokio_postgres::{AsyncMessage, Client};
+use tokio_postgres::Client;
 use uuid::Uuid;
 
 /// The schema version this sitrep writes and understands.
@@ -79,8 +78,7 @@ impl From<tokio_postgres::Error> for SharedError {
             return SharedError::Unreachable("the connection was lost".into());
         }
         // The server's message is the useful part (`db error: ERROR: …` says little on its own).
-        let text = e.as_db_error().map_or_else(|| e.to_string(), |d| format!("{}: {}", d.code().code(), d.message()));
-        SharedError::Query(crate::sanitize::redact_secrets(&text))
+        SharedError::Query(crate::backends::postgres::server_words(&e))
     }
 }
 
@@ -139,29 +137,13 @@ async fn within<T>(timeout: Duration, f: impl std::future::Future<Output = Resul
 impl Shared {
     /// Connects, creates or migrates the schema, and (with `listen`) subscribes to new entries.
     pub async fn connect(cfg: &TimelineStoreConfig, timeout: Duration, listen: bool) -> Result<Shared, SharedError> {
-        let pg = crate::sources::postgres::pg_config(&cfg.dsn, timeout).map_err(SharedError::Unreachable)?;
-        let (client, mut conn) = within(timeout, async {
-            pg.connect(tokio_postgres::NoTls).await.map_err(|e| SharedError::Unreachable(crate::sanitize::redact_secrets(&e.to_string())))
-        })
-        .await?;
-        let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            let mut messages = futures::stream::poll_fn(move |cx| conn.poll_message(cx));
-            while let Some(message) = messages.next().await {
-                match message {
-                    Ok(AsyncMessage::Notification(n)) => {
-                        let _ = tx.send(n.payload().to_string());
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        tracing::info!("shared timeline connection ended: {e}");
-                        break;
-                    }
-                }
-            }
-            // Dropping `tx` closes the channel: the sync loop sees the link is gone.
-        });
-        let mut shared = Shared { client, schema: cfg.schema.clone(), timeout, notifications: Some(rx) };
+        // The notification channel closes with the connection: the sync loop sees the link is gone.
+        let connected = crate::backends::postgres::connect(&cfg.dsn, timeout).await.map_err(|e| match e {
+            crate::backends::BackendError::Timeout { .. } => SharedError::Timeout(timeout),
+            other => SharedError::Unreachable(other.to_string()),
+        })?;
+        let crate::backends::postgres::Connected { client, notifications } = connected;
+        let mut shared = Shared { client, schema: cfg.schema.clone(), timeout, notifications: Some(notifications) };
         within(timeout, shared.migrate()).await?;
         if listen {
             let sql = format!("LISTEN {}_timeline", shared.schema);

@@ -113,11 +113,9 @@ impl TimelineRead {
     }
 }
 
-/// The data directory resolved: `SITREP_DATA_DIR`, else `[general] data_dir`, else the platform's.
+/// The data directory resolved: `[general] data_dir` (which `config::resolve` sets from
+/// `SITREP_DATA_DIR` when that is given), else the platform's.
 pub fn data_dir(config: &crate::config::Config) -> Result<PathBuf, StoreError> {
-    if let Some(dir) = std::env::var_os(DATA_DIR_ENV).filter(|v| !v.is_empty()) {
-        return Ok(PathBuf::from(dir));
-    }
     if !config.general.data_dir.is_empty() {
         return Ok(PathBuf::from(&config.general.data_dir));
     }

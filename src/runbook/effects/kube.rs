@@ -1,8 +1,8 @@
 //! Kubernetes effects with the kube crate: permission (SelfSubjectAccessReview), rollout undo to
 //! a revision, scale, restart by deleting pods, cordon, and the checks that a rollout is done.
 
-use super::{Ctx, Report};
-use crate::sources::kube::{deployment_row, pod_row};
+use super::{Ctx, EffectError, Report, input, not_ready};
+use crate::backends::kube::{deployment_row, err as kube_err, pod_row};
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec};
 use k8s_openapi::api::core::v1::{Node, Pod, PodTemplateSpec};
@@ -12,22 +12,12 @@ use serde_json::json;
 
 const REVISION: &str = "deployment.kubernetes.io/revision";
 
-async fn client(ctx: &Ctx) -> Result<Client, String> {
-    crate::sources::kube::client(&ctx.config).await
-}
-
-fn kube_err(what: &str) -> impl FnOnce(kube::Error) -> String + '_ {
-    move |e| match e {
-        kube::Error::Api(s) if s.code == 403 => {
-            format!("{what}: forbidden ({}); ask for the permission or run with an identity that has it", s.message)
-        }
-        kube::Error::Api(s) if s.code == 404 => format!("{what}: not found ({}); check the name and [kube] namespaces", s.message),
-        other => format!("{what}: {other}"),
-    }
+async fn client(ctx: &Ctx) -> Result<Client, EffectError> {
+    Ok(crate::backends::kube::client(&ctx.config.kube.kubeconfig, &ctx.config.kube.context, ctx.timeout).await?)
 }
 
 /// Asks the API server whether we may `verb` `resource` in the namespace.
-pub async fn can_i(ctx: &Ctx, verb: &str, resource: &str, group: &str) -> Result<Report, String> {
+pub async fn can_i(ctx: &Ctx, verb: &str, resource: &str, group: &str) -> Result<Report, EffectError> {
     let ns = ctx.namespace();
     let review = SelfSubjectAccessReview {
         spec: SelfSubjectAccessReviewSpec {
@@ -49,14 +39,14 @@ pub async fn can_i(ctx: &Ctx, verb: &str, resource: &str, group: &str) -> Result
         Ok(Report::text(format!("allowed to {verb} {resource} in {ns}")))
     } else {
         let why = status.reason.filter(|r| !r.is_empty()).map(|r| format!(" ({r})")).unwrap_or_default();
-        Err(format!(
+        Err(not_ready(format!(
             "not allowed to {verb} {resource} in {ns}{why}; `kubectl auth can-i {verb} {resource} -n {ns}` says no — get the role bound or use another context"
-        ))
+        )))
     }
 }
 
 /// The deployment's ReplicaSets by revision, highest first.
-async fn revisions(api_rs: &Api<ReplicaSet>, deploy: &Deployment) -> Result<Vec<(u64, ReplicaSet)>, String> {
+async fn revisions(api_rs: &Api<ReplicaSet>, deploy: &Deployment) -> Result<Vec<(u64, ReplicaSet)>, EffectError> {
     let uid = deploy.metadata.uid.clone().unwrap_or_default();
     let name = deploy.metadata.name.clone().unwrap_or_default();
     let list = api_rs.list(&ListParams::default()).await.map_err(kube_err("listing ReplicaSets"))?;
@@ -78,7 +68,7 @@ fn current_revision(d: &Deployment) -> u64 {
 }
 
 /// The revision to go back to: `previous` (the highest below the current) or a number.
-async fn target(ctx: &Ctx, deployment: &str, revision: &str) -> Result<(Deployment, u64, ReplicaSet), String> {
+async fn target(ctx: &Ctx, deployment: &str, revision: &str) -> Result<(Deployment, u64, ReplicaSet), EffectError> {
     let client = client(ctx).await?;
     let ns = ctx.namespace();
     let deploy =
@@ -91,14 +81,17 @@ async fn target(ctx: &Ctx, deployment: &str, revision: &str) -> Result<(Deployme
     } else {
         let wanted: u64 = revision
             .parse()
-            .map_err(|_| format!("revision `{revision}` is not a number; use `previous` or one of {}", known.join(", ")))?;
+            .map_err(|_| input(format!("revision `{revision}` is not a number; use `previous` or one of {}", known.join(", "))))?;
         if wanted == current {
-            return Err(format!("revision {wanted} is what deployment/{deployment} runs now; choose another of {}", known.join(", ")));
+            return Err(input(format!(
+                "revision {wanted} is what deployment/{deployment} runs now; choose another of {}",
+                known.join(", ")
+            )));
         }
         all.into_iter().find(|(r, _)| *r == wanted)
     };
     let (rev, rs) = found.ok_or_else(|| {
-        format!("deployment/{deployment} has no revision `{revision}` to go back to (it has {}; now at {current})", known.join(", "))
+        input(format!("deployment/{deployment} has no revision `{revision}` to go back to (it has {}; now at {current})", known.join(", ")))
     })?;
     Ok((deploy, rev, rs))
 }
@@ -107,7 +100,7 @@ fn facts(from: u64, to: u64) -> Vec<(&'static str, String)> {
     vec![("from_revision", from.to_string()), ("to_revision", to.to_string())]
 }
 
-pub async fn revision_exists(ctx: &Ctx, deployment: &str, revision: &str) -> Result<Report, String> {
+pub async fn revision_exists(ctx: &Ctx, deployment: &str, revision: &str) -> Result<Report, EffectError> {
     let (deploy, rev, _) = target(ctx, deployment, revision).await?;
     let from = current_revision(&deploy);
     Ok(Report::text(format!("deployment/{deployment} is at revision {from}; revision {rev} is available")).with(facts(from, rev)))
@@ -147,11 +140,11 @@ pub fn template_diff(now: Option<&PodTemplateSpec>, then: Option<&PodTemplateSpe
     if out.is_empty() {
         out.push("no image or env change (same pod template)".into());
     }
-    out.into_iter().map(|l| crate::sources::clean(&l)).collect()
+    out.into_iter().map(|l| crate::sanitize::clean(&l)).collect()
 }
 
 /// The revision diff shown before a rollback.
-pub async fn undo_preview(ctx: &Ctx, deployment: &str, revision: &str) -> Result<String, String> {
+pub async fn undo_preview(ctx: &Ctx, deployment: &str, revision: &str) -> Result<String, EffectError> {
     let (deploy, rev, rs) = target(ctx, deployment, revision).await?;
     let lines = template_diff(Some(&deploy.spec.template), rs.spec.template.as_ref());
     Ok(format!(
@@ -162,14 +155,14 @@ pub async fn undo_preview(ctx: &Ctx, deployment: &str, revision: &str) -> Result
 }
 
 /// `kubectl rollout undo`: the deployment's template becomes the old ReplicaSet's (JSON patch).
-pub async fn rollout_undo(ctx: &Ctx, deployment: &str, revision: &str) -> Result<Report, String> {
+pub async fn rollout_undo(ctx: &Ctx, deployment: &str, revision: &str) -> Result<Report, EffectError> {
     let (deploy, rev, rs) = target(ctx, deployment, revision).await?;
-    let mut template = rs.spec.template.ok_or_else(|| format!("revision {rev} has no pod template"))?;
+    let mut template = rs.spec.template.ok_or_else(|| not_ready(format!("revision {rev} has no pod template")))?;
     if let Some(labels) = template.metadata.as_mut().and_then(|m| m.labels.as_mut()) {
         labels.remove("pod-template-hash");
     }
     let patch: json_patch::Patch = serde_json::from_value(json!([{ "op": "replace", "path": "/spec/template", "value": template }]))
-        .map_err(|e| format!("building the rollback patch: {e}"))?;
+        .map_err(|e| not_ready(format!("building the rollback patch: {e}")))?;
     let api: Api<Deployment> = Api::namespaced(client(ctx).await?, &ctx.namespace());
     api.patch(deployment, &PatchParams::default(), &Patch::Json::<()>(patch))
         .await
@@ -180,27 +173,27 @@ pub async fn rollout_undo(ctx: &Ctx, deployment: &str, revision: &str) -> Result
 }
 
 /// Done when every replica is updated, available and ready, no old pod is left, and no pod is failing.
-pub async fn rollout_complete(ctx: &Ctx, deployment: &str) -> Result<Report, String> {
+pub async fn rollout_complete(ctx: &Ctx, deployment: &str) -> Result<Report, EffectError> {
     let client = client(ctx).await?;
     let ns = ctx.namespace();
     let d =
         Api::<Deployment>::namespaced(client.clone(), &ns).get(deployment).await.map_err(kube_err(&format!("deployment {deployment}")))?;
     let observed = d.status.as_ref().and_then(|s| s.observed_generation).unwrap_or(0);
     if observed < d.metadata.generation.unwrap_or(0) {
-        return Err(format!("deployment/{deployment}: the controller has not seen the change yet"));
+        return Err(not_ready(format!("deployment/{deployment}: the controller has not seen the change yet")));
     }
     let row = deployment_row(&d);
     if row.rollout != "complete" || row.ready < row.desired {
-        return Err(format!(
+        return Err(not_ready(format!(
             "deployment/{deployment}: rollout {}, {}/{} ready, {} updated",
             row.rollout, row.ready, row.desired, row.updated
-        ));
+        )));
     }
     let pods =
         Api::<Pod>::namespaced(client, &ns).list(&ListParams::default().labels(&selector(&d))).await.map_err(kube_err("listing pods"))?;
     let rows: Vec<_> = pods.items.iter().map(pod_row).collect();
     if let Some(bad) = rows.iter().find(|p| !p.is_healthy()) {
-        return Err(format!("pod {} is {}", bad.name, bad.status()));
+        return Err(not_ready(format!("pod {} is {}", bad.name, bad.status())));
     }
     Ok(Report::text(format!(
         "deployment/{deployment}: {}/{} pods ready at revision {} ({})",
@@ -220,12 +213,12 @@ fn selector(d: &Deployment) -> String {
         .unwrap_or_default()
 }
 
-pub async fn scale(ctx: &Ctx, deployment: &str, replicas: &str) -> Result<Report, String> {
+pub async fn scale(ctx: &Ctx, deployment: &str, replicas: &str) -> Result<Report, EffectError> {
     let n: i32 = replicas
         .parse()
         .ok()
         .filter(|n| (0..=1000).contains(n))
-        .ok_or_else(|| format!("replicas `{replicas}` is not a number from 0 to 1000"))?;
+        .ok_or_else(|| input(format!("replicas `{replicas}` is not a number from 0 to 1000")))?;
     let api: Api<Deployment> = Api::namespaced(client(ctx).await?, &ctx.namespace());
     let before = api.get(deployment).await.map_err(kube_err(&format!("deployment {deployment}")))?.spec.replicas.unwrap_or(1);
     api.patch(deployment, &PatchParams::default(), &Patch::Merge(json!({ "spec": { "replicas": n } })))
@@ -234,14 +227,14 @@ pub async fn scale(ctx: &Ctx, deployment: &str, replicas: &str) -> Result<Report
     Ok(Report::text(format!("deployment/{deployment} scaled from {before} to {n} replicas")))
 }
 
-pub async fn scale_preview(ctx: &Ctx, deployment: &str, replicas: &str) -> Result<String, String> {
+pub async fn scale_preview(ctx: &Ctx, deployment: &str, replicas: &str) -> Result<String, EffectError> {
     let api: Api<Deployment> = Api::namespaced(client(ctx).await?, &ctx.namespace());
     let d = api.get(deployment).await.map_err(kube_err(&format!("deployment {deployment}")))?;
     Ok(format!("replicas: {} → {replicas}", d.spec.replicas.unwrap_or(1)))
 }
 
 /// Deletes the deployment's pods (or the one named) so the ReplicaSet starts fresh ones.
-pub async fn restart_pods(ctx: &Ctx, deployment: &str, pod: &str) -> Result<Report, String> {
+pub async fn restart_pods(ctx: &Ctx, deployment: &str, pod: &str) -> Result<Report, EffectError> {
     let client = client(ctx).await?;
     let ns = ctx.namespace();
     let d =
@@ -257,7 +250,9 @@ pub async fn restart_pods(ctx: &Ctx, deployment: &str, pod: &str) -> Result<Repo
         .filter(|n| pod.is_empty() || pod == "all" || n == pod)
         .collect();
     if names.is_empty() {
-        return Err(format!("deployment/{deployment} has no pod named `{pod}`; `sitrep runbook show restart-pods` lists how to choose"));
+        return Err(input(format!(
+            "deployment/{deployment} has no pod named `{pod}`; `sitrep runbook show restart-pods` lists how to choose"
+        )));
     }
     for name in &names {
         pods.delete(name, &DeleteParams::default()).await.map_err(kube_err(&format!("deleting pod {name}")))?;
@@ -265,7 +260,7 @@ pub async fn restart_pods(ctx: &Ctx, deployment: &str, pod: &str) -> Result<Repo
     Ok(Report::text(format!("deleted {} pod(s) of deployment/{deployment}: {}", names.len(), names.join(", "))))
 }
 
-pub async fn cordon(ctx: &Ctx, node: &str) -> Result<Report, String> {
+pub async fn cordon(ctx: &Ctx, node: &str) -> Result<Report, EffectError> {
     let api: Api<Node> = Api::all(client(ctx).await?);
     api.patch(node, &PatchParams::default(), &Patch::Merge(json!({ "spec": { "unschedulable": true } })))
         .await

@@ -13,8 +13,40 @@ pub mod triage;
 
 use super::spec::Effect;
 use super::template::{self, Vars};
+use crate::backends::BackendError;
 use crate::config::Config;
+use std::path::PathBuf;
 use std::time::Duration;
+
+/// Why an effect or check did not do what it says, for people.
+#[derive(Debug, thiserror::Error)]
+pub enum EffectError {
+    /// A backend refused, failed or did not answer (its own words inside).
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    /// A parameter or setting that cannot be used; the text says what to give instead.
+    #[error("{0}")]
+    Input(String),
+    /// The system is not (yet) in the state the step needs: a precondition or verification unmet.
+    #[error("{0}")]
+    NotReady(String),
+    /// A program sitrep runs (pg_restore, pg_ctl, tar) is missing or failed.
+    #[error(transparent)]
+    Program(#[from] crate::programs::ProgramError),
+    /// A local file or directory could not be used.
+    #[error("cannot {what} {}: {source}", path.display())]
+    Io { what: &'static str, path: PathBuf, source: std::io::Error },
+}
+
+/// An unmet precondition or verification.
+pub fn not_ready(text: impl Into<String>) -> EffectError {
+    EffectError::NotReady(text.into())
+}
+
+/// A parameter that cannot be used.
+pub fn input(text: impl Into<String>) -> EffectError {
+    EffectError::Input(text.into())
+}
 
 /// What an effect needs: the configuration, the run's variables and the per-call timeout.
 #[derive(Debug, Clone)]
@@ -54,16 +86,22 @@ impl Report {
 }
 
 /// Renders one template field, refusing placeholders that have no value.
-fn field(text: &str, vars: &Vars) -> Result<String, String> {
+fn field(text: &str, vars: &Vars) -> Result<String, EffectError> {
     let missing = template::missing(text, vars);
     if let Some(name) = missing.first() {
-        return Err(format!("`{{{name}}}` has no value; give it with --param {name}=VALUE"));
+        return Err(input(format!("`{{{name}}}` has no value; give it with --param {name}=VALUE")));
     }
     Ok(template::render(text, vars))
 }
 
 /// Runs an effect (or a check) once.
-pub async fn run(effect: &Effect, ctx: &Ctx) -> Result<Report, String> {
+pub async fn run(effect: &Effect, ctx: &Ctx) -> Result<Report, EffectError> {
+    // On the heap: the backends' futures are large in debug builds, and a step holds an effect
+    // and its verification (inline, they overflowed a test thread's 2 MiB stack).
+    Box::pin(dispatch(effect, ctx)).await
+}
+
+async fn dispatch(effect: &Effect, ctx: &Ctx) -> Result<Report, EffectError> {
     let f = |t: &str| field(t, &ctx.vars);
     match effect {
         Effect::KubeCanI { verb, resource, group } => kube::can_i(ctx, &f(verb)?, &f(resource)?, &f(group)?).await,
@@ -103,7 +141,7 @@ pub async fn run(effect: &Effect, ctx: &Ctx) -> Result<Report, String> {
 
 /// Live detail for a preview, read-only (e.g. a rollback's image/env diff); `None` when the
 /// effect has nothing to add to its text.
-pub async fn preview_detail(effect: &Effect, ctx: &Ctx) -> Option<Result<String, String>> {
+pub async fn preview_detail(effect: &Effect, ctx: &Ctx) -> Option<Result<String, EffectError>> {
     let f = |t: &str| field(t, &ctx.vars);
     match effect {
         Effect::KubeRolloutUndo { deployment, revision } => {

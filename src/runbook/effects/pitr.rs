@@ -2,8 +2,9 @@
 //! the archived WAL after it, `recovery.signal` + `restore_command`, a postmaster on a free port.
 
 use super::sql::leader_client;
-use super::{Ctx, Report};
-use crate::sources::backups::{client as s3_client, wal_segment};
+use super::{Ctx, EffectError, Report, input, not_ready};
+use crate::backends::s3::{self as s3, wal_segment};
+use crate::programs::{self, ProgramError};
 use chrono::{DateTime, Utc};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -15,46 +16,32 @@ struct BaseBackup {
     finished: DateTime<Utc>,
 }
 
-fn target(text: &str) -> Result<Option<DateTime<Utc>>, String> {
+fn target(text: &str) -> Result<Option<DateTime<Utc>>, EffectError> {
     if text.is_empty() || text == "latest" {
         return Ok(None);
     }
     DateTime::parse_from_rfc3339(text)
         .map(|t| Some(t.with_timezone(&Utc)))
-        .map_err(|e| format!("target_time `{text}` is not RFC 3339 ({e}); use e.g. 2026-11-29T13:05:00Z or `latest`"))
+        .map_err(|e| input(format!("target_time `{text}` is not RFC 3339 ({e}); use e.g. 2026-11-29T13:05:00Z or `latest`")))
 }
 
-async fn keys(ctx: &Ctx, prefix: &str) -> Result<Vec<String>, String> {
+async fn keys(ctx: &Ctx, prefix: &str) -> Result<Vec<String>, EffectError> {
     let cfg = &ctx.config.s3;
-    let s3 = s3_client(cfg).await;
-    let mut out = Vec::new();
-    let mut pages = s3.list_objects_v2().bucket(&cfg.bucket).prefix(prefix).into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| format!("listing s3://{}/{prefix}: {}", cfg.bucket, aws_sdk_s3::error::DisplayErrorContext(e)))?;
-        out.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_string)));
-    }
-    Ok(out)
+    Ok(s3::list(&s3::client(cfg.access()).await, &cfg.bucket, prefix).await?.into_iter().map(|o| o.key).collect())
 }
 
-async fn get(ctx: &Ctx, key: &str) -> Result<Vec<u8>, String> {
+async fn get(ctx: &Ctx, key: &str) -> Result<Vec<u8>, EffectError> {
     let cfg = &ctx.config.s3;
-    let obj = s3_client(cfg)
-        .await
-        .get_object()
-        .bucket(&cfg.bucket)
-        .key(key)
-        .send()
-        .await
-        .map_err(|e| format!("downloading {key}: {}", aws_sdk_s3::error::DisplayErrorContext(e)))?;
-    Ok(obj.body.collect().await.map_err(|e| format!("downloading {key}: {e}"))?.into_bytes().to_vec())
+    Ok(s3::get(&s3::client(cfg.access()).await, &cfg.bucket, key).await?)
 }
 
 /// The newest base backup finished before `at` (or the newest).
-async fn base_before(ctx: &Ctx, at: Option<DateTime<Utc>>) -> Result<BaseBackup, String> {
+async fn base_before(ctx: &Ctx, at: Option<DateTime<Utc>>) -> Result<BaseBackup, EffectError> {
     let prefix = &ctx.config.s3.basebackups_prefix;
     let mut found = Vec::new();
     for key in keys(ctx, prefix).await?.into_iter().filter(|k| k.ends_with("_backup_stop_sentinel.json")) {
-        let json: serde_json::Value = serde_json::from_slice(&get(ctx, &key).await?).map_err(|e| format!("{key}: {e}"))?;
+        let json: serde_json::Value = serde_json::from_slice(&get(ctx, &key).await?)
+            .map_err(|e| crate::backends::BackendError::unexpected(format!("s3://{}/{key}", ctx.config.s3.bucket), e))?;
         let finished = json["FinishTime"].as_str().and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|t| t.with_timezone(&Utc));
         let name = key.rsplit('/').next().unwrap_or(&key).trim_end_matches("_backup_stop_sentinel.json").to_string();
         if let Some(finished) = finished {
@@ -63,11 +50,11 @@ async fn base_before(ctx: &Ctx, at: Option<DateTime<Utc>>) -> Result<BaseBackup,
     }
     found.sort_by_key(|b| std::cmp::Reverse(b.finished));
     found.into_iter().find(|b| at.is_none_or(|t| b.finished <= t)).ok_or_else(|| {
-        format!(
+        not_ready(format!(
             "no base backup under s3://{}/{prefix} finished before {}",
             ctx.config.s3.bucket,
             at.map_or("now".into(), |t| t.to_rfc3339())
-        )
+        ))
     })
 }
 
@@ -76,11 +63,11 @@ fn position(segment: &str) -> Option<u64> {
     Some(u64::from_str_radix(segment.get(8..16)?, 16).ok()? * 0x100 + u64::from_str_radix(segment.get(16..24)?, 16).ok()?)
 }
 
-pub async fn available(ctx: &Ctx, target_time: &str, data_dir: &str) -> Result<Report, String> {
+pub async fn available(ctx: &Ctx, target_time: &str, data_dir: &str) -> Result<Report, EffectError> {
     let at = target(target_time)?;
     let dir = PathBuf::from(data_dir);
     if !dir.is_absolute() || dir.exists() {
-        return Err(format!("{data_dir} must be a new absolute path (it is recovered into, never over)"));
+        return Err(input(format!("{data_dir} must be a new absolute path (it is recovered into, never over)")));
     }
     let base = base_before(ctx, at).await?;
     let start = position(base.name.trim_start_matches("base_")).unwrap_or(0);
@@ -94,13 +81,17 @@ pub async fn available(ctx: &Ctx, target_time: &str, data_dir: &str) -> Result<R
     .with([("base_backup", base.name), ("wal_segments", segments.to_string())]))
 }
 
-fn free_port() -> Result<u16, String> {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).map_err(|e| format!("no free port: {e}"))
+fn free_port() -> Result<u16, EffectError> {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).map_err(|source| EffectError::Io {
+        what: "find a free port on",
+        path: "127.0.0.1".into(),
+        source,
+    })
 }
 
 /// Postgres refuses to run as root: when we are root, the files and the server go to `postgres`.
 fn owner() -> Option<(u32, u32)> {
-    crate::lab::tools::postgres_user().ok().map(|u| (u.uid, u.gid))
+    programs::postgres_user().ok().map(|u| (u.uid, u.gid))
 }
 
 fn chown_all(path: &Path, (uid, gid): (u32, u32)) -> std::io::Result<()> {
@@ -113,7 +104,8 @@ fn chown_all(path: &Path, (uid, gid): (u32, u32)) -> std::io::Result<()> {
     Ok(())
 }
 
-async fn untar(bytes: Vec<u8>, dir: &Path) -> Result<(), String> {
+async fn untar(bytes: Vec<u8>, dir: &Path) -> Result<(), EffectError> {
+    let spawn = |source| ProgramError::Spawn { program: "tar".into(), source };
     use tokio::io::AsyncWriteExt;
     let mut child = tokio::process::Command::new("tar")
         .arg("-x")
@@ -124,27 +116,37 @@ async fn untar(bytes: Vec<u8>, dir: &Path) -> Result<(), String> {
         // A timeout or an operator abort drops this future: tar goes with it.
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| format!("cannot run tar: {e}"))?;
-    let mut stdin = child.stdin.take().ok_or("tar has no stdin")?;
-    stdin.write_all(&bytes).await.map_err(|e| format!("feeding tar: {e}"))?;
+        .map_err(spawn)?;
+    let mut stdin = child.stdin.take().ok_or_else(|| spawn(std::io::Error::other("tar has no stdin")))?;
+    stdin.write_all(&bytes).await.map_err(spawn)?;
     drop(stdin);
-    let out = child.wait_with_output().await.map_err(|e| format!("tar: {e}"))?;
-    if out.status.success() { Ok(()) } else { Err(format!("tar failed: {}", String::from_utf8_lossy(&out.stderr).trim())) }
+    let out = child.wait_with_output().await.map_err(spawn)?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(ProgramError::Failed {
+            program: "tar".into(),
+            status: out.status.to_string(),
+            stderr: crate::sanitize::clean(String::from_utf8_lossy(&out.stderr).trim()),
+        }
+        .into())
+    }
 }
 
-pub async fn restore(ctx: &Ctx, target_time: &str, data_dir: &str) -> Result<Report, String> {
+pub async fn restore(ctx: &Ctx, target_time: &str, data_dir: &str) -> Result<Report, EffectError> {
     let at = target(target_time)?;
     let dir = PathBuf::from(data_dir);
     if !dir.is_absolute() || dir.exists() {
-        return Err(format!("{data_dir} must be a new absolute path; nothing was changed"));
+        return Err(input(format!("{data_dir} must be a new absolute path; nothing was changed")));
     }
+    let pg_ctl = programs::find("pg_ctl", &ctx.config.postgres.bin_dir, "[postgres] bin_dir")?;
     let base = base_before(ctx, at).await?;
     let wal_dir = PathBuf::from(format!("{data_dir}.wal"));
-    let io = |what: &str, p: &Path, e: std::io::Error| format!("cannot {what} {}: {e}", p.display());
+    let io = |what: &'static str, p: &Path, source: std::io::Error| EffectError::Io { what, path: p.to_path_buf(), source };
     std::fs::create_dir_all(&dir).map_err(|e| io("create", &dir, e))?;
     std::fs::create_dir_all(&wal_dir).map_err(|e| io("create", &wal_dir, e))?;
     let part = get(ctx, &format!("{}{}/tar_partitions/part_1.tar.zst", ctx.config.s3.basebackups_prefix, base.name)).await?;
-    let tar = zstd::decode_all(part.as_slice()).map_err(|e| format!("decompressing {}: {e}", base.name))?;
+    let tar = zstd::decode_all(part.as_slice()).map_err(|e| io("decompress", Path::new(&base.name), e))?;
     untar(tar, &dir).await?;
     let start = position(base.name.trim_start_matches("base_")).unwrap_or(0);
     let mut fetched = 0;
@@ -156,7 +158,7 @@ pub async fn restore(ctx: &Ctx, target_time: &str, data_dir: &str) -> Result<Rep
         }
         let raw = get(ctx, &key).await?;
         let plain =
-            if key.ends_with(".zst") { zstd::decode_all(raw.as_slice()).map_err(|e| format!("decompressing {key}: {e}"))? } else { raw };
+            if key.ends_with(".zst") { zstd::decode_all(raw.as_slice()).map_err(|e| io("decompress", Path::new(&key), e))? } else { raw };
         std::fs::write(wal_dir.join(&name), plain).map_err(|e| io("write", &wal_dir.join(&name), e))?;
         fetched += 1;
     }
@@ -185,10 +187,8 @@ pub async fn restore(ctx: &Ctx, target_time: &str, data_dir: &str) -> Result<Rep
     if let Some(u) = user {
         chown_all(&dir, u).and_then(|()| chown_all(&wal_dir, u)).map_err(|e| io("chown", &dir, e))?;
     }
-    let pg_ctl = PathBuf::from(crate::lab::tools::PG_BIN).join("pg_ctl");
-    let pg_ctl = if pg_ctl.is_file() { pg_ctl } else { PathBuf::from("pg_ctl") };
     let log = PathBuf::from(format!("{data_dir}.log"));
-    let mut cmd = tokio::process::Command::new(pg_ctl);
+    let mut cmd = tokio::process::Command::new(&pg_ctl);
     cmd.arg("-D").arg(&dir).arg("-l").arg(&log).args(["-w", "-t", "120", "start"]).current_dir(&dir);
     if let Some((uid, gid)) = user {
         if let Ok(f) = std::fs::File::create(&log) {
@@ -197,11 +197,11 @@ pub async fn restore(ctx: &Ctx, target_time: &str, data_dir: &str) -> Result<Rep
         }
         cmd.uid(uid).gid(gid);
     }
-    let out = cmd.output().await.map_err(|e| format!("cannot run pg_ctl: {e}"))?;
+    let out = cmd.output().await.map_err(|source| ProgramError::Spawn { program: pg_ctl.display().to_string(), source })?;
     if !out.status.success() {
         let tail = std::fs::read_to_string(&log).unwrap_or_default();
         let tail: Vec<&str> = tail.lines().rev().take(5).collect();
-        return Err(format!("the recovered server did not start ({}); log {}: {}", out.status, log.display(), tail.join(" | ")));
+        return Err(not_ready(format!("the recovered server did not start ({}); log {}: {}", out.status, log.display(), tail.join(" | "))));
     }
     Ok(Report::text(format!(
         "{} + {fetched} WAL file(s) restored into {data_dir}; recovering on 127.0.0.1:{port} (stop it with `pg_ctl -D {data_dir} stop`)",
@@ -211,22 +211,21 @@ pub async fn restore(ctx: &Ctx, target_time: &str, data_dir: &str) -> Result<Rep
 }
 
 /// The recovered server has left recovery and answers; row counts of `tables` in `database`.
-pub async fn recovered(ctx: &Ctx, port: &str, database: &str, tables: &[String]) -> Result<Report, String> {
+pub async fn recovered(ctx: &Ctx, port: &str, database: &str, tables: &[String]) -> Result<Report, EffectError> {
     let (_, _, mut cfg) = leader_client(ctx, "postgres").await?;
-    let port: u16 = port.parse().map_err(|_| format!("port `{port}` is not a number"))?;
+    let port: u16 = port.parse().map_err(|_| input(format!("port `{port}` is not a number")))?;
     cfg.host("127.0.0.1").port(port).dbname(database).connect_timeout(Duration::from_secs(3));
-    let (client, conn) = cfg.connect(tokio_postgres::NoTls).await.map_err(|e| format!("recovered server on port {port}: {e}"))?;
-    tokio::spawn(conn);
-    let in_recovery: bool = client.query_one("select pg_is_in_recovery()", &[]).await.map_err(|e| e.to_string())?.get(0);
-    if in_recovery {
-        return Err(format!("the server on port {port} is still replaying WAL"));
+    let target = format!("recovered server on port {port}");
+    let client = crate::backends::postgres::connect(&cfg, Duration::from_secs(3)).await.map_err(|e| e.at(&target))?.client;
+    if crate::backends::postgres::in_recovery(&client, &target).await? {
+        return Err(not_ready(format!("the server on port {port} is still replaying WAL")));
     }
     let mut counts = Vec::new();
     for t in tables {
         if !t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(format!("`{t}` is not a table name"));
+            return Err(input(format!("`{t}` is not a table name")));
         }
-        let n: i64 = client.query_one(&format!("select count(*) from \"{t}\""), &[]).await.map_err(|e| format!("{t}: {e}"))?.get(0);
+        let n = crate::backends::postgres::row_count(&client, &format!("{target}: {t}"), t).await?;
         counts.push(format!("{t}={n}"));
     }
     Ok(Report::text(format!("recovered server on port {port} is out of recovery; {database}: {}", counts.join(", "))))

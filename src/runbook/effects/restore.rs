@@ -2,30 +2,26 @@
 //! default (the live one only with `replace = "yes"` and its name typed), and count rows after.
 
 use super::sql::leader_client;
-use super::{Ctx, Report};
-use crate::sources::backups::{client as s3_client, time_in_key};
-use std::path::PathBuf;
+use super::{Ctx, EffectError, Report, input, not_ready};
+use crate::backends::postgres::{query_error, row_count};
+use crate::backends::s3::{self as s3, time_in_key};
+use crate::programs::{self, ProgramError};
 
 /// The dump keys of the inventory, newest first.
-pub async fn dumps(ctx: &Ctx) -> Result<Vec<String>, String> {
+pub async fn dumps(ctx: &Ctx) -> Result<Vec<String>, EffectError> {
     let cfg = &ctx.config.s3;
     if cfg.bucket.is_empty() {
-        return Err("no backup bucket configured; set [s3] bucket in sitrep.toml".into());
+        return Err(input("no backup bucket configured; set [s3] bucket in sitrep.toml"));
     }
-    let s3 = s3_client(cfg).await;
-    let mut keys = Vec::new();
-    let mut pages = s3.list_objects_v2().bucket(&cfg.bucket).prefix(&cfg.dumps_prefix).into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page =
-            page.map_err(|e| format!("listing s3://{}/{}: {}", cfg.bucket, cfg.dumps_prefix, aws_sdk_s3::error::DisplayErrorContext(e)))?;
-        keys.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_string)).filter(|k| k.ends_with(".dump")));
-    }
+    let client = s3::client(cfg.access()).await;
+    let mut keys: Vec<String> =
+        s3::list(&client, &cfg.bucket, &cfg.dumps_prefix).await?.into_iter().map(|o| o.key).filter(|k| k.ends_with(".dump")).collect();
     keys.sort_by_key(|k| std::cmp::Reverse(time_in_key(k)));
     Ok(keys)
 }
 
 /// `latest`, a full key, or a file name of the inventory.
-async fn resolve(ctx: &Ctx, dump: &str) -> Result<String, String> {
+async fn resolve(ctx: &Ctx, dump: &str) -> Result<String, EffectError> {
     let keys = dumps(ctx).await?;
     let found = if dump.is_empty() || dump == "latest" {
         keys.first()
@@ -34,75 +30,63 @@ async fn resolve(ctx: &Ctx, dump: &str) -> Result<String, String> {
     };
     found.cloned().ok_or_else(|| {
         let some: Vec<&str> = keys.iter().take(5).map(String::as_str).collect();
-        format!(
+        input(format!(
             "no dump `{dump}` in s3://{}/{} (newest: {}); use `latest` or one of those keys",
             ctx.config.s3.bucket,
             ctx.config.s3.dumps_prefix,
             some.join(", ")
-        )
+        ))
     })
 }
 
-fn valid_name(db: &str) -> Result<(), String> {
+fn valid_name(db: &str) -> Result<(), EffectError> {
     let ok = !db.is_empty()
         && db.len() < 64
         && db.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         && !db.starts_with(|c: char| c.is_ascii_digit());
-    if ok { Ok(()) } else { Err(format!("`{db}` is not a database name sitrep will create; use letters, digits and _")) }
+    if ok { Ok(()) } else { Err(input(format!("`{db}` is not a database name sitrep will create; use letters, digits and _"))) }
 }
 
-async fn exists(ctx: &Ctx, db: &str) -> Result<bool, String> {
-    let (_, client, _) = leader_client(ctx, "postgres").await?;
-    let rows = client.query("select 1 from pg_database where datname = $1", &[&db]).await.map_err(|e| e.to_string())?;
+async fn exists(ctx: &Ctx, db: &str) -> Result<bool, EffectError> {
+    let (leader, client, _) = leader_client(ctx, "postgres").await?;
+    let rows = client.query("select 1 from pg_database where datname = $1", &[&db]).await.map_err(|e| query_error(&leader, &e))?;
     Ok(!rows.is_empty())
 }
 
-pub async fn available(ctx: &Ctx, dump: &str, database: &str, replace: &str) -> Result<Report, String> {
+pub async fn available(ctx: &Ctx, dump: &str, database: &str, replace: &str) -> Result<Report, EffectError> {
     valid_name(database)?;
     let key = resolve(ctx, dump).await?;
     let taken = exists(ctx, database).await?;
     if taken && replace != "yes" {
-        return Err(format!(
+        return Err(not_ready(format!(
             "database {database} already exists; restore into a new name (--param database=...), or overwrite it with --param replace=yes and --confirm {database}"
-        ));
+        )));
     }
     let into = if taken { format!("over the existing database {database}") } else { format!("into a new database {database}") };
     Ok(Report::text(format!("{key} will be restored {into}")).with([("dump_key", key)]))
 }
 
-fn pg_restore_bin() -> PathBuf {
-    let bundled = PathBuf::from(crate::lab::tools::PG_BIN).join("pg_restore");
-    if bundled.is_file() { bundled } else { PathBuf::from("pg_restore") }
-}
-
-pub async fn restore(ctx: &Ctx, dump: &str, database: &str, replace: &str) -> Result<Report, String> {
+pub async fn restore(ctx: &Ctx, dump: &str, database: &str, replace: &str) -> Result<Report, EffectError> {
     valid_name(database)?;
+    let pg_restore = programs::find("pg_restore", &ctx.config.postgres.bin_dir, "[postgres] bin_dir")?;
     let key = resolve(ctx, dump).await?;
     let cfg = &ctx.config.s3;
-    let s3 = s3_client(cfg).await;
-    let object = s3
-        .get_object()
-        .bucket(&cfg.bucket)
-        .key(&key)
-        .send()
-        .await
-        .map_err(|e| format!("downloading {key}: {}", aws_sdk_s3::error::DisplayErrorContext(e)))?;
-    let bytes = object.body.collect().await.map_err(|e| format!("downloading {key}: {e}"))?.into_bytes();
-    let work = tempfile::tempdir().map_err(|e| format!("cannot make a temp dir for the dump: {e}"))?;
+    let bytes = s3::get(&s3::client(cfg.access()).await, &cfg.bucket, &key).await?;
+    let work = tempfile::tempdir().map_err(|source| EffectError::Io { what: "make a temp dir for", path: "the dump".into(), source })?;
     let file = work.path().join("restore.dump");
-    tokio::fs::write(&file, &bytes).await.map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+    tokio::fs::write(&file, &bytes).await.map_err(|source| EffectError::Io { what: "write", path: file.clone(), source })?;
     let (leader, admin, pg) = leader_client(ctx, "postgres").await?;
     let taken = exists(ctx, database).await?;
     if taken && replace != "yes" {
-        return Err(format!("database {database} exists; nothing was changed"));
+        return Err(not_ready(format!("database {database} exists; nothing was changed")));
     }
     if !taken {
         admin
             .batch_execute(&format!("CREATE DATABASE \"{database}\""))
             .await
-            .map_err(|e| format!("CREATE DATABASE {database} on {leader}: {e}"))?;
+            .map_err(|e| query_error(&format!("CREATE DATABASE {database} on {leader}"), &e))?;
     }
-    let mut cmd = tokio::process::Command::new(pg_restore_bin());
+    let mut cmd = tokio::process::Command::new(&pg_restore);
     cmd.arg("--no-owner").arg("--no-privileges").arg("--exit-on-error");
     if taken {
         cmd.arg("--clean").arg("--if-exists");
@@ -118,24 +102,31 @@ pub async fn restore(ctx: &Ctx, dump: &str, database: &str, replace: &str) -> Re
     if let Some(pw) = pg.get_password() {
         cmd.env("PGPASSWORD", String::from_utf8_lossy(pw).into_owned());
     }
-    let out = cmd.kill_on_drop(true).output().await.map_err(|e| format!("cannot run pg_restore: {e}; install postgresql-client"))?;
+    let out = cmd
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|source| ProgramError::Spawn { program: pg_restore.display().to_string(), source })?;
     if !out.status.success() {
-        let err = crate::sources::clean(String::from_utf8_lossy(&out.stderr).trim());
-        return Err(format!("pg_restore of {key} into {database} failed ({}): {err}", out.status));
+        return Err(ProgramError::Failed {
+            program: format!("pg_restore of {key} into {database}"),
+            status: out.status.to_string(),
+            stderr: crate::sanitize::clean(String::from_utf8_lossy(&out.stderr).trim()),
+        }
+        .into());
     }
     Ok(Report::text(format!("restored {key} ({} bytes) into {database} on {leader}", bytes.len())).with([("dump_key", key)]))
 }
 
-pub async fn row_counts(ctx: &Ctx, database: &str, tables: &[String]) -> Result<Report, String> {
+pub async fn row_counts(ctx: &Ctx, database: &str, tables: &[String]) -> Result<Report, EffectError> {
     valid_name(database)?;
     let (_, client, _) = leader_client(ctx, database).await?;
     let mut counts = Vec::new();
     for t in tables {
         valid_name(t)?;
-        let row = client.query_one(&format!("select count(*) from \"{t}\""), &[]).await.map_err(|e| format!("{database}.{t}: {e}"))?;
-        let n: i64 = row.get(0);
+        let n = row_count(&client, &format!("{database}.{t}"), t).await?;
         if n == 0 {
-            return Err(format!("{database}.{t} is empty after the restore"));
+            return Err(not_ready(format!("{database}.{t} is empty after the restore")));
         }
         counts.push(format!("{t}={n}"));
     }

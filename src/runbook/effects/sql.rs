@@ -1,14 +1,14 @@
 //! Read-only SQL checks on the current leader: only SELECT, SHOW or EXPLAIN, one statement, run
 //! inside a READ ONLY transaction as a second guard. Also finds the leader for other effects.
 
-use super::{Ctx, Report};
-use crate::sources::postgres::pg_config;
+use super::{Ctx, EffectError, Report, input, not_ready};
+use crate::backends::postgres as backend;
 
 /// Accepts one SELECT/SHOW/EXPLAIN statement; names what is refused.
-pub fn read_only_query(query: &str) -> Result<(), String> {
+pub fn read_only_query(query: &str) -> Result<(), EffectError> {
     let q = query.trim().trim_end_matches(';').trim();
     if q.contains(';') {
-        return Err("only one statement is allowed".into());
+        return Err(input("only one statement is allowed"));
     }
     let first = q.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
     let explain_analyze = first == "EXPLAIN"
@@ -16,47 +16,24 @@ pub fn read_only_query(query: &str) -> Result<(), String> {
     match first.as_str() {
         "SELECT" | "SHOW" if !q.to_ascii_uppercase().contains(" INTO ") => Ok(()),
         "EXPLAIN" if !explain_analyze => Ok(()),
-        _ => Err(format!(
+        _ => Err(input(format!(
             "`{}` is not a read-only query (SELECT, SHOW or EXPLAIN without ANALYZE)",
             crate::sanitize::sanitize_bounded(q, 60)
-        )),
+        ))),
     }
 }
 
 /// A client on the member that is not in recovery, for `database`; also its member name.
-pub async fn leader_client(ctx: &Ctx, database: &str) -> Result<(String, tokio_postgres::Client, tokio_postgres::Config), String> {
-    let mut errors = Vec::new();
-    for m in &ctx.config.postgres.members {
-        let mut cfg = pg_config(&m.dsn, ctx.timeout)?;
-        let probe = async {
-            let (client, conn) = cfg.connect(tokio_postgres::NoTls).await.map_err(|e| e.to_string())?;
-            tokio::spawn(conn);
-            let row = client.query_one("select pg_is_in_recovery()", &[]).await.map_err(|e| e.to_string())?;
-            Ok::<bool, String>(row.get(0))
-        };
-        match tokio::time::timeout(ctx.timeout, probe).await {
-            Ok(Ok(false)) => {
-                if !database.is_empty() {
-                    cfg.dbname(database);
-                }
-                let (client, conn) =
-                    cfg.connect(tokio_postgres::NoTls).await.map_err(|e| format!("{} database {database}: {e}", m.name))?;
-                tokio::spawn(conn);
-                return Ok((m.name.clone(), client, cfg));
-            }
-            Ok(Ok(true)) => {}
-            Ok(Err(e)) => errors.push(format!("{}: {e}", m.name)),
-            Err(_) => errors.push(format!("{}: no answer", m.name)),
-        }
-    }
-    Err(format!("no Postgres member accepts writes ({}); check [postgres] members in sitrep.toml", errors.join("; ")))
+pub async fn leader_client(ctx: &Ctx, database: &str) -> Result<(String, tokio_postgres::Client, tokio_postgres::Config), EffectError> {
+    let members = ctx.config.postgres.members.iter().map(|m| (m.name.as_str(), m.dsn.as_str()));
+    Ok(backend::leader(members, database, ctx.timeout).await?)
 }
 
-pub async fn check(ctx: &Ctx, database: &str, query: &str, expect: &str) -> Result<Report, String> {
+pub async fn check(ctx: &Ctx, database: &str, query: &str, expect: &str) -> Result<Report, EffectError> {
     read_only_query(query)?;
     let (leader, client, _) = leader_client(ctx, database).await?;
-    client.batch_execute("BEGIN READ ONLY").await.map_err(|e| e.to_string())?;
-    let rows = client.simple_query(query).await.map_err(|e| format!("{query}: {e}"));
+    client.batch_execute("BEGIN READ ONLY").await.map_err(|e| backend::query_error(&leader, &e))?;
+    let rows = client.simple_query(query).await.map_err(|e| backend::query_error(&format!("{leader}: {query}"), &e));
     let _ = client.batch_execute("ROLLBACK").await;
     let first = rows?
         .into_iter()
@@ -66,7 +43,7 @@ pub async fn check(ctx: &Ctx, database: &str, query: &str, expect: &str) -> Resu
         })
         .unwrap_or_default();
     if !expect.is_empty() && first != expect {
-        return Err(format!("{query} on {leader} gave `{first}`, expected `{expect}`"));
+        return Err(not_ready(format!("{query} on {leader} gave `{first}`, expected `{expect}`")));
     }
     Ok(Report::text(format!("{query} on {leader}: {first}")))
 }

@@ -1,18 +1,14 @@
 //! Triage (seeds/004 "Detection & Triage"): one snapshot of every source through the collectors,
 //! findings with a severity each (P1–P4), the worst as the proposal, and the runbook to run next.
 
-use super::{Ctx, Report};
+use super::{Ctx, EffectError, Report};
+use crate::backends::{self, BackendError};
 use crate::config::Thresholds;
 use crate::model::verdict::{self, Level, MemberAlarm, SentinelAlarm};
 use crate::model::{
     BackupKind, BackupsSnapshot, Observation, PodsSnapshot, QueuesSnapshot, ReplicationSnapshot, SentinelSnapshot, SourceId,
 };
-use crate::sources::Collect;
 use chrono::{DateTime, Utc};
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::Pod;
-use kube::Api;
-use kube::api::ListParams;
 use std::future::Future;
 use std::time::Duration;
 
@@ -33,11 +29,11 @@ fn finding(component: &str, what: String, severity: u8, next: Option<&'static st
 /// Every source read once.
 #[derive(Debug, Default)]
 pub struct Snapshots {
-    pub pods: Option<Result<PodsSnapshot, String>>,
-    pub replication: Option<Result<ReplicationSnapshot, String>>,
-    pub sentinel: Option<Result<SentinelSnapshot, String>>,
-    pub queues: Option<(Result<QueuesSnapshot, String>, Option<QueuesSnapshot>)>,
-    pub backups: Option<Result<BackupsSnapshot, String>>,
+    pub pods: Option<Result<PodsSnapshot, BackendError>>,
+    pub replication: Option<Result<ReplicationSnapshot, BackendError>>,
+    pub sentinel: Option<Result<SentinelSnapshot, BackendError>>,
+    pub queues: Option<(Result<QueuesSnapshot, BackendError>, Option<QueuesSnapshot>)>,
+    pub backups: Option<Result<BackupsSnapshot, BackendError>>,
 }
 
 /// Pure: the findings of a set of snapshots, worst first.
@@ -208,82 +204,60 @@ fn severity(level: Level) -> u8 {
     }
 }
 
-async fn within<T>(d: Duration, f: impl Future<Output = Result<T, String>>) -> Result<T, String> {
-    tokio::time::timeout(d, f).await.unwrap_or_else(|_| Err(format!("no answer within {}s", d.as_secs())))
+async fn within<T>(d: Duration, f: impl Future<Output = Result<T, BackendError>>) -> Result<T, BackendError> {
+    crate::backends::within("the source", d, f).await
 }
 
-async fn kube_snapshot(ctx: &Ctx) -> Result<PodsSnapshot, String> {
-    let client = crate::sources::kube::client(&ctx.config).await?;
-    let ns = ctx.namespace();
-    let pods = Api::<Pod>::namespaced(client.clone(), &ns).list(&ListParams::default()).await.map_err(|e| e.to_string())?;
-    let deps = Api::<Deployment>::namespaced(client.clone(), &ns).list(&ListParams::default()).await.map_err(|e| e.to_string())?;
-    let events =
-        Api::<k8s_openapi::api::core::v1::Event>::namespaced(client, &ns).list(&ListParams::default()).await.map_err(|e| e.to_string())?;
-    let mut events: Vec<_> = events
-        .items
-        .iter()
-        .map(|e| crate::model::KubeEventRow {
-            at: None,
-            namespace: ns.clone(),
-            object: crate::sources::clean(&format!(
-                "{}/{}",
-                e.involved_object.kind.as_deref().unwrap_or("").to_lowercase(),
-                e.involved_object.name.as_deref().unwrap_or("")
-            )),
-            kind: crate::sources::clean(e.type_.as_deref().unwrap_or("Normal")),
-            reason: crate::sources::clean(e.reason.as_deref().unwrap_or("")),
-            message: crate::sources::clean(e.message.as_deref().unwrap_or("")),
-            count: e.count.unwrap_or(1).max(0) as u32,
-        })
-        .collect();
-    events.reverse();
-    Ok(PodsSnapshot {
-        pods: pods.items.iter().map(crate::sources::kube::pod_row).collect(),
-        deployments: deps.items.iter().map(crate::sources::kube::deployment_row).collect(),
-        events,
-    })
-}
-
-async fn collect<C: Collect>(mut c: C) -> Result<Observation, String> {
-    c.collect().await
-}
-
-/// Whether `source` is configured to be read (triage skips the others and says which it checked).
-fn configured(c: &crate::config::Config, source: SourceId) -> bool {
-    match source {
-        SourceId::Pods => c.kube.enabled,
-        SourceId::Replication => c.postgres.enabled && !(c.postgres.members.is_empty() && c.postgres.patroni.is_empty()),
-        SourceId::Sentinel => c.sentinel.enabled && !c.sentinel.addrs.is_empty(),
-        SourceId::Queues => c.queues.enabled && !c.queues.names.is_empty(),
-        SourceId::Backups => c.s3.enabled && !c.s3.bucket.is_empty(),
-    }
+/// One listing of pods, deployments and events in the run's namespace (the same mapping as the watcher's).
+async fn kube_snapshot(ctx: &Ctx) -> Result<PodsSnapshot, BackendError> {
+    let kube = &ctx.config.kube;
+    let client = crate::backends::kube::client(&kube.kubeconfig, &kube.context, ctx.timeout).await?;
+    crate::backends::kube::list_snapshot(&client, &ctx.namespace()).await
 }
 
 /// One reading of `source` through its collector (kube: one list of pods, deployments, events),
 /// within twice the timeout; None when it is not configured.
-async fn read_once(ctx: &Ctx, source: SourceId) -> Option<Result<Observation, String>> {
+async fn read_once(ctx: &Ctx, source: SourceId) -> Option<Result<Observation, BackendError>> {
     let c = &ctx.config;
-    if !configured(c, source) {
+    if !c.source_enabled(source) {
         return None;
     }
-    let d = ctx.timeout * 2;
+    let (d, t) = (ctx.timeout * 2, ctx.timeout);
     Some(match source {
         SourceId::Pods => within(d, kube_snapshot(ctx)).await.map(Observation::Pods),
-        SourceId::Replication => within(d, collect(crate::sources::postgres::Collector::new(c))).await,
-        SourceId::Sentinel => within(d, collect(crate::sources::sentinel::Collector::new(c))).await,
-        SourceId::Queues => within(d, collect(crate::sources::queues::Collector::new(c))).await,
-        SourceId::Backups => within(d, collect(crate::sources::backups::Collector::new(c))).await,
+        SourceId::Replication => {
+            let mut reader = backends::postgres::ReplicationReader::new(c.postgres.member_dsns(), &c.postgres.patroni, t);
+            within(d, Box::pin(reader.read())).await.map(Observation::Replication)
+        }
+        SourceId::Sentinel => {
+            within(d, Box::pin(backends::redis::sentinel_snapshot(&c.sentinel_settings(), t))).await.map(Observation::Sentinel)
+        }
+        SourceId::Queues => within(d, queue_reader(ctx).read()).await.map(Observation::Queues),
+        SourceId::Backups => within(d, async {
+            let s3 = backends::s3::client(c.s3.access()).await;
+            backends::s3::inventory(&s3, &c.s3.bucket, &c.s3.prefixes()).await
+        })
+        .await
+        .map(Observation::Backups),
     })
 }
 
+fn queue_reader(ctx: &Ctx) -> backends::redis::QueueReader {
+    let q = &ctx.config.queues;
+    backends::redis::QueueReader::new(&q.url, &q.names, &ctx.config.sentinel_settings(), ctx.timeout)
+}
+
 /// The snapshot inside an observation of the expected kind.
-fn expect<T>(read: Option<Result<Observation, String>>, pick: impl FnOnce(Observation) -> Option<T>) -> Option<Result<T, String>> {
-    read.map(|r| r.and_then(|o| pick(o).ok_or_else(|| "unexpected observation".to_string())))
+fn expect<T>(
+    read: Option<Result<Observation, BackendError>>,
+    pick: impl FnOnce(Observation) -> Option<T>,
+) -> Option<Result<T, BackendError>> {
+    read.map(|r| r.and_then(|o| pick(o).ok_or_else(|| BackendError::unexpected("the collector", "an observation of another source"))))
 }
 
 /// One reading of the source a runbook parameter's choices come from (for the CLI, which has no
 /// live panes to pick from); None when that source is not configured or has no choices to offer.
-pub async fn observe_for(ctx: &Ctx, source: crate::runbook::spec::ParamSource) -> Option<Result<Observation, String>> {
+pub async fn observe_for(ctx: &Ctx, source: crate::runbook::spec::ParamSource) -> Option<Result<Observation, BackendError>> {
     use crate::runbook::spec::ParamSource;
     let source = match source {
         ParamSource::Deployments | ParamSource::Pods | ParamSource::Nodes => SourceId::Pods,
@@ -295,7 +269,7 @@ pub async fn observe_for(ctx: &Ctx, source: crate::runbook::spec::ParamSource) -
 }
 
 /// Takes the snapshots (at once), assesses them, and reports findings, severity and next runbook.
-pub async fn run(ctx: &Ctx) -> Result<Report, String> {
+pub async fn run(ctx: &Ctx) -> Result<Report, EffectError> {
     let c = &ctx.config;
     let d = ctx.timeout * 2;
     let kube = async { expect(read_once(ctx, SourceId::Pods).await, |o| if let Observation::Pods(p) = o { Some(p) } else { None }) };
@@ -305,18 +279,13 @@ pub async fn run(ctx: &Ctx) -> Result<Report, String> {
         async { expect(read_once(ctx, SourceId::Sentinel).await, |o| if let Observation::Sentinel(s) = o { Some(s) } else { None }) };
     // Queues are read twice, 2 s apart, by one collector: the second reading gives the rates.
     let queues = async {
-        if !configured(c, SourceId::Queues) {
+        if !c.source_enabled(SourceId::Queues) {
             return None;
         }
-        let mut col = crate::sources::queues::Collector::new(c);
-        let read = |o: Result<Observation, String>| match o {
-            Ok(Observation::Queues(q)) => Ok(q),
-            Ok(_) => Err("unexpected observation".to_string()),
-            Err(e) => Err(e),
-        };
-        let first = read(within(d, col.collect()).await);
+        let mut reader = queue_reader(ctx);
+        let first = within(d, reader.read()).await;
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let second = read(within(d, col.collect()).await).ok();
+        let second = within(d, reader.read()).await.ok();
         Some((first, second))
     };
     let backups =
@@ -389,7 +358,8 @@ mod tests {
 
     #[test]
     fn no_database_answer_is_p1() {
-        let snaps = Snapshots { replication: Some(Err("connection refused".into())), ..Snapshots::default() };
+        let refused = BackendError::Unreachable { target: "db:5432".into(), detail: "connection refused".into() };
+        let snaps = Snapshots { replication: Some(Err(refused)), ..Snapshots::default() };
         let f = assess(&snaps, &Thresholds::default(), Utc::now());
         assert_eq!((f[0].severity, f[0].next), (1, Some("failover-postgres")));
     }

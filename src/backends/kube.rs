@@ -1,0 +1,199 @@
+//! Kubernetes: the client with kubectl's conventions (kubeconfig, context, connect timeout),
+//! API errors in the server's words, and pods, deployments and events as the model's rows.
+
+use super::BackendError;
+use crate::model::{DeploymentRow, KubeEventRow, PodRow, PodsSnapshot};
+use crate::sanitize::clean;
+use chrono::{DateTime, Utc};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Event as KubeEvent, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::Client;
+use kube::api::{Api, ListParams};
+use std::time::Duration;
+
+/// The most recent events a snapshot keeps.
+const EVENTS_KEPT: usize = 50;
+
+/// Connects with the kubeconfig conventions kubectl uses ($KUBECONFIG, ~/.kube/config, --context).
+/// `kubeconfig` and `context` empty mean kubectl's defaults.
+pub async fn client(kubeconfig: &str, context: &str, timeout: Duration) -> Result<Client, BackendError> {
+    let path = kubeconfig;
+    let kubeconfig = if path.is_empty() {
+        kube::config::Kubeconfig::read().map_err(|e| BackendError::BadSetting {
+            input: "kubeconfig".into(),
+            detail: format!("none found ({e})"),
+            fix: "set KUBECONFIG or [kube] kubeconfig".into(),
+        })?
+    } else {
+        kube::config::Kubeconfig::read_from(path).map_err(|e| BackendError::BadSetting {
+            input: format!("kubeconfig {path}"),
+            detail: format!("cannot be read ({e})"),
+            fix: "check [kube] kubeconfig in sitrep.toml".into(),
+        })?
+    };
+    let options = kube::config::KubeConfigOptions { context: (!context.is_empty()).then(|| context.to_string()), ..Default::default() };
+    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options).await.map_err(|e| BackendError::BadSetting {
+        input: "kubeconfig".into(),
+        detail: e.to_string(),
+        fix: "check [kube] context (or --context)".into(),
+    })?;
+    config.connect_timeout = Some(timeout);
+    Client::try_from(config).map_err(|e| BackendError::Unreachable { target: "the Kubernetes API".into(), detail: e.to_string() })
+}
+
+/// An API error on `what`, with the server's message and, for 403/404, the fix.
+pub fn error(what: &str, e: kube::Error) -> BackendError {
+    match e {
+        kube::Error::Api(s) if s.code == 403 => BackendError::Server {
+            target: what.into(),
+            server: format!("forbidden ({}); ask for the permission or run with an identity that has it", s.message),
+        },
+        kube::Error::Api(s) if s.code == 404 => {
+            BackendError::Server { target: what.into(), server: format!("not found ({}); check the name and [kube] namespaces", s.message) }
+        }
+        kube::Error::Api(s) => BackendError::Server { target: what.into(), server: format!("{} {}", s.code, s.message) },
+        other => BackendError::Unreachable { target: what.into(), detail: other.to_string() },
+    }
+}
+
+/// For `map_err`: an API error on `what`.
+pub fn err(what: &str) -> impl FnOnce(kube::Error) -> BackendError + '_ {
+    move |e| error(what, e)
+}
+
+/// One listing of pods, deployments and events in `ns`, as the watcher's snapshot would show it.
+pub async fn list_snapshot(client: &Client, ns: &str) -> Result<PodsSnapshot, BackendError> {
+    let lp = ListParams::default();
+    let pods = Api::<Pod>::namespaced(client.clone(), ns).list(&lp).await.map_err(err("listing pods"))?;
+    let deps = Api::<Deployment>::namespaced(client.clone(), ns).list(&lp).await.map_err(err("listing deployments"))?;
+    let events = Api::<KubeEvent>::namespaced(client.clone(), ns).list(&lp).await.map_err(err("listing events"))?;
+    Ok(snapshot(pods.items.iter(), deps.items.iter(), events.items.iter()))
+}
+
+/// The model's snapshot of these objects: sorted by namespace and name, newest events first.
+pub fn snapshot<'a>(
+    pods: impl Iterator<Item = &'a Pod>,
+    deps: impl Iterator<Item = &'a Deployment>,
+    events: impl Iterator<Item = &'a KubeEvent>,
+) -> PodsSnapshot {
+    let mut out = PodsSnapshot {
+        pods: pods.map(pod_row).collect(),
+        deployments: deps.map(deployment_row).collect(),
+        events: events.map(event_row).collect(),
+    };
+    out.pods.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    out.deployments.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    out.events.sort_by_key(|e| std::cmp::Reverse(e.at));
+    out.events.truncate(EVENTS_KEPT);
+    out
+}
+
+fn time(t: Option<&Time>) -> Option<DateTime<Utc>> {
+    t.and_then(|t| DateTime::from_timestamp(t.0.as_second(), t.0.subsec_nanosecond().max(0) as u32))
+}
+
+pub fn pod_row(p: &Pod) -> PodRow {
+    let status = p.status.clone().unwrap_or_default();
+    let statuses = status.container_statuses.clone().unwrap_or_default();
+    let containers = p.spec.as_ref().map_or(statuses.len(), |s| s.containers.len()) as u32;
+    let reason = statuses
+        .iter()
+        .find_map(|c| {
+            let state = c.state.as_ref()?;
+            state.waiting.as_ref().and_then(|w| w.reason.clone()).or_else(|| state.terminated.as_ref().and_then(|t| t.reason.clone()))
+        })
+        .filter(|r| r != "ContainerCreating" && r != "PodInitializing" && r != "Completed")
+        .or_else(|| status.reason.clone());
+    PodRow {
+        namespace: clean(p.metadata.namespace.as_deref().unwrap_or("")),
+        name: clean(p.metadata.name.as_deref().unwrap_or("")),
+        phase: clean(status.phase.as_deref().unwrap_or("Unknown")),
+        ready: statuses.iter().filter(|c| c.ready).count() as u32,
+        containers,
+        restarts: statuses.iter().map(|c| c.restart_count.max(0) as u32).sum(),
+        last_restart: statuses.iter().filter_map(|c| time(c.last_state.as_ref()?.terminated.as_ref()?.finished_at.as_ref())).max(),
+        created: time(p.metadata.creation_timestamp.as_ref()),
+        node: clean(p.spec.as_ref().and_then(|s| s.node_name.as_deref()).unwrap_or("")),
+        reason: reason.map(|r| clean(&r)),
+    }
+}
+
+pub fn deployment_row(d: &Deployment) -> DeploymentRow {
+    let status = d.status.clone().unwrap_or_default();
+    let desired = d.spec.replicas.unwrap_or(1).max(0) as u32;
+    let updated = status.updated_replicas.unwrap_or(0).max(0) as u32;
+    let available = status.available_replicas.unwrap_or(0).max(0) as u32;
+    let stalled = status
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_.as_deref() == Some("Progressing") && c.status.as_deref() == Some("False"))
+        .map(|c| c.reason.clone().unwrap_or_default());
+    let rollout = match stalled {
+        Some(r) => format!("stalled ({r})"),
+        None if updated >= desired && available >= desired && status.replicas.unwrap_or(0).max(0) as u32 == desired => {
+            "complete".to_string()
+        }
+        None => "progressing".to_string(),
+    };
+    DeploymentRow {
+        namespace: clean(d.metadata.namespace.as_deref().unwrap_or("")),
+        name: clean(d.metadata.name.as_deref().unwrap_or("")),
+        desired,
+        updated,
+        ready: status.ready_replicas.unwrap_or(0).max(0) as u32,
+        available,
+        revision: clean(
+            d.metadata.annotations.as_ref().and_then(|a| a.get("deployment.kubernetes.io/revision")).map_or("", String::as_str),
+        ),
+        images: d
+            .spec
+            .template
+            .spec
+            .as_ref()
+            .map(|s| s.containers.iter().filter_map(|c| c.image.as_deref().map(clean)).collect())
+            .unwrap_or_default(),
+        rollout,
+    }
+}
+
+/// An event as the model's row, with its time (last seen, else first seen, else event time).
+pub fn event_row(e: &KubeEvent) -> KubeEventRow {
+    KubeEventRow {
+        at: time(e.last_timestamp.as_ref())
+            .or_else(|| time(e.first_timestamp.as_ref()))
+            .or_else(|| e.event_time.as_ref().and_then(|t| DateTime::from_timestamp(t.0.as_second(), 0))),
+        namespace: clean(e.metadata.namespace.as_deref().unwrap_or("")),
+        object: clean(&format!(
+            "{}/{}",
+            e.involved_object.kind.as_deref().unwrap_or("").to_lowercase(),
+            e.involved_object.name.as_deref().unwrap_or("")
+        )),
+        kind: clean(e.type_.as_deref().unwrap_or("Normal")),
+        reason: clean(e.reason.as_deref().unwrap_or("")),
+        message: clean(e.message.as_deref().unwrap_or("")),
+        count: e.count.unwrap_or(1).max(0) as u32,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::ObjectReference;
+
+    #[test]
+    fn an_event_keeps_its_time_for_the_collector_and_triage_alike() {
+        let at: Time = serde_json::from_value(serde_json::json!("2026-11-29T13:05:01Z")).unwrap_or_else(|_| panic!("a time"));
+        let e = KubeEvent {
+            last_timestamp: Some(at),
+            involved_object: ObjectReference { kind: Some("Pod".into()), name: Some("api-1".into()), ..Default::default() },
+            type_: Some("Warning".into()),
+            reason: Some("BackOff".into()),
+            ..Default::default()
+        };
+        let snap = snapshot(std::iter::empty(), std::iter::empty(), std::iter::once(&e));
+        assert_eq!(snap.events[0].at.map(|t| t.to_rfc3339()).as_deref(), Some("2026-11-29T13:05:01+00:00"));
+        assert_eq!(snap.events[0].object, "pod/api-1");
+    }
+}

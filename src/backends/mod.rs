@@ -1,0 +1,67 @@
+//! Clients apart from collectors: one module per system owns its connection strings, connecting
+//! (with deadlines), the client and the mapping of its answers onto the model's rows.
+//!
+//! Collectors (`sources/`), runbook effects and the shared timeline are thin users of these
+//! modules, so every rule about reaching a system exists once. Errors keep the server's own words;
+//! callers pass the text through `sources::clean` before it can reach the screen.
+
+pub mod kube;
+pub mod postgres;
+pub mod redis;
+pub mod s3;
+
+use std::time::Duration;
+
+/// Something went wrong talking to a backend: what, with which input, the server's words, the fix.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BackendError {
+    /// A connection string, address or name that cannot be used as written.
+    #[error("{input}: {detail}; {fix}")]
+    BadSetting { input: String, detail: String, fix: String },
+    /// The connection could not be made (refused, unresolvable, TLS, authentication).
+    #[error("cannot reach {target}: {detail}")]
+    Unreachable { target: String, detail: String },
+    /// Nothing came back in time.
+    #[error("{target}: no answer within {:.1}s", after.as_secs_f32())]
+    Timeout { target: String, after: Duration },
+    /// The server answered with an error; `server` is its own words (severity, code, message).
+    #[error("{target}: {server}")]
+    Server { target: String, server: String },
+    /// The server answered, but not with what sitrep expected.
+    #[error("{target}: unexpected answer ({detail})")]
+    Unexpected { target: String, detail: String },
+    /// None of several endpoints gave a usable answer: each one's reason, then the fix.
+    #[error("{what} ({}); {fix}", .reasons.join("; "))]
+    NoneAnswered { what: String, reasons: Vec<String>, fix: String },
+}
+
+impl BackendError {
+    pub fn timeout(target: impl Into<String>, after: Duration) -> Self {
+        BackendError::Timeout { target: target.into(), after }
+    }
+
+    pub fn unexpected(target: impl Into<String>, detail: impl std::fmt::Display) -> Self {
+        BackendError::Unexpected { target: target.into(), detail: detail.to_string() }
+    }
+
+    /// The same error, its target prefixed (e.g. with a member's name).
+    pub fn at(self, name: &str) -> Self {
+        let prefix = |t: String| format!("{name} ({t})");
+        match self {
+            BackendError::Unreachable { target, detail } => BackendError::Unreachable { target: prefix(target), detail },
+            BackendError::Timeout { target, after } => BackendError::Timeout { target: prefix(target), after },
+            BackendError::Server { target, server } => BackendError::Server { target: prefix(target), server },
+            BackendError::Unexpected { target, detail } => BackendError::Unexpected { target: prefix(target), detail },
+            other => other,
+        }
+    }
+}
+
+/// Runs `f` with a deadline; a late answer is a `Timeout` naming `target`.
+pub async fn within<T>(
+    target: &str,
+    after: Duration,
+    f: impl std::future::Future<Output = Result<T, BackendError>>,
+) -> Result<T, BackendError> {
+    tokio::time::timeout(after, f).await.unwrap_or_else(|_| Err(BackendError::timeout(target, after)))
+}

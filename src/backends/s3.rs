@@ -1,0 +1,234 @@
+//! S3: the client from the standard AWS chain with sitrep.toml's overrides, listing and
+//! downloading with errors that keep the service's words, and listings as backup items.
+
+use super::BackendError;
+use crate::model::{BackupItem, BackupKind, BackupsSnapshot};
+use crate::sanitize::clean;
+use chrono::{DateTime, NaiveDateTime, Utc};
+
+/// How to reach S3 beyond the standard AWS chain: sitrep.toml's `[s3]` overrides (empty = unset).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Access<'a> {
+    pub region: &'a str,
+    pub endpoint: &'a str,
+    pub profile: &'a str,
+    pub credentials_file: &'a str,
+    pub force_path_style: bool,
+}
+
+/// Builds an S3 client from the standard chain, with sitrep.toml's overrides on top.
+pub async fn client(cfg: Access<'_>) -> aws_sdk_s3::Client {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if !cfg.profile.is_empty() {
+        loader = loader.profile_name(cfg.profile);
+    }
+    if !cfg.credentials_file.is_empty() {
+        let files = aws_runtime::env_config::file::EnvConfigFiles::builder()
+            .with_file(aws_runtime::env_config::file::EnvConfigFileKind::Credentials, cfg.credentials_file)
+            .build();
+        loader = loader.profile_files(files);
+    }
+    if !cfg.region.is_empty() {
+        loader = loader.region(aws_config::Region::new(cfg.region.to_string()));
+    }
+    if !cfg.endpoint.is_empty() {
+        loader = loader.endpoint_url(cfg.endpoint);
+    }
+    let shared = loader.load().await;
+    let mut builder = aws_sdk_s3::config::Builder::from(&shared);
+    if cfg.force_path_style {
+        builder = builder.force_path_style(true);
+    }
+    if shared.region().is_none() {
+        builder = builder.region(aws_config::Region::new("us-east-1"));
+    }
+    aws_sdk_s3::Client::from_conf(builder.build())
+}
+
+/// An SDK error as the service said it (or "cannot reach" when nothing answered).
+pub fn error<E: std::error::Error + 'static>(target: String, e: &aws_sdk_s3::error::SdkError<E>) -> BackendError {
+    use aws_sdk_s3::error::SdkError;
+    match e {
+        SdkError::ServiceError(s) => BackendError::Server { target, server: format!("{}", s.err()) },
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+            BackendError::Unreachable { target, detail: "cannot reach the S3 endpoint; check [s3] endpoint/region".into() }
+        }
+        other => BackendError::Unexpected { target, detail: format!("{}", aws_sdk_s3::error::DisplayErrorContext(other)) },
+    }
+}
+
+/// One listed object: its key, last-modified time and size.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed {
+    pub key: String,
+    pub modified: DateTime<Utc>,
+    pub size: u64,
+}
+
+/// Every object under `prefix` of `bucket`, page by page.
+pub async fn list(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Result<Vec<Listed>, BackendError> {
+    let mut out = Vec::new();
+    let mut pages = s3.list_objects_v2().bucket(bucket).prefix(prefix).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| error(format!("listing s3://{bucket}/{prefix}"), &e))?;
+        for obj in page.contents() {
+            let Some(key) = obj.key() else { continue };
+            let modified = obj.last_modified().and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos())).unwrap_or_default();
+            out.push(Listed { key: key.to_string(), modified, size: obj.size().unwrap_or(0).max(0) as u64 });
+        }
+    }
+    Ok(out)
+}
+
+/// The bytes of one object.
+pub async fn get(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<Vec<u8>, BackendError> {
+    let target = || format!("downloading s3://{bucket}/{key}");
+    let obj = s3.get_object().bucket(bucket).key(key).send().await.map_err(|e| error(target(), &e))?;
+    let body = obj.body.collect().await.map_err(|e| BackendError::Unreachable { target: target(), detail: e.to_string() })?;
+    Ok(body.into_bytes().to_vec())
+}
+
+/// The backup inventory of `bucket`: each prefix listed and classified, base backups sized by
+/// their partitions, and the gaps in the archived WAL.
+pub async fn inventory(s3: &aws_sdk_s3::Client, bucket: &str, prefixes: &[(BackupKind, &str)]) -> Result<BackupsSnapshot, BackendError> {
+    let mut base_sizes: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    let mut snap = BackupsSnapshot { bucket: clean(bucket), ..BackupsSnapshot::default() };
+    for &(kind, prefix) in prefixes {
+        let listed = list(s3, bucket, prefix).await.map_err(|e| BackendError::NoneAnswered {
+            what: format!("S3 bucket {bucket}"),
+            reasons: vec![e.to_string()],
+            fix: "check [s3] bucket/endpoint/profile in sitrep.toml".into(),
+        })?;
+        for obj in listed {
+            if kind == BackupKind::BaseBackup {
+                *base_sizes.entry(base_name(&obj.key).to_string()).or_default() += obj.size;
+            }
+            if let Some(item) = classify(kind, &obj.key, obj.modified, obj.size) {
+                snap.items.push(item);
+            }
+        }
+    }
+    // A base backup's size is its tar partitions plus its sentinel.
+    for item in snap.items.iter_mut().filter(|i| i.kind == BackupKind::BaseBackup) {
+        if let Some(total) = base_sizes.get(base_name(&item.key)) {
+            item.size = *total;
+        }
+    }
+    let wal: Vec<&str> = snap.of_kind(BackupKind::Wal).map(|i| i.key.as_str()).collect();
+    snap.wal_gaps = wal_gaps(&wal);
+    Ok(snap)
+}
+
+/// One listed object as a backup item, or None if it is bookkeeping (e.g. a tar partition).
+pub fn classify(kind: BackupKind, key: &str, modified: DateTime<Utc>, size: u64) -> Option<BackupItem> {
+    let key_clean = clean(key);
+    match kind {
+        // A base backup is counted once, by its stop sentinel; its tar partitions are part of it.
+        BackupKind::BaseBackup if !key.ends_with("_backup_stop_sentinel.json") => None,
+        BackupKind::Wal if wal_segment(key).is_none() => None,
+        _ => Some(BackupItem { kind, at: time_in_key(key).unwrap_or(modified), key: key_clean, size }),
+    }
+}
+
+/// The `base_<WAL name>` a base-backup key belongs to (partition or sentinel).
+pub fn base_name(key: &str) -> &str {
+    let name = key.split('/').find(|c| c.starts_with("base_")).unwrap_or(key);
+    name.strip_suffix("_backup_stop_sentinel.json").unwrap_or(name)
+}
+
+/// The backup time written in a key: `..._20261129T130501Z...` or `...-2026-11-29-13-05-01...`.
+pub fn time_in_key(key: &str) -> Option<DateTime<Utc>> {
+    let name = key.rsplit('/').next().unwrap_or(key);
+    for (start, _) in name.char_indices() {
+        let rest = &name[start..];
+        if !rest.starts_with(|c: char| c.is_ascii_digit()) {
+            continue;
+        }
+        if rest.len() >= 16
+            && rest.as_bytes()[8] == b'T'
+            && rest.is_char_boundary(15)
+            && let Ok(t) = NaiveDateTime::parse_from_str(&rest[..15], "%Y%m%dT%H%M%S")
+        {
+            return Some(t.and_utc());
+        }
+        if rest.len() >= 19
+            && rest.is_char_boundary(19)
+            && let Ok(t) = NaiveDateTime::parse_from_str(&rest[..19], "%Y-%m-%d-%H-%M-%S")
+        {
+            return Some(t.and_utc());
+        }
+    }
+    None
+}
+
+/// The 24-hex-digit WAL segment name in a key, if any.
+pub fn wal_segment(key: &str) -> Option<&str> {
+    let name = key.rsplit('/').next()?;
+    let seg = name.get(..24)?;
+    // A segment, optionally with one compression extension; history and .backup files are not segments.
+    let rest = &name[24..];
+    let plain = rest.is_empty() || (rest.starts_with('.') && !rest[1..].contains('.'));
+    (seg.chars().all(|c| c.is_ascii_hexdigit()) && plain).then_some(seg)
+}
+
+/// Missing segments between consecutive archived ones of the same timeline (16 MiB segments).
+pub fn wal_gaps(keys: &[&str]) -> Vec<(String, String)> {
+    let mut segs: Vec<(u32, u64)> = keys
+        .iter()
+        .filter_map(|k| wal_segment(k))
+        .filter_map(|s| {
+            let tli = u32::from_str_radix(&s[..8], 16).ok()?;
+            let log = u64::from_str_radix(&s[8..16], 16).ok()?;
+            let seg = u64::from_str_radix(&s[16..24], 16).ok()?;
+            Some((tli, log * 0x100 + seg))
+        })
+        .collect();
+    segs.sort_unstable();
+    segs.dedup();
+    let name = |tli: u32, n: u64| format!("{tli:08X}{:08X}{:08X}", n / 0x100, n % 0x100);
+    segs.windows(2)
+        .filter(|w| w[0].0 == w[1].0 && w[1].1 > w[0].1 + 1)
+        .map(|w| (name(w[0].0, w[0].1 + 1), name(w[0].0, w[1].1 - 1)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backup_times_are_read_from_keys() {
+        let t = time_in_key("dumps/shop/shop_20261129T130501Z.dump").map(|t| t.to_rfc3339());
+        assert_eq!(t.as_deref(), Some("2026-11-29T13:05:01+00:00"));
+        let t = time_in_key("snapshots/qdrant/products/products-7-2026-11-28-02-00-00.snapshot").map(|t| t.to_rfc3339());
+        assert_eq!(t.as_deref(), Some("2026-11-28T02:00:00+00:00"));
+        assert!(time_in_key("wal_005/000000010000000000000003.zst").is_none());
+        assert!(time_in_key("dumps/é日本_20261129T130501Z€.dump").is_some());
+    }
+
+    #[test]
+    fn a_missing_wal_segment_is_a_gap() {
+        let keys = [
+            "wal_005/000000010000000000000001.zst",
+            "wal_005/000000010000000000000002.zst",
+            "wal_005/000000010000000000000005.zst",
+            "wal_005/0000000100000000000000FF.zst",
+            "wal_005/000000010000000100000000.zst",
+            "wal_005/000000010000000000000003.00000028.backup.zst",
+        ];
+        let gaps = wal_gaps(&keys);
+        assert_eq!(gaps[0], ("000000010000000000000003".to_string(), "000000010000000000000004".to_string()));
+        assert_eq!(gaps.len(), 2, "{gaps:?}");
+    }
+
+    #[test]
+    fn base_backups_count_once_by_their_sentinel() {
+        let t = Utc::now();
+        assert!(
+            classify(BackupKind::BaseBackup, "basebackups_005/base_000000010000000000000002/tar_partitions/part_1.tar.zst", t, 9).is_none()
+        );
+        assert!(
+            classify(BackupKind::BaseBackup, "basebackups_005/base_000000010000000000000002_backup_stop_sentinel.json", t, 9).is_some()
+        );
+    }
+}
