@@ -248,7 +248,7 @@ pub async fn run_interactive(mut console: Console) -> anyhow::Result<()> {
             }
             dirty = false;
             // Test hook (tests/terminal_restore.rs): prove the panic hook gives the terminal back.
-            if std::env::var_os("SITREP_TEST_PANIC").is_some() {
+            if console.settings.config.panic_after_first_frame {
                 panic!("SITREP_TEST_PANIC is set: panicking after the first frame, as asked");
             }
         }

@@ -1,8 +1,9 @@
 //! `sitrep check`: validates sitrep.toml, views/, themes/ and actions/, reporting every problem
 //! as `file:line: what is wrong — how to fix it`.
 
-use crate::config::{self, Problem};
+use crate::config;
 use crate::data_files;
+use crate::diag::Problem;
 use std::path::Path;
 
 /// Every problem found; empty means all is well.

@@ -19,6 +19,10 @@ pub struct Config {
     pub s3: S3Source,
     pub timeline: TimelineStoreConfig,
     pub thresholds: Thresholds,
+    /// SITREP_TEST_PANIC (never from a file): the console panics after its first frame, so the
+    /// terminal-restore test can prove the panic hook gives the terminal back.
+    #[serde(skip)]
+    pub panic_after_first_frame: bool,
 }
 
 /// Where incident timelines are kept, as written in `[timeline] store`.
@@ -218,20 +222,7 @@ impl S3Source {
 /// Thresholds are compared in one place, the verdict module; the config only carries them.
 pub use crate::model::verdict::Thresholds;
 
-/// One thing wrong in a user's file: where, what, and how to fix it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub file: PathBuf,
-    pub line: usize,
-    pub what: String,
-    pub fix: String,
-}
-
-impl std::fmt::Display for Problem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}: {} — {}", self.file.display(), self.line, self.what, self.fix)
-    }
-}
+pub use crate::diag::{Problem, closest, find_line, line_of_offset};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -308,6 +299,7 @@ pub fn resolve(file: Option<&Path>, env: &Env, flags: &Overrides) -> Result<Conf
 
 impl Config {
     fn apply_env(&mut self, env: &Env) {
+        self.panic_after_first_frame = env.test_panic;
         if self.sentinel.password.is_empty()
             && let Some(p) = &env.sentinel_password
         {
@@ -565,59 +557,9 @@ fn example_of(section: &str, key: &str) -> String {
         .unwrap_or_else(|| key.to_string())
 }
 
-/// The closest candidate by edit distance, if it is close enough to be a likely typo.
-pub fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<String> {
-    candidates
-        .map(|c| (edit_distance(word, c), c))
-        .filter(|(d, c)| *d <= (c.len().max(word.len()) / 3).max(2))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c.to_string())
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
 fn first_line(s: &str) -> String {
     // toml errors carry a caret diagram after the message; the first meaningful line is enough.
     s.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with("TOML parse error")).unwrap_or(s).to_string()
-}
-
-/// 1-based line of a byte offset.
-pub fn line_of_offset(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].matches('\n').count() + 1
-}
-
-/// Finds the line where `key` is set inside `[section]` (or the section header itself).
-pub fn find_line(text: &str, section: Option<&str>, key: &str) -> usize {
-    let mut in_section = section.is_none();
-    for (i, raw) in text.lines().enumerate() {
-        let line = raw.trim();
-        if let Some(header) = line.strip_prefix('[') {
-            let name = header.trim_start_matches('[').split(']').next().unwrap_or("").trim();
-            if section.is_none() && name == key {
-                return i + 1;
-            }
-            in_section = section == Some(name);
-            continue;
-        }
-        if in_section {
-            let k = line.split('=').next().unwrap_or("").trim().trim_matches('"');
-            if k == key {
-                return i + 1;
-            }
-        }
-    }
-    1
 }
 
 #[cfg(test)]

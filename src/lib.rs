@@ -11,6 +11,7 @@ pub mod config;
 pub mod console;
 pub mod data_files;
 pub mod detect;
+pub mod diag;
 pub mod human;
 pub mod lab;
 pub mod logging;

@@ -57,25 +57,11 @@ impl LabError {
 pub fn did_you_mean(name: &str, valid: &[&str]) -> String {
     valid
         .iter()
-        .map(|v| (edit_distance(name, v), *v))
+        .map(|v| (crate::diag::edit_distance(name, v), *v))
         .filter(|(d, v)| *d <= 3.max(v.len() / 3))
         .min()
         .map(|(_, v)| format!(" (did you mean `{v}`?)"))
         .unwrap_or_default()
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]

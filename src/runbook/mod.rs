@@ -27,7 +27,7 @@ pub fn find(name: &str) -> Result<Runbook, spec::FindError> {
         let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
         return Err(spec::FindError::Unknown {
             name: name.to_string(),
-            nearest: crate::config::closest(name, names.iter().copied()),
+            nearest: crate::diag::closest(name, names.iter().copied()),
             known: names.join(", "),
         });
     };

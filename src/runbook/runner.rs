@@ -89,7 +89,7 @@ pub fn variables(runbook: &Runbook, config: &Config, clock: &Clock, given: &Vars
             return Err(RunError::UnknownParam {
                 runbook: runbook.name.clone(),
                 given: key.clone(),
-                nearest: crate::config::closest(key, names.iter().copied()),
+                nearest: crate::diag::closest(key, names.iter().copied()),
                 known: if names.is_empty() { "none".into() } else { names.join(", ") },
             });
         }

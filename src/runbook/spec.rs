@@ -2,8 +2,8 @@
 //! each with file, line and a fix, so `sitrep check` can list them.
 
 use super::template::{self, BUILTINS};
-use crate::config::Problem;
 use crate::data_files::DataFile;
+use crate::diag::Problem;
 use serde::Deserialize;
 use std::path::PathBuf;
 
@@ -336,14 +336,14 @@ enum RawConfirm {
 pub fn validate(file: &DataFile) -> Result<Runbook, Vec<Problem>> {
     let problem = |line: usize, what: String, fix: &str| Problem { file: file.path.clone(), line, what, fix: fix.to_string() };
     let raw: RawRunbook = toml::from_str(&file.text).map_err(|e| {
-        let line = e.span().map_or(1, |s| crate::config::line_of_offset(&file.text, s.start));
+        let line = e.span().map_or(1, |s| crate::diag::line_of_offset(&file.text, s.start));
         let first = e.message().lines().next().unwrap_or("").to_string();
         vec![problem(line, format!("not a valid runbook: {first}"), "see docs/runbooks.md for the schema; effect kinds are listed there")]
     })?;
     let mut problems = Vec::new();
     if raw.name != file.name {
         problems.push(problem(
-            crate::config::find_line(&file.text, None, "name"),
+            crate::diag::find_line(&file.text, None, "name"),
             format!("name `{}` differs from the file name `{}`", raw.name, file.name),
             "make `name` the file name without .toml",
         ));
@@ -357,7 +357,7 @@ pub fn validate(file: &DataFile) -> Result<Runbook, Vec<Problem>> {
         for name in p.default.iter().flat_map(|d| template::placeholders(d)) {
             if !BUILTINS.contains(&name) {
                 problems.push(problem(
-                    crate::config::find_line(&file.text, None, "default"),
+                    crate::diag::find_line(&file.text, None, "default"),
                     format!("param `{}` default uses `{{{name}}}`; defaults may only use built-ins", p.name),
                     &format!("use one of {}", BUILTINS.join(", ")),
                 ));
@@ -375,7 +375,7 @@ pub fn validate(file: &DataFile) -> Result<Runbook, Vec<Problem>> {
     for name in template::placeholders(&raw.target) {
         if !known.iter().any(|k| k == name) {
             problems.push(problem(
-                crate::config::find_line(&file.text, None, "target"),
+                crate::diag::find_line(&file.text, None, "target"),
                 format!("target uses unknown `{{{name}}}`"),
                 "declare it under [[params]]",
             ));
@@ -384,7 +384,7 @@ pub fn validate(file: &DataFile) -> Result<Runbook, Vec<Problem>> {
     let mut steps = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for spanned in raw.steps {
-        let line = crate::config::line_of_offset(&file.text, spanned.span().start);
+        let line = crate::diag::line_of_offset(&file.text, spanned.span().start);
         let s = spanned.into_inner();
         if !seen.insert(s.name.clone()) {
             problems.push(problem(line, format!("two steps are named `{}`", s.name), "give every step its own name"));
@@ -484,7 +484,7 @@ fn check_step(
     for text in texts {
         for name in template::placeholders(text) {
             if !known.iter().any(|k| k == name) && !own.contains(&name) {
-                let near = crate::config::closest(name, known.iter().map(String::as_str));
+                let near = crate::diag::closest(name, known.iter().map(String::as_str));
                 problems.push(problem(
                     line,
                     format!("step `{}` uses `{{{name}}}`, which is neither a param, a built-in nor a fact of an earlier step", s.name),

@@ -492,25 +492,10 @@ fn sync_dir(dir: &Path) -> Result<(), StoreError> {
 pub fn nearest(given: &str, known: &[IncidentId]) -> Option<IncidentId> {
     known
         .iter()
-        .map(|id| (edit_distance(given, id.as_str()), id))
+        .map(|id| (crate::diag::edit_distance(given, id.as_str()), id))
         .filter(|(d, id)| *d <= id.as_str().len().max(3) / 2)
         .min_by_key(|(d, _)| *d)
         .map(|(_, id)| id.clone())
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 #[cfg(test)]

@@ -175,7 +175,7 @@ fn run(rest: &str) -> Result<Command, CommandError> {
 /// The unknown-command error, naming the nearest command.
 fn unknown(word: &str) -> CommandError {
     let names = COMMANDS.iter().flat_map(|c| c.names.iter().copied());
-    let hint = crate::config::closest(word, names).map_or_else(
+    let hint = crate::diag::closest(word, names).map_or_else(
         || format!("try :{}", SourceId::ALL.iter().map(|s| s.name()).collect::<Vec<_>>().join(" :")),
         |s| format!("did you mean :{s}?"),
     );

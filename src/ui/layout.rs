@@ -1,8 +1,8 @@
 //! Views as data (views/*.toml): which panes, where, at which terminal sizes.
 //! "auto" picks the largest view whose minimum size fits; an 80x24 view always exists.
 
-use crate::config::Problem;
 use crate::data_files::DataFile;
+use crate::diag::Problem;
 use crate::model::SourceId;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use serde::Deserialize;
@@ -177,7 +177,7 @@ pub fn choose<'a>(views: &'a [View], name: &str, cols: u16, rows: u16) -> Option
 fn pane_hint(name: &str) -> String {
     let names: Vec<&str> = PaneId::ALL.iter().map(|p| p.name()).collect();
     let valid = format!("valid panes: {}", names.join(", "));
-    match crate::config::closest(name, names.iter().copied()) {
+    match crate::diag::closest(name, names.iter().copied()) {
         Some(near) => format!("did you mean `{near}`? {valid}"),
         None => valid,
     }

@@ -1,8 +1,8 @@
 //! Colour themes as data (themes/*.toml); NO_COLOR forces the monochrome theme.
 //! Emphasis in "mono" comes from bold/reverse, never from colour alone.
 
-use crate::config::Problem;
 use crate::data_files::DataFile;
+use crate::diag::Problem;
 use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
 use std::str::FromStr;
@@ -103,7 +103,7 @@ impl Theme {
             Err(_) => {
                 problems.push(Problem {
                     file: file.path.clone(),
-                    line: crate::config::find_line(&file.text, Some("colors"), key),
+                    line: crate::diag::find_line(&file.text, Some("colors"), key),
                     what: format!("`{value}` is not a colour"),
                     fix: "use a name (red, lightblue, darkgray, reset), an index 0-255 or #rrggbb".into(),
                 });
@@ -148,7 +148,7 @@ impl Theme {
 pub fn toml_problem(file: &DataFile, e: &toml::de::Error, fix: &str) -> Problem {
     Problem {
         file: file.path.clone(),
-        line: e.span().map_or(1, |s| crate::config::line_of_offset(&file.text, s.start)),
+        line: e.span().map_or(1, |s| crate::diag::line_of_offset(&file.text, s.start)),
         what: e.message().trim().to_string(),
         fix: fix.into(),
     }
