@@ -206,8 +206,11 @@ impl Console {
                     }
                     // Headless: findings are shown (and recorded) but nothing is written to a store.
                     None => {
-                        let line =
-                            crate::model::TimelineLine::unsaved(d.at, d.to_entry_kind().describe(), crate::model::EntryClass::Detected);
+                        let line = crate::model::TimelineLine::unsaved(
+                            d.at,
+                            crate::timeline::EntryKind::from(&d).describe(),
+                            crate::model::EntryClass::Detected,
+                        );
                         let event = Event::TimelineAppended { line };
                         self.record_event(&event);
                         changed |= self.model.apply(event);

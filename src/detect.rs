@@ -1,10 +1,9 @@
 //! Detection: state transitions in the Model become timeline entries, one per transition.
 //! Pure; flapping is folded (a new state must hold for N observations or T seconds to count).
 
-use crate::config::Thresholds;
+use crate::model::verdict::Thresholds;
 use crate::model::verdict::{self, MemberAlarm};
 use crate::model::{BackupKind, Health, Model, SourceId};
-use crate::timeline::EntryKind;
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;
 
@@ -30,17 +29,6 @@ pub struct Detection {
     pub what: String,
     pub recovered: bool,
     pub backup_age_secs: Option<i64>,
-}
-
-impl Detection {
-    pub fn to_entry_kind(&self) -> EntryKind {
-        EntryKind::Detected {
-            what: self.what.clone(),
-            source: self.source.name().to_string(),
-            recovered: self.recovered,
-            backup_age_secs: self.backup_age_secs,
-        }
-    }
 }
 
 /// What is watched; one tracker each.
@@ -501,7 +489,10 @@ mod tests {
     #[test]
     fn detections_become_detected_entries() {
         let det = Detection { at: t(0), source: SourceId::Backups, what: "x".into(), recovered: false, backup_age_secs: Some(9) };
-        assert!(matches!(det.to_entry_kind(), EntryKind::Detected { backup_age_secs: Some(9), recovered: false, .. }));
+        assert!(matches!(
+            crate::timeline::EntryKind::from(&det),
+            crate::timeline::EntryKind::Detected { backup_age_secs: Some(9), recovered: false, .. }
+        ));
     }
 
     #[test]

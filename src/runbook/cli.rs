@@ -252,7 +252,7 @@ async fn live_choices(config: &Config, source: crate::runbook::spec::ParamSource
         Some(Ok(observation)) => {
             model.apply(crate::model::Event::Observed { at: ctx.clock.now(), observation });
         }
-        Some(Err(e)) => return format!("cannot list the live {}: {}", source.name(), crate::sources::clean(&e.to_string())),
+        Some(Err(e)) => return format!("cannot list the live {}: {}", source.name(), crate::sanitize::clean(&e.to_string())),
         None => return format!("(its choices come from the live {}, which is not configured here)", source.name()),
     }
     let choices = super::choices::choices(&model, source);

@@ -24,7 +24,7 @@ impl Observer for ToEvents {
             StepState::Aborted { .. } if self.dry_run => (StepPhase::Previewed, String::new()),
             _ => (state.phase(), super::runner::outcome_text(spec, state)),
         };
-        let _ = self.events.send(Event::RunbookStep { index, state: phase, text: crate::sources::clean(&text) });
+        let _ = self.events.send(Event::RunbookStep { index, state: phase, text: crate::sanitize::clean(&text) });
     }
 
     fn note(&mut self, text: &str) {
@@ -88,7 +88,7 @@ pub fn start(
                 }
                 Err(e) => (RunEnd::NotStarted, format!("not started: {e}")),
             };
-            let _ = events.send(Event::RunbookFinished { outcome: crate::sources::clean(&outcome), end: Some(end) });
+            let _ = events.send(Event::RunbookFinished { outcome: crate::sanitize::clean(&outcome), end: Some(end) });
         })
         .map_err(|e| e.to_string())?;
     Ok(())

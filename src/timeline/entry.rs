@@ -186,6 +186,18 @@ pub enum EntryKind {
     },
 }
 
+impl From<&crate::detect::Detection> for EntryKind {
+    /// A detector's transition as the `Detected` entry the timeline keeps.
+    fn from(d: &crate::detect::Detection) -> Self {
+        EntryKind::Detected {
+            what: d.what.clone(),
+            source: d.source.name().to_string(),
+            recovered: d.recovered,
+            backup_age_secs: d.backup_age_secs,
+        }
+    }
+}
+
 impl EntryKind {
     pub fn note(text: &str) -> Self {
         EntryKind::Note { text: text.to_string() }

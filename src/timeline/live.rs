@@ -56,7 +56,7 @@ pub fn spawn(config: &Config, clock: Clock, events: UnboundedSender<Event>) -> m
         let store = match store {
             Ok(s) => s,
             Err(e) => {
-                let _ = events.send(Event::TimelineProblem { error: crate::sources::clean(&e.to_string()) });
+                let _ = events.send(Event::TimelineProblem { error: crate::sanitize::clean(&e.to_string()) });
                 return;
             }
         };
@@ -85,7 +85,7 @@ fn run(store: &LocalStore, clock: &Clock, events: &UnboundedSender<Event>, rx: m
                     writer = load(store, clock, events, &author);
                     continue;
                 }
-                Err(e) => Event::TimelineProblem { error: format!("incident NOT opened: {}", crate::sources::clean(&e.to_string())) },
+                Err(e) => Event::TimelineProblem { error: format!("incident NOT opened: {}", crate::sanitize::clean(&e.to_string())) },
             },
             (TimelineRequest::Change(kind), Some(w)) => {
                 let closes = matches!(kind, EntryKind::Status { status: IncidentStatus::Resolved });
@@ -103,7 +103,7 @@ fn run(store: &LocalStore, clock: &Clock, events: &UnboundedSender<Event>, rx: m
                         }
                         continue;
                     }
-                    Err(e) => Event::TimelineProblem { error: format!("change NOT saved: {}", crate::sources::clean(&e.to_string())) },
+                    Err(e) => Event::TimelineProblem { error: format!("change NOT saved: {}", crate::sanitize::clean(&e.to_string())) },
                 }
             }
             (TimelineRequest::Change(_), None) => {
@@ -113,20 +113,20 @@ fn run(store: &LocalStore, clock: &Clock, events: &UnboundedSender<Event>, rx: m
                 Ok(a) => Event::TimelineAppended {
                     line: TimelineLine::saved(a.entry.at, a.entry.kind.describe(), EntryClass::Note, a.entry.id.to_string()),
                 },
-                Err(e) => Event::TimelineProblem { error: format!("note NOT saved: {}", crate::sources::clean(&e.to_string())) },
+                Err(e) => Event::TimelineProblem { error: format!("note NOT saved: {}", crate::sanitize::clean(&e.to_string())) },
             },
             (TimelineRequest::Note(_), None) => Event::TimelineProblem {
                 error: "note NOT saved: no incident is open; `:open P3 title` opens one (or `sitrep incident open` in a shell)".into(),
             },
-            (TimelineRequest::Detected(d), Some(w)) => match w.append_at(d.at, d.to_entry_kind(), None) {
+            (TimelineRequest::Detected(d), Some(w)) => match w.append_at(d.at, crate::timeline::EntryKind::from(&d), None) {
                 Ok(a) => Event::TimelineAppended {
                     line: TimelineLine::saved(a.entry.at, a.entry.kind.describe(), EntryClass::Detected, a.entry.id.to_string()),
                 },
-                Err(e) => Event::TimelineProblem { error: format!("detection NOT saved: {}", crate::sources::clean(&e.to_string())) },
+                Err(e) => Event::TimelineProblem { error: format!("detection NOT saved: {}", crate::sanitize::clean(&e.to_string())) },
             },
-            (TimelineRequest::Detected(d), None) => {
-                Event::TimelineAppended { line: TimelineLine::unsaved(d.at, d.to_entry_kind().describe(), EntryClass::Detected) }
-            }
+            (TimelineRequest::Detected(d), None) => Event::TimelineAppended {
+                line: TimelineLine::unsaved(d.at, crate::timeline::EntryKind::from(&d).describe(), EntryClass::Detected),
+            },
         };
         if events.send(event).is_err() {
             return;
@@ -155,24 +155,24 @@ fn load(store: &LocalStore, clock: &Clock, events: &UnboundedSender<Event>, auth
                     lines,
                 });
                 for w in read.warnings() {
-                    let _ = events.send(Event::TimelineProblem { error: crate::sources::clean(&w) });
+                    let _ = events.send(Event::TimelineProblem { error: crate::sanitize::clean(&w) });
                 }
                 match TimelineWriter::open(store, &id, clock.clone(), author) {
                     Ok(w) => writer = Some(w),
                     Err(e) => {
-                        let _ = events.send(Event::TimelineProblem { error: crate::sources::clean(&e.to_string()) });
+                        let _ = events.send(Event::TimelineProblem { error: crate::sanitize::clean(&e.to_string()) });
                     }
                 }
             }
             Err(e) => {
-                let _ = events.send(Event::TimelineProblem { error: crate::sources::clean(&e.to_string()) });
+                let _ = events.send(Event::TimelineProblem { error: crate::sanitize::clean(&e.to_string()) });
             }
         },
         Ok(None) => {
             let _ = events.send(Event::TimelineLoaded { incident: None, lines: Vec::new() });
         }
         Err(e) => {
-            let _ = events.send(Event::TimelineProblem { error: crate::sources::clean(&e.to_string()) });
+            let _ = events.send(Event::TimelineProblem { error: crate::sanitize::clean(&e.to_string()) });
         }
     }
     writer
@@ -304,7 +304,7 @@ async fn sync_loop(
         let since = *offline_since.get_or_insert_with(chrono::Utc::now);
         tracing::warn!("shared timeline offline: {error}");
         let unsynced = current_unsynced(&store);
-        if !report(SyncStatus { online: false, since: Some(since), error: Some(crate::sources::clean(&error)), unsynced }) {
+        if !report(SyncStatus { online: false, since: Some(since), error: Some(crate::sanitize::clean(&error)), unsynced }) {
             return;
         }
         tokio::time::sleep(backoff).await;
@@ -370,7 +370,7 @@ async fn others(
             let inc = super::incident::Incident::fold(&id, &read.entries);
             let by = read.entries.first().map(|e| e.author.clone()).unwrap_or_default();
             let _ = events.send(Event::TimelineProblem {
-                error: crate::sources::clean(&format!(
+                error: crate::sanitize::clean(&format!(
                     "another incident was opened by {by}: {id} {} {}; this console stays on its own (`sitrep incident list`)",
                     inc.severity.map_or_else(|| "P?".to_string(), |s| s.to_string()),
                     inc.title_or_placeholder()
@@ -391,6 +391,6 @@ fn current_unsynced(store: &LocalStore) -> Vec<String> {
 fn warn_all<'a>(events: &UnboundedSender<Event>, warnings: impl Iterator<Item = &'a String>) {
     for w in warnings {
         tracing::warn!("shared timeline: {w}");
-        let _ = events.send(Event::TimelineProblem { error: crate::sources::clean(w) });
+        let _ = events.send(Event::TimelineProblem { error: crate::sanitize::clean(w) });
     }
 }
