@@ -605,3 +605,90 @@ async fn serve_the_lab_for_manual_poking() -> TestResult {
     tokio::time::sleep(Duration::from_secs(secs)).await;
     Ok(())
 }
+
+/// A pod manifest (JSON, so control characters travel as `\u` escapes) with the given name and labels.
+fn pod_manifest(name: &str, labels: &serde_json::Value) -> String {
+    serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {"containers": [{"name": "app", "image": "shop/api:1"}]},
+    })
+    .to_string()
+}
+
+/// What a real API server refuses, the stand-in refuses with the same 422 and words, for the
+/// oldest and newest kubectl, on create, apply and patch; nothing hostile is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_names_and_labels_are_refused_with_the_servers_422() -> TestResult {
+    let lab = Lab::start().await?;
+    let subdomain = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
+    let label = "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
+    let cases = [
+        (
+            "title",
+            pod_manifest("api\u{1b}]0;pwned\u{7}", &serde_json::json!({"app": "x"})),
+            subdomain,
+            r#"metadata.name: Invalid value: "api\x1b]0;pwned\a""#,
+        ),
+        (
+            "bidi",
+            pod_manifest("api\u{202e}gpj", &serde_json::json!({"app": "x"})),
+            subdomain,
+            r#"metadata.name: Invalid value: "api\u202egpj""#,
+        ),
+        (
+            "label",
+            pod_manifest("api-evil-label", &serde_json::json!({"app": "x\u{1b}[2J"})),
+            label,
+            r#"metadata.labels: Invalid value: "x\x1b[2J""#,
+        ),
+    ];
+    for kubectl in [KUBECTL_OLDEST, "kubectl", KUBECTL_NEWEST] {
+        for (case, manifest, rule, field) in &cases {
+            let file = lab.dir.path().join(format!("{case}.json"));
+            std::fs::write(&file, manifest)?;
+            for verb in ["create", "apply"] {
+                let out = lab.run(kubectl, &[verb, "-f", &file.display().to_string()]).await?;
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                assert!(!out.status.success(), "{kubectl} {verb} {case} must fail: {stderr}");
+                assert!(
+                    stderr.contains("is invalid") && stderr.contains(rule) && stderr.contains(field),
+                    "{kubectl} {verb} {case}: {stderr}"
+                );
+                assert!(!stderr.contains('\u{1b}') && !stderr.contains('\u{202e}'), "the message itself is escaped: {stderr:?}");
+            }
+        }
+    }
+    let pods = lab.kubectl(&["get", "pods", "-o", "name"]).await?;
+    assert!(!pods.contains("evil") && !pods.contains("pwned") && !pods.contains("gpj"), "nothing hostile was stored:\n{pods}");
+
+    let victim = pods.lines().find(|l| l.starts_with("pod/api-")).ok_or("no api pod")?.trim_start_matches("pod/").to_string();
+    for kubectl in [KUBECTL_OLDEST, KUBECTL_NEWEST] {
+        let patch = r#"{"metadata":{"labels":{"evil":"\u001b[2J"}}}"#;
+        let out = lab.run(kubectl, &["patch", "pod", &victim, "--type", "merge", "-p", patch]).await?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && stderr.contains(label) && stderr.contains(r#""\x1b[2J""#), "{kubectl} patch: {stderr}");
+    }
+    let stored = lab.cluster.object("pods", "shop", &victim).ok_or("the patched pod vanished")?;
+    assert!(stored.pointer("/metadata/labels/evil").is_none(), "the refused patch changed nothing: {stored}");
+    Ok(())
+}
+
+/// Path segments are percent-decoded as the real server's `url.Path` is: a pod named `api-…` is
+/// found (and deleted) through `api%2D…`, by both kubectl versions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_percent_encoded_path_finds_and_deletes_the_pod() -> TestResult {
+    let lab = Lab::start().await?;
+    for kubectl in [KUBECTL_OLDEST, KUBECTL_NEWEST] {
+        let pods = lab.kubectl(&["get", "pods", "-l", "app=api", "-o", "name"]).await?;
+        let victim = pods.lines().next().ok_or("no api pod")?.trim_start_matches("pod/").to_string();
+        let encoded = victim.replace('-', "%2D");
+        let got = lab.ok(kubectl, &["get", "--raw", &format!("/api/v1/namespaces/shop/pods/{encoded}")]).await?;
+        assert!(got.contains(&format!("\"name\":\"{victim}\"")), "{kubectl} get --raw {encoded}: {got}");
+        lab.ok(kubectl, &["delete", "--raw", &format!("/api/v1/namespaces/shop/pods/{encoded}")]).await?;
+        assert!(lab.cluster.object("pods", "shop", &victim).is_none(), "{kubectl} delete --raw {encoded} left {victim}");
+        let bad = lab.run(kubectl, &["get", "--raw", "/api/v1/namespaces/shop/pods/api%zz"]).await?;
+        assert!(!bad.status.success(), "a broken escape is refused");
+    }
+    Ok(())
+}
