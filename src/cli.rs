@@ -188,9 +188,6 @@ fn replay(args: ReplayArgs, config_path: Option<PathBuf>) -> anyhow::Result<Exit
     }
     if args.info {
         print!("{}", player::info(&rec));
-        if let Ok(card) = std::fs::read_to_string(crate::drill::scorecard_path(&args.file)) {
-            print!("\n{card}");
-        }
         return Ok(ExitCode::SUCCESS);
     }
     let mut config = match config::locate(config_path.as_deref()) {
