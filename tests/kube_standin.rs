@@ -692,3 +692,56 @@ async fn a_percent_encoded_path_finds_and_deletes_the_pod() -> TestResult {
     }
     Ok(())
 }
+
+/// `kubectl cordon` marks the node `spec.unschedulable`: `get nodes` shows `Ready,SchedulingDisabled`,
+/// running pods stay, and a new pod stays Pending on no node (with the scheduler's FailedScheduling
+/// event) until `kubectl uncordon`, when it is placed and runs. For the oldest and newest kubectl.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cordoned_node_gets_no_new_pods_until_uncordoned() -> TestResult {
+    let lab = Lab::start().await?;
+    for kubectl in [KUBECTL_OLDEST, KUBECTL_NEWEST] {
+        let nodes = lab.ok(kubectl, &["get", "nodes"]).await?;
+        assert_eq!(&rows(&nodes, "lab-node-1")[0][..3], ["lab-node-1", "Ready", "control-plane"], "{kubectl}:\n{nodes}");
+        let cordoned = lab.ok(kubectl, &["cordon", "lab-node-1"]).await?;
+        assert!(cordoned.contains("node/lab-node-1 cordoned"), "{kubectl}: {cordoned}");
+        let nodes = lab.ok(kubectl, &["get", "nodes"]).await?;
+        assert_eq!(rows(&nodes, "lab-node-1")[0][1], "Ready,SchedulingDisabled", "{kubectl}:\n{nodes}");
+
+        let before = lab.ok(kubectl, &["get", "pods", "-l", "app=worker", "-o", "name"]).await?;
+        let victim = before.lines().next().ok_or("no worker pod")?.to_string();
+        lab.ok(kubectl, &["delete", &victim]).await?;
+        let survivor = before.lines().nth(1).ok_or("one worker pod only")?.trim_start_matches("pod/").to_string();
+        let pending = lab
+            .kubectl_until(&["get", "pods", "-l", "app=worker", "-o", "wide"], Duration::from_secs(20), |out| {
+                rows(out, "worker-").iter().any(|r| r[2] == "Pending")
+            })
+            .await?;
+        // Long past the lab's pod start (400 ms): a scheduled pod would be Running by now.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let still = lab.ok(kubectl, &["get", "pods", "-l", "app=worker", "-o", "wide"]).await?;
+        let waiting: Vec<Vec<&str>> = rows(&still, "worker-").into_iter().filter(|r| r[2] == "Pending").collect();
+        assert_eq!(waiting.len(), 1, "{kubectl}: the replacement pod waits on a cordoned node:\n{pending}\n{still}");
+        assert_eq!(waiting[0][1], "0/1", "{still}");
+        assert_eq!(waiting[0][6], "<none>", "{kubectl}: no node for the new pod:\n{still}");
+        let row = rows(&still, &survivor);
+        assert!(row.first().is_some_and(|r| r[2] == "Running"), "{kubectl}: a cordon does not evict:\n{still}");
+        let events = lab.ok(kubectl, &["get", "events"]).await?;
+        assert!(
+            events.contains("FailedScheduling") && events.contains("1 node(s) were unschedulable"),
+            "{kubectl}: the scheduler says why:\n{events}"
+        );
+
+        let uncordoned = lab.ok(kubectl, &["uncordon", "lab-node-1"]).await?;
+        assert!(uncordoned.contains("node/lab-node-1 uncordoned"), "{kubectl}: {uncordoned}");
+        let nodes = lab.ok(kubectl, &["get", "nodes"]).await?;
+        assert_eq!(rows(&nodes, "lab-node-1")[0][1], "Ready", "{kubectl}:\n{nodes}");
+        let placed = lab
+            .kubectl_until(&["get", "pods", "-l", "app=worker", "-o", "wide"], Duration::from_secs(20), |out| {
+                let rows = rows(out, "worker-");
+                rows.len() == 2 && rows.iter().all(|r| r[1] == "1/1" && r[2] == "Running" && r[6] == "lab-node-1")
+            })
+            .await?;
+        assert!(!placed.contains("Pending"), "{placed}");
+    }
+    Ok(())
+}
