@@ -30,7 +30,7 @@ fn regex_error(msg: &str, fmt: &str, examples: &[&str]) -> String {
     if examples.is_empty() {
         return format!("{msg} (regex used for validation is '{fmt}')");
     }
-    let examples: String = examples.iter().map(|e| format!("'{e}', ")).collect::<Vec<_>>().join("or ");
+    let examples: String = examples.iter().map(|e| format!("'{e}', ")).collect::<Vec<_>>().join(" or ");
     format!("{msg} (e.g. {examples}regex used for validation is '{fmt}')")
 }
 
@@ -246,6 +246,17 @@ mod tests {
         assert!(dns1123_subdomain("api-7d9f.x").is_empty());
         assert!(dns1123_subdomain("api.").len() == 1);
         assert_eq!(dns1123_subdomain(&"a".repeat(254)).len(), 1, "too long but well formed");
+    }
+
+    #[test]
+    fn several_examples_read_as_in_apimachinery() {
+        // Go's RegexError really writes "',  or '" (comma, two spaces): kubectl users see exactly that.
+        assert_eq!(
+            dns1123_label("A"),
+            [
+                "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+            ]
+        );
     }
 
     #[test]
