@@ -186,9 +186,6 @@ fn replay(args: ReplayArgs, config_path: Option<PathBuf>) -> anyhow::Result<Exit
     }
     if args.info {
         print!("{}", player::info(&rec));
-        if let Ok(card) = std::fs::read_to_string(crate::lab::drill::scorecard_path(&args.file)) {
-            print!("\n{card}");
-        }
         return Ok(ExitCode::SUCCESS);
     }
     let flags = config::Overrides { theme: args.theme.clone(), view: args.view.clone(), ..config::Overrides::default() };

@@ -22,6 +22,29 @@ pub fn sanitize(input: &str) -> String {
     out
 }
 
+/// Like [`sanitize`], but keeps line breaks (`\r\n` and `\n` become `\n`), for texts shown as
+/// several lines (a runbook step's output, a drill scorecard, a note).
+pub fn sanitize_lines(input: &str) -> String {
+    input.split('\n').map(|line| sanitize(line.strip_suffix('\r').unwrap_or(line))).collect::<Vec<_>>().join("\n")
+}
+
+/// Applies `clean` to every string in a JSON document, object keys included: a file from outside
+/// (a recording) is made safe once, where it is read, whatever field it ends up displayed from.
+pub fn sanitize_json(value: &mut serde_json::Value, clean: fn(&str) -> String) {
+    match value {
+        serde_json::Value::String(s) if s.chars().any(is_unsafe) => *s = clean(s),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| sanitize_json(v, clean)),
+        serde_json::Value::Object(map) => {
+            let entries = std::mem::take(map);
+            for (key, mut v) in entries {
+                sanitize_json(&mut v, clean);
+                map.insert(clean(&key), v);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Sanitizes and bounds the length (in chars), marking a cut with an ellipsis.
 pub fn sanitize_bounded(input: &str, max_chars: usize) -> String {
     let clean = sanitize(input);
@@ -183,6 +206,18 @@ mod tests {
         let clean = sanitize(evil);
         assert_eq!(clean, "pod-redxcba");
         assert!(!clean.chars().any(|c| c.is_control()));
+    }
+
+    #[test]
+    fn lines_keep_their_breaks_and_lose_everything_else() {
+        assert_eq!(sanitize_lines("a\u{1b}[2J\r\nb\u{202e}\n\u{85}c\td"), "a\nb\nc d");
+    }
+
+    #[test]
+    fn json_strings_and_keys_are_cleaned_in_place() {
+        let mut v = serde_json::json!({"banner": "x\u{1b}]0;t\u{7}y", "k\u{1b}[1m": ["\u{9b}2Jz", 1], "ok": "line\nbreak"});
+        sanitize_json(&mut v, sanitize_lines);
+        assert_eq!(v, serde_json::json!({"banner": "xy", "k": ["z", 1], "ok": "line\nbreak"}));
     }
 
     #[test]

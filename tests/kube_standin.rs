@@ -605,3 +605,143 @@ async fn serve_the_lab_for_manual_poking() -> TestResult {
     tokio::time::sleep(Duration::from_secs(secs)).await;
     Ok(())
 }
+
+/// A pod manifest (JSON, so control characters travel as `\u` escapes) with the given name and labels.
+fn pod_manifest(name: &str, labels: &serde_json::Value) -> String {
+    serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {"containers": [{"name": "app", "image": "shop/api:1"}]},
+    })
+    .to_string()
+}
+
+/// What a real API server refuses, the stand-in refuses with the same 422 and words, for the
+/// oldest and newest kubectl, on create, apply and patch; nothing hostile is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_names_and_labels_are_refused_with_the_servers_422() -> TestResult {
+    let lab = Lab::start().await?;
+    let subdomain = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
+    let label = "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
+    let cases = [
+        (
+            "title",
+            pod_manifest("api\u{1b}]0;pwned\u{7}", &serde_json::json!({"app": "x"})),
+            subdomain,
+            r#"metadata.name: Invalid value: "api\x1b]0;pwned\a""#,
+        ),
+        (
+            "bidi",
+            pod_manifest("api\u{202e}gpj", &serde_json::json!({"app": "x"})),
+            subdomain,
+            r#"metadata.name: Invalid value: "api\u202egpj""#,
+        ),
+        (
+            "label",
+            pod_manifest("api-evil-label", &serde_json::json!({"app": "x\u{1b}[2J"})),
+            label,
+            r#"metadata.labels: Invalid value: "x\x1b[2J""#,
+        ),
+    ];
+    for kubectl in [KUBECTL_OLDEST, "kubectl", KUBECTL_NEWEST] {
+        for (case, manifest, rule, field) in &cases {
+            let file = lab.dir.path().join(format!("{case}.json"));
+            std::fs::write(&file, manifest)?;
+            for verb in ["create", "apply"] {
+                let out = lab.run(kubectl, &[verb, "-f", &file.display().to_string()]).await?;
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                assert!(!out.status.success(), "{kubectl} {verb} {case} must fail: {stderr}");
+                assert!(
+                    stderr.contains("is invalid") && stderr.contains(rule) && stderr.contains(field),
+                    "{kubectl} {verb} {case}: {stderr}"
+                );
+                assert!(!stderr.contains('\u{1b}') && !stderr.contains('\u{202e}'), "the message itself is escaped: {stderr:?}");
+            }
+        }
+    }
+    let pods = lab.kubectl(&["get", "pods", "-o", "name"]).await?;
+    assert!(!pods.contains("evil") && !pods.contains("pwned") && !pods.contains("gpj"), "nothing hostile was stored:\n{pods}");
+
+    let victim = pods.lines().find(|l| l.starts_with("pod/api-")).ok_or("no api pod")?.trim_start_matches("pod/").to_string();
+    for kubectl in [KUBECTL_OLDEST, KUBECTL_NEWEST] {
+        let patch = r#"{"metadata":{"labels":{"evil":"\u001b[2J"}}}"#;
+        let out = lab.run(kubectl, &["patch", "pod", &victim, "--type", "merge", "-p", patch]).await?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && stderr.contains(label) && stderr.contains(r#""\x1b[2J""#), "{kubectl} patch: {stderr}");
+    }
+    let stored = lab.cluster.object("pods", "shop", &victim).ok_or("the patched pod vanished")?;
+    assert!(stored.pointer("/metadata/labels/evil").is_none(), "the refused patch changed nothing: {stored}");
+    Ok(())
+}
+
+/// Path segments are percent-decoded as the real server's `url.Path` is: a pod named `api-…` is
+/// found (and deleted) through `api%2D…`, by both kubectl versions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_percent_encoded_path_finds_and_deletes_the_pod() -> TestResult {
+    let lab = Lab::start().await?;
+    for kubectl in [KUBECTL_OLDEST, KUBECTL_NEWEST] {
+        let pods = lab.kubectl(&["get", "pods", "-l", "app=api", "-o", "name"]).await?;
+        let victim = pods.lines().next().ok_or("no api pod")?.trim_start_matches("pod/").to_string();
+        let encoded = victim.replace('-', "%2D");
+        let got = lab.ok(kubectl, &["get", "--raw", &format!("/api/v1/namespaces/shop/pods/{encoded}")]).await?;
+        assert!(got.contains(&format!("\"name\":\"{victim}\"")), "{kubectl} get --raw {encoded}: {got}");
+        lab.ok(kubectl, &["delete", "--raw", &format!("/api/v1/namespaces/shop/pods/{encoded}")]).await?;
+        assert!(lab.cluster.object("pods", "shop", &victim).is_none(), "{kubectl} delete --raw {encoded} left {victim}");
+        let bad = lab.run(kubectl, &["get", "--raw", "/api/v1/namespaces/shop/pods/api%zz"]).await?;
+        assert!(!bad.status.success(), "a broken escape is refused");
+    }
+    Ok(())
+}
+
+/// `kubectl cordon` marks the node `spec.unschedulable`: `get nodes` shows `Ready,SchedulingDisabled`,
+/// running pods stay, and a new pod stays Pending on no node (with the scheduler's FailedScheduling
+/// event) until `kubectl uncordon`, when it is placed and runs. For the oldest and newest kubectl.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cordoned_node_gets_no_new_pods_until_uncordoned() -> TestResult {
+    let lab = Lab::start().await?;
+    for kubectl in [KUBECTL_OLDEST, KUBECTL_NEWEST] {
+        let nodes = lab.ok(kubectl, &["get", "nodes"]).await?;
+        assert_eq!(&rows(&nodes, "lab-node-1")[0][..3], ["lab-node-1", "Ready", "control-plane"], "{kubectl}:\n{nodes}");
+        let cordoned = lab.ok(kubectl, &["cordon", "lab-node-1"]).await?;
+        assert!(cordoned.contains("node/lab-node-1 cordoned"), "{kubectl}: {cordoned}");
+        let nodes = lab.ok(kubectl, &["get", "nodes"]).await?;
+        assert_eq!(rows(&nodes, "lab-node-1")[0][1], "Ready,SchedulingDisabled", "{kubectl}:\n{nodes}");
+
+        let before = lab.ok(kubectl, &["get", "pods", "-l", "app=worker", "-o", "name"]).await?;
+        let victim = before.lines().next().ok_or("no worker pod")?.to_string();
+        lab.ok(kubectl, &["delete", &victim]).await?;
+        let survivor = before.lines().nth(1).ok_or("one worker pod only")?.trim_start_matches("pod/").to_string();
+        let pending = lab
+            .kubectl_until(&["get", "pods", "-l", "app=worker", "-o", "wide"], Duration::from_secs(20), |out| {
+                rows(out, "worker-").iter().any(|r| r[2] == "Pending")
+            })
+            .await?;
+        // Long past the lab's pod start (400 ms): a scheduled pod would be Running by now.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let still = lab.ok(kubectl, &["get", "pods", "-l", "app=worker", "-o", "wide"]).await?;
+        let waiting: Vec<Vec<&str>> = rows(&still, "worker-").into_iter().filter(|r| r[2] == "Pending").collect();
+        assert_eq!(waiting.len(), 1, "{kubectl}: the replacement pod waits on a cordoned node:\n{pending}\n{still}");
+        assert_eq!(waiting[0][1], "0/1", "{still}");
+        assert_eq!(waiting[0][6], "<none>", "{kubectl}: no node for the new pod:\n{still}");
+        let row = rows(&still, &survivor);
+        assert!(row.first().is_some_and(|r| r[2] == "Running"), "{kubectl}: a cordon does not evict:\n{still}");
+        let events = lab.ok(kubectl, &["get", "events"]).await?;
+        assert!(
+            events.contains("FailedScheduling") && events.contains("1 node(s) were unschedulable"),
+            "{kubectl}: the scheduler says why:\n{events}"
+        );
+
+        let uncordoned = lab.ok(kubectl, &["uncordon", "lab-node-1"]).await?;
+        assert!(uncordoned.contains("node/lab-node-1 uncordoned"), "{kubectl}: {uncordoned}");
+        let nodes = lab.ok(kubectl, &["get", "nodes"]).await?;
+        assert_eq!(rows(&nodes, "lab-node-1")[0][1], "Ready", "{kubectl}:\n{nodes}");
+        let placed = lab
+            .kubectl_until(&["get", "pods", "-l", "app=worker", "-o", "wide"], Duration::from_secs(20), |out| {
+                let rows = rows(out, "worker-");
+                rows.len() == 2 && rows.iter().all(|r| r[1] == "1/1" && r[2] == "Running" && r[6] == "lab-node-1")
+            })
+            .await?;
+        assert!(!placed.contains("Pending"), "{placed}");
+    }
+    Ok(())
+}

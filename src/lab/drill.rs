@@ -125,12 +125,7 @@ impl Scorecard {
     }
 }
 
-/// The scorecard file beside a recording.
-pub fn scorecard_path(recording: &Path) -> PathBuf {
-    let mut name = recording.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-    name.push(".scorecard.md");
-    recording.with_file_name(name)
-}
+pub use crate::record::scorecard_path;
 
 /// Runs a drill: lab up, faults at a random moment within `window`, the recorded console, scorecard.
 pub fn run(scenario: &str, window: Duration, out_dir: &Path) -> anyhow::Result<Scorecard> {

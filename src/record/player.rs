@@ -3,10 +3,12 @@
 
 use super::format::Record;
 use super::reader::Recording;
+use super::replay::annotations_path;
 use crate::app::{Console, frame_text};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::model::Event;
+use crate::sanitize::{sanitize, sanitize_lines};
 use chrono::Duration;
 
 /// A position in a recording: the next record to apply and the last recorded second seen, which
@@ -71,7 +73,8 @@ pub fn apply(console: &mut Console, record: &Record, follow_keys: bool) {
     }
 }
 
-/// `sitrep replay FILE --info`.
+/// `sitrep replay FILE --info`: the header, counts, notes beside the recording and the drill
+/// scorecard, all sanitized (a crafted recording must not write escape sequences to the terminal).
 pub fn info(rec: &Recording) -> String {
     let h = &rec.header;
     let (mut events, mut keys, mut resizes, mut entries) = (0, 0, 0, 0);
@@ -89,7 +92,7 @@ pub fn info(rec: &Recording) -> String {
     }
     let mut out = format!(
         "recording   {}\nformat      {} v{} (sitrep {})\nstarted     {} ({})\nduration    {}\nterminal    {}x{}\nbanner      {}\nsources     {}\nrecords     {} events, {} keys, {} resizes, {} timeline entries\n",
-        rec.path.display(),
+        sanitize(&rec.path.display().to_string()),
         h.format,
         h.version,
         h.sitrep,
@@ -106,9 +109,36 @@ pub fn info(rec: &Recording) -> String {
         entries
     );
     if let Some(p) = &rec.problem {
-        out.push_str(&format!("problem     {p}\n"));
+        out.push_str(&format!("problem     {}\n", sanitize(p)));
+    }
+    let notes = annotations(&rec.path);
+    if !notes.is_empty() {
+        out.push_str(&format!("notes       {} in {}\n", notes.len(), sanitize(&annotations_path(&rec.path).display().to_string())));
+        for (at, text) in notes {
+            out.push_str(&format!("  {at}  {text}\n"));
+        }
+    }
+    if let Ok(card) = std::fs::read_to_string(super::scorecard_path(&rec.path)) {
+        out.push('\n');
+        out.push_str(&sanitize_lines(&card));
+        if !card.ends_with('\n') {
+            out.push('\n');
+        }
     }
     out
+}
+
+/// The notes typed during earlier replays (`FILE.annotations.jsonl`), sanitized: the file travels
+/// with the recording, so it is outside text too. Unreadable lines are skipped.
+pub fn annotations(recording: &std::path::Path) -> Vec<(String, String)> {
+    let Ok(text) = std::fs::read_to_string(annotations_path(recording)) else { return Vec::new() };
+    text.lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .map(|note| {
+            let field = |k: &str| sanitize(note.get(k).and_then(serde_json::Value::as_str).unwrap_or(""));
+            (field("at"), field("text"))
+        })
+        .collect()
 }
 
 /// Parses `90s`, `1m30s`, `12:30` (mm:ss), `1:02:03` or plain seconds into milliseconds.

@@ -3,6 +3,7 @@
 
 use super::format::{FORMAT, Header, Record, VERSION};
 use super::writer::RecordError;
+use crate::sanitize::{sanitize, sanitize_json, sanitize_lines};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
@@ -25,14 +26,23 @@ impl Recording {
 pub fn read(path: &Path) -> Result<Recording, RecordError> {
     let file = std::fs::File::open(path).map_err(|source| RecordError::Read { path: path.to_path_buf(), source })?;
     let decoder = zstd::stream::Decoder::new(file).map_err(|source| RecordError::Read { path: path.to_path_buf(), source })?;
-    let mut lines = std::io::BufReader::new(decoder).lines();
-    let not = |detail: String| RecordError::NotARecording { path: path.to_path_buf(), detail };
+    read_decoded(path, std::io::BufReader::new(decoder))
+}
+
+/// Reads a recording's decompressed JSON lines (`path` only names it in messages). Public for the fuzzer.
+pub fn read_decoded(path: &Path, decoded: impl BufRead) -> Result<Recording, RecordError> {
+    let mut lines = decoded.lines();
+    // serde's messages quote the offending input: they are outside text too.
+    let not = |detail: String| RecordError::NotARecording { path: path.to_path_buf(), detail: sanitize(&detail) };
     let first = match lines.next() {
         Some(Ok(l)) => l,
         Some(Err(e)) => return Err(not(format!("cannot decompress: {e}"))),
         None => return Err(not("empty file".into())),
     };
-    let probe: serde_json::Value = serde_json::from_str(&first).map_err(|e| not(format!("bad header: {e}")))?;
+    let mut probe: serde_json::Value = serde_json::from_str(&first).map_err(|e| not(format!("bad header: {e}")))?;
+    // Recordings are mailed around: every string in them is outside text, made safe here once,
+    // before the header is printed (`--info`) or any record reaches the Model and the screen.
+    sanitize_json(&mut probe, sanitize);
     if probe.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
         return Err(not("no sitrep header".into()));
     }
@@ -45,26 +55,33 @@ pub fn read(path: &Path) -> Result<Recording, RecordError> {
     let mut problem = None;
     for (i, line) in lines.enumerate() {
         match line {
-            Ok(l) => match serde_json::from_str::<Record>(&l) {
+            Ok(l) => match parse_record(&l) {
                 Ok(r) => records.push(r),
                 Err(e) => {
-                    problem = Some(format!(
+                    problem = Some(sanitize(&format!(
                         "record {} (line {}) is corrupt ({e}); replaying the {} records before it",
                         i + 1,
                         i + 2,
                         records.len()
-                    ));
+                    )));
                     break;
                 }
             },
             Err(e) => {
-                problem = Some(format!(
+                problem = Some(sanitize(&format!(
                     "the file ends early after record {} ({e}); it was cut off (crash or full disk?); replaying what is there",
                     records.len()
-                ));
+                )));
                 break;
             }
         }
     }
     Ok(Recording { path: path.to_path_buf(), header, records, problem })
+}
+
+/// One record line, every string in it sanitized (line breaks kept: a step's output has several lines).
+pub fn parse_record(line: &str) -> Result<Record, serde_json::Error> {
+    let mut value: serde_json::Value = serde_json::from_str(line)?;
+    sanitize_json(&mut value, sanitize_lines);
+    serde_json::from_value(value)
 }

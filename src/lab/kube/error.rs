@@ -3,6 +3,61 @@
 
 use serde_json::{Value, json};
 
+use super::validation::go_quote;
+
+/// One `details.causes[]` entry of an Invalid status: the field path and the error body
+/// (`Invalid value: "x": why`), as `field.Error` renders them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cause {
+    pub reason: &'static str,
+    pub field: String,
+    pub message: String,
+}
+
+impl Cause {
+    /// `field.Invalid(path, value, detail)` for a string value.
+    pub(crate) fn invalid(field: &str, value: &str, detail: &str) -> Self {
+        Self { reason: "FieldValueInvalid", field: field.to_string(), message: format!("Invalid value: {}: {detail}", go_quote(value)) }
+    }
+
+    /// `field.Required(path, detail)`.
+    pub(crate) fn required(field: &str, detail: &str) -> Self {
+        let message = if detail.is_empty() { "Required value".to_string() } else { format!("Required value: {detail}") };
+        Self { reason: "FieldValueRequired", field: field.to_string(), message }
+    }
+
+    /// `field.TooLong(path, "", max)` for a byte limit.
+    pub(crate) fn too_long(field: &str, max: usize) -> Self {
+        Self { reason: "FieldValueTooLong", field: field.to_string(), message: format!("Too long: must have at most {max} bytes") }
+    }
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// `Kind.group` (just `Kind` for the core group), as `GroupKind.String()`.
+fn qualified_kind(kind: &str, group: &str) -> String {
+    if group.is_empty() { kind.to_string() } else { format!("{kind}.{group}") }
+}
+
+/// `ErrorList.ToAggregate().Error()`: one error alone, several as `[a, b]`, duplicates dropped.
+fn aggregate(causes: &[Cause]) -> String {
+    let mut seen: Vec<String> = Vec::new();
+    for cause in causes {
+        let text = cause.to_string();
+        if !seen.contains(&text) {
+            seen.push(text);
+        }
+    }
+    match seen.as_slice() {
+        [one] => one.clone(),
+        many => format!("[{}]", many.join(", ")),
+    }
+}
+
 /// What went wrong in a request to (or a fault injected into) the stand-in cluster.
 #[derive(Debug, thiserror::Error)]
 pub enum KubeStandInError {
@@ -12,9 +67,9 @@ pub enum KubeStandInError {
     /// A create named an object that already exists.
     #[error("{resource} \"{name}\" already exists")]
     AlreadyExists { resource: String, name: String },
-    /// The object failed validation; `field` and `detail` say which part and why.
-    #[error("{kind} \"{name}\" is invalid: {field}: {detail}")]
-    Invalid { kind: String, name: String, field: String, detail: String },
+    /// The object failed validation; each cause says which field and why (`StatusError` from `NewInvalid`).
+    #[error("{} {} is invalid: {}", qualified_kind(.kind, .group), go_quote(.name), aggregate(.causes))]
+    Invalid { kind: String, group: String, name: String, causes: Vec<Cause> },
     /// An update carried a stale resourceVersion.
     #[error("Operation cannot be fulfilled on {resource} \"{name}\": {detail}")]
     Conflict { resource: String, name: String, detail: String },
@@ -83,12 +138,10 @@ impl KubeStandInError {
                 let (kind, group) = resource.split_once('.').unwrap_or((resource, ""));
                 status["details"] = json!({ "name": name, "group": group, "kind": kind });
             }
-            Self::Invalid { kind, name, field, detail } => {
-                status["details"] = json!({
-                    "name": name,
-                    "kind": kind,
-                    "causes": [{ "reason": "FieldValueInvalid", "message": detail, "field": field }],
-                });
+            Self::Invalid { kind, group, name, causes } => {
+                let causes: Vec<Value> =
+                    causes.iter().map(|c| json!({ "reason": c.reason, "message": c.message, "field": c.field })).collect();
+                status["details"] = json!({ "name": name, "group": group, "kind": kind, "causes": causes });
             }
             _ => {}
         }

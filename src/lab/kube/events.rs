@@ -18,6 +18,7 @@ pub(crate) struct Reporter {
 pub(crate) const KUBELET: Reporter = Reporter { component: "kubelet", warning: false };
 pub(crate) const KUBELET_WARNING: Reporter = Reporter { component: "kubelet", warning: true };
 pub(crate) const SCHEDULER: Reporter = Reporter { component: "default-scheduler", warning: false };
+pub(crate) const SCHEDULER_WARNING: Reporter = Reporter { component: "default-scheduler", warning: true };
 pub(crate) const DEPLOYMENT_CONTROLLER: Reporter = Reporter { component: "deployment-controller", warning: false };
 pub(crate) const REPLICASET_CONTROLLER: Reporter = Reporter { component: "replicaset-controller", warning: false };
 

@@ -4,9 +4,9 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
-use super::events::{self, KUBELET, KUBELET_WARNING, NODE_NAME, SCHEDULER};
+use super::events::{self, KUBELET, KUBELET_WARNING, NODE_NAME, SCHEDULER, SCHEDULER_WARNING};
 use super::meta::{self, str_at, timestamp};
-use super::resources::PODS;
+use super::resources::{NODES, PODS};
 use super::store::{State, Timings};
 
 /// The address every lab pod reports as `hostIP`.
@@ -105,11 +105,31 @@ pub(crate) fn new_pod(state: &mut State, rs: &Value, now: DateTime<Utc>) -> Valu
     pod
 }
 
-/// Fills what the scheduler and defaulting would: node, IP, restart policy.
+/// The node the scheduler places a new pod on: the first one not cordoned (`spec.unschedulable`).
+/// A cluster with no Node objects at all (an unseeded test cluster) has the implicit lab node.
+fn schedulable_node(state: &State) -> Option<String> {
+    let nodes = state.list_shared(NODES, None);
+    if nodes.is_empty() {
+        return Some(NODE_NAME.to_string());
+    }
+    nodes.iter().find(|n| n.pointer("/spec/unschedulable").and_then(Value::as_bool) != Some(true)).map(|n| meta::name(n).to_string())
+}
+
+/// Fills what the scheduler and defaulting would: node, IP, restart policy. With every node
+/// cordoned the pod gets no `nodeName` and no IP, and stays Pending until one is uncordoned.
 fn schedule(state: &mut State, pod: &mut Value) {
     let spec = &mut pod["spec"];
+    if str_at(spec, "/nodeName").is_empty() {
+        match schedulable_node(state) {
+            Some(node) => spec["nodeName"] = json!(node),
+            None => {
+                if let Some(spec) = spec.as_object_mut() {
+                    spec.remove("nodeName");
+                }
+            }
+        }
+    }
     for (key, value) in [
-        ("nodeName", json!(NODE_NAME)),
         ("restartPolicy", json!("Always")),
         ("schedulerName", json!("default-scheduler")),
         ("serviceAccountName", json!("default")),
@@ -120,7 +140,7 @@ fn schedule(state: &mut State, pod: &mut Value) {
             spec[key] = value;
         }
     }
-    if str_at(pod, "/status/podIP").is_empty() {
+    if str_at(pod, "/status/podIP").is_empty() && !str_at(pod, "/spec/nodeName").is_empty() {
         let n = state.next_pod_ip;
         state.next_pod_ip = if n >= 250 { 10 } else { n + 1 };
         let ip = format!("10.244.0.{n}");
@@ -133,6 +153,7 @@ fn schedule(state: &mut State, pod: &mut Value) {
 /// included) and those whose timeline is due; settled pods cost nothing.
 pub(crate) fn sync_pods(state: &mut State, now: DateTime<Utc>) {
     let mut due = std::mem::take(&mut state.dirty_pods);
+    due.extend(std::mem::take(&mut state.unscheduled));
     for (uid, life) in &state.pods {
         if life.next_due.is_some_and(|at| at <= now)
             && let Some(key) = state.key_of_uid(uid)
@@ -149,8 +170,15 @@ pub(crate) fn sync_pods(state: &mut State, now: DateTime<Utc>) {
     state.dirty_pods.clear();
 }
 
-fn sync_pod(state: &mut State, pod: Value, now: DateTime<Utc>) {
+fn sync_pod(state: &mut State, mut pod: Value, now: DateTime<Utc>) {
     let uid = meta::uid(&pod).to_string();
+    if str_at(&pod, "/spec/nodeName").is_empty() {
+        schedule(state, &mut pod);
+        if str_at(&pod, "/spec/nodeName").is_empty() {
+            unschedulable(state, pod, now);
+            return;
+        }
+    }
     let mut life = match state.pods.get(&uid) {
         Some(life) => life.clone(),
         None => {
@@ -162,7 +190,7 @@ fn sync_pod(state: &mut State, pod: Value, now: DateTime<Utc>) {
                 None,
                 SCHEDULER,
                 "Scheduled",
-                &format!("Successfully assigned {}/{} to {NODE_NAME}", meta::namespace(&pod), meta::name(&pod)),
+                &format!("Successfully assigned {}/{} to {}", meta::namespace(&pod), meta::name(&pod), str_at(&pod, "/spec/nodeName")),
                 now,
             );
             life
@@ -170,13 +198,32 @@ fn sync_pod(state: &mut State, pod: Value, now: DateTime<Utc>) {
     };
     advance(state, &pod, &mut life, now);
     let mut updated = pod.clone();
-    if str_at(&updated, "/spec/nodeName").is_empty() {
-        schedule(state, &mut updated);
-    }
     updated["status"] = pod_status(&pod, &mut life, &state.timings_now(now));
     life.next_due = next_due(pod_fate(&pod), &life, &state.timings);
     state.pods.insert(uid, life);
     state.update(PODS, updated);
+}
+
+/// A pod no node will take: Pending with `PodScheduled=False/Unschedulable`, one FailedScheduling
+/// event worded as the real scheduler words it, and another try on every pass.
+fn unschedulable(state: &mut State, mut pod: Value, now: DateTime<Utc>) {
+    let key = (meta::namespace(&pod).to_string(), meta::name(&pod).to_string());
+    let nodes = state.list_shared(NODES, None).len();
+    let message = format!(
+        "0/{nodes} nodes are available: {nodes} node(s) were unschedulable. preemption: 0/{nodes} nodes are available: {nodes} Preemption is not helpful for scheduling."
+    );
+    if pod.pointer("/status/conditions/0/reason").and_then(Value::as_str) != Some("Unschedulable") {
+        events::record(state, &pod, None, SCHEDULER_WARNING, "FailedScheduling", &message, now);
+    }
+    pod["status"] = json!({
+        "phase": "Pending",
+        "conditions": [{"type": "PodScheduled", "status": "False", "lastProbeTime": null,
+                        "lastTransitionTime": str_at(&pod, "/metadata/creationTimestamp"),
+                        "reason": "Unschedulable", "message": message}],
+        "qosClass": "BestEffort",
+    });
+    state.update(PODS, pod);
+    state.unscheduled.insert(key);
 }
 
 /// When the timeline next moves on its own: start, readiness, crash, end of back-off.

@@ -16,6 +16,7 @@ mod selector;
 mod server;
 mod store;
 mod table;
+mod validation;
 mod verbs;
 mod watch;
 

@@ -78,7 +78,31 @@ enum Route {
     Resource(Target),
 }
 
-fn route(path: &str) -> Result<Route, KubeStandInError> {
+/// The path with `%XX` escapes decoded, as Go's `url.URL.Path` gives it to the real API server
+/// before it splits the segments (`pods/api%2Dx` names the pod `api-x`).
+pub(crate) fn percent_decode(raw: &str) -> Result<String, KubeStandInError> {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+            let Some(byte) = hex else {
+                let bad: String = raw[i..].chars().take(3).collect();
+                return Err(KubeStandInError::BadRequest(format!("invalid URL escape {:?} in the request path", bad)));
+            };
+            out.push(byte);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+fn route(raw_path: &str) -> Result<Route, KubeStandInError> {
+    let path = percent_decode(raw_path)?;
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let found = |v: Option<Value>| v.map(Route::Json).ok_or(KubeStandInError::UnknownPath);
     match segments.as_slice() {
@@ -190,4 +214,23 @@ fn json_response(code: StatusCode, value: &Value) -> Response {
 fn error_response(error: &KubeStandInError) -> Response {
     let code = StatusCode::from_u16(error.code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     json_response(code, &error.to_status())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_escapes_are_decoded_before_routing() {
+        assert_eq!(
+            percent_decode("/api/v1/namespaces/shop/pods/api%2Dx%2e1").ok().as_deref(),
+            Some("/api/v1/namespaces/shop/pods/api-x.1")
+        );
+        assert!(matches!(percent_decode("/pods/a%zz"), Err(KubeStandInError::BadRequest(_))));
+        assert!(matches!(percent_decode("/pods/a%2"), Err(KubeStandInError::BadRequest(_))));
+        let Ok(Route::Resource(target)) = route("/api/v1/namespaces/sh%6Fp/pods/api%2Dx") else {
+            panic!("pods/api%2Dx must route to a pod")
+        };
+        assert_eq!((target.namespace.as_deref(), target.name.as_deref()), (Some("shop"), Some("api-x")));
+    }
 }

@@ -118,6 +118,8 @@ pub(crate) struct State {
     event_order: VecDeque<NsName>,
     /// Pods written since the kubelet last looked at them.
     pub(crate) dirty_pods: BTreeSet<NsName>,
+    /// Pods the scheduler could not place (every node cordoned): looked at again each pass.
+    pub(crate) unscheduled: BTreeSet<NsName>,
     /// Uids of objects (and of the controllers of objects) written since the controller's last pass.
     pub(crate) touched: HashSet<String>,
     rv: u64,
@@ -156,6 +158,7 @@ impl Cluster {
             event_keys: HashMap::new(),
             event_order: VecDeque::new(),
             dirty_pods: BTreeSet::new(),
+            unscheduled: BTreeSet::new(),
             touched: HashSet::new(),
             rv,
             histories: RESOURCES.iter().map(|r| (r.plural, History::new(rv))).collect(),

@@ -159,14 +159,44 @@ fn cells(rt: &ResourceType, obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
         "namespaces" => vec![name, json!(str_at(obj, "/status/phase")), age],
         "nodes" => vec![
             name,
-            json!("Ready"),
-            json!("control-plane"),
+            json!(node_status(obj)),
+            json!(node_roles(obj)),
             age,
             json!(str_at(obj, "/status/nodeInfo/kubeletVersion")),
             json!(str_at(obj, "/status/addresses/0/address")),
         ],
         _ => vec![name, age],
     }
+}
+
+/// STATUS as `printNode` derives it: the Ready condition (`Ready`, `NotReady`, `Unknown`), then
+/// `SchedulingDisabled` when the node is cordoned.
+fn node_status(node: &Value) -> String {
+    let conditions = node.pointer("/status/conditions").and_then(Value::as_array).cloned().unwrap_or_default();
+    let mut status = match conditions.iter().find(|c| str_at(c, "/type") == "Ready") {
+        Some(c) if str_at(c, "/status") == "True" => vec!["Ready"],
+        Some(_) => vec!["NotReady"],
+        None => vec!["Unknown"],
+    };
+    if node.pointer("/spec/unschedulable").and_then(Value::as_bool) == Some(true) {
+        status.push("SchedulingDisabled");
+    }
+    status.join(",")
+}
+
+/// ROLES from `node-role.kubernetes.io/<role>` labels (and `kubernetes.io/role`), sorted; `<none>` if none.
+fn node_roles(node: &Value) -> String {
+    let mut roles: Vec<String> = meta::string_map(node, "/metadata/labels")
+        .into_iter()
+        .filter_map(|(k, v)| match k.strip_prefix("node-role.kubernetes.io/") {
+            Some(role) if !role.is_empty() => Some(role.to_string()),
+            _ if k == "kubernetes.io/role" && !v.is_empty() => Some(v),
+            _ => None,
+        })
+        .collect();
+    roles.sort();
+    roles.dedup();
+    if roles.is_empty() { "<none>".to_string() } else { roles.join(",") }
 }
 
 /// READY, STATUS and RESTARTS the way `kubectl get pods` derives them from container statuses.

@@ -8,7 +8,7 @@ use chrono::Utc;
 use serde_json::{Value, json};
 
 use super::controller;
-use super::error::KubeStandInError;
+use super::error::{Cause, KubeStandInError};
 use super::kubelet;
 use super::meta::{self, int_at, str_at};
 use super::patch::apply_patch;
@@ -17,6 +17,7 @@ use super::resources::{DEPLOYMENTS, RESOURCES, ResourceType};
 use super::selector::{FieldSelector, LabelSelector};
 use super::store::{Cluster, State};
 use super::table::{self, RowObject};
+use super::validation;
 
 /// The resource (and maybe object, maybe subresource) a request addresses.
 #[derive(Debug)]
@@ -200,6 +201,7 @@ pub(crate) fn create(cluster: &Cluster, target: &Target, body: &[u8], dry_run: b
         }
         obj["metadata"]["name"] = json!(format!("{generate}{}", meta::random_suffix(5)));
     }
+    validate_meta(target.rt, &obj)?;
     if let Some(map) = obj.as_object_mut() {
         map.remove("status");
     }
@@ -253,6 +255,7 @@ pub(crate) fn patch(cluster: &Cluster, target: &Target, content_type: &str, body
 }
 
 fn store_change(state: &mut State, target: &Target, mut next: Value, dry_run: bool) -> Result<Value, KubeStandInError> {
+    validate_meta(target.rt, &next)?;
     default_and_validate(target.rt, &mut next)?;
     if dry_run {
         return Ok(next);
@@ -332,8 +335,25 @@ fn review_access(cluster: &Cluster, mut review: Value) -> Value {
 }
 
 fn invalid(rt: &ResourceType, name: &str, field: &str, detail: &str) -> KubeStandInError {
-    let kind = if rt.group.is_empty() { rt.kind.to_string() } else { format!("{}.{}", rt.kind, rt.group) };
-    KubeStandInError::Invalid { kind, name: name.to_string(), field: field.to_string(), detail: detail.to_string() }
+    let cause = match detail.strip_prefix("Required value") {
+        Some(rest) => Cause::required(field, rest.trim_start_matches(": ")),
+        None => Cause { reason: "FieldValueInvalid", field: field.to_string(), message: detail.to_string() },
+    };
+    invalid_causes(rt, name, vec![cause])
+}
+
+fn invalid_causes(rt: &ResourceType, name: &str, causes: Vec<Cause>) -> KubeStandInError {
+    KubeStandInError::Invalid { kind: rt.kind.to_string(), group: rt.group.to_string(), name: name.to_string(), causes }
+}
+
+/// 422 when the metadata breaks the server's rules (names, labels, annotations): what a real API
+/// server refuses must not be stored, or no client can address the object afterwards.
+fn validate_meta(rt: &ResourceType, obj: &Value) -> Result<(), KubeStandInError> {
+    let causes = validation::object_meta(rt, obj);
+    if causes.is_empty() {
+        return Ok(());
+    }
+    Err(invalid_causes(rt, meta::name(obj), causes))
 }
 
 /// Server-side defaults and the validation kubectl users meet most (selector vs labels, containers).
