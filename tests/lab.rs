@@ -195,9 +195,17 @@ fn the_queues_hold_kombu_format_messages() {
         let client = redis::Client::open(format!("redis://{}/", lab.info.redis.master)).expect("url");
         let mut con = client.get_multiplexed_async_connection().await.expect("connect master");
         for queue in &lab.info.queues.names {
-            let len: i64 = redis::cmd("LLEN").arg(queue).query_async(&mut con).await.expect("LLEN");
-            assert!(len > 0, "queue {queue} is empty");
-            let msg: String = redis::cmd("LINDEX").arg(queue).arg(0).query_async(&mut con).await.expect("LINDEX");
+            // The lab's workers drain the queues as its producers fill them, so a queue can be empty
+            // for a moment: wait (generously) for a message at its head rather than race the workers.
+            let deadline = Instant::now() + Duration::from_secs(30);
+            let msg = loop {
+                let head: Option<String> = redis::cmd("LINDEX").arg(queue).arg(0).query_async(&mut con).await.expect("LINDEX");
+                match head {
+                    Some(msg) => break msg,
+                    None => assert!(Instant::now() < deadline, "queue {queue} stayed empty for 30 s"),
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            };
             let msg: serde_json::Value = serde_json::from_str(&msg).expect("kombu message is JSON");
             assert_eq!(msg["content-type"], "application/json");
             assert_eq!(msg["headers"]["lang"], "py");
