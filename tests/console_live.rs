@@ -288,10 +288,18 @@ fn the_rollback_wizard_in_the_console_undoes_a_bad_deploy_after_the_typed_name()
     tmux.keys(&[":run rollback deployment=api"]);
     tmux.keys(&["Enter"]);
     tmux.until("the preview", 30, |s| s.contains("PREVIEW (dry run)") && s.contains("type the name"));
-    // A wrong name is refused and nothing changes.
+    // A wrong name is refused and nothing changes: the deployment, read by the real kubectl, is as before.
+    let before = api_deployment(&lab);
+    assert!(
+        before.starts_with("image=registry.local/shop/api:") && !before.starts_with("image=registry.local/shop/api:1.4.2 "),
+        "the bad rollout is live: {before}"
+    );
     tmux.keys(&["API"]);
     tmux.keys(&["Enter"]);
     tmux.until("the refusal", 30, |s| s.contains("REFUSED"));
+    // A rollback under way would change the template (image) and the revision within a second or two.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(api_deployment(&lab), before, "the refused run changed deployment/api");
     tmux.keys(&["Escape"]);
     tmux.keys(&[":run rollback deployment=api"]);
     tmux.keys(&["Enter"]);
@@ -310,4 +318,18 @@ fn the_rollback_wizard_in_the_console_undoes_a_bad_deploy_after_the_typed_name()
     tmux.keys(&["q"]);
     drop(tmux);
     lab.down().expect("lab down");
+}
+
+/// deployment/api as the real kubectl reads it from the stand-in: image, revision, generation.
+fn api_deployment(lab: &Lab) -> String {
+    let jsonpath = "jsonpath=image={.spec.template.spec.containers[0].image} \
+                    revision={.metadata.annotations.deployment\\.kubernetes\\.io/revision} generation={.metadata.generation}";
+    let out = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(&lab.info.kube.kubeconfig)
+        .args(["get", "deployment", "api", "-n", "shop", "-o", jsonpath])
+        .output()
+        .expect("kubectl (scripts/install installs it)");
+    assert!(out.status.success(), "kubectl get deployment api failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }

@@ -354,10 +354,44 @@ fn pitr_recovers_to_a_point_in_time_into_a_new_data_directory() {
 #[test]
 fn list_and_show_describe_every_shipped_runbook_and_unknown_names_are_bad_input() {
     let config = Config::default();
-    assert_eq!(run(RunbookArgs { command: RunbookCommand::List }, &config).expect("list"), ExitCode::SUCCESS);
+    let shipped = shipped_runbooks();
+    let names: Vec<&str> = shipped.iter().map(|r| r.name.as_str()).collect();
     for name in ["triage", "rollback", "failover-postgres", "failover-redis", "restore", "pitr", "scale", "restart-pods"] {
-        let code = run(RunbookArgs { command: RunbookCommand::Show { name: name.into() } }, &config).expect("show");
-        assert_eq!(code, ExitCode::SUCCESS, "{name}");
+        assert!(names.contains(&name), "actions/ ships {name}: {names:?}");
+    }
+    let list = runbook_cli(&["list"]);
+    for rb in &shipped {
+        assert!(
+            list.lines().any(|l| l.split_whitespace().next() == Some(rb.name.as_str()) && l.contains(&rb.title)),
+            "`runbook list` names {} with its title {:?}:\n{list}",
+            rb.name,
+            rb.title
+        );
+    }
+    for rb in &shipped {
+        let out = runbook_cli(&["show", &rb.name]);
+        assert!(
+            out.starts_with(&format!("{} — {}\n", rb.name, rb.title)),
+            "`runbook show {}` opens with its name and title:\n{out}",
+            rb.name
+        );
+        // Each step in order, numbered, and the confirmation it asks for right under it.
+        let lines: Vec<&str> = out.lines().collect();
+        let mut at = 0;
+        for (i, (step, confirm)) in rb.steps.iter().enumerate() {
+            let head = format!("  {}. {step} — ", i + 1);
+            let found = lines[at..].iter().position(|l| l.starts_with(&head));
+            let Some(found) = found else { panic!("`runbook show {}` lacks step {head:?} after line {at}:\n{out}", rb.name) };
+            at += found + 1;
+            let said = lines[at..].iter().find_map(|l| l.trim_start().strip_prefix("confirm: "));
+            let said = said.unwrap_or_else(|| panic!("step {step} of {} shows no confirm line:\n{out}", rb.name));
+            assert_eq!(said, confirm.shown(), "the confirmation of {} / {step}:\n{out}", rb.name);
+        }
+        let shown_steps = lines
+            .iter()
+            .filter(|l| l.starts_with("  ") && l.trim_start().split_once(". ").is_some_and(|(n, _)| n.parse::<u32>().is_ok()))
+            .count();
+        assert_eq!(shown_steps, rb.steps.len(), "`runbook show {}` shows exactly its steps:\n{out}", rb.name);
     }
     let show = run(RunbookArgs { command: RunbookCommand::Show { name: "rolback".into() } }, &config).expect("show");
     assert_eq!(show, ExitCode::from(2));
@@ -387,4 +421,85 @@ fn a_missing_parameter_is_answered_with_the_live_choices() {
     for d in ["api", "web", "worker"] {
         assert!(stderr.lines().any(|l| l.trim_start().starts_with(d) && l.contains("ready")), "{d} offered:\n{stderr}");
     }
+}
+
+/// What a step asks before it runs, as written in its `actions/*.toml`.
+enum Asks {
+    Nothing,
+    Plain,
+    Typed(String),
+}
+
+impl Asks {
+    /// How `sitrep runbook show` words it.
+    fn shown(&self) -> String {
+        match self {
+            Asks::Nothing => "none".into(),
+            Asks::Plain => "plain (--yes)".into(),
+            Asks::Typed(t) => format!("typed: {t} (--confirm)"),
+        }
+    }
+}
+
+/// A shipped runbook as its file says, read with a plain TOML parser (not sitrep's own), so the
+/// test judges what `runbook list` and `show` print against the source.
+struct Shipped {
+    name: String,
+    title: String,
+    steps: Vec<(String, Asks)>,
+}
+
+fn shipped_runbooks() -> Vec<Shipped> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("actions");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+            let doc: toml::Table = toml::from_str(&text).unwrap_or_else(|e| panic!("{} is not TOML: {e}", path.display()));
+            let text_of = |t: &toml::Table, key: &str| t.get(key).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+            let steps = doc
+                .get("steps")
+                .and_then(|v| v.as_array())
+                .unwrap_or_else(|| panic!("{} has no [[steps]]", path.display()))
+                .iter()
+                .map(|step| {
+                    let step = step.as_table().unwrap_or_else(|| panic!("a step of {} is not a table", path.display()));
+                    let asks = match step.get("confirm") {
+                        None => Asks::Nothing,
+                        Some(toml::Value::String(s)) if s == "plain" => Asks::Plain,
+                        Some(toml::Value::Table(t)) if t.get("typed").is_some_and(|v| v.is_str()) => Asks::Typed(text_of(t, "typed")),
+                        Some(other) => panic!("{}: a confirm this test does not know: {other}", path.display()),
+                    };
+                    (text_of(step, "name"), asks)
+                })
+                .collect();
+            Shipped { name: text_of(&doc, "name"), title: text_of(&doc, "title"), steps }
+        })
+        .collect()
+}
+
+/// `sitrep runbook ARGS` run from the source tree with no user runbooks that could shadow the shipped
+/// ones; its stdout (it must succeed).
+fn runbook_cli(args: &[&str]) -> String {
+    let home = tempfile::tempdir().expect("tempdir");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sitrep"))
+        .arg("runbook")
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("SITREP_HOME", home.path().join("sitrep-home"))
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path().join("config"))
+        .env_remove("SITREP_CONFIG")
+        .output()
+        .expect("run sitrep runbook");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "sitrep runbook {args:?} failed: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+    stdout
 }

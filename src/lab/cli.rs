@@ -58,7 +58,7 @@ pub enum LabCommand {
     /// List the scenarios `up --scenario` plays.
     Scenarios,
     /// Train: a fresh lab, the scenario's faults at a random moment, you in the recorded console;
-    /// a scorecard (detect, mitigate vs RTO, data lost vs RPO, runbooks) is saved beside the recording.
+    /// a scorecard (detect, mitigate vs RTO, largest backup age detected vs RPO, runbooks) is saved beside the recording.
     Drill {
         /// A scenario from `sitrep lab scenarios`.
         scenario: String,

@@ -1,6 +1,6 @@
 //! Training drills: a lab, a scenario's faults at a random moment, the trainee in the recorded
-//! console, and a scorecard — time to detect, time to mitigate against the RTO, data lost against
-//! the RPO, runbooks used against the ones the seeds expect.
+//! console, and a scorecard — time to detect, time to mitigate against the RTO, the oldest newest-backup
+//! any detection saw against the RPO, runbooks used against the ones the seeds expect.
 
 use super::{Lab, LabOptions};
 use crate::config::{Config, Thresholds};
@@ -97,7 +97,7 @@ impl Scorecard {
         let secs = |s: Option<i64>| s.map_or_else(|| "never".to_string(), crate::human::duration);
         let missing: Vec<&String> = self.runbooks_expected.iter().filter(|r| !self.runbooks_used.contains(r)).collect();
         format!(
-            "# Drill scorecard: {}\n\n| | |\n|---|---|\n| Fault injected | {} UTC |\n| Time to detect | {} |\n| Time to mitigate | {} (RTO {}: {}) |\n| Data lost | {} (RPO {}) |\n| Runbooks used | {} |\n| Runbooks expected | {} |\n| Recording | `{}` |\n",
+            "# Drill scorecard: {}\n\n| | |\n|---|---|\n| Fault injected | {} UTC |\n| Time to detect | {} |\n| Time to mitigate | {} (RTO {}: {}) |\n| Largest backup age detected | {} (RPO {}) |\n| Runbooks used | {} |\n| Runbooks expected | {} |\n| Recording | `{}` |\n",
             self.scenario,
             self.fault_at.format("%Y-%m-%d %H:%M:%S"),
             secs(self.detected_after_secs),
@@ -108,7 +108,9 @@ impl Scorecard {
                 Some(false) => "MISSED",
                 None => "not mitigated",
             },
-            self.data_lost_secs.map_or_else(|| "none measured".to_string(), crate::human::duration),
+            // The largest backup age among detections: what a restore then would have lost, not a measure of
+            // data actually lost in the drill.
+            self.data_lost_secs.map_or_else(|| "no backup detection".to_string(), crate::human::duration),
             crate::human::duration(self.rpo_secs as i64),
             if self.runbooks_used.is_empty() { "none".to_string() } else { self.runbooks_used.join(", ") },
             if missing.is_empty() {
@@ -178,4 +180,35 @@ fn read_entries(config: &Config) -> Vec<TimelineEntry> {
     }
     out.sort_by_key(|e| e.at);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::timeline::entry::IncidentId;
+
+    fn detected(at: DateTime<Utc>, backup_age_secs: Option<i64>) -> TimelineEntry {
+        TimelineEntry {
+            id: uuid::Uuid::new_v4(),
+            incident: IncidentId::for_day(at, 1),
+            at,
+            author: "trainee@lab".into(),
+            corrects: None,
+            kind: EntryKind::Detected { what: "newest dump old".into(), source: "backups".into(), recovered: false, backup_age_secs },
+        }
+    }
+
+    #[test]
+    fn the_scorecard_names_the_largest_backup_age_among_detections_for_what_it_is() {
+        let fault_at = Utc::now();
+        let entries = [detected(fault_at, Some(400)), detected(fault_at, Some(5400)), detected(fault_at, None)];
+        let card = Scorecard::score("backup-gap", fault_at, &entries, &Thresholds::default(), "drill.sitrep".into());
+        assert_eq!(card.data_lost_secs, Some(5400), "the largest age among the detections");
+        let md = card.to_markdown();
+        assert!(md.contains("| Largest backup age detected | 90m (RPO 5m) |"), "{md}");
+        assert!(!md.to_lowercase().contains("data lost"), "the row is not a measure of data lost:\n{md}");
+
+        let none = Scorecard::score("backup-gap", fault_at, &[detected(fault_at, None)], &Thresholds::default(), "d.sitrep".into());
+        assert!(none.to_markdown().contains("| Largest backup age detected | no backup detection (RPO "), "{}", none.to_markdown());
+    }
 }

@@ -430,9 +430,10 @@ mod tests {
             cancel.cancel();
         });
         let mut seen = Seen::default();
-        let summary = tokio::time::timeout(Duration::from_secs(20), run(&runbook, &config, clock, &opts, &mut seen))
+        // Liveness, not speed: the step's own timeout is 60 s, so an end before it is the cancel's doing.
+        let summary = tokio::time::timeout(Duration::from_secs(50), run(&runbook, &config, clock, &opts, &mut seen))
             .await
-            .expect("the cancel ends the run long before the step's 60 s timeout")
+            .expect("the operator's cancel did not end the run: the waiting step hung 50 s after the cancel")
             .expect("the run starts");
 
         assert!(
@@ -440,7 +441,6 @@ mod tests {
             "{:?}",
             summary.result
         );
-        assert!(summary.elapsed < Duration::from_secs(10), "{:?}", summary.elapsed);
         let (index, name, text) = seen.0.last().expect("the observer saw steps");
         assert_eq!((*index, *name), (0, "aborted"), "{:?}", seen.0);
         assert!(text.starts_with("aborted by the operator after") && text.contains("it changes nothing"), "{text}");

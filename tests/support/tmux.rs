@@ -16,24 +16,22 @@ impl Tmux {
     pub fn start(name: &str, cols: u16, rows: u16, cmd: &str, env: &[(&str, &str)]) -> Tmux {
         let session = format!("sitrep-{name}-{}", std::process::id());
         let socket = session.clone();
-        let ok = Command::new("tmux")
-            .args(["-L", &socket, "new-session", "-d", "-s", &session, "-x", &cols.to_string(), "-y", &rows.to_string(), cmd])
-            .envs(env.iter().copied())
-            .status()
-            .expect("tmux (scripts/install installs it)");
-        assert!(ok.success(), "tmux new-session failed");
+        let (cols, rows) = (cols.to_string(), rows.to_string());
+        let mut new = Command::new("tmux");
+        new.args(["-L", &socket, "new-session", "-d", "-s", &session, "-x", &cols, "-y", &rows, cmd]).envs(env.iter().copied());
+        run(&mut new);
         Tmux { socket, session }
     }
 
+    /// The visible pane as text; fails loudly when tmux cannot capture it (e.g. the session ended).
     pub fn screen(&self) -> String {
-        let out =
-            Command::new("tmux").args(["-L", &self.socket, "capture-pane", "-p", "-t", &self.session]).output().expect("tmux capture-pane");
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        run(Command::new("tmux").args(["-L", &self.socket, "capture-pane", "-p", "-t", &self.session]))
     }
 
-    /// Sends keys as tmux names them (`Enter`, `C-s`, `Escape`) or as strings.
+    /// Sends keys as tmux names them (`Enter`, `C-s`, `Escape`) or as strings; a key tmux refuses
+    /// fails here, not as a later timeout.
     pub fn keys(&self, keys: &[&str]) {
-        let _ = Command::new("tmux").args(["-L", &self.socket, "send-keys", "-t", &self.session]).args(keys).status();
+        run(Command::new("tmux").args(["-L", &self.socket, "send-keys", "-t", &self.session]).args(keys));
     }
 
     /// Types `text` literally (no key names).
@@ -58,6 +56,18 @@ impl Tmux {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+}
+
+/// Runs one tmux command and returns its stdout; panics with the command line, its exit status and
+/// tmux's own words when tmux cannot be started or refuses the command.
+fn run(cmd: &mut Command) -> String {
+    let line = format!("{cmd:?}");
+    let out = match cmd.output() {
+        Ok(out) => out,
+        Err(e) => panic!("cannot run {line}: {e} (scripts/install installs tmux)"),
+    };
+    assert!(out.status.success(), "tmux refused {line}: {}; stderr: {}", out.status, String::from_utf8_lossy(&out.stderr).trim());
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 impl Drop for Tmux {
