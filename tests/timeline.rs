@@ -7,6 +7,7 @@ use sitrep::clock::Clock;
 use sitrep::config::Thresholds;
 use sitrep::timeline::cli::{self, ExportArgs, ExportFormat, IncidentArgs, IncidentCommand, NoteArgs, Session};
 use sitrep::timeline::entry::{EntryKind, IncidentId, IncidentStatus, Severity, TimelineEntry};
+use sitrep::timeline::estate::Estate;
 use sitrep::timeline::lock::{FileLock, LockMode};
 use sitrep::timeline::{LocalStore, TimelineWriter, record};
 use std::io::{BufRead, BufReader, Write};
@@ -30,6 +31,8 @@ fn session(dir: &Path) -> Session {
         store: LocalStore::at(dir),
         clock: Clock::virtual_at(start()),
         author: "oncall@laptop".into(),
+        estate: Estate::default(),
+        look_back: sitrep::timeline::adopt::DEFAULT_LOOK_BACK,
         shared: None,
         timeout: std::time::Duration::from_secs(3),
     }
@@ -53,7 +56,7 @@ fn note(s: &Session, text: &str) -> String {
 }
 
 fn open(s: &Session, title: &str) -> IncidentId {
-    let args = IncidentArgs { command: IncidentCommand::Open { severity: Severity::P2, title: title.into() } };
+    let args = IncidentArgs { command: IncidentCommand::Open { severity: Severity::P2, title: title.into(), look_back: None } };
     let (result, out, err) = run(|o, e| cli::incident(s, args, o, e));
     assert!(result.is_ok(), "open failed: {result:?} {err}");
     out.trim().parse().unwrap_or_else(|e| panic!("open printed {out:?}: {e}"))
@@ -71,6 +74,8 @@ fn writer_child() {
         store,
         clock: Clock::Real,
         author: format!("writer-{}@test", std::process::id()),
+        estate: Estate::default(),
+        look_back: sitrep::timeline::adopt::DEFAULT_LOOK_BACK,
         shared: None,
         timeout: std::time::Duration::from_secs(3),
     };
@@ -313,7 +318,7 @@ fn an_unwritable_data_dir_is_a_clear_error_that_names_the_setting_to_change() {
     let file = dir.path().join("not-a-dir");
     std::fs::write(&file, b"x").unwrap_or_else(|e| panic!("{e}"));
     let s = session(&file.join("sitrep"));
-    let args = IncidentArgs { command: IncidentCommand::Open { severity: Severity::P1, title: "db down".into() } };
+    let args = IncidentArgs { command: IncidentCommand::Open { severity: Severity::P1, title: "db down".into(), look_back: None } };
     let (result, out, _) = run(|o, e| cli::incident(&s, args, o, e));
     let msg = format!("{:#}", result.err().unwrap_or_else(|| anyhow::anyhow!("no error")));
     assert!(msg.contains("not-a-dir") && msg.contains("[general] data_dir") && msg.contains("SITREP_DATA_DIR"), "{msg}");
@@ -459,4 +464,126 @@ fn merging_another_responders_entries_twice_or_from_two_writers_writes_each_once
     // An entry of another incident is never merged into this one.
     let stray = TimelineEntry { incident: "2026-01-01-001".parse().expect("id"), id: Uuid::new_v4(), ..theirs[0].clone() };
     assert_eq!(first.merge(&[stray]).expect("merge").len(), 0);
+}
+
+// ---------------------------------------------------------------- adopting what came before
+
+fn finding(what: &str, source: sitrep::model::SourceId, at: DateTime<Utc>, recovered: bool) -> sitrep::detect::Detection {
+    sitrep::detect::Detection { at, source, what: what.into(), recovered, backup_age_secs: None }
+}
+
+/// A config whose store is `dir` and whose estate is one Postgres on `port` (no kubeconfig read).
+fn lab_config(dir: &Path, port: u16) -> sitrep::config::Config {
+    let mut config = sitrep::config::Config::default();
+    config.general.data_dir = dir.display().to_string();
+    config.kube.enabled = false;
+    config.postgres.members =
+        vec![sitrep::config::PostgresMember { name: "pg-0".into(), dsn: format!("host=127.0.0.1 port={port} dbname=app") }];
+    config
+}
+
+fn session_for(config: &sitrep::config::Config, clock: &Clock) -> Session {
+    let mut s = Session::from_config(config).expect("session");
+    s.clock = clock.clone();
+    s.author = "oncall@laptop".into();
+    s
+}
+
+/// Waits (up to 20 s) for the console's writer thread to load an open incident; returns its lines.
+fn loaded_incident(rx: &mut tokio::sync::mpsc::UnboundedReceiver<sitrep::model::Event>) -> Vec<sitrep::model::TimelineLine> {
+    let deadline = Instant::now() + std::time::Duration::from_secs(20);
+    while Instant::now() < deadline {
+        match rx.try_recv() {
+            Ok(sitrep::model::Event::TimelineLoaded { incident: Some(_), lines }) => return lines,
+            Ok(_) => {}
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+        }
+    }
+    panic!("the console never loaded an open incident");
+}
+
+#[test]
+fn open_from_the_console_adopts_the_findings_it_kept_before_and_impact_starts_at_the_first() {
+    use sitrep::model::SourceId;
+    use sitrep::timeline::live::{self, TimelineRequest};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = lab_config(dir.path(), 5432);
+    let clock = Clock::virtual_at(start());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let console = live::spawn(&config, clock.clone(), tx);
+    let old = start() - Duration::minutes(50);
+    let began = start() - Duration::minutes(12);
+    let moved = start() - Duration::minutes(7);
+    for d in [
+        // An episode that ended long ago: not this incident's.
+        finding("queue celery growing: over its warning depth (2000 messages)", SourceId::Queues, old, false),
+        finding("queue celery back under its warning depth (3 messages)", SourceId::Queues, old + Duration::minutes(2), true),
+        // Still crash-looping although older than the window.
+        finding("crashloop began: pod shop/api-7f9c in CrashLoopBackOff (4 restarts)", SourceId::Pods, old, false),
+        finding("queue celery growing: over its warning depth (9000 messages)", SourceId::Queues, began, false),
+        finding("Redis master (Sentinel) moved from 10.0.0.1:6379 to 10.0.0.2:6379", SourceId::Sentinel, moved, true),
+    ] {
+        console.send(TimelineRequest::Detected(d)).expect("console writer running");
+    }
+    console.send(TimelineRequest::Open { severity: Severity::P2, title: "checkout slow".into() }).expect("send");
+    let lines = loaded_incident(&mut rx);
+    let texts: Vec<String> = lines.iter().map(|l| l.text.clone()).collect();
+    assert_eq!(lines.len(), 4, "opened + crashloop + flood + master moved: {texts:#?}");
+    assert!(lines.iter().all(|l| l.id.is_some()), "adopted lines are saved entries: {texts:#?}");
+    drop(console);
+
+    let store = LocalStore::at(dir.path());
+    let id = store.current().expect("current").expect("an incident is open");
+    let journal = store.read_unattached(&Estate::from_config(&config).key()).expect("journal");
+    assert_eq!(journal.entries.len(), 5, "every finding was kept, fsynced, before :open");
+    let read = store.read(&id).expect("read");
+    let journal_at = |what: &str| journal.entries.iter().find(|e| e.kind.describe().contains(what)).map(|e| (e.id, e.at));
+    for what in ["crashloop began", "9000 messages", "master (Sentinel) moved"] {
+        let adopted = read.entries.iter().find(|e| e.kind.describe().contains(what)).map(|e| (e.id, e.at));
+        assert_eq!(adopted, journal_at(what), "{what}: adopted with its original id and time");
+    }
+    let inc = sitrep::timeline::Incident::fold(&id, &read.entries);
+    assert_eq!(inc.impact_began(), Some(old), "impact starts at the earliest adopted finding");
+    assert_eq!(inc.detected, Some(old));
+}
+
+#[test]
+fn open_from_the_cli_adopts_a_consoles_findings_once_and_only_within_the_look_back() {
+    use sitrep::model::SourceId;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = lab_config(dir.path(), 5432);
+    let clock = Clock::virtual_at(start());
+    let s = session_for(&config, &clock);
+    let store = LocalStore::at(dir.path());
+    let scope = s.estate.key();
+    let mut journal = None;
+    for (min, what) in
+        [(-45, "source queues failing: connection refused"), (-44, "source queues recovered"), (-20, "source queues failing: timeout")]
+    {
+        let d = finding(what, SourceId::Queues, start() + Duration::minutes(min), what.ends_with("recovered"));
+        sitrep::timeline::adopt::keep(&mut journal, &store, &scope, &clock, "sitrep@console", d.at, d.to_entry_kind()).expect("kept");
+    }
+    let first = open(&s, "queues down");
+    let read = store.read(&first).expect("read");
+    assert_eq!(read.entries.len(), 2, "opened + the failure 20 min ago; the settled one 45 min ago stays out");
+    let export_md = export(&s, &first, ExportFormat::Md);
+    assert!(export_md.contains("| Detected | 2026-11-29 02:40:00 |"), "{export_md}");
+
+    // Resolved, then a second incident: what the first adopted is not adopted again.
+    let close = IncidentArgs { command: IncidentCommand::Close { incident: None } };
+    let (result, _, _) = run(|o, e| cli::incident(&s, close, o, e));
+    assert!(result.is_ok());
+    let second = open(&s, "another");
+    assert_eq!(store.read(&second).expect("read").entries.len(), 1, "only its opening");
+
+    // --look-back 0 adopts only what is still active: not a settled finding seconds old.
+    let d = finding("source queues recovered", SourceId::Queues, start(), true);
+    sitrep::timeline::adopt::keep(&mut journal, &store, &scope, &clock, "sitrep@console", d.at - Duration::seconds(5), d.to_entry_kind())
+        .expect("kept");
+    let args =
+        IncidentArgs { command: IncidentCommand::Open { severity: Severity::P3, title: "none".into(), look_back: Some(Duration::zero()) } };
+    let (result, out, err) = run(|o, e| cli::incident(&s, args, o, e));
+    assert!(result.is_ok(), "{result:?} {err}");
+    let third: IncidentId = out.trim().parse().expect("id");
+    assert_eq!(store.read(&third).expect("read").entries.len(), 1);
 }

@@ -32,7 +32,15 @@ impl IncidentId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The id stamped on findings kept while no incident is open (never an incident's file name:
+    /// they live in `DATA/unattached/`, and adoption re-stamps them with the new incident's id).
+    pub fn unattached() -> Self {
+        IncidentId(UNATTACHED.to_string())
+    }
 }
+
+const UNATTACHED: &str = "unattached";
 
 impl FromStr for IncidentId {
     type Err = BadIncidentId;

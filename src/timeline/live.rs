@@ -1,7 +1,9 @@
 //! The console's link to the timeline: a writer thread that owns the store, so an fsync never
 //! blocks the draw loop. Requests go in on a channel; what became durable comes back as Events.
 
+use super::adopt::open_adopting;
 use super::entry::{EntryKind, IncidentStatus, Severity, local_author};
+use super::estate::Estate;
 use super::store::{LocalStore, TimelineWriter};
 use crate::clock::Clock;
 use crate::config::Config;
@@ -24,6 +26,10 @@ pub enum TimelineRequest {
     /// The open incident changed under us (another responder's incident was joined): read it again.
     Reload,
 }
+
+/// How far back `:open` adopts the findings kept while no incident was open.
+/// (Configurable once `[timeline] look_back` exists in the Config; until then the default.)
+const LOOK_BACK: chrono::Duration = super::adopt::DEFAULT_LOOK_BACK;
 
 /// Parses the console's incident commands; None if `cmd` is not one of them.
 pub fn parse_command(cmd: &str) -> Option<Result<TimelineRequest, String>> {
@@ -51,6 +57,7 @@ pub fn parse_command(cmd: &str) -> Option<Result<TimelineRequest, String>> {
 pub fn spawn(config: &Config, clock: Clock, events: UnboundedSender<Event>) -> mpsc::Sender<TimelineRequest> {
     let (tx, rx) = mpsc::channel::<TimelineRequest>();
     let store = LocalStore::from_config(config);
+    let estate = Estate::from_config(config);
     let events_for_sync = events.clone();
     let spawned = std::thread::Builder::new().name("sitrep-timeline".into()).spawn(move || {
         let store = match store {
@@ -60,7 +67,7 @@ pub fn spawn(config: &Config, clock: Clock, events: UnboundedSender<Event>) -> m
                 return;
             }
         };
-        run(&store, &clock, &events, rx);
+        run(&store, &clock, &estate, &events, rx);
     });
     if let Err(e) = spawned {
         tracing::error!("cannot start the timeline writer: {e}");
@@ -71,8 +78,11 @@ pub fn spawn(config: &Config, clock: Clock, events: UnboundedSender<Event>) -> m
     tx
 }
 
-fn run(store: &LocalStore, clock: &Clock, events: &UnboundedSender<Event>, rx: mpsc::Receiver<TimelineRequest>) {
+fn run(store: &LocalStore, clock: &Clock, estate: &Estate, events: &UnboundedSender<Event>, rx: mpsc::Receiver<TimelineRequest>) {
     let author = local_author();
+    let scope = estate.key();
+    // Findings made while no incident is open: kept here, adopted by the next `:open`.
+    let mut unattached: Option<TimelineWriter> = None;
     let mut writer = load(store, clock, events, &author);
     for request in rx {
         let event = match (request, writer.as_mut()) {
@@ -80,13 +90,23 @@ fn run(store: &LocalStore, clock: &Clock, events: &UnboundedSender<Event>, rx: m
                 writer = load(store, clock, events, &author);
                 continue;
             }
-            (TimelineRequest::Open { severity, title }, _) => match store.open_incident(clock, &author, &title, severity) {
-                Ok(_) => {
-                    writer = load(store, clock, events, &author);
-                    continue;
+            (TimelineRequest::Open { severity, title }, _) => {
+                match open_adopting(store, &scope, clock, &author, &title, severity, LOOK_BACK) {
+                    Ok(done) => {
+                        // The journal writer would re-scan a file another process may have grown.
+                        unattached = None;
+                        writer = load(store, clock, events, &author);
+                        for w in &done.warnings {
+                            let _ = events.send(Event::TimelineProblem { error: crate::sources::clean(w) });
+                        }
+                        if !done.adopted.is_empty() {
+                            let _ = events.send(Event::TimelineProblem { error: done.summary(LOOK_BACK) });
+                        }
+                        continue;
+                    }
+                    Err(e) => Event::TimelineProblem { error: format!("incident NOT opened: {}", crate::sources::clean(&e.to_string())) },
                 }
-                Err(e) => Event::TimelineProblem { error: format!("incident NOT opened: {}", crate::sources::clean(&e.to_string())) },
-            },
+            }
             (TimelineRequest::Change(kind), Some(w)) => {
                 let closes = matches!(kind, EntryKind::Status { status: IncidentStatus::Resolved });
                 match w.append(kind, None) {
@@ -125,6 +145,14 @@ fn run(store: &LocalStore, clock: &Clock, events: &UnboundedSender<Event>, rx: m
                 Err(e) => Event::TimelineProblem { error: format!("detection NOT saved: {}", crate::sources::clean(&e.to_string())) },
             },
             (TimelineRequest::Detected(d), None) => {
+                // Kept durably outside any incident (the line stays marked unsaved: it is in no
+                // incident yet); the next `:open` or `sitrep incident open` adopts it.
+                if let Err(e) = super::adopt::keep(&mut unattached, store, &scope, clock, &author, d.at, d.to_entry_kind()) {
+                    unattached = None;
+                    let _ = events.send(Event::TimelineProblem {
+                        error: format!("finding NOT kept for the next :open: {}", crate::sources::clean(&e.to_string())),
+                    });
+                }
                 Event::TimelineAppended { line: TimelineLine::unsaved(d.at, d.to_entry_kind().describe(), EntryClass::Detected) }
             }
         };

@@ -16,6 +16,7 @@ use uuid::Uuid;
 pub const DATA_DIR_ENV: &str = "SITREP_DATA_DIR";
 const TIMELINE_EXT: &str = "timeline";
 const CURRENT_FILE: &str = "current-incident";
+const UNATTACHED_DIR: &str = "unattached";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -281,7 +282,7 @@ impl LocalStore {
     /// Reads an incident without changing a byte: a torn tail is reported, not moved.
     pub fn read(&self, id: &IncidentId) -> Result<TimelineRead, StoreError> {
         let path = self.path_of(id);
-        let mut file = File::open(&path).map_err(|e| match e.kind() {
+        let file = File::open(&path).map_err(|e| match e.kind() {
             io::ErrorKind::NotFound => StoreError::UnknownIncident {
                 given: id.to_string(),
                 nearest: self.list().ok().and_then(|ids| nearest(id.as_str(), &ids)),
@@ -289,18 +290,58 @@ impl LocalStore {
             },
             _ => io_err("open", &path)(e),
         })?;
-        let _lock = FileLock::acquire(&file, LockMode::Shared).map_err(io_err("lock", &path))?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).map_err(io_err("read", &path))?;
-        let scan = record::scan(&bytes);
-        Ok(TimelineRead {
-            id: id.clone(),
-            corrupt: scan.corrupt.into_iter().map(|record| Corruption { file: path.clone(), record }).collect(),
-            torn: scan.torn.map(|record| TornTail { file: path.clone(), record, moved_to: None }),
-            entries: scan.entries,
-            path,
-        })
+        read_locked(file, path, id)
     }
+
+    /// Where findings made while no incident is open are kept, one journal per estate
+    /// (`DATA/unattached/<estate key>.timeline`); the same record format and guarantees.
+    pub fn unattached_path(&self, scope: &str) -> PathBuf {
+        self.root.join(UNATTACHED_DIR).join(format!("{scope}.{TIMELINE_EXT}"))
+    }
+
+    /// Creates the unattached journal of `scope` (and its directory, durably) if it is missing.
+    pub fn ensure_unattached(&self, scope: &str) -> Result<PathBuf, StoreError> {
+        let path = self.unattached_path(scope);
+        let dir = self.root.join(UNATTACHED_DIR);
+        if !dir.is_dir() {
+            fs::create_dir_all(&dir).map_err(|source| StoreError::DataDir { path: dir.clone(), source })?;
+            sync_dir(&self.root)?;
+        }
+        match OpenOptions::new().append(true).create_new(true).open(&path) {
+            Ok(_) => sync_dir(&dir)?,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io_err("create", &path)(e)),
+        }
+        Ok(path)
+    }
+
+    /// Reads the unattached journal of `scope`; a journal never written reads as empty.
+    pub fn read_unattached(&self, scope: &str) -> Result<TimelineRead, StoreError> {
+        let path = self.unattached_path(scope);
+        let id = IncidentId::unattached();
+        match File::open(&path) {
+            Ok(file) => read_locked(file, path, &id),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                Ok(TimelineRead { id, path, entries: Vec::new(), corrupt: Vec::new(), torn: None })
+            }
+            Err(e) => Err(io_err("open", &path)(e)),
+        }
+    }
+}
+
+/// Reads a whole timeline file under a shared lock.
+fn read_locked(mut file: File, path: PathBuf, id: &IncidentId) -> Result<TimelineRead, StoreError> {
+    let _lock = FileLock::acquire(&file, LockMode::Shared).map_err(io_err("lock", &path))?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).map_err(io_err("read", &path))?;
+    let scan = record::scan(&bytes);
+    Ok(TimelineRead {
+        id: id.clone(),
+        corrupt: scan.corrupt.into_iter().map(|record| Corruption { file: path.clone(), record }).collect(),
+        torn: scan.torn.map(|record| TornTail { file: path.clone(), record, moved_to: None }),
+        entries: scan.entries,
+        path,
+    })
 }
 
 /// Appends to one incident's file; keep one open for a session, or open one per command.
@@ -341,6 +382,17 @@ impl TimelineWriter {
             },
             _ => io_err("open for appending", &path)(e),
         })?;
+        Self::on_file(path, file, id, clock, author)
+    }
+
+    /// Opens the unattached journal of `scope` (created if missing) for appending findings.
+    pub fn open_unattached(store: &LocalStore, scope: &str, clock: Clock, author: &str) -> Result<Self, StoreError> {
+        let path = store.ensure_unattached(scope)?;
+        let file = OpenOptions::new().read(true).append(true).open(&path).map_err(io_err("open for appending", &path))?;
+        Self::on_file(path, file, &IncidentId::unattached(), clock, author)
+    }
+
+    fn on_file(path: PathBuf, file: File, id: &IncidentId, clock: Clock, author: &str) -> Result<Self, StoreError> {
         let author = crate::sanitize::sanitize_bounded(author, 120);
         let mut writer = TimelineWriter {
             path,
