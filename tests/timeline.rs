@@ -587,3 +587,75 @@ fn open_from_the_cli_adopts_a_consoles_findings_once_and_only_within_the_look_ba
     let third: IncidentId = out.trim().parse().expect("id");
     assert_eq!(store.read(&third).expect("read").entries.len(), 1);
 }
+
+/// A small incident as the lab's on-call would leave it: findings kept by a console before
+/// anyone opened, an open from the shell, prefixed notes, mitigated but not resolved.
+fn small_incident(dir: &Path) -> (Session, IncidentId) {
+    use sitrep::model::SourceId;
+    let config = lab_config(dir, 5432);
+    let clock = Clock::virtual_at(start());
+    let s = session_for(&config, &clock);
+    let mut journal = None;
+    for (min, source, what, recovered) in [
+        (-19, SourceId::Pods, "crashloop began: pod shop/api-7f9c in CrashLoopBackOff (3 restarts)", false),
+        (-16, SourceId::Queues, "queue celery growing: over its warning depth (4200 messages)", false),
+        (-9, SourceId::Sentinel, "Redis master (Sentinel) moved from 10.0.0.1:6379 to 10.0.0.2:6379", true),
+    ] {
+        let d = finding(what, source, start() + Duration::minutes(min), recovered);
+        sitrep::timeline::adopt::keep(&mut journal, &s.store, &s.estate.key(), &clock, "sitrep@console", d.at, d.to_entry_kind())
+            .expect("kept");
+    }
+    let id = open(&s, "checkout slow, queue backing up");
+    for text in [
+        "Root cause: api v2.3 crash-loops on a missing env var; workers starve",
+        "resolution: rolled back api to v2.2, purged the stuck queue",
+        "Lesson: a canary would have caught the crash loop before full rollout",
+        "TODO: alert on crash loops in the deploy pipeline",
+        "restarted nothing else",
+    ] {
+        clock.advance(Duration::minutes(2));
+        note(&s, text);
+    }
+    let args = IncidentArgs { command: IncidentCommand::Status { status: IncidentStatus::Mitigated, incident: None } };
+    let (result, _, _) = run(|o, e| cli::incident(&s, args, o, e));
+    assert!(result.is_ok());
+    (s, id)
+}
+
+/// The export with each entry's random id replaced by its place in the timeline.
+fn export_stable_ids(s: &Session, id: &IncidentId) -> String {
+    let mut md = export(s, id, ExportFormat::Md);
+    let read = s.store.read(id).expect("read");
+    let mut entries = read.entries.clone();
+    entries.sort_by_key(|e| e.at);
+    for (n, e) in entries.iter().enumerate() {
+        md = md.replace(&e.id.simple().to_string()[..8], &format!("entry-{n:02}"));
+    }
+    md
+}
+
+#[test]
+fn the_post_mortem_measures_from_impact_and_fills_sections_from_prefixed_notes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (s, id) = small_incident(dir.path());
+    let md = export_stable_ids(&s, &id);
+    // Detected before the open; times measured from the first finding, 19 min before it.
+    assert!(md.contains("| Detected | 2026-11-29 02:41:00 | 0s |"), "{md}");
+    assert!(md.contains("| Opened | 2026-11-29 03:00:00 | 19m 00s |"), "{md}");
+    assert!(md.contains("| Time to mitigate (= RTO achieved) | 29m 00s | measured"), "{md}");
+    assert!(md.contains("| Time to resolve | unknown | unknown: the incident is not resolved |"), "{md}");
+    assert!(md.contains("**RPO** (target 5m 00s): **unknown**"), "{md}");
+    assert!(md.contains("2 anomaly detection(s)"), "{md}");
+    let section =
+        |title: &str| md.split(&format!("## {title}\n")).nth(1).and_then(|r| r.split("\n## ").next()).unwrap_or_default().to_string();
+    assert!(section("Root cause").contains("- api v2.3 crash-loops on a missing env var"), "{md}");
+    assert!(section("Resolution").contains("- rolled back api to v2.2"), "{md}");
+    assert!(section("Lessons learned").contains("- a canary would have caught"), "{md}");
+    assert!(section("Action items").contains("- [ ] alert on crash loops"), "{md}");
+    assert!(!section("Lessons learned").contains("TODO"), "{md}");
+    insta::assert_snapshot!("postmortem_small_incident_adopted", md);
+    let json: serde_json::Value = serde_json::from_str(&export(&s, &id, ExportFormat::Json)).expect("json");
+    assert_eq!(json["figures"][2]["secs"], 29 * 60);
+    assert_eq!(json["figures"][3]["secs"], serde_json::Value::Null);
+    assert_eq!(json["root_cause"][0]["author"], "oncall@laptop");
+}

@@ -16,8 +16,10 @@ pub struct Incident {
     pub severity: Option<Severity>,
     pub status: IncidentStatus,
     pub started: Option<DateTime<Utc>>,
-    /// First anomaly detected (not a recovery).
+    /// First anomaly detected (not a recovery), also when it was adopted from before the opening.
     pub detected: Option<DateTime<Utc>>,
+    /// First finding of any kind: a recovery (a master that moved) also says something had failed.
+    pub first_finding: Option<DateTime<Utc>>,
     /// When service was restored (mitigated, or resolved without a mitigated step).
     pub mitigated: Option<DateTime<Utc>>,
     pub resolved: Option<DateTime<Utc>>,
@@ -36,6 +38,7 @@ impl Incident {
             status: IncidentStatus::Investigating,
             started: None,
             detected: None,
+            first_finding: None,
             mitigated: None,
             resolved: None,
             participants: Vec::new(),
@@ -62,11 +65,14 @@ impl Incident {
                 self.started.get_or_insert(entry.at);
             }
             EntryKind::Severity { severity } => self.severity = Some(*severity),
-            EntryKind::Detected { recovered: false, .. } => {
-                self.detected.get_or_insert(entry.at);
+            EntryKind::Detected { recovered, .. } => {
+                self.first_finding.get_or_insert(entry.at);
+                if !recovered {
+                    self.detected.get_or_insert(entry.at);
+                }
             }
             EntryKind::Status { status } => self.set_status(*status, entry.at),
-            EntryKind::Detected { .. } | EntryKind::Action { .. } | EntryKind::Note { .. } => {}
+            EntryKind::Action { .. } | EntryKind::Note { .. } => {}
         }
     }
 
@@ -89,9 +95,10 @@ impl Incident {
         }
     }
 
-    /// When impact began as far as the timeline knows: the earlier of opening and first detection.
+    /// When impact began as far as the timeline knows: the earlier of opening and first finding
+    /// (findings made before the opening are adopted into the incident, so this reaches back).
     pub fn impact_began(&self) -> Option<DateTime<Utc>> {
-        match (self.started, self.detected) {
+        match (self.started, self.first_finding) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
