@@ -659,3 +659,32 @@ fn the_post_mortem_measures_from_impact_and_fills_sections_from_prefixed_notes()
     assert_eq!(json["figures"][3]["secs"], serde_json::Value::Null);
     assert_eq!(json["root_cause"][0]["author"], "oncall@laptop");
 }
+
+// ---------------------------------------------------------------- authors
+
+#[test]
+fn with_user_and_logname_empty_as_under_tmux_or_cron_the_author_is_the_passwd_name() {
+    let home = tempfile::tempdir().expect("tempdir");
+    std::fs::write(home.path().join("none.toml"), "[kube]\nenabled = false\n").expect("config");
+    let sitrep = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_sitrep"))
+            .args(args)
+            .env("SITREP_DATA_DIR", home.path().join("data"))
+            .env("SITREP_CONFIG", home.path().join("none.toml"))
+            .env("USER", "")
+            .env("LOGNAME", "")
+            .output()
+            .expect("run sitrep")
+    };
+    assert!(sitrep(&["incident", "open", "--sev", "P3", "cron job failing"]).status.success());
+    let out = sitrep(&["note", "written from cron"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let store = LocalStore::at(home.path().join("data"));
+    let id = store.current().expect("current").expect("open");
+    // SAFETY: getuid cannot fail.
+    let want = sitrep::timeline::entry::passwd_name(unsafe { libc::getuid() }).expect("this test's uid is in passwd");
+    for e in store.read(&id).expect("read").entries {
+        let user = e.author.split('@').next().unwrap_or_default().to_string();
+        assert_eq!(user, want, "{}", e.author);
+    }
+}
