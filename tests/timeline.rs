@@ -379,7 +379,11 @@ fn fixed_incident(dir: &Path) -> (Session, IncidentId) {
         |step: &str, outcome: &str| EntryKind::Action { runbook: "postgres-failover".into(), step: step.into(), outcome: outcome.into() };
     let mut entries = vec![
         e(at(-2, 10), "sitrep@console", detected("source replication failing: connection refused", "replication", None)),
-        e(at(0, 0), ana, EntryKind::Opened { title: "Primary Postgres down | checkout failing".into(), severity: Severity::P2 }),
+        e(
+            at(0, 0),
+            ana,
+            EntryKind::Opened { title: "Primary Postgres down | checkout failing".into(), severity: Severity::P2, estate: None },
+        ),
         e(at(1, 30), "sitrep@console", detected("newest WAL is older than the RPO (6m 40s old)", "backups", Some(400))),
         e(at(2, 0), ana, EntryKind::Severity { severity: Severity::P1 }),
         e(at(3, 0), bo, EntryKind::note("pg-0 disk full, WAL archiving stuck")),
@@ -532,7 +536,7 @@ fn open_from_the_console_adopts_the_findings_it_kept_before_and_impact_starts_at
     assert!(lines.iter().all(|l| l.id.is_some()), "adopted lines are saved entries: {texts:#?}");
     drop(console);
 
-    let store = LocalStore::at(dir.path());
+    let store = LocalStore::from_config(&config).expect("store");
     let id = store.current().expect("current").expect("an incident is open");
     let journal = store.read_unattached(&Estate::from_config(&config).key()).expect("journal");
     assert_eq!(journal.entries.len(), 5, "every finding was kept, fsynced, before :open");
@@ -554,7 +558,7 @@ fn open_from_the_cli_adopts_a_consoles_findings_once_and_only_within_the_look_ba
     let config = lab_config(dir.path(), 5432);
     let clock = Clock::virtual_at(start());
     let s = session_for(&config, &clock);
-    let store = LocalStore::at(dir.path());
+    let store = LocalStore::from_config(&config).expect("store");
     let scope = s.estate.key();
     let mut journal = None;
     for (min, what) in
@@ -687,4 +691,65 @@ fn with_user_and_logname_empty_as_under_tmux_or_cron_the_author_is_the_passwd_na
         let user = e.author.split('@').next().unwrap_or_default().to_string();
         assert_eq!(user, want, "{}", e.author);
     }
+}
+
+// ---------------------------------------------------------------- estates
+
+#[test]
+fn two_estates_on_one_machine_never_write_into_each_others_incident() {
+    use sitrep::model::SourceId;
+    use sitrep::timeline::live::{self, TimelineRequest};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (config_a, config_b) = (lab_config(dir.path(), 5432), lab_config(dir.path(), 6432));
+    let clock = Clock::virtual_at(start());
+    let (a, b) = (session_for(&config_a, &clock), session_for(&config_b, &clock));
+    assert_ne!(a.estate.key(), b.estate.key());
+    // A console of estate A kept a finding before anyone opened.
+    let mut journal = None;
+    let d = finding("source queues failing: connection refused", SourceId::Queues, start() - Duration::minutes(3), false);
+    sitrep::timeline::adopt::keep(&mut journal, &a.store, &a.estate.key(), &clock, "sitrep@console", d.at, d.to_entry_kind())
+        .expect("kept");
+
+    let ia = open(&a, "estate A: queues down");
+    let inc_a = sitrep::timeline::Incident::fold(&ia, &a.store.read(&ia).expect("read").entries);
+    assert_eq!(inc_a.estate.as_ref(), Some(&a.estate), "the incident records its estate");
+
+    // B has no incident: its note is refused, naming A's incident and estate and how to open one.
+    let args = NoteArgs { text: "from B".into(), incident: None, corrects: None };
+    let (result, out, _) = run(|o, e| cli::note(&b, args, o, e));
+    let msg = format!("{:#}", result.err().unwrap_or_else(|| anyhow::anyhow!("no error")));
+    assert!(msg.contains(&format!("{ia} (")) && msg.contains("127.0.0.1:5432/app") && msg.contains("sitrep incident open"), "{msg}");
+    assert!(out.is_empty());
+    // Naming A's incident from B is refused too.
+    let args = NoteArgs { text: "from B".into(), incident: Some(ia.to_string()), corrects: None };
+    let (result, _, _) = run(|o, e| cli::note(&b, args, o, e));
+    let msg = format!("{:#}", result.err().unwrap_or_else(|| anyhow::anyhow!("no error")));
+    assert!(msg.contains("another estate") && msg.contains("127.0.0.1:5432/app") && msg.contains("127.0.0.1:6432/app"), "{msg}");
+
+    // B opens its own: it does not adopt A's finding, and A's notes still go to A's incident.
+    let ib = open(&b, "estate B: checkout slow");
+    assert_eq!(b.store.read(&ib).expect("read").entries.len(), 1, "only its opening, none of A's findings");
+    note(&a, "note for A");
+    note(&b, "note for B");
+
+    // A console of estate B loads B's incident and writes its detection there.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let console = live::spawn(&config_b, clock.clone(), tx);
+    loaded_incident(&mut rx);
+    let seen = finding("crashloop began: pod b/api in CrashLoopBackOff (3 restarts)", SourceId::Pods, start(), false);
+    console.send(TimelineRequest::Detected(seen)).expect("send");
+    console.send(TimelineRequest::Note("console B".into())).expect("send");
+    let deadline = Instant::now() + std::time::Duration::from_secs(20);
+    while b.store.read(&ib).expect("read").entries.len() < 4 && Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    drop(console);
+
+    let texts = |id: &IncidentId| -> Vec<String> { a.store.read(id).expect("read").entries.iter().map(|e| e.kind.describe()).collect() };
+    let (in_a, in_b) = (texts(&ia), texts(&ib));
+    assert!(in_a.iter().any(|t| t.contains("note for A")) && in_a.iter().any(|t| t.contains("source queues failing")), "{in_a:#?}");
+    assert!(in_a.iter().all(|t| !t.contains("B") || t.contains("estate A")), "nothing of B in A: {in_a:#?}");
+    assert!(in_b.iter().any(|t| t.contains("note for B")) && in_b.iter().any(|t| t.contains("console B")), "{in_b:#?}");
+    assert!(in_b.iter().any(|t| t.contains("crashloop began: pod b/api")), "{in_b:#?}");
+    assert!(in_b.iter().all(|t| !t.contains("for A") && !t.contains("queues failing")), "nothing of A in B: {in_b:#?}");
 }

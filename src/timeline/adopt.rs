@@ -2,6 +2,7 @@
 //! adopted by the next `open` (look-back window plus findings still active), keeping id and time.
 
 use super::entry::{EntryKind, Severity, TimelineEntry};
+use super::estate::Estate;
 use super::incident::in_time_order;
 use super::lock::{FileLock, LockMode};
 use super::store::{LocalStore, StoreError, TimelineWriter};
@@ -62,13 +63,14 @@ pub fn keep(
 /// finding is adopted by one of them only.
 pub fn open_adopting(
     store: &LocalStore,
-    scope: &str,
+    estate: &Estate,
     clock: &Clock,
     author: &str,
     title: &str,
     severity: Severity,
     look_back: Duration,
 ) -> Result<Opened, StoreError> {
+    let scope = &estate.key();
     let journal = store.ensure_unattached(scope)?;
     let lock_path = journal.with_extension("lock");
     let lock_file = std::fs::OpenOptions::new().create(true).append(true).open(&lock_path).map_err(|source| StoreError::Io {
@@ -89,7 +91,7 @@ pub fn open_adopting(
         Some(first) => already_adopted(store, first.at.date_naive(), &mut warnings)?,
         None => HashSet::new(),
     };
-    let opened = store.open_incident(clock, author, title, severity)?;
+    let opened = store.open_incident_for(clock, author, title, severity, Some(estate))?;
     let copies: Vec<TimelineEntry> = candidates
         .into_iter()
         .filter(|e| !taken.contains(&e.id))

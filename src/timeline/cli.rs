@@ -141,6 +141,35 @@ impl Session {
     /// The incident a command means. With the shared store, an id only another responder has is
     /// pulled first, and with no incident open here, the newest open shared one is joined.
     fn resolve(&self, given: Option<&str>, err: &mut dyn Write) -> anyhow::Result<IncidentId> {
+        let resolved = self.resolve_here(given, err);
+        match resolved {
+            Err(e) if given.is_none() && matches!(e.downcast_ref::<StoreError>(), Some(StoreError::NoOpenIncident)) => {
+                let others: Vec<(IncidentId, Option<super::estate::Estate>)> = self
+                    .store
+                    .open_elsewhere()
+                    .into_iter()
+                    .map(|id| {
+                        let estate = self.store.read(&id).ok().and_then(|r| Incident::fold(&id, &r.entries).estate);
+                        (id, estate)
+                    })
+                    .collect();
+                if others.is_empty() { Err(e) } else { Err(super::estate::NoneOpenHere { mine: self.estate.clone(), others }.into()) }
+            }
+            other => other,
+        }
+    }
+
+    /// Refuses to write to an incident about another estate than this session's.
+    fn check_estate(&self, id: &IncidentId) -> anyhow::Result<()> {
+        let inc = Incident::fold(id, &self.store.read(id)?.entries);
+        if self.estate.admits(inc.estate.as_ref()) {
+            return Ok(());
+        }
+        let theirs = inc.estate.unwrap_or_default();
+        Err(super::estate::OtherEstate { id: id.clone(), theirs, mine: self.estate.clone() }.into())
+    }
+
+    fn resolve_here(&self, given: Option<&str>, err: &mut dyn Write) -> anyhow::Result<IncidentId> {
         let first = self.store.resolve(given);
         if self.shared.is_none() || !matches!(first, Err(StoreError::UnknownIncident { .. } | StoreError::NoOpenIncident)) {
             return Ok(first?);
@@ -166,6 +195,7 @@ impl Session {
         for id in self.store.list()? {
             let inc = Incident::fold(&id, &self.store.read(&id)?.entries);
             if let Some(started) = inc.started
+                && self.estate.admits(inc.estate.as_ref())
                 && super::shared::joinable(started, inc.status == IncidentStatus::Resolved)
                 && newest.as_ref().is_none_or(|(t, _)| started > *t)
             {
@@ -241,7 +271,7 @@ pub fn incident(s: &Session, args: IncidentArgs, out: &mut dyn Write, err: &mut 
             s.sync(None, &mut std::io::sink())?;
             let previous = s.store.current()?;
             let look_back = look_back.unwrap_or(s.look_back);
-            let done = super::adopt::open_adopting(&s.store, &s.estate.key(), &s.clock, &s.author, &title, severity, look_back)?;
+            let done = super::adopt::open_adopting(&s.store, &s.estate, &s.clock, &s.author, &title, severity, look_back)?;
             for w in &done.warnings {
                 writeln!(err, "warning: {w}")?;
             }
@@ -310,6 +340,7 @@ fn append(
     corrects: Option<Uuid>,
     err: &mut dyn Write,
 ) -> anyhow::Result<super::TimelineEntry> {
+    s.check_estate(id)?;
     let mut writer = TimelineWriter::open(&s.store, id, s.clock.clone(), &s.author)?;
     let appended = writer.append(kind, corrects)?;
     for torn in &writer.repaired {

@@ -167,6 +167,9 @@ pub enum EntryKind {
     Opened {
         title: String,
         severity: Severity,
+        /// What the incident is about; None in incidents opened by older sitreps (bound to none).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        estate: Option<super::estate::Estate>,
     },
     /// Something seen: by the detector (`source` is a source name) or reported by a person.
     Detected {
@@ -213,7 +216,9 @@ impl EntryKind {
     /// The same entry with every outside text made safe for terminals and scrubbed of secrets.
     pub fn sanitized(self) -> Self {
         match self {
-            EntryKind::Opened { title, severity } => EntryKind::Opened { title: clean(&title, MAX_TITLE_CHARS), severity },
+            EntryKind::Opened { title, severity, estate } => {
+                EntryKind::Opened { title: clean(&title, MAX_TITLE_CHARS), severity, estate: estate.map(super::estate::Estate::sanitized) }
+            }
             EntryKind::Detected { what, source, recovered, backup_age_secs } => EntryKind::Detected {
                 what: clean(&what, MAX_TEXT_CHARS),
                 source: clean(&source, MAX_TITLE_CHARS),
@@ -233,7 +238,7 @@ impl EntryKind {
     /// One line for tables and `incident show`.
     pub fn describe(&self) -> String {
         match self {
-            EntryKind::Opened { title, severity } => format!("opened {severity}: {title}"),
+            EntryKind::Opened { title, severity, .. } => format!("opened {severity}: {title}"),
             EntryKind::Detected { what, source, recovered, .. } => {
                 let tag = if *recovered { "recovered" } else { "detected" };
                 format!("{tag} [{source}] {what}")

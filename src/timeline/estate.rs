@@ -1,8 +1,31 @@
 //! The estate an incident is about (kube context and cluster, Postgres scope, Sentinel master,
 //! bucket), taken from the Config; consoles and commands only write incidents of their own estate.
 
+use super::entry::IncidentId;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+
+/// A write or a join refused because the incident is about another estate.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "incident {id} is about another estate ({theirs}); this sitrep watches {mine}. Open one for this estate with `sitrep incident open --sev P3 \"title\"` (`:open P3 title` in the console), or write to {id} with that estate's sitrep.toml"
+)]
+pub struct OtherEstate {
+    pub id: IncidentId,
+    pub theirs: Estate,
+    pub mine: Estate,
+}
+
+/// No incident is open for this estate, but others are: says which, and how to open one here.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "no incident is open for this estate ({mine}); open for other estates: {}. Open one for this estate with `sitrep incident open --sev P3 \"title\"`",
+    others.iter().map(|(id, e)| format!("{id} ({})", e.as_ref().map_or_else(|| "no estate recorded".to_string(), ToString::to_string))).collect::<Vec<_>>().join(", ")
+)]
+pub struct NoneOpenHere {
+    pub mine: Estate,
+    pub others: Vec<(IncidentId, Option<Estate>)>,
+}
 
 /// What a sitrep process watches, as it was configured; recorded in an incident's `Opened` entry.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,13 +72,21 @@ impl Estate {
         Estate { kube, postgres, sentinel, bucket }.sanitized()
     }
 
-    fn sanitized(self) -> Self {
+    /// Every field made safe for terminals and scrubbed of secrets (it may come from another
+    /// responder's record).
+    pub fn sanitized(self) -> Self {
         let clean = |s: String| crate::sanitize::sanitize_bounded(&crate::sanitize::redact_secrets(&crate::sanitize::sanitize(&s)), 400);
         Estate { kube: clean(self.kube), postgres: clean(self.postgres), sentinel: clean(self.sentinel), bucket: clean(self.bucket) }
     }
 
     pub fn is_empty(&self) -> bool {
         self == &Estate::default()
+    }
+
+    /// Whether a process watching `mine` may join or write to an incident about `theirs`; an
+    /// incident opened before estates were recorded (None) is bound to none.
+    pub fn admits(&self, theirs: Option<&Estate>) -> bool {
+        theirs.is_none_or(|t| t.key() == self.key())
     }
 
     /// A short stable name for file names: 16 hex digits of a hash of every field, or `default`

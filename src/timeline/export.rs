@@ -168,6 +168,9 @@ impl PostMortem {
         let _ = writeln!(md, "| Incident | `{}` |", inc.id);
         let _ = writeln!(md, "| Severity | {sev} |");
         let _ = writeln!(md, "| Status | {} |", inc.status);
+        if let Some(estate) = &inc.estate {
+            let _ = writeln!(md, "| Estate | {} |", cell(&estate.to_string()));
+        }
         let _ = writeln!(md, "| Participants | {} |", cell(&inc.participants.join(", ")));
         if !self.integrity.is_empty() {
             let _ = writeln!(md, "\n> **Warning: the timeline file has damaged records; this draft may be incomplete.**");

@@ -14,6 +14,8 @@ pub struct Incident {
     /// None when the opening record is missing or corrupt.
     pub title: Option<String>,
     pub severity: Option<Severity>,
+    /// The estate it is about, from its opening record (None: opened by an older sitrep).
+    pub estate: Option<super::estate::Estate>,
     pub status: IncidentStatus,
     pub started: Option<DateTime<Utc>>,
     /// First anomaly detected (not a recovery), also when it was adopted from before the opening.
@@ -35,6 +37,7 @@ impl Incident {
             id: id.clone(),
             title: None,
             severity: None,
+            estate: None,
             status: IncidentStatus::Investigating,
             started: None,
             detected: None,
@@ -59,8 +62,11 @@ impl Incident {
 
     fn apply(&mut self, entry: &TimelineEntry) {
         match &entry.kind {
-            EntryKind::Opened { title, severity } => {
+            EntryKind::Opened { title, severity, estate } => {
                 self.title = Some(title.clone());
+                if self.estate.is_none() {
+                    self.estate.clone_from(estate);
+                }
                 self.severity.get_or_insert(*severity);
                 self.started.get_or_insert(entry.at);
             }
@@ -145,7 +151,7 @@ mod tests {
     fn status_changes_set_the_mitigate_and_resolve_times() {
         let id = IncidentId::for_day(at(0), 1);
         let entries = vec![
-            entry(1, 0, EntryKind::Opened { title: "db down".into(), severity: Severity::P2 }),
+            entry(1, 0, EntryKind::Opened { title: "db down".into(), severity: Severity::P2, estate: None }),
             entry(2, 3, EntryKind::Severity { severity: Severity::P1 }),
             entry(3, 9, EntryKind::Status { status: IncidentStatus::Mitigated }),
             entry(4, 30, EntryKind::Status { status: IncidentStatus::Resolved }),
@@ -163,7 +169,7 @@ mod tests {
         wrong.id = Uuid::from_u128(40);
         let mut fix = entry(5, 6, EntryKind::note("not mitigated: the replica is still down"));
         fix.corrects = Some(wrong.id);
-        let entries = vec![entry(1, 0, EntryKind::Opened { title: "x".into(), severity: Severity::P3 }), wrong, fix];
+        let entries = vec![entry(1, 0, EntryKind::Opened { title: "x".into(), severity: Severity::P3, estate: None }), wrong, fix];
         let inc = Incident::fold(&id, &entries);
         assert_eq!((inc.status, inc.mitigated), (IncidentStatus::Investigating, None));
     }

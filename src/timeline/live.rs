@@ -83,19 +83,19 @@ fn run(store: &LocalStore, clock: &Clock, estate: &Estate, events: &UnboundedSen
     let scope = estate.key();
     // Findings made while no incident is open: kept here, adopted by the next `:open`.
     let mut unattached: Option<TimelineWriter> = None;
-    let mut writer = load(store, clock, events, &author);
+    let mut writer = load(store, clock, events, &author, estate);
     for request in rx {
         let event = match (request, writer.as_mut()) {
             (TimelineRequest::Reload, _) => {
-                writer = load(store, clock, events, &author);
+                writer = load(store, clock, events, &author, estate);
                 continue;
             }
             (TimelineRequest::Open { severity, title }, _) => {
-                match open_adopting(store, &scope, clock, &author, &title, severity, LOOK_BACK) {
+                match open_adopting(store, estate, clock, &author, &title, severity, LOOK_BACK) {
                     Ok(done) => {
                         // The journal writer would re-scan a file another process may have grown.
                         unattached = None;
-                        writer = load(store, clock, events, &author);
+                        writer = load(store, clock, events, &author, estate);
                         for w in &done.warnings {
                             let _ = events.send(Event::TimelineProblem { error: crate::sources::clean(w) });
                         }
@@ -115,7 +115,7 @@ fn run(store: &LocalStore, clock: &Clock, estate: &Estate, events: &UnboundedSen
                             let _ = store.clear_current_if(&a.entry.incident);
                         }
                         let id = a.entry.incident.clone();
-                        writer = load(store, clock, events, &author);
+                        writer = load(store, clock, events, &author, estate);
                         if closes && writer.is_none() {
                             let _ = events.send(Event::TimelineProblem {
                                 error: format!("incident {id} resolved; `:open P3 title` starts the next"),
@@ -163,12 +163,19 @@ fn run(store: &LocalStore, clock: &Clock, estate: &Estate, events: &UnboundedSen
 }
 
 /// Loads the open incident into the console and opens a writer on it.
-fn load(store: &LocalStore, clock: &Clock, events: &UnboundedSender<Event>, author: &str) -> Option<TimelineWriter> {
+fn load(store: &LocalStore, clock: &Clock, events: &UnboundedSender<Event>, author: &str, estate: &Estate) -> Option<TimelineWriter> {
     let mut writer = None;
     match store.current() {
         Ok(Some(id)) => match store.read(&id) {
             Ok(read) => {
                 let incident = super::incident::Incident::fold(&id, &read.entries);
+                if !estate.admits(incident.estate.as_ref()) {
+                    // Never joined: this console's findings go to its own journal until `:open`.
+                    let _ = events.send(Event::TimelineLoaded { incident: None, lines: Vec::new() });
+                    let refused = super::estate::OtherEstate { id, theirs: incident.estate.unwrap_or_default(), mine: estate.clone() };
+                    let _ = events.send(Event::TimelineProblem { error: crate::sources::clean(&refused.to_string()) });
+                    return None;
+                }
                 let lines = read
                     .entries
                     .iter()
@@ -225,8 +232,9 @@ fn spawn_sync(config: &Config, events: UnboundedSender<Event>, writer: mpsc::Sen
         Ok(s) => s,
         Err(_) => return, // the writer thread reports it
     };
+    let estate = Estate::from_config(config);
     let spawned = std::thread::Builder::new().name("sitrep-timeline-sync".into()).spawn(move || {
-        let _ = super::shared::block_on(sync_loop(cfg, timeout, store, events, writer));
+        let _ = super::shared::block_on(sync_loop(cfg, timeout, store, estate, events, writer));
     });
     if let Err(e) = spawned {
         tracing::error!("cannot start the shared timeline sync: {e}");
@@ -237,6 +245,7 @@ async fn sync_loop(
     cfg: crate::config::TimelineStoreConfig,
     timeout: std::time::Duration,
     store: LocalStore,
+    estate: Estate,
     events: UnboundedSender<Event>,
     writer: mpsc::Sender<TimelineRequest>,
 ) {
@@ -276,7 +285,7 @@ async fn sync_loop(
                 // Whether the database may have news (a NOTIFY, the backstop, or just connected).
                 let mut news = true;
                 while error.is_none() {
-                    match round(&mut shared, &store, &mut cursor, &events, &writer, &author, news).await {
+                    match round(&mut shared, &store, Me { estate: &estate, author: &author }, &mut cursor, &events, &writer, news).await {
                         Ok(()) => {
                             // After a round everything written before it is in the database; what
                             // comes after is pushed by the next round, within SYNC_ROUND.
@@ -340,28 +349,43 @@ async fn sync_loop(
     }
 }
 
+/// Who this console is: the estate it watches and the author of its entries.
+#[derive(Clone, Copy)]
+struct Me<'a> {
+    estate: &'a Estate,
+    author: &'a str,
+}
+
 /// One sync of the open incident; joins another responder's open incident when none is open here.
 async fn round(
     shared: &mut super::shared::Shared,
     store: &LocalStore,
+    me: Me<'_>,
     cursor: &mut super::shared::Cursor,
     events: &UnboundedSender<Event>,
     writer: &mpsc::Sender<TimelineRequest>,
-    author: &str,
     news: bool,
 ) -> Result<(), super::shared::SharedError> {
+    let Me { estate, author } = me;
     let current = store.current()?;
     let Some(id) = current else {
         if !news {
             return Ok(());
         }
-        let open = shared.incidents().await?.into_iter().find(|(_, opened, resolved)| super::shared::joinable(*opened, *resolved));
-        if let Some((id, _, _)) = open {
+        let open: Vec<_> =
+            shared.incidents().await?.into_iter().filter(|(_, opened, resolved)| super::shared::joinable(*opened, *resolved)).collect();
+        for (id, _, _) in open {
             shared.sync_incident(store, &id, cursor).await?;
+            // Only an incident about this console's estate is joined.
+            let about = super::incident::Incident::fold(&id, &store.read(&id)?.entries).estate;
+            if !estate.admits(about.as_ref()) {
+                continue;
+            }
             store.set_current(&id)?;
             // The reload shows it, with the other responders' names on their entries.
             tracing::info!("joined incident {id}, opened by another responder");
             let _ = writer.send(TimelineRequest::Reload);
+            break;
         }
         return Ok(());
     };

@@ -127,15 +127,46 @@ pub fn data_dir(config: &crate::config::Config) -> Result<PathBuf, StoreError> {
 #[derive(Debug, Clone)]
 pub struct LocalStore {
     root: PathBuf,
+    /// The estate key whose open incident `current()` names (`current-incident.<key>`); None: the
+    /// one `current-incident` of a store that watches nothing in particular (and of older sitreps).
+    scope: Option<String>,
 }
 
 impl LocalStore {
     pub fn at(root: impl Into<PathBuf>) -> Self {
-        LocalStore { root: root.into() }
+        LocalStore { root: root.into(), scope: None }
     }
 
+    /// The store of the data dir, its open incident being the one of the config's estate.
     pub fn from_config(config: &crate::config::Config) -> Result<Self, StoreError> {
-        data_dir(config).map(LocalStore::at)
+        data_dir(config).map(|root| LocalStore::at(root).scoped(&super::estate::Estate::from_config(config)))
+    }
+
+    /// The same store, its open incident being `estate`'s: two estates each have their own.
+    pub fn scoped(self, estate: &super::estate::Estate) -> Self {
+        LocalStore { scope: (!estate.is_empty()).then(|| estate.key()), ..self }
+    }
+
+    fn current_file(&self) -> PathBuf {
+        match &self.scope {
+            Some(key) => self.root.join(format!("{CURRENT_FILE}.{key}")),
+            None => self.root.join(CURRENT_FILE),
+        }
+    }
+
+    /// Incidents open for other estates than this store's (their `current-incident*` pointers).
+    pub fn open_elsewhere(&self) -> Vec<IncidentId> {
+        let mine = self.current_file();
+        let Ok(read) = fs::read_dir(&self.root) else { return Vec::new() };
+        let mut ids: Vec<IncidentId> = read
+            .filter_map(Result::ok)
+            .filter(|e| e.path() != mine && e.file_name().to_str().is_some_and(|n| n.starts_with(CURRENT_FILE)))
+            .filter_map(|e| fs::read_to_string(e.path()).ok())
+            .filter_map(|t| t.trim().parse().ok())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
     }
 
     pub fn root(&self) -> &Path {
@@ -178,7 +209,7 @@ impl LocalStore {
 
     /// The incident new notes go to, if one is open.
     pub fn current(&self) -> Result<Option<IncidentId>, StoreError> {
-        let path = self.root.join(CURRENT_FILE);
+        let path = self.current_file();
         match fs::read_to_string(&path) {
             Ok(text) if text.trim().is_empty() => Ok(None),
             Ok(text) => Ok(Some(text.trim().parse()?)),
@@ -189,7 +220,7 @@ impl LocalStore {
 
     /// Points new notes at `id` (atomically: write, fsync, rename, fsync the directory).
     pub fn set_current(&self, id: &IncidentId) -> Result<(), StoreError> {
-        let path = self.root.join(CURRENT_FILE);
+        let path = self.current_file();
         let mut tmp = tempfile::NamedTempFile::new_in(&self.root).map_err(io_err("write", &path))?;
         writeln!(tmp, "{id}").and_then(|()| tmp.as_file().sync_all()).map_err(io_err("write", &path))?;
         tmp.persist(&path).map_err(|e| io_err("write", &path)(e.error))?;
@@ -199,7 +230,7 @@ impl LocalStore {
     /// Clears the pointer if it names `id` (the incident was resolved).
     pub fn clear_current_if(&self, id: &IncidentId) -> Result<(), StoreError> {
         if self.current()?.as_ref() == Some(id) {
-            let path = self.root.join(CURRENT_FILE);
+            let path = self.current_file();
             fs::remove_file(&path).map_err(io_err("remove", &path))?;
             sync_dir(&self.root)?;
         }
@@ -219,6 +250,18 @@ impl LocalStore {
 
     /// Opens a new incident: a new file whose first record is `Opened`, and makes it the current one.
     pub fn open_incident(&self, clock: &Clock, author: &str, title: &str, severity: Severity) -> Result<TimelineEntry, StoreError> {
+        self.open_incident_for(clock, author, title, severity, None)
+    }
+
+    /// Like [`LocalStore::open_incident`], recording the estate the incident is about.
+    pub fn open_incident_for(
+        &self,
+        clock: &Clock,
+        author: &str,
+        title: &str,
+        severity: Severity,
+        estate: Option<&super::estate::Estate>,
+    ) -> Result<TimelineEntry, StoreError> {
         let dir = self.ensure_dirs()?;
         let now = clock.now();
         let prefix = now.format("%Y-%m-%d-").to_string();
@@ -235,7 +278,8 @@ impl LocalStore {
         };
         sync_dir(&dir)?;
         let mut writer = TimelineWriter::open(self, &id, clock.clone(), author)?;
-        let opened = writer.append(EntryKind::Opened { title: title.to_string(), severity }, None)?;
+        let estate = estate.filter(|e| !e.is_empty()).cloned();
+        let opened = writer.append(EntryKind::Opened { title: title.to_string(), severity, estate }, None)?;
         self.set_current(&id)?;
         Ok(opened.entry)
     }
