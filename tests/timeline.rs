@@ -729,6 +729,8 @@ fn two_estates_on_one_machine_never_write_into_each_others_incident() {
     // B opens its own: it does not adopt A's finding, and A's notes still go to A's incident.
     let ib = open(&b, "estate B: checkout slow");
     assert_eq!(b.store.read(&ib).expect("read").entries.len(), 1, "only its opening, none of A's findings");
+    assert_eq!(LocalStore::at(dir.path()).current().expect("current"), Some(ib.clone()), "the plain pointer: opened last");
+    assert_eq!(a.store.current().expect("current"), Some(ia.clone()), "A's own pointer did not move");
     note(&a, "note for A");
     note(&b, "note for B");
 

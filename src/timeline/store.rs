@@ -157,12 +157,14 @@ impl LocalStore {
     /// Incidents open for other estates than this store's (their `current-incident*` pointers).
     pub fn open_elsewhere(&self) -> Vec<IncidentId> {
         let mine = self.current_file();
+        let own = self.current().ok().flatten();
         let Ok(read) = fs::read_dir(&self.root) else { return Vec::new() };
         let mut ids: Vec<IncidentId> = read
             .filter_map(Result::ok)
             .filter(|e| e.path() != mine && e.file_name().to_str().is_some_and(|n| n.starts_with(CURRENT_FILE)))
             .filter_map(|e| fs::read_to_string(e.path()).ok())
             .filter_map(|t| t.trim().parse().ok())
+            .filter(|id| own.as_ref() != Some(id))
             .collect();
         ids.sort();
         ids.dedup();
@@ -209,29 +211,35 @@ impl LocalStore {
 
     /// The incident new notes go to, if one is open.
     pub fn current(&self) -> Result<Option<IncidentId>, StoreError> {
-        let path = self.current_file();
-        match fs::read_to_string(&path) {
-            Ok(text) if text.trim().is_empty() => Ok(None),
-            Ok(text) => Ok(Some(text.trim().parse()?)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(StoreError::DataDir { path: self.root.clone(), source }),
-        }
+        read_pointer(&self.current_file(), &self.root)
     }
 
-    /// Points new notes at `id` (atomically: write, fsync, rename, fsync the directory).
+    /// Points new notes at `id` (atomically: write, fsync, rename, fsync the directory). A store
+    /// bound to an estate also points the plain `current-incident` there: the incident opened last
+    /// on this machine, for readers that know no estate (older sitreps, scripts, tests).
     pub fn set_current(&self, id: &IncidentId) -> Result<(), StoreError> {
-        let path = self.current_file();
-        let mut tmp = tempfile::NamedTempFile::new_in(&self.root).map_err(io_err("write", &path))?;
-        writeln!(tmp, "{id}").and_then(|()| tmp.as_file().sync_all()).map_err(io_err("write", &path))?;
-        tmp.persist(&path).map_err(|e| io_err("write", &path)(e.error))?;
+        let mut paths = vec![self.current_file()];
+        if self.scope.is_some() {
+            paths.push(self.root.join(CURRENT_FILE));
+        }
+        for path in paths {
+            let mut tmp = tempfile::NamedTempFile::new_in(&self.root).map_err(io_err("write", &path))?;
+            writeln!(tmp, "{id}").and_then(|()| tmp.as_file().sync_all()).map_err(io_err("write", &path))?;
+            tmp.persist(&path).map_err(|e| io_err("write", &path)(e.error))?;
+        }
         sync_dir(&self.root)
     }
 
-    /// Clears the pointer if it names `id` (the incident was resolved).
+    /// Clears the pointers that name `id` (the incident was resolved).
     pub fn clear_current_if(&self, id: &IncidentId) -> Result<(), StoreError> {
-        if self.current()?.as_ref() == Some(id) {
-            let path = self.current_file();
-            fs::remove_file(&path).map_err(io_err("remove", &path))?;
+        let mut cleared = false;
+        for path in [self.current_file(), self.root.join(CURRENT_FILE)] {
+            if read_pointer(&path, &self.root)?.as_ref() == Some(id) {
+                fs::remove_file(&path).map_err(io_err("remove", &path))?;
+                cleared = true;
+            }
+        }
+        if cleared {
             sync_dir(&self.root)?;
         }
         Ok(())
@@ -370,6 +378,16 @@ impl LocalStore {
             }
             Err(e) => Err(io_err("open", &path)(e)),
         }
+    }
+}
+
+/// The id a `current-incident*` pointer names, if any.
+fn read_pointer(path: &Path, root: &Path) -> Result<Option<IncidentId>, StoreError> {
+    match fs::read_to_string(path) {
+        Ok(text) if text.trim().is_empty() => Ok(None),
+        Ok(text) => Ok(Some(text.trim().parse()?)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(StoreError::DataDir { path: root.to_path_buf(), source }),
     }
 }
 
