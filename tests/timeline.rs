@@ -755,3 +755,29 @@ fn two_estates_on_one_machine_never_write_into_each_others_incident() {
     assert!(in_b.iter().any(|t| t.contains("crashloop began: pod b/api")), "{in_b:#?}");
     assert!(in_b.iter().all(|t| !t.contains("for A") && !t.contains("queues failing")), "nothing of A in B: {in_b:#?}");
 }
+
+#[test]
+fn a_restarted_console_with_no_incident_still_shows_the_findings_open_would_adopt() {
+    use sitrep::model::SourceId;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = lab_config(dir.path(), 5432);
+    let clock = Clock::virtual_at(start());
+    let store = LocalStore::from_config(&config).expect("store");
+    let key = Estate::from_config(&config).key();
+    let mut journal = None;
+    let d = finding("source queues failing: connection refused", SourceId::Queues, start() - Duration::minutes(4), false);
+    sitrep::timeline::adopt::keep(&mut journal, &store, &key, &clock, "sitrep@console", d.at, d.to_entry_kind()).expect("kept");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let _console = sitrep::timeline::live::spawn(&config, clock.clone(), tx);
+    let deadline = Instant::now() + std::time::Duration::from_secs(20);
+    let lines = loop {
+        match rx.try_recv() {
+            Ok(sitrep::model::Event::TimelineLoaded { incident: None, lines }) => break lines,
+            Ok(_) => {}
+            Err(_) if Instant::now() < deadline => std::thread::sleep(std::time::Duration::from_millis(20)),
+            Err(_) => panic!("the console never loaded"),
+        }
+    };
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].id.is_none() && lines[0].text.contains("source queues failing"), "{lines:?}");
+}

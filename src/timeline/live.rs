@@ -204,7 +204,12 @@ fn load(store: &LocalStore, clock: &Clock, events: &UnboundedSender<Event>, auth
             }
         },
         Ok(None) => {
-            let _ = events.send(Event::TimelineLoaded { incident: None, lines: Vec::new() });
+            // What `:open` would adopt, so a restarted console still shows the findings it kept.
+            let now = clock.now();
+            let kept =
+                store.read_unattached(&estate.key()).map(|r| super::adopt::select(&r.entries, now - LOOK_BACK, now)).unwrap_or_default();
+            let lines = kept.iter().map(|e| TimelineLine::unsaved(e.at, e.kind.describe(), "detected")).collect();
+            let _ = events.send(Event::TimelineLoaded { incident: None, lines });
         }
         Err(e) => {
             let _ = events.send(Event::TimelineProblem { error: crate::sources::clean(&e.to_string()) });
