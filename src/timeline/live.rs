@@ -208,7 +208,7 @@ fn load(store: &LocalStore, clock: &Clock, events: &UnboundedSender<Event>, auth
             let now = clock.now();
             let kept =
                 store.read_unattached(&estate.key()).map(|r| super::adopt::select(&r.entries, now - LOOK_BACK, now)).unwrap_or_default();
-            let lines = kept.iter().map(|e| TimelineLine::unsaved(e.at, e.kind.describe(), "detected")).collect();
+            let lines = kept.iter().map(|e| TimelineLine::unsaved(e.at, e.kind.describe(), EntryClass::Detected)).collect();
             let _ = events.send(Event::TimelineLoaded { incident: None, lines });
         }
         Err(e) => {
