@@ -34,7 +34,7 @@ fn timeline_bytes() -> (IncidentId, Vec<u8>) {
     let id = IncidentId::for_day(t0(), 1);
     let mut bytes = Vec::new();
     for i in 0..ENTRIES {
-        let kind = if i == 0 { EntryKind::Opened { title: "bench".into(), severity: Severity::P1 } } else { kind(i) };
+        let kind = if i == 0 { EntryKind::Opened { title: "bench".into(), severity: Severity::P1, estate: None } } else { kind(i) };
         let entry = TimelineEntry {
             id: uuid::Uuid::from_u128(i as u128 + 1),
             incident: id.clone(),

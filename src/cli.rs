@@ -27,7 +27,7 @@ pub enum Command {
     Console(ConsoleArgs),
     /// Start a local lab with an incident unfolding and open the console on it; leaving stops the lab.
     Demo(DemoArgs),
-    /// Replay a recorded session (not in this build yet).
+    /// Replay a recorded session: play, pause, speed, seek, annotations; or one frame with --snapshot.
     Replay(ReplayArgs),
     /// Export an incident timeline as a post-mortem draft (Markdown or JSON).
     Export(crate::timeline::cli::ExportArgs),

@@ -7,6 +7,7 @@ use sitrep::clock::Clock;
 use sitrep::config::Thresholds;
 use sitrep::timeline::cli::{self, ExportArgs, ExportFormat, IncidentArgs, IncidentCommand, NoteArgs, Session};
 use sitrep::timeline::entry::{EntryKind, IncidentId, IncidentStatus, Severity, TimelineEntry};
+use sitrep::timeline::estate::Estate;
 use sitrep::timeline::lock::{FileLock, LockMode};
 use sitrep::timeline::{LocalStore, TimelineWriter, record};
 use std::io::{BufRead, BufReader, Write};
@@ -30,6 +31,8 @@ fn session(dir: &Path) -> Session {
         store: LocalStore::at(dir),
         clock: Clock::virtual_at(start()),
         author: "oncall@laptop".into(),
+        estate: Estate::default(),
+        look_back: sitrep::timeline::adopt::DEFAULT_LOOK_BACK,
         shared: None,
         timeout: std::time::Duration::from_secs(3),
     }
@@ -53,7 +56,7 @@ fn note(s: &Session, text: &str) -> String {
 }
 
 fn open(s: &Session, title: &str) -> IncidentId {
-    let args = IncidentArgs { command: IncidentCommand::Open { severity: Severity::P2, title: title.into() } };
+    let args = IncidentArgs { command: IncidentCommand::Open { severity: Severity::P2, title: title.into(), look_back: None } };
     let (result, out, err) = run(|o, e| cli::incident(s, args, o, e));
     assert!(result.is_ok(), "open failed: {result:?} {err}");
     out.trim().parse().unwrap_or_else(|e| panic!("open printed {out:?}: {e}"))
@@ -71,6 +74,8 @@ fn writer_child() {
         store,
         clock: Clock::Real,
         author: format!("writer-{}@test", std::process::id()),
+        estate: Estate::default(),
+        look_back: sitrep::timeline::adopt::DEFAULT_LOOK_BACK,
         shared: None,
         timeout: std::time::Duration::from_secs(3),
     };
@@ -313,7 +318,7 @@ fn an_unwritable_data_dir_is_a_clear_error_that_names_the_setting_to_change() {
     let file = dir.path().join("not-a-dir");
     std::fs::write(&file, b"x").unwrap_or_else(|e| panic!("{e}"));
     let s = session(&file.join("sitrep"));
-    let args = IncidentArgs { command: IncidentCommand::Open { severity: Severity::P1, title: "db down".into() } };
+    let args = IncidentArgs { command: IncidentCommand::Open { severity: Severity::P1, title: "db down".into(), look_back: None } };
     let (result, out, _) = run(|o, e| cli::incident(&s, args, o, e));
     let msg = format!("{:#}", result.err().unwrap_or_else(|| anyhow::anyhow!("no error")));
     assert!(msg.contains("not-a-dir") && msg.contains("[general] data_dir") && msg.contains("SITREP_DATA_DIR"), "{msg}");
@@ -374,7 +379,11 @@ fn fixed_incident(dir: &Path) -> (Session, IncidentId) {
         |step: &str, outcome: &str| EntryKind::Action { runbook: "postgres-failover".into(), step: step.into(), outcome: outcome.into() };
     let mut entries = vec![
         e(at(-2, 10), "sitrep@console", detected("source replication failing: connection refused", "replication", None)),
-        e(at(0, 0), ana, EntryKind::Opened { title: "Primary Postgres down | checkout failing".into(), severity: Severity::P2 }),
+        e(
+            at(0, 0),
+            ana,
+            EntryKind::Opened { title: "Primary Postgres down | checkout failing".into(), severity: Severity::P2, estate: None },
+        ),
         e(at(1, 30), "sitrep@console", detected("newest WAL is older than the RPO (6m 40s old)", "backups", Some(400))),
         e(at(2, 0), ana, EntryKind::Severity { severity: Severity::P1 }),
         e(at(3, 0), bo, EntryKind::note("pg-0 disk full, WAL archiving stuck")),
@@ -459,4 +468,342 @@ fn merging_another_responders_entries_twice_or_from_two_writers_writes_each_once
     // An entry of another incident is never merged into this one.
     let stray = TimelineEntry { incident: "2026-01-01-001".parse().expect("id"), id: Uuid::new_v4(), ..theirs[0].clone() };
     assert_eq!(first.merge(&[stray]).expect("merge").len(), 0);
+}
+
+// ---------------------------------------------------------------- adopting what came before
+
+fn finding(what: &str, source: sitrep::model::SourceId, at: DateTime<Utc>, recovered: bool) -> sitrep::detect::Detection {
+    sitrep::detect::Detection { at, source, what: what.into(), recovered, backup_age_secs: None }
+}
+
+/// A config whose store is `dir` and whose estate is one Postgres on `port` (no kubeconfig read).
+fn lab_config(dir: &Path, port: u16) -> sitrep::config::Config {
+    let mut config = sitrep::config::Config::default();
+    config.general.data_dir = dir.display().to_string();
+    config.kube.enabled = false;
+    config.postgres.members =
+        vec![sitrep::config::PostgresMember { name: "pg-0".into(), dsn: format!("host=127.0.0.1 port={port} dbname=app") }];
+    config
+}
+
+fn session_for(config: &sitrep::config::Config, clock: &Clock) -> Session {
+    let mut s = Session::from_config(config).expect("session");
+    s.clock = clock.clone();
+    s.author = "oncall@laptop".into();
+    s
+}
+
+/// Waits (up to 20 s) for the console's writer thread to load an open incident; returns its lines.
+fn loaded_incident(rx: &mut tokio::sync::mpsc::UnboundedReceiver<sitrep::model::Event>) -> Vec<sitrep::model::TimelineLine> {
+    let deadline = Instant::now() + std::time::Duration::from_secs(20);
+    while Instant::now() < deadline {
+        match rx.try_recv() {
+            Ok(sitrep::model::Event::TimelineLoaded { incident: Some(_), lines }) => return lines,
+            Ok(_) => {}
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+        }
+    }
+    panic!("the console never loaded an open incident");
+}
+
+#[test]
+fn open_from_the_console_adopts_the_findings_it_kept_before_and_impact_starts_at_the_first() {
+    use sitrep::model::SourceId;
+    use sitrep::timeline::live::{self, TimelineRequest};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = lab_config(dir.path(), 5432);
+    let clock = Clock::virtual_at(start());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let console = live::spawn(&config, clock.clone(), tx);
+    let old = start() - Duration::minutes(50);
+    let began = start() - Duration::minutes(12);
+    let moved = start() - Duration::minutes(7);
+    for d in [
+        // An episode that ended long ago: not this incident's.
+        finding("queue celery growing: over its warning depth (2000 messages)", SourceId::Queues, old, false),
+        finding("queue celery back under its warning depth (3 messages)", SourceId::Queues, old + Duration::minutes(2), true),
+        // Still crash-looping although older than the window.
+        finding("crashloop began: pod shop/api-7f9c in CrashLoopBackOff (4 restarts)", SourceId::Pods, old, false),
+        finding("queue celery growing: over its warning depth (9000 messages)", SourceId::Queues, began, false),
+        finding("Redis master (Sentinel) moved from 10.0.0.1:6379 to 10.0.0.2:6379", SourceId::Sentinel, moved, true),
+    ] {
+        console.send(TimelineRequest::Detected(d)).expect("console writer running");
+    }
+    console.send(TimelineRequest::Open { severity: Severity::P2, title: "checkout slow".into() }).expect("send");
+    let lines = loaded_incident(&mut rx);
+    let texts: Vec<String> = lines.iter().map(|l| l.text.clone()).collect();
+    assert_eq!(lines.len(), 4, "opened + crashloop + flood + master moved: {texts:#?}");
+    assert!(lines.iter().all(|l| l.id.is_some()), "adopted lines are saved entries: {texts:#?}");
+    drop(console);
+
+    let store = LocalStore::from_config(&config).expect("store");
+    let id = store.current().expect("current").expect("an incident is open");
+    let journal = store.read_unattached(&Estate::from_config(&config).key()).expect("journal");
+    assert_eq!(journal.entries.len(), 5, "every finding was kept, fsynced, before :open");
+    let read = store.read(&id).expect("read");
+    let journal_at = |what: &str| journal.entries.iter().find(|e| e.kind.describe().contains(what)).map(|e| (e.id, e.at));
+    for what in ["crashloop began", "9000 messages", "master (Sentinel) moved"] {
+        let adopted = read.entries.iter().find(|e| e.kind.describe().contains(what)).map(|e| (e.id, e.at));
+        assert_eq!(adopted, journal_at(what), "{what}: adopted with its original id and time");
+    }
+    let inc = sitrep::timeline::Incident::fold(&id, &read.entries);
+    assert_eq!(inc.impact_began(), Some(old), "impact starts at the earliest adopted finding");
+    assert_eq!(inc.detected, Some(old));
+}
+
+#[test]
+fn open_from_the_cli_adopts_a_consoles_findings_once_and_only_within_the_look_back() {
+    use sitrep::model::SourceId;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = lab_config(dir.path(), 5432);
+    let clock = Clock::virtual_at(start());
+    let s = session_for(&config, &clock);
+    let store = LocalStore::from_config(&config).expect("store");
+    let scope = s.estate.key();
+    let mut journal = None;
+    for (min, what) in
+        [(-45, "source queues failing: connection refused"), (-44, "source queues recovered"), (-20, "source queues failing: timeout")]
+    {
+        let d = finding(what, SourceId::Queues, start() + Duration::minutes(min), what.ends_with("recovered"));
+        sitrep::timeline::adopt::keep(&mut journal, &store, &scope, &clock, "sitrep@console", d.at, sitrep::timeline::EntryKind::from(&d))
+            .expect("kept");
+    }
+    let first = open(&s, "queues down");
+    let read = store.read(&first).expect("read");
+    assert_eq!(read.entries.len(), 2, "opened + the failure 20 min ago; the settled one 45 min ago stays out");
+    let export_md = export(&s, &first, ExportFormat::Md);
+    assert!(export_md.contains("| Detected | 2026-11-29 02:40:00 |"), "{export_md}");
+
+    // Resolved, then a second incident: what the first adopted is not adopted again.
+    let close = IncidentArgs { command: IncidentCommand::Close { incident: None } };
+    let (result, _, _) = run(|o, e| cli::incident(&s, close, o, e));
+    assert!(result.is_ok());
+    let second = open(&s, "another");
+    assert_eq!(store.read(&second).expect("read").entries.len(), 1, "only its opening");
+
+    // --look-back 0 adopts only what is still active: not a settled finding seconds old.
+    let d = finding("source queues recovered", SourceId::Queues, start(), true);
+    sitrep::timeline::adopt::keep(
+        &mut journal,
+        &store,
+        &scope,
+        &clock,
+        "sitrep@console",
+        d.at - Duration::seconds(5),
+        sitrep::timeline::EntryKind::from(&d),
+    )
+    .expect("kept");
+    let args =
+        IncidentArgs { command: IncidentCommand::Open { severity: Severity::P3, title: "none".into(), look_back: Some(Duration::zero()) } };
+    let (result, out, err) = run(|o, e| cli::incident(&s, args, o, e));
+    assert!(result.is_ok(), "{result:?} {err}");
+    let third: IncidentId = out.trim().parse().expect("id");
+    assert_eq!(store.read(&third).expect("read").entries.len(), 1);
+}
+
+/// A small incident as the lab's on-call would leave it: findings kept by a console before
+/// anyone opened, an open from the shell, prefixed notes, mitigated but not resolved.
+fn small_incident(dir: &Path) -> (Session, IncidentId) {
+    use sitrep::model::SourceId;
+    let config = lab_config(dir, 5432);
+    let clock = Clock::virtual_at(start());
+    let s = session_for(&config, &clock);
+    let mut journal = None;
+    for (min, source, what, recovered) in [
+        (-19, SourceId::Pods, "crashloop began: pod shop/api-7f9c in CrashLoopBackOff (3 restarts)", false),
+        (-16, SourceId::Queues, "queue celery growing: over its warning depth (4200 messages)", false),
+        (-9, SourceId::Sentinel, "Redis master (Sentinel) moved from 10.0.0.1:6379 to 10.0.0.2:6379", true),
+    ] {
+        let d = finding(what, source, start() + Duration::minutes(min), recovered);
+        sitrep::timeline::adopt::keep(
+            &mut journal,
+            &s.store,
+            &s.estate.key(),
+            &clock,
+            "sitrep@console",
+            d.at,
+            sitrep::timeline::EntryKind::from(&d),
+        )
+        .expect("kept");
+    }
+    let id = open(&s, "checkout slow, queue backing up");
+    for text in [
+        "Root cause: api v2.3 crash-loops on a missing env var; workers starve",
+        "resolution: rolled back api to v2.2, purged the stuck queue",
+        "Lesson: a canary would have caught the crash loop before full rollout",
+        "TODO: alert on crash loops in the deploy pipeline",
+        "restarted nothing else",
+    ] {
+        clock.advance(Duration::minutes(2));
+        note(&s, text);
+    }
+    let args = IncidentArgs { command: IncidentCommand::Status { status: IncidentStatus::Mitigated, incident: None } };
+    let (result, _, _) = run(|o, e| cli::incident(&s, args, o, e));
+    assert!(result.is_ok());
+    (s, id)
+}
+
+/// The export with each entry's random id replaced by its place in the timeline.
+fn export_stable_ids(s: &Session, id: &IncidentId) -> String {
+    let mut md = export(s, id, ExportFormat::Md);
+    let read = s.store.read(id).expect("read");
+    let mut entries = read.entries.clone();
+    entries.sort_by_key(|e| e.at);
+    for (n, e) in entries.iter().enumerate() {
+        md = md.replace(&e.id.simple().to_string()[..8], &format!("entry-{n:02}"));
+    }
+    md
+}
+
+#[test]
+fn the_post_mortem_measures_from_impact_and_fills_sections_from_prefixed_notes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (s, id) = small_incident(dir.path());
+    let md = export_stable_ids(&s, &id);
+    // Detected before the open; times measured from the first finding, 19 min before it.
+    assert!(md.contains("| Detected | 2026-11-29 02:41:00 | 0s |"), "{md}");
+    assert!(md.contains("| Opened | 2026-11-29 03:00:00 | 19m 00s |"), "{md}");
+    assert!(md.contains("| Time to mitigate (= RTO achieved) | 29m 00s | measured"), "{md}");
+    assert!(md.contains("| Time to resolve | unknown | unknown: the incident is not resolved |"), "{md}");
+    assert!(md.contains("**RPO** (target 5m 00s): **unknown**"), "{md}");
+    assert!(md.contains("2 anomaly detection(s)"), "{md}");
+    let section =
+        |title: &str| md.split(&format!("## {title}\n")).nth(1).and_then(|r| r.split("\n## ").next()).unwrap_or_default().to_string();
+    assert!(section("Root cause").contains("- api v2.3 crash-loops on a missing env var"), "{md}");
+    assert!(section("Resolution").contains("- rolled back api to v2.2"), "{md}");
+    assert!(section("Lessons learned").contains("- a canary would have caught"), "{md}");
+    assert!(section("Action items").contains("- [ ] alert on crash loops"), "{md}");
+    assert!(!section("Lessons learned").contains("TODO"), "{md}");
+    insta::assert_snapshot!("postmortem_small_incident_adopted", md);
+    let json: serde_json::Value = serde_json::from_str(&export(&s, &id, ExportFormat::Json)).expect("json");
+    assert_eq!(json["figures"][2]["secs"], 29 * 60);
+    assert_eq!(json["figures"][3]["secs"], serde_json::Value::Null);
+    assert_eq!(json["root_cause"][0]["author"], "oncall@laptop");
+}
+
+// ---------------------------------------------------------------- authors
+
+#[test]
+fn with_user_and_logname_empty_as_under_tmux_or_cron_the_author_is_the_passwd_name() {
+    let home = tempfile::tempdir().expect("tempdir");
+    std::fs::write(home.path().join("none.toml"), "[kube]\nenabled = false\n").expect("config");
+    let sitrep = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_sitrep"))
+            .args(args)
+            .env("SITREP_DATA_DIR", home.path().join("data"))
+            .env("SITREP_CONFIG", home.path().join("none.toml"))
+            .env("USER", "")
+            .env("LOGNAME", "")
+            .output()
+            .expect("run sitrep")
+    };
+    assert!(sitrep(&["incident", "open", "--sev", "P3", "cron job failing"]).status.success());
+    let out = sitrep(&["note", "written from cron"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let store = LocalStore::at(home.path().join("data"));
+    let id = store.current().expect("current").expect("open");
+    // SAFETY: getuid cannot fail.
+    let want = sitrep::timeline::entry::passwd_name(unsafe { libc::getuid() }).expect("this test's uid is in passwd");
+    for e in store.read(&id).expect("read").entries {
+        let user = e.author.split('@').next().unwrap_or_default().to_string();
+        assert_eq!(user, want, "{}", e.author);
+    }
+}
+
+// ---------------------------------------------------------------- estates
+
+#[test]
+fn two_estates_on_one_machine_never_write_into_each_others_incident() {
+    use sitrep::model::SourceId;
+    use sitrep::timeline::live::{self, TimelineRequest};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (config_a, config_b) = (lab_config(dir.path(), 5432), lab_config(dir.path(), 6432));
+    let clock = Clock::virtual_at(start());
+    let (a, b) = (session_for(&config_a, &clock), session_for(&config_b, &clock));
+    assert_ne!(a.estate.key(), b.estate.key());
+    // A console of estate A kept a finding before anyone opened.
+    let mut journal = None;
+    let d = finding("source queues failing: connection refused", SourceId::Queues, start() - Duration::minutes(3), false);
+    sitrep::timeline::adopt::keep(
+        &mut journal,
+        &a.store,
+        &a.estate.key(),
+        &clock,
+        "sitrep@console",
+        d.at,
+        sitrep::timeline::EntryKind::from(&d),
+    )
+    .expect("kept");
+
+    let ia = open(&a, "estate A: queues down");
+    let inc_a = sitrep::timeline::Incident::fold(&ia, &a.store.read(&ia).expect("read").entries);
+    assert_eq!(inc_a.estate.as_ref(), Some(&a.estate), "the incident records its estate");
+
+    // B has no incident: its note is refused, naming A's incident and estate and how to open one.
+    let args = NoteArgs { text: "from B".into(), incident: None, corrects: None };
+    let (result, out, _) = run(|o, e| cli::note(&b, args, o, e));
+    let msg = format!("{:#}", result.err().unwrap_or_else(|| anyhow::anyhow!("no error")));
+    assert!(msg.contains(&format!("{ia} (")) && msg.contains("127.0.0.1:5432/app") && msg.contains("sitrep incident open"), "{msg}");
+    assert!(out.is_empty());
+    // Naming A's incident from B is refused too.
+    let args = NoteArgs { text: "from B".into(), incident: Some(ia.to_string()), corrects: None };
+    let (result, _, _) = run(|o, e| cli::note(&b, args, o, e));
+    let msg = format!("{:#}", result.err().unwrap_or_else(|| anyhow::anyhow!("no error")));
+    assert!(msg.contains("another estate") && msg.contains("127.0.0.1:5432/app") && msg.contains("127.0.0.1:6432/app"), "{msg}");
+
+    // B opens its own: it does not adopt A's finding, and A's notes still go to A's incident.
+    let ib = open(&b, "estate B: checkout slow");
+    assert_eq!(b.store.read(&ib).expect("read").entries.len(), 1, "only its opening, none of A's findings");
+    assert_eq!(LocalStore::at(dir.path()).current().expect("current"), Some(ib.clone()), "the plain pointer: opened last");
+    assert_eq!(a.store.current().expect("current"), Some(ia.clone()), "A's own pointer did not move");
+    note(&a, "note for A");
+    note(&b, "note for B");
+
+    // A console of estate B loads B's incident and writes its detection there.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let console = live::spawn(&config_b, clock.clone(), tx);
+    loaded_incident(&mut rx);
+    let seen = finding("crashloop began: pod b/api in CrashLoopBackOff (3 restarts)", SourceId::Pods, start(), false);
+    console.send(TimelineRequest::Detected(seen)).expect("send");
+    console.send(TimelineRequest::Note("console B".into())).expect("send");
+    let deadline = Instant::now() + std::time::Duration::from_secs(20);
+    while b.store.read(&ib).expect("read").entries.len() < 4 && Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    drop(console);
+
+    let texts = |id: &IncidentId| -> Vec<String> { a.store.read(id).expect("read").entries.iter().map(|e| e.kind.describe()).collect() };
+    let (in_a, in_b) = (texts(&ia), texts(&ib));
+    assert!(in_a.iter().any(|t| t.contains("note for A")) && in_a.iter().any(|t| t.contains("source queues failing")), "{in_a:#?}");
+    assert!(in_a.iter().all(|t| !t.contains("B") || t.contains("estate A")), "nothing of B in A: {in_a:#?}");
+    assert!(in_b.iter().any(|t| t.contains("note for B")) && in_b.iter().any(|t| t.contains("console B")), "{in_b:#?}");
+    assert!(in_b.iter().any(|t| t.contains("crashloop began: pod b/api")), "{in_b:#?}");
+    assert!(in_b.iter().all(|t| !t.contains("for A") && !t.contains("queues failing")), "nothing of A in B: {in_b:#?}");
+}
+
+#[test]
+fn a_restarted_console_with_no_incident_still_shows_the_findings_open_would_adopt() {
+    use sitrep::model::SourceId;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = lab_config(dir.path(), 5432);
+    let clock = Clock::virtual_at(start());
+    let store = LocalStore::from_config(&config).expect("store");
+    let key = Estate::from_config(&config).key();
+    let mut journal = None;
+    let d = finding("source queues failing: connection refused", SourceId::Queues, start() - Duration::minutes(4), false);
+    sitrep::timeline::adopt::keep(&mut journal, &store, &key, &clock, "sitrep@console", d.at, sitrep::timeline::EntryKind::from(&d))
+        .expect("kept");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let _console = sitrep::timeline::live::spawn(&config, clock.clone(), tx);
+    let deadline = Instant::now() + std::time::Duration::from_secs(20);
+    let lines = loop {
+        match rx.try_recv() {
+            Ok(sitrep::model::Event::TimelineLoaded { incident: None, lines }) => break lines,
+            Ok(_) => {}
+            Err(_) if Instant::now() < deadline => std::thread::sleep(std::time::Duration::from_millis(20)),
+            Err(_) => panic!("the console never loaded"),
+        }
+    };
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].id.is_none() && lines[0].text.contains("source queues failing"), "{lines:?}");
 }

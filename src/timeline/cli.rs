@@ -29,6 +29,10 @@ pub enum IncidentCommand {
         severity: Severity,
         /// One line saying what is wrong, e.g. "checkout API 502s".
         title: String,
+        /// Adopt the findings a console kept while no incident was open from this far back (plus
+        /// those still active), e.g. 30m, 2h, 0 for only those still active.
+        #[arg(long, value_name = "DURATION", value_parser = parse_look_back)]
+        look_back: Option<chrono::Duration>,
     },
     /// Record a status change: investigating, identified, mitigated, resolved.
     Status {
@@ -86,12 +90,36 @@ pub struct ExportArgs {
     pub out: Option<PathBuf>,
 }
 
+/// `30m`, `90s`, `2h`, `0`: how far back `incident open` adopts findings.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a look-back: use a number with s, m or h (30m, 2h), or 0 for only the findings still active")]
+pub struct BadLookBack(String);
+
+pub fn parse_look_back(text: &str) -> Result<chrono::Duration, BadLookBack> {
+    let t = text.trim();
+    let bad = || BadLookBack(crate::sanitize::sanitize_bounded(text, 40));
+    let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: i64 = num.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "" if n == 0 => 0,
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(bad()),
+    };
+    Ok(chrono::Duration::seconds(secs))
+}
+
 /// What every command needs: where the store is, what time it is, who is typing.
 #[derive(Debug, Clone)]
 pub struct Session {
     pub store: LocalStore,
     pub clock: Clock,
     pub author: String,
+    /// What this process watches; its unattached findings are kept under this estate's key.
+    pub estate: super::estate::Estate,
+    /// How far back `incident open` adopts findings by default.
+    pub look_back: chrono::Duration,
     /// The shared store, when `[timeline] store = "postgres"`.
     pub shared: Option<crate::config::TimelineStoreConfig>,
     pub timeout: std::time::Duration,
@@ -103,6 +131,8 @@ impl Session {
             store: LocalStore::from_config(config)?,
             clock: Clock::Real,
             author: local_author(),
+            estate: super::estate::Estate::from_config(config),
+            look_back: super::adopt::DEFAULT_LOOK_BACK,
             shared: config.timeline.shared().then(|| config.timeline.clone()),
             timeout: std::time::Duration::from_secs(config.general.timeout_secs.max(1)),
         })
@@ -111,6 +141,35 @@ impl Session {
     /// The incident a command means. With the shared store, an id only another responder has is
     /// pulled first, and with no incident open here, the newest open shared one is joined.
     fn resolve(&self, given: Option<&str>, err: &mut dyn Write) -> anyhow::Result<IncidentId> {
+        let resolved = self.resolve_here(given, err);
+        match resolved {
+            Err(e) if given.is_none() && matches!(e.downcast_ref::<StoreError>(), Some(StoreError::NoOpenIncident)) => {
+                let others: Vec<(IncidentId, Option<super::estate::Estate>)> = self
+                    .store
+                    .open_elsewhere()
+                    .into_iter()
+                    .map(|id| {
+                        let estate = self.store.read(&id).ok().and_then(|r| Incident::fold(&id, &r.entries).estate);
+                        (id, estate)
+                    })
+                    .collect();
+                if others.is_empty() { Err(e) } else { Err(super::estate::NoneOpenHere { mine: self.estate.clone(), others }.into()) }
+            }
+            other => other,
+        }
+    }
+
+    /// Refuses to write to an incident about another estate than this session's.
+    fn check_estate(&self, id: &IncidentId) -> anyhow::Result<()> {
+        let inc = Incident::fold(id, &self.store.read(id)?.entries);
+        if self.estate.admits(inc.estate.as_ref()) {
+            return Ok(());
+        }
+        let theirs = inc.estate.unwrap_or_default();
+        Err(super::estate::OtherEstate { id: id.clone(), theirs, mine: self.estate.clone() }.into())
+    }
+
+    fn resolve_here(&self, given: Option<&str>, err: &mut dyn Write) -> anyhow::Result<IncidentId> {
         let first = self.store.resolve(given);
         if self.shared.is_none() || !matches!(first, Err(StoreError::UnknownIncident { .. } | StoreError::NoOpenIncident)) {
             return Ok(first?);
@@ -136,6 +195,7 @@ impl Session {
         for id in self.store.list()? {
             let inc = Incident::fold(&id, &self.store.read(&id)?.entries);
             if let Some(started) = inc.started
+                && self.estate.admits(inc.estate.as_ref())
                 && super::shared::joinable(started, inc.status == IncidentStatus::Resolved)
                 && newest.as_ref().is_none_or(|(t, _)| started > *t)
             {
@@ -206,11 +266,19 @@ pub fn run_export(args: ExportArgs, config: &Config) -> anyhow::Result<ExitCode>
 
 pub fn incident(s: &Session, args: IncidentArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
     match args.command {
-        IncidentCommand::Open { severity, title } => {
+        IncidentCommand::Open { severity, title, look_back } => {
             // Pull others' incidents first, so the new id does not collide with theirs.
             s.sync(None, &mut std::io::sink())?;
             let previous = s.store.current()?;
-            let opened = s.store.open_incident(&s.clock, &s.author, &title, severity)?;
+            let look_back = look_back.unwrap_or(s.look_back);
+            let done = super::adopt::open_adopting(&s.store, &s.estate, &s.clock, &s.author, &title, severity, look_back)?;
+            for w in &done.warnings {
+                writeln!(err, "warning: {w}")?;
+            }
+            if !done.adopted.is_empty() {
+                writeln!(err, "{}", done.summary(look_back))?;
+            }
+            let opened = done.opened;
             s.sync(Some(&opened.incident), err)?;
             if let Some(prev) = previous {
                 writeln!(
@@ -272,6 +340,7 @@ fn append(
     corrects: Option<Uuid>,
     err: &mut dyn Write,
 ) -> anyhow::Result<super::TimelineEntry> {
+    s.check_estate(id)?;
     let mut writer = TimelineWriter::open(&s.store, id, s.clock.clone(), &s.author)?;
     let appended = writer.append(kind, corrects)?;
     for torn in &writer.repaired {

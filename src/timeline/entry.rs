@@ -32,7 +32,15 @@ impl IncidentId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The id stamped on findings kept while no incident is open (never an incident's file name:
+    /// they live in `DATA/unattached/`, and adoption re-stamps them with the new incident's id).
+    pub fn unattached() -> Self {
+        IncidentId(UNATTACHED.to_string())
+    }
 }
+
+const UNATTACHED: &str = "unattached";
 
 impl FromStr for IncidentId {
     type Err = BadIncidentId;
@@ -159,6 +167,9 @@ pub enum EntryKind {
     Opened {
         title: String,
         severity: Severity,
+        /// What the incident is about; None in incidents opened by older sitreps (bound to none).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        estate: Option<super::estate::Estate>,
     },
     /// Something seen: by the detector (`source` is a source name) or reported by a person.
     Detected {
@@ -217,7 +228,9 @@ impl EntryKind {
     /// The same entry with every outside text made safe for terminals and scrubbed of secrets.
     pub fn sanitized(self) -> Self {
         match self {
-            EntryKind::Opened { title, severity } => EntryKind::Opened { title: clean(&title, MAX_TITLE_CHARS), severity },
+            EntryKind::Opened { title, severity, estate } => {
+                EntryKind::Opened { title: clean(&title, MAX_TITLE_CHARS), severity, estate: estate.map(super::estate::Estate::sanitized) }
+            }
             EntryKind::Detected { what, source, recovered, backup_age_secs } => EntryKind::Detected {
                 what: clean(&what, MAX_TEXT_CHARS),
                 source: clean(&source, MAX_TITLE_CHARS),
@@ -237,7 +250,7 @@ impl EntryKind {
     /// One line for tables and `incident show`.
     pub fn describe(&self) -> String {
         match self {
-            EntryKind::Opened { title, severity } => format!("opened {severity}: {title}"),
+            EntryKind::Opened { title, severity, .. } => format!("opened {severity}: {title}"),
             EntryKind::Detected { what, source, recovered, .. } => {
                 let tag = if *recovered { "recovered" } else { "detected" };
                 format!("{tag} [{source}] {what}")
@@ -269,11 +282,43 @@ pub struct TimelineEntry {
     pub kind: EntryKind,
 }
 
-/// `user@host` of this process, from `$USER`/`$LOGNAME` and the kernel's host name.
+/// `user@host` of this process: `$USER`, else `$LOGNAME`, else the passwd name of the uid (tmux,
+/// cron and systemd often leave both empty), else `uid N`; and the kernel's host name.
 pub fn local_author() -> String {
-    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::getuid() };
+    let user = user_name(std::env::var("USER").ok(), std::env::var("LOGNAME").ok(), uid);
     let host = host_name().unwrap_or_else(|| "localhost".into());
     crate::sanitize::sanitize_bounded(&format!("{user}@{host}"), 120)
+}
+
+/// The first non-empty of the two environment names, else passwd's name for `uid`, else `uid N`.
+pub fn user_name(user: Option<String>, logname: Option<String>, uid: u32) -> String {
+    let given = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    given(user).or_else(|| given(logname)).or_else(|| passwd_name(uid)).unwrap_or_else(|| format!("uid {uid}"))
+}
+
+/// The login name passwd (files, LDAP, whatever NSS says) has for `uid`.
+pub fn passwd_name(uid: u32) -> Option<String> {
+    let mut buf = vec![0u8; 1024];
+    loop {
+        // SAFETY: all-zero is a valid passwd (null pointers, zero ids); getpwuid_r fills it.
+        let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+        let mut found: *mut libc::passwd = std::ptr::null_mut();
+        // SAFETY: pwd, buf (valid for buf.len() bytes) and found outlive the call; the strings it
+        // sets point into buf, which is read below before it is dropped or resized.
+        let rc = unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr().cast(), buf.len(), &mut found) };
+        if rc == libc::ERANGE && buf.len() < 1 << 20 {
+            buf.resize(buf.len() * 4, 0);
+            continue;
+        }
+        if rc != 0 || found.is_null() || pwd.pw_name.is_null() {
+            return None;
+        }
+        // SAFETY: pw_name is a NUL-terminated string inside buf, set by a successful call.
+        let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) }.to_string_lossy().into_owned();
+        return (!name.is_empty()).then_some(name);
+    }
 }
 
 fn host_name() -> Option<String> {
@@ -307,6 +352,20 @@ mod tests {
         assert_eq!("closed".parse::<IncidentStatus>(), Ok(IncidentStatus::Resolved));
         let err = "P9".parse::<Severity>().map(|_| ()).unwrap_err();
         assert!(err.to_string().contains("P1 (critical)"), "{err}");
+    }
+
+    #[test]
+    fn an_empty_user_falls_back_to_the_passwd_name_then_the_uid_never_unknown() {
+        let root = passwd_name(0).unwrap_or_default();
+        assert_eq!(root, "root", "uid 0 is root in every passwd");
+        assert_eq!(user_name(Some(String::new()), None, 0), "root");
+        assert_eq!(user_name(Some(" ".into()), Some(String::new()), 0), "root");
+        assert_eq!(user_name(None, Some("ana".into()), 0), "ana");
+        assert_eq!(user_name(Some("bo".into()), Some("ana".into()), 0), "bo");
+        assert_eq!(user_name(Some(String::new()), None, 3_999_999_999), "uid 3999999999");
+        // SAFETY: getuid cannot fail.
+        let me = unsafe { libc::getuid() };
+        assert_ne!(user_name(None, None, me), "unknown");
     }
 
     #[test]

@@ -14,10 +14,14 @@ pub struct Incident {
     /// None when the opening record is missing or corrupt.
     pub title: Option<String>,
     pub severity: Option<Severity>,
+    /// The estate it is about, from its opening record (None: opened by an older sitrep).
+    pub estate: Option<super::estate::Estate>,
     pub status: IncidentStatus,
     pub started: Option<DateTime<Utc>>,
-    /// First anomaly detected (not a recovery).
+    /// First anomaly detected (not a recovery), also when it was adopted from before the opening.
     pub detected: Option<DateTime<Utc>>,
+    /// First finding of any kind: a recovery (a master that moved) also says something had failed.
+    pub first_finding: Option<DateTime<Utc>>,
     /// When service was restored (mitigated, or resolved without a mitigated step).
     pub mitigated: Option<DateTime<Utc>>,
     pub resolved: Option<DateTime<Utc>>,
@@ -33,9 +37,11 @@ impl Incident {
             id: id.clone(),
             title: None,
             severity: None,
+            estate: None,
             status: IncidentStatus::Investigating,
             started: None,
             detected: None,
+            first_finding: None,
             mitigated: None,
             resolved: None,
             participants: Vec::new(),
@@ -56,17 +62,23 @@ impl Incident {
 
     fn apply(&mut self, entry: &TimelineEntry) {
         match &entry.kind {
-            EntryKind::Opened { title, severity } => {
+            EntryKind::Opened { title, severity, estate } => {
                 self.title = Some(title.clone());
+                if self.estate.is_none() {
+                    self.estate.clone_from(estate);
+                }
                 self.severity.get_or_insert(*severity);
                 self.started.get_or_insert(entry.at);
             }
             EntryKind::Severity { severity } => self.severity = Some(*severity),
-            EntryKind::Detected { recovered: false, .. } => {
-                self.detected.get_or_insert(entry.at);
+            EntryKind::Detected { recovered, .. } => {
+                self.first_finding.get_or_insert(entry.at);
+                if !recovered {
+                    self.detected.get_or_insert(entry.at);
+                }
             }
             EntryKind::Status { status } => self.set_status(*status, entry.at),
-            EntryKind::Detected { .. } | EntryKind::Action { .. } | EntryKind::Note { .. } => {}
+            EntryKind::Action { .. } | EntryKind::Note { .. } => {}
         }
     }
 
@@ -89,9 +101,10 @@ impl Incident {
         }
     }
 
-    /// When impact began as far as the timeline knows: the earlier of opening and first detection.
+    /// When impact began as far as the timeline knows: the earlier of opening and first finding
+    /// (findings made before the opening are adopted into the incident, so this reaches back).
     pub fn impact_began(&self) -> Option<DateTime<Utc>> {
-        match (self.started, self.detected) {
+        match (self.started, self.first_finding) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
@@ -138,7 +151,7 @@ mod tests {
     fn status_changes_set_the_mitigate_and_resolve_times() {
         let id = IncidentId::for_day(at(0), 1);
         let entries = vec![
-            entry(1, 0, EntryKind::Opened { title: "db down".into(), severity: Severity::P2 }),
+            entry(1, 0, EntryKind::Opened { title: "db down".into(), severity: Severity::P2, estate: None }),
             entry(2, 3, EntryKind::Severity { severity: Severity::P1 }),
             entry(3, 9, EntryKind::Status { status: IncidentStatus::Mitigated }),
             entry(4, 30, EntryKind::Status { status: IncidentStatus::Resolved }),
@@ -156,7 +169,7 @@ mod tests {
         wrong.id = Uuid::from_u128(40);
         let mut fix = entry(5, 6, EntryKind::note("not mitigated: the replica is still down"));
         fix.corrects = Some(wrong.id);
-        let entries = vec![entry(1, 0, EntryKind::Opened { title: "x".into(), severity: Severity::P3 }), wrong, fix];
+        let entries = vec![entry(1, 0, EntryKind::Opened { title: "x".into(), severity: Severity::P3, estate: None }), wrong, fix];
         let inc = Incident::fold(&id, &entries);
         assert_eq!((inc.status, inc.mitigated), (IncidentStatus::Investigating, None));
     }

@@ -1,7 +1,9 @@
 //! The console's link to the timeline: a writer thread that owns the store, so an fsync never
 //! blocks the draw loop. Requests go in on a channel; what became durable comes back as Events.
 
+use super::adopt::open_adopting;
 use super::entry::{EntryKind, IncidentStatus, Severity, local_author};
+use super::estate::Estate;
 use super::store::{LocalStore, TimelineWriter};
 use crate::clock::Clock;
 use crate::config::Config;
@@ -24,6 +26,10 @@ pub enum TimelineRequest {
     /// The open incident changed under us (another responder's incident was joined): read it again.
     Reload,
 }
+
+/// How far back `:open` adopts the findings kept while no incident was open.
+/// (Configurable once `[timeline] look_back` exists in the Config; until then the default.)
+const LOOK_BACK: chrono::Duration = super::adopt::DEFAULT_LOOK_BACK;
 
 /// Parses the console's incident commands; None if `cmd` is not one of them.
 pub fn parse_command(cmd: &str) -> Option<Result<TimelineRequest, String>> {
@@ -51,6 +57,7 @@ pub fn parse_command(cmd: &str) -> Option<Result<TimelineRequest, String>> {
 pub fn spawn(config: &Config, clock: Clock, events: UnboundedSender<Event>) -> mpsc::Sender<TimelineRequest> {
     let (tx, rx) = mpsc::channel::<TimelineRequest>();
     let store = LocalStore::from_config(config);
+    let estate = Estate::from_config(config);
     let events_for_sync = events.clone();
     let spawned = std::thread::Builder::new().name("sitrep-timeline".into()).spawn(move || {
         let store = match store {
@@ -60,7 +67,7 @@ pub fn spawn(config: &Config, clock: Clock, events: UnboundedSender<Event>) -> m
                 return;
             }
         };
-        run(&store, &clock, &events, rx);
+        run(&store, &clock, &estate, &events, rx);
     });
     if let Err(e) = spawned {
         tracing::error!("cannot start the timeline writer: {e}");
@@ -71,22 +78,35 @@ pub fn spawn(config: &Config, clock: Clock, events: UnboundedSender<Event>) -> m
     tx
 }
 
-fn run(store: &LocalStore, clock: &Clock, events: &UnboundedSender<Event>, rx: mpsc::Receiver<TimelineRequest>) {
+fn run(store: &LocalStore, clock: &Clock, estate: &Estate, events: &UnboundedSender<Event>, rx: mpsc::Receiver<TimelineRequest>) {
     let author = local_author();
-    let mut writer = load(store, clock, events, &author);
+    let scope = estate.key();
+    // Findings made while no incident is open: kept here, adopted by the next `:open`.
+    let mut unattached: Option<TimelineWriter> = None;
+    let mut writer = load(store, clock, events, &author, estate);
     for request in rx {
         let event = match (request, writer.as_mut()) {
             (TimelineRequest::Reload, _) => {
-                writer = load(store, clock, events, &author);
+                writer = load(store, clock, events, &author, estate);
                 continue;
             }
-            (TimelineRequest::Open { severity, title }, _) => match store.open_incident(clock, &author, &title, severity) {
-                Ok(_) => {
-                    writer = load(store, clock, events, &author);
-                    continue;
+            (TimelineRequest::Open { severity, title }, _) => {
+                match open_adopting(store, estate, clock, &author, &title, severity, LOOK_BACK) {
+                    Ok(done) => {
+                        // The journal writer would re-scan a file another process may have grown.
+                        unattached = None;
+                        writer = load(store, clock, events, &author, estate);
+                        for w in &done.warnings {
+                            let _ = events.send(Event::TimelineProblem { error: crate::sanitize::clean(w) });
+                        }
+                        if !done.adopted.is_empty() {
+                            let _ = events.send(Event::TimelineProblem { error: done.summary(LOOK_BACK) });
+                        }
+                        continue;
+                    }
+                    Err(e) => Event::TimelineProblem { error: format!("incident NOT opened: {}", crate::sanitize::clean(&e.to_string())) },
                 }
-                Err(e) => Event::TimelineProblem { error: format!("incident NOT opened: {}", crate::sanitize::clean(&e.to_string())) },
-            },
+            }
             (TimelineRequest::Change(kind), Some(w)) => {
                 let closes = matches!(kind, EntryKind::Status { status: IncidentStatus::Resolved });
                 match w.append(kind, None) {
@@ -95,7 +115,7 @@ fn run(store: &LocalStore, clock: &Clock, events: &UnboundedSender<Event>, rx: m
                             let _ = store.clear_current_if(&a.entry.incident);
                         }
                         let id = a.entry.incident.clone();
-                        writer = load(store, clock, events, &author);
+                        writer = load(store, clock, events, &author, estate);
                         if closes && writer.is_none() {
                             let _ = events.send(Event::TimelineProblem {
                                 error: format!("incident {id} resolved; `:open P3 title` starts the next"),
@@ -124,9 +144,21 @@ fn run(store: &LocalStore, clock: &Clock, events: &UnboundedSender<Event>, rx: m
                 },
                 Err(e) => Event::TimelineProblem { error: format!("detection NOT saved: {}", crate::sanitize::clean(&e.to_string())) },
             },
-            (TimelineRequest::Detected(d), None) => Event::TimelineAppended {
-                line: TimelineLine::unsaved(d.at, crate::timeline::EntryKind::from(&d).describe(), EntryClass::Detected),
-            },
+            (TimelineRequest::Detected(d), None) => {
+                // Kept durably outside any incident (the line stays marked unsaved: it is in no
+                // incident yet); the next `:open` or `sitrep incident open` adopts it.
+                if let Err(e) =
+                    super::adopt::keep(&mut unattached, store, &scope, clock, &author, d.at, crate::timeline::EntryKind::from(&d))
+                {
+                    unattached = None;
+                    let _ = events.send(Event::TimelineProblem {
+                        error: format!("finding NOT kept for the next :open: {}", crate::sanitize::clean(&e.to_string())),
+                    });
+                }
+                Event::TimelineAppended {
+                    line: TimelineLine::unsaved(d.at, crate::timeline::EntryKind::from(&d).describe(), EntryClass::Detected),
+                }
+            }
         };
         if events.send(event).is_err() {
             return;
@@ -135,12 +167,19 @@ fn run(store: &LocalStore, clock: &Clock, events: &UnboundedSender<Event>, rx: m
 }
 
 /// Loads the open incident into the console and opens a writer on it.
-fn load(store: &LocalStore, clock: &Clock, events: &UnboundedSender<Event>, author: &str) -> Option<TimelineWriter> {
+fn load(store: &LocalStore, clock: &Clock, events: &UnboundedSender<Event>, author: &str, estate: &Estate) -> Option<TimelineWriter> {
     let mut writer = None;
     match store.current() {
         Ok(Some(id)) => match store.read(&id) {
             Ok(read) => {
                 let incident = super::incident::Incident::fold(&id, &read.entries);
+                if !estate.admits(incident.estate.as_ref()) {
+                    // Never joined: this console's findings go to its own journal until `:open`.
+                    let _ = events.send(Event::TimelineLoaded { incident: None, lines: Vec::new() });
+                    let refused = super::estate::OtherEstate { id, theirs: incident.estate.unwrap_or_default(), mine: estate.clone() };
+                    let _ = events.send(Event::TimelineProblem { error: crate::sanitize::clean(&refused.to_string()) });
+                    return None;
+                }
                 let lines = read
                     .entries
                     .iter()
@@ -169,7 +208,12 @@ fn load(store: &LocalStore, clock: &Clock, events: &UnboundedSender<Event>, auth
             }
         },
         Ok(None) => {
-            let _ = events.send(Event::TimelineLoaded { incident: None, lines: Vec::new() });
+            // What `:open` would adopt, so a restarted console still shows the findings it kept.
+            let now = clock.now();
+            let kept =
+                store.read_unattached(&estate.key()).map(|r| super::adopt::select(&r.entries, now - LOOK_BACK, now)).unwrap_or_default();
+            let lines = kept.iter().map(|e| TimelineLine::unsaved(e.at, e.kind.describe(), EntryClass::Detected)).collect();
+            let _ = events.send(Event::TimelineLoaded { incident: None, lines });
         }
         Err(e) => {
             let _ = events.send(Event::TimelineProblem { error: crate::sanitize::clean(&e.to_string()) });
@@ -197,8 +241,9 @@ fn spawn_sync(config: &Config, events: UnboundedSender<Event>, writer: mpsc::Sen
         Ok(s) => s,
         Err(_) => return, // the writer thread reports it
     };
+    let estate = Estate::from_config(config);
     let spawned = std::thread::Builder::new().name("sitrep-timeline-sync".into()).spawn(move || {
-        let _ = super::shared::block_on(sync_loop(cfg, timeout, store, events, writer));
+        let _ = super::shared::block_on(sync_loop(cfg, timeout, store, estate, events, writer));
     });
     if let Err(e) = spawned {
         tracing::error!("cannot start the shared timeline sync: {e}");
@@ -209,6 +254,7 @@ async fn sync_loop(
     cfg: crate::config::TimelineStoreConfig,
     timeout: std::time::Duration,
     store: LocalStore,
+    estate: Estate,
     events: UnboundedSender<Event>,
     writer: mpsc::Sender<TimelineRequest>,
 ) {
@@ -248,7 +294,7 @@ async fn sync_loop(
                 // Whether the database may have news (a NOTIFY, the backstop, or just connected).
                 let mut news = true;
                 while error.is_none() {
-                    match round(&mut shared, &store, &mut cursor, &events, &writer, &author, news).await {
+                    match round(&mut shared, &store, Me { estate: &estate, author: &author }, &mut cursor, &events, &writer, news).await {
                         Ok(()) => {
                             // After a round everything written before it is in the database; what
                             // comes after is pushed by the next round, within SYNC_ROUND.
@@ -312,28 +358,43 @@ async fn sync_loop(
     }
 }
 
+/// Who this console is: the estate it watches and the author of its entries.
+#[derive(Clone, Copy)]
+struct Me<'a> {
+    estate: &'a Estate,
+    author: &'a str,
+}
+
 /// One sync of the open incident; joins another responder's open incident when none is open here.
 async fn round(
     shared: &mut super::shared::Shared,
     store: &LocalStore,
+    me: Me<'_>,
     cursor: &mut super::shared::Cursor,
     events: &UnboundedSender<Event>,
     writer: &mpsc::Sender<TimelineRequest>,
-    author: &str,
     news: bool,
 ) -> Result<(), super::shared::SharedError> {
+    let Me { estate, author } = me;
     let current = store.current()?;
     let Some(id) = current else {
         if !news {
             return Ok(());
         }
-        let open = shared.incidents().await?.into_iter().find(|(_, opened, resolved)| super::shared::joinable(*opened, *resolved));
-        if let Some((id, _, _)) = open {
+        let open: Vec<_> =
+            shared.incidents().await?.into_iter().filter(|(_, opened, resolved)| super::shared::joinable(*opened, *resolved)).collect();
+        for (id, _, _) in open {
             shared.sync_incident(store, &id, cursor).await?;
+            // Only an incident about this console's estate is joined.
+            let about = super::incident::Incident::fold(&id, &store.read(&id)?.entries).estate;
+            if !estate.admits(about.as_ref()) {
+                continue;
+            }
             store.set_current(&id)?;
             // The reload shows it, with the other responders' names on their entries.
             tracing::info!("joined incident {id}, opened by another responder");
             let _ = writer.send(TimelineRequest::Reload);
+            break;
         }
         return Ok(());
     };

@@ -1,8 +1,10 @@
 //! The incident timeline: append-only, crash-safe, exported as a post-mortem draft.
 //! See docs/timeline.md.
 
+pub mod adopt;
 pub mod cli;
 pub mod entry;
+pub mod estate;
 pub mod export;
 pub mod incident;
 pub mod live;

@@ -16,6 +16,7 @@ use uuid::Uuid;
 pub const DATA_DIR_ENV: &str = "SITREP_DATA_DIR";
 const TIMELINE_EXT: &str = "timeline";
 const CURRENT_FILE: &str = "current-incident";
+const UNATTACHED_DIR: &str = "unattached";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -126,15 +127,48 @@ pub fn data_dir(config: &crate::config::Config) -> Result<PathBuf, StoreError> {
 #[derive(Debug, Clone)]
 pub struct LocalStore {
     root: PathBuf,
+    /// The estate key whose open incident `current()` names (`current-incident.<key>`); None: the
+    /// one `current-incident` of a store that watches nothing in particular (and of older sitreps).
+    scope: Option<String>,
 }
 
 impl LocalStore {
     pub fn at(root: impl Into<PathBuf>) -> Self {
-        LocalStore { root: root.into() }
+        LocalStore { root: root.into(), scope: None }
     }
 
+    /// The store of the data dir, its open incident being the one of the config's estate.
     pub fn from_config(config: &crate::config::Config) -> Result<Self, StoreError> {
-        data_dir(config).map(LocalStore::at)
+        data_dir(config).map(|root| LocalStore::at(root).scoped(&super::estate::Estate::from_config(config)))
+    }
+
+    /// The same store, its open incident being `estate`'s: two estates each have their own.
+    pub fn scoped(self, estate: &super::estate::Estate) -> Self {
+        LocalStore { scope: (!estate.is_empty()).then(|| estate.key()), ..self }
+    }
+
+    fn current_file(&self) -> PathBuf {
+        match &self.scope {
+            Some(key) => self.root.join(format!("{CURRENT_FILE}.{key}")),
+            None => self.root.join(CURRENT_FILE),
+        }
+    }
+
+    /// Incidents open for other estates than this store's (their `current-incident*` pointers).
+    pub fn open_elsewhere(&self) -> Vec<IncidentId> {
+        let mine = self.current_file();
+        let own = self.current().ok().flatten();
+        let Ok(read) = fs::read_dir(&self.root) else { return Vec::new() };
+        let mut ids: Vec<IncidentId> = read
+            .filter_map(Result::ok)
+            .filter(|e| e.path() != mine && e.file_name().to_str().is_some_and(|n| n.starts_with(CURRENT_FILE)))
+            .filter_map(|e| fs::read_to_string(e.path()).ok())
+            .filter_map(|t| t.trim().parse().ok())
+            .filter(|id| own.as_ref() != Some(id))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
     }
 
     pub fn root(&self) -> &Path {
@@ -177,29 +211,35 @@ impl LocalStore {
 
     /// The incident new notes go to, if one is open.
     pub fn current(&self) -> Result<Option<IncidentId>, StoreError> {
-        let path = self.root.join(CURRENT_FILE);
-        match fs::read_to_string(&path) {
-            Ok(text) if text.trim().is_empty() => Ok(None),
-            Ok(text) => Ok(Some(text.trim().parse()?)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(StoreError::DataDir { path: self.root.clone(), source }),
-        }
+        read_pointer(&self.current_file(), &self.root)
     }
 
-    /// Points new notes at `id` (atomically: write, fsync, rename, fsync the directory).
+    /// Points new notes at `id` (atomically: write, fsync, rename, fsync the directory). A store
+    /// bound to an estate also points the plain `current-incident` there: the incident opened last
+    /// on this machine, for readers that know no estate (older sitreps, scripts, tests).
     pub fn set_current(&self, id: &IncidentId) -> Result<(), StoreError> {
-        let path = self.root.join(CURRENT_FILE);
-        let mut tmp = tempfile::NamedTempFile::new_in(&self.root).map_err(io_err("write", &path))?;
-        writeln!(tmp, "{id}").and_then(|()| tmp.as_file().sync_all()).map_err(io_err("write", &path))?;
-        tmp.persist(&path).map_err(|e| io_err("write", &path)(e.error))?;
+        let mut paths = vec![self.current_file()];
+        if self.scope.is_some() {
+            paths.push(self.root.join(CURRENT_FILE));
+        }
+        for path in paths {
+            let mut tmp = tempfile::NamedTempFile::new_in(&self.root).map_err(io_err("write", &path))?;
+            writeln!(tmp, "{id}").and_then(|()| tmp.as_file().sync_all()).map_err(io_err("write", &path))?;
+            tmp.persist(&path).map_err(|e| io_err("write", &path)(e.error))?;
+        }
         sync_dir(&self.root)
     }
 
-    /// Clears the pointer if it names `id` (the incident was resolved).
+    /// Clears the pointers that name `id` (the incident was resolved).
     pub fn clear_current_if(&self, id: &IncidentId) -> Result<(), StoreError> {
-        if self.current()?.as_ref() == Some(id) {
-            let path = self.root.join(CURRENT_FILE);
-            fs::remove_file(&path).map_err(io_err("remove", &path))?;
+        let mut cleared = false;
+        for path in [self.current_file(), self.root.join(CURRENT_FILE)] {
+            if read_pointer(&path, &self.root)?.as_ref() == Some(id) {
+                fs::remove_file(&path).map_err(io_err("remove", &path))?;
+                cleared = true;
+            }
+        }
+        if cleared {
             sync_dir(&self.root)?;
         }
         Ok(())
@@ -218,6 +258,18 @@ impl LocalStore {
 
     /// Opens a new incident: a new file whose first record is `Opened`, and makes it the current one.
     pub fn open_incident(&self, clock: &Clock, author: &str, title: &str, severity: Severity) -> Result<TimelineEntry, StoreError> {
+        self.open_incident_for(clock, author, title, severity, None)
+    }
+
+    /// Like [`LocalStore::open_incident`], recording the estate the incident is about.
+    pub fn open_incident_for(
+        &self,
+        clock: &Clock,
+        author: &str,
+        title: &str,
+        severity: Severity,
+        estate: Option<&super::estate::Estate>,
+    ) -> Result<TimelineEntry, StoreError> {
         let dir = self.ensure_dirs()?;
         let now = clock.now();
         let prefix = now.format("%Y-%m-%d-").to_string();
@@ -234,7 +286,8 @@ impl LocalStore {
         };
         sync_dir(&dir)?;
         let mut writer = TimelineWriter::open(self, &id, clock.clone(), author)?;
-        let opened = writer.append(EntryKind::Opened { title: title.to_string(), severity }, None)?;
+        let estate = estate.filter(|e| !e.is_empty()).cloned();
+        let opened = writer.append(EntryKind::Opened { title: title.to_string(), severity, estate }, None)?;
         self.set_current(&id)?;
         Ok(opened.entry)
     }
@@ -281,7 +334,7 @@ impl LocalStore {
     /// Reads an incident without changing a byte: a torn tail is reported, not moved.
     pub fn read(&self, id: &IncidentId) -> Result<TimelineRead, StoreError> {
         let path = self.path_of(id);
-        let mut file = File::open(&path).map_err(|e| match e.kind() {
+        let file = File::open(&path).map_err(|e| match e.kind() {
             io::ErrorKind::NotFound => StoreError::UnknownIncident {
                 given: id.to_string(),
                 nearest: self.list().ok().and_then(|ids| nearest(id.as_str(), &ids)),
@@ -289,18 +342,68 @@ impl LocalStore {
             },
             _ => io_err("open", &path)(e),
         })?;
-        let _lock = FileLock::acquire(&file, LockMode::Shared).map_err(io_err("lock", &path))?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).map_err(io_err("read", &path))?;
-        let scan = record::scan(&bytes);
-        Ok(TimelineRead {
-            id: id.clone(),
-            corrupt: scan.corrupt.into_iter().map(|record| Corruption { file: path.clone(), record }).collect(),
-            torn: scan.torn.map(|record| TornTail { file: path.clone(), record, moved_to: None }),
-            entries: scan.entries,
-            path,
-        })
+        read_locked(file, path, id)
     }
+
+    /// Where findings made while no incident is open are kept, one journal per estate
+    /// (`DATA/unattached/<estate key>.timeline`); the same record format and guarantees.
+    pub fn unattached_path(&self, scope: &str) -> PathBuf {
+        self.root.join(UNATTACHED_DIR).join(format!("{scope}.{TIMELINE_EXT}"))
+    }
+
+    /// Creates the unattached journal of `scope` (and its directory, durably) if it is missing.
+    pub fn ensure_unattached(&self, scope: &str) -> Result<PathBuf, StoreError> {
+        let path = self.unattached_path(scope);
+        let dir = self.root.join(UNATTACHED_DIR);
+        if !dir.is_dir() {
+            fs::create_dir_all(&dir).map_err(|source| StoreError::DataDir { path: dir.clone(), source })?;
+            sync_dir(&self.root)?;
+        }
+        match OpenOptions::new().append(true).create_new(true).open(&path) {
+            Ok(_) => sync_dir(&dir)?,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io_err("create", &path)(e)),
+        }
+        Ok(path)
+    }
+
+    /// Reads the unattached journal of `scope`; a journal never written reads as empty.
+    pub fn read_unattached(&self, scope: &str) -> Result<TimelineRead, StoreError> {
+        let path = self.unattached_path(scope);
+        let id = IncidentId::unattached();
+        match File::open(&path) {
+            Ok(file) => read_locked(file, path, &id),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                Ok(TimelineRead { id, path, entries: Vec::new(), corrupt: Vec::new(), torn: None })
+            }
+            Err(e) => Err(io_err("open", &path)(e)),
+        }
+    }
+}
+
+/// The id a `current-incident*` pointer names, if any.
+fn read_pointer(path: &Path, root: &Path) -> Result<Option<IncidentId>, StoreError> {
+    match fs::read_to_string(path) {
+        Ok(text) if text.trim().is_empty() => Ok(None),
+        Ok(text) => Ok(Some(text.trim().parse()?)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(StoreError::DataDir { path: root.to_path_buf(), source }),
+    }
+}
+
+/// Reads a whole timeline file under a shared lock.
+fn read_locked(mut file: File, path: PathBuf, id: &IncidentId) -> Result<TimelineRead, StoreError> {
+    let _lock = FileLock::acquire(&file, LockMode::Shared).map_err(io_err("lock", &path))?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).map_err(io_err("read", &path))?;
+    let scan = record::scan(&bytes);
+    Ok(TimelineRead {
+        id: id.clone(),
+        corrupt: scan.corrupt.into_iter().map(|record| Corruption { file: path.clone(), record }).collect(),
+        torn: scan.torn.map(|record| TornTail { file: path.clone(), record, moved_to: None }),
+        entries: scan.entries,
+        path,
+    })
 }
 
 /// Appends to one incident's file; keep one open for a session, or open one per command.
@@ -341,6 +444,17 @@ impl TimelineWriter {
             },
             _ => io_err("open for appending", &path)(e),
         })?;
+        Self::on_file(path, file, id, clock, author)
+    }
+
+    /// Opens the unattached journal of `scope` (created if missing) for appending findings.
+    pub fn open_unattached(store: &LocalStore, scope: &str, clock: Clock, author: &str) -> Result<Self, StoreError> {
+        let path = store.ensure_unattached(scope)?;
+        let file = OpenOptions::new().read(true).append(true).open(&path).map_err(io_err("open for appending", &path))?;
+        Self::on_file(path, file, &IncidentId::unattached(), clock, author)
+    }
+
+    fn on_file(path: PathBuf, file: File, id: &IncidentId, clock: Clock, author: &str) -> Result<Self, StoreError> {
         let author = crate::sanitize::sanitize_bounded(author, 120);
         let mut writer = TimelineWriter {
             path,
