@@ -211,10 +211,11 @@ fn queue_row(name: &str, answers: Vec<redis::RedisResult<u64>>) -> QueueRow {
             }
             Err(e) if row.error.is_none() => {
                 let what = if e.code() == Some("WRONGTYPE") { "is not a list" } else { "cannot be read" };
+                // The server's words first: they survive a narrow column.
                 row.error = Some(clean(&format!(
-                    "{} {what}: {} (kombu keeps each queue as Redis lists; see TYPE of that key)",
+                    "{} ({} {what}; kombu keeps each queue as Redis lists: check what wrote it, TYPE shows its kind)",
+                    server_words(&e),
                     list_words(name, priority),
-                    server_words(&e)
                 )));
             }
             Err(_) => {}
@@ -473,7 +474,8 @@ mod tests {
         assert_eq!(row.known_depth(), None);
         assert!(row.priorities.is_empty());
         let error = row.error.unwrap_or_default();
-        assert!(error.contains("priority 3 list is not a list: WRONGTYPE Operation against a key"), "{error}");
+        assert!(error.starts_with("WRONGTYPE Operation against a key"), "{error}");
+        assert!(error.contains("priority 3 list is not a list"), "{error}");
         assert!(!error.contains('\x1b') && !row.name.contains('\x1b'), "{error}");
     }
 

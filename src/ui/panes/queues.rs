@@ -21,20 +21,28 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
     let Some((inner, snap)) = super::open(f, area, ctx, 4, &title, SourceId::Queues, &ctx.model.queues) else { return };
     let t = ctx.thresholds;
     let shown: Vec<&QueueRow> = snap.queues.iter().filter(|q| ctx.matches(&q.name)).collect();
-    // The by-priority column only when some queue uses kombu's priority lists and there is room.
-    let prio_width = shown.iter().map(|q| q.priorities_text().chars().count()).max().unwrap_or(0).max(10) as u16 + 1;
-    let prio_width = if shown.iter().any(|q| q.uses_priorities()) && inner.width >= 44 + prio_width { prio_width } else { 0 };
+    // The by-priority column only when some queue uses kombu's priority lists and there is room
+    // beside the names and the fixed columns (it takes the history's place first).
+    let prio_width = shown.iter().map(|q| q.priorities_text().chars().count()).max().unwrap_or(0).max(11) as u16 + 1;
+    let name_width = shown.iter().map(|q| q.name.chars().count()).max().unwrap_or(0).max(5) as u16 + 1;
+    let prio_width = if shown.iter().any(|q| q.uses_priorities()) && inner.width >= 26 + name_width + prio_width { prio_width } else { 0 };
     let spark_width = inner.width.saturating_sub(44 + prio_width).clamp(0, 60) as usize;
     let rows = shown.into_iter().map(|q| {
         if let Some(error) = &q.error {
-            // Depth unknown: no rate, no drain, the server's words where the history would be.
-            let (name, last) =
-                if spark_width >= 20 { (q.name.clone(), error.clone()) } else { (format!("{}: {error}", q.name), String::new()) };
-            let mut cells = vec![name, "?".into(), "-".into(), "-".into()];
-            if prio_width > 0 {
-                cells.push(String::new());
+            // Depth unknown: no rate, no drain, the server's words in the widest free cell.
+            let mut cells = vec![q.name.clone(), "?".into(), "-".into(), "-".into()];
+            let widest = spark_width.max(usize::from(prio_width));
+            if widest < 20 {
+                cells[0] = format!("{}: {error}", q.name);
             }
-            cells.push(last);
+            if prio_width > 0 {
+                cells.push(if usize::from(prio_width) == widest { error.clone() } else { String::new() });
+            }
+            cells.push(if widest >= 20 && spark_width == widest && usize::from(prio_width) != widest {
+                error.clone()
+            } else {
+                String::new()
+            });
             return Row::new(cells).style(ctx.theme.row(Level::Warn));
         }
         let rate = ctx.model.queue_rate(&q.name);
