@@ -64,6 +64,20 @@ mod tests {
     }
 
     #[test]
+    fn an_unreadable_reading_adds_no_history_so_it_never_looks_like_a_drain() {
+        use crate::model::{Event, Model, Observation};
+        use chrono::{DateTime, Duration};
+        let at = |s: i64| DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap_or_default();
+        let snap = |row: QueueRow| Observation::Queues(QueuesSnapshot { server: "r".into(), queues: vec![row], unacked: None });
+        let mut m = Model::new(Duration::seconds(2));
+        m.apply(Event::Observed { at: at(0), observation: snap(QueueRow { name: "celery".into(), depth: 600, ..QueueRow::default() }) });
+        let broken = QueueRow { name: "celery".into(), error: Some("WRONGTYPE".into()), ..QueueRow::default() };
+        m.apply(Event::Observed { at: at(30), observation: snap(broken) });
+        assert_eq!(m.queue_history.get("celery").map(|s| s.values()), Some(vec![600]));
+        assert_eq!(m.queues.as_ref().map(|q| q.queues[0].known_depth()), Some(None));
+    }
+
+    #[test]
     fn an_unreadable_queue_has_no_known_depth() {
         let row = QueueRow { name: "celery".into(), error: Some("WRONGTYPE".into()), ..QueueRow::default() };
         assert_eq!(row.known_depth(), None);
