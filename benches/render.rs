@@ -56,7 +56,9 @@ fn loaded_console(n_pods: usize) -> Console {
             at: t0() + Duration::seconds(step * 2),
             observation: Observation::Queues(QueuesSnapshot {
                 server: "x".into(),
-                queues: (0..50).map(|q| QueueRow { name: format!("queue-{q}"), depth: (q * 10 + step) as u64 }).collect(),
+                queues: (0..50)
+                    .map(|q| QueueRow { name: format!("queue-{q}"), depth: (q * 10 + step) as u64, ..QueueRow::default() })
+                    .collect(),
                 unacked: Some(3),
             }),
         });

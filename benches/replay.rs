@@ -20,7 +20,7 @@ fn hour() -> Recording {
         let t = s * 1000;
         let queues = QueuesSnapshot {
             server: "x".into(),
-            queues: (0..3).map(|q| QueueRow { name: format!("q{q}"), depth: s * (q + 1) }).collect(),
+            queues: (0..3).map(|q| QueueRow { name: format!("q{q}"), depth: s * (q + 1), ..QueueRow::default() }).collect(),
             unacked: Some(2),
         };
         records.push(Record::Event { t, event: Event::Observed { at, observation: Observation::Queues(queues) } });

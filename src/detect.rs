@@ -217,6 +217,10 @@ impl Detector {
     fn queues(&self, model: &Model, out: &mut Vec<Reading>) {
         let Some(queues) = &model.queues else { return };
         for q in &queues.queues {
+            if let Some(error) = &q.error {
+                out.push(reading(Watch::Queue(q.name.clone()), "unreadable", error.clone()));
+                continue;
+            }
             // One alarm per queue: over its warning depth (a critical depth is the same flood).
             let state = if verdict::queue_depth(&self.thresholds, q.depth).is_alarm() { "over" } else { OK };
             out.push(reading(Watch::Queue(q.name.clone()), state, format!("{} messages", q.depth)));
@@ -358,7 +362,7 @@ mod tests {
     fn queue(depth: u64) -> Observation {
         Observation::Queues(QueuesSnapshot {
             server: "redis".into(),
-            queues: vec![QueueRow { name: "celery".into(), depth }],
+            queues: vec![QueueRow { name: "celery".into(), depth, ..QueueRow::default() }],
             unacked: None,
         })
     }

@@ -29,7 +29,7 @@ fn queues(depth: u64) -> Event {
         at: t0() + Duration::seconds(depth as i64),
         observation: Observation::Queues(QueuesSnapshot {
             server: "x".into(),
-            queues: vec![QueueRow { name: "celery".into(), depth }],
+            queues: vec![QueueRow { name: "celery".into(), depth, ..QueueRow::default() }],
             unacked: None,
         }),
     }

@@ -164,7 +164,10 @@ fn incident_events() -> Vec<Event> {
             at: at(-60 + 20 * i as i64),
             observation: Observation::Queues(QueuesSnapshot {
                 server: "127.0.0.1:6380".into(),
-                queues: vec![QueueRow { name: "celery".into(), depth: *depth }, QueueRow { name: "emails".into(), depth: 3 }],
+                queues: vec![
+                    QueueRow { name: "celery".into(), depth: *depth, ..QueueRow::default() },
+                    QueueRow { name: "emails".into(), depth: 3, ..QueueRow::default() },
+                ],
                 unacked: Some(4),
             }),
         });

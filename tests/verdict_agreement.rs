@@ -128,7 +128,11 @@ fn judge_lag(secs: f64, bytes: u64) -> Judged {
 }
 
 fn judge_queue(depth: u64) -> Judged {
-    let snap = QueuesSnapshot { server: "127.0.0.1:6379".into(), queues: vec![QueueRow { name: "celery".into(), depth }], unacked: None };
+    let snap = QueuesSnapshot {
+        server: "127.0.0.1:6379".into(),
+        queues: vec![QueueRow { name: "celery".into(), depth, ..QueueRow::default() }],
+        unacked: None,
+    };
     let (model, detector_alarm) = observe(|_| Observation::Queues(snap.clone()), "queue celery");
     let (view, theme, t) = (ViewState::default(), theme(), Thresholds::default());
     let c = ctx(&model, &view, &theme, &t);

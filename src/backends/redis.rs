@@ -2,7 +2,7 @@
 //! deadline, the master lookup, and the mapping of SENTINEL/INFO replies onto the model's rows.
 
 use super::{BackendError, within};
-use crate::model::{MasterRow, QueueRow, QueuesSnapshot, ReplicaRow, SentinelRow, SentinelSnapshot};
+use crate::model::{MasterRow, PriorityDepth, QueueRow, QueuesSnapshot, ReplicaRow, SentinelRow, SentinelSnapshot};
 use crate::sanitize::{clean, redact_secrets};
 use redis::IntoConnectionInfo;
 use redis::aio::MultiplexedConnection;
@@ -177,20 +177,92 @@ pub fn parse_offsets(info: &str) -> Offsets {
     out
 }
 
-/// LLEN of each queue and HLEN of kombu's `unacked` hash, in one round trip.
+/// kombu's Redis transport keeps a queue with priorities in several lists: the queue's own key
+/// for priority 0 and `queue + SEP + step` for each other step (`Channel._q_for_pri`).
+pub const KOMBU_PRIORITY_SEP: &str = "\x06\x16";
+/// kombu's default `priority_steps` (`PRIORITY_STEPS`): always shown, even when empty.
+pub const KOMBU_PRIORITY_STEPS: [u8; 4] = [0, 3, 6, 9];
+/// Every step a Celery priority can map to (0..=9): a `priority_steps = list(range(10))` setup
+/// is read too, at the price of a few LLENs of absent keys.
+const PRIORITIES_READ: std::ops::RangeInclusive<u8> = 0..=9;
+
+/// The Redis key of `queue`'s list for priority step `priority`, as kombu names it.
+pub fn kombu_key(queue: &str, priority: u8) -> String {
+    if priority == 0 { queue.to_string() } else { format!("{queue}{KOMBU_PRIORITY_SEP}{priority}") }
+}
+
+/// How a kombu list is named to people: its queue and step (the separator is unprintable).
+fn list_words(queue: &str, priority: u8) -> String {
+    let queue = clean(queue);
+    if priority == 0 { format!("`{queue}`") } else { format!("`{queue}` priority {priority} list") }
+}
+
+/// One queue's row from the LLEN answers of its priority lists (in PRIORITIES_READ order): the
+/// sum, kombu's default steps plus any other step holding messages, or the first list's error.
+fn queue_row(name: &str, answers: Vec<redis::RedisResult<u64>>) -> QueueRow {
+    let mut row = QueueRow { name: clean(name), ..QueueRow::default() };
+    for (priority, answer) in PRIORITIES_READ.zip(answers) {
+        match answer {
+            Ok(depth) => {
+                row.depth += depth;
+                if depth > 0 || KOMBU_PRIORITY_STEPS.contains(&priority) {
+                    row.priorities.push(PriorityDepth { priority, depth });
+                }
+            }
+            Err(e) if row.error.is_none() => {
+                let what = if e.code() == Some("WRONGTYPE") { "is not a list" } else { "cannot be read" };
+                // The server's words first: they survive a narrow column.
+                row.error = Some(clean(&format!(
+                    "{} ({} {what}; kombu keeps each queue as Redis lists: check what wrote it, TYPE shows its kind)",
+                    server_words(&e),
+                    list_words(name, priority),
+                )));
+            }
+            Err(_) => {}
+        }
+    }
+    if row.error.is_some() {
+        row.depth = 0;
+        row.priorities.clear();
+    }
+    row
+}
+
+/// Every queue's row (LLEN of each of its kombu priority lists) and HLEN of kombu's `unacked`
+/// hash, in one round trip. A key of the wrong type is that queue's finding, not the reading's.
+pub async fn queue_rows(
+    con: &mut MultiplexedConnection,
+    server: &str,
+    names: &[String],
+) -> Result<(Vec<QueueRow>, Option<u64>), BackendError> {
+    let mut pipe = redis::pipe();
+    pipe.ignore_errors();
+    for name in names {
+        for priority in PRIORITIES_READ {
+            pipe.cmd("LLEN").arg(kombu_key(name, priority));
+        }
+    }
+    pipe.cmd("HLEN").arg("unacked");
+    let mut answers: Vec<redis::RedisResult<u64>> =
+        pipe.query_async(con).await.map_err(|e| command_error(server, "reading queue lengths", &e))?;
+    let unacked = answers.pop().and_then(Result::ok);
+    let mut answers = answers.into_iter();
+    let rows = names.iter().map(|name| queue_row(name, answers.by_ref().take(PRIORITIES_READ.count()).collect())).collect();
+    Ok((rows, unacked))
+}
+
+/// Each queue's depth (summed over its priority lists) and the unacked count; a queue that
+/// cannot be read fails the whole answer (for checks that need every queue readable).
 pub async fn queue_depths(
     con: &mut MultiplexedConnection,
     server: &str,
     names: &[String],
 ) -> Result<(Vec<u64>, Option<u64>), BackendError> {
-    let mut pipe = redis::pipe();
-    for name in names {
-        pipe.cmd("LLEN").arg(name);
+    let (rows, unacked) = queue_rows(con, server, names).await?;
+    if let Some(error) = rows.iter().find_map(|r| r.error.clone()) {
+        return Err(BackendError::Server { target: clean(server), server: error });
     }
-    pipe.cmd("HLEN").arg("unacked");
-    let mut counts: Vec<u64> = pipe.query_async(con).await.map_err(|e| command_error(server, "reading queue lengths", &e))?;
-    let unacked = counts.pop();
-    Ok((counts, unacked))
+    Ok((rows.iter().map(|r| r.depth).collect(), unacked))
 }
 
 /// One reading of the Sentinels: every one asked at once who the master is (each with its own
@@ -355,24 +427,57 @@ impl QueueReader {
             self.con = Some((server.clone(), con));
         }
         let Some((_, con)) = self.con.as_mut() else { return Err(BackendError::unexpected(server.shown(), "not connected")) };
-        let (counts, unacked) = match queue_depths(con, &server.shown(), &self.names).await {
+        let (queues, unacked) = match queue_rows(con, &server.shown(), &self.names).await {
             Ok(c) => c,
             Err(e) => {
                 self.con = None;
                 return Err(e);
             }
         };
-        Ok(QueuesSnapshot {
-            server: clean(&server.shown()),
-            queues: self.names.iter().zip(counts).map(|(n, depth)| QueueRow { name: clean(n), depth }).collect(),
-            unacked,
-        })
+        Ok(QueuesSnapshot { server: clean(&server.shown()), queues, unacked })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The error exactly as a Redis server sends it for LLEN of a string key.
+    fn wrongtype() -> redis::RedisError {
+        match redis::parse_redis_value(b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n") {
+            Ok(redis::Value::ServerError(e)) => e.into(),
+            other => redis::RedisError::from((redis::ErrorKind::Parse, "unexpected parse", format!("{other:?}"))),
+        }
+    }
+
+    #[test]
+    fn kombu_names_priority_lists_with_its_separator() {
+        assert_eq!(kombu_key("celery", 0), "celery");
+        assert_eq!(kombu_key("celery", 6), "celery\x06\x166");
+    }
+
+    #[test]
+    fn a_queues_priority_lists_are_summed_and_kept_by_step() {
+        // LLEN answers for priorities 0..=9.
+        let answers = [50u64, 0, 0, 0, 0, 0, 50, 2, 0, 0].map(Ok).to_vec();
+        let row = queue_row("celery", answers);
+        assert_eq!(row.depth, 102);
+        assert_eq!(row.error, None);
+        assert_eq!(row.priorities_text(), "p0 50 · p3 0 · p6 50 · p7 2 · p9 0");
+    }
+
+    #[test]
+    fn a_queue_key_that_is_not_a_list_is_that_rows_error_in_the_servers_words() {
+        let mut answers: Vec<redis::RedisResult<u64>> = vec![Ok(4); 10];
+        answers[3] = Err(wrongtype());
+        let row = queue_row("cel\x1b[2Jery", answers);
+        assert_eq!(row.known_depth(), None);
+        assert!(row.priorities.is_empty());
+        let error = row.error.unwrap_or_default();
+        assert!(error.starts_with("WRONGTYPE Operation against a key"), "{error}");
+        assert!(error.contains("priority 3 list is not a list"), "{error}");
+        assert!(!error.contains('\x1b') && !row.name.contains('\x1b'), "{error}");
+    }
 
     #[test]
     fn replica_offsets_come_from_the_masters_info() {

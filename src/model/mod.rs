@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 pub use backups::{BackupItem, BackupKind, BackupsSnapshot};
 pub use pods::{DeploymentRow, KubeEventRow, PodRow, PodsSnapshot};
-pub use queues::{QueueRow, QueuesSnapshot};
+pub use queues::{PriorityDepth, QueueRow, QueuesSnapshot};
 pub use replication::{ArchiverRow, MemberRow, PatroniMember, ReplicationSnapshot, StandbyRow};
 pub use sentinel::{MasterRow, ReplicaRow, SentinelRow, SentinelSnapshot};
 
@@ -510,7 +510,8 @@ impl Model {
                 self.sentinel = Some(s);
             }
             Observation::Queues(s) => {
-                for q in &s.queues {
+                // An unreadable queue's depth is unknown, not 0: it must not look like a drain.
+                for q in s.queues.iter().filter(|q| q.error.is_none()) {
                     self.queue_history.entry(q.name.clone()).or_default().push(at, q.depth as f64);
                 }
                 self.queues = Some(s);
@@ -562,7 +563,7 @@ mod tests {
     fn queues(depth: u64) -> Observation {
         Observation::Queues(QueuesSnapshot {
             server: "127.0.0.1:6379".into(),
-            queues: vec![QueueRow { name: "celery".into(), depth }],
+            queues: vec![QueueRow { name: "celery".into(), depth, ..QueueRow::default() }],
             unacked: None,
         })
     }

@@ -94,7 +94,10 @@ pub fn headline(model: &Model, source: SourceId, ctx: &PaneCtx) -> (String, Styl
                 (Some(q), None) => format!("{total} queued · deepest {} {}", q.name, q.depth),
                 _ => "no queues configured".into(),
             };
+            let unreadable = s.queues.iter().filter(|q| q.error.is_some()).count();
+            let text = if unreadable > 0 { format!("{text} · {unreadable} unreadable") } else { text };
             let level = s.queues.iter().map(|q| verdict::queue(t, q.depth, model.queue_rate(&q.name))).max().unwrap_or_default();
+            let level = if unreadable > 0 { level.max(verdict::Level::Warn) } else { level };
             let style = th.level(level);
             (text, style)
         }),
