@@ -33,7 +33,7 @@ fn hostile_recording(dir: &std::path::Path) -> Result<std::path::PathBuf, Box<dy
     let rec = Recorder::create(&path, &header)?;
     let queues = QueuesSnapshot {
         server: format!("redis{EVIL}"),
-        queues: vec![QueueRow { name: format!("celery{EVIL}"), depth: 9 }],
+        queues: vec![QueueRow { name: format!("celery{EVIL}"), depth: 9, ..QueueRow::default() }],
         unacked: None,
     };
     rec.record(Record::Event { t: 0, event: Event::Tick { at: t0 } });
