@@ -175,6 +175,18 @@ pub struct S3Source {
     pub wal_prefix: String,
     pub dumps_prefix: String,
     pub snapshots_prefix: String,
+    /// Which tool writes the base backups and WAL: "auto", "wal-g", "pgbackrest", "barman" or
+    /// "files" (today's per-kind prefixes, no catalogue).
+    pub layout: String,
+    /// Where the tool's repository starts (e.g. "pgbackrest/"); "" = the wal-g prefixes above.
+    pub repo_prefix: String,
+    /// pgBackRest's stanza ("" = the one found in the repository).
+    pub stanza: String,
+    /// Barman's server name ("" = the one found in the repository).
+    pub server_name: String,
+    /// The kinds the estate keeps: "base", "wal", "dumps", "snapshots". A kind not listed is not
+    /// looked for, so it is never "missing".
+    pub kinds: Vec<String>,
 }
 
 impl Default for S3Source {
@@ -191,20 +203,119 @@ impl Default for S3Source {
             wal_prefix: "wal_005/".into(),
             dumps_prefix: "dumps/".into(),
             snapshots_prefix: "snapshots/".into(),
+            layout: "auto".into(),
+            repo_prefix: String::new(),
+            stanza: String::new(),
+            server_name: String::new(),
+            kinds: ["base", "wal", "dumps", "snapshots"].map(String::from).to_vec(),
         }
     }
 }
 
 impl S3Source {
-    /// Each kind of backup with the prefix it is listed under.
-    pub fn prefixes(&self) -> [(crate::model::BackupKind, &str); 4] {
+    /// Each kind of backup the estate keeps with the prefix it is listed under.
+    pub fn prefixes(&self) -> Vec<(crate::model::BackupKind, &str)> {
         use crate::model::BackupKind;
         [
-            (BackupKind::BaseBackup, &self.basebackups_prefix),
+            (BackupKind::BaseBackup, self.basebackups_prefix.as_str()),
             (BackupKind::Wal, &self.wal_prefix),
             (BackupKind::Dump, &self.dumps_prefix),
             (BackupKind::Snapshot, &self.snapshots_prefix),
         ]
+        .into_iter()
+        .filter(|(k, _)| self.keeps(*k))
+        .collect()
+    }
+
+    /// Whether `[s3] kinds` lists this kind.
+    pub fn keeps(&self, kind: crate::model::BackupKind) -> bool {
+        use crate::model::BackupKind;
+        let word = match kind {
+            BackupKind::BaseBackup => "base",
+            BackupKind::Wal => "wal",
+            BackupKind::Dump => "dumps",
+            BackupKind::Snapshot => "snapshots",
+        };
+        self.kinds.iter().any(|k| k.trim().eq_ignore_ascii_case(word))
+    }
+
+    /// The kinds kept, as the model carries them.
+    pub fn kept_kinds(&self) -> Vec<crate::model::BackupKind> {
+        crate::model::BackupKind::ALL.into_iter().filter(|k| self.keeps(*k)).collect()
+    }
+
+    /// Whether base backups and WAL come from a tool's catalogue rather than per-kind prefixes.
+    pub fn uses_catalog(&self) -> bool {
+        match self.layout.trim() {
+            "files" => false,
+            "auto" => !self.repo_prefix.is_empty(),
+            _ => true,
+        }
+    }
+
+    /// `sitrep check`'s findings for `[s3]`: (key, what is wrong, fix).
+    pub fn problems(&self) -> Vec<(&'static str, String, String)> {
+        let mut out = Vec::new();
+        let layout = self.layout.trim();
+        if layout != "auto" && crate::catalog::Layout::parse(layout).is_none() {
+            out.push((
+                "layout",
+                format!("`{}` is not a known layout", crate::sanitize::clean(layout)),
+                "use \"auto\", \"wal-g\", \"pgbackrest\", \"barman\" or \"files\"".to_string(),
+            ));
+        }
+        for k in &self.kinds {
+            if !["base", "wal", "dumps", "snapshots"].contains(&k.trim().to_ascii_lowercase().as_str()) {
+                out.push((
+                    "kinds",
+                    format!("`{}` is not a backup kind", crate::sanitize::clean(k)),
+                    "list some of \"base\", \"wal\", \"dumps\", \"snapshots\"".into(),
+                ));
+            }
+        }
+        // What is listed: the repository, or the per-kind prefixes it replaces, plus dumps and snapshots.
+        let mut listed: Vec<(&'static str, &str)> = Vec::new();
+        use crate::model::BackupKind;
+        if self.uses_catalog() {
+            if self.keeps(BackupKind::BaseBackup) || self.keeps(BackupKind::Wal) {
+                listed.push(("repo_prefix", &self.repo_prefix));
+            }
+        } else {
+            if self.keeps(BackupKind::BaseBackup) {
+                listed.push(("basebackups_prefix", &self.basebackups_prefix));
+            }
+            if self.keeps(BackupKind::Wal) {
+                listed.push(("wal_prefix", &self.wal_prefix));
+            }
+        }
+        if self.keeps(BackupKind::Dump) {
+            listed.push(("dumps_prefix", &self.dumps_prefix));
+        }
+        if self.keeps(BackupKind::Snapshot) {
+            listed.push(("snapshots_prefix", &self.snapshots_prefix));
+        }
+        let walg_at_root = self.uses_catalog() && layout == "wal-g";
+        for (key, prefix) in &listed {
+            if prefix.is_empty() && !(walg_at_root && *key == "repo_prefix") {
+                out.push((
+                    *key,
+                    format!("{key} is empty: it would list the whole bucket"),
+                    format!("set {key} to the folder that holds only these backups (e.g. \"dumps/\"), or drop the kind from [s3] kinds"),
+                ));
+            }
+        }
+        for (i, (ka, a)) in listed.iter().enumerate() {
+            for (kb, b) in &listed[i + 1..] {
+                if !a.is_empty() && !b.is_empty() && (a.starts_with(*b) || b.starts_with(*a)) {
+                    out.push((
+                        *kb,
+                        format!("{ka} \"{a}\" and {kb} \"{b}\" overlap: the same objects would count twice"),
+                        "give each kind its own folder".into(),
+                    ));
+                }
+            }
+        }
+        out
     }
 
     /// The overrides the S3 client is built with.
@@ -506,6 +617,11 @@ fn semantic_problems(path: &Path, text: &str, c: &Config) -> Vec<Problem> {
             "use lower-case letters, digits and _ (e.g. \"sitrep\")",
         );
     }
+    if c.source_enabled(SourceId::Backups) {
+        for (key, what, fix) in c.s3.problems() {
+            bad("s3", key, what, &fix);
+        }
+    }
     for (key, what) in c.thresholds.inconsistencies() {
         bad("thresholds", key, what, "make the warning threshold the lower one");
     }
@@ -666,6 +782,19 @@ mod tests {
         assert!(found.is_empty(), "{found:?}");
         assert_eq!(c.timeline.store, StoreKind::Postgres);
         assert!(c.timeline.shared());
+    }
+
+    #[test]
+    fn an_empty_or_overlapping_s3_prefix_is_a_problem() {
+        let found = problems("[s3]\nbucket = \"b\"\ndumps_prefix = \"\"\n");
+        assert!(found.len() == 1 && found[0].what.contains("whole bucket") && found[0].line == 3, "{found:?}");
+        let found =
+            problems("[s3]\nbucket = \"b\"\nlayout = \"pgbackrest\"\nrepo_prefix = \"backups/\"\ndumps_prefix = \"backups/dumps/\"\n");
+        assert!(found.len() == 1 && found[0].what.contains("overlap"), "{found:?}");
+        let found = problems("[s3]\nbucket = \"b\"\nlayout = \"pgbackrst\"\n");
+        assert!(found.iter().any(|p| p.line == 3 && p.fix.contains("\"pgbackrest\"")), "{found:?}");
+        let ok = "[s3]\nbucket = \"b\"\nlayout = \"pgbackrest\"\nrepo_prefix = \"pgbackrest/\"\nkinds = [\"base\", \"wal\"]\ndumps_prefix = \"\"\n";
+        assert!(problems(ok).is_empty(), "a kind not kept is not listed: {:?}", problems(ok));
     }
 
     #[test]

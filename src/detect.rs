@@ -369,7 +369,7 @@ mod tests {
 
     fn wal_at(at: DateTime<Utc>) -> Observation {
         let item = BackupItem { kind: BackupKind::Wal, key: "wal_005/000000010000000000000001".into(), at, size: 16 };
-        Observation::Backups(BackupsSnapshot { bucket: "b".into(), items: vec![item], wal_gaps: vec![] })
+        Observation::Backups(BackupsSnapshot { bucket: "b".into(), items: vec![item], ..BackupsSnapshot::default() })
     }
 
     #[test]

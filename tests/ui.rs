@@ -152,6 +152,7 @@ fn incident_events() -> Vec<Event> {
             BackupItem { kind: BackupKind::Dump, key: "dumps/shop/shop_20261129T024200Z.dump".into(), at: at(-1800), size: 3 << 20 },
         ],
         wal_gaps: vec![("000000010000000000000010".into(), "000000010000000000000011".into())],
+        ..BackupsSnapshot::default()
     };
     let mut events = vec![
         Event::Observed { at: at(-1), observation: Observation::Pods(pods) },

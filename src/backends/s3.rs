@@ -45,16 +45,76 @@ pub async fn client(cfg: Access<'_>) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(builder.build())
 }
 
-/// An SDK error as the service said it (or "cannot reach" when nothing answered).
-pub fn error<E: std::error::Error + 'static>(target: String, e: &aws_sdk_s3::error::SdkError<E>) -> BackendError {
-    use aws_sdk_s3::error::SdkError;
+/// An SDK error as the service said it: its code and message, what was asked of which bucket
+/// and key (`target`), and the fix for that code. "Cannot reach" keeps the transport's own cause.
+pub fn error<E>(target: String, e: &aws_sdk_s3::error::SdkError<E>) -> BackendError
+where
+    E: std::error::Error + aws_sdk_s3::error::ProvideErrorMetadata + 'static,
+{
+    use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
     match e {
-        SdkError::ServiceError(s) => BackendError::Server { target, server: format!("{}", s.err()) },
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
-            BackendError::Unreachable { target, detail: "cannot reach the S3 endpoint; check [s3] endpoint/region".into() }
+        SdkError::ServiceError(s) => {
+            let err = s.err();
+            let status = s.raw().status().as_u16();
+            let code = err.code().map(str::to_string).unwrap_or_else(|| format!("HTTP {status}"));
+            let message = err.message().map(|m| format!(" {m}")).unwrap_or_default();
+            BackendError::Server { target, server: clean(&format!("{code}:{message}; {}", fix_for(&code))) }
         }
-        other => BackendError::Unexpected { target, detail: format!("{}", aws_sdk_s3::error::DisplayErrorContext(other)) },
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => BackendError::Unreachable {
+            target,
+            detail: clean(&format!(
+                "{}; check [s3] endpoint and region (an https endpoint with a private CA needs that CA trusted by the system)",
+                DisplayErrorContext(e)
+            )),
+        },
+        other => BackendError::Unexpected { target, detail: clean(&format!("{}", DisplayErrorContext(other))) },
     }
+}
+
+/// What to do about an S3 error code.
+fn fix_for(code: &str) -> &'static str {
+    match code {
+        "AccessDenied" | "AllAccessDisabled" => {
+            "the credentials may not read this bucket: check [s3] profile/credentials_file and the bucket policy (s3:ListBucket, s3:GetObject)"
+        }
+        "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "ExpiredToken" | "InvalidToken" => {
+            "the credentials are wrong or expired: check [s3] profile/credentials_file or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+        }
+        "NoSuchBucket" => "check [s3] bucket (and endpoint: the bucket may live elsewhere)",
+        "NoSuchKey" => "the object is gone since it was listed; it is read again on the next refresh",
+        "PermanentRedirect" | "AuthorizationHeaderMalformed" | "IllegalLocationConstraintException" => {
+            "the bucket is in another region: set [s3] region to the bucket's region"
+        }
+        "SlowDown" | "ServiceUnavailable" | "InternalError" => {
+            "the service is overloaded or failing; sitrep asks again on the next refresh"
+        }
+        _ => "check [s3] bucket, endpoint, region and profile in sitrep.toml",
+    }
+}
+
+/// Decodes a key the server sent with `encoding-type=url` (percent-escapes, '+' for a space).
+/// Invalid UTF-8 is replaced, not refused: the key is sanitized for the screen anyway.
+pub fn url_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h * 16 + l);
+                    i += 3;
+                    continue;
+                }
+                _ => out.push(b'%'),
+            },
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// One listed object: its key, last-modified time and size.
@@ -68,13 +128,18 @@ pub struct Listed {
 /// Every object under `prefix` of `bucket`, page by page.
 pub async fn list(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Result<Vec<Listed>, BackendError> {
     let mut out = Vec::new();
-    let mut pages = s3.list_objects_v2().bucket(bucket).prefix(prefix).into_paginator().send();
+    // Keys may hold bytes XML cannot carry (ESC, BEL): asking for URL encoding keeps one such
+    // object from making the whole page unreadable.
+    let mut pages =
+        s3.list_objects_v2().bucket(bucket).prefix(prefix).encoding_type(aws_sdk_s3::types::EncodingType::Url).into_paginator().send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| error(format!("listing s3://{bucket}/{prefix}"), &e))?;
+        let encoded = page.encoding_type() == Some(&aws_sdk_s3::types::EncodingType::Url);
         for obj in page.contents() {
-            let Some(key) = obj.key() else { continue };
+            let Some(raw) = obj.key() else { continue };
+            let key = if encoded { url_decode(raw) } else { raw.to_string() };
             let modified = obj.last_modified().and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos())).unwrap_or_default();
-            out.push(Listed { key: key.to_string(), modified, size: obj.size().unwrap_or(0).max(0) as u64 });
+            out.push(Listed { key, modified, size: obj.size().unwrap_or(0).max(0) as u64 });
         }
     }
     Ok(out)
@@ -82,7 +147,7 @@ pub async fn list(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Result
 
 /// The bytes of one object.
 pub async fn get(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<Vec<u8>, BackendError> {
-    let target = || format!("downloading s3://{bucket}/{key}");
+    let target = || format!("downloading s3://{bucket}/{}", clean(key));
     let obj = s3.get_object().bucket(bucket).key(key).send().await.map_err(|e| error(target(), &e))?;
     let body = obj.body.collect().await.map_err(|e| BackendError::Unreachable { target: target(), detail: e.to_string() })?;
     Ok(body.into_bytes().to_vec())
@@ -94,11 +159,7 @@ pub async fn inventory(s3: &aws_sdk_s3::Client, bucket: &str, prefixes: &[(Backu
     let mut base_sizes: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
     let mut snap = BackupsSnapshot { bucket: clean(bucket), ..BackupsSnapshot::default() };
     for &(kind, prefix) in prefixes {
-        let listed = list(s3, bucket, prefix).await.map_err(|e| BackendError::NoneAnswered {
-            what: format!("S3 bucket {bucket}"),
-            reasons: vec![e.to_string()],
-            fix: "check [s3] bucket/endpoint/profile in sitrep.toml".into(),
-        })?;
+        let listed = list(s3, bucket, prefix).await?;
         for obj in listed {
             if kind == BackupKind::BaseBackup {
                 *base_sizes.entry(base_name(&obj.key).to_string()).or_default() += obj.size;
@@ -136,7 +197,9 @@ pub fn base_name(key: &str) -> &str {
     name.strip_suffix("_backup_stop_sentinel.json").unwrap_or(name)
 }
 
-/// The backup time written in a key: `..._20261129T130501Z...` or `...-2026-11-29-13-05-01...`.
+/// The backup time written in a key, only when it carries its zone: `..._20261129T130501Z...`,
+/// `..._20261129T130501+0100...` or `...-2026-11-29-13-05-01Z...`. A time without a zone could be
+/// any local time: the object's LastModified is used instead.
 pub fn time_in_key(key: &str) -> Option<DateTime<Utc>> {
     let name = key.rsplit('/').next().unwrap_or(key);
     for (start, _) in name.char_indices() {
@@ -144,21 +207,33 @@ pub fn time_in_key(key: &str) -> Option<DateTime<Utc>> {
         if !rest.starts_with(|c: char| c.is_ascii_digit()) {
             continue;
         }
-        if rest.len() >= 16
-            && rest.as_bytes()[8] == b'T'
-            && rest.is_char_boundary(15)
-            && let Ok(t) = NaiveDateTime::parse_from_str(&rest[..15], "%Y%m%dT%H%M%S")
-        {
-            return Some(t.and_utc());
-        }
-        if rest.len() >= 19
-            && rest.is_char_boundary(19)
-            && let Ok(t) = NaiveDateTime::parse_from_str(&rest[..19], "%Y-%m-%d-%H-%M-%S")
-        {
-            return Some(t.and_utc());
+        let forms = [(15, "%Y%m%dT%H%M%S"), (19, "%Y-%m-%d-%H-%M-%S")];
+        for (len, format) in forms {
+            if let (Some(stamp), Some(zone)) = (rest.get(..len), rest.get(len..))
+                && let Ok(t) = NaiveDateTime::parse_from_str(stamp, format)
+                && let Some(offset) = zone_offset(zone)
+            {
+                return Some((t - chrono::Duration::seconds(offset)).and_utc());
+            }
         }
     }
     None
+}
+
+/// The zone at the start of `text`: `Z` is UTC, `+HH:MM`/`+HHMM`/`-HH:MM`/`-HHMM` an offset (seconds east).
+fn zone_offset(text: &str) -> Option<i64> {
+    if text.starts_with('Z') {
+        return Some(0);
+    }
+    let sign = match text.as_bytes().first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let digits: String = text[1..].chars().take(5).filter(|c| *c != ':').take(4).collect();
+    let ok = digits.len() == 4 && digits.bytes().all(|b| b.is_ascii_digit());
+    let (h, m) = (digits.get(..2)?.parse::<i64>().ok()?, digits.get(2..)?.parse::<i64>().ok()?);
+    (ok && h < 24 && m < 60).then_some(sign * (h * 3600 + m * 60))
 }
 
 /// The 24-hex-digit WAL segment name in a key, if any.
@@ -200,10 +275,31 @@ mod tests {
     fn backup_times_are_read_from_keys() {
         let t = time_in_key("dumps/shop/shop_20261129T130501Z.dump").map(|t| t.to_rfc3339());
         assert_eq!(t.as_deref(), Some("2026-11-29T13:05:01+00:00"));
-        let t = time_in_key("snapshots/qdrant/products/products-7-2026-11-28-02-00-00.snapshot").map(|t| t.to_rfc3339());
+        let t = time_in_key("snapshots/qdrant/products/products-7-2026-11-28-02-00-00Z.snapshot").map(|t| t.to_rfc3339());
         assert_eq!(t.as_deref(), Some("2026-11-28T02:00:00+00:00"));
+        let t = time_in_key("dumps/shop/shop_20261129T140501+01:00.dump").map(|t| t.to_rfc3339());
+        assert_eq!(t.as_deref(), Some("2026-11-29T13:05:01+00:00"), "an offset is applied");
+        let t = time_in_key("dumps/shop/shop_20261129T080501-0500.dump").map(|t| t.to_rfc3339());
+        assert_eq!(t.as_deref(), Some("2026-11-29T13:05:01+00:00"));
         assert!(time_in_key("wal_005/000000010000000000000003.zst").is_none());
         assert!(time_in_key("dumps/é日本_20261129T130501Z€.dump").is_some());
+    }
+
+    #[test]
+    fn a_time_without_its_zone_does_not_count() {
+        assert_eq!(time_in_key("dumps/shop/shop_20261129T130501.dump"), None, "local time of some zone");
+        assert_eq!(time_in_key("snapshots/qdrant/products/products-7-2026-11-28-02-00-00.snapshot"), None);
+        let listed = DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        let item = classify(BackupKind::Dump, "dumps/shop/shop_20261129T130501.dump", listed, 1);
+        assert_eq!(item.map(|i| i.at), Some(listed), "LastModified is used instead");
+    }
+
+    #[test]
+    fn url_encoded_keys_are_decoded_byte_for_byte() {
+        assert_eq!(url_decode("dumps/a%1B%5D0%3Bx%07b+c.dump"), "dumps/a\u{1b}]0;x\u{7}b c.dump");
+        assert_eq!(url_decode("d/%E6%97%A5.dump"), "d/日.dump");
+        assert_eq!(url_decode("100%"), "100%", "a stray percent stays");
+        assert_eq!(url_decode("%zz%4"), "%zz%4");
     }
 
     #[test]

@@ -25,15 +25,60 @@ impl BackupKind {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BackupsSnapshot {
     pub bucket: String,
+    /// The newest few items of each kind (a catalogue's full listing stays in the collector).
     pub items: Vec<BackupItem>,
     /// Missing WAL segments between the oldest and newest archived one: (first missing, last missing).
     pub wal_gaps: Vec<(String, String)>,
+    /// The kinds the estate is configured to keep; a kind not here is never "missing".
+    #[serde(default = "all_kinds")]
+    pub kinds: Vec<BackupKind>,
+    /// What a tool's own catalogue says, when the repository has one.
+    #[serde(default)]
+    pub catalog: Option<Box<CatalogSummary>>,
+}
+
+fn all_kinds() -> Vec<BackupKind> {
+    BackupKind::ALL.to_vec()
+}
+
+impl Default for BackupsSnapshot {
+    fn default() -> Self {
+        BackupsSnapshot { bucket: String::new(), items: vec![], wal_gaps: vec![], kinds: all_kinds(), catalog: None }
+    }
+}
+
+/// A repository's catalogue in brief: which tool, its backups and its WAL archive. Every string
+/// is sanitized by the collector.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CatalogSummary {
+    /// "pgbackrest", "barman", "wal-g".
+    pub layout: String,
+    /// How the layout was found: "auto: 9 backup.info key(s) under …" or "configured".
+    pub found: String,
+    /// pgBackRest stanza / Barman server name.
+    pub name: Option<String>,
+    /// Backups the tool marks good.
+    pub backup_count: usize,
+    pub newest_label: Option<String>,
+    /// full / diff / incr / delta.
+    pub newest_type: Option<String>,
+    pub newest_stop: Option<DateTime<Utc>>,
+    pub newest_wal: Option<String>,
+    pub newest_wal_at: Option<DateTime<Utc>>,
+    pub wal_count: usize,
+    /// Catalogue files missing or not understood.
+    pub warnings: Vec<String>,
 }
 
 impl BackupsSnapshot {
+    /// Whether the estate is configured to keep this kind.
+    pub fn expects(&self, kind: BackupKind) -> bool {
+        self.kinds.contains(&kind)
+    }
+
     pub fn of_kind(&self, kind: BackupKind) -> impl Iterator<Item = &BackupItem> {
         self.items.iter().filter(move |i| i.kind == kind)
     }

@@ -152,36 +152,71 @@ pub fn backup_age(t: &Thresholds, age_secs: i64) -> Level {
     if age_secs > t.rpo_secs as i64 { Level::Crit } else { Level::Ok }
 }
 
+/// How far ahead of our clock a backup's time may be before it is future-dated (clock skew).
+pub const FUTURE_SKEW_SECS: i64 = 60;
+
+/// A backup dated beyond the skew ahead of now: its time is false, so it protects nothing we can
+/// place; it is flagged, never counted as fresh.
+pub fn future_dated(at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    (at - now).num_seconds() > FUTURE_SKEW_SECS
+}
+
+/// The future-dated items of the inventory.
+pub fn future_items(snap: &BackupsSnapshot, now: DateTime<Utc>) -> impl Iterator<Item = &super::BackupItem> {
+    snap.items.iter().filter(move |i| future_dated(i.at, now))
+}
+
+/// The newest item of a kind that can protect data (not future-dated).
+pub fn newest_protecting(snap: &BackupsSnapshot, kind: BackupKind, now: DateTime<Utc>) -> Option<&super::BackupItem> {
+    snap.of_kind(kind).filter(|i| !future_dated(i.at, now)).max_by_key(|i| i.at)
+}
+
 /// One backup kind's verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KindVerdict {
-    /// None of this kind in the inventory.
+    /// None of this kind in the inventory (future-dated ones do not count).
     Missing,
     /// The newest is `age_secs` old; `level` is `Ok` for kinds not judged by the RPO.
     Newest { at: DateTime<Utc>, age_secs: i64, level: Level },
 }
 
 pub fn backup_kind(t: &Thresholds, snap: &BackupsSnapshot, kind: BackupKind, now: DateTime<Utc>) -> KindVerdict {
-    match snap.newest(kind) {
+    match newest_protecting(snap, kind, now) {
         None => KindVerdict::Missing,
         Some(item) => {
             let age_secs = (now - item.at).num_seconds();
-            let level = if judged_by_rpo(kind) { backup_age(t, age_secs) } else { Level::Ok };
+            let level = if judged_by_rpo(kind) && snap.expects(kind) { backup_age(t, age_secs) } else { Level::Ok };
             KindVerdict::Newest { at: item.at, age_secs, level }
         }
     }
 }
 
-/// The backups as a whole: an RPO breach when a kind judged by the RPO is missing or too old.
-pub fn rpo_breached(t: &Thresholds, snap: &BackupsSnapshot, now: DateTime<Utc>) -> bool {
-    [BackupKind::Dump, BackupKind::Wal].into_iter().any(|kind| match backup_kind(t, snap, kind, now) {
-        KindVerdict::Missing => true,
-        KindVerdict::Newest { level, .. } => level.is_alarm(),
-    })
+/// Whether a kind the estate is configured to keep is missing from the inventory: a finding.
+/// Kinds the estate does not use are never missing.
+pub fn kind_missing(t: &Thresholds, snap: &BackupsSnapshot, kind: BackupKind, now: DateTime<Utc>) -> bool {
+    snap.expects(kind) && backup_kind(t, snap, kind, now) == KindVerdict::Missing
 }
 
+/// The backups as a whole: an RPO breach when what restores to a point and the estate keeps
+/// (archived WAL for a PITR setup, dumps for a dump setup; both when it keeps both) is missing or
+/// older than the objective. With neither kept, nothing restores to a point: a breach.
+pub fn rpo_breached(t: &Thresholds, snap: &BackupsSnapshot, now: DateTime<Utc>) -> bool {
+    let judged: Vec<BackupKind> = BackupKind::ALL.into_iter().filter(|k| judged_by_rpo(*k) && snap.expects(*k)).collect();
+    judged.is_empty()
+        || judged.into_iter().any(|kind| match backup_kind(t, snap, kind, now) {
+            KindVerdict::Missing => true,
+            KindVerdict::Newest { level, .. } => level.is_alarm(),
+        })
+}
+
+/// The backups as a whole. A missing kind judged by the RPO is a breach; a missing base backup or
+/// snapshot is shown on its row (the detector and triage do not track those kinds yet).
 pub fn backups(t: &Thresholds, snap: &BackupsSnapshot, now: DateTime<Utc>) -> Level {
-    if rpo_breached(t, snap, now) || !snap.wal_gaps.is_empty() { Level::Crit } else { Level::Ok }
+    if rpo_breached(t, snap, now) || !snap.wal_gaps.is_empty() || future_items(snap, now).next().is_some() {
+        Level::Crit
+    } else {
+        Level::Ok
+    }
 }
 
 /// Whether a pod restarted often enough to be named in triage.
@@ -385,6 +420,57 @@ mod tests {
         assert_eq!(queue_depth(&t, 10_000), Level::Crit);
         assert_eq!(backup_age(&t, 300), Level::Ok, "an age equal to the RPO meets it");
         assert_eq!(backup_age(&t, 301), Level::Crit);
+    }
+
+    fn item(kind: BackupKind, at: DateTime<Utc>) -> super::super::BackupItem {
+        super::super::BackupItem { kind, key: format!("{kind:?}"), at, size: 1 }
+    }
+
+    #[test]
+    fn a_future_dated_backup_is_flagged_and_never_fresh() {
+        let t = Thresholds::default();
+        let now = Utc::now();
+        let snap = BackupsSnapshot {
+            items: vec![
+                item(BackupKind::Dump, now - chrono::Duration::hours(2)),
+                item(BackupKind::Dump, now + chrono::Duration::minutes(30)),
+            ],
+            kinds: vec![BackupKind::Dump],
+            ..BackupsSnapshot::default()
+        };
+        assert!(rpo_breached(&t, &snap, now), "the 2 h old dump is the newest that counts");
+        assert_eq!(future_items(&snap, now).count(), 1);
+        assert_eq!(backups(&t, &snap, now), Level::Crit);
+        let skewed = BackupsSnapshot { items: vec![item(BackupKind::Dump, now + chrono::Duration::seconds(50))], ..snap.clone() };
+        assert!(!rpo_breached(&t, &skewed, now), "within the clock skew it counts");
+        let only_future = BackupsSnapshot { items: vec![item(BackupKind::Dump, now + chrono::Duration::minutes(30))], ..snap };
+        assert_eq!(backup_kind(&t, &only_future, BackupKind::Dump, now), KindVerdict::Missing);
+    }
+
+    #[test]
+    fn the_rpo_is_measured_from_wal_for_pitr_and_from_dumps_without_it() {
+        let t = Thresholds::default();
+        let now = Utc::now();
+        let pitr = BackupsSnapshot {
+            items: vec![
+                item(BackupKind::BaseBackup, now - chrono::Duration::hours(20)),
+                item(BackupKind::Wal, now - chrono::Duration::seconds(30)),
+            ],
+            kinds: vec![BackupKind::BaseBackup, BackupKind::Wal],
+            ..BackupsSnapshot::default()
+        };
+        assert!(!rpo_breached(&t, &pitr, now), "no dump is configured, so none is missing");
+        assert!(!kind_missing(&t, &pitr, BackupKind::Dump, now));
+        assert_eq!(backups(&t, &pitr, now), Level::Ok);
+        let dump_only = BackupsSnapshot {
+            items: vec![item(BackupKind::Dump, now - chrono::Duration::seconds(400))],
+            kinds: vec![BackupKind::Dump],
+            ..BackupsSnapshot::default()
+        };
+        assert!(rpo_breached(&t, &dump_only, now));
+        let both = BackupsSnapshot { kinds: vec![BackupKind::Wal, BackupKind::Dump], ..dump_only.clone() };
+        assert!(kind_missing(&t, &both, BackupKind::Wal, now), "configured WAL that is missing is a finding");
+        assert!(rpo_breached(&t, &both, now), "PITR configured and no WAL: nothing restores to a point");
     }
 
     #[test]

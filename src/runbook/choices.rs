@@ -146,6 +146,7 @@ mod tests {
                 dump("dumps/shop-new.dump", t(-60)),
             ],
             wal_gaps: vec![],
+            ..BackupsSnapshot::default()
         };
         m.apply(Event::Observed { at: t(0), observation: Observation::Backups(backups) });
         m

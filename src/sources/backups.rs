@@ -1,11 +1,19 @@
 //! Backup inventory collector: lists the configured S3 prefixes (standard AWS chain, profiles,
-//! AWS_ENDPOINT_URL) and classifies base backups, WAL, dumps and snapshots (`backends::s3`).
+//! AWS_ENDPOINT_URL), reads a tool's own catalogue (pgBackRest, Barman Cloud, wal-g) when set.
+
+use std::collections::BTreeMap;
 
 use super::Collect;
 use crate::backends::BackendError;
 use crate::backends::s3::{self as backend};
+use crate::catalog::{self, Detection, Inventory, Layout, WalName};
 use crate::config::S3Source;
-use crate::model::Observation;
+use crate::model::backups::CatalogSummary;
+use crate::model::{BackupItem, BackupKind, BackupsSnapshot, Observation};
+use crate::sanitize::clean;
+
+/// How many of the newest base backups the snapshot carries (the summary counts them all).
+pub const NEWEST_ITEMS: usize = 5;
 
 pub struct Collector {
     cfg: S3Source,
@@ -24,6 +32,191 @@ impl Collect for Collector {
             self.client = Some(backend::client(self.cfg.access()).await);
         }
         let Some(client) = self.client.as_ref() else { return Err(BackendError::unexpected("S3", "no client")) };
-        backend::inventory(client, &self.cfg.bucket, &self.cfg.prefixes()).await.map(Observation::Backups)
+        collect(client, &self.cfg).await.map(Observation::Backups)
+    }
+}
+
+/// The whole inventory as `[s3]` describes it: base backups and WAL from the tool's catalogue
+/// (or the per-kind prefixes for layout "files"), dumps and snapshots from their prefixes.
+pub async fn collect(s3: &aws_sdk_s3::Client, cfg: &S3Source) -> Result<BackupsSnapshot, BackendError> {
+    let catalogued = cfg.uses_catalog() && (cfg.keeps(BackupKind::BaseBackup) || cfg.keeps(BackupKind::Wal));
+    let plain: Vec<(BackupKind, &str)> =
+        cfg.prefixes().into_iter().filter(|(k, _)| !(catalogued && matches!(k, BackupKind::BaseBackup | BackupKind::Wal))).collect();
+    let mut snap = backend::inventory(s3, &cfg.bucket, &plain).await?;
+    snap.kinds = cfg.kept_kinds();
+    if catalogued {
+        let (objects, detection) = detect(s3, cfg).await?;
+        let mut fetched = BTreeMap::new();
+        for key in detection.catalog_keys(&objects) {
+            // A catalogue file that cannot be read is left out; the inventory names what is missing.
+            if let Ok(bytes) = backend::get(s3, &cfg.bucket, &key).await {
+                fetched.insert(key, bytes);
+            }
+        }
+        let FromCatalog { items, gaps, summary } =
+            from_catalog(&detection, &found_words(cfg, &detection), &objects, &fetched).map_err(|e| {
+                BackendError::unexpected(
+                    format!("reading the catalogue under s3://{}/{}", cfg.bucket, clean(&detection.root)),
+                    clean(&e.to_string()),
+                )
+            })?;
+        snap.items.extend(items);
+        snap.wal_gaps = gaps;
+        snap.catalog = Some(Box::new(summary));
+    }
+    Ok(snap)
+}
+
+/// Lists the repository and finds the layout in it (the configured one, or any for "auto").
+async fn detect(s3: &aws_sdk_s3::Client, cfg: &S3Source) -> Result<(Vec<catalog::Object>, Detection), BackendError> {
+    let prefixes: Vec<&str> = if cfg.repo_prefix.is_empty() {
+        vec![cfg.basebackups_prefix.as_str(), cfg.wal_prefix.as_str()]
+    } else {
+        vec![cfg.repo_prefix.as_str()]
+    };
+    let mut objects = Vec::new();
+    for prefix in &prefixes {
+        objects.extend(
+            backend::list(s3, &cfg.bucket, prefix).await?.into_iter().map(|o| catalog::Object::new(o.key, o.size, Some(o.modified))),
+        );
+    }
+    let wanted = Layout::parse(&cfg.layout);
+    let name = match wanted {
+        Some(Layout::PgBackRest) => cfg.stanza.as_str(),
+        Some(Layout::Barman) => cfg.server_name.as_str(),
+        _ => "",
+    };
+    pick(&objects, wanted, name).map(|d| (objects.clone(), d)).ok_or_else(|| {
+        let keys: Vec<&str> = objects.iter().map(|o| o.key.as_str()).collect();
+        BackendError::BadSetting {
+            input: format!(
+                "[s3] layout = \"{}\" under s3://{}/{}",
+                clean(&cfg.layout),
+                clean(&cfg.bucket),
+                clean(prefixes.join(", ").as_str())
+            ),
+            detail: clean(&format!("no such repository there: {}", catalog::detect_layout(&keys).evidence)),
+            fix: "set [s3] repo_prefix to where the tool writes, and layout/stanza/server_name to what it is".into(),
+        }
+    })
+}
+
+/// The repository of `wanted` layout (any for None) and `name` ("" = any), the one with most keys.
+pub fn pick(objects: &[catalog::Object], wanted: Option<Layout>, name: &str) -> Option<Detection> {
+    let keys: Vec<&str> = objects.iter().map(|o| o.key.as_str()).collect();
+    if wanted.is_none() {
+        return Some(catalog::detect_layout(&keys)).filter(|d| d.layout != Layout::Files);
+    }
+    let count = |d: &Detection| d.evidence.split(' ').next().and_then(|n| n.parse::<usize>().ok()).unwrap_or(0);
+    catalog::detect_all(&keys)
+        .into_iter()
+        .filter(|d| Some(d.layout) == wanted && (name.is_empty() || d.name.as_deref() == Some(name)))
+        .max_by_key(count)
+}
+
+fn found_words(cfg: &S3Source, d: &Detection) -> String {
+    let how = if cfg.layout.trim() == "auto" { "auto found" } else { "configured" };
+    format!("{how} {} under \"{}\": {}", d.layout.name(), d.root, d.evidence)
+}
+
+/// What a catalogue adds to the snapshot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FromCatalog {
+    pub items: Vec<BackupItem>,
+    pub gaps: Vec<(String, String)>,
+    pub summary: CatalogSummary,
+}
+
+/// The pure half: a detected repository, its listing and fetched catalogue files as the
+/// snapshot's items (the newest few base backups, the newest WAL), WAL gaps and summary.
+pub fn from_catalog(
+    detection: &Detection,
+    found: &str,
+    objects: &[catalog::Object],
+    fetched: &BTreeMap<String, Vec<u8>>,
+) -> Result<FromCatalog, catalog::CatalogError> {
+    let inv = detection.inventory(objects, fetched, None)?;
+    Ok(summarise(&inv, found))
+}
+
+fn summarise(inv: &Inventory, found: &str) -> FromCatalog {
+    let good: Vec<&catalog::Backup> = inv.backups.iter().filter(|b| b.ok).collect();
+    let mut items: Vec<BackupItem> = good
+        .iter()
+        .filter_map(|b| {
+            Some(BackupItem {
+                kind: BackupKind::BaseBackup,
+                key: clean(&format!("{}{} ({})", inv.root, b.label, b.kind.name())),
+                at: b.stop.or(b.start)?,
+                size: b.repository_size.or(b.database_size).unwrap_or(0),
+            })
+        })
+        .collect();
+    items.sort_by_key(|i| std::cmp::Reverse(i.at));
+    items.truncate(NEWEST_ITEMS);
+    let a = &inv.archive;
+    if let (Some(newest), Some(at)) = (a.newest, a.newest_modified) {
+        items.push(BackupItem { kind: BackupKind::Wal, key: format!("{}{newest}", clean(&inv.root)), at, size: 0 });
+    }
+    let ss = a.segment_size.max(1);
+    let gaps = a
+        .gaps
+        .iter()
+        .map(|g| {
+            let first = WalName::from_segno(g.after.timeline, g.after.segno(ss) + 1, ss);
+            let last = WalName::from_segno(g.after.timeline, g.after.segno(ss) + g.missing.max(1), ss);
+            (first.to_string(), last.to_string())
+        })
+        .collect();
+    let newest = inv.newest_backup();
+    let summary = CatalogSummary {
+        layout: inv.layout.name().to_string(),
+        found: clean(found),
+        name: inv.name.as_deref().map(clean),
+        backup_count: good.len(),
+        newest_label: newest.map(|b| clean(&b.label)),
+        newest_type: newest.map(|b| b.kind.name().to_string()),
+        newest_stop: newest.and_then(|b| b.stop),
+        newest_wal: a.newest.map(|w| w.to_string()),
+        newest_wal_at: a.newest_modified,
+        wal_count: a.segments,
+        warnings: inv.warnings.iter().map(|w| clean(w)).collect(),
+    };
+    FromCatalog { items, gaps, summary }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(tool: &str) -> (Vec<catalog::Object>, BTreeMap<String, Vec<u8>>, Detection) {
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/backups").join(tool);
+        let listing = std::fs::read_to_string(dir.join("keys.tsv")).unwrap_or_default();
+        let objects = catalog::parse_listing(&listing);
+        let detection = pick(&objects, None, "").unwrap_or_else(|| panic!("{tool}: no repository found"));
+        let strip = format!("{tool}/");
+        let fetched = detection
+            .catalog_keys(&objects)
+            .into_iter()
+            .filter_map(|k| std::fs::read(dir.join(k.strip_prefix(&strip)?)).ok().map(|b| (k, b)))
+            .collect();
+        (objects, fetched, detection)
+    }
+
+    #[test]
+    fn a_configured_layout_and_name_must_be_there() {
+        let (objects, _, _) = fixture("pgbackrest");
+        assert!(pick(&objects, Some(Layout::PgBackRest), "shop").is_some());
+        assert!(pick(&objects, Some(Layout::PgBackRest), "other").is_none());
+        assert!(pick(&objects, Some(Layout::Barman), "").is_none());
+    }
+
+    #[test]
+    fn the_snapshot_carries_the_newest_few_not_the_whole_listing() {
+        let (objects, fetched, d) = fixture("pgbackrest");
+        let got = from_catalog(&d, "auto", &objects, &fetched).unwrap_or_else(|e| panic!("{e}"));
+        assert!(got.items.len() <= NEWEST_ITEMS + 1, "{}", got.items.len());
+        assert!(objects.len() > got.items.len() * 10, "the listing has {} keys", objects.len());
+        assert_eq!(got.items.iter().filter(|i| i.kind == BackupKind::Wal).count(), 1);
     }
 }
