@@ -260,6 +260,9 @@ pub struct Env {
     pub home: Option<PathBuf>,
     /// SITREP_TEST_PANIC: panic after the first frame (tests of terminal restoration).
     pub test_panic: bool,
+    /// The PG* variables (PGSSLMODE, PGSSLROOTCERT, PGSSLCERT, PGSSLKEY, PGPASSFILE, PGHOST, ...)
+    /// every DSN falls back on, as psql reads them.
+    pub pg: crate::backends::postgres::PgEnv,
 }
 
 impl Env {
@@ -280,6 +283,7 @@ impl Env {
             log_dir: set("SITREP_LOG_DIR").map(PathBuf::from),
             home: set("SITREP_HOME").map(PathBuf::from),
             test_panic: get("SITREP_TEST_PANIC").is_some(),
+            pg: crate::backends::postgres::PgEnv::from_lookup(&get),
         }
     }
 }
@@ -477,6 +481,14 @@ fn semantic_problems(path: &Path, text: &str, c: &Config) -> Vec<Problem> {
                 "members",
                 format!("member `{}` has an empty dsn", m.name),
                 "give dsn as \"host=... port=... user=...\" or a postgres:// URL",
+            );
+        } else if let Err(e) = crate::backends::postgres::pg_config(&m.dsn, Duration::from_secs(1)) {
+            // The collectors' own parser, with the PG* variables: what fails here fails there.
+            bad(
+                "postgres",
+                "members",
+                format!("member `{}`: {}", m.name, crate::sanitize::redact_secrets(&e.to_string())),
+                "fix the member's dsn",
             );
         }
     }
