@@ -739,6 +739,19 @@ mod tests {
     }
 
     #[test]
+    fn check_reads_member_dsns_with_the_collectors_parser() {
+        let found = problems("[postgres]\nmembers = [{ name = \"pg-0\", dsn = \"host=db password=s3cr3t sslmode=verify-full\" }]\n");
+        assert!(found.len() == 1 && found[0].what.contains("pg-0") && found[0].what.contains("sslrootcert"), "{found:?}");
+        assert!(!found[0].to_string().contains("s3cr3t"), "{}", found[0]);
+        let found =
+            problems("[postgres]\nmembers = [{ name = \"pg-0\", dsn = \"host=db sslmode=require sslrootcert=/no/such/ca.pem\" }]\n");
+        assert!(found.len() == 1 && found[0].what.contains("/no/such/ca.pem"), "{found:?}");
+        assert!(
+            problems("[postgres]\nmembers = [{ name = \"pg-0\", dsn = \"host=db sslmode=verify-full sslrootcert=system\" }]\n").is_empty()
+        );
+    }
+
+    #[test]
     fn semantic_mistakes_are_caught() {
         let found = problems("[sentinel]\naddrs = [\"nohost\"]\n[thresholds]\nlag_warn_secs = 100\nlag_crit_secs = 10\n");
         assert_eq!(found.len(), 2, "{found:?}");

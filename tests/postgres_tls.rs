@@ -173,7 +173,11 @@ async fn encrypted(dsn: &str) -> Result<bool, String> {
 async fn error_of(dsn: &str) -> String {
     match connect(dsn, T).await {
         Ok(_) => panic!("connected with {}", dsn.replace(PASSWORD, "***")),
-        Err(e) => e.to_string(),
+        Err(e) => {
+            // Shown with --nocapture: the messages people see for each mistake.
+            eprintln!("message: {e}");
+            e.to_string()
+        }
     }
 }
 

@@ -302,7 +302,9 @@ impl ServerCertVerifier for ChainOnly {
 pub fn tls_fix(e: &(dyn std::error::Error + 'static), host: &str) -> Option<String> {
     let mut cause = Some(e);
     while let Some(c) = cause {
-        if let Some(r) = c.downcast_ref::<rustls::Error>() {
+        // tokio-rustls wraps the rustls error in an io::Error, whose source() skips it.
+        let inner = c.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()).and_then(|i| i.downcast_ref::<rustls::Error>());
+        if let Some(r) = c.downcast_ref::<rustls::Error>().or(inner) {
             return Some(fix_for(r, host));
         }
         cause = c.source();
