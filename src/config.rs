@@ -500,6 +500,15 @@ fn semantic_problems(path: &Path, text: &str, c: &Config) -> Vec<Problem> {
             "write it as redis://host:6379/0, or \"\" to follow the Sentinel master",
         );
     }
+    if c.queues.url.starts_with("rediss://") {
+        // Until the redis client is built with TLS, a rediss URL would pass here and fail on every reading.
+        bad(
+            "queues",
+            "url",
+            format!("`{}`: Redis over TLS (rediss://) is not supported by this build yet", crate::sanitize::redact_secrets(&c.queues.url)),
+            "reach the queue server through a TLS tunnel (e.g. stunnel) and give its redis:// address",
+        );
+    }
     if c.timeline.store == StoreKind::Postgres {
         if c.timeline.dsn.trim().is_empty() {
             bad(
