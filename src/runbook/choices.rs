@@ -2,9 +2,9 @@
 //! values the panes show, with a short label; pure, so the console's picker and the CLI share it.
 
 use super::spec::ParamSource;
-use crate::human::{age, bytes};
 use crate::model::{BackupKind, Health, Model, SourceId};
 use crate::sanitize::{sanitize, sanitize_bounded};
+use crate::human::{age, bytes};
 use std::collections::BTreeMap;
 
 /// One value a person can pick: `value` goes into the run, `label` says what it is.
