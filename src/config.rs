@@ -362,6 +362,9 @@ pub struct Env {
     pub home: Option<PathBuf>,
     /// SITREP_TEST_PANIC: panic after the first frame (tests of terminal restoration).
     pub test_panic: bool,
+    /// The PG* variables (PGSSLMODE, PGSSLROOTCERT, PGSSLCERT, PGSSLKEY, PGPASSFILE, PGHOST, ...)
+    /// every DSN falls back on, as psql reads them.
+    pub pg: crate::backends::postgres::PgEnv,
 }
 
 impl Env {
@@ -382,6 +385,7 @@ impl Env {
             log_dir: set("SITREP_LOG_DIR").map(PathBuf::from),
             home: set("SITREP_HOME").map(PathBuf::from),
             test_panic: get("SITREP_TEST_PANIC").is_some(),
+            pg: crate::backends::postgres::PgEnv::from_lookup(&get),
         }
     }
 }
@@ -581,6 +585,14 @@ fn semantic_problems(path: &Path, text: &str, c: &Config) -> Vec<Problem> {
                 format!("member `{}` has an empty dsn", m.name),
                 "give dsn as \"host=... port=... user=...\" or a postgres:// URL",
             );
+        } else if let Err(e) = crate::backends::postgres::pg_config(&m.dsn, Duration::from_secs(1)) {
+            // The collectors' own parser, with the PG* variables: what fails here fails there.
+            bad(
+                "postgres",
+                "members",
+                format!("member `{}`: {}", m.name, crate::sanitize::redact_secrets(&e.to_string())),
+                "fix the member's dsn",
+            );
         }
     }
     if !(c.queues.url.is_empty() || c.queues.url.starts_with("redis://") || c.queues.url.starts_with("rediss://")) {
@@ -589,6 +601,15 @@ fn semantic_problems(path: &Path, text: &str, c: &Config) -> Vec<Problem> {
             "url",
             format!("`{}` is not a redis:// URL", crate::sanitize::redact_secrets(&c.queues.url)),
             "write it as redis://host:6379/0, or \"\" to follow the Sentinel master",
+        );
+    }
+    if c.queues.url.starts_with("rediss://") {
+        // Until the redis client is built with TLS, a rediss URL would pass here and fail on every reading.
+        bad(
+            "queues",
+            "url",
+            format!("`{}`: Redis over TLS (rediss://) is not supported by this build yet", crate::sanitize::redact_secrets(&c.queues.url)),
+            "reach the queue server through a TLS tunnel (e.g. stunnel) and give its redis:// address",
         );
     }
     if c.timeline.store == StoreKind::Postgres {
@@ -795,6 +816,19 @@ mod tests {
         assert!(found.iter().any(|p| p.line == 3 && p.fix.contains("\"pgbackrest\"")), "{found:?}");
         let ok = "[s3]\nbucket = \"b\"\nlayout = \"pgbackrest\"\nrepo_prefix = \"pgbackrest/\"\nkinds = [\"base\", \"wal\"]\ndumps_prefix = \"\"\n";
         assert!(problems(ok).is_empty(), "a kind not kept is not listed: {:?}", problems(ok));
+    }
+
+    #[test]
+    fn check_reads_member_dsns_with_the_collectors_parser() {
+        let found = problems("[postgres]\nmembers = [{ name = \"pg-0\", dsn = \"host=db password=s3cr3t sslmode=verify-full\" }]\n");
+        assert!(found.len() == 1 && found[0].what.contains("pg-0") && found[0].what.contains("sslrootcert"), "{found:?}");
+        assert!(!found[0].to_string().contains("s3cr3t"), "{}", found[0]);
+        let found =
+            problems("[postgres]\nmembers = [{ name = \"pg-0\", dsn = \"host=db sslmode=require sslrootcert=/no/such/ca.pem\" }]\n");
+        assert!(found.len() == 1 && found[0].what.contains("/no/such/ca.pem"), "{found:?}");
+        assert!(
+            problems("[postgres]\nmembers = [{ name = \"pg-0\", dsn = \"host=db sslmode=verify-full sslrootcert=system\" }]\n").is_empty()
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! callers pass the text through `sources::clean` before it can reach the screen.
 
 pub mod kube;
+pub mod pg_tls;
 pub mod postgres;
 pub mod redis;
 pub mod s3;

@@ -24,7 +24,7 @@ pub fn read_only_query(query: &str) -> Result<(), EffectError> {
 }
 
 /// A client on the member that is not in recovery, for `database`; also its member name.
-pub async fn leader_client(ctx: &Ctx, database: &str) -> Result<(String, tokio_postgres::Client, tokio_postgres::Config), EffectError> {
+pub async fn leader_client(ctx: &Ctx, database: &str) -> Result<(String, tokio_postgres::Client, backend::PgConfig), EffectError> {
     let members = ctx.config.postgres.members.iter().map(|m| (m.name.as_str(), m.dsn.as_str()));
     Ok(backend::leader(members, database, ctx.timeout).await?)
 }
