@@ -5,8 +5,8 @@ use chrono::{DateTime, Duration, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use sitrep::config::Config;
 use sitrep::model::*;
-use sitrep::record::player::console_at;
 use sitrep::record::{Header, Record, Recording};
+use sitrep::replay::player::console_at;
 use std::hint::black_box;
 
 fn t0() -> DateTime<Utc> {

@@ -179,7 +179,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn replay(args: ReplayArgs, config_path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
-    use crate::record::player;
+    use crate::replay::player;
     let rec = crate::record::read(&args.file)?;
     if let Some(p) = &rec.problem {
         eprintln!("sitrep replay: {}: {p}", args.file.display());
@@ -206,7 +206,7 @@ fn replay(args: ReplayArgs, config_path: Option<PathBuf>) -> anyhow::Result<Exit
         return Ok(ExitCode::SUCCESS);
     }
     let from = player::parse_offset(&args.from).map_err(anyhow::Error::msg)?;
-    crate::console::runtime()?.block_on(crate::record::replay::run(rec, config, args.speed.clamp(0.25, 32.0), from))?;
+    crate::console::runtime()?.block_on(crate::replay::interactive::run(rec, config, args.speed.clamp(0.25, 32.0), from))?;
     Ok(ExitCode::SUCCESS)
 }
 

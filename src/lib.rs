@@ -18,6 +18,7 @@ pub mod logging;
 pub mod model;
 pub mod programs;
 pub mod record;
+pub mod replay;
 pub mod runbook;
 pub mod sanitize;
 pub mod sources;

@@ -270,7 +270,7 @@ fn frames_taken_while_recording_equal_the_replayed_frames_at_the_same_offsets() 
     let rec = sitrep::record::read(&path).expect("read the recording");
     assert!(rec.problem.is_none(), "{:?}", rec.problem);
     for (t, frame, what) in &live {
-        let replayed = sitrep::record::player::console_at(&rec, &config, *t, true).expect("replay console");
+        let replayed = sitrep::replay::player::console_at(&rec, &config, *t, true).expect("replay console");
         let replayed = frame_text(&replayed, 120, 40, false).replace("REPLAY · ", "");
         assert_eq!(&replayed, frame, "{what} at {t} ms differs from the live one");
     }

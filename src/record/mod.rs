@@ -1,10 +1,8 @@
-//! Recording and replay: the console's own event stream, written compactly as it happens and
-//! played back through the same Model and render — any size, any pane, no network.
+//! Recordings: the console's own event stream, written compactly as it happens and read back
+//! checked and sanitized (the replay frontend in `crate::replay` plays them).
 
 pub mod format;
-pub mod player;
 pub mod reader;
-pub mod replay;
 pub mod writer;
 
 pub use format::{Header, KeyRecord, Record};

@@ -1,13 +1,13 @@
 //! Replay: the same console driven by a recording and a virtual clock. Nothing is executed; the
 //! viewer may look anywhere, at any size; notes go to an annotations file beside the recording.
 
-use super::format::Record;
-use super::reader::Recording;
-use super::replay::annotations_path;
+use super::interactive::annotations_path;
 use crate::app::{Console, frame_text};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::model::Event;
+use crate::record::format::Record;
+use crate::record::reader::Recording;
 use crate::sanitize::{sanitize, sanitize_lines};
 use chrono::Duration;
 
@@ -118,7 +118,7 @@ pub fn info(rec: &Recording) -> String {
             out.push_str(&format!("  {at}  {text}\n"));
         }
     }
-    if let Ok(card) = std::fs::read_to_string(super::scorecard_path(&rec.path)) {
+    if let Ok(card) = std::fs::read_to_string(crate::record::scorecard_path(&rec.path)) {
         out.push('\n');
         out.push_str(&sanitize_lines(&card));
         if !card.ends_with('\n') {

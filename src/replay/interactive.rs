@@ -1,11 +1,11 @@
 //! Interactive replay: play, pause, speed 0.25x–32x, seek by time or to the next/previous
 //! timeline entry, with a progress bar marking the incident's entries. Any size, resizable.
 
-use super::player::{console_at, parse_offset};
-use super::reader::Recording;
 use crate::app::Console;
 use crate::config::Config;
 use crate::model::Event;
+use crate::record::reader::Recording;
+use crate::replay::player::{console_at, parse_offset};
 use crate::ui::command::{Command, Scope};
 use crate::ui::keymap::{Binding, Keys, lookup};
 use crate::ui::{KeyOutcome, Mode};
@@ -64,7 +64,7 @@ const KEYS: &[Binding<ReplayAction>] = &[
 struct Player {
     console: Console,
     pos_ms: u64,
-    cursor: super::player::Cursor,
+    cursor: crate::replay::player::Cursor,
     playing: bool,
     speed: usize,
 }
@@ -73,7 +73,7 @@ impl Player {
     fn seek(&mut self, rec: &Recording, config: &Config, to_ms: u64) -> anyhow::Result<()> {
         let to = to_ms.min(rec.duration_ms());
         let view = self.console.view.clone();
-        let (mut console, cursor) = super::player::console_and_cursor_at(rec, config, to, false)?;
+        let (mut console, cursor) = crate::replay::player::console_and_cursor_at(rec, config, to, false)?;
         console.view = view;
         console.set_replay(annotations_path(&rec.path), crate::ui::keymap::rows(KEYS, Scope::Replay));
         self.console = console;
@@ -118,7 +118,7 @@ fn entry_offsets(rec: &Recording) -> Vec<u64> {
     rec.records
         .iter()
         .filter_map(|r| match r {
-            super::Record::Event { t, event: Event::TimelineAppended { .. } } => Some(*t),
+            crate::record::Record::Event { t, event: Event::TimelineAppended { .. } } => Some(*t),
             _ => None,
         })
         .collect()
