@@ -491,15 +491,6 @@ mod tests {
     }
 
     #[test]
-    fn detections_become_detected_entries() {
-        let det = Detection { at: t(0), source: SourceId::Backups, what: "x".into(), recovered: false, backup_age_secs: Some(9) };
-        assert!(matches!(
-            crate::timeline::EntryKind::from(&det),
-            crate::timeline::EntryKind::Detected { backup_age_secs: Some(9), recovered: false, .. }
-        ));
-    }
-
-    #[test]
     fn a_crash_loop_running_between_back_offs_is_one_incident_not_a_flap() {
         let mut d = Drill::new();
         d.see(pods(Some("CrashLoopBackOff")), 6);

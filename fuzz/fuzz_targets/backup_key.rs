@@ -10,9 +10,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok(key) = std::str::from_utf8(rest) else { return };
     let kind = BackupKind::ALL[usize::from(which) % BackupKind::ALL.len()];
     let modified = chrono::DateTime::from_timestamp(1_795_000_000, 0).unwrap_or_default();
-    if let Some(item) = sitrep::sources::backups::classify(kind, key, modified, 1) {
+    if let Some(item) = sitrep::backends::s3::classify(kind, key, modified, 1) {
         assert!(!item.key.chars().any(char::is_control), "control char in a classified key: {:?}", item.key);
     }
-    let _ = sitrep::sources::backups::time_in_key(key);
-    let _ = sitrep::sources::backups::wal_gaps(&[key, "000000010000000000000001"]);
+    let _ = sitrep::backends::s3::time_in_key(key);
+    let _ = sitrep::backends::s3::wal_gaps(&[key, "000000010000000000000001"]);
 });

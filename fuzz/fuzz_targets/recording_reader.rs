@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
                 assert!(!text.chars().any(char::is_control), "control char survived the reader: {text:?}");
             }
             // The replay's own formatting of what was read must not panic either.
-            let _ = sitrep::record::player::info(&rec);
+            let _ = sitrep::replay::player::info(&rec);
         }
         Err(e) => {
             let _ = e.to_string();

@@ -338,6 +338,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn detections_become_detected_entries() {
+        let det = crate::detect::Detection {
+            at: chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default(),
+            source: crate::model::SourceId::Backups,
+            what: "x".into(),
+            recovered: false,
+            backup_age_secs: Some(9),
+        };
+        assert!(matches!(EntryKind::from(&det), EntryKind::Detected { backup_age_secs: Some(9), recovered: false, .. }));
+    }
+
+    #[test]
     fn incident_ids_refuse_anything_that_could_escape_the_data_dir() {
         assert!("2026-11-29-001".parse::<IncidentId>().is_ok());
         for bad in ["", "../etc/passwd", "a/b", "-rf", "x y", &"a".repeat(65)] {

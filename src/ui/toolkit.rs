@@ -89,3 +89,13 @@ pub fn placeholder<'a>(health: &Health, theme: &Theme) -> Paragraph<'a> {
     };
     Paragraph::new(line).wrap(Wrap { trim: true })
 }
+
+/// When a member (Postgres member, Sentinel) last answered for itself: "3s ago", or "failing 40s"
+/// since its first failure of the current run, so a row that does not answer shows that it is news.
+pub fn answered(health: Option<&crate::model::RowHealth>, now: DateTime<Utc>) -> String {
+    match health {
+        Some(crate::model::RowHealth { failing_since: Some(since), .. }) => format!("failing {}", age(now, *since)),
+        Some(crate::model::RowHealth { last_ok: Some(t), .. }) => format!("{} ago", age(now, *t)),
+        _ => String::new(),
+    }
+}

@@ -2,10 +2,9 @@
 //! Lag over threshold turns yellow then red; a failing archiver is always red.
 
 use super::PaneCtx;
-use crate::model::RowHealth;
 use crate::model::SourceId;
 use crate::model::verdict::{self, MemberAlarm};
-use crate::ui::toolkit::{age, bytes};
+use crate::ui::toolkit::{age, answered, bytes};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -104,11 +103,7 @@ fn members_table<'a>(snap: &'a crate::model::ReplicationSnapshot, ctx: &PaneCtx)
             Some(m) => format!("DOWN {}", m.error.as_deref().unwrap_or("no answer")),
             None => "-".to_string(),
         };
-        let when = match ctx.model.member_health.get(name) {
-            Some(RowHealth { failing_since: Some(since), .. }) => format!("failing {}", age(ctx.now, *since)),
-            Some(RowHealth { last_ok: Some(t), .. }) => format!("{} ago", age(ctx.now, *t)),
-            _ => String::new(),
-        };
+        let when = answered(ctx.model.member_health.get(name), ctx.now);
         let patroni_bad = patroni.is_some_and(|m| m.state != "running" && m.state != "streaming");
         let style = if alarmed(name) || patroni_bad { ctx.theme.crit } else { ctx.theme.text };
         let (role, state, tl, lag) = match patroni {

@@ -4,7 +4,7 @@
 use super::PaneCtx;
 use crate::model::SourceId;
 use crate::model::verdict::{self, SentinelAlarm};
-use crate::ui::toolkit::bytes;
+use crate::ui::toolkit::{answered, bytes};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -44,11 +44,11 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
             (Some(m), None) => (m.clone(), ctx.theme.text),
             (None, None) => ("no master".into(), ctx.theme.crit),
         };
-        Row::new(vec![s.addr.clone(), says]).style(style)
+        Row::new(vec![s.addr.clone(), says, answered(ctx.model.sentinel_health.get(&s.addr), ctx.now)]).style(style)
     });
     f.render_widget(
-        Table::new(sentinels, [Constraint::Length(22), Constraint::Fill(1)])
-            .header(Row::new(vec!["SENTINEL", "REPORTS MASTER"]).style(ctx.theme.muted)),
+        Table::new(sentinels, [Constraint::Length(22), Constraint::Fill(1), Constraint::Length(12)])
+            .header(Row::new(vec!["SENTINEL", "REPORTS MASTER", "ANSWERED"]).style(ctx.theme.muted)),
         sentinels_area,
     );
     let replicas = snap.replicas.iter().map(|r| {
