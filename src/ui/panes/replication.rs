@@ -13,7 +13,8 @@ use ratatui::widgets::{Paragraph, Row, Sparkline, Table};
 pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
     let Some((inner, snap)) = super::open(f, area, ctx, 2, "Replication", SourceId::Replication, &ctx.model.replication) else { return };
     let lag_style = |secs: Option<f64>, b: u64| ctx.theme.row(verdict::lag(ctx.thresholds, secs, Some(b)));
-    let unanswering = verdict::member_alarms(snap).into_iter().find(|a| matches!(a, MemberAlarm::LeaderUnanswering { .. }));
+    let alarms = verdict::member_alarms(snap);
+    let unanswering = alarms.iter().find(|a| matches!(a, MemberAlarm::LeaderUnanswering { .. }));
     let leader = match (snap.leader(), unanswering) {
         (None, _) => Span::styled("NO LEADER", ctx.theme.crit),
         (Some(l), Some(_)) => Span::styled(format!("{l} (Patroni's word) NOT ANSWERING SQL"), ctx.theme.crit),
@@ -53,7 +54,7 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
     .areas(inner);
     f.render_widget(Paragraph::new(Line::from(head)), head_area);
 
-    f.render_widget(members_table(snap, ctx), members_area);
+    f.render_widget(members_table(snap, &alarms, ctx), members_area);
 
     let standbys = snap.standbys.iter().map(|s| {
         Row::new(vec![
@@ -84,8 +85,7 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
 /// Every member twice judged: what Patroni says (role, state) beside what the member itself answers
 /// over SQL, with the age of that answer. A member that does not answer is red with its error and
 /// since when, whatever Patroni says (a frozen leader stays "running" in Patroni's view).
-fn members_table<'a>(snap: &'a crate::model::ReplicationSnapshot, ctx: &PaneCtx) -> Table<'a> {
-    let alarms = verdict::member_alarms(snap);
+fn members_table<'a>(snap: &'a crate::model::ReplicationSnapshot, alarms: &[MemberAlarm], ctx: &PaneCtx) -> Table<'a> {
     let alarmed = |name: &str| {
         alarms.iter().any(|a| match a {
             MemberAlarm::SplitBrain(names) => names.iter().any(|n| n == name),
