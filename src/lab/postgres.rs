@@ -219,7 +219,18 @@ pub async fn wait_replicated(plan: &PostgresPlan, timeout: Duration) -> Result<S
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    Err(not_healthy("patroni", timeout, &last, "logs/patroni-pg-0.log and logs/patroni-pg-1.log"))
+    Err(not_healthy("patroni", timeout, &stuck_members(plan, &last), "logs/patroni-pg-0.log and logs/patroni-pg-1.log"))
+}
+
+/// Why Patroni is not healthy, member by member: Patroni's last view, then the last lines of the
+/// log of each member that is not a running leader or a streaming replica.
+fn stuck_members(plan: &PostgresPlan, last_view: &str) -> String {
+    let mut why = format!("Patroni's last view: {last_view}");
+    for m in &plan.members {
+        let log = plan.dir.join("logs").join(format!("patroni-{}.log", m.name));
+        why.push_str(&format!("\n  {} (last lines of {}):\n{}", m.name, log.display(), super::process::tail(&log, 8)));
+    }
+    why
 }
 
 /// Opens a connection and drives it on its own task.
