@@ -1,5 +1,6 @@
-//! The bundled recordings replay to the frames they gave before the verdict/redesign change:
-//! every frame under tests/fixtures/replay-frames was rendered by that earlier build.
+//! The bundled recordings replay to the frames under tests/fixtures/replay-frames, rendered when
+//! the recordings were made (`scripts/record-samples` runs `scripts/replay-frames`). A change to
+//! how panes draw fails here until the frames are regenerated on purpose and their diff is read.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -31,8 +31,8 @@ fn shows(tmux: &Tmux, what: &str, want: &str) -> String {
 #[test]
 fn the_player_pauses_changes_speed_seeks_by_time_and_entry_and_keeps_notes_beside_the_recording() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let recording = dir.path().join("bad-deploy.sitrep");
-    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/recordings/bad-deploy.sitrep"), &recording).expect("copy the bundled recording");
+    let recording = dir.path().join("queue-backlog.sitrep");
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/recordings/queue-backlog.sitrep"), &recording).expect("copy the bundled recording");
     let original = std::fs::read(&recording).expect("recording bytes");
     let rec = sitrep::record::read(&recording).expect("the bundled recording reads");
     let entries: Vec<u64> = rec
@@ -43,7 +43,7 @@ fn the_player_pauses_changes_speed_seeks_by_time_and_entry_and_keeps_notes_besid
             _ => None,
         })
         .collect();
-    assert!(entries.len() >= 2, "the bad-deploy recording holds timeline entries: {entries:?}");
+    assert!(entries.len() >= 2, "the queue-backlog recording holds timeline entries: {entries:?}");
     let total = clock(rec.duration_ms());
 
     let cmd = format!("{} replay {}; sleep 30", env!("CARGO_BIN_EXE_sitrep"), recording.display());
@@ -99,7 +99,7 @@ fn the_player_pauses_changes_speed_seeks_by_time_and_entry_and_keeps_notes_besid
     tmux.until("the note editor", 20, |s| s.to_lowercase().contains("note"));
     tmux.type_text("replay note: rollback came late");
     tmux.keys(&["C-s"]);
-    let notes = dir.path().join("bad-deploy.sitrep.annotations.jsonl");
+    let notes = dir.path().join("queue-backlog.sitrep.annotations.jsonl");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while !std::fs::read_to_string(&notes).is_ok_and(|t| t.contains("replay note: rollback came late")) {
         assert!(std::time::Instant::now() < deadline, "no annotation in {} within 20s; screen:\n{}", notes.display(), tmux.screen());
