@@ -47,17 +47,29 @@ pub struct TimelineStoreConfig {
     pub dsn: String,
     /// For "postgres": the schema sitrep creates and migrates its tables in.
     pub schema: String,
+    /// How far back opening an incident adopts the findings made while none was open.
+    pub look_back_secs: u64,
 }
 
 impl Default for TimelineStoreConfig {
     fn default() -> Self {
-        TimelineStoreConfig { store: StoreKind::Local, dsn: String::new(), schema: "sitrep".into() }
+        TimelineStoreConfig {
+            store: StoreKind::Local,
+            dsn: String::new(),
+            schema: "sitrep".into(),
+            look_back_secs: crate::timeline::adopt::DEFAULT_LOOK_BACK.num_seconds().unsigned_abs(),
+        }
     }
 }
 
 impl TimelineStoreConfig {
     pub fn shared(&self) -> bool {
         self.store == StoreKind::Postgres
+    }
+
+    /// `look_back_secs` as the duration `incident open` and `:open` adopt findings from.
+    pub fn look_back(&self) -> chrono::Duration {
+        i64::try_from(self.look_back_secs).ok().and_then(chrono::Duration::try_seconds).unwrap_or(chrono::Duration::MAX)
     }
 }
 
@@ -742,6 +754,19 @@ mod tests {
         let found = problems("[timeline]\nstore = \"postgres\"\ndsn = \"host=db\"\nschema = \"x; DROP TABLE y\"\n");
         assert!(found.len() == 1 && found[0].line == 4 && found[0].fix.contains("lower-case"), "{found:?}");
         assert!(problems("[timeline]\nstore = \"postgres\"\ndsn = \"host=db dbname=incidents\"\n").is_empty());
+    }
+
+    #[test]
+    fn the_look_back_is_read_from_the_timeline_section() {
+        let (c, found) = parse(Path::new("x"), "[timeline]\nlook_back_secs = 7200\n");
+        assert!(found.is_empty(), "{found:?}");
+        assert_eq!(c.timeline.look_back(), chrono::Duration::hours(2));
+        assert_eq!(Config::default().timeline.look_back(), crate::timeline::adopt::DEFAULT_LOOK_BACK);
+        // Any number is a duration, never a panic.
+        let (c, _) = parse(Path::new("x"), &format!("[timeline]\nlook_back_secs = {}\n", i64::MAX));
+        assert_eq!(c.timeline.look_back(), chrono::Duration::MAX);
+        let found = problems("[timeline]\nlook_back_secs = \"2h\"\n");
+        assert!(found.len() == 1 && found[0].line == 2, "{found:?}");
     }
 
     #[test]

@@ -552,6 +552,33 @@ fn open_from_the_console_adopts_the_findings_it_kept_before_and_impact_starts_at
 }
 
 #[test]
+fn the_consoles_open_adopts_as_far_back_as_timeline_look_back_secs_says() {
+    use sitrep::model::SourceId;
+    use sitrep::timeline::live::{self, TimelineRequest};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = lab_config(dir.path(), 5432);
+    // Two hours, where the default (30 min) would leave the settled episode out.
+    config.timeline.look_back_secs = 7200;
+    let clock = Clock::virtual_at(start());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let console = live::spawn(&config, clock.clone(), tx);
+    let old = start() - Duration::minutes(90);
+    for d in [
+        finding("queue celery growing: over its warning depth (2000 messages)", SourceId::Queues, old, false),
+        finding("queue celery back under its warning depth (3 messages)", SourceId::Queues, old + Duration::minutes(2), true),
+        finding("source backups failing: timeout", SourceId::Backups, start() - Duration::hours(3), false),
+        finding("source backups recovered", SourceId::Backups, start() - Duration::hours(3) + Duration::minutes(1), true),
+    ] {
+        console.send(TimelineRequest::Detected(d)).expect("console writer running");
+    }
+    console.send(TimelineRequest::Open { severity: Severity::P3, title: "slow queue".into() }).expect("send");
+    let texts: Vec<String> = loaded_incident(&mut rx).iter().map(|l| l.text.clone()).collect();
+    assert_eq!(texts.len(), 3, "opened + the queue episode 90 min ago; the settled backups one 3 h ago stays out: {texts:#?}");
+    assert!(texts.iter().any(|t| t.contains("2000 messages")) && texts.iter().any(|t| t.contains("3 messages")), "{texts:#?}");
+    assert!(!texts.iter().any(|t| t.contains("source backups")), "{texts:#?}");
+}
+
+#[test]
 fn open_from_the_cli_adopts_a_consoles_findings_once_and_only_within_the_look_back() {
     use sitrep::model::SourceId;
     let dir = tempfile::tempdir().expect("tempdir");

@@ -132,7 +132,7 @@ impl Session {
             clock: Clock::Real,
             author: local_author(),
             estate: super::estate::Estate::from_config(config),
-            look_back: super::adopt::DEFAULT_LOOK_BACK,
+            look_back: config.timeline.look_back(),
             shared: config.timeline.shared().then(|| config.timeline.clone()),
             timeout: std::time::Duration::from_secs(config.general.timeout_secs.max(1)),
         })

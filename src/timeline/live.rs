@@ -27,10 +27,6 @@ pub enum TimelineRequest {
     Reload,
 }
 
-/// How far back `:open` adopts the findings kept while no incident was open.
-/// (Configurable once `[timeline] look_back` exists in the Config; until then the default.)
-const LOOK_BACK: chrono::Duration = super::adopt::DEFAULT_LOOK_BACK;
-
 /// Parses the console's incident commands; None if `cmd` is not one of them.
 pub fn parse_command(cmd: &str) -> Option<Result<TimelineRequest, String>> {
     let (word, rest) = cmd.split_once(' ').unwrap_or((cmd, ""));
@@ -58,6 +54,8 @@ pub fn spawn(config: &Config, clock: Clock, events: UnboundedSender<Event>) -> m
     let (tx, rx) = mpsc::channel::<TimelineRequest>();
     let store = LocalStore::from_config(config);
     let estate = Estate::from_config(config);
+    // How far back `:open` adopts the findings kept while no incident was open.
+    let look_back = config.timeline.look_back();
     let events_for_sync = events.clone();
     let spawned = std::thread::Builder::new().name("sitrep-timeline".into()).spawn(move || {
         let store = match store {
@@ -67,7 +65,7 @@ pub fn spawn(config: &Config, clock: Clock, events: UnboundedSender<Event>) -> m
                 return;
             }
         };
-        run(&store, &clock, &estate, &events, rx);
+        run(&store, &clock, &estate, &events, rx, look_back);
     });
     if let Err(e) = spawned {
         tracing::error!("cannot start the timeline writer: {e}");
@@ -78,29 +76,36 @@ pub fn spawn(config: &Config, clock: Clock, events: UnboundedSender<Event>) -> m
     tx
 }
 
-fn run(store: &LocalStore, clock: &Clock, estate: &Estate, events: &UnboundedSender<Event>, rx: mpsc::Receiver<TimelineRequest>) {
+fn run(
+    store: &LocalStore,
+    clock: &Clock,
+    estate: &Estate,
+    events: &UnboundedSender<Event>,
+    rx: mpsc::Receiver<TimelineRequest>,
+    look_back: chrono::Duration,
+) {
     let author = local_author();
     let scope = estate.key();
     // Findings made while no incident is open: kept here, adopted by the next `:open`.
     let mut unattached: Option<TimelineWriter> = None;
-    let mut writer = load(store, clock, events, &author, estate);
+    let mut writer = load(store, clock, events, &author, estate, look_back);
     for request in rx {
         let event = match (request, writer.as_mut()) {
             (TimelineRequest::Reload, _) => {
-                writer = load(store, clock, events, &author, estate);
+                writer = load(store, clock, events, &author, estate, look_back);
                 continue;
             }
             (TimelineRequest::Open { severity, title }, _) => {
-                match open_adopting(store, estate, clock, &author, &title, severity, LOOK_BACK) {
+                match open_adopting(store, estate, clock, &author, &title, severity, look_back) {
                     Ok(done) => {
                         // The journal writer would re-scan a file another process may have grown.
                         unattached = None;
-                        writer = load(store, clock, events, &author, estate);
+                        writer = load(store, clock, events, &author, estate, look_back);
                         for w in &done.warnings {
                             let _ = events.send(Event::TimelineProblem { error: crate::sanitize::clean(w) });
                         }
                         if !done.adopted.is_empty() {
-                            let _ = events.send(Event::TimelineProblem { error: done.summary(LOOK_BACK) });
+                            let _ = events.send(Event::TimelineProblem { error: done.summary(look_back) });
                         }
                         continue;
                     }
@@ -115,7 +120,7 @@ fn run(store: &LocalStore, clock: &Clock, estate: &Estate, events: &UnboundedSen
                             let _ = store.clear_current_if(&a.entry.incident);
                         }
                         let id = a.entry.incident.clone();
-                        writer = load(store, clock, events, &author, estate);
+                        writer = load(store, clock, events, &author, estate, look_back);
                         if closes && writer.is_none() {
                             let _ = events.send(Event::TimelineProblem {
                                 error: format!("incident {id} resolved; `:open P3 title` starts the next"),
@@ -167,7 +172,14 @@ fn run(store: &LocalStore, clock: &Clock, estate: &Estate, events: &UnboundedSen
 }
 
 /// Loads the open incident into the console and opens a writer on it.
-fn load(store: &LocalStore, clock: &Clock, events: &UnboundedSender<Event>, author: &str, estate: &Estate) -> Option<TimelineWriter> {
+fn load(
+    store: &LocalStore,
+    clock: &Clock,
+    events: &UnboundedSender<Event>,
+    author: &str,
+    estate: &Estate,
+    look_back: chrono::Duration,
+) -> Option<TimelineWriter> {
     let mut writer = None;
     match store.current() {
         Ok(Some(id)) => match store.read(&id) {
@@ -211,7 +223,7 @@ fn load(store: &LocalStore, clock: &Clock, events: &UnboundedSender<Event>, auth
             // What `:open` would adopt, so a restarted console still shows the findings it kept.
             let now = clock.now();
             let kept =
-                store.read_unattached(&estate.key()).map(|r| super::adopt::select(&r.entries, now - LOOK_BACK, now)).unwrap_or_default();
+                store.read_unattached(&estate.key()).map(|r| super::adopt::select(&r.entries, now - look_back, now)).unwrap_or_default();
             let lines = kept.iter().map(|e| TimelineLine::unsaved(e.at, e.kind.describe(), EntryClass::Detected)).collect();
             let _ = events.send(Event::TimelineLoaded { incident: None, lines });
         }
