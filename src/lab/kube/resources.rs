@@ -62,7 +62,12 @@ pub(crate) const RESOURCES: &[ResourceType] = &[
         short_names: &["po"],
         verbs: OBJECT_VERBS,
         categories: &["all"],
-        subresources: &[Subresource { name: "log", kind: "Pod", group: "", version: "v1", verbs: &["get"] }],
+        // `pods/eviction` names its group and version, which is how `kubectl drain` learns that the
+        // server evicts (otherwise it falls back to deleting pods).
+        subresources: &[
+            Subresource { name: "log", kind: "Pod", group: "", version: "v1", verbs: &["get"] },
+            Subresource { name: "eviction", kind: "Eviction", group: "policy", version: "v1", verbs: &["create"] },
+        ],
     },
     ResourceType {
         plural: "events",
