@@ -178,6 +178,19 @@ impl Drop for Uncordon<'_> {
     }
 }
 
+/// Deletes the test's PodDisruptionBudget when the test ends, however it ends.
+struct DeletePdb<'a>(&'a Drill);
+
+impl Drop for DeletePdb<'_> {
+    fn drop(&mut self) {
+        let _ = Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&self.0.lab.info.kube.kubeconfig)
+            .args(["delete", "pdb", "api", "-n", "shop", "--ignore-not-found"])
+            .output();
+    }
+}
+
 #[test]
 fn drain_node_checks_health_cordons_drains_with_kubectl_and_a_refusing_health_check_stops_it() {
     let d = drill("lab-node-1 needs a kernel upgrade");
@@ -213,7 +226,30 @@ fn drain_node_checks_health_cordons_drains_with_kubectl_and_a_refusing_health_ch
     let still: Vec<String> = d.pods().into_iter().filter(|p| p.2 == node).map(|p| p.0).collect();
     assert_eq!(still, before, "a cordon alone evicts nothing");
 
-    // The whole runbook: kubectl drain evicts every pod; they come back Running on lab-node-2.
+    // A PodDisruptionBudget at its minimum: the eviction API refuses the api pods (429), kubectl
+    // retries until its timeout and fails; the step fails with kubectl's words, the api pods stay.
+    let pdb = d.data.path().join("pdb.json");
+    let budget = r#"{"apiVersion":"policy/v1","kind":"PodDisruptionBudget","metadata":{"name":"api","namespace":"shop"},"spec":{"minAvailable":3,"selector":{"matchLabels":{"app":"api"}}}}"#;
+    std::fs::write(&pdb, budget).expect("write the PDB");
+    let _budget = DeletePdb(&d);
+    d.kubectl(&["apply", "-f", &pdb.display().to_string()]);
+    wait_for("kubectl get pdb showing 0 allowed disruptions", Duration::from_secs(20), || {
+        d.kubectl(&["get", "pdb", "api", "-n", "shop", "--no-headers"]).split_whitespace().nth(3) == Some("0")
+    });
+    let short = [("node", node), ("health_url", healthy.as_str()), ("drain_timeout", "8s")];
+    let ran = d.run("drain-node", &short, Some(node));
+    assert_eq!(ran.code, Some(1), "{}", ran.out);
+    let blocked = d.outcomes("drain");
+    let blocked = blocked.last().expect("drain in the timeline").clone();
+    assert!(blocked.starts_with("failed after") && blocked.contains("kubectl failed (exit status: 1)"), "{blocked}");
+    assert!(blocked.contains("Cannot evict pod as it would violate the pod's disruption budget"), "{blocked}");
+    assert!(blocked.contains("PodDisruptionBudget at its minimum"), "the step's advice follows: {blocked}");
+    let pods = d.pods();
+    let api_left: Vec<&(String, String, String)> = pods.iter().filter(|p| p.0.starts_with("api-")).collect();
+    assert!(api_left.len() == 3 && api_left.iter().all(|p| p.1 == "Running" && p.2 == node), "{pods:?}");
+    d.kubectl(&["delete", "pdb", "api", "-n", "shop"]);
+
+    // The whole runbook: kubectl drain evicts the rest; every pod comes back Running on lab-node-2.
     let ran = d.run("drain-node", &health, Some(node));
     assert_eq!(ran.code, Some(0), "{}", ran.out);
     assert_eq!(d.node_status(node), "Ready,SchedulingDisabled");
@@ -226,7 +262,8 @@ fn drain_node_checks_health_cordons_drains_with_kubectl_and_a_refusing_health_ch
     assert!(drained.starts_with("verified") && drained.contains("kubectl exited 0"), "{drained}");
     assert!(drained.contains(&format!("node/{node} drained")), "kubectl's own words are in the timeline: {drained}");
     for pod in &before {
-        assert!(drained.contains(&format!("evicting pod shop/{pod}")), "{pod} evicted: {drained}");
+        let by = if pod.starts_with("api-") { drained } else { &blocked };
+        assert!(by.contains(&format!("evicting pod shop/{pod}")), "{pod} evicted: {by}");
     }
     assert!(drained.contains(&format!("verified: GET {healthy}: 200 OK")), "the health check after the drain: {drained}");
 

@@ -330,8 +330,8 @@ pub(crate) fn delete(cluster: &Cluster, target: &Target, dry_run: bool) -> Resul
 
 /// `POST pods/NAME/eviction` (policy/v1 or v1beta1 `Eviction`), as the real eviction REST does:
 /// 400 when the body names another pod, 404 when the pod is gone, otherwise the pod is deleted and
-/// the answer is a `201` Success Status. No PodDisruptionBudgets are served, so no eviction is ever
-/// refused for one (a real server with no PDB covering the pod answers the same).
+/// the answer is a `201` Success Status — unless a PodDisruptionBudget covering it is at its
+/// minimum (429, clients retry) or two cover it (500).
 pub(crate) fn evict(cluster: &Cluster, target: &Target, body: &[u8], dry_run: bool) -> Result<Value, KubeStandInError> {
     let eviction = parse_body(body)?;
     if str_at(&eviction, "/kind") != "Eviction" {
@@ -346,7 +346,8 @@ pub(crate) fn evict(cluster: &Cluster, target: &Target, body: &[u8], dry_run: bo
     check_namespace(target, &eviction)?;
     let dry_run = dry_run || eviction.pointer("/deleteOptions/dryRun").and_then(Value::as_array).is_some_and(|d| !d.is_empty());
     let mut state = cluster.lock();
-    state.get(target.rt, target.ns(), target.name()).ok_or_else(|| target.not_found())?;
+    let pod = state.get(target.rt, target.ns(), target.name()).cloned().ok_or_else(|| target.not_found())?;
+    super::disruption::check_eviction(&state, &pod)?;
     if !dry_run {
         state.delete(target.rt, target.ns(), target.name()).ok_or_else(|| target.not_found())?;
         controller::reconcile(&mut state, Utc::now());
