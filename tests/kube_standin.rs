@@ -693,17 +693,18 @@ async fn a_percent_encoded_path_finds_and_deletes_the_pod() -> TestResult {
     Ok(())
 }
 
-/// `kubectl cordon` marks the node `spec.unschedulable`: `get nodes` shows `Ready,SchedulingDisabled`,
-/// running pods stay, and a new pod stays Pending on no node (with the scheduler's FailedScheduling
-/// event) until `kubectl uncordon`, when it is placed and runs. For the oldest and newest kubectl.
+/// `kubectl cordon` marks a node `spec.unschedulable`: `get nodes` shows `Ready,SchedulingDisabled`,
+/// running pods stay, and with both nodes cordoned a new pod stays Pending on no node (with the
+/// scheduler's FailedScheduling event) until `kubectl uncordon`, when it is placed and runs. For the
+/// oldest and newest kubectl.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cordoned_node_gets_no_new_pods_until_uncordoned() -> TestResult {
     let lab = Lab::start().await?;
     for kubectl in [KUBECTL_OLDEST, KUBECTL_NEWEST] {
         let nodes = lab.ok(kubectl, &["get", "nodes"]).await?;
         assert_eq!(&rows(&nodes, "lab-node-1")[0][..3], ["lab-node-1", "Ready", "control-plane"], "{kubectl}:\n{nodes}");
-        let cordoned = lab.ok(kubectl, &["cordon", "lab-node-1"]).await?;
-        assert!(cordoned.contains("node/lab-node-1 cordoned"), "{kubectl}: {cordoned}");
+        let cordoned = lab.ok(kubectl, &["cordon", "lab-node-1", "lab-node-2"]).await?;
+        assert!(cordoned.contains("node/lab-node-1 cordoned") && cordoned.contains("node/lab-node-2 cordoned"), "{kubectl}: {cordoned}");
         let nodes = lab.ok(kubectl, &["get", "nodes"]).await?;
         assert_eq!(rows(&nodes, "lab-node-1")[0][1], "Ready,SchedulingDisabled", "{kubectl}:\n{nodes}");
 
@@ -727,7 +728,7 @@ async fn a_cordoned_node_gets_no_new_pods_until_uncordoned() -> TestResult {
         assert!(row.first().is_some_and(|r| r[2] == "Running"), "{kubectl}: a cordon does not evict:\n{still}");
         let events = lab.ok(kubectl, &["get", "events"]).await?;
         assert!(
-            events.contains("FailedScheduling") && events.contains("1 node(s) were unschedulable"),
+            events.contains("FailedScheduling") && events.contains("2 node(s) were unschedulable"),
             "{kubectl}: the scheduler says why:\n{events}"
         );
 
@@ -735,6 +736,7 @@ async fn a_cordoned_node_gets_no_new_pods_until_uncordoned() -> TestResult {
         assert!(uncordoned.contains("node/lab-node-1 uncordoned"), "{kubectl}: {uncordoned}");
         let nodes = lab.ok(kubectl, &["get", "nodes"]).await?;
         assert_eq!(rows(&nodes, "lab-node-1")[0][1], "Ready", "{kubectl}:\n{nodes}");
+        assert_eq!(rows(&nodes, "lab-node-2")[0][1], "Ready,SchedulingDisabled", "{kubectl}:\n{nodes}");
         let placed = lab
             .kubectl_until(&["get", "pods", "-l", "app=worker", "-o", "wide"], Duration::from_secs(20), |out| {
                 let rows = rows(out, "worker-");
@@ -742,6 +744,54 @@ async fn a_cordoned_node_gets_no_new_pods_until_uncordoned() -> TestResult {
             })
             .await?;
         assert!(!placed.contains("Pending"), "{placed}");
+        lab.ok(kubectl, &["uncordon", "lab-node-2"]).await?;
+    }
+    Ok(())
+}
+
+/// `kubectl drain` finds `pods/eviction` in discovery and evicts (it prints `evicting pod`, which it
+/// does not when it falls back to deleting): every pod leaves lab-node-1 and its ReplicaSet starts it
+/// on lab-node-2. The eviction REST refuses as the real one: a body naming another pod (400), a pod
+/// that is gone (404), an identity denied `create` (403 on `pods/eviction`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drain_evicts_every_pod_to_the_other_node_and_evictions_refuse_as_the_real_server() -> TestResult {
+    for kubectl in [KUBECTL_OLDEST, KUBECTL_NEWEST] {
+        let lab = Lab::start().await?;
+        let before = rows(&lab.ok(kubectl, &["get", "pods", "-o", "wide"]).await?, "").len();
+        let out = lab.run(kubectl, &["drain", "lab-node-1", "--ignore-daemonsets", "--timeout=60s"]).await?;
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "{kubectl} drain: {stdout}{stderr}");
+        // Where `evicting pod` goes (stdout or stderr) changed between kubectl versions.
+        let said = format!("{stdout}{stderr}");
+        assert!(stdout.contains("node/lab-node-1 drained") && said.contains("evicting pod shop/api-"), "{kubectl}: {said}");
+        let moved = lab
+            .kubectl_until(&["get", "pods", "-o", "wide"], Duration::from_secs(30), |out| {
+                let rows = rows(out, "");
+                rows.len() == before && rows.iter().skip(1).all(|r| r[2] == "Running" && r[6] == "lab-node-2")
+            })
+            .await?;
+        assert!(!moved.contains("lab-node-1"), "{moved}");
+
+        let body = lab.dir.path().join("eviction.json");
+        let pod = rows(&moved, "api-")[0][0].to_string();
+        let eviction =
+            |name: &str| format!(r#"{{"apiVersion":"policy/v1","kind":"Eviction","metadata":{{"name":"{name}","namespace":"shop"}}}}"#);
+        let path = |name: &str| format!("/api/v1/namespaces/shop/pods/{name}/eviction");
+        std::fs::write(&body, eviction("someone-else"))?;
+        let body_arg = body.display().to_string();
+        let wrong = lab.run(kubectl, &["create", "--raw", &path(&pod), "-f", &body_arg]).await?;
+        let said = String::from_utf8_lossy(&wrong.stderr);
+        assert!(!wrong.status.success() && said.contains("name in URL does not match name in Eviction object"), "{kubectl}: {said}");
+        std::fs::write(&body, eviction("api-gone"))?;
+        let gone = lab.run(kubectl, &["create", "--raw", &path("api-gone"), "-f", &body_arg]).await?;
+        let said = String::from_utf8_lossy(&gone.stderr);
+        assert!(!gone.status.success() && said.contains("NotFound") && said.contains("\"api-gone\" not found"), "{kubectl}: {said}");
+        lab.cluster.deny_verbs(&["create"]);
+        std::fs::write(&body, eviction(&pod))?;
+        let denied = lab.run(kubectl, &["create", "--raw", &path(&pod), "-f", &body_arg]).await?;
+        let said = String::from_utf8_lossy(&denied.stderr);
+        assert!(!denied.status.success() && said.contains("cannot create resource \"pods/eviction\""), "{kubectl}: {said}");
+        assert!(lab.cluster.object("pods", "shop", &pod).is_some(), "{kubectl}: a refused eviction deleted {pod}");
     }
     Ok(())
 }

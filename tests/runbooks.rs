@@ -13,7 +13,7 @@ use sitrep::clock::Clock;
 use sitrep::config::Config;
 use sitrep::lab::Lab;
 use sitrep::runbook::cli::{RunArgs, RunbookArgs, RunbookCommand, run};
-use sitrep::timeline::entry::{EntryKind, Severity};
+use sitrep::timeline::entry::Severity;
 use sitrep::timeline::store::LocalStore;
 
 static TURN: Mutex<()> = Mutex::new(());
@@ -62,18 +62,7 @@ impl Drill {
 
     /// Every `action` entry of the open incident: (runbook, step, outcome).
     fn actions(&self) -> Vec<(String, String, String)> {
-        let store = LocalStore::from_config(&self.config).expect("store");
-        let id = store.current().expect("current").expect("an open incident");
-        store
-            .read(&id)
-            .expect("read timeline")
-            .entries
-            .into_iter()
-            .filter_map(|e| match e.kind {
-                EntryKind::Action { runbook, step, outcome } => Some((runbook, step, outcome)),
-                _ => None,
-            })
-            .collect()
+        support::actions(&self.config)
     }
 }
 

@@ -71,11 +71,13 @@ pub trait Observer {
     fn recorded(&mut self, _entry: &crate::timeline::TimelineEntry) {}
 }
 
-/// The built-in variables alone (namespace, Sentinel master, stamp): enough to read live choices.
+/// The built-in variables alone (namespace, Sentinel master, kubeconfig and context, stamp): enough to read live choices.
 pub fn variables_for_choices(config: &Config, clock: &Clock) -> Vars {
     let mut vars = Vars::new();
     vars.insert("namespace".into(), config.kube.namespaces.first().cloned().unwrap_or_else(|| "default".into()));
     vars.insert("sentinel_master".into(), config.sentinel.master.clone());
+    vars.insert("kubeconfig".into(), config.kube.kubeconfig.clone());
+    vars.insert("kube_context".into(), config.kube.context.clone());
     vars.insert("stamp".into(), clock.now().format("%Y%m%d%H%M%S").to_string());
     vars
 }

@@ -118,6 +118,8 @@ pub enum Effect {
     },
     /// Marks a node unschedulable.
     KubeCordon { node: String },
+    /// The node is cordoned (`spec.unschedulable`); says how many pods still run on it.
+    KubeNodeCordoned { node: String },
     /// Patroni has a replica to promote: streaming, lag under `max_lag_bytes`; facts `leader`, `candidate`, `mode`.
     PatroniReady {
         #[serde(default)]
@@ -200,6 +202,7 @@ impl Effect {
             Effect::KubeScale { .. } => "kube_scale",
             Effect::KubeRestartPods { .. } => "kube_restart_pods",
             Effect::KubeCordon { .. } => "kube_cordon",
+            Effect::KubeNodeCordoned { .. } => "kube_node_cordoned",
             Effect::PatroniReady { .. } => "patroni_ready",
             Effect::PatroniSwitchover { .. } => "patroni_switchover",
             Effect::PatroniLeaderWritable { .. } => "patroni_leader_writable",
@@ -262,7 +265,7 @@ impl Effect {
             }
             Effect::KubeScale { deployment, replicas } => vec![deployment, replicas],
             Effect::KubeRestartPods { deployment, pod } => vec![deployment, pod],
-            Effect::KubeCordon { node } => vec![node],
+            Effect::KubeCordon { node } | Effect::KubeNodeCordoned { node } => vec![node],
             Effect::PatroniReady { candidate, .. } | Effect::PatroniSwitchover { candidate } => vec![candidate],
             Effect::PatroniLeaderWritable { not } | Effect::SentinelAgree { not } => vec![not],
             Effect::Sql { database, query, expect } => vec![database, query, expect],

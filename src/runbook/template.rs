@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 pub type Vars = BTreeMap<String, String>;
 
 /// Names every run has without declaring them.
-pub const BUILTINS: [&str; 4] = ["namespace", "sentinel_master", "patroni_scope", "stamp"];
+/// `kubeconfig` and `kube_context` are `[kube]`'s (empty: kubectl's defaults), for `command` argv
+/// such as `kubectl --kubeconfig {kubeconfig} --context {kube_context} ...`.
+pub const BUILTINS: [&str; 6] = ["namespace", "sentinel_master", "patroni_scope", "stamp", "kubeconfig", "kube_context"];
 
 /// The placeholder names in `text`, in order.
 pub fn placeholders(text: &str) -> Vec<&str> {

@@ -20,3 +20,21 @@ pub fn shared_lab() -> &'static Lab {
         Err(e) => panic!("the shared lab did not start: {e}"),
     }
 }
+
+/// Every `action` entry of the open incident in `config`'s data dir: (runbook, step, outcome).
+#[allow(dead_code)] // tests/lab.rs shares this module and reads no timeline
+pub fn actions(config: &sitrep::config::Config) -> Vec<(String, String, String)> {
+    use sitrep::timeline::entry::EntryKind;
+    let store = sitrep::timeline::store::LocalStore::from_config(config).expect("store");
+    let id = store.current().expect("current").expect("an open incident");
+    store
+        .read(&id)
+        .expect("read timeline")
+        .entries
+        .into_iter()
+        .filter_map(|e| match e.kind {
+            EntryKind::Action { runbook, step, outcome } => Some((runbook, step, outcome)),
+            _ => None,
+        })
+        .collect()
+}

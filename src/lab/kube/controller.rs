@@ -39,6 +39,7 @@ pub(crate) fn reconcile(state: &mut State, now: DateTime<Utc>) {
     for deployment in state.list_owned(DEPLOYMENTS, None) {
         write_deployment_status(state, deployment, now);
     }
+    super::disruption::sync(state);
 }
 
 /// Deletes replicasets and pods whose controlling owner is gone (background cascading delete).

@@ -91,6 +91,12 @@ pub enum KubeStandInError {
     /// The path names no resource this stand-in serves.
     #[error("the server could not find the requested resource")]
     UnknownPath,
+    /// An eviction a PodDisruptionBudget refuses for now (clients retry); `cause` names the budget.
+    #[error("{message}")]
+    TooManyRequests { message: String, cause: String },
+    /// What the real server answers with 500 (an eviction covered by two budgets).
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl KubeStandInError {
@@ -105,6 +111,8 @@ impl KubeStandInError {
             Self::UnsupportedMediaType => 415,
             Self::Forbidden(_) => 403,
             Self::Expired { .. } => 410,
+            Self::TooManyRequests { .. } => 429,
+            Self::Internal(_) => 500,
         }
     }
 
@@ -119,6 +127,8 @@ impl KubeStandInError {
             Self::UnsupportedMediaType => "UnsupportedMediaType",
             Self::Forbidden(_) => "Forbidden",
             Self::Expired { .. } => "Expired",
+            Self::TooManyRequests { .. } => "TooManyRequests",
+            Self::Internal(_) => "InternalError",
         }
     }
 
@@ -142,6 +152,9 @@ impl KubeStandInError {
                 let causes: Vec<Value> =
                     causes.iter().map(|c| json!({ "reason": c.reason, "message": c.message, "field": c.field })).collect();
                 status["details"] = json!({ "name": name, "group": group, "kind": kind, "causes": causes });
+            }
+            Self::TooManyRequests { cause, .. } => {
+                status["details"] = json!({ "causes": [{ "reason": "DisruptionBudget", "message": cause }] });
             }
             _ => {}
         }

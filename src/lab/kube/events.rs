@@ -22,8 +22,10 @@ pub(crate) const SCHEDULER_WARNING: Reporter = Reporter { component: "default-sc
 pub(crate) const DEPLOYMENT_CONTROLLER: Reporter = Reporter { component: "deployment-controller", warning: false };
 pub(crate) const REPLICASET_CONTROLLER: Reporter = Reporter { component: "replicaset-controller", warning: false };
 
-/// The node every lab pod runs on.
+/// The first node: every seeded pod runs on it, and new pods go there while it is schedulable.
 pub(crate) const NODE_NAME: &str = "lab-node-1";
+/// The seeded worker node: empty until `lab-node-1` is cordoned or drained.
+pub(crate) const SECOND_NODE: &str = "lab-node-2";
 
 /// Records (or aggregates into an existing) event about `involved`, happening at `at`.
 pub(crate) fn record(
@@ -55,7 +57,13 @@ pub(crate) fn record(
     if let Some(path) = field_path {
         involved_object["fieldPath"] = json!(path);
     }
-    let host = if reporter.component == "kubelet" { NODE_NAME } else { "" };
+    // The kubelet reporting is the one of the pod's node.
+    let node = meta::str_at(involved, "/spec/nodeName");
+    let host = match reporter.component {
+        "kubelet" if node.is_empty() => NODE_NAME,
+        "kubelet" => node,
+        _ => "",
+    };
     let event = json!({
         "metadata": {
             "name": format!("{}.{:016x}", meta::name(involved), rand::random::<u64>()),

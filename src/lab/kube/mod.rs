@@ -3,6 +3,7 @@
 
 mod controller;
 mod discovery;
+mod disruption;
 mod error;
 mod events;
 mod kubeconfig;

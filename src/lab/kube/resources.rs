@@ -38,6 +38,7 @@ pub(crate) const EVENTS: &ResourceType = &RESOURCES[2];
 pub(crate) const NODES: &ResourceType = &RESOURCES[3];
 pub(crate) const DEPLOYMENTS: &ResourceType = &RESOURCES[4];
 pub(crate) const REPLICASETS: &ResourceType = &RESOURCES[5];
+pub(crate) const PODDISRUPTIONBUDGETS: &ResourceType = &RESOURCES[7];
 
 pub(crate) const RESOURCES: &[ResourceType] = &[
     ResourceType {
@@ -62,7 +63,12 @@ pub(crate) const RESOURCES: &[ResourceType] = &[
         short_names: &["po"],
         verbs: OBJECT_VERBS,
         categories: &["all"],
-        subresources: &[Subresource { name: "log", kind: "Pod", group: "", version: "v1", verbs: &["get"] }],
+        // `pods/eviction` names its group and version, which is how `kubectl drain` learns that the
+        // server evicts (otherwise it falls back to deleting pods).
+        subresources: &[
+            Subresource { name: "log", kind: "Pod", group: "", version: "v1", verbs: &["get"] },
+            Subresource { name: "eviction", kind: "Eviction", group: "policy", version: "v1", verbs: &["create"] },
+        ],
     },
     ResourceType {
         plural: "events",
@@ -124,10 +130,22 @@ pub(crate) const RESOURCES: &[ResourceType] = &[
         categories: &[],
         subresources: &[],
     },
+    ResourceType {
+        plural: "poddisruptionbudgets",
+        singular: "poddisruptionbudget",
+        kind: "PodDisruptionBudget",
+        group: "policy",
+        version: "v1",
+        namespaced: true,
+        short_names: &["pdb"],
+        verbs: OBJECT_VERBS,
+        categories: &[],
+        subresources: &[],
+    },
 ];
 
 /// The group/versions served, in discovery order.
-pub(crate) const GROUP_VERSIONS: &[(&str, &str)] = &[("", "v1"), ("apps", "v1"), ("authorization.k8s.io", "v1")];
+pub(crate) const GROUP_VERSIONS: &[(&str, &str)] = &[("", "v1"), ("apps", "v1"), ("authorization.k8s.io", "v1"), ("policy", "v1")];
 
 impl ResourceType {
     /// `v1` or `apps/v1`, as written in `apiVersion`.

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::controller::{self, new_replica_set};
 use super::error::KubeStandInError;
-use super::events::{self, DEPLOYMENT_CONTROLLER, KUBELET, NODE_NAME, SCHEDULER};
+use super::events::{self, DEPLOYMENT_CONTROLLER, KUBELET, NODE_NAME, SCHEDULER, SECOND_NODE};
 use super::kubelet::{self, PodLife};
 use super::meta::{self, timestamp};
 use super::resources::{DEPLOYMENTS, NAMESPACES, NODES, PODS, REPLICASETS};
@@ -50,7 +50,8 @@ impl Cluster {
     /// Namespace "shop" with Deployments api (3 replicas, registry.local/shop/api:1.4.2),
     /// worker (2, registry.local/shop/worker:1.4.2), web (2, registry.local/shop/web:2.0.1), each with
     /// a ReplicaSet at revision 1 (api also has revision 2, so rollout history has two entries) and
-    /// Running, Ready pods on node "lab-node-1"; namespaces default, kube-system, shop; Normal events.
+    /// Running, Ready pods on node "lab-node-1" (a second node, "lab-node-2", runs nothing until
+    /// the first is cordoned); namespaces default, kube-system, shop; Normal events.
     pub fn seed_demo(&self) {
         let mut state = self.lock();
         let now = Utc::now();
@@ -65,7 +66,8 @@ impl Cluster {
             // Seeding twice keeps the first copy.
             let _ = state.create(NAMESPACES, "", namespace);
         }
-        let _ = state.create(NODES, "", node(long_ago));
+        let _ = state.create(NODES, "", node(NODE_NAME, "192.168.49.2", "10.244.0.0/24", "control-plane", long_ago));
+        let _ = state.create(NODES, "", node(SECOND_NODE, "192.168.49.3", "10.244.1.0/24", "worker", long_ago));
         for (i, app) in SHOP.iter().enumerate() {
             seed_app(&mut state, app, now - Duration::hours(2) + Duration::minutes(i as i64));
         }
@@ -116,16 +118,18 @@ fn faulty_image(image: &str, marker: &str) -> String {
     }
 }
 
-fn node(created: DateTime<Utc>) -> Value {
+/// A Ready node: `lab-node-1` (control plane, where the seeded pods run) or a worker such as
+/// `lab-node-2`, where pods go once the first is cordoned (a drain has somewhere to move them).
+fn node(name: &str, address: &str, pod_cidr: &str, role: &str, created: DateTime<Utc>) -> Value {
     json!({
-        "metadata": {"name": NODE_NAME, "creationTimestamp": timestamp(created),
-                     "labels": {"kubernetes.io/hostname": NODE_NAME, "node-role.kubernetes.io/control-plane": ""}},
-        "spec": {"podCIDR": "10.244.0.0/24"},
+        "metadata": {"name": name, "creationTimestamp": timestamp(created),
+                     "labels": {"kubernetes.io/hostname": name, format!("node-role.kubernetes.io/{role}"): ""}},
+        "spec": {"podCIDR": pod_cidr},
         "status": {
             "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
                             "message": "kubelet is posting ready status"}],
-            "addresses": [{"type": "InternalIP", "address": "192.168.49.2"},
-                          {"type": "Hostname", "address": NODE_NAME}],
+            "addresses": [{"type": "InternalIP", "address": address},
+                          {"type": "Hostname", "address": name}],
             "nodeInfo": {"kubeletVersion": "v1.32.0", "containerRuntimeVersion": "containerd://1.7.24",
                          "osImage": "sitrep lab", "architecture": "amd64", "operatingSystem": "linux"},
         },

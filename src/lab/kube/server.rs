@@ -193,6 +193,9 @@ fn resource(
             Ok(([(header::CONTENT_TYPE, "text/plain")], text).into_response())
         }
         (Method::GET, true) => Ok(json_response(StatusCode::OK, &verbs::get(cluster, &target, table, accept)?)),
+        (Method::POST, true) if target.subresource.as_deref() == Some("eviction") => {
+            Ok(json_response(StatusCode::CREATED, &verbs::evict(cluster, &target, body, dry_run)?))
+        }
         (Method::POST, false) => {
             let created = verbs::create(cluster, &target, body, dry_run)?;
             Ok(json_response(StatusCode::CREATED, &created))

@@ -82,6 +82,13 @@ fn columns(rt: &ResourceType) -> &'static [Column] {
             ("Version", "string", 0),
             ("Internal-IP", "string", 1),
         ],
+        "poddisruptionbudgets" => &[
+            ("Name", "string", 0),
+            ("Min Available", "string", 0),
+            ("Max Unavailable", "string", 0),
+            ("Allowed Disruptions", "integer", 0),
+            ("Age", "string", 0),
+        ],
         _ => &[("Name", "string", 0), ("Age", "string", 0)],
     }
 }
@@ -165,6 +172,11 @@ fn cells(rt: &ResourceType, obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
             json!(str_at(obj, "/status/nodeInfo/kubeletVersion")),
             json!(str_at(obj, "/status/addresses/0/address")),
         ],
+        "poddisruptionbudgets" => {
+            let or_na =
+                |p: &str| obj.pointer(p).map_or_else(|| json!("N/A"), |v| json!(v.as_str().map_or_else(|| v.to_string(), String::from)));
+            vec![name, or_na("/spec/minAvailable"), or_na("/spec/maxUnavailable"), json!(int_at(obj, "/status/disruptionsAllowed", 0)), age]
+        }
         _ => vec![name, age],
     }
 }

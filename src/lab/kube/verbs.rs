@@ -66,9 +66,13 @@ pub(crate) fn authorize(cluster: &Cluster, verb: &str, target: &Target) -> Resul
         None => target.rt.qualified(),
     };
     let scope = target.namespace.as_deref().map_or(" at the cluster scope".to_string(), |ns| format!(" in the namespace \"{ns}\""));
+    let resource = match &target.subresource {
+        Some(sub) => format!("{}/{sub}", target.rt.plural),
+        None => target.rt.plural.to_string(),
+    };
     Err(KubeStandInError::Forbidden(format!(
-        "{subject} is forbidden: User \"sitrep-lab\" cannot {verb} resource \"{}\" in API group \"{}\"{scope}",
-        target.rt.plural, target.rt.group
+        "{subject} is forbidden: User \"sitrep-lab\" cannot {verb} resource \"{resource}\" in API group \"{}\"{scope}",
+        target.rt.group
     )))
 }
 
@@ -322,6 +326,33 @@ pub(crate) fn delete(cluster: &Cluster, target: &Target, dry_run: bool) -> Resul
     let deleted = state.delete(target.rt, target.ns(), target.name()).ok_or_else(|| target.not_found())?;
     controller::reconcile(&mut state, Utc::now());
     Ok(deleted)
+}
+
+/// `POST pods/NAME/eviction` (policy/v1 or v1beta1 `Eviction`), as the real eviction REST does:
+/// 400 when the body names another pod, 404 when the pod is gone, otherwise the pod is deleted and
+/// the answer is a `201` Success Status — unless a PodDisruptionBudget covering it is at its
+/// minimum (429, clients retry) or two cover it (500).
+pub(crate) fn evict(cluster: &Cluster, target: &Target, body: &[u8], dry_run: bool) -> Result<Value, KubeStandInError> {
+    let eviction = parse_body(body)?;
+    if str_at(&eviction, "/kind") != "Eviction" {
+        return Err(KubeStandInError::BadRequest(format!(
+            "the body of a pods/eviction request must be an Eviction, not {:?}",
+            str_at(&eviction, "/kind")
+        )));
+    }
+    if meta::name(&eviction) != target.name() {
+        return Err(KubeStandInError::BadRequest("name in URL does not match name in Eviction object".into()));
+    }
+    check_namespace(target, &eviction)?;
+    let dry_run = dry_run || eviction.pointer("/deleteOptions/dryRun").and_then(Value::as_array).is_some_and(|d| !d.is_empty());
+    let mut state = cluster.lock();
+    let pod = state.get(target.rt, target.ns(), target.name()).cloned().ok_or_else(|| target.not_found())?;
+    super::disruption::check_eviction(&state, &pod)?;
+    if !dry_run {
+        state.delete(target.rt, target.ns(), target.name()).ok_or_else(|| target.not_found())?;
+        controller::reconcile(&mut state, Utc::now());
+    }
+    Ok(json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}))
 }
 
 /// Answers a SelfSubjectAccessReview: allowed unless the verb was denied with `deny_verbs`.

@@ -267,3 +267,16 @@ pub async fn cordon(ctx: &Ctx, node: &str) -> Result<Report, EffectError> {
         .map_err(kube_err(&format!("cordoning node {node}")))?;
     Ok(Report::text(format!("node {node} cordoned: no new pods will be scheduled on it")))
 }
+
+/// The node is unschedulable, as `kubectl get node` shows `SchedulingDisabled`; counts the pods
+/// still placed on it (a drain's job).
+pub async fn node_cordoned(ctx: &Ctx, node: &str) -> Result<Report, EffectError> {
+    let client = client(ctx).await?;
+    let n = Api::<Node>::all(client.clone()).get(node).await.map_err(kube_err(&format!("node {node}")))?;
+    if !n.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false) {
+        return Err(not_ready(format!("node {node} is still schedulable (no SchedulingDisabled)")));
+    }
+    let on_node = ListParams::default().fields(&format!("spec.nodeName={node}"));
+    let pods = Api::<Pod>::all(client).list(&on_node).await.map_err(kube_err(&format!("listing the pods on node {node}")))?;
+    Ok(Report::text(format!("node {node} is cordoned (SchedulingDisabled); {} pod(s) still on it", pods.items.len())))
+}

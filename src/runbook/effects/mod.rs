@@ -111,6 +111,7 @@ async fn dispatch(effect: &Effect, ctx: &Ctx) -> Result<Report, EffectError> {
         Effect::KubeScale { deployment, replicas } => kube::scale(ctx, &f(deployment)?, &f(replicas)?).await,
         Effect::KubeRestartPods { deployment, pod } => kube::restart_pods(ctx, &f(deployment)?, &f(pod)?).await,
         Effect::KubeCordon { node } => kube::cordon(ctx, &f(node)?).await,
+        Effect::KubeNodeCordoned { node } => kube::node_cordoned(ctx, &f(node)?).await,
         Effect::PatroniReady { candidate, max_lag_bytes } => patroni::ready(ctx, &f(candidate)?, *max_lag_bytes).await,
         Effect::PatroniSwitchover { candidate } => patroni::switchover(ctx, &f(candidate)?).await,
         Effect::PatroniLeaderWritable { not } => patroni::leader_writable(ctx, &f(not)?).await,
