@@ -1,0 +1,278 @@
+//! Redis and Sentinel over TLS against real TLS-only servers (`--port 0 --tls-port`, as managed
+//! Redis is run): a CA made here, an ACL user, a server that requires client certificates, and
+//! a Sentinel with its own password naming a TLS master; each common mistake gives its message.
+
+use sitrep::backends::redis::{
+    Node, QueueReader, QueueSettings, RedisTls, SentinelSettings, SettingKeys, Target, connect_to, sentinel_snapshot,
+};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+#[path = "support/certs.rs"]
+mod certs;
+use certs::{make_ca, make_cert};
+
+const MASTER_PW: &str = "Lab-Redis-Def4ult-Pw";
+const APP_PW: &str = "Lab-Redis-App-S3cret";
+const SENTINEL_PW: &str = "Lab-Sentinel-Own-Pw-5";
+const WRONG: &str = "Not-The-Redis-Pw-9";
+const T: Duration = Duration::from_secs(10);
+const QUEUE: &str = "tls-celery";
+const QUEUED: usize = 7;
+
+/// The servers of this binary, started once, stopped when the test process exits.
+struct TlsRedis {
+    dir: tempfile::TempDir,
+    /// TLS only, client certificates optional; `default` has MASTER_PW, `app` has APP_PW.
+    data: u16,
+    /// TLS only, client certificates required.
+    mtls: u16,
+    /// A Sentinel on TLS with its own password, monitoring `data` over TLS as `app`.
+    sentinel: u16,
+}
+
+impl TlsRedis {
+    fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn tls(&self, ca: &str) -> RedisTls {
+        RedisTls { ca_file: Some(self.file(ca)), ..RedisTls::default() }
+    }
+
+    fn client_tls(&self) -> RedisTls {
+        RedisTls { cert_file: Some(self.file("client.crt")), key_file: Some(self.file("client.key")), ..self.tls("ca.crt") }
+    }
+}
+
+static CHILDREN: Mutex<Vec<std::process::Child>> = Mutex::new(Vec::new());
+
+unsafe extern "C" {
+    fn atexit(f: extern "C" fn()) -> i32;
+}
+
+extern "C" fn stop_all() {
+    if let Ok(mut children) = CHILDREN.lock() {
+        for child in children.iter_mut() {
+            // SIGTERM to `timeout`, which passes it on to the server; then reaped.
+            let _ = Command::new("kill").arg(child.id().to_string()).status();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+/// Starts `program` with `args` (bounded by `timeout` should this process die without atexit).
+fn spawn(dir: &Path, program: &str, args: &[String], log: &str) {
+    let log = std::fs::File::create(dir.join(log)).expect("log file");
+    let child = Command::new("timeout")
+        .arg("900")
+        .arg(program)
+        .args(args)
+        .current_dir(dir)
+        .stdout(log.try_clone().expect("log file"))
+        .stderr(log)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program} (Debian's redis 7 is built with TLS): {e}"));
+    CHILDREN.lock().expect("children").push(child);
+}
+
+fn wait_port(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "{what} did not listen on {port} within 30s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn tls_args(port: u16) -> Vec<String> {
+    ["--port", "0", "--tls-port", &port.to_string(), "--tls-cert-file", "server.crt", "--tls-key-file", "server.key"]
+        .into_iter()
+        .chain(["--tls-ca-cert-file", "ca.crt", "--save", "", "--appendonly", "no"])
+        .map(String::from)
+        .collect()
+}
+
+fn start() -> TlsRedis {
+    let dir = tempfile::Builder::new().prefix("sitrep-tls-redis").tempdir().expect("tempdir");
+    let d = dir.path();
+    make_ca(d, "ca");
+    make_ca(d, "other-ca");
+    make_cert(d, "server", "localhost");
+    make_cert(d, "client", "sitrep");
+    // SAFETY: registers a plain function to run at exit; it only stops and reaps our children.
+    unsafe { atexit(stop_all) };
+    let (data, mtls, sentinel) = (free_port(), free_port(), free_port());
+    let mut args = tls_args(data);
+    args.extend(["--tls-auth-clients", "optional", "--requirepass", MASTER_PW].map(String::from));
+    args.extend(["--user", "app", "on", &format!(">{APP_PW}"), "~*", "&*", "+@all"].map(String::from));
+    spawn(d, "redis-server", &args, "data.log");
+    let mut args = tls_args(mtls);
+    args.extend(["--tls-auth-clients", "yes"].map(String::from));
+    spawn(d, "redis-server", &args, "mtls.log");
+    let conf = format!(
+        "port 0\ntls-port {sentinel}\ntls-cert-file server.crt\ntls-key-file server.key\ntls-ca-cert-file ca.crt\n\
+         tls-auth-clients no\ntls-replication yes\nrequirepass {SENTINEL_PW}\nsentinel monitor mymaster 127.0.0.1 {data} 1\n\
+         sentinel auth-user mymaster app\nsentinel auth-pass mymaster {APP_PW}\n"
+    );
+    std::fs::write(d.join("sentinel.conf"), conf).expect("sentinel.conf");
+    spawn(d, "redis-sentinel", &[d.join("sentinel.conf").display().to_string()], "sentinel.log");
+    for (port, what) in [(data, "redis-server (TLS)"), (mtls, "redis-server (mTLS)"), (sentinel, "redis-sentinel (TLS)")] {
+        wait_port(port, what);
+    }
+    TlsRedis { dir, data, mtls, sentinel }
+}
+
+fn servers() -> &'static TlsRedis {
+    static SERVERS: OnceLock<TlsRedis> = OnceLock::new();
+    SERVERS.get_or_init(start)
+}
+
+fn no_secret(text: &str) {
+    for pw in [MASTER_PW, APP_PW, SENTINEL_PW, WRONG] {
+        assert!(!text.contains(pw), "a password leaked: {text}");
+    }
+}
+
+async fn error_of(target: Result<Target, sitrep::backends::BackendError>) -> String {
+    let target = target.unwrap_or_else(|e| panic!("a usable target: {e}"));
+    match connect_to(&target, T).await {
+        Ok(_) => panic!("connected to {}", target.name()),
+        Err(e) => {
+            // Shown with --nocapture: the messages people see for each mistake.
+            eprintln!("message: {e}");
+            let text = e.to_string();
+            no_secret(&text);
+            text
+        }
+    }
+}
+
+/// A command on a connection made the way the collectors make it.
+async fn ask(target: &Target, cmd: &redis::Cmd) -> Result<redis::Value, String> {
+    let mut con = connect_to(target, T).await.map_err(|e| e.to_string())?;
+    cmd.query_async(&mut con).await.map_err(|e| e.to_string())
+}
+
+fn url(host: &str, port: u16, login: &str, scheme: &str) -> String {
+    format!("{scheme}://{login}{host}:{port}/0")
+}
+
+#[tokio::test]
+async fn rediss_with_the_ca_reaches_a_tls_only_server_by_name_and_by_address() {
+    let r = servers();
+    for host in ["localhost", "127.0.0.1"] {
+        let target = Target::url(&url(host, r.data, &format!(":{MASTER_PW}@"), "rediss"), &r.tls("ca.crt"));
+        let target = target.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ask(&target, &redis::cmd("PING")).await, Ok(redis::Value::SimpleString("PONG".into())), "{host}");
+        no_secret(target.name());
+    }
+}
+
+#[tokio::test]
+async fn an_untrusted_ca_is_refused_and_names_the_ca_setting() {
+    let r = servers();
+    let text = error_of(Target::url(&url("localhost", r.data, &format!(":{MASTER_PW}@"), "rediss"), &r.tls("other-ca.crt"))).await;
+    assert!(text.contains("UnknownIssuer"), "the TLS library's words: {text}");
+    assert!(text.contains("certificate not trusted: set [queues] tls_ca_file"), "{text}");
+    // Without a CA file the system's store is used, which does not know the lab's CA either.
+    let text = error_of(Target::url(&url("localhost", r.data, "", "rediss"), &RedisTls::default())).await;
+    assert!(text.contains("certificate not trusted: set [queues] tls_ca_file"), "{text}");
+}
+
+#[tokio::test]
+async fn a_plain_url_against_a_tls_only_port_says_the_server_wants_tls() {
+    let r = servers();
+    let text = error_of(Target::url(&url("127.0.0.1", r.data, &format!(":{MASTER_PW}@"), "redis"), &RedisTls::default())).await;
+    assert!(text.contains("it probably wants TLS: use rediss:// in [queues] url"), "{text}");
+    let sentinel = Node { password: SENTINEL_PW.into(), ..Node::default() };
+    let text = error_of(Target::host_port(&format!("127.0.0.1:{}", r.sentinel), &sentinel)).await;
+    assert!(text.contains("it probably wants TLS: set [sentinel] tls = true"), "{text}");
+}
+
+#[tokio::test]
+async fn a_wrong_password_shows_the_servers_wrongpass_and_the_setting_never_the_password() {
+    let r = servers();
+    let text = error_of(Target::url(&url("localhost", r.data, &format!("app:{WRONG}@"), "rediss"), &r.tls("ca.crt"))).await;
+    assert!(text.contains("WRONGPASS invalid username-password pair or user is disabled."), "{text}");
+    assert!(text.contains("check the user and password in [queues] url"), "{text}");
+    let text = error_of(Target::url(&url("localhost", r.data, "", "rediss"), &r.tls("ca.crt"))).await;
+    assert!(text.contains("NOAUTH Authentication required.") && text.contains("the server wants a password"), "{text}");
+}
+
+#[tokio::test]
+async fn an_acl_user_logs_in_with_its_own_password() {
+    let r = servers();
+    let target = Target::url(&url("localhost", r.data, &format!("app:{APP_PW}@"), "rediss"), &r.tls("ca.crt"));
+    let target = target.unwrap_or_else(|e| panic!("{e}"));
+    let who = ask(&target, redis::cmd("ACL").arg("WHOAMI")).await;
+    assert_eq!(who, Ok(redis::Value::BulkString(b"app".to_vec())));
+    // The password given apart from the URL, whatever characters it holds, works the same.
+    let node = Node { tls: Some(r.tls("ca.crt")), username: "app".into(), password: APP_PW.into(), keys: SettingKeys::SentinelData };
+    let who =
+        ask(&Target::host_port(&format!("localhost:{}", r.data), &node).unwrap_or_else(|e| panic!("{e}")), redis::cmd("ACL").arg("WHOAMI"))
+            .await;
+    assert_eq!(who, Ok(redis::Value::BulkString(b"app".to_vec())));
+}
+
+#[tokio::test]
+async fn a_server_requiring_client_certificates_is_reached_with_one_and_says_so_without() {
+    let r = servers();
+    let text = error_of(Target::url(&url("localhost", r.mtls, "", "rediss"), &r.tls("ca.crt"))).await;
+    assert!(text.contains("it may want a client certificate (set [queues] tls_cert_file and tls_key_file)"), "{text}");
+    let target = Target::url(&url("localhost", r.mtls, "", "rediss"), &r.client_tls()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ask(&target, &redis::cmd("PING")).await, Ok(redis::Value::SimpleString("PONG".into())));
+}
+
+fn sentinel_settings(r: &TlsRedis, sentinel_pw: &str, master_pw: &str) -> SentinelSettings {
+    let tls = Some(r.tls("ca.crt"));
+    SentinelSettings {
+        addrs: vec![format!("localhost:{}", r.sentinel)],
+        master: "mymaster".into(),
+        sentinel: Node { tls: tls.clone(), password: sentinel_pw.into(), keys: SettingKeys::Sentinel, ..Node::default() },
+        data: Node { tls, username: "app".into(), password: master_pw.into(), keys: SettingKeys::SentinelData },
+    }
+}
+
+#[tokio::test]
+async fn a_sentinel_with_its_own_password_names_a_tls_master_whose_queues_are_read_with_the_masters_login() {
+    let r = servers();
+    let master = Target::url(&url("localhost", r.data, &format!("app:{APP_PW}@"), "rediss"), &r.tls("ca.crt"));
+    let master = master.unwrap_or_else(|e| panic!("{e}"));
+    ask(&master, redis::cmd("DEL").arg(QUEUE)).await.unwrap_or_else(|e| panic!("DEL: {e}"));
+    ask(&master, redis::cmd("LPUSH").arg(QUEUE).arg(vec!["m"; QUEUED])).await.unwrap_or_else(|e| panic!("LPUSH: {e}"));
+
+    let s = sentinel_settings(r, SENTINEL_PW, APP_PW);
+    let snap = sentinel_snapshot(&s, T).await.unwrap_or_else(|e| panic!("{e}"));
+    let data = format!("127.0.0.1:{}", r.data);
+    assert_eq!(snap.sentinels.first().and_then(|row| row.master_addr.clone()), Some(data.clone()), "{snap:?}");
+    assert_eq!(snap.master.as_ref().map(|m| m.addr.clone()), Some(data.clone()), "{snap:?}");
+
+    let mut reader = QueueReader::new(&QueueSettings::default(), &[QUEUE.to_string()], &s, T);
+    let queues = reader.read().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(queues.server, data);
+    assert_eq!(queues.queues.first().map(|q| (q.depth, q.error.clone())), Some((QUEUED as u64, None)), "{queues:?}");
+}
+
+#[tokio::test]
+async fn the_sentinels_password_and_the_masters_are_each_checked_with_their_own_setting() {
+    let r = servers();
+    // The Sentinel's password is wrong: the Sentinel's own words, and the Sentinel's keys.
+    let s = sentinel_settings(r, WRONG, APP_PW);
+    let e = sentinel_snapshot(&s, T).await.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(e.contains("WRONGPASS") && e.contains("check [sentinel] username and password"), "{e}");
+    no_secret(&e);
+    // The Sentinels answer, but the master they name refuses the Sentinel's password.
+    let s = sentinel_settings(r, SENTINEL_PW, SENTINEL_PW);
+    let mut reader = QueueReader::new(&QueueSettings::default(), &[QUEUE.to_string()], &s, T);
+    let e = reader.read().await.err().map(|e| e.to_string()).unwrap_or_default();
+    eprintln!("message: {e}");
+    assert!(e.contains("WRONGPASS") && e.contains("check [sentinel] master_username and master_password"), "{e}");
+    no_secret(&e);
+}
