@@ -735,7 +735,8 @@ fn redis_problems(path: &Path, text: &str, c: &Config) -> Vec<Problem> {
                 if let Some(tls) = &t.node().tls
                     && let Err(e) = tls.certificates(SettingKeys::QueuesUrl)
                 {
-                    bad("queues", first_tls_key(&e.to_string()), shown(&e), "fix the [queues] TLS files".into());
+                    let (what, fix) = what_and_fix(&e);
+                    bad("queues", first_tls_key(&what), what, fix);
                 }
             }
         }
@@ -749,17 +750,28 @@ fn redis_problems(path: &Path, text: &str, c: &Config) -> Vec<Problem> {
     }
     if s.tls {
         if let Err(e) = s.tls_files().certificates(SettingKeys::Sentinel) {
-            bad("sentinel", first_tls_key(&e.to_string()), shown(&e), "fix the [sentinel] TLS files".into());
+            let (what, fix) = what_and_fix(&e);
+            bad("sentinel", first_tls_key(&what), what, fix);
         }
     } else if !s.tls_files().is_empty() {
+        let given = [("tls_ca_file", &s.tls_ca_file), ("tls_cert_file", &s.tls_cert_file), ("tls_key_file", &s.tls_key_file)];
         bad(
             "sentinel",
-            "tls",
+            given.iter().find(|(_, v)| !v.trim().is_empty()).map_or("tls", |(k, _)| *k),
             "[sentinel] tls_*_file is set but tls = false: the files would not be used".into(),
             "set [sentinel] tls = true (the Sentinels' TLS ports in addrs), or remove the files".into(),
         );
     }
     out
+}
+
+/// A backend's verdict on a setting as a problem's what and fix (never with a password).
+fn what_and_fix(e: &crate::backends::BackendError) -> (String, String) {
+    use crate::sanitize::redact_secrets;
+    match e {
+        crate::backends::BackendError::BadSetting { input, detail, fix } => (redact_secrets(&format!("{input}: {detail}")), fix.clone()),
+        other => (redact_secrets(&other.to_string()), "see docs/sitrep.example.toml".into()),
+    }
 }
 
 /// Which `tls_*_file` key an error is about (the first it names), for its line.

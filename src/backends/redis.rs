@@ -108,7 +108,7 @@ fn pem_file(section: &str, key: &str, path: &Path, kind: Pem) -> Result<Vec<u8>,
     let bad = |detail: String, fix: &str| BackendError::BadSetting {
         input: format!("{section} {key} `{}`", clean(&path.display().to_string())),
         detail,
-        fix: format!("{fix} ({key})"),
+        fix: fix.to_string(),
     };
     let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read it ({e})"), "point it at an existing PEM file"))?;
     match kind {
