@@ -18,6 +18,7 @@ use certs::{make_ca, make_cert};
 const MASTER_PW: &str = "Lab-Redis-Def4ult-Pw";
 const APP_PW: &str = "Lab-Redis-App-S3cret";
 const SENTINEL_PW: &str = "Lab-Sentinel-Own-Pw-5";
+const WATCHER_PW: &str = "Lab-Sentinel-Watcher-Pw";
 const WRONG: &str = "Not-The-Redis-Pw-9";
 const T: Duration = Duration::from_secs(10);
 const QUEUE: &str = "tls-celery";
@@ -118,7 +119,7 @@ fn start() -> TlsRedis {
     spawn(d, "redis-server", &args, "mtls.log");
     let conf = format!(
         "port 0\ntls-port {sentinel}\ntls-cert-file server.crt\ntls-key-file server.key\ntls-ca-cert-file ca.crt\n\
-         tls-auth-clients no\ntls-replication yes\nrequirepass {SENTINEL_PW}\nsentinel monitor mymaster 127.0.0.1 {data} 1\n\
+         tls-auth-clients no\ntls-replication yes\nrequirepass {SENTINEL_PW}\nuser watcher on >{WATCHER_PW} +@all\nsentinel monitor mymaster 127.0.0.1 {data} 1\n\
          sentinel auth-user mymaster app\nsentinel auth-pass mymaster {APP_PW}\n"
     );
     std::fs::write(d.join("sentinel.conf"), conf).expect("sentinel.conf");
@@ -135,7 +136,7 @@ fn servers() -> &'static TlsRedis {
 }
 
 fn no_secret(text: &str) {
-    for pw in [MASTER_PW, APP_PW, SENTINEL_PW, WRONG] {
+    for pw in [MASTER_PW, APP_PW, SENTINEL_PW, WATCHER_PW, WRONG] {
         assert!(!text.contains(pw), "a password leaked: {text}");
     }
 }
@@ -249,7 +250,20 @@ async fn a_sentinel_with_its_own_password_names_a_tls_master_whose_queues_are_re
     ask(&master, redis::cmd("LPUSH").arg(QUEUE).arg(vec!["m"; QUEUED])).await.unwrap_or_else(|e| panic!("LPUSH: {e}"));
 
     let s = sentinel_settings(r, SENTINEL_PW, APP_PW);
-    let snap = sentinel_snapshot(&s, T).await.unwrap_or_else(|e| panic!("{e}"));
+    // The Sentinel itself reaches the master over TLS as `app`: until it has, it flags it disconnected.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let snap = loop {
+        let snap = sentinel_snapshot(&s, T).await.unwrap_or_else(|e| panic!("{e}"));
+        if snap.master.as_ref().is_some_and(|m| m.flags == "master") || Instant::now() > deadline {
+            break snap;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(
+        snap.master.as_ref().map(|m| m.flags.as_str()),
+        Some("master"),
+        "the Sentinel's link to its TLS master within 20s: {snap:?}"
+    );
     let data = format!("127.0.0.1:{}", r.data);
     assert_eq!(snap.sentinels.first().and_then(|row| row.master_addr.clone()), Some(data.clone()), "{snap:?}");
     assert_eq!(snap.master.as_ref().map(|m| m.addr.clone()), Some(data.clone()), "{snap:?}");
@@ -268,6 +282,15 @@ async fn the_sentinels_password_and_the_masters_are_each_checked_with_their_own_
     let e = sentinel_snapshot(&s, T).await.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(e.contains("WRONGPASS") && e.contains("check [sentinel] username and password"), "{e}");
     no_secret(&e);
+    // No password for the Sentinel: its NOAUTH, and where to set it.
+    let s = sentinel_settings(r, "", APP_PW);
+    let e = sentinel_snapshot(&s, T).await.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(e.contains("NOAUTH") && e.contains("the server wants a password: set [sentinel] username and password"), "{e}");
+    // An ACL user of the Sentinel's own logs in to it.
+    let mut s = sentinel_settings(r, WATCHER_PW, APP_PW);
+    s.sentinel.username = "watcher".into();
+    let snap = sentinel_snapshot(&s, T).await.map_err(|e| e.to_string());
+    assert!(snap.as_ref().is_ok_and(|snap| snap.master.is_some()), "{snap:?}");
     // The Sentinels answer, but the master they name refuses the Sentinel's password.
     let s = sentinel_settings(r, SENTINEL_PW, SENTINEL_PW);
     let mut reader = QueueReader::new(&QueueSettings::default(), &[QUEUE.to_string()], &s, T);
