@@ -299,3 +299,41 @@ async fn the_sentinels_password_and_the_masters_are_each_checked_with_their_own_
     assert!(e.contains("WRONGPASS") && e.contains("check [sentinel] master_username and master_password"), "{e}");
     no_secret(&e);
 }
+
+#[tokio::test]
+async fn from_sitrep_toml_and_the_environment_the_collectors_read_the_tls_sentinel_and_its_masters_queues() {
+    use sitrep::config::{Env, Overrides, parse, resolve};
+    use sitrep::model::Observation;
+    use sitrep::sources::Collect;
+    let r = servers();
+    // Passwords from the environment, never written in the file.
+    let text = format!(
+        "[sentinel]\naddrs = [\"localhost:{}\"]\nmaster = \"mymaster\"\nmaster_username = \"app\"\ntls = true\ntls_ca_file = \"{}\"\n\n\
+         [queues]\nnames = [\"{QUEUE}-env\"]\n",
+        r.sentinel,
+        r.file("ca.crt").display()
+    );
+    let file = r.file("sitrep.toml");
+    std::fs::write(&file, &text).expect("sitrep.toml");
+    let found = parse(&file, &text).1;
+    assert!(found.is_empty(), "sitrep check passes it: {found:?}");
+    let env = Env { sentinel_password: Some(SENTINEL_PW.into()), redis_password: Some(APP_PW.into()), ..Env::default() };
+    let config = resolve(Some(&file), &env, &Overrides::default()).unwrap_or_else(|e| panic!("{e}"));
+
+    let master = Target::url(&url("localhost", r.data, &format!("app:{APP_PW}@"), "rediss"), &r.tls("ca.crt"));
+    let master = master.unwrap_or_else(|e| panic!("{e}"));
+    let queue = format!("{QUEUE}-env");
+    ask(&master, redis::cmd("DEL").arg(&queue)).await.unwrap_or_else(|e| panic!("DEL: {e}"));
+    ask(&master, redis::cmd("LPUSH").arg(&queue).arg(vec!["m"; 3])).await.unwrap_or_else(|e| panic!("LPUSH: {e}"));
+
+    let mut sentinel = sitrep::sources::sentinel::Collector::new(&config.sentinel_settings(), T);
+    match sentinel.collect().await {
+        Ok(Observation::Sentinel(snap)) => assert_eq!(snap.master.map(|m| m.addr), Some(format!("127.0.0.1:{}", r.data))),
+        other => panic!("a Sentinel reading: {other:?}"),
+    }
+    let mut queues = sitrep::sources::queues::Collector::new(&config.queues, &config.sentinel_settings(), T);
+    match queues.collect().await {
+        Ok(Observation::Queues(snap)) => assert_eq!(snap.queues.first().map(|q| q.depth), Some(3), "{snap:?}"),
+        other => panic!("a queues reading: {other:?}"),
+    }
+}
