@@ -337,3 +337,51 @@ async fn from_sitrep_toml_and_the_environment_the_collectors_read_the_tls_sentin
         other => panic!("a queues reading: {other:?}"),
     }
 }
+
+#[test]
+fn no_password_reaches_the_screen_the_recording_or_the_log() {
+    let r = servers();
+    let out_dir = tempfile::tempdir().expect("tempdir");
+    let o = out_dir.path();
+    // The queues URL carries a wrong password in the file; the Sentinels' and the master's come from the environment.
+    let text = format!(
+        "[kube]\nenabled = false\n\n[sentinel]\naddrs = [\"localhost:{}\"]\nmaster_username = \"app\"\ntls = true\ntls_ca_file = \"{ca}\"\n\n\
+         [queues]\nurl = \"rediss://app:{WRONG}@localhost:{}/0\"\ntls_ca_file = \"{ca}\"\nnames = [\"{QUEUE}\"]\n",
+        r.sentinel,
+        r.data,
+        ca = r.file("ca.crt").display()
+    );
+    std::fs::write(o.join("sitrep.toml"), text).expect("sitrep.toml");
+    let recording = o.join("session.sitrep");
+    let out = Command::new(env!("CARGO_BIN_EXE_sitrep"))
+        .arg("--config")
+        .arg(o.join("sitrep.toml"))
+        .args(["--snapshot", "--settle", "3", "--size", "200x60", "--record"])
+        .arg(&recording)
+        .env("SITREP_SENTINEL_PASSWORD", SENTINEL_PW)
+        .env("SITREP_REDIS_PASSWORD", APP_PW)
+        .env("SITREP_DATA_DIR", o.join("data"))
+        .env("SITREP_LOG_DIR", o.join("log"))
+        .env("SITREP_LOG", "debug")
+        .output()
+        .expect("sitrep runs");
+    let screen = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{screen}");
+    let file = std::fs::File::open(&recording).expect("the recording");
+    let mut events = String::new();
+    std::io::Read::read_to_string(&mut zstd::stream::Decoder::new(file).expect("zstd"), &mut events).expect("the recording's lines");
+    let mut log = String::new();
+    for entry in std::fs::read_dir(o.join("log")).expect("the log dir").flatten() {
+        log += &std::fs::read_to_string(entry.path()).unwrap_or_default();
+    }
+    // What was read really went through: the master found over TLS, the queue server's refusal.
+    assert!(events.contains(&format!("127.0.0.1:{}", r.data)), "the Sentinel reading is recorded");
+    assert!(events.contains("WRONGPASS"), "the queue server's words are recorded");
+    assert!(screen.contains("WRONGPASS"), "and shown: {screen}");
+    assert!(log.contains("WRONGPASS"), "and logged: {log}");
+    for (what, text) in [("screen", &screen), ("recording", &events), ("log", &log)] {
+        for pw in [MASTER_PW, APP_PW, SENTINEL_PW, WATCHER_PW, WRONG] {
+            assert!(!text.contains(pw), "a password in the {what}");
+        }
+    }
+}
