@@ -371,7 +371,7 @@ fn connect_fix(target: &Target, e: &redis::RedisError) -> Option<String> {
     if target.node.tls.is_none() {
         return closed.then(|| format!("the server closed the connection: it probably wants TLS: {}", keys.tls_on()));
     }
-    Some(if has("UnknownIssuer") || has("BadSignature") || has("UnknownCA") && has("invalid peer certificate") {
+    Some(if has("UnknownIssuer") || has("BadSignature") || (has("UnknownCA") && has("invalid peer certificate")) {
         format!(
             "certificate not trusted: set {section} tls_ca_file to the CA file that signed the server's certificate (\"\" = the system's trust store)"
         )
