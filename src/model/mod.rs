@@ -98,6 +98,11 @@ pub enum Event {
     TimelineProblem {
         error: String,
     },
+    /// News about the timeline that is not a problem (what an `:open` adopted, an incident
+    /// resolved); shown until the next entry.
+    TimelineNotice {
+        text: String,
+    },
     /// The shared timeline's link (`[timeline] store = "postgres"`): online or not, and which
     /// entries of the open incident are only on this machine so far.
     TimelineSync {
@@ -386,6 +391,7 @@ pub struct Model {
     /// The timeline, oldest first.
     pub timeline: VecDeque<TimelineLine>,
     pub timeline_problem: Option<String>,
+    pub timeline_notice: Option<String>,
     /// The shared timeline's link; None with the local store.
     pub timeline_sync: Option<SyncStatus>,
     pub runbook: Option<RunbookView>,
@@ -425,6 +431,7 @@ impl Model {
             }
             Event::TimelineAppended { line } => {
                 self.timeline_problem = None;
+                self.timeline_notice = None;
                 self.timeline.push_back(line);
                 self.trim_timeline();
                 true
@@ -464,6 +471,10 @@ impl Model {
             }
             Event::TimelineProblem { error } => {
                 self.timeline_problem = Some(error);
+                true
+            }
+            Event::TimelineNotice { text } => {
+                self.timeline_notice = Some(text);
                 true
             }
             Event::TimelineSync { status } => {

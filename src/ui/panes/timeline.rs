@@ -50,6 +50,9 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx, overlay: bool) {
     if let Some(problem) = &ctx.model.timeline_problem {
         lines.push(Line::from(Span::styled(format!("⚠ {problem}"), ctx.theme.crit)));
     }
+    if let Some(notice) = &ctx.model.timeline_notice {
+        lines.push(Line::from(Span::styled(format!("ℹ {notice}"), ctx.theme.accent)));
+    }
     if let Some(error) = sync.filter(|s| !s.online).and_then(|s| s.error.as_ref()) {
         lines.push(Line::from(Span::styled(
             format!("⚠ shared timeline: {error}; entries are saved here and pushed when it returns"),
