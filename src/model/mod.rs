@@ -425,6 +425,9 @@ impl Model {
             }
             Event::TimelineLoaded { incident, lines } => {
                 self.incident = incident;
+                // By time: adopted findings are written after the opening they predate.
+                let mut lines = lines;
+                lines.sort_by_key(|l| l.at);
                 self.timeline = lines.into_iter().collect();
                 self.trim_timeline();
                 true
@@ -432,7 +435,8 @@ impl Model {
             Event::TimelineAppended { line } => {
                 self.timeline_problem = None;
                 self.timeline_notice = None;
-                self.timeline.push_back(line);
+                let at = self.timeline.partition_point(|l| l.at <= line.at);
+                self.timeline.insert(at, line);
                 self.trim_timeline();
                 true
             }
