@@ -5,7 +5,7 @@ use super::PaneCtx;
 use crate::model::verdict;
 use crate::model::{PodRow, SourceId};
 use crate::ui::PodSort;
-use crate::ui::toolkit::age;
+use crate::ui::toolkit::{age, fit};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -54,6 +54,13 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
     let visible = pods_area.height.saturating_sub(1).max(1) as usize;
     let selected = if ctx.focused && !pods.is_empty() { Some(ctx.view.selected(SourceId::Pods).min(pods.len() - 1)) } else { None };
     let first = selected.map_or(0, |s| s.saturating_sub(visible - 1));
+    // The pod column is as wide as the longest visible name; the node gets the rest, and either
+    // one that does not fit ends in `…` (two nodes must never read alike).
+    const FIXED: usize = 5 + 17 + 13 + 5 + 5;
+    let room = (pods_area.width as usize).saturating_sub(FIXED);
+    let longest = pods.iter().skip(first).take(visible).map(|p| p.name.chars().count()).max().unwrap_or(3);
+    let pod_w = longest.clamp(3, room.saturating_sub(8).max(3));
+    let node_w = room.saturating_sub(pod_w).max(1);
     let rows = pods.iter().skip(first).take(visible).map(|p| {
         let style = ctx.theme.row(verdict::pod(p));
         let restarts = match p.last_restart {
@@ -61,19 +68,19 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
             _ => p.restarts.to_string(),
         };
         Row::new(vec![
-            p.name.clone(),
+            fit(&p.name, pod_w),
             format!("{}/{}", p.ready, p.containers),
             p.status().to_string(),
             restarts,
             p.created.map_or_else(|| "-".into(), |c| age(ctx.now, c)),
-            p.node.clone(),
+            fit(&p.node, node_w),
         ])
         .style(style)
     });
     let table = Table::new(
         rows,
         [
-            Constraint::Fill(3),
+            Constraint::Length(pod_w as u16),
             Constraint::Length(5),
             Constraint::Length(17),
             Constraint::Length(13),
