@@ -653,6 +653,23 @@ fn run_without_a_deployment_offers_the_live_deployments_to_pick_from_at_80x24() 
 }
 
 #[test]
+fn restart_pods_offers_one_pod_before_all_at_80x24() {
+    let mut c = console(incident_events());
+    let started = keep_runs(&mut c);
+    press(&mut c, ":run restart-pods deployment=api\n");
+    let frame = frame_text(&c, 80, 24, false);
+    assert!(frame.contains("choose pod (1 of 1)"), "{frame}");
+    assert!(frame.contains("▶ api-5b8f7c9d6-hq2lp"), "the crash-looping pod comes first:\n{frame}");
+    assert!(frame.contains("all") && frame.contains("the default: one pod name, or `all`"), "{frame}");
+    assert!(!frame.contains("worker-6c7d8e9f0-abcde"), "only api's pods:\n{frame}");
+    insta::assert_snapshot!("wizard_pod_picker_80x24", frame);
+    press(&mut c, "\n");
+    let asked = requests(&started);
+    let params = vec![("deployment".to_string(), "api".to_string()), ("pod".to_string(), "api-5b8f7c9d6-hq2lp".to_string())];
+    assert_eq!(asked, [("restart-pods".to_string(), params, None)], "the dry run restarts the one pod picked");
+}
+
+#[test]
 fn a_pane_without_data_yet_lets_the_value_be_typed() {
     let mut c = console(vec![Event::Tick { at: at(0) }]);
     let started = keep_runs(&mut c);

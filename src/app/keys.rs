@@ -162,7 +162,7 @@ impl Console {
             Err(e) => return self.view.message = Some(e),
         };
         self.overlays.close_wizard();
-        match crate::ui::picker::ParamPicker::new(&run.name, missing, &self.model) {
+        match crate::ui::picker::ParamPicker::new(&run.name, missing, &run.params, &self.model) {
             Some(picker) => self.overlays.push(Overlay::Picker { run, picker }),
             None => self.start_dry_run(run),
         }

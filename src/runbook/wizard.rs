@@ -70,11 +70,11 @@ pub fn step_event(index: usize, spec: &StepSpec, state: &StepState, dry_run: boo
     Event::RunbookStep { index, state: phase, text, explain, typed }
 }
 
-/// The parameters of `name` that are neither given nor defaulted: the wizard asks for them
-/// (choosing from live state where they say `from`) before the dry run.
+/// The parameters of `name` not given that the wizard asks for (choosing from live state where
+/// they say `from`) before the dry run: those without a default, and those that say `ask`.
 pub fn missing_params(name: &str, given: &super::template::Vars) -> Result<Vec<ParamSpec>, String> {
     let runbook = super::find(name).map_err(|e| e.to_string())?;
-    Ok(runbook.params.into_iter().filter(|p| p.default.is_none() && !given.contains_key(&p.name)).collect())
+    Ok(runbook.params.into_iter().filter(|p| (p.default.is_none() || p.ask) && !given.contains_key(&p.name)).collect())
 }
 
 /// Starts `name` with `params` on its own thread: a dry run when `typed` is None (previews only),
