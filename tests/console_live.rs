@@ -292,6 +292,8 @@ fn the_rollback_wizard_in_the_console_undoes_a_bad_deploy_after_the_typed_name()
     assert!(stopped.contains("[precondition failed]") && stopped.contains("precondition not met"), "{stopped}");
     assert!(!stopped.contains("to confirm"), "no typed prompt after a failed precondition:\n{stopped}");
     tmux.keys(&["Escape"]);
+    // An Esc followed at once by `:` reads as Alt-: to a terminal; the next keys wait for the close.
+    tmux.until("the stopped wizard closed by Esc", 10, |s| !s.contains("STOPPED · dry run"));
     tmux.keys(&[":run rollback deployment=api"]);
     tmux.keys(&["Enter"]);
     tmux.until("the preview", 30, |s| s.contains("WAITING FOR CONFIRMATION") && s.contains("type api to confirm"));
