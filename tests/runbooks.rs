@@ -258,7 +258,13 @@ fn scale_and_restart_pods_change_web_and_a_held_target_is_refused() {
     let before: Vec<String> = pods(&d.config, "web-").into_iter().map(|p| p.name).collect();
     assert_eq!(d.run("restart-pods", &[("deployment", "web")], Some("web"), &[]), ExitCode::SUCCESS);
     let after: Vec<String> = pods(&d.config, "web-").into_iter().map(|p| p.name).collect();
-    assert!(after.len() == 3 && after.iter().all(|p| !before.contains(p)), "{before:?} -> {after:?}");
+    assert!(after.len() == 3 && after.iter().all(|p| !before.contains(p)), "`all`, a rolling restart: {before:?} -> {after:?}");
+    // One pod: that pod alone is replaced.
+    let one = after[0].clone();
+    assert_eq!(d.run("restart-pods", &[("deployment", "web"), ("pod", &one)], Some("web"), &[]), ExitCode::SUCCESS);
+    let again: Vec<String> = pods(&d.config, "web-").into_iter().map(|p| p.name).collect();
+    assert!(again.len() == 3 && !again.contains(&one), "{one} replaced: {after:?} -> {again:?}");
+    assert!(after[1..].iter().all(|p| again.contains(p)), "the other pods stay: {after:?} -> {again:?}");
 }
 
 /// Stops a recovered server and removes its directories.

@@ -660,7 +660,7 @@ fn restart_pods_offers_one_pod_before_all_at_80x24() {
     let frame = frame_text(&c, 80, 24, false);
     assert!(frame.contains("choose pod (1 of 1)"), "{frame}");
     assert!(frame.contains("▶ api-5b8f7c9d6-hq2lp"), "the crash-looping pod comes first:\n{frame}");
-    assert!(frame.contains("all") && frame.contains("the default: one pod name, or `all`"), "{frame}");
+    assert!(frame.contains("all") && frame.contains("the default (see above)") && frame.contains("`all` (a rolling restart"), "{frame}");
     assert!(!frame.contains("worker-6c7d8e9f0-abcde"), "only api's pods:\n{frame}");
     insta::assert_snapshot!("wizard_pod_picker_80x24", frame);
     press(&mut c, "\n");

@@ -68,7 +68,7 @@ impl ParamPicker {
             if let Some(default) = &param.default {
                 match found {
                     Some((_, mut found)) if !found.is_empty() => {
-                        found.push(Choice::new(default, format!("the default: {}", param.description)));
+                        found.push(Choice::new(default, "the default (see above)".into()));
                         (self.choices, self.typing) = (found, None);
                         return Some(());
                     }
