@@ -43,11 +43,26 @@ struct Services {
     recorder: Option<crate::record::Recorder>,
     /// In replay: notes go to this file beside the recording, never into it.
     annotations: Option<std::path::PathBuf>,
-    /// Where threads (runbook runs) send their events: the app loop's channel (interactive only).
-    events_tx: Option<tokio::sync::mpsc::UnboundedSender<Event>>,
+    /// Starts the runs the wizard asks for (interactive consoles, and tests that answer for the runner).
+    start_run: Option<RunStarter>,
     /// Aborts the real run started from this console at its current step.
     run_cancel: Option<CancellationToken>,
 }
+
+/// A run the wizard asks for: the dry run (`typed` is None) or the real run with the text typed.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    pub name: String,
+    pub params: crate::runbook::template::Vars,
+    pub typed: Option<String>,
+    /// Aborts the run at its current step (the wizard's `y` after Esc).
+    pub cancel: CancellationToken,
+}
+
+/// How the wizard's runs start. The console's starts each on its own thread, whose events come
+/// back through the app loop (`set_events`); a test's keeps the request and answers with the
+/// events a runner sends, so the keys are exercised without touching an estate.
+pub type RunStarter = Box<dyn FnMut(RunRequest) -> Result<(), String> + Send>;
 
 /// The console: settings, the Model with its detector, what is looked at, the overlays, services.
 pub struct Console {
@@ -113,9 +128,17 @@ impl Console {
         self.services.recorder.take();
     }
 
-    /// Where runbook threads send their events: runbooks can run from now on.
+    /// Where runbook threads send their events: runbooks can run from now on, each on its thread.
     pub fn set_events(&mut self, tx: tokio::sync::mpsc::UnboundedSender<Event>) {
-        self.services.events_tx = Some(tx);
+        let (config, clock) = (self.settings.config.clone(), self.clock.clone());
+        self.set_run_starter(Box::new(move |run: RunRequest| {
+            crate::runbook::wizard::start(&run.name, run.params, run.typed, &config, clock.clone(), tx.clone(), run.cancel)
+        }));
+    }
+
+    /// Runbooks can run from now on, started by `starter`.
+    pub fn set_run_starter(&mut self, starter: RunStarter) {
+        self.services.start_run = Some(starter);
     }
 
     /// Opens `overlay` on top of the others.
@@ -135,7 +158,7 @@ impl Console {
 
     /// The Model's runbook is the real run started from this console: shows it and returns the
     /// token that aborts it.
-    pub fn show_real_run(&mut self) -> CancellationToken {
+    fn show_real_run(&mut self) -> CancellationToken {
         let cancel = CancellationToken::new();
         self.services.run_cancel = Some(cancel.clone());
         self.overlays.close_wizard();

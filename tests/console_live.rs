@@ -285,10 +285,20 @@ fn the_rollback_wizard_in_the_console_undoes_a_bad_deploy_after_the_typed_name()
     lab.fault("deploy-bad").expect("deploy-bad");
     let tmux = console(&lab, 100, 34);
     tmux.until("the bad rollout on screen", 60, |s| s.contains("CrashLoopBackOff"));
+    // A precondition that does not hold shows in the dry run, in its own words, and nothing is asked.
+    tmux.keys(&[":run rollback deployment=nosuch"]);
+    tmux.keys(&["Enter"]);
+    let stopped = tmux.until("the dry run stopped by its precondition", 30, |s| s.contains("STOPPED · dry run"));
+    assert!(stopped.contains("[precondition failed]") && stopped.contains("precondition not met"), "{stopped}");
+    assert!(!stopped.contains("to confirm"), "no typed prompt after a failed precondition:\n{stopped}");
+    tmux.keys(&["Escape"]);
+    // An Esc followed at once by `:` reads as Alt-: to a terminal; the next keys wait for the close.
+    tmux.until("the stopped wizard closed by Esc", 10, |s| !s.contains("STOPPED · dry run"));
     tmux.keys(&[":run rollback deployment=api"]);
     tmux.keys(&["Enter"]);
-    tmux.until("the preview", 30, |s| s.contains("PREVIEW (dry run)") && s.contains("type the name"));
-    // A wrong name is refused and nothing changes: the deployment, read by the real kubectl, is as before.
+    tmux.until("the preview", 30, |s| s.contains("WAITING FOR CONFIRMATION") && s.contains("type api to confirm"));
+    // A wrong name is said to be wrong and asked again; nothing changes: the deployment, read by
+    // the real kubectl, is as before.
     let before = api_deployment(&lab);
     assert!(
         before.starts_with("image=registry.local/shop/api:") && !before.starts_with("image=registry.local/shop/api:1.4.2 "),
@@ -296,17 +306,13 @@ fn the_rollback_wizard_in_the_console_undoes_a_bad_deploy_after_the_typed_name()
     );
     tmux.keys(&["API"]);
     tmux.keys(&["Enter"]);
-    tmux.until("the refusal", 30, |s| s.contains("REFUSED"));
+    tmux.until("the typo asked again", 30, |s| s.contains("`API` is not `api`") && s.contains("type api to confirm"));
     // A rollback under way would change the template (image) and the revision within a second or two.
     std::thread::sleep(Duration::from_secs(3));
-    assert_eq!(api_deployment(&lab), before, "the refused run changed deployment/api");
-    tmux.keys(&["Escape"]);
-    tmux.keys(&[":run rollback deployment=api"]);
-    tmux.keys(&["Enter"]);
-    tmux.until("the preview again", 30, |s| s.contains("PREVIEW (dry run)") && s.contains("type the name"));
+    assert_eq!(api_deployment(&lab), before, "the wrong name changed deployment/api");
     tmux.keys(&["api"]);
     tmux.keys(&["Enter"]);
-    tmux.until("the rollback completed", 60, |s| s.contains("completed in") && s.contains("[verified]"));
+    tmux.until("the rollback completed", 60, |s| s.contains("COMPLETED") && s.contains("completed in") && s.contains("[verified]"));
     let image = Command::new("kubectl")
         .arg("--kubeconfig")
         .arg(&lab.info.kube.kubeconfig)

@@ -126,8 +126,10 @@ fn rollback_after_a_bad_deploy_restores_the_previous_replicaset_and_pods_become_
     assert_eq!(d.run("rollback", &params, Some("API"), &[]), refused());
     assert_eq!(d.run("rollback", &params, Some("api"), &["--read-only"]), refused());
     assert_eq!(d.run("rollback", &params, Some("api"), &["--dry-run"]), ExitCode::SUCCESS);
-    // A precondition that does not hold stops it too.
-    assert_eq!(d.run("rollback", &[("deployment", "api"), ("revision", "99")], Some("api"), &[]), ExitCode::from(4));
+    // A precondition that does not hold stops it too, and the dry run the same way (as the wizard shows it).
+    let no_such_revision = [("deployment", "api"), ("revision", "99")];
+    assert_eq!(d.run("rollback", &no_such_revision, Some("api"), &[]), ExitCode::from(4));
+    assert_eq!(d.run("rollback", &no_such_revision, None, &["--dry-run"]), ExitCode::from(4), "the dry run stops at it");
     assert_eq!(deployment(&d.config, "api"), (bad_rev.clone(), bad_images), "a refused rollback changed the deployment");
 
     assert_eq!(d.run("rollback", &params, Some("api"), &[]), ExitCode::SUCCESS);
@@ -140,7 +142,7 @@ fn rollback_after_a_bad_deploy_restores_the_previous_replicaset_and_pods_become_
     let actions = d.actions();
     let outcomes: Vec<String> = actions.iter().filter(|(rb, step, _)| rb == "rollback" && step == "undo").map(|a| a.2.clone()).collect();
     assert!(outcomes.iter().filter(|o| o.starts_with("refused")).count() >= 3, "{outcomes:#?}");
-    assert!(outcomes.iter().any(|o| o.starts_with("aborted") && o.contains("99")), "{outcomes:#?}");
+    assert!(outcomes.iter().any(|o| o.starts_with("stopped, nothing changed: precondition not met") && o.contains("99")), "{outcomes:#?}");
     assert!(outcomes.last().is_some_and(|o| o.starts_with("verified")), "{outcomes:#?}");
     assert!(actions.iter().any(|(rb, step, o)| rb == "rollback" && step == "check-access" && o.contains("allowed")), "{actions:#?}");
 }
@@ -258,7 +260,13 @@ fn scale_and_restart_pods_change_web_and_a_held_target_is_refused() {
     let before: Vec<String> = pods(&d.config, "web-").into_iter().map(|p| p.name).collect();
     assert_eq!(d.run("restart-pods", &[("deployment", "web")], Some("web"), &[]), ExitCode::SUCCESS);
     let after: Vec<String> = pods(&d.config, "web-").into_iter().map(|p| p.name).collect();
-    assert!(after.len() == 3 && after.iter().all(|p| !before.contains(p)), "{before:?} -> {after:?}");
+    assert!(after.len() == 3 && after.iter().all(|p| !before.contains(p)), "`all`, a rolling restart: {before:?} -> {after:?}");
+    // One pod: that pod alone is replaced.
+    let one = after[0].clone();
+    assert_eq!(d.run("restart-pods", &[("deployment", "web"), ("pod", &one)], Some("web"), &[]), ExitCode::SUCCESS);
+    let again: Vec<String> = pods(&d.config, "web-").into_iter().map(|p| p.name).collect();
+    assert!(again.len() == 3 && !again.contains(&one), "{one} replaced: {after:?} -> {again:?}");
+    assert!(after[1..].iter().all(|p| again.contains(p)), "the other pods stay: {after:?} -> {again:?}");
 }
 
 /// Stops a recovered server and removes its directories.

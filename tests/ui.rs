@@ -3,11 +3,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use sitrep::app::{Console, frame_text};
+use sitrep::app::{Console, RunRequest, frame_text};
 use sitrep::clock::Clock;
 use sitrep::config::Config;
 use sitrep::model::*;
-use sitrep::ui::overlay::{Overlay, PendingRun, WizardStage};
 
 fn t0() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-29T03:12:00Z").map(|t| t.with_timezone(&Utc)).unwrap_or_default()
@@ -400,50 +399,224 @@ fn the_timeline_filters_by_kind_and_turns_to_oldest_first() {
     insta::assert_snapshot!("timeline_overlay_oldest_first_80x24", frame_text(&c, 80, 24, false));
 }
 
+/// The runs the wizard asked to start, in order: the test answers for the runner.
+type Started = std::sync::Arc<std::sync::Mutex<Vec<RunRequest>>>;
+
+/// The console starts runs through the test: each request is kept, nothing touches an estate.
+fn keep_runs(c: &mut Console) -> Started {
+    let started = Started::default();
+    let kept = started.clone();
+    c.set_run_starter(Box::new(move |run| {
+        kept.lock().map_err(|e| e.to_string())?.push(run);
+        Ok(())
+    }));
+    started
+}
+
+/// A run request as the test compares it: runbook, params, typed text (None: the dry run).
+type Asked = (String, Vec<(String, String)>, Option<String>);
+
+fn requests(started: &Started) -> Vec<Asked> {
+    let runs = started.lock().map(|r| r.clone()).unwrap_or_default();
+    runs.into_iter().map(|r| (r.name, r.params.into_iter().collect(), r.typed)).collect()
+}
+
+fn step(index: usize, state: StepPhase, text: &str) -> Event {
+    Event::RunbookStep { index, state, text: text.into(), explain: String::new(), typed: None }
+}
+
+fn pending(index: usize, explain: &str) -> Event {
+    Event::RunbookStep { index, state: StepPhase::Pending, text: String::new(), explain: explain.into(), typed: None }
+}
+
+const ROLLBACK_TITLE: &str = "Roll a deployment back to its previous (or a chosen) revision";
+const CHECK_ACCESS: &str =
+    "Ask the API server (SelfSubjectAccessReview) whether this identity may patch deployments, before anything changes.";
+const UNDO: &str = "Point deployment/api back at the pod template of the earlier revision; its controller then rolls the pods over.";
+
+fn rollback_started(dry_run: bool) -> Event {
+    let steps = vec!["check-access".into(), "undo".into()];
+    Event::RunbookStarted { name: "rollback".into(), title: ROLLBACK_TITLE.into(), steps, dry_run, timeouts_secs: vec![10, 120] }
+}
+
+/// What the runner sends for `rollback deployment=api` (actions/rollback.toml), as the wizard's
+/// observer words it: every step explained, checked, previewed, then stopped at the dry-run gate.
+fn rollback_dry_run() -> Vec<Event> {
+    vec![
+        rollback_started(true),
+        pending(0, CHECK_ACCESS),
+        step(0, StepPhase::Previewed, "kubectl auth can-i patch deployments.apps -n shop"),
+        step(0, StepPhase::Previewed, ""),
+        pending(1, UNDO),
+        step(1, StepPhase::PreconditionChecked, "check: revision 2 of deployment/api exists"),
+        Event::RunbookStep {
+            index: 1,
+            state: StepPhase::Previewed,
+            text: "check: revision 2 of deployment/api exists\nkubectl rollout undo deployment/api -n shop --to-revision=2\n\
+                   image registry.local/shop/api:1.5.0-bad -> registry.local/shop/api:1.4.2"
+                .into(),
+            explain: String::new(),
+            typed: Some("api".into()),
+        },
+        step(1, StepPhase::Previewed, ""),
+        Event::RunbookFinished { outcome: "dry run: nothing was changed".into(), end: Some(RunEnd::DryRun) },
+    ]
+}
+
+/// `:run rollback deployment=api` typed, its dry run answered: the wizard waits for the name.
+fn rollback_previewed() -> (Console, Started) {
+    let mut c = console(incident_events());
+    let started = keep_runs(&mut c);
+    press(&mut c, ":run rollback deployment=api\n");
+    c.feed(rollback_dry_run());
+    (c, started)
+}
+
 #[test]
-fn the_runbook_wizard_previews_steps_and_asks_for_the_typed_name_at_80x24() {
-    let mut events = incident_events();
-    events.push(Event::RunbookStarted {
-        name: "rollback".into(),
-        title: "Roll a deployment back to its previous (or a chosen) revision".into(),
-        steps: vec!["check-rollout".into(), "undo".into(), "verify-ready".into()],
-        dry_run: true,
-        timeouts_secs: vec![],
-    });
-    events.push(Event::RunbookStep {
-        index: 0,
-        state: StepPhase::Previewed,
-        text: "deployment shop/api at revision 3 (1/3 updated)".into(),
-    });
-    events.push(Event::RunbookStep {
-        index: 1,
-        state: StepPhase::Previewed,
-        text: "image registry.local/shop/api:1.5.0-bad -> registry.local/shop/api:1.4.2".into(),
-    });
-    events.push(Event::RunbookFinished { outcome: "dry run: nothing was changed".into(), end: None });
-    let mut c = console(events);
-    c.open(Overlay::Wizard(WizardStage::Preview { run: PendingRun::new("rollback"), typed: "ap".into() }));
+fn the_dry_run_explains_each_step_and_says_exactly_what_to_type_at_80x24_and_200x60() {
+    let mut c = console(incident_events());
+    let started = keep_runs(&mut c);
+    press(&mut c, ":run rollback deployment=api\n");
+    assert_eq!(requests(&started), [("rollback".into(), vec![("deployment".into(), "api".into())], None)], "a dry run first");
+    c.feed(rollback_dry_run()[..3].to_vec());
+    let working = frame_text(&c, 80, 24, false);
+    assert!(working.contains(" DRY RUN · runbook rollback") && working.contains("nothing changes"), "{working}");
+    assert!(!working.contains("to confirm"), "nothing is asked before the dry run ends:\n{working}");
+    c.feed(rollback_dry_run()[3..].to_vec());
     let frame = frame_text(&c, 80, 24, false);
-    assert!(frame.contains("PREVIEW (dry run)"), "{frame}");
-    assert!(frame.contains("1.5.0-bad -> registry.local/shop/api:1.4.2"), "{frame}");
-    assert!(frame.contains("> ap"), "{frame}");
+    assert!(frame.contains(" WAITING FOR CONFIRMATION · runbook rollback"), "{frame}");
+    assert!(frame.contains("Ask the API server (SelfSubjectAccessReview)") && frame.contains("Point deployment/api back"), "{frame}");
+    assert!(frame.contains("› check: revision 2 of deployment/api exists"), "{frame}");
+    assert!(frame.contains("type api to confirm"), "{frame}");
+    press(&mut c, "ap");
+    let frame = frame_text(&c, 80, 24, false);
+    assert!(frame.contains("> ap▏"), "{frame}");
     insta::assert_snapshot!("wizard_preview_80x24", frame);
+    let wide = frame_text(&c, 200, 60, false);
+    assert!(wide.contains("1.5.0-bad -> registry.local/shop/api:1.4.2") && wide.contains("type api to confirm"), "{wide}");
+    insta::assert_snapshot!("wizard_preview_200x60", wide);
     press(&mut c, "\u{1b}");
-    assert!(!frame_text(&c, 80, 24, false).contains("PREVIEW"), "esc hides the wizard");
+    assert!(!frame_text(&c, 80, 24, false).contains("WAITING FOR CONFIRMATION"), "esc cancels");
+    assert_eq!(requests(&started).len(), 1, "esc starts nothing");
+}
+
+#[test]
+fn a_typo_in_the_confirmation_asks_again_and_the_exact_name_runs_it_at_80x24() {
+    let (mut c, started) = rollback_previewed();
+    press(&mut c, "API\n");
+    let frame = frame_text(&c, 80, 24, false);
+    assert_eq!(requests(&started).len(), 1, "a wrong name starts nothing");
+    assert!(frame.contains("`API` is not `api`") && frame.contains("nothing ran"), "{frame}");
+    assert!(frame.contains(" WAITING FOR CONFIRMATION") && frame.contains("type api to confirm"), "asks again:\n{frame}");
+    insta::assert_snapshot!("wizard_typo_80x24", frame);
+    press(&mut c, "api\n");
+    assert_eq!(
+        requests(&started).last().cloned(),
+        Some(("rollback".into(), vec![("deployment".into(), "api".into())], Some("api".into()))),
+        "the real run starts with the typed name"
+    );
+    assert!(c.run_cancel().is_some_and(|cancel| !cancel.is_cancelled()));
+}
+
+/// A real rollback started by keys (`api` typed after its dry run), whose `undo` step has been
+/// running for 12 s.
+fn rollback_running() -> (Console, Started) {
+    let (mut c, started) = rollback_previewed();
+    press(&mut c, "api\n");
+    c.feed(vec![
+        rollback_started(false),
+        pending(0, CHECK_ACCESS),
+        step(0, StepPhase::Verified, "verified in 0.1s: may patch deployments"),
+        pending(1, UNDO),
+        Event::Tick { at: at(2) },
+        step(1, StepPhase::Confirmed, ""),
+        step(1, StepPhase::Running, ""),
+        Event::Tick { at: at(14) },
+    ]);
+    (c, started)
+}
+
+#[test]
+fn a_running_step_shows_its_elapsed_time_and_timeout_at_80x24() {
+    let (mut c, _) = rollback_running();
+    let frame = frame_text(&c, 80, 24, false);
+    assert!(frame.contains(" RUNNING · runbook rollback"), "{frame}");
+    assert!(frame.contains("2. undo [running 12s · timeout 120s]"), "{frame}");
+    insta::assert_snapshot!("wizard_running_80x24", frame);
+    c.feed(vec![Event::Tick { at: at(15) }]);
+    assert!(frame_text(&c, 80, 24, false).contains("[running 13s"), "it ticks with the model's clock");
+}
+
+#[test]
+fn the_header_shows_how_the_run_ended_never_running_at_80x24_and_200x60() {
+    let (mut c, _) = rollback_running();
+    c.feed(vec![
+        step(1, StepPhase::Verified, "verified in 14.2s: rolled back to revision 2; verified: 3/3 ready"),
+        Event::RunbookFinished { outcome: "completed in 14.3s".into(), end: Some(RunEnd::Completed) },
+    ]);
+    let frame = frame_text(&c, 80, 24, false);
+    assert!(frame.contains(" COMPLETED · runbook rollback") && !frame.contains("RUNNING"), "{frame}");
+    assert!(frame.contains("completed in 14.3s") && frame.contains("Esc closes"), "{frame}");
+    insta::assert_snapshot!("wizard_completed_80x24", frame);
+    insta::assert_snapshot!("wizard_completed_200x60", frame_text(&c, 200, 60, false));
+    // `q` quits without asking: nothing is changing any more.
+    assert_eq!(c.on_key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE)), sitrep::ui::KeyOutcome::Quit);
+
+    let (mut c, _) = rollback_running();
+    c.feed(vec![
+        step(1, StepPhase::Refused, "refused, nothing changed: another run holds deployment/shop/api"),
+        Event::RunbookFinished { outcome: "REFUSED at undo: another run holds it; nothing was changed".into(), end: Some(RunEnd::Refused) },
+    ]);
+    let frame = frame_text(&c, 80, 24, false);
+    assert!(frame.contains(" REFUSED · runbook rollback") && !frame.contains("RUNNING"), "{frame}");
+    let (mut c, _) = rollback_running();
+    c.feed(vec![
+        step(1, StepPhase::Failed, "failed after 120.0s: not verified within 120s: 1/3 ready; next: watch the rollout"),
+        Event::RunbookFinished { outcome: "FAILED at undo: not verified within 120s".into(), end: Some(RunEnd::Failed) },
+    ]);
+    let frame = frame_text(&c, 80, 24, false);
+    assert!(frame.contains(" FAILED · runbook rollback") && frame.contains("2. undo [failed]"), "{frame}");
+}
+
+#[test]
+fn a_failed_precondition_in_the_dry_run_shows_its_words_and_asks_for_nothing_at_80x24_and_200x60() {
+    let mut c = console(incident_events());
+    let started = keep_runs(&mut c);
+    press(&mut c, ":run failover-redis\n");
+    let words = "no replica of mymaster is in sync";
+    c.feed(vec![
+        Event::RunbookStarted {
+            name: "failover-redis".into(),
+            title: "Move the Redis master to its in-sync replica (SENTINEL FAILOVER)".into(),
+            steps: vec!["failover".into()],
+            dry_run: true,
+            timeouts_secs: vec![60],
+        },
+        pending(
+            0,
+            "Ask the Sentinels to promote the replica of mymaster; clients that ask Sentinel follow the new master. Writes \
+             acknowledged only by the old master can be lost, so the replica must be in sync first.",
+        ),
+        step(0, StepPhase::PreconditionFailed, &format!("stopped, nothing changed: precondition not met: {words}")),
+        Event::RunbookFinished { outcome: format!("stopped at failover: precondition not met: {words}"), end: Some(RunEnd::Aborted) },
+    ]);
+    let frame = frame_text(&c, 80, 24, false);
+    assert!(frame.contains(" STOPPED · dry run · runbook failover-redis"), "{frame}");
+    assert!(frame.contains("1. failover [precondition failed]") && frame.contains(words), "{frame}");
+    assert!(!frame.contains("to confirm") && !frame.contains("> "), "no typed prompt:\n{frame}");
+    assert!(frame.contains("Esc closes"), "{frame}");
+    insta::assert_snapshot!("wizard_precondition_failed_80x24", frame);
+    insta::assert_snapshot!("wizard_precondition_failed_200x60", frame_text(&c, 200, 60, false));
+    press(&mut c, "mymaster\n");
+    assert_eq!(requests(&started).len(), 1, "typing and Enter start nothing after a failed precondition");
+    assert!(!frame_text(&c, 80, 24, false).contains("> mymaster"), "nothing is typed into a prompt that is not there");
+    press(&mut c, "\u{1b}");
+    assert!(c.wizard().is_none(), "esc closes");
 }
 
 #[test]
 fn quitting_while_a_runbook_runs_asks_first() {
-    let mut events = incident_events();
-    events.push(Event::RunbookStarted {
-        name: "failover-redis".into(),
-        title: "Move the Redis master".into(),
-        steps: vec!["failover".into()],
-        dry_run: false,
-        timeouts_secs: vec![],
-    });
-    let mut c = console(events);
-    c.show_real_run();
+    let (mut c, _) = rollback_running();
     press(&mut c, "\u{1b}");
     assert_eq!(c.on_key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE)), sitrep::ui::KeyOutcome::Redraw);
     assert!(c.view.message.as_deref().is_some_and(|m| m.contains("a runbook is running")), "{:?}", c.view.message);
@@ -463,8 +636,7 @@ fn run_without_a_deployment_offers_the_live_deployments_to_pick_from_at_80x24() 
     });
     events.push(Event::RunbookFinished { outcome: "completed in 2.2s".into(), end: None });
     let mut c = console(events);
-    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    c.set_events(tx);
+    let started = keep_runs(&mut c);
     press(&mut c, ":run rollback\n");
     let frame = frame_text(&c, 80, 24, false);
     assert!(frame.contains("choose deployment (1 of 1)"), "{frame}");
@@ -477,13 +649,30 @@ fn run_without_a_deployment_offers_the_live_deployments_to_pick_from_at_80x24() 
     assert!(c.wizard().is_none(), "esc cancels the run before anything started");
     let frame = frame_text(&c, 80, 24, false);
     assert!(!frame.contains("choose deployment") && !frame.contains("runbook triage"), "{frame}");
+    assert!(requests(&started).is_empty());
+}
+
+#[test]
+fn restart_pods_offers_one_pod_before_all_at_80x24() {
+    let mut c = console(incident_events());
+    let started = keep_runs(&mut c);
+    press(&mut c, ":run restart-pods deployment=api\n");
+    let frame = frame_text(&c, 80, 24, false);
+    assert!(frame.contains("choose pod (1 of 1)"), "{frame}");
+    assert!(frame.contains("▶ api-5b8f7c9d6-hq2lp"), "the crash-looping pod comes first:\n{frame}");
+    assert!(frame.contains("all") && frame.contains("the default (see above)") && frame.contains("`all` (a rolling restart"), "{frame}");
+    assert!(!frame.contains("worker-6c7d8e9f0-abcde"), "only api's pods:\n{frame}");
+    insta::assert_snapshot!("wizard_pod_picker_80x24", frame);
+    press(&mut c, "\n");
+    let asked = requests(&started);
+    let params = vec![("deployment".to_string(), "api".to_string()), ("pod".to_string(), "api-5b8f7c9d6-hq2lp".to_string())];
+    assert_eq!(asked, [("restart-pods".to_string(), params, None)], "the dry run restarts the one pod picked");
 }
 
 #[test]
 fn a_pane_without_data_yet_lets_the_value_be_typed() {
     let mut c = console(vec![Event::Tick { at: at(0) }]);
-    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    c.set_events(tx);
+    let started = keep_runs(&mut c);
     press(&mut c, ":run scale\n");
     let frame = frame_text(&c, 80, 24, false);
     assert!(frame.contains("pods pane is still waiting"), "{frame}");
@@ -491,42 +680,12 @@ fn a_pane_without_data_yet_lets_the_value_be_typed() {
     press(&mut c, "api\n");
     let frame = frame_text(&c, 80, 24, false);
     assert!(frame.contains("choose replicas (2 of 2)") && frame.contains("Type the replicas"), "{frame}");
-    assert_eq!(c.model.runbook, None, "nothing runs before every parameter has a value");
-}
-
-/// A real rollback whose `undo` step has been running for 12 s.
-fn rollback_running() -> Console {
-    let mut events = incident_events();
-    events.push(Event::RunbookStarted {
-        name: "rollback".into(),
-        title: "Roll a deployment back to its previous (or a chosen) revision".into(),
-        steps: vec!["check-access".into(), "undo".into()],
-        dry_run: false,
-        timeouts_secs: vec![10, 120],
-    });
-    events.push(Event::RunbookStep { index: 0, state: StepPhase::Verified, text: "verified in 0.1s: may patch deployments".into() });
-    events.push(Event::Tick { at: at(2) });
-    events.push(Event::RunbookStep { index: 1, state: StepPhase::Confirmed, text: String::new() });
-    events.push(Event::RunbookStep { index: 1, state: StepPhase::Running, text: String::new() });
-    events.push(Event::Tick { at: at(14) });
-    let mut c = console(events);
-    c.show_real_run();
-    c
-}
-
-#[test]
-fn a_running_step_shows_its_elapsed_time_and_timeout_at_80x24() {
-    let mut c = rollback_running();
-    let frame = frame_text(&c, 80, 24, false);
-    assert!(frame.contains("2. undo [running 12s · timeout 120s]"), "{frame}");
-    insta::assert_snapshot!("wizard_running_80x24", frame);
-    c.model.apply(Event::Tick { at: at(15) });
-    assert!(frame_text(&c, 80, 24, false).contains("[running 13s"), "it ticks with the model's clock");
+    assert!(requests(&started).is_empty(), "nothing runs before every parameter has a value");
 }
 
 #[test]
 fn esc_during_a_run_asks_to_abort_and_y_cancels_it_at_80x24() {
-    let mut c = rollback_running();
+    let (mut c, _) = rollback_running();
     press(&mut c, "\u{1b}");
     let frame = frame_text(&c, 80, 24, false);
     assert!(frame.contains("y = abort"), "{frame}");
@@ -540,14 +699,17 @@ fn esc_during_a_run_asks_to_abort_and_y_cancels_it_at_80x24() {
     assert!(frame_text(&c, 80, 24, false).contains("RUNNING"), "w shows it again");
     press(&mut c, "\u{1b}y");
     assert!(c.run_cancel().is_some_and(|cancel| cancel.is_cancelled()), "y aborts");
-    c.model.apply(Event::RunbookStep {
-        index: 1,
-        state: StepPhase::Aborted,
-        text: "aborted by the operator after 12.3s while it ran: it may have changed part of what it changes; check before going on".into(),
-    });
-    c.model.apply(Event::RunbookFinished { outcome: "stopped at undo: by the operator after 12.3s".into(), end: None });
+    c.feed(vec![
+        step(
+            1,
+            StepPhase::Aborted,
+            "aborted by the operator after 12.3s while it ran: it may have changed part of what it changes; check before going on",
+        ),
+        Event::RunbookFinished { outcome: "stopped at undo: by the operator after 12.3s".into(), end: Some(RunEnd::Aborted) },
+    ]);
     let frame = frame_text(&c, 80, 24, false);
     assert!(frame.contains("2. undo [aborted]") && frame.contains("stopped at undo"), "{frame}");
+    assert!(frame.contains(" STOPPED · runbook rollback") && !frame.contains("RUNNING"), "{frame}");
 }
 
 #[test]

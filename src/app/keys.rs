@@ -1,7 +1,9 @@
 //! The console's keys: the top overlay first (it says whether it took the key), then the view,
 //! then the console's own actions and `:` commands, which reach the timeline writer and runbooks.
 
-use super::Console;
+use super::{Console, RunRequest};
+use crate::model::RunState;
+use crate::runbook::TypedConfirmation;
 use crate::timeline::live::TimelineRequest;
 use crate::ui::command::Command;
 use crate::ui::keymap::Action;
@@ -96,7 +98,7 @@ impl Console {
     fn command(&mut self, command: Result<Command, crate::ui::command::CommandError>) -> KeyOutcome {
         use crate::timeline::entry::EntryKind;
         let request = match command {
-            Ok(Command::Run { name, params }) if self.services.events_tx.is_some() => {
+            Ok(Command::Run { name, params }) if self.services.start_run.is_some() => {
                 self.open_wizard(PendingRun { name, params });
                 return KeyOutcome::Redraw;
             }
@@ -160,18 +162,24 @@ impl Console {
             Err(e) => return self.view.message = Some(e),
         };
         self.overlays.close_wizard();
-        match crate::ui::picker::ParamPicker::new(&run.name, missing, &self.model) {
+        match crate::ui::picker::ParamPicker::new(&run.name, missing, &run.params, &self.model) {
             Some(picker) => self.overlays.push(Overlay::Picker { run, picker }),
             None => self.start_dry_run(run),
         }
     }
 
     fn start_dry_run(&mut self, run: PendingRun) {
-        let Some(tx) = self.services.events_tx.clone() else { return };
-        let config = &self.settings.config;
-        match crate::runbook::wizard::start(&run.name, run.params.clone(), None, config, self.clock.clone(), tx, Default::default()) {
-            Ok(()) => self.overlays.push(Overlay::Wizard(WizardStage::Preview { run, typed: String::new() })),
+        let request = RunRequest { name: run.name.clone(), params: run.params.clone(), typed: None, cancel: Default::default() };
+        match self.start(request) {
+            Ok(()) => self.overlays.push(Overlay::Wizard(WizardStage::Preview { run, typed: String::new(), wrong: None })),
             Err(e) => self.view.message = Some(e),
+        }
+    }
+
+    fn start(&mut self, request: RunRequest) -> Result<(), String> {
+        match self.services.start_run.as_mut() {
+            Some(start) => start(request),
+            None => Err("runbooks cannot run here (a replay or a headless frame)".into()),
         }
     }
 
@@ -188,17 +196,16 @@ impl Console {
         KeyOutcome::Redraw
     }
 
-    /// Keys while the wizard is shown: typing the confirmation, Enter runs for real after the
-    /// preview, Esc during the real run asks whether to abort it, otherwise hides the wizard.
+    /// Keys while the wizard is shown. After a dry run that nothing stopped: typing the
+    /// confirmation, Enter runs for real when it is exactly the name the previews gave (else asks
+    /// again); after one that stopped, only Esc (close) and q. During the real run Esc asks
+    /// whether to abort it; otherwise Esc hides the wizard.
     fn wizard_key(&mut self, stage: WizardStage, key: KeyEvent) -> KeyOutcome {
         let running = self.run_in_progress();
         let next = match (stage, key.code) {
-            (WizardStage::Preview { .. }, KeyCode::Esc) => None,
-            (WizardStage::Preview { run, typed }, KeyCode::Enter) if self.previewed() => {
-                self.start_real_run(run, typed);
-                return KeyOutcome::Redraw;
-            }
-            (WizardStage::Preview { run, mut typed }, code) => {
+            (_, KeyCode::Esc) if !running => None,
+            (WizardStage::Preview { run, typed, .. }, KeyCode::Enter) if self.confirmable() => self.confirm_key(run, typed),
+            (WizardStage::Preview { run, mut typed, wrong }, code) if self.confirmable() && self.asks_typed() => {
                 match code {
                     KeyCode::Backspace => {
                         typed.pop();
@@ -206,7 +213,7 @@ impl Console {
                     KeyCode::Char(c) => typed.push(c),
                     _ => {}
                 }
-                Some(WizardStage::Preview { run, typed })
+                Some(WizardStage::Preview { run, typed, wrong })
             }
             (WizardStage::AbortPrompt, KeyCode::Char('y')) if running => {
                 if let Some(cancel) = &self.services.run_cancel {
@@ -231,16 +238,35 @@ impl Console {
         KeyOutcome::Redraw
     }
 
-    /// The dry run has finished, so Enter may start the real run (one Enter starts one run).
-    fn previewed(&self) -> bool {
-        self.model.runbook.as_ref().is_some_and(|r| r.dry_run && r.outcome.is_some())
+    /// Enter after the dry run: the real run starts with exactly the right text; anything else is
+    /// said to be wrong and asked again (the run stays on screen, nothing starts).
+    fn confirm_key(&mut self, run: PendingRun, typed: String) -> Option<WizardStage> {
+        let expected = self.model.runbook.as_ref().and_then(|r| r.typed_confirmation()).map(str::to_string);
+        match expected {
+            Some(expected) if TypedConfirmation::check(&expected, &typed).is_none() => {
+                Some(WizardStage::Preview { run, typed: String::new(), wrong: Some(typed) })
+            }
+            _ => {
+                self.start_real_run(run, typed);
+                None
+            }
+        }
+    }
+
+    /// The dry run showed every step and nothing stopped it, so the real run may be confirmed.
+    fn confirmable(&self) -> bool {
+        self.model.runbook.as_ref().is_some_and(|r| r.state() == RunState::Previewed)
+    }
+
+    /// The dry run named a text to type (else Enter alone confirms).
+    fn asks_typed(&self) -> bool {
+        self.model.runbook.as_ref().is_some_and(|r| r.typed_confirmation().is_some())
     }
 
     fn start_real_run(&mut self, run: PendingRun, typed: String) {
-        let Some(tx) = self.services.events_tx.clone() else { return };
         let cancel = self.show_real_run();
-        let config = &self.settings.config;
-        if let Err(e) = crate::runbook::wizard::start(&run.name, run.params, Some(typed), config, self.clock.clone(), tx, cancel) {
+        let request = RunRequest { name: run.name, params: run.params, typed: Some(typed), cancel };
+        if let Err(e) = self.start(request) {
             self.view.message = Some(e);
         }
     }

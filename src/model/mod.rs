@@ -123,6 +123,13 @@ pub enum Event {
         index: usize,
         state: StepPhase,
         text: String,
+        /// The step's explanation, rendered; sent with its first state (absent in recordings
+        /// made before it was kept).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        explain: String,
+        /// The exact text its typed confirmation asks for, sent with the preview.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        typed: Option<String>,
     },
     /// The run ended; `outcome` in words, `end` how (absent in recordings made before it was kept:
     /// then it is read from the words).
@@ -201,6 +208,9 @@ pub enum StepPhase {
     Pending,
     #[serde(rename = "precondition checked")]
     PreconditionChecked,
+    /// The precondition did not hold: the step (and the run) stop there, nothing changed.
+    #[serde(rename = "precondition failed")]
+    PreconditionFailed,
     Previewed,
     Confirmed,
     Running,
@@ -215,6 +225,7 @@ impl StepPhase {
         match self {
             StepPhase::Pending => "pending",
             StepPhase::PreconditionChecked => "precondition checked",
+            StepPhase::PreconditionFailed => "precondition failed",
             StepPhase::Previewed => "previewed",
             StepPhase::Confirmed => "confirmed",
             StepPhase::Running => "running",
@@ -260,6 +271,42 @@ impl RunEnd {
     }
 }
 
+/// Where a run stands as a whole, from its kind and how it ended: what the wizard's header says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunState {
+    /// The dry run is checking and previewing.
+    DryRun,
+    /// The dry run showed every step and nothing stopped it: the real run may be confirmed.
+    Previewed,
+    Running,
+    Completed,
+    Refused,
+    Failed,
+    /// A precondition did not hold (dry run or real), or the operator aborted.
+    Stopped,
+    NotStarted,
+}
+
+impl RunState {
+    pub fn name(self) -> &'static str {
+        match self {
+            RunState::DryRun => "DRY RUN",
+            RunState::Previewed => "DRY RUN DONE",
+            RunState::Running => "RUNNING",
+            RunState::Completed => "COMPLETED",
+            RunState::Refused => "REFUSED",
+            RunState::Failed => "FAILED",
+            RunState::Stopped => "STOPPED",
+            RunState::NotStarted => "NOT STARTED",
+        }
+    }
+
+    /// The run has ended (a dry run that previewed everything has too).
+    pub fn is_over(self) -> bool {
+        !matches!(self, RunState::DryRun | RunState::Running)
+    }
+}
+
 /// The runbook wizard as the screen shows it; in a replay, steps show as they happened.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct RunbookView {
@@ -271,6 +318,30 @@ pub struct RunbookView {
     pub end: Option<RunEnd>,
 }
 
+impl RunbookView {
+    /// The run's state, from its kind and its end alone (never from the outcome's words).
+    pub fn state(&self) -> RunState {
+        match (self.dry_run, self.end) {
+            (true, None) => RunState::DryRun,
+            (false, None) => RunState::Running,
+            (true, Some(RunEnd::DryRun | RunEnd::Completed)) => RunState::Previewed,
+            (false, Some(RunEnd::Completed)) => RunState::Completed,
+            // A real run never ends as a dry run; say what is known: it ended, nothing more.
+            (false, Some(RunEnd::DryRun)) => RunState::Stopped,
+            (_, Some(RunEnd::Refused)) => RunState::Refused,
+            (_, Some(RunEnd::Failed)) => RunState::Failed,
+            (_, Some(RunEnd::Aborted)) => RunState::Stopped,
+            (_, Some(RunEnd::NotStarted)) => RunState::NotStarted,
+        }
+    }
+
+    /// The text the real run's typed confirmation asks for, as the dry run's previews named it
+    /// (the first typed step's; every shipped runbook has at most one).
+    pub fn typed_confirmation(&self) -> Option<&str> {
+        self.steps.iter().find_map(|s| s.typed.as_deref())
+    }
+}
+
 /// One step of the wizard as the screen shows it.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct RunbookStepView {
@@ -278,6 +349,10 @@ pub struct RunbookStepView {
     pub state: StepPhase,
     /// The preview (dry run) or the outcome.
     pub text: String,
+    /// Why the step is there and what it risks (its `explain`, rendered).
+    pub explain: String,
+    /// The exact text its typed confirmation asks for.
+    pub typed: Option<String>,
     /// The model's time when the step was confirmed or began running, so the elapsed time is
     /// drawn from the model's clock (a replay shows what the live console showed).
     pub started: Option<DateTime<Utc>>,
@@ -454,7 +529,7 @@ impl Model {
                 self.runbook = Some(RunbookView { name, title, dry_run, steps, outcome: None, end: None });
                 true
             }
-            Event::RunbookStep { index, state, text } => {
+            Event::RunbookStep { index, state, text, explain, typed } => {
                 if let Some(step) = self.runbook.as_mut().and_then(|r| r.steps.get_mut(index)) {
                     step.state = state;
                     if step.is_running() && step.started.is_none() {
@@ -462,6 +537,12 @@ impl Model {
                     }
                     if !text.is_empty() {
                         step.text = text;
+                    }
+                    if !explain.is_empty() {
+                        step.explain = explain;
+                    }
+                    if typed.is_some() {
+                        step.typed = typed;
                     }
                 }
                 true
@@ -627,11 +708,42 @@ mod tests {
         let steps = vec!["check".to_string(), "undo".to_string()];
         m.apply(Event::RunbookStarted { name: "rollback".into(), title: "t".into(), steps, dry_run: false, timeouts_secs: vec![10, 120] });
         m.apply(Event::Tick { at: t(3) });
-        m.apply(Event::RunbookStep { index: 1, state: StepPhase::Confirmed, text: String::new() });
+        m.apply(Event::RunbookStep { index: 1, state: StepPhase::Confirmed, text: String::new(), explain: String::new(), typed: None });
         m.apply(Event::Tick { at: t(5) });
-        m.apply(Event::RunbookStep { index: 1, state: StepPhase::Running, text: String::new() });
+        m.apply(Event::RunbookStep { index: 1, state: StepPhase::Running, text: String::new(), explain: String::new(), typed: None });
         let step = &m.runbook.as_ref().map(|r| r.steps[1].clone()).unwrap_or_default();
         assert_eq!((step.started, step.timeout_secs), (Some(t(3)), Some(120)));
+    }
+
+    #[test]
+    fn a_run_states_how_it_ended_and_never_runs_after_its_end() {
+        let run = |dry_run, end| RunbookView { dry_run, end, ..RunbookView::default() }.state();
+        assert_eq!(run(true, None), RunState::DryRun);
+        assert_eq!(run(true, Some(RunEnd::DryRun)), RunState::Previewed);
+        assert_eq!(run(true, Some(RunEnd::Aborted)), RunState::Stopped, "a dry run stopped by a precondition");
+        assert_eq!(run(false, None), RunState::Running);
+        for (end, state) in [
+            (RunEnd::Completed, RunState::Completed),
+            (RunEnd::Refused, RunState::Refused),
+            (RunEnd::Failed, RunState::Failed),
+            (RunEnd::Aborted, RunState::Stopped),
+            (RunEnd::NotStarted, RunState::NotStarted),
+        ] {
+            assert_eq!(run(false, Some(end)), state);
+            assert!(state.is_over());
+        }
+    }
+
+    #[test]
+    fn a_step_keeps_its_explanation_and_the_name_its_preview_asks_for() {
+        let mut m = Model::new(Duration::seconds(2));
+        let steps = vec!["undo".to_string()];
+        m.apply(Event::RunbookStarted { name: "rollback".into(), title: "t".into(), steps, dry_run: true, timeouts_secs: vec![] });
+        m.apply(Event::RunbookStep { index: 0, state: StepPhase::Pending, text: String::new(), explain: "why".into(), typed: None });
+        let typed = Some("api".to_string());
+        m.apply(Event::RunbookStep { index: 0, state: StepPhase::Previewed, text: "undo api".into(), explain: String::new(), typed });
+        let run = m.runbook.clone().unwrap_or_default();
+        assert_eq!((run.steps[0].explain.as_str(), run.typed_confirmation()), ("why", Some("api")));
     }
 
     #[test]

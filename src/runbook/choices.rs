@@ -16,7 +16,7 @@ pub struct Choice {
 
 impl Choice {
     /// Both texts come from the estate (names, keys, states): made safe for the terminal here.
-    fn new(value: &str, label: String) -> Choice {
+    pub fn new(value: &str, label: String) -> Choice {
         Choice { value: sanitize(value), label: sanitize_bounded(&label, 60) }
     }
 }
@@ -67,6 +67,19 @@ pub fn choices(model: &Model, source: ParamSource) -> Vec<Choice> {
         }
         // The pods pane knows each deployment's current revision, not its history.
         ParamSource::Revisions => Vec::new(),
+    }
+}
+
+/// The choices for `source` as far as `known` (given and picked values) narrows them: the pods
+/// of the chosen `deployment` only (a Deployment's pods are named `DEPLOYMENT-HASH-SUFFIX`).
+pub fn choices_for(model: &Model, source: ParamSource, known: &super::template::Vars) -> Vec<Choice> {
+    let all = choices(model, source);
+    match (source, known.get("deployment")) {
+        (ParamSource::Pods, Some(deployment)) => {
+            let prefix = format!("{deployment}-");
+            all.into_iter().filter(|c| c.value.starts_with(&prefix)).collect()
+        }
+        _ => all,
     }
 }
 

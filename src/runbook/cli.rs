@@ -139,12 +139,16 @@ impl Observer for Printer {
             StepState::Pending => format!("\n[{}/{total}] {}\n  {}", index + 1, spec.name, spec.explain.trim()),
             StepState::PreconditionChecked { detail } if detail.is_empty() => return,
             StepState::PreconditionChecked { detail } => format!("  check: {detail}"),
-            StepState::Previewed { preview } => format!("  preview:\n{}", indent(preview)),
+            StepState::Previewed { preview, typed: None } => format!("  preview:\n{}", indent(preview)),
+            StepState::Previewed { preview, typed: Some(typed) } => {
+                format!("  preview:\n{}\n  confirm: type `{typed}` exactly (--confirm {typed})", indent(preview))
+            }
             StepState::Confirmed | StepState::Running { .. } => return,
             StepState::Verified { detail, elapsed } => format!("  ok ({:.1}s):\n{}", elapsed.as_secs_f64(), indent(detail)),
             StepState::Failed { error, elapsed } => {
                 format!("  FAILED after {:.1}s: {error}\n  what to do: {}", elapsed.as_secs_f64(), spec.on_failure.trim())
             }
+            StepState::PreconditionFailed { why } => format!("  stopped: precondition not met: {why}"),
             StepState::Aborted { why } => format!("  stopped: {why}"),
             StepState::Refused { why } => format!("  REFUSED: {why}; nothing was changed"),
         };

@@ -1,5 +1,6 @@
 //! The pure step state machine: pending → precondition checked → previewed → confirmed → running
-//! → verified | failed, or aborted / refused. No IO; the runner feeds it results and the time.
+//! → verified | failed, or precondition failed / aborted / refused. No IO; the runner feeds it
+//! results and the time.
 
 use super::spec::{Confirm, StepSpec};
 use std::time::{Duration, Instant};
@@ -11,8 +12,11 @@ pub enum StepState {
     PreconditionChecked {
         detail: String,
     },
+    /// What it will do, and the exact text a typed confirmation asks for (rendered when the
+    /// preview is made, so the name shown is the name the gate checks).
     Previewed {
         preview: String,
+        typed: Option<String>,
     },
     Confirmed,
     Running {
@@ -26,7 +30,12 @@ pub enum StepState {
         error: String,
         elapsed: Duration,
     },
-    /// Stopped: before anything changed (a precondition did not hold, a dry run), or by the
+    /// The precondition did not hold (`why` in the check's own words): nothing ran, in a dry run
+    /// as in the real one.
+    PreconditionFailed {
+        why: String,
+    },
+    /// Stopped: before anything changed (a dry run), or by the
     /// operator ([`StepRun::abort`], whose `why` starts with [`BY_OPERATOR`] and says what may have changed).
     Aborted {
         why: String,
@@ -48,6 +57,7 @@ impl StepState {
         match self {
             StepState::Pending => P::Pending,
             StepState::PreconditionChecked { .. } => P::PreconditionChecked,
+            StepState::PreconditionFailed { .. } => P::PreconditionFailed,
             StepState::Previewed { .. } => P::Previewed,
             StepState::Confirmed => P::Confirmed,
             StepState::Running { .. } => P::Running,
@@ -59,7 +69,14 @@ impl StepState {
     }
 
     pub fn is_final(&self) -> bool {
-        matches!(self, StepState::Verified { .. } | StepState::Failed { .. } | StepState::Aborted { .. } | StepState::Refused { .. })
+        matches!(
+            self,
+            StepState::Verified { .. }
+                | StepState::Failed { .. }
+                | StepState::PreconditionFailed { .. }
+                | StepState::Aborted { .. }
+                | StepState::Refused { .. }
+        )
     }
 }
 
@@ -147,21 +164,25 @@ impl StepRun {
         let ok = self.state == StepState::Pending;
         let to = match result {
             Ok(detail) => StepState::PreconditionChecked { detail },
-            Err(why) => StepState::Aborted { why: format!("precondition not met: {why}") },
+            Err(why) => StepState::PreconditionFailed { why },
         };
         self.go(ok, to)
     }
 
-    /// The exact preview shown to the person.
-    pub fn preview(&mut self, preview: String) -> Result<&StepState, BadTransition> {
+    /// The exact preview shown to the person, and (for a typed step) the rendered text to type.
+    pub fn preview(&mut self, preview: String, typed: Option<String>) -> Result<&StepState, BadTransition> {
         let ok = matches!(self.state, StepState::Pending | StepState::PreconditionChecked { .. });
-        self.go(ok, StepState::Previewed { preview })
+        self.go(ok, StepState::Previewed { preview, typed })
     }
 
-    /// The gate: read-only and dry-run policies first, then the confirmation the step asks for.
-    /// `expected` is the rendered text of a typed confirmation.
-    pub fn confirm(&mut self, policy: Policy, given: Confirmation, expected: Option<&str>) -> Result<&StepState, BadTransition> {
-        let ok = matches!(self.state, StepState::Previewed { .. });
+    /// The gate: read-only and dry-run policies first, then the confirmation the step asks for,
+    /// checked against the typed text its preview named.
+    pub fn confirm(&mut self, policy: Policy, given: Confirmation) -> Result<&StepState, BadTransition> {
+        let StepState::Previewed { typed, .. } = &self.state else {
+            return self.go(false, StepState::Confirmed);
+        };
+        let named = typed.clone();
+        let expected = named.as_deref();
         let to = if policy.dry_run {
             StepState::Aborted { why: "dry run: nothing was run".into() }
         } else if policy.read_only && self.mutates {
@@ -178,7 +199,7 @@ impl StepRun {
                 (_, _) => StepState::Refused { why: "not confirmed".into() },
             }
         };
-        self.go(ok, to)
+        self.go(true, to)
     }
 
     pub fn start(&mut self, now: Instant) -> Result<&StepState, BadTransition> {
@@ -245,9 +266,10 @@ mod tests {
     }
 
     fn previewed(confirm: Confirm) -> StepRun {
+        let typed = matches!(confirm, Confirm::Typed(_)).then(|| "api".to_string());
         let mut run = StepRun::new(&step(confirm, undo()));
         run.precondition(Ok("ok".into())).expect("from pending");
-        run.preview("kubectl rollout undo deployment/api".into()).expect("after the check");
+        run.preview("kubectl rollout undo deployment/api".into(), typed).expect("after the check");
         run
     }
 
@@ -257,7 +279,7 @@ mod tests {
         assert!(TypedConfirmation::check("api", "API").is_none());
         assert!(TypedConfirmation::check("api", "api ").is_none());
         let typed = TypedConfirmation::check("api", "api").expect("exact");
-        assert_eq!(run.confirm(Policy::default(), Confirmation::Typed(typed), Some("api")), Ok(&StepState::Confirmed));
+        assert_eq!(run.confirm(Policy::default(), Confirmation::Typed(typed)), Ok(&StepState::Confirmed));
         assert!(matches!(run.start(Instant::now()), Ok(StepState::Running { .. })));
         assert!(matches!(run.finish(Ok("ready".into()), Instant::now()), Ok(StepState::Verified { .. })));
     }
@@ -265,12 +287,12 @@ mod tests {
     #[test]
     fn a_typed_step_is_refused_with_a_plain_yes_or_another_name() {
         let mut run = previewed(Confirm::Typed("{deployment}".into()));
-        run.confirm(Policy::default(), Confirmation::Plain(PlainConfirmation::given()), Some("api")).expect("gate");
+        run.confirm(Policy::default(), Confirmation::Plain(PlainConfirmation::given())).expect("gate");
         assert!(matches!(&run.state, StepState::Refused { why } if why.contains("`api`")));
         assert!(run.start(Instant::now()).is_err(), "a refused step never starts");
         let mut run = previewed(Confirm::Typed("{deployment}".into()));
         let other = TypedConfirmation::check("web", "web").expect("exact");
-        run.confirm(Policy::default(), Confirmation::Typed(other), Some("api")).expect("gate");
+        run.confirm(Policy::default(), Confirmation::Typed(other)).expect("gate");
         assert!(matches!(run.state, StepState::Refused { .. }));
     }
 
@@ -278,10 +300,10 @@ mod tests {
     fn read_only_refuses_mutating_steps_and_dry_run_aborts_all() {
         let mut run = previewed(Confirm::Plain);
         let policy = Policy { read_only: true, dry_run: false };
-        run.confirm(policy, Confirmation::Plain(PlainConfirmation::given()), None).expect("gate");
+        run.confirm(policy, Confirmation::Plain(PlainConfirmation::given())).expect("gate");
         assert!(matches!(&run.state, StepState::Refused { why } if why.contains("read-only")));
         let mut run = previewed(Confirm::Plain);
-        run.confirm(Policy { read_only: false, dry_run: true }, Confirmation::Plain(PlainConfirmation::given()), None).expect("gate");
+        run.confirm(Policy { read_only: false, dry_run: true }, Confirmation::Plain(PlainConfirmation::given())).expect("gate");
         assert!(matches!(run.state, StepState::Aborted { .. }));
     }
 
@@ -289,14 +311,16 @@ mod tests {
     fn a_failed_precondition_stops_before_the_preview_gate() {
         let mut run = StepRun::new(&step(Confirm::Plain, undo()));
         run.precondition(Err("no previous revision".into())).expect("from pending");
-        assert!(matches!(&run.state, StepState::Aborted { why } if why.contains("no previous revision")));
-        assert!(run.preview("x".into()).is_err());
+        assert_eq!(run.state, StepState::PreconditionFailed { why: "no previous revision".into() });
+        assert_eq!(run.state.phase(), crate::model::StepPhase::PreconditionFailed);
+        assert!(run.state.is_final(), "nothing follows a precondition that does not hold");
+        assert!(run.preview("x".into(), None).is_err());
     }
 
     #[test]
     fn an_operator_abort_while_running_says_how_long_and_that_things_may_have_changed() {
         let mut run = previewed(Confirm::Plain);
-        run.confirm(Policy::default(), Confirmation::Plain(PlainConfirmation::given()), None).expect("gate");
+        run.confirm(Policy::default(), Confirmation::Plain(PlainConfirmation::given())).expect("gate");
         let since = Instant::now();
         run.start(since).expect("confirmed");
         run.abort(since + Duration::from_millis(2500)).expect("running can be aborted");
@@ -314,8 +338,8 @@ mod tests {
     #[test]
     fn a_read_only_step_needs_no_confirmation_even_in_read_only_mode() {
         let mut run = StepRun::new(&step(Confirm::None, Effect::Triage {}));
-        run.preview("snapshot".into()).expect("no precondition");
-        run.confirm(Policy { read_only: true, dry_run: false }, Confirmation::NotRequired, None).expect("gate");
+        run.preview("snapshot".into(), None).expect("no precondition");
+        run.confirm(Policy { read_only: true, dry_run: false }, Confirmation::NotRequired).expect("gate");
         assert_eq!(run.state, StepState::Confirmed);
     }
 }

@@ -133,6 +133,7 @@ pub fn outcome_text(spec: &StepSpec, state: &StepState) -> String {
         StepState::Verified { detail, elapsed } => format!("verified in {:.1}s: {detail}", elapsed.as_secs_f64()),
         StepState::Failed { error, elapsed } => format!("failed after {:.1}s: {error}; next: {}", elapsed.as_secs_f64(), spec.on_failure),
         StepState::Refused { why } => format!("refused, nothing changed: {why}"),
+        StepState::PreconditionFailed { why } => format!("stopped, nothing changed: precondition not met: {why}"),
         // The operator's `why` says itself whether something may have changed.
         StepState::Aborted { why } if why.starts_with(super::engine::BY_OPERATOR) => format!("aborted {why}"),
         StepState::Aborted { why } => format!("aborted, nothing changed: {why}"),
@@ -202,6 +203,11 @@ pub async fn run(
         let stop = match state {
             StepState::Verified { .. } => None,
             StepState::Aborted { .. } if policy.dry_run && !opts.cancel.is_cancelled() => None,
+            // A dry run stops here too: the real run would, and later previews would build on a
+            // state that is not there.
+            StepState::PreconditionFailed { why } => {
+                Some(RunResult::Aborted { step: spec.name.clone(), why: format!("precondition not met: {why}") })
+            }
             StepState::Failed { error, .. } => Some(RunResult::Failed { step: spec.name.clone(), error }),
             StepState::Refused { why } => Some(RunResult::Refused { step: spec.name.clone(), why }),
             StepState::Aborted { why } => Some(RunResult::Aborted { step: spec.name.clone(), why }),
@@ -269,20 +275,20 @@ async fn run_step(
     if let Ok(Some(detail)) = detail.map(|d| d.map(|r| r.unwrap_or_else(|e| format!("(cannot show the live detail: {e})")))) {
         preview = format!("{preview}\n{detail}");
     }
-    if let Err(e) = run.preview(preview.clone()) {
-        return bug(e);
-    }
-    observer.step(i, total, spec, &run.state);
     let expected = match &spec.confirm {
         Confirm::Typed(t) => Some(template::render(t, &ctx.vars)),
         _ => None,
     };
+    if let Err(e) = run.preview(preview.clone(), expected.clone()) {
+        return bug(e);
+    }
+    observer.step(i, total, spec, &run.state);
     let given = if policy.dry_run || (policy.read_only && run.mutates) {
         Confirmation::NotRequired
     } else {
         confirmation(spec, &preview, expected.as_deref(), opts, observer)
     };
-    if let Err(e) = run.confirm(policy, given, expected.as_deref()) {
+    if let Err(e) = run.confirm(policy, given) {
         return bug(e);
     }
     observer.step(i, total, spec, &run.state);
@@ -404,6 +410,18 @@ mod tests {
         }
     }
 
+    fn probe(title: &str, steps: Vec<StepSpec>) -> Runbook {
+        Runbook {
+            name: "probe".into(),
+            title: title.into(),
+            when: String::new(),
+            target: String::new(),
+            params: vec![],
+            steps,
+            path: "probe.toml".into(),
+        }
+    }
+
     #[tokio::test]
     async fn an_operator_cancel_aborts_the_waiting_step_records_it_and_starts_no_other() {
         // Accepts connections (the kernel's backlog does) and never answers: the effect waits.
@@ -416,15 +434,7 @@ mod tests {
         let clock = Clock::Real;
         let store = LocalStore::from_config(&config).expect("store");
         store.open_incident(&clock, "test@host", "api slow", Severity::P2).expect("incident opens");
-        let runbook = Runbook {
-            name: "probe".into(),
-            title: "probe twice".into(),
-            when: String::new(),
-            target: String::new(),
-            params: vec![],
-            steps: vec![step("first", &url), step("second", &url)],
-            path: "probe.toml".into(),
-        };
+        let runbook = probe("probe twice", vec![step("first", &url), step("second", &url)]);
         let opts = RunOptions { assume_yes: true, ..RunOptions::default() };
         let cancel = opts.cancel.clone();
         tokio::spawn(async move {
@@ -466,16 +476,33 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_dry_run_stops_at_a_precondition_that_does_not_hold_in_its_own_words() {
+        // A port nobody listens on: the check is refused at once.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        let url = format!("http://{}/ready", closed.local_addr().expect("bound address"));
+        drop(closed);
+        let mut first = step("first", "http://127.0.0.1:9/never");
+        first.precondition = Some(Effect::Http { url, expect_status: 200 });
+        let runbook = probe("probe", vec![first, step("second", "http://127.0.0.1:9/never")]);
+        let data = tempfile::tempdir().expect("temp dir");
+        let mut config = Config::default();
+        config.general.data_dir = data.path().display().to_string();
+        config.general.timeout_secs = 5;
+        let opts = RunOptions { dry_run: true, ..RunOptions::default() };
+        let mut seen = Seen::default();
+        let summary = run(&runbook, &config, Clock::Real, &opts, &mut seen).await.expect("the run starts");
+        let RunResult::Aborted { step, why } = &summary.result else { panic!("{:?}", summary.result) };
+        assert_eq!(step, "first");
+        assert!(why.starts_with("precondition not met: "), "{why}");
+        let (_, name, text) = seen.0.last().expect("the observer saw steps");
+        assert_eq!(*name, "precondition failed", "{:?}", seen.0);
+        assert!(text.contains(why.as_str()), "the step and the run say the same: {text} / {why}");
+        assert!(seen.0.iter().all(|(i, n, _)| *i == 0 && *n != "previewed"), "no preview, no second step: {:?}", seen.0);
+    }
+
+    #[tokio::test]
     async fn a_run_cancelled_before_it_starts_aborts_its_first_step_and_changes_nothing() {
-        let runbook = Runbook {
-            name: "probe".into(),
-            title: "probe".into(),
-            when: String::new(),
-            target: String::new(),
-            params: vec![],
-            steps: vec![step("first", "http://127.0.0.1:9/never")],
-            path: "probe.toml".into(),
-        };
+        let runbook = probe("probe", vec![step("first", "http://127.0.0.1:9/never")]);
         let data = tempfile::tempdir().expect("temp dir");
         let mut config = Config::default();
         config.general.data_dir = data.path().display().to_string();

@@ -40,6 +40,10 @@ pub struct ParamSpec {
     /// Used when the parameter is not given; may use built-ins such as `{stamp}`.
     #[serde(default)]
     pub default: Option<String>,
+    /// The console's picker offers it even though it has a default: the live choices first, the
+    /// default last (restart-pods: one pod before `all`). Without live choices the default holds.
+    #[serde(default)]
+    pub ask: bool,
 }
 
 /// Where a parameter's choices come from.

@@ -36,8 +36,9 @@ impl PendingRun {
 /// Where the runbook wizard is. Whether the run goes on or has ended is the Model's (its events).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WizardStage {
-    /// The dry run on screen, and the typed confirmation being entered; Enter runs for real.
-    Preview { run: PendingRun, typed: String },
+    /// The dry run on screen, and the typed confirmation being entered; Enter runs for real when
+    /// it is exactly the name the previews gave, else asks again (`wrong` is what was typed).
+    Preview { run: PendingRun, typed: String, wrong: Option<String> },
     /// A run on screen without a question: the real run, one that ended, or one in a recording.
     Watching,
     /// Esc during the real run asked: y aborts, n keeps it running, h hides the wizard.
@@ -128,7 +129,7 @@ impl Overlay {
             Overlay::Wizard(stage) => {
                 if let Some(run) = &ctx.model.runbook {
                     let prompt = match stage {
-                        WizardStage::Preview { typed, .. } => Prompt::Typed(typed),
+                        WizardStage::Preview { typed, wrong, .. } => Prompt::Typed { typed, wrong: wrong.as_deref() },
                         WizardStage::AbortPrompt => Prompt::Abort,
                         WizardStage::Watching => Prompt::None,
                     };

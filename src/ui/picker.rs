@@ -3,7 +3,7 @@
 
 use super::theme::Theme;
 use crate::model::Model;
-use crate::runbook::choices::{Choice, choices, why_none};
+use crate::runbook::choices::{Choice, choices_for, why_none};
 use crate::runbook::spec::ParamSpec;
 use crate::runbook::template::Vars;
 use crossterm::event::{KeyCode, KeyEvent};
@@ -23,6 +23,8 @@ pub struct ParamPicker {
     selected: usize,
     /// Typing instead of choosing: why (no choices, or Tab), and the text so far.
     typing: Option<(String, String)>,
+    /// The values `:run` gave: they narrow the choices (the pods of the given deployment).
+    given: Vars,
     picked: Vars,
 }
 
@@ -36,8 +38,8 @@ pub enum PickOutcome {
 }
 
 impl ParamPicker {
-    /// `None` when there is nothing to choose.
-    pub fn new(runbook: &str, missing: Vec<ParamSpec>, model: &Model) -> Option<ParamPicker> {
+    /// `None` when there is nothing to choose. `given` are the values `:run` gave.
+    pub fn new(runbook: &str, missing: Vec<ParamSpec>, given: &Vars, model: &Model) -> Option<ParamPicker> {
         let total = missing.len();
         let mut picker = ParamPicker {
             runbook: runbook.to_string(),
@@ -46,25 +48,45 @@ impl ParamPicker {
             choices: Vec::new(),
             selected: 0,
             typing: None,
+            given: given.clone(),
             picked: Vars::new(),
         };
         picker.load(model)?;
         Some(picker)
     }
 
-    /// Reads the choices for the parameter now on screen.
+    /// Reads the choices for the parameter now on screen. A parameter with a default (one that
+    /// says `ask`) lists the live choices, then the default; with no live choice it keeps its
+    /// default and is not asked.
     fn load(&mut self, model: &Model) -> Option<()> {
-        let param = self.todo.front()?;
-        self.selected = 0;
-        (self.choices, self.typing) = match param.from {
-            Some(source) => {
-                let found = choices(model, source);
-                let typing = found.is_empty().then(|| (why_none(model, source), String::new()));
-                (found, typing)
+        loop {
+            let param = self.todo.front()?;
+            self.selected = 0;
+            let mut known = self.given.clone();
+            known.extend(self.picked.clone());
+            let found = param.from.map(|source| (source, choices_for(model, source, &known)));
+            if let Some(default) = &param.default {
+                match found {
+                    Some((_, mut found)) if !found.is_empty() => {
+                        found.push(Choice::new(default, "the default (see above)".into()));
+                        (self.choices, self.typing) = (found, None);
+                        return Some(());
+                    }
+                    _ => {
+                        self.todo.pop_front();
+                        continue;
+                    }
+                }
             }
-            None => (Vec::new(), Some(("it has no list of choices".into(), String::new()))),
-        };
-        Some(())
+            (self.choices, self.typing) = match found {
+                Some((source, found)) => {
+                    let typing = found.is_empty().then(|| (why_none(model, source), String::new()));
+                    (found, typing)
+                }
+                None => (Vec::new(), Some(("it has no list of choices".into(), String::new()))),
+            };
+            return Some(());
+        }
     }
 
     fn pick(&mut self, value: String, model: &Model) -> PickOutcome {
@@ -159,7 +181,7 @@ mod tests {
     }
 
     fn param(name: &str, from: Option<ParamSource>) -> ParamSpec {
-        ParamSpec { name: name.into(), description: format!("the {name}"), from, default: None }
+        ParamSpec { name: name.into(), description: format!("the {name}"), from, default: None, ask: false }
     }
 
     fn with_deployments(names: &[&str]) -> Model {
@@ -174,7 +196,7 @@ mod tests {
     fn j_and_enter_pick_then_a_param_without_choices_is_typed() {
         let m = with_deployments(&["api", "web"]);
         let params = vec![param("deployment", Some(ParamSource::Deployments)), param("candidate", Some(ParamSource::PatroniMembers))];
-        let mut p = ParamPicker::new("scale", params, &m).expect("something to pick");
+        let mut p = ParamPicker::new("scale", params, &Vars::new(), &m).expect("something to pick");
         p.on_key(key(KeyCode::Char('j')), &m);
         p.on_key(key(KeyCode::Down), &m);
         assert_eq!(p.on_key(key(KeyCode::Enter), &m), PickOutcome::Picking);
@@ -190,12 +212,43 @@ mod tests {
     }
 
     #[test]
+    fn a_param_that_asks_offers_the_pods_of_the_chosen_deployment_before_its_default() {
+        let mut m = with_deployments(&["api", "web"]);
+        let pod = |name: &str, reason: Option<&str>| crate::model::PodRow {
+            name: name.into(),
+            phase: "Running".into(),
+            ready: u32::from(reason.is_none()),
+            containers: 1,
+            reason: reason.map(Into::into),
+            ..crate::model::PodRow::default()
+        };
+        if let Some(p) = m.pods.as_mut() {
+            p.pods = vec![pod("api-7d9c-a", None), pod("api-5b8f-b", Some("CrashLoopBackOff")), pod("web-55f6-c", None)];
+        }
+        let mut pods = param("pod", Some(ParamSource::Pods));
+        (pods.default, pods.ask) = (Some("all".into()), true);
+        let mut p = ParamPicker::new("restart-pods", vec![param("deployment", Some(ParamSource::Deployments)), pods], &Vars::new(), &m)
+            .expect("to pick");
+        assert_eq!(p.on_key(key(KeyCode::Enter), &m), PickOutcome::Picking, "api picked");
+        let offered: Vec<&str> = p.choices.iter().map(|c| c.value.as_str()).collect();
+        assert_eq!(offered, ["api-5b8f-b", "api-7d9c-a", "all"], "api's pods, the crash-looping one first, `all` last");
+        let done = p.on_key(key(KeyCode::Enter), &m);
+        let expected: Vars = [("deployment".to_string(), "api".to_string()), ("pod".to_string(), "api-5b8f-b".to_string())].into();
+        assert_eq!(done, PickOutcome::Done(expected));
+        // With no live choice the default holds and nothing is asked.
+        let mut revision = param("revision", Some(ParamSource::Revisions));
+        (revision.default, revision.ask) = (Some("previous".into()), true);
+        assert!(ParamPicker::new("rollback", vec![revision], &Vars::new(), &m).is_none());
+    }
+
+    #[test]
     fn esc_cancels_and_k_stops_at_the_top() {
         let m = with_deployments(&["api", "web"]);
-        let mut p = ParamPicker::new("scale", vec![param("deployment", Some(ParamSource::Deployments))], &m).expect("to pick");
+        let mut p =
+            ParamPicker::new("scale", vec![param("deployment", Some(ParamSource::Deployments))], &Vars::new(), &m).expect("to pick");
         p.on_key(key(KeyCode::Char('k')), &m);
         assert_eq!(p.selected, 0);
         assert_eq!(p.on_key(key(KeyCode::Esc), &m), PickOutcome::Cancelled);
-        assert!(ParamPicker::new("scale", vec![], &m).is_none());
+        assert!(ParamPicker::new("scale", vec![], &Vars::new(), &m).is_none());
     }
 }

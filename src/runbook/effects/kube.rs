@@ -233,12 +233,26 @@ pub async fn scale_preview(ctx: &Ctx, deployment: &str, replicas: &str) -> Resul
     Ok(format!("replicas: {} → {replicas}", d.spec.replicas.unwrap_or(1)))
 }
 
-/// Deletes the deployment's pods (or the one named) so the ReplicaSet starts fresh ones.
+/// `all`: a rolling restart, as `kubectl rollout restart` does it (a new `restartedAt` in the
+/// pod template, so the controller replaces the pods a few at a time and capacity holds). One
+/// pod: deletes it, and its ReplicaSet starts a fresh one.
 pub async fn restart_pods(ctx: &Ctx, deployment: &str, pod: &str) -> Result<Report, EffectError> {
     let client = client(ctx).await?;
     let ns = ctx.namespace();
-    let d =
-        Api::<Deployment>::namespaced(client.clone(), &ns).get(deployment).await.map_err(kube_err(&format!("deployment {deployment}")))?;
+    let deployments = Api::<Deployment>::namespaced(client.clone(), &ns);
+    let d = deployments.get(deployment).await.map_err(kube_err(&format!("deployment {deployment}")))?;
+    if pod.is_empty() || pod == "all" {
+        let at = ctx.clock.now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let restart = json!({ "spec": { "template": { "metadata": { "annotations": { "kubectl.kubernetes.io/restartedAt": at } } } } });
+        deployments
+            .patch(deployment, &PatchParams::default(), &Patch::Merge(restart))
+            .await
+            .map_err(kube_err(&format!("restarting deployment/{deployment}")))?;
+        let pods = d.spec.replicas.unwrap_or(1);
+        return Ok(Report::text(format!(
+            "rolling restart of deployment/{deployment} ({pods} pod(s)): new pods replace the old ones a few at a time (restartedAt {at})"
+        )));
+    }
     let pods: Api<Pod> = Api::namespaced(client, &ns);
     let names: Vec<String> = pods
         .list(&ListParams::default().labels(&selector(&d)))
@@ -247,7 +261,7 @@ pub async fn restart_pods(ctx: &Ctx, deployment: &str, pod: &str) -> Result<Repo
         .items
         .into_iter()
         .filter_map(|p| p.metadata.name)
-        .filter(|n| pod.is_empty() || pod == "all" || n == pod)
+        .filter(|n| n == pod)
         .collect();
     if names.is_empty() {
         return Err(input(format!(
