@@ -29,7 +29,7 @@ impl Collector {
 impl Collect for Collector {
     async fn collect(&mut self) -> Result<Observation, BackendError> {
         if self.client.is_none() {
-            self.client = Some(backend::client(self.cfg.access()).await);
+            self.client = Some(backend::client(self.cfg.access()).await?);
         }
         let Some(client) = self.client.as_ref() else { return Err(BackendError::unexpected("S3", "no client")) };
         collect(client, &self.cfg).await.map(Observation::Backups)
