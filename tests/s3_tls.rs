@@ -119,6 +119,45 @@ fn an_https_endpoint_with_a_private_ca_is_trusted_through_ca_file_or_aws_ca_bund
         let found = sitrep::check::run(Some(&bare), &env_with_ca_bundle(Some(&dir.join("no-such-ca.pem"))));
         assert!(found.len() == 1 && found[0].to_string().starts_with("AWS_CA_BUNDLE"), "{found:?}");
 
+        // The rest of the AWS chain over the same TLS: an AssumeRole profile (role_arn +
+        // source_profile) and a web-identity profile (role_arn + web_identity_token_file, what
+        // AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE give) get their credentials from moto's STS
+        // behind the private CA, through the client's CA bundle.
+        chain_profiles_get_credentials_from_sts_over_the_same_tls(dir, tls_port, &ca).await;
+
         children.stop_all(&[], Duration::from_secs(3)).await;
     });
+}
+
+async fn chain_profiles_get_credentials_from_sts_over_the_same_tls(dir: &Path, tls_port: u16, ca: &Path) {
+    use sitrep::backends::s3::{self, Access, CaBundle};
+    let endpoint = format!("https://localhost:{tls_port}");
+    let (token, creds) = (dir.join("web-identity-token"), dir.join("chain-credentials"));
+    std::fs::write(&token, "eyJhbGciOiJSUzI1NiJ9.e30.c2l0cmVw").expect("write the token");
+    let role = "arn:aws:iam::123456789012:role/sitrep-reader";
+    let text = format!(
+        "[base]\naws_access_key_id = {S3_ACCESS_KEY}\naws_secret_access_key = {S3_SECRET_KEY}\n\
+         [assumer]\nrole_arn = {role}\nsource_profile = base\nregion = {S3_REGION}\nendpoint_url = {endpoint}\n\
+         [web]\nrole_arn = {role}\nweb_identity_token_file = {}\nrole_session_name = sitrep\nregion = {S3_REGION}\nendpoint_url = {endpoint}\n",
+        token.display()
+    );
+    std::fs::write(&creds, text).expect("write the profiles");
+    let (creds, ca) = (creds.display().to_string(), ca.display().to_string());
+    for profile in ["assumer", "web"] {
+        let access = Access {
+            region: S3_REGION,
+            endpoint: &endpoint,
+            profile,
+            credentials_file: &creds,
+            force_path_style: true,
+            ca_bundle: Some(CaBundle { path: &ca, setting: "[s3] ca_file" }),
+        };
+        let client = s3::client(access).await.expect("an S3 client");
+        // The profile holds no keys: a listing means STS answered AssumeRole(WithWebIdentity).
+        let listed = s3::list(&client, S3_BUCKET, "dumps/").await.unwrap_or_else(|e| panic!("profile {profile}: {e}"));
+        assert_eq!(listed.iter().map(|o| o.key.as_str()).collect::<Vec<_>>(), [DUMP], "profile {profile}");
+    }
+    // moto's log: STS's form posts (S3's are GETs and PUTs to the bucket), one per profile.
+    let log = std::fs::read_to_string(dir.join("logs/moto.log")).unwrap_or_default();
+    assert!(log.matches("\"POST / HTTP/1.1\" 200").count() >= 2, "STS was asked for each profile: {log}");
 }
