@@ -157,6 +157,19 @@ async fn chain_profiles_get_credentials_from_sts_over_the_same_tls(dir: &Path, t
         let listed = s3::list(&client, S3_BUCKET, "dumps/").await.unwrap_or_else(|e| panic!("profile {profile}: {e}"));
         assert_eq!(listed.iter().map(|o| o.key.as_str()).collect::<Vec<_>>(), [DUMP], "profile {profile}");
     }
+    // Without the bundle the assumed role cannot be had: STS's certificate is not trusted.
+    let access = Access {
+        region: S3_REGION,
+        endpoint: &endpoint,
+        profile: "assumer",
+        credentials_file: &creds,
+        force_path_style: true,
+        ca_bundle: None,
+    };
+    let client = s3::client(access).await.expect("an S3 client");
+    let err = s3::list(&client, S3_BUCKET, "dumps/").await.expect_err("STS behind an untrusted CA").to_string();
+    eprintln!("{err}");
+    assert!(err.contains("certificate not trusted") && err.contains("[s3] ca_file"), "{err}");
     // moto's log: STS's form posts (S3's are GETs and PUTs to the bucket), one per profile.
     let log = std::fs::read_to_string(dir.join("logs/moto.log")).unwrap_or_default();
     assert!(log.matches("\"POST / HTTP/1.1\" 200").count() >= 2, "STS was asked for each profile: {log}");

@@ -142,7 +142,7 @@ fn unreachable_fix(e: &(dyn std::error::Error + 'static)) -> &'static str {
     use rustls::CertificateError as C;
     match super::rustls_cause(e) {
         Some(rustls::Error::InvalidCertificate(C::UnknownIssuer | C::BadSignature)) => {
-            "certificate not trusted: set [s3] ca_file (or AWS_CA_BUNDLE) to the PEM file of the CA that signed the S3 endpoint's certificate"
+            "certificate not trusted: set [s3] ca_file (or AWS_CA_BUNDLE) to the PEM file of the CA that signed the endpoint's certificate (S3's, or STS's for a role)"
         }
         Some(rustls::Error::InvalidCertificate(C::NotValidForName | C::NotValidForNameContext { .. })) => {
             "the endpoint's certificate does not name the host in [s3] endpoint: use a name (or IP) the certificate lists"
