@@ -370,6 +370,28 @@ impl S3Source {
     }
 }
 
+/// `sitrep check`'s findings in the environment layer of a resolved config: an AWS_CA_BUNDLE
+/// the S3 client would use (no `[s3] ca_file` wins over it) that it cannot read.
+pub fn env_problems(c: &Config) -> Vec<Problem> {
+    let mut out = Vec::new();
+    if c.source_enabled(SourceId::Backups)
+        && let Some(ca) = c.s3.ca_bundle().filter(|ca| ca.setting == "AWS_CA_BUNDLE")
+        && let Err(e) = crate::backends::s3::read_ca_bundle(ca)
+    {
+        let (what, fix) = bad_setting_text(e);
+        out.push(Problem { file: "AWS_CA_BUNDLE".into(), line: 0, what, fix });
+    }
+    out
+}
+
+/// A backend's verdict on a setting as a problem's what and fix.
+fn bad_setting_text(e: crate::backends::BackendError) -> (String, String) {
+    match e {
+        crate::backends::BackendError::BadSetting { input, detail, fix } => (format!("{input}: {detail}"), fix),
+        other => (other.to_string(), "see docs/sitrep.example.toml".into()),
+    }
+}
+
 /// Thresholds are compared in one place, the verdict module; the config only carries them.
 pub use crate::model::verdict::Thresholds;
 
@@ -697,28 +719,6 @@ fn semantic_problems(path: &Path, text: &str, c: &Config) -> Vec<Problem> {
     out
 }
 
-/// `sitrep check`'s findings in the environment layer of a resolved config: an AWS_CA_BUNDLE
-/// the S3 client would use (no `[s3] ca_file` wins over it) that it cannot read.
-pub fn env_problems(c: &Config) -> Vec<Problem> {
-    let mut out = Vec::new();
-    if c.source_enabled(SourceId::Backups)
-        && let Some(ca) = c.s3.ca_bundle().filter(|ca| ca.setting == "AWS_CA_BUNDLE")
-        && let Err(e) = crate::backends::s3::read_ca_bundle(ca)
-    {
-        let (what, fix) = bad_setting_text(e);
-        out.push(Problem { file: "AWS_CA_BUNDLE".into(), line: 0, what, fix });
-    }
-    out
-}
-
-/// A backend's verdict on a setting as a problem's what and fix.
-fn bad_setting_text(e: crate::backends::BackendError) -> (String, String) {
-    match e {
-        crate::backends::BackendError::BadSetting { input, detail, fix } => (format!("{input}: {detail}"), fix),
-        other => (other.to_string(), "see docs/sitrep.example.toml".into()),
-    }
-}
-
 fn looks_like_host_port(s: &str) -> bool {
     s.rsplit_once(':').is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok())
 }
@@ -902,19 +902,6 @@ mod tests {
     }
 
     #[test]
-    fn check_reads_member_dsns_with_the_collectors_parser() {
-        let found = problems("[postgres]\nmembers = [{ name = \"pg-0\", dsn = \"host=db password=s3cr3t sslmode=verify-full\" }]\n");
-        assert!(found.len() == 1 && found[0].what.contains("pg-0") && found[0].what.contains("sslrootcert"), "{found:?}");
-        assert!(!found[0].to_string().contains("s3cr3t"), "{}", found[0]);
-        let found =
-            problems("[postgres]\nmembers = [{ name = \"pg-0\", dsn = \"host=db sslmode=require sslrootcert=/no/such/ca.pem\" }]\n");
-        assert!(found.len() == 1 && found[0].what.contains("/no/such/ca.pem"), "{found:?}");
-        assert!(
-            problems("[postgres]\nmembers = [{ name = \"pg-0\", dsn = \"host=db sslmode=verify-full sslrootcert=system\" }]\n").is_empty()
-        );
-    }
-
-    #[test]
     fn the_s3_ca_bundle_is_ca_file_then_aws_ca_bundle_and_check_reads_it() {
         let Ok(dir) = tempfile::tempdir() else { panic!("tempdir") };
         let missing = dir.path().join("no-such-ca.pem").display().to_string();
@@ -939,6 +926,19 @@ mod tests {
         c.s3.ca_file.clear();
         let found = env_problems(&c);
         assert!(found.len() == 1 && found[0].to_string().starts_with("AWS_CA_BUNDLE"), "{found:?}");
+    }
+
+    #[test]
+    fn check_reads_member_dsns_with_the_collectors_parser() {
+        let found = problems("[postgres]\nmembers = [{ name = \"pg-0\", dsn = \"host=db password=s3cr3t sslmode=verify-full\" }]\n");
+        assert!(found.len() == 1 && found[0].what.contains("pg-0") && found[0].what.contains("sslrootcert"), "{found:?}");
+        assert!(!found[0].to_string().contains("s3cr3t"), "{}", found[0]);
+        let found =
+            problems("[postgres]\nmembers = [{ name = \"pg-0\", dsn = \"host=db sslmode=require sslrootcert=/no/such/ca.pem\" }]\n");
+        assert!(found.len() == 1 && found[0].what.contains("/no/such/ca.pem"), "{found:?}");
+        assert!(
+            problems("[postgres]\nmembers = [{ name = \"pg-0\", dsn = \"host=db sslmode=verify-full sslrootcert=system\" }]\n").is_empty()
+        );
     }
 
     #[test]
