@@ -99,6 +99,11 @@ fn an_https_endpoint_with_a_private_ca_is_trusted_through_ca_file_or_aws_ca_bund
         assert!(err.contains("UnknownIssuer") || err.contains("invalid peer certificate"), "rustls's own words: {err}");
         assert!(err.contains("[s3] ca_file") && err.contains("AWS_CA_BUNDLE"), "{err}");
 
+        // https:// to moto's plain port: not TLS, said so.
+        let plain_port = write_config(dir, "plain-port.toml", moto_port, Some(&ca));
+        let err = collect(&plain_port, &Env::default()).await.expect_err("moto speaks HTTP only");
+        assert!(err.contains("does not speak TLS"), "{err}");
+
         // AWS_CA_BUNDLE alone: listed.
         assert_eq!(dumps(&collect(&bare, &env_with_ca_bundle(Some(&ca))).await), [DUMP], "with AWS_CA_BUNDLE");
 

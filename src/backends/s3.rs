@@ -359,6 +359,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_tls_failure_names_its_fix_through_nested_io_errors() {
+        use rustls::CertificateError as C;
+        // As hyper reports tokio-rustls's failure: an io::Error inside an io::Error.
+        let wrapped = |e: rustls::Error| std::io::Error::other(std::io::Error::new(std::io::ErrorKind::InvalidData, e));
+        let cases = [
+            (rustls::Error::InvalidCertificate(C::UnknownIssuer), "[s3] ca_file (or AWS_CA_BUNDLE)"),
+            (rustls::Error::InvalidCertificate(C::NotValidForName), "does not name the host"),
+            (rustls::Error::InvalidCertificate(C::Expired), "has expired"),
+            (rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType), "does not speak TLS"),
+        ];
+        for (error, fix) in cases {
+            let io = wrapped(error);
+            assert!(unreachable_fix(&io).contains(fix), "{io}: {}", unreachable_fix(&io));
+        }
+        assert_eq!(unreachable_fix(&std::io::Error::other("connection refused")), "check [s3] endpoint and region");
+    }
+
+    #[test]
     fn backup_times_are_read_from_keys() {
         let t = time_in_key("dumps/shop/shop_20261129T130501Z.dump").map(|t| t.to_rfc3339());
         assert_eq!(t.as_deref(), Some("2026-11-29T13:05:01+00:00"));
