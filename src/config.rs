@@ -1,7 +1,7 @@
 //! sitrep.toml: the one place options are defined, their defaults (from the seeds) and validation.
 //! Layering: defaults < file < environment < flags, merged once by `resolve`. Every problem names file, line and fix.
 
-use crate::backends::redis::SentinelSettings;
+use crate::backends::redis::{Node, QueueSettings, RedisTls, SentinelSettings, SettingKeys};
 use crate::model::SourceId;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -150,12 +150,41 @@ pub struct SentinelSource {
     pub enabled: bool,
     pub addrs: Vec<String>,
     pub master: String,
+    /// The Sentinels' own ACL user and password (`requirepass`/`user` in sentinel.conf).
+    pub username: String,
     pub password: String,
+    /// The master's and replicas' ACL user and password (what `sentinel auth-user`/`auth-pass` give).
+    pub master_username: String,
+    pub master_password: String,
+    /// The Sentinels and the servers they name speak TLS (`tls-port`, `tls-replication yes`).
+    pub tls: bool,
+    /// PEM CA bundle ("" = the system's trust store), client certificate and key, for both.
+    pub tls_ca_file: String,
+    pub tls_cert_file: String,
+    pub tls_key_file: String,
 }
 
 impl Default for SentinelSource {
     fn default() -> Self {
-        SentinelSource { enabled: true, addrs: vec![], master: "mymaster".into(), password: String::new() }
+        SentinelSource {
+            enabled: true,
+            addrs: vec![],
+            master: "mymaster".into(),
+            username: String::new(),
+            password: String::new(),
+            master_username: String::new(),
+            master_password: String::new(),
+            tls: false,
+            tls_ca_file: String::new(),
+            tls_cert_file: String::new(),
+            tls_key_file: String::new(),
+        }
+    }
+}
+
+impl SentinelSource {
+    fn tls_files(&self) -> RedisTls {
+        tls_files(&self.tls_ca_file, &self.tls_cert_file, &self.tls_key_file)
     }
 }
 
@@ -163,14 +192,43 @@ impl Default for SentinelSource {
 #[serde(default, deny_unknown_fields)]
 pub struct QueueSource {
     pub enabled: bool,
+    /// redis:// or rediss:// (user:password@ and /db as redis-cli reads them); "" = the Sentinels' master.
     pub url: String,
     pub names: Vec<String>,
+    /// For a rediss:// url: PEM CA bundle ("" = the system's trust store), client certificate and key.
+    pub tls_ca_file: String,
+    pub tls_cert_file: String,
+    pub tls_key_file: String,
 }
 
 impl Default for QueueSource {
     fn default() -> Self {
-        QueueSource { enabled: true, url: String::new(), names: vec!["celery".into()] }
+        QueueSource {
+            enabled: true,
+            url: String::new(),
+            names: vec!["celery".into()],
+            tls_ca_file: String::new(),
+            tls_cert_file: String::new(),
+            tls_key_file: String::new(),
+        }
     }
+}
+
+impl QueueSource {
+    fn tls_files(&self) -> RedisTls {
+        tls_files(&self.tls_ca_file, &self.tls_cert_file, &self.tls_key_file)
+    }
+
+    /// Where the queues live as configured: the url and its TLS files.
+    pub fn settings(&self) -> QueueSettings {
+        QueueSettings { url: self.url.clone(), tls: self.tls_files() }
+    }
+}
+
+/// Three `tls_*_file` keys as the backend takes them ("" = not given).
+fn tls_files(ca: &str, cert: &str, key: &str) -> RedisTls {
+    let path = |p: &str| (!p.trim().is_empty()).then(|| PathBuf::from(p.trim()));
+    RedisTls { ca_file: path(ca), cert_file: path(cert), key_file: path(key) }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -411,9 +469,12 @@ pub enum ConfigError {
 pub struct Env {
     /// SITREP_CONFIG: the config file (as --config).
     pub config: Option<PathBuf>,
-    /// SITREP_SENTINEL_PASSWORD: the Sentinel (and Sentinel-named master) password when
-    /// `[sentinel] password` is empty, so it need not be written in a file.
+    /// SITREP_SENTINEL_PASSWORD: the Sentinels' own password when `[sentinel] password` is
+    /// empty, so it need not be written in a file.
     pub sentinel_password: Option<String>,
+    /// SITREP_REDIS_PASSWORD: the password of the master and replicas the Sentinels name when
+    /// `[sentinel] master_password` is empty.
+    pub redis_password: Option<String>,
     /// SITREP_DATA_DIR: the timeline data dir, over `[general] data_dir`.
     pub data_dir: Option<PathBuf>,
     /// SITREP_LOG: the log filter (e.g. `debug`); default `info`.
@@ -445,6 +506,7 @@ impl Env {
         Env {
             config: set("SITREP_CONFIG").map(PathBuf::from),
             sentinel_password: text("SITREP_SENTINEL_PASSWORD"),
+            redis_password: text("SITREP_REDIS_PASSWORD"),
             data_dir: set("SITREP_DATA_DIR").map(PathBuf::from),
             log: text("SITREP_LOG"),
             log_dir: set("SITREP_LOG_DIR").map(PathBuf::from),
@@ -487,6 +549,11 @@ impl Config {
         {
             self.sentinel.password.clone_from(p);
         }
+        if self.sentinel.master_password.is_empty()
+            && let Some(p) = &env.redis_password
+        {
+            self.sentinel.master_password.clone_from(p);
+        }
         if let Some(d) = &env.data_dir {
             self.general.data_dir = d.display().to_string();
         }
@@ -524,12 +591,16 @@ impl Config {
         }
     }
 
-    /// Where the Sentinels are and the password every Sentinel connection uses.
+    /// Where the Sentinels are, how to log in to them, and how to reach the servers they name
+    /// (the same TLS, the master's own credentials).
     pub fn sentinel_settings(&self) -> SentinelSettings {
+        let s = &self.sentinel;
+        let tls = s.tls.then(|| s.tls_files());
         SentinelSettings {
-            addrs: self.sentinel.addrs.clone(),
-            master: self.sentinel.master.clone(),
-            password: self.sentinel.password.clone(),
+            addrs: s.addrs.clone(),
+            master: s.master.clone(),
+            sentinel: Node { tls: tls.clone(), username: s.username.clone(), password: s.password.clone(), keys: SettingKeys::Sentinel },
+            data: Node { tls, username: s.master_username.clone(), password: s.master_password.clone(), keys: SettingKeys::SentinelData },
         }
     }
 
@@ -665,23 +736,6 @@ fn semantic_problems(path: &Path, text: &str, c: &Config) -> Vec<Problem> {
             );
         }
     }
-    if !(c.queues.url.is_empty() || c.queues.url.starts_with("redis://") || c.queues.url.starts_with("rediss://")) {
-        bad(
-            "queues",
-            "url",
-            format!("`{}` is not a redis:// URL", crate::sanitize::redact_secrets(&c.queues.url)),
-            "write it as redis://host:6379/0, or \"\" to follow the Sentinel master",
-        );
-    }
-    if c.queues.url.starts_with("rediss://") {
-        // Until the redis client is built with TLS, a rediss URL would pass here and fail on every reading.
-        bad(
-            "queues",
-            "url",
-            format!("`{}`: Redis over TLS (rediss://) is not supported by this build yet", crate::sanitize::redact_secrets(&c.queues.url)),
-            "reach the queue server through a TLS tunnel (e.g. stunnel) and give its redis:// address",
-        );
-    }
     if c.timeline.store == StoreKind::Postgres {
         if c.timeline.dsn.trim().is_empty() {
             bad(
@@ -716,7 +770,87 @@ fn semantic_problems(path: &Path, text: &str, c: &Config) -> Vec<Problem> {
     for (key, what) in c.thresholds.inconsistencies() {
         bad("thresholds", key, what, "make the warning threshold the lower one");
     }
+    out.extend(redis_problems(path, text, c));
     out
+}
+
+/// `sitrep check`'s findings for Redis: the queue URL read by the collectors' parser, TLS files
+/// named where no TLS is used, and every named file read as the connections will read it.
+fn redis_problems(path: &Path, text: &str, c: &Config) -> Vec<Problem> {
+    use crate::backends::redis::Target;
+    let mut out = Vec::new();
+    let mut bad = |section: &str, key: &str, what: String, fix: String| {
+        out.push(Problem { file: path.to_path_buf(), line: find_line(text, Some(section), key), what, fix })
+    };
+    let shown = |e: &dyn std::fmt::Display| crate::sanitize::redact_secrets(&e.to_string());
+    let (q, s) = (&c.queues, &c.sentinel);
+    let url = q.url.trim();
+    if !(url.is_empty() || url.starts_with("redis://") || url.starts_with("rediss://")) {
+        bad(
+            "queues",
+            "url",
+            format!("`{}` is not a redis:// or rediss:// URL", crate::sanitize::clean(&crate::sanitize::redact_secrets(url))),
+            "write it as redis://host:6379/0 (rediss:// for TLS), or \"\" to follow the Sentinel master".into(),
+        );
+    } else if !url.is_empty() {
+        match Target::url(url, &q.tls_files()) {
+            Err(e) => bad("queues", "url", shown(&e), "fix [queues] url".into()),
+            Ok(t) if t.node().tls.is_none() && !q.tls_files().is_empty() => bad(
+                "queues",
+                "url",
+                "tls_*_file is set but [queues] url is redis:// (plain): the files would not be used".into(),
+                "use rediss:// for TLS, or remove [queues] tls_ca_file, tls_cert_file and tls_key_file".into(),
+            ),
+            Ok(t) => {
+                if let Some(tls) = &t.node().tls
+                    && let Err(e) = tls.certificates(SettingKeys::QueuesUrl)
+                {
+                    let (what, fix) = what_and_fix(&e);
+                    bad("queues", first_tls_key(&what), what, fix);
+                }
+            }
+        }
+    } else if !q.tls_files().is_empty() {
+        bad(
+            "queues",
+            "tls_ca_file",
+            "[queues] tls_*_file is set without a [queues] url: the Sentinels' master is reached with [sentinel]'s TLS".into(),
+            "move the files to [sentinel] tls_ca_file, tls_cert_file and tls_key_file, or set a rediss:// url".into(),
+        );
+    }
+    if s.tls {
+        if let Err(e) = s.tls_files().certificates(SettingKeys::Sentinel) {
+            let (what, fix) = what_and_fix(&e);
+            bad("sentinel", first_tls_key(&what), what, fix);
+        }
+    } else if !s.tls_files().is_empty() {
+        let given = [("tls_ca_file", &s.tls_ca_file), ("tls_cert_file", &s.tls_cert_file), ("tls_key_file", &s.tls_key_file)];
+        bad(
+            "sentinel",
+            given.iter().find(|(_, v)| !v.trim().is_empty()).map_or("tls", |(k, _)| *k),
+            "[sentinel] tls_*_file is set but tls = false: the files would not be used".into(),
+            "set [sentinel] tls = true (the Sentinels' TLS ports in addrs), or remove the files".into(),
+        );
+    }
+    out
+}
+
+/// A backend's verdict on a setting as a problem's what and fix (never with a password).
+fn what_and_fix(e: &crate::backends::BackendError) -> (String, String) {
+    use crate::sanitize::redact_secrets;
+    match e {
+        crate::backends::BackendError::BadSetting { input, detail, fix } => (redact_secrets(&format!("{input}: {detail}")), fix.clone()),
+        other => (redact_secrets(&other.to_string()), "see docs/sitrep.example.toml".into()),
+    }
+}
+
+/// Which `tls_*_file` key an error is about (the first it names), for its line.
+fn first_tls_key(error: &str) -> &'static str {
+    ["tls_key_file", "tls_cert_file", "tls_ca_file"]
+        .into_iter()
+        .filter_map(|k| error.find(k).map(|at| (at, k)))
+        .min()
+        .map_or("tls_ca_file", |(_, k)| k)
 }
 
 fn looks_like_host_port(s: &str) -> bool {
@@ -939,6 +1073,35 @@ mod tests {
         assert!(
             problems("[postgres]\nmembers = [{ name = \"pg-0\", dsn = \"host=db sslmode=verify-full sslrootcert=system\" }]\n").is_empty()
         );
+    }
+
+    #[test]
+    fn check_reads_redis_tls_settings_as_the_connections_will() {
+        let Ok(dir) = tempfile::tempdir() else { panic!("tempdir") };
+        let ca = dir.path().join("ca.pem");
+        assert!(std::fs::write(&ca, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n").is_ok());
+        let ca = ca.display().to_string();
+        let missing = dir.path().join("no-such-ca.pem").display().to_string();
+        // A rediss URL with a missing CA file: the file named, on the key's line, no password shown.
+        let found = problems(&format!("[queues]\nurl = \"rediss://app:s3cr3t@q:6380/0\"\ntls_ca_file = \"{missing}\"\n"));
+        assert!(found.len() == 1 && found[0].line == 3 && found[0].what.contains("no-such-ca.pem"), "{found:?}");
+        assert!(found[0].what.contains("[queues] tls_ca_file") && !found[0].to_string().contains("s3cr3t"), "{}", found[0]);
+        assert!(problems(&format!("[queues]\nurl = \"rediss://app:s3cr3t@q:6380/0\"\ntls_ca_file = \"{ca}\"\n")).is_empty());
+        assert!(problems("[queues]\nurl = \"rediss://q:6380/0\"\n").is_empty(), "no CA file: the system's trust store");
+        // TLS files that would not be used, and a certificate without its key.
+        let found = problems(&format!("[queues]\nurl = \"redis://q:6379/0\"\ntls_ca_file = \"{ca}\"\n"));
+        assert!(found.len() == 1 && found[0].fix.contains("use rediss://"), "{found:?}");
+        let found = problems(&format!("[sentinel]\naddrs = [\"s:26379\"]\ntls_ca_file = \"{ca}\"\n"));
+        assert!(found.len() == 1 && found[0].fix.contains("tls = true"), "{found:?}");
+        let found = problems(&format!("[sentinel]\naddrs = [\"s:26379\"]\ntls = true\ntls_cert_file = \"{ca}\"\n"));
+        assert!(found.len() == 1 && found[0].line == 4 && found[0].what.contains("without tls_key_file"), "{found:?}");
+        let found = problems(&format!("[sentinel]\naddrs = [\"s:26379\"]\ntls = true\ntls_ca_file = \"{missing}\"\n"));
+        assert!(found.len() == 1 && found[0].what.contains("no-such-ca.pem"), "{found:?}");
+        // A URL the collectors' parser refuses, named without its password.
+        let found = problems("[queues]\nurl = \"rediss://app:s3cr3t@:x/0\"\n");
+        assert!(found.len() == 1 && found[0].line == 2 && !found[0].to_string().contains("s3cr3t"), "{found:?}");
+        let found = problems("[queues]\nurl = \"http://q:6379\"\n");
+        assert!(found.len() == 1 && found[0].what.contains("not a redis:// or rediss:// URL"), "{found:?}");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sitrep::backends::redis::{QueueReader, SentinelSettings};
+use sitrep::backends::redis::{QueueReader, QueueSettings, SentinelSettings};
 
 /// Sends the tasks and prints kombu's view of every queue as JSON. kombu's own names and
 /// counts: `_q_for_pri` for each list, `_size` for the queue (its error when it cannot read it).
@@ -104,7 +104,12 @@ fn sitreps_depth_of_real_celery_queues_equals_kombus_and_a_wrong_typed_key_stays
 
     let names: Vec<String> = ["celery", "emails", "reports"].map(String::from).to_vec();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let mut reader = QueueReader::new(&redis.url(), &names, &SentinelSettings::default(), Duration::from_secs(5));
+    let mut reader = QueueReader::new(
+        &QueueSettings { url: redis.url(), ..QueueSettings::default() },
+        &names,
+        &SentinelSettings::default(),
+        Duration::from_secs(5),
+    );
     let snap = runtime.block_on(reader.read()).expect("the queues read even with a wrong-typed key beside them");
     eprintln!("sitrep reads: {snap:?}");
 

@@ -3,10 +3,14 @@
 
 use sitrep::backends::postgres::connect;
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
+
+#[path = "support/certs.rs"]
+mod certs;
+use certs::{make_ca, make_cert, run};
 
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 const PASSWORD: &str = "Lab-Tls-S3cret-7";
@@ -51,64 +55,12 @@ fn as_postgres(program: &str) -> Command {
     }
 }
 
-fn run(cmd: &mut Command, what: &str) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
-    assert!(out.status.success(), "{what}: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-fn openssl(dir: &Path, args: &[&str]) {
-    run(Command::new("openssl").current_dir(dir).args(args), &format!("openssl {}", args.join(" ")));
-}
-
-/// A CA (`name`.crt/.key) made with openssl.
-fn make_ca(dir: &Path, name: &str) {
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            &format!("/CN=sitrep {name}"),
-            "-keyout",
-            &format!("{name}.key"),
-            "-out",
-            &format!("{name}.crt"),
-        ],
-    );
-}
-
 fn start() -> TlsPostgres {
     let dir = tempfile::Builder::new().prefix("sitrep-tls-pg").tempdir().expect("tempdir");
     let d = dir.path();
     make_ca(d, "ca");
     make_ca(d, "other-ca");
-    openssl(d, &["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "server.key", "-out", "server.csr"]);
-    std::fs::write(d.join("san.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n").expect("san.ext");
-    openssl(
-        d,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-extfile",
-            "san.ext",
-            "-out",
-            "server.crt",
-        ],
-    );
+    make_cert(d, "server", "localhost");
     std::fs::write(d.join("pw"), format!("{PASSWORD}\n")).expect("pwfile");
     if is_root() {
         run(Command::new("chown").args(["-R", "postgres:postgres"]).arg(d), "chown the temp dir to postgres");

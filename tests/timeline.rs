@@ -495,15 +495,7 @@ fn session_for(config: &sitrep::config::Config, clock: &Clock) -> Session {
 
 /// Waits (up to 20 s) for the console's writer thread to load an open incident; returns its lines.
 fn loaded_incident(rx: &mut tokio::sync::mpsc::UnboundedReceiver<sitrep::model::Event>) -> Vec<sitrep::model::TimelineLine> {
-    let deadline = Instant::now() + std::time::Duration::from_secs(20);
-    while Instant::now() < deadline {
-        match rx.try_recv() {
-            Ok(sitrep::model::Event::TimelineLoaded { incident: Some(_), lines }) => return lines,
-            Ok(_) => {}
-            Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
-        }
-    }
-    panic!("the console never loaded an open incident");
+    console_loads(rx, "an open incident", |incident, _| incident.is_some())
 }
 
 #[test]
@@ -534,6 +526,18 @@ fn open_from_the_console_adopts_the_findings_it_kept_before_and_impact_starts_at
     let texts: Vec<String> = lines.iter().map(|l| l.text.clone()).collect();
     assert_eq!(lines.len(), 4, "opened + crashloop + flood + master moved: {texts:#?}");
     assert!(lines.iter().all(|l| l.id.is_some()), "adopted lines are saved entries: {texts:#?}");
+    // What was adopted is said as news, not as a problem.
+    let deadline = Instant::now() + std::time::Duration::from_secs(20);
+    let notice = loop {
+        match rx.try_recv() {
+            Ok(sitrep::model::Event::TimelineNotice { text }) => break text,
+            Ok(sitrep::model::Event::TimelineProblem { error }) => panic!("adoption reported as a problem: {error}"),
+            Ok(_) => {}
+            Err(_) if Instant::now() < deadline => std::thread::sleep(std::time::Duration::from_millis(20)),
+            Err(_) => panic!("no notice of what :open adopted"),
+        }
+    };
+    assert!(notice.contains("adopted 3"), "{notice}");
     drop(console);
 
     let store = LocalStore::from_config(&config).expect("store");
@@ -549,6 +553,57 @@ fn open_from_the_console_adopts_the_findings_it_kept_before_and_impact_starts_at
     let inc = sitrep::timeline::Incident::fold(&id, &read.entries);
     assert_eq!(inc.impact_began(), Some(old), "impact starts at the earliest adopted finding");
     assert_eq!(inc.detected, Some(old));
+}
+
+/// Waits (up to 20 s) for the console to load a timeline that satisfies `want` (the incident line
+/// and the texts of its lines); returns its lines.
+fn console_loads(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<sitrep::model::Event>,
+    what: &str,
+    want: impl Fn(&Option<String>, &[String]) -> bool,
+) -> Vec<sitrep::model::TimelineLine> {
+    let deadline = Instant::now() + std::time::Duration::from_secs(20);
+    let mut last = Vec::new();
+    while Instant::now() < deadline {
+        match rx.try_recv() {
+            Ok(sitrep::model::Event::TimelineLoaded { incident, lines }) => {
+                last = lines.iter().map(|l| l.text.clone()).collect();
+                if want(&incident, &last) {
+                    return lines;
+                }
+            }
+            Ok(_) => {}
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+        }
+    }
+    panic!("the console never showed {what}; last loaded: {last:#?}");
+}
+
+#[test]
+fn the_console_follows_incidents_that_other_processes_open_write_and_resolve() {
+    use sitrep::timeline::live;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = lab_config(dir.path(), 5432);
+    let clock = Clock::virtual_at(start());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let console = live::spawn(&config, clock.clone(), tx);
+    console_loads(&mut rx, "the empty start", |incident, _| incident.is_none());
+    // Another responder works from a shell, as the README suggests: `sitrep incident open`, `sitrep note`.
+    let shell = session_for(&config, &clock);
+    let id = open(&shell, "checkout slow");
+    console_loads(&mut rx, "the incident the shell opened", |incident, _| incident.as_deref().is_some_and(|i| i.starts_with(id.as_str())));
+    note(&shell, "root cause: a bad deploy of shop/api");
+    let lines: Vec<String> =
+        console_loads(&mut rx, "the shell's note", |_, lines| lines.iter().any(|l| l.contains("root cause: a bad deploy of shop/api")))
+            .into_iter()
+            .map(|l| l.text)
+            .collect();
+    assert!(lines.iter().any(|l| l.starts_with("oncall@laptop: ")), "someone else's entries carry their author: {lines:#?}");
+    let close = IncidentArgs { command: IncidentCommand::Close { incident: None } };
+    let (result, _, err) = run(|o, e| cli::incident(&shell, close, o, e));
+    assert!(result.is_ok(), "{err}");
+    console_loads(&mut rx, "that no incident is open once the shell resolved it", |incident, _| incident.is_none());
+    drop(console);
 }
 
 #[test]

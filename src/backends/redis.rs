@@ -1,43 +1,257 @@
-//! Redis and Sentinel: connection settings (with the Sentinel password), connecting with a
-//! deadline, the master lookup, and the mapping of SENTINEL/INFO replies onto the model's rows.
+//! Redis and Sentinel: connection settings (TLS, ACL users, the Sentinels' own password apart
+//! from the master's), connecting with a deadline and errors in the server's words, the master
+//! lookup, and the mapping of SENTINEL/INFO replies onto the model's rows.
 
 use super::{BackendError, within};
 use crate::model::{MasterRow, PriorityDepth, QueueRow, QueuesSnapshot, ReplicaRow, SentinelRow, SentinelSnapshot};
 use crate::sanitize::{clean, redact_secrets};
 use redis::IntoConnectionInfo;
 use redis::aio::MultiplexedConnection;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// Which keys of sitrep.toml set a node's TLS and credentials, so that each error names its fix.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SettingKeys {
+    /// A Sentinel itself: `[sentinel] username`/`password`, `tls` and the `tls_*_file`s.
+    #[default]
+    Sentinel,
+    /// A master or replica the Sentinels name: `[sentinel] master_username`/`master_password`,
+    /// reached with the Sentinels' TLS settings.
+    SentinelData,
+    /// The server of `[queues] url`: the URL's user and password, `[queues] tls_*_file`.
+    QueuesUrl,
+}
+
+impl SettingKeys {
+    /// Where the credentials are set.
+    pub fn auth(self) -> &'static str {
+        match self {
+            SettingKeys::Sentinel => "[sentinel] username and password (or SITREP_SENTINEL_PASSWORD)",
+            SettingKeys::SentinelData => "[sentinel] master_username and master_password (or SITREP_REDIS_PASSWORD)",
+            SettingKeys::QueuesUrl => "the user and password in [queues] url (rediss://user:password@host:6380/0)",
+        }
+    }
+
+    /// The section holding the TLS files.
+    pub fn section(self) -> &'static str {
+        match self {
+            SettingKeys::QueuesUrl => "[queues]",
+            SettingKeys::Sentinel | SettingKeys::SentinelData => "[sentinel]",
+        }
+    }
+
+    fn tls_on(self) -> &'static str {
+        match self {
+            SettingKeys::QueuesUrl => "use rediss:// in [queues] url",
+            SettingKeys::Sentinel | SettingKeys::SentinelData => "set [sentinel] tls = true",
+        }
+    }
+
+    fn tls_off(self) -> &'static str {
+        match self {
+            SettingKeys::QueuesUrl => "give the server's TLS port, or use redis:// in [queues] url",
+            SettingKeys::Sentinel | SettingKeys::SentinelData => "give the TLS ports in [sentinel] addrs, or set [sentinel] tls = false",
+        }
+    }
+}
+
+/// The TLS files of a connection: a PEM CA bundle (else the system's trust store), and a client
+/// certificate with its key for servers started with `tls-auth-clients yes`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RedisTls {
+    pub ca_file: Option<PathBuf>,
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+}
+
+impl RedisTls {
+    /// Reads and checks the files, as every connection and `sitrep check` do: certificates in the
+    /// CA file and the client certificate, a private key in the key file, cert and key together.
+    pub fn certificates(&self, keys: SettingKeys) -> Result<redis::TlsCertificates, BackendError> {
+        let section = keys.section();
+        let root_cert = self.ca_file.as_deref().map(|p| pem_file(section, "tls_ca_file", p, Pem::Certificates)).transpose()?;
+        let missing = |given: &str, wanted: &str| BackendError::BadSetting {
+            input: format!("{section} {given}"),
+            detail: format!("{given} is given without {wanted}"),
+            fix: format!("set both {section} tls_cert_file and tls_key_file (the client certificate and its PEM key), or neither"),
+        };
+        let client_tls = match (&self.cert_file, &self.key_file) {
+            (Some(cert), Some(key)) => Some(redis::ClientTlsConfig {
+                client_cert: pem_file(section, "tls_cert_file", cert, Pem::Certificates)?,
+                client_key: pem_file(section, "tls_key_file", key, Pem::Key)?,
+            }),
+            (None, None) => None,
+            (Some(_), None) => return Err(missing("tls_cert_file", "tls_key_file")),
+            (None, Some(_)) => return Err(missing("tls_key_file", "tls_cert_file")),
+        };
+        Ok(redis::TlsCertificates { client_tls, root_cert })
+    }
+
+    /// Whether any file is named.
+    pub fn is_empty(&self) -> bool {
+        self.ca_file.is_none() && self.cert_file.is_none() && self.key_file.is_none()
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Pem {
+    Certificates,
+    Key,
+}
+
+/// A PEM file's bytes, once it is known to hold what `key` needs.
+fn pem_file(section: &str, key: &str, path: &Path, kind: Pem) -> Result<Vec<u8>, BackendError> {
+    let bad = |detail: String, fix: &str| BackendError::BadSetting {
+        input: format!("{section} {key} `{}`", clean(&path.display().to_string())),
+        detail,
+        fix: fix.to_string(),
+    };
+    let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read it ({e})"), "point it at an existing PEM file"))?;
+    match kind {
+        Pem::Certificates => {
+            let certs = CertificateDer::pem_slice_iter(&bytes)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| bad(format!("not PEM certificates ({e})"), "give PEM certificates (-----BEGIN CERTIFICATE-----)"))?;
+            if certs.is_empty() {
+                return Err(bad("holds no certificate".into(), "give PEM certificates (-----BEGIN CERTIFICATE-----)"));
+            }
+        }
+        Pem::Key => {
+            PrivateKeyDer::from_pem_slice(&bytes).map_err(|e| {
+                bad(format!("not a PEM private key ({e})"), "give an unencrypted PEM key (openssl pkey -in key.pem -out plain.pem)")
+            })?;
+        }
+    }
+    Ok(bytes)
+}
+
+/// How to reach one kind of Redis node: TLS (None = plain TCP) and the ACL user and password
+/// ("" = the default user; no password = no AUTH).
+#[derive(Clone, Default, PartialEq)]
+pub struct Node {
+    pub tls: Option<RedisTls>,
+    pub username: String,
+    pub password: String,
+    pub keys: SettingKeys,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let password = if self.password.is_empty() { "" } else { "***" };
+        f.debug_struct("Node")
+            .field("tls", &self.tls)
+            .field("username", &self.username)
+            .field("password", &password)
+            .field("keys", &self.keys)
+            .finish()
+    }
+}
+
 /// Where the Sentinels are and how to log in to them and to the servers they name: the one
-/// place the password lives after the config is resolved (file, else SITREP_SENTINEL_PASSWORD).
+/// place these passwords live after the config is resolved. A Sentinel's own password
+/// (`requirepass` in sentinel.conf) is not the master's (`sentinel auth-pass`), so each has its own.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SentinelSettings {
     pub addrs: Vec<String>,
     pub master: String,
-    pub password: String,
+    /// The Sentinels themselves.
+    pub sentinel: Node,
+    /// The master and replicas they name.
+    pub data: Node,
 }
 
 impl SentinelSettings {
-    /// The connection settings for `addr` (a Sentinel, or the master one of them names).
-    pub fn connection_info(&self, addr: &str) -> Result<redis::ConnectionInfo, BackendError> {
-        connection_info(addr, &self.password)
+    /// How to reach the Sentinel at `addr`.
+    pub fn sentinel_target(&self, addr: &str) -> Result<Target, BackendError> {
+        Target::host_port(addr, &self.sentinel)
     }
 
-    /// Connects to `addr` with this password and a deadline.
+    /// How to reach the master (or a replica) at `addr` that a Sentinel named.
+    pub fn data_target(&self, addr: &str) -> Result<Target, BackendError> {
+        Target::host_port(addr, &self.data)
+    }
+
+    /// Connects to the Sentinel at `addr` with a deadline.
     pub async fn connect(&self, addr: &str, timeout: Duration) -> Result<MultiplexedConnection, BackendError> {
-        connect(self.connection_info(addr)?, addr, timeout).await
+        connect_to(&self.sentinel_target(addr)?, timeout).await
+    }
+
+    /// Connects to the master a Sentinel named at `addr`, with the master's TLS and credentials.
+    pub async fn connect_master(&self, addr: &str, timeout: Duration) -> Result<MultiplexedConnection, BackendError> {
+        connect_to(&self.data_target(addr)?, timeout).await
     }
 }
 
-/// Settings for `host:port` with an optional password (set apart from the URL, so any character
-/// in the password is fine).
+/// One server to connect to: its address (redis:// or rediss://, no credentials), the database
+/// to SELECT, how to log in, and how errors name it (never with a password).
+#[derive(Debug, Clone)]
+pub struct Target {
+    info: redis::ConnectionInfo,
+    db: i64,
+    node: Node,
+    name: String,
+}
+
+impl Target {
+    /// `host:port` reached as `node` says.
+    pub fn host_port(addr: &str, node: &Node) -> Result<Target, BackendError> {
+        let scheme = if node.tls.is_some() { "rediss" } else { "redis" };
+        let info = format!("{scheme}://{addr}").into_connection_info().map_err(|e| BackendError::BadSetting {
+            input: format!("address `{}`", clean(addr)),
+            detail: server_words(&e),
+            fix: "write it as host:port, e.g. \"10.0.0.7:26379\"".into(),
+        })?;
+        Ok(Target { info, db: 0, node: node.clone(), name: clean(addr) })
+    }
+
+    /// A `[queues] url` (redis:// or rediss://, user:password@ and /db as redis-cli reads them),
+    /// with `tls`'s files for rediss://.
+    pub fn url(url: &str, tls: &RedisTls) -> Result<Target, BackendError> {
+        let parsed = url_info(url)?;
+        let r = parsed.redis_settings();
+        let encrypted = matches!(parsed.addr(), redis::ConnectionAddr::TcpTls { .. });
+        let node = Node {
+            tls: encrypted.then(|| tls.clone()),
+            username: r.username().unwrap_or_default().to_string(),
+            password: r.password().unwrap_or_default().to_string(),
+            keys: SettingKeys::QueuesUrl,
+        };
+        let db = r.db();
+        // sitrep logs in itself (see `log_in`): redis-rs is given the address and protocol only.
+        let bare = redis::RedisConnectionInfo::default().set_protocol(r.protocol());
+        Ok(Target { info: parsed.clone().set_redis_settings(bare), db, node, name: shown_url(url) })
+    }
+
+    pub fn node(&self) -> &Node {
+        &self.node
+    }
+
+    /// How errors and the screen name this server.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The database selected after logging in.
+    pub fn db(&self) -> i64 {
+        self.db
+    }
+}
+
+/// A URL as shown: without scheme and without any password.
+fn shown_url(url: &str) -> String {
+    // Redacted while the scheme is still there: the redaction finds passwords after `://`.
+    let redacted = redact_secrets(url);
+    clean(redacted.trim_start_matches("rediss://").trim_start_matches("redis://"))
+}
+
+/// Settings for `host:port` with an optional password, for plain callers that log in through
+/// redis-rs (the lab's own checks); sitrep's collectors use `Target`.
 pub fn connection_info(addr: &str, password: &str) -> Result<redis::ConnectionInfo, BackendError> {
-    let info = format!("redis://{addr}").into_connection_info().map_err(|e| BackendError::BadSetting {
-        input: format!("address `{}`", clean(addr)),
-        detail: server_words(&e),
-        fix: "write it as host:port, e.g. \"10.0.0.7:26379\"".into(),
-    })?;
+    let info = Target::host_port(addr, &Node::default())?.info;
     if password.is_empty() {
         return Ok(info);
     }
@@ -45,29 +259,142 @@ pub fn connection_info(addr: &str, password: &str) -> Result<redis::ConnectionIn
     Ok(info.set_redis_settings(redis))
 }
 
-/// Parses a redis:// URL (the queue server's), naming it without its password when it is bad.
+/// Parses a redis:// or rediss:// URL (the queue server's), naming it without its password when it is bad.
 pub fn url_info(url: &str) -> Result<redis::ConnectionInfo, BackendError> {
     url.into_connection_info().map_err(|e| BackendError::BadSetting {
-        input: format!("queue URL `{}`", redact_secrets(url)),
+        input: format!("queue URL `{}`", clean(&redact_secrets(url))),
         detail: server_words(&e),
-        fix: "write it as redis://host:6379/0, or \"\" to follow the Sentinel master".into(),
+        fix: "write it as redis://host:6379/0 (rediss:// for TLS), or \"\" to follow the Sentinel master".into(),
     })
 }
 
-/// Opens a connection with a deadline; `name` is how errors name the server (never a password).
+/// Opens a plain connection with redis-rs's own settings and a deadline; `name` is how errors
+/// name the server (never a password).
 pub async fn connect(info: redis::ConnectionInfo, name: &str, timeout: Duration) -> Result<MultiplexedConnection, BackendError> {
-    let client = redis::Client::open(info).map_err(|e| BackendError::BadSetting {
-        input: clean(name),
+    let target = Target { info, db: 0, node: Node::default(), name: clean(name) };
+    connect_to(&target, timeout).await
+}
+
+/// Connects to `target` with its TLS, logs in and selects its database, all within `timeout`.
+/// Each failure carries the server's or the TLS library's words and the setting to change.
+pub async fn connect_to(target: &Target, timeout: Duration) -> Result<MultiplexedConnection, BackendError> {
+    let node = &target.node;
+    let client = match &node.tls {
+        Some(tls) => redis::Client::build_with_tls(target.info.clone(), tls.certificates(node.keys)?),
+        None => redis::Client::open(target.info.clone()),
+    }
+    .map_err(|e| BackendError::BadSetting {
+        input: target.name.clone(),
         detail: server_words(&e),
-        fix: "check the address and password in sitrep.toml".into(),
+        fix: format!("check the address and the TLS files in {}", node.keys.section()),
     })?;
-    within(name, timeout, async {
-        client
-            .get_multiplexed_async_connection()
-            .await
-            .map_err(|e| BackendError::Unreachable { target: clean(name), detail: server_words(&e) })
+    within(&target.name, timeout, async {
+        let mut con = client.get_multiplexed_async_connection().await.map_err(|e| unreachable(target, &e))?;
+        log_in(&mut con, target).await?;
+        Ok(con)
     })
     .await
+}
+
+/// AUTH and SELECT, sent by sitrep rather than by redis-rs, which turns a refused AUTH into its
+/// own "Password authentication failed" and loses the server's words (WRONGPASS ...). Without
+/// them, a PING: a server that wants a password says NOAUTH now, not at the first reading.
+async fn log_in(con: &mut MultiplexedConnection, target: &Target) -> Result<(), BackendError> {
+    let node = &target.node;
+    let mut steps = Vec::new();
+    if !node.password.is_empty() || !node.username.is_empty() {
+        let mut auth = redis::cmd("AUTH");
+        if !node.username.is_empty() {
+            auth.arg(&node.username);
+        }
+        auth.arg(&node.password);
+        steps.push(("AUTH", auth));
+    }
+    if target.db != 0 {
+        steps.push(("SELECT", redis::cmd("SELECT").arg(target.db).clone()));
+    }
+    if steps.is_empty() {
+        steps.push(("PING", redis::cmd("PING")));
+    }
+    for (what, cmd) in steps {
+        cmd.query_async::<redis::Value>(con).await.map_err(|e| refused(target, what, &e))?;
+    }
+    Ok(())
+}
+
+/// The connection itself failed: the library's words, and what they most likely mean.
+fn unreachable(target: &Target, e: &redis::RedisError) -> BackendError {
+    let words = server_words(e);
+    let detail = match connect_fix(target, e) {
+        Some(fix) => format!("{words}; {fix}"),
+        None => words,
+    };
+    BackendError::Unreachable { target: target.name.clone(), detail }
+}
+
+/// A log-in step failed: the server's words with the setting to fix, or a dropped connection.
+fn refused(target: &Target, what: &str, e: &redis::RedisError) -> BackendError {
+    if e.code().is_none() {
+        return unreachable(target, e);
+    }
+    let words = server_words(e);
+    let server = match auth_fix(e, target.node.keys) {
+        Some(fix) => format!("{what}: {words}; {fix}"),
+        None => format!("{what}: {words}"),
+    };
+    BackendError::Server { target: target.name.clone(), server }
+}
+
+/// The fix for an authentication answer, naming the keys that set the credentials.
+fn auth_fix(e: &redis::RedisError, keys: SettingKeys) -> Option<String> {
+    let detail = e.detail().unwrap_or_default();
+    Some(match e.code()? {
+        "WRONGPASS" => format!("the server refused this user or password: check {}", keys.auth()),
+        "NOAUTH" => format!("the server wants a password: set {}", keys.auth()),
+        "NOPERM" => {
+            format!("the ACL user may not run this: grant it on the server (ACL SETUSER), or log in as another user with {}", keys.auth())
+        }
+        _ if detail.contains("without any password configured") => {
+            format!("the server has no password for this user: clear {}", keys.auth())
+        }
+        _ => return None,
+    })
+}
+
+/// What a failed connection most likely means, from the TLS library's or the socket's words.
+fn connect_fix(target: &Target, e: &redis::RedisError) -> Option<String> {
+    let text = e.to_string();
+    let has = |s: &str| text.contains(s);
+    let keys = target.node.keys;
+    let section = keys.section();
+    let closed = has("onnection reset") || has("losed") || has("roken pipe") || has("end of file");
+    if target.node.tls.is_none() {
+        return closed.then(|| format!("the server closed the connection: it probably wants TLS: {}", keys.tls_on()));
+    }
+    Some(if has("UnknownIssuer") || has("BadSignature") || (has("UnknownCA") && has("invalid peer certificate")) {
+        format!(
+            "certificate not trusted: set {section} tls_ca_file to the CA file that signed the server's certificate (\"\" = the system's trust store)"
+        )
+    } else if has("not valid for name") || has("NotValidForName") {
+        format!(
+            "the server's certificate does not name `{}`: connect by a name it lists (Sentinels name masters by the address they announce: use announce-hostnames, or certificates with IP names)",
+            target.info.addr()
+        )
+    } else if has("certificate expired") || has("Expired") {
+        "the server's certificate has expired: renew it on the server".into()
+    } else if has("received fatal alert") {
+        format!(
+            "the server refused the TLS session: it may want a client certificate (set {section} tls_cert_file and tls_key_file) signed by a CA it trusts"
+        )
+    } else if has("corrupt message") || has("InvalidContentType") || has("unexpected message") {
+        format!("the server does not speak TLS on this port: {}", keys.tls_off())
+    } else if closed {
+        format!(
+            "the server closed the TLS session: it may want a client certificate (set {section} tls_cert_file and tls_key_file), or not speak TLS on this port"
+        )
+    } else {
+        return None;
+    })
 }
 
 /// The server's own words: its error code and message (e.g. `NOGOODSLAVE No suitable replica`),
@@ -326,7 +653,7 @@ pub async fn sentinel_snapshot(s: &SentinelSettings, timeout: Duration) -> Resul
 
 async fn master_offsets(s: &SentinelSettings, addr: &str, timeout: Duration) -> Option<Offsets> {
     let info: String = within(addr, timeout, async {
-        let mut con = s.connect(addr, timeout).await?;
+        let mut con = s.connect_master(addr, timeout).await?;
         query(&mut con, redis::cmd("INFO").arg("replication"), addr, "INFO replication", timeout).await
     })
     .await
@@ -345,16 +672,24 @@ impl QueueServer {
     /// How the server is shown: without scheme and without any password.
     fn shown(&self) -> String {
         match self {
-            QueueServer::Url(u) => redact_secrets(u.trim_start_matches("redis://")),
+            QueueServer::Url(u) => shown_url(u),
             QueueServer::Master(addr) => addr.clone(),
         }
     }
 }
 
-/// Reads Celery queue depths on a plain Redis URL or on whichever master the Sentinels report
+/// Where the queues are configured to live: `[queues] url` ("" = the master the Sentinels name)
+/// and the TLS files for a rediss:// URL.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueueSettings {
+    pub url: String,
+    pub tls: RedisTls,
+}
+
+/// Reads Celery queue depths on a Redis URL or on whichever master the Sentinels report
 /// right now, keeping its connection between readings.
 pub struct QueueReader {
-    url: String,
+    queue: QueueSettings,
     sentinels: SentinelSettings,
     names: Vec<String>,
     timeout: Duration,
@@ -362,9 +697,18 @@ pub struct QueueReader {
 }
 
 impl QueueReader {
-    /// `url` "" means: follow the master the Sentinels name.
-    pub fn new(url: &str, names: &[String], sentinels: &SentinelSettings, timeout: Duration) -> Self {
-        QueueReader { url: url.to_string(), sentinels: sentinels.clone(), names: names.to_vec(), timeout, con: None }
+    /// A `queue` url "" means: follow the master the Sentinels name.
+    pub fn new(queue: &QueueSettings, names: &[String], sentinels: &SentinelSettings, timeout: Duration) -> Self {
+        QueueReader { queue: queue.clone(), sentinels: sentinels.clone(), names: names.to_vec(), timeout, con: None }
+    }
+
+    /// How the queue server is reached now: the URL's target, or the master's at `addr`.
+    fn target(&self, server: &QueueServer) -> Result<Target, BackendError> {
+        match server {
+            QueueServer::Url(url) => Target::url(url, &self.queue.tls),
+            // The master a Sentinel names is reached with the master's TLS and credentials, as the effects do.
+            QueueServer::Master(addr) => self.sentinels.data_target(addr),
+        }
     }
 
     /// The settings the Sentinels are asked with (and the master they name is reached with).
@@ -375,8 +719,8 @@ impl QueueReader {
     /// Where the queues live now. When no Sentinel answers, the last known master is kept: a
     /// Sentinel outage is the Sentinel pane's finding, and the queues are still readable.
     async fn server(&self) -> Result<QueueServer, BackendError> {
-        if !self.url.is_empty() {
-            return Ok(QueueServer::Url(self.url.clone()));
+        if !self.queue.url.is_empty() {
+            return Ok(QueueServer::Url(self.queue.url.clone()));
         }
         let per = self.timeout / 2;
         let s = &self.sentinels;
@@ -411,12 +755,7 @@ impl QueueReader {
     }
 
     async fn connect(&self, server: &QueueServer) -> Result<MultiplexedConnection, BackendError> {
-        let per = self.timeout / 2;
-        match server {
-            QueueServer::Url(url) => connect(url_info(url)?, &server.shown(), per).await,
-            // The master a Sentinel names is reached with the Sentinel password, as the effects do.
-            QueueServer::Master(addr) => self.sentinels.connect(addr, per).await,
-        }
+        connect_to(&self.target(server)?, self.timeout / 2).await
     }
 
     /// One reading of every queue's depth and kombu's unacked count.
@@ -487,11 +826,112 @@ mod tests {
         assert_eq!(o.replicas.get("127.0.0.1:6381"), Some(&990));
     }
 
+    /// An error exactly as a Redis server sends it.
+    fn server_error(reply: &[u8]) -> redis::RedisError {
+        match redis::parse_redis_value(reply) {
+            Ok(redis::Value::ServerError(e)) => e.into(),
+            other => redis::RedisError::from((redis::ErrorKind::Parse, "unexpected parse", format!("{other:?}"))),
+        }
+    }
+
+    /// A connection failure as redis-rs reports it: the rustls or socket error inside an io::Error.
+    fn io_failure(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> redis::RedisError {
+        std::io::Error::other(e).into()
+    }
+
+    fn tls_node(keys: SettingKeys) -> Node {
+        Node { tls: Some(RedisTls::default()), keys, ..Node::default() }
+    }
+
+    fn detail_of(e: BackendError) -> String {
+        e.to_string()
+    }
+
     #[test]
-    fn the_password_is_set_apart_from_the_address_whatever_it_holds() {
-        let s = SentinelSettings { addrs: vec![], master: "m".into(), password: "p@ss:w/rd".into() };
-        let info = s.connection_info("10.0.0.7:26379").ok();
-        assert_eq!(info.as_ref().and_then(|i| i.redis_settings().password().map(str::to_string)).as_deref(), Some("p@ss:w/rd"));
-        assert_eq!(info.map(|i| i.addr().to_string()).as_deref(), Some("10.0.0.7:26379"));
+    fn the_sentinels_password_is_not_the_masters_whatever_it_holds() {
+        let s = SentinelSettings {
+            addrs: vec![],
+            master: "m".into(),
+            sentinel: Node { password: "p@ss:w/rd".into(), ..Node::default() },
+            data: Node { username: "app".into(), password: "other".into(), keys: SettingKeys::SentinelData, ..Node::default() },
+        };
+        let sentinel = s.sentinel_target("10.0.0.7:26379").ok();
+        assert_eq!(sentinel.as_ref().map(|t| t.node().password.as_str()), Some("p@ss:w/rd"));
+        assert_eq!(sentinel.as_ref().map(|t| t.name()), Some("10.0.0.7:26379"));
+        let master = s.data_target("10.0.0.9:6379").ok();
+        assert_eq!(master.as_ref().map(|t| (t.node().username.as_str(), t.node().password.as_str())), Some(("app", "other")));
+        assert!(!format!("{s:?}").contains("p@ss") && !format!("{s:?}").contains("other"), "{s:?}");
+    }
+
+    #[test]
+    fn a_queue_url_gives_its_credentials_and_db_to_sitreps_own_log_in_and_is_shown_without_them() {
+        let tls = RedisTls { ca_file: Some("/etc/ca.pem".into()), ..RedisTls::default() };
+        let t = Target::url("rediss://app:s%40cret@queues.internal:6380/2", &tls).ok();
+        let t = t.as_ref();
+        assert_eq!(t.map(|t| (t.node().username.as_str(), t.node().password.as_str(), t.db())), Some(("app", "s@cret", 2)));
+        assert_eq!(t.and_then(|t| t.node().tls.clone()), Some(tls.clone()));
+        assert_eq!(t.and_then(|t| t.info.redis_settings().password()), None, "redis-rs does not log in itself");
+        assert_eq!(t.map(|t| t.name()), Some("app:***@queues.internal:6380/2"));
+        let plain = Target::url("redis://queues.internal:6379/0", &tls).ok();
+        assert_eq!(plain.map(|t| t.node().tls.is_none()), Some(true), "TLS files apply to rediss:// only");
+        let bad = Target::url("rediss://app:s3cr3t@:notaport/0", &tls).err().map(detail_of).unwrap_or_default();
+        assert!(bad.contains("queue URL") && !bad.contains("s3cr3t"), "{bad}");
+    }
+
+    #[test]
+    fn wrongpass_and_noauth_keep_the_servers_words_and_name_the_keys_to_fix() {
+        let target = Target::host_port("10.0.0.9:6379", &Node { keys: SettingKeys::SentinelData, ..Node::default() });
+        let Ok(target) = target else { panic!("a host:port target") };
+        let e = refused(&target, "AUTH", &server_error(b"-WRONGPASS invalid username-password pair or user is disabled.\r\n"));
+        let text = e.to_string();
+        assert!(text.contains("AUTH: WRONGPASS invalid username-password pair or user is disabled."), "{text}");
+        assert!(text.contains("check [sentinel] master_username and master_password"), "{text}");
+        let text = refused(&target, "PING", &server_error(b"-NOAUTH Authentication required.\r\n")).to_string();
+        assert!(
+            text.contains("NOAUTH Authentication required.") && text.contains("the server wants a password: set [sentinel] master_"),
+            "{text}"
+        );
+        let text = refused(&target, "AUTH", &server_error(b"-ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?\r\n")).to_string();
+        assert!(text.contains("called without any password configured") && text.contains("clear [sentinel] master_"), "{text}");
+    }
+
+    #[test]
+    fn a_closed_plain_connection_suggests_tls_and_tls_failures_name_the_setting() {
+        let plain = Target::host_port("10.0.0.9:6380", &Node { keys: SettingKeys::QueuesUrl, ..Node::default() });
+        let Ok(plain) = plain else { panic!("a host:port target") };
+        // ECONNRESET, as Linux reports it when a TLS-only redis-server drops a plain client.
+        let reset: redis::RedisError = std::io::Error::from_raw_os_error(104).into();
+        let text = unreachable(&plain, &reset).to_string();
+        assert!(text.contains("Connection reset by peer"), "{text}");
+        assert!(text.contains("it probably wants TLS: use rediss:// in [queues] url"), "{text}");
+
+        let Ok(tls) = Target::host_port("10.0.0.7:26379", &tls_node(SettingKeys::Sentinel)) else { panic!("a host:port target") };
+        use rustls::{AlertDescription, CertificateError, Error};
+        let cases: [(Error, &str); 4] = [
+            (Error::InvalidCertificate(CertificateError::UnknownIssuer), "certificate not trusted: set [sentinel] tls_ca_file"),
+            (Error::InvalidCertificate(CertificateError::NotValidForName), "does not name `10.0.0.7:26379`"),
+            (Error::AlertReceived(AlertDescription::CertificateRequired), "set [sentinel] tls_cert_file and tls_key_file"),
+            (Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType), "does not speak TLS on this port"),
+        ];
+        for (rustls_error, fix) in cases {
+            let words = rustls_error.to_string();
+            let text = unreachable(&tls, &io_failure(rustls_error)).to_string();
+            assert!(text.contains(&words) && text.contains(fix), "{text}");
+        }
+    }
+
+    #[test]
+    fn tls_files_are_read_and_checked_before_any_connection() {
+        let Ok(dir) = tempfile::tempdir() else { panic!("tempdir") };
+        let not_pem = dir.path().join("ca.pem");
+        assert!(std::fs::write(&not_pem, "hello").is_ok());
+        let text = |tls: RedisTls| tls.certificates(SettingKeys::QueuesUrl).err().map(detail_of).unwrap_or_default();
+        let missing = text(RedisTls { ca_file: Some(dir.path().join("nope.pem")), ..RedisTls::default() });
+        assert!(missing.contains("[queues] tls_ca_file") && missing.contains("nope.pem") && missing.contains("cannot read"), "{missing}");
+        let empty = text(RedisTls { ca_file: Some(not_pem.clone()), ..RedisTls::default() });
+        assert!(empty.contains("holds no certificate"), "{empty}");
+        let half = text(RedisTls { cert_file: Some(not_pem.clone()), ..RedisTls::default() });
+        assert!(half.contains("tls_cert_file is given without tls_key_file"), "{half}");
+        assert!(RedisTls::default().certificates(SettingKeys::Sentinel).is_ok(), "no file: the system's trust store");
     }
 }

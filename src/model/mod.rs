@@ -98,6 +98,11 @@ pub enum Event {
     TimelineProblem {
         error: String,
     },
+    /// News about the timeline that is not a problem (what an `:open` adopted, an incident
+    /// resolved); shown until the next entry.
+    TimelineNotice {
+        text: String,
+    },
     /// The shared timeline's link (`[timeline] store = "postgres"`): online or not, and which
     /// entries of the open incident are only on this machine so far.
     TimelineSync {
@@ -386,6 +391,7 @@ pub struct Model {
     /// The timeline, oldest first.
     pub timeline: VecDeque<TimelineLine>,
     pub timeline_problem: Option<String>,
+    pub timeline_notice: Option<String>,
     /// The shared timeline's link; None with the local store.
     pub timeline_sync: Option<SyncStatus>,
     pub runbook: Option<RunbookView>,
@@ -419,13 +425,18 @@ impl Model {
             }
             Event::TimelineLoaded { incident, lines } => {
                 self.incident = incident;
+                // By time: adopted findings are written after the opening they predate.
+                let mut lines = lines;
+                lines.sort_by_key(|l| l.at);
                 self.timeline = lines.into_iter().collect();
                 self.trim_timeline();
                 true
             }
             Event::TimelineAppended { line } => {
                 self.timeline_problem = None;
-                self.timeline.push_back(line);
+                self.timeline_notice = None;
+                let at = self.timeline.partition_point(|l| l.at <= line.at);
+                self.timeline.insert(at, line);
                 self.trim_timeline();
                 true
             }
@@ -464,6 +475,10 @@ impl Model {
             }
             Event::TimelineProblem { error } => {
                 self.timeline_problem = Some(error);
+                true
+            }
+            Event::TimelineNotice { text } => {
+                self.timeline_notice = Some(text);
                 true
             }
             Event::TimelineSync { status } => {

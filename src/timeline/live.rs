@@ -89,7 +89,21 @@ fn run(
     // Findings made while no incident is open: kept here, adopted by the next `:open`.
     let mut unattached: Option<TimelineWriter> = None;
     let mut writer = load(store, clock, events, &author, estate, look_back);
-    for request in rx {
+    // The open incident as last loaded: another process may open, resolve or write to one.
+    let mut loaded = store.current().ok().flatten();
+    loop {
+        let request = match rx.recv_timeout(FOLLOW_EVERY) {
+            Ok(r) => r,
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let current = store.current().ok().flatten();
+                if current != loaded || writer.as_mut().is_some_and(TimelineWriter::others_wrote) {
+                    writer = load(store, clock, events, &author, estate, look_back);
+                    loaded = current;
+                }
+                continue;
+            }
+        };
         let event = match (request, writer.as_mut()) {
             (TimelineRequest::Reload, _) => {
                 writer = load(store, clock, events, &author, estate, look_back);
@@ -105,7 +119,7 @@ fn run(
                             let _ = events.send(Event::TimelineProblem { error: crate::sanitize::clean(w) });
                         }
                         if !done.adopted.is_empty() {
-                            let _ = events.send(Event::TimelineProblem { error: done.summary(look_back) });
+                            let _ = events.send(Event::TimelineNotice { text: done.summary(look_back) });
                         }
                         continue;
                     }
@@ -122,9 +136,8 @@ fn run(
                         let id = a.entry.incident.clone();
                         writer = load(store, clock, events, &author, estate, look_back);
                         if closes && writer.is_none() {
-                            let _ = events.send(Event::TimelineProblem {
-                                error: format!("incident {id} resolved; `:open P3 title` starts the next"),
-                            });
+                            let _ = events
+                                .send(Event::TimelineNotice { text: format!("incident {id} resolved; `:open P3 title` starts the next") });
                         }
                         continue;
                     }
@@ -170,6 +183,9 @@ fn run(
         }
     }
 }
+
+/// How often the writer thread looks for entries and incidents written by other processes.
+const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Loads the open incident into the console and opens a writer on it.
 fn load(

@@ -422,6 +422,8 @@ pub struct TimelineWriter {
     pub corrupt: Vec<Corruption>,
     /// Ids of every entry in the file, so a merged entry is never written twice.
     known: std::collections::HashSet<Uuid>,
+    /// Set when a write of ours found entries another process had appended.
+    others_wrote: bool,
 }
 
 /// An entry that is on disk and fsynced.
@@ -466,6 +468,7 @@ impl TimelineWriter {
             repaired: Vec::new(),
             corrupt: Vec::new(),
             known: std::collections::HashSet::new(),
+            others_wrote: false,
         };
         let lock = FileLock::acquire(&writer.file, LockMode::Exclusive).map_err(io_err("lock", &writer.path))?;
         writer.verify_and_repair()?;
@@ -475,6 +478,13 @@ impl TimelineWriter {
 
     pub fn incident(&self) -> &IncidentId {
         &self.incident
+    }
+
+    /// Whether another process (a `sitrep note` in a shell, a second console) appended since
+    /// this writer last read the file; asking clears it. The console then reloads to show it.
+    pub fn others_wrote(&mut self) -> bool {
+        let grown = self.file.metadata().is_ok_and(|m| m.len() != self.verified_len);
+        std::mem::take(&mut self.others_wrote) || grown
     }
 
     /// Writes one entry stamped with the clock's now and fsyncs it; when this returns Ok the entry
@@ -523,6 +533,7 @@ impl TimelineWriter {
         let lock = FileLock::acquire(&self.file, LockMode::Exclusive).map_err(io_err("lock", &path))?;
         let len = self.file.metadata().map_err(io_err("stat", &path))?.len();
         if len != self.verified_len {
+            self.others_wrote = true;
             self.verify_and_repair()?;
         }
         let mut bytes = Vec::new();

@@ -99,3 +99,87 @@ pub fn answered(health: Option<&crate::model::RowHealth>, now: DateTime<Utc>) ->
         _ => String::new(),
     }
 }
+
+/// `text` cut to `width` display columns, ending in `…` when something was cut, so a reader
+/// knows there is more (and where to read it: the overlays wrap).
+pub fn fit(text: &str, width: usize) -> String {
+    use unicode_width::UnicodeWidthChar;
+    if unicode_width::UnicodeWidthStr::width(text) <= width {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    if width > 0 {
+        out.push('…');
+    }
+    out
+}
+
+/// `text` broken into lines of at most `width` display columns, at spaces where it can be and
+/// inside a word only when one word is wider than a line. Never loses a character.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    let width = width.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut used = 0;
+    for word in text.split(' ') {
+        let w = word.width();
+        let gap = usize::from(!line.is_empty());
+        if used + gap + w <= width {
+            if gap == 1 {
+                line.push(' ');
+            }
+            line.push_str(word);
+            used += gap + w;
+            continue;
+        }
+        if !line.is_empty() {
+            lines.push(std::mem::take(&mut line));
+            used = 0;
+        }
+        for c in word.chars() {
+            let cw = c.width().unwrap_or(0);
+            if used + cw > width && !line.is_empty() {
+                lines.push(std::mem::take(&mut line));
+                used = 0;
+            }
+            line.push(c);
+            used += cw;
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+#[cfg(test)]
+mod text_tests {
+    use super::{fit, wrap};
+
+    #[test]
+    fn fit_marks_what_it_cuts() {
+        assert_eq!(fit("queue celery growing", 40), "queue celery growing");
+        assert_eq!(fit("queue celery growing", 10), "queue cel…");
+        assert_eq!(unicode_width::UnicodeWidthStr::width(fit("日本語のテキスト", 7).as_str()), 7);
+    }
+
+    #[test]
+    fn wrap_breaks_at_spaces_and_keeps_every_character() {
+        let text = "detected [queues] queue reports growing: over its warning depth (2466 messages)";
+        let lines = wrap(text, 30);
+        assert!(lines.iter().all(|l| unicode_width::UnicodeWidthStr::width(l.as_str()) <= 30), "{lines:?}");
+        assert_eq!(lines.join(" "), text);
+        assert_eq!(wrap("pod/api-t4lk7cb97l-9x99z", 10), ["pod/api-t4", "lk7cb97l-9", "x99z"]);
+        assert_eq!(wrap("", 10), [""]);
+    }
+}

@@ -112,7 +112,7 @@ pub async fn agree(ctx: &Ctx, not: &str) -> Result<Report, EffectError> {
     if !not.is_empty() && master == not {
         return Err(not_ready(format!("every Sentinel still names {master}, the old master")));
     }
-    let mut con = ctx.config.sentinel_settings().connect(&master, ctx.timeout).await?;
+    let mut con = ctx.config.sentinel_settings().connect_master(&master, ctx.timeout).await?;
     let role: Vec<redis::Value> = backend::query(&mut con, &redis::cmd("ROLE"), &master, "ROLE", ctx.timeout).await?;
     if !matches!(role.first(), Some(redis::Value::BulkString(b)) if b == b"master") {
         return Err(not_ready(format!("{master} does not call itself master yet")));

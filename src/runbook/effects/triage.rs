@@ -244,7 +244,7 @@ async fn read_once(ctx: &Ctx, source: SourceId) -> Option<Result<Observation, Ba
 
 fn queue_reader(ctx: &Ctx) -> backends::redis::QueueReader {
     let q = &ctx.config.queues;
-    backends::redis::QueueReader::new(&q.url, &q.names, &ctx.config.sentinel_settings(), ctx.timeout)
+    backends::redis::QueueReader::new(&q.settings(), &q.names, &ctx.config.sentinel_settings(), ctx.timeout)
 }
 
 /// The snapshot inside an observation of the expected kind.

@@ -5,7 +5,7 @@ use super::PaneCtx;
 use crate::model::verdict::{self, Level, MemberAlarm};
 use crate::model::{BackupKind, Model, SourceId};
 use crate::ui::theme::Theme;
-use crate::ui::toolkit::{age, bytes, short_badge};
+use crate::ui::toolkit::{age, bytes, fit, short_badge};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -23,13 +23,14 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
             let (b, bstyle) = short_badge(&ctx.model.health(*source), ctx.theme, ctx.now);
             let (text, style) = headline(ctx.model, *source, ctx);
             let marker = if ctx.view.focus == *source { "▶" } else { " " };
+            let name = format!("{marker}{} {:<12}", i + 1, source.name());
+            let badge = format!("{b:<10} ");
+            // A headline longer than the strip ends in `…`: the focused pane has the rest.
+            let room = (inner.width as usize).saturating_sub(name.chars().count() + badge.chars().count());
             Line::from(vec![
-                Span::styled(
-                    format!("{marker}{} {:<12}", i + 1, source.name()),
-                    if ctx.view.focus == *source { ctx.theme.focus } else { ctx.theme.accent },
-                ),
-                Span::styled(format!("{b:<10} "), bstyle),
-                Span::styled(text, style),
+                Span::styled(name, if ctx.view.focus == *source { ctx.theme.focus } else { ctx.theme.accent }),
+                Span::styled(badge, bstyle),
+                Span::styled(fit(&text, room), style),
             ])
         })
         .collect();

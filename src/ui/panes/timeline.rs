@@ -3,7 +3,7 @@
 
 use super::PaneCtx;
 use crate::model::EntryClass;
-use crate::ui::toolkit::age;
+use crate::ui::toolkit::{age, fit, wrap};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -50,6 +50,9 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx, overlay: bool) {
     if let Some(problem) = &ctx.model.timeline_problem {
         lines.push(Line::from(Span::styled(format!("⚠ {problem}"), ctx.theme.crit)));
     }
+    if let Some(notice) = &ctx.model.timeline_notice {
+        lines.push(Line::from(Span::styled(format!("ℹ {notice}"), ctx.theme.accent)));
+    }
     if let Some(error) = sync.filter(|s| !s.online).and_then(|s| s.error.as_ref()) {
         lines.push(Line::from(Span::styled(
             format!("⚠ shared timeline: {error}; entries are saved here and pushed when it returns"),
@@ -61,25 +64,63 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx, overlay: bool) {
     let shown = ctx.model.timeline.iter().filter(|l| wanted.is_none_or(|k| l.kind == k));
     let ordered: Box<dyn Iterator<Item = &crate::model::TimelineLine>> =
         if overlay && ctx.view.timeline_oldest_first { Box::new(shown) } else { Box::new(shown.rev()) };
-    lines.extend(ordered.skip(skip).take(inner.height as usize).map(|l| {
+    // Time and age take 14 columns; the text gets the rest. The pane cuts a long text with `…`;
+    // the overlay (`t`) wraps it under itself, so every word can be read at 80x24.
+    const LEAD: usize = 14;
+    let room = (inner.width as usize).saturating_sub(LEAD).max(1);
+    let height = inner.height as usize;
+    for l in ordered.skip(skip) {
+        if lines.len() >= height {
+            break;
+        }
         let style = match l.kind {
             EntryClass::Detected if l.text.contains("recovered") => ctx.theme.ok,
             EntryClass::Detected => ctx.theme.warn,
             EntryClass::Note => ctx.theme.text,
             EntryClass::Action | EntryClass::Incident => ctx.theme.accent,
         };
-        let mut spans = vec![
+        let mark = if l.id.is_none() {
+            Some(Span::styled("  (unsaved: no incident open)", ctx.theme.muted))
+        } else if l.id.as_deref().is_some_and(|id| unsynced.contains(id)) {
+            Some(Span::styled("  ⇡ unsynced", ctx.theme.warn))
+        } else {
+            None
+        };
+        let mark_width = mark.as_ref().map_or(0, |m| m.width());
+        let lead = vec![
             Span::styled(format!("{} ", l.at.format("%H:%M:%S")), ctx.theme.muted),
             Span::styled(format!("{:>4} ", age(ctx.now, l.at)), ctx.theme.muted),
-            Span::styled(l.text.clone(), style),
         ];
-        if l.id.is_none() {
-            spans.push(Span::styled("  (unsaved: no incident open)", ctx.theme.muted));
-        } else if l.id.as_deref().is_some_and(|id| unsynced.contains(id)) {
-            spans.push(Span::styled("  ⇡ unsynced", ctx.theme.warn));
+        if overlay {
+            let wrapped = wrap(&l.text, room);
+            let last = wrapped.len() - 1;
+            for (i, text) in wrapped.into_iter().enumerate() {
+                let used = unicode_width::UnicodeWidthStr::width(text.as_str());
+                let mut spans = if i == 0 { lead.clone() } else { vec![Span::raw(" ".repeat(LEAD))] };
+                spans.push(Span::styled(text, style));
+                if i == last && used + mark_width <= room {
+                    spans.extend(mark.clone());
+                    lines.push(Line::from(spans));
+                } else {
+                    lines.push(Line::from(spans));
+                    if i == last
+                        && let Some(m) = mark.clone()
+                    {
+                        lines.push(Line::from(vec![Span::raw(" ".repeat(LEAD)), m]));
+                    }
+                }
+            }
+        } else {
+            let keep_mark = room > mark_width + 12;
+            let text = fit(&l.text, if keep_mark { room - mark_width } else { room });
+            let mut spans = lead;
+            spans.push(Span::styled(text, style));
+            if keep_mark {
+                spans.extend(mark);
+            }
+            lines.push(Line::from(spans));
         }
-        Line::from(spans)
-    }));
+    }
     if lines.is_empty() {
         lines.push(Line::from(Span::styled("nothing yet: detections and notes appear here", ctx.theme.muted)));
     }
