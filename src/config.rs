@@ -350,7 +350,7 @@ impl S3Source {
             && ca.setting == "[s3] ca_file"
             && let Err(e) = crate::backends::s3::read_ca_bundle(ca)
         {
-            let (what, fix) = bad_setting_text(e);
+            let (what, fix) = what_and_fix(&e);
             out.push(("ca_file", what, fix));
         }
         let layout = self.layout.trim();
@@ -436,18 +436,10 @@ pub fn env_problems(c: &Config) -> Vec<Problem> {
         && let Some(ca) = c.s3.ca_bundle().filter(|ca| ca.setting == "AWS_CA_BUNDLE")
         && let Err(e) = crate::backends::s3::read_ca_bundle(ca)
     {
-        let (what, fix) = bad_setting_text(e);
+        let (what, fix) = what_and_fix(&e);
         out.push(Problem { file: "AWS_CA_BUNDLE".into(), line: 0, what, fix });
     }
     out
-}
-
-/// A backend's verdict on a setting as a problem's what and fix.
-fn bad_setting_text(e: crate::backends::BackendError) -> (String, String) {
-    match e {
-        crate::backends::BackendError::BadSetting { input, detail, fix } => (format!("{input}: {detail}"), fix),
-        other => (other.to_string(), "see docs/sitrep.example.toml".into()),
-    }
 }
 
 /// Thresholds are compared in one place, the verdict module; the config only carries them.
