@@ -1,5 +1,6 @@
-//! S3: the client from the standard AWS chain with sitrep.toml's overrides, listing and
-//! downloading with errors that keep the service's words, and listings as backup items.
+//! S3: the client from the standard AWS chain with sitrep.toml's overrides (and a private CA
+//! bundle for https endpoints), listing and downloading with errors that keep the service's (or
+//! the TLS library's) words, and listings as backup items.
 
 use super::BackendError;
 use crate::model::{BackupItem, BackupKind, BackupsSnapshot};

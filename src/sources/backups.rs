@@ -1,5 +1,5 @@
 //! Backup inventory collector: lists the configured S3 prefixes (standard AWS chain, profiles,
-//! AWS_ENDPOINT_URL), reads a tool's own catalogue (pgBackRest, Barman Cloud, wal-g) when set.
+//! AWS_ENDPOINT_URL, `[s3] ca_file`/AWS_CA_BUNDLE), reads a tool's own catalogue (pgBackRest, Barman Cloud, wal-g) when set.
 
 use std::collections::BTreeMap;
 
