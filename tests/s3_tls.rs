@@ -63,6 +63,17 @@ fn env_with_ca_bundle(path: Option<&Path>) -> Env {
     Env::from_lookup(|name| if name == "AWS_CA_BUNDLE" { path.clone() } else { None })
 }
 
+/// Kills moto and socat if the test fails before stopping them.
+struct KillOnDrop(Children);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        for name in ["s3-tls", "moto"] {
+            self.0.signal(name, libc::SIGKILL);
+        }
+    }
+}
+
 #[test]
 fn an_https_endpoint_with_a_private_ca_is_trusted_through_ca_file_or_aws_ca_bundle() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -77,6 +88,7 @@ fn an_https_endpoint_with_a_private_ca_is_trusted_through_ca_file_or_aws_ca_bund
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a tokio runtime");
     rt.block_on(async {
         let children = Children::new(&dir.join("logs"));
+        let _stop = KillOnDrop(children.clone());
         children.spawn(lab_s3::moto_spec(&tools, moto_port)).expect("start moto");
         children.spawn(backup_tools::socat_spec(dir, tls_port, moto_port).expect("socat")).expect("start socat");
         wait_listening(moto_port, "moto");
