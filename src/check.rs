@@ -11,7 +11,12 @@ pub fn run(config_path: Option<&Path>, env: &config::Env) -> Vec<Problem> {
     let mut problems = Vec::new();
     if let Some(path) = config::locate(config_path, env) {
         match std::fs::read_to_string(&path) {
-            Ok(text) => problems.extend(config::parse(&path, &text).1),
+            Ok(text) => {
+                let (mut parsed, found) = config::parse(&path, &text);
+                problems.extend(found);
+                parsed.apply_env(env);
+                problems.extend(config::env_problems(&parsed));
+            }
             Err(e) => problems.push(Problem {
                 file: path.clone(),
                 line: 0,

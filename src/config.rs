@@ -241,6 +241,12 @@ pub struct S3Source {
     pub profile: String,
     pub credentials_file: String,
     pub force_path_style: bool,
+    /// PEM bundle of the CA(s) that signed an https endpoint's certificate, trusted besides the
+    /// system's roots; "" = the system's roots only (or AWS_CA_BUNDLE when that is set).
+    pub ca_file: String,
+    /// AWS_CA_BUNDLE (never from a file): used when `ca_file` is "".
+    #[serde(skip)]
+    pub aws_ca_bundle: String,
     pub basebackups_prefix: String,
     pub wal_prefix: String,
     pub dumps_prefix: String,
@@ -269,6 +275,8 @@ impl Default for S3Source {
             profile: String::new(),
             credentials_file: String::new(),
             force_path_style: false,
+            ca_file: String::new(),
+            aws_ca_bundle: String::new(),
             basebackups_prefix: "basebackups_005/".into(),
             wal_prefix: "wal_005/".into(),
             dumps_prefix: "dumps/".into(),
@@ -323,9 +331,28 @@ impl S3Source {
         }
     }
 
+    /// The CA bundle the client trusts besides the system's roots: `ca_file`, else AWS_CA_BUNDLE
+    /// (sitrep.toml's key is the more specific; AWS_CA_BUNDLE is often set for every AWS tool).
+    pub fn ca_bundle(&self) -> Option<crate::backends::s3::CaBundle<'_>> {
+        use crate::backends::s3::CaBundle;
+        let (file, env) = (self.ca_file.trim(), self.aws_ca_bundle.trim());
+        if !file.is_empty() {
+            Some(CaBundle { path: file, setting: "[s3] ca_file" })
+        } else {
+            (!env.is_empty()).then_some(CaBundle { path: env, setting: "AWS_CA_BUNDLE" })
+        }
+    }
+
     /// `sitrep check`'s findings for `[s3]`: (key, what is wrong, fix).
     pub fn problems(&self) -> Vec<(&'static str, String, String)> {
         let mut out = Vec::new();
+        if let Some(ca) = self.ca_bundle()
+            && ca.setting == "[s3] ca_file"
+            && let Err(e) = crate::backends::s3::read_ca_bundle(ca)
+        {
+            let (what, fix) = what_and_fix(&e);
+            out.push(("ca_file", what, fix));
+        }
         let layout = self.layout.trim();
         if layout != "auto" && crate::catalog::Layout::parse(layout).is_none() {
             out.push((
@@ -396,8 +423,23 @@ impl S3Source {
             profile: &self.profile,
             credentials_file: &self.credentials_file,
             force_path_style: self.force_path_style,
+            ca_bundle: self.ca_bundle(),
         }
     }
+}
+
+/// `sitrep check`'s findings in the environment layer of a resolved config: an AWS_CA_BUNDLE
+/// the S3 client would use (no `[s3] ca_file` wins over it) that it cannot read.
+pub fn env_problems(c: &Config) -> Vec<Problem> {
+    let mut out = Vec::new();
+    if c.source_enabled(SourceId::Backups)
+        && let Some(ca) = c.s3.ca_bundle().filter(|ca| ca.setting == "AWS_CA_BUNDLE")
+        && let Err(e) = crate::backends::s3::read_ca_bundle(ca)
+    {
+        let (what, fix) = what_and_fix(&e);
+        out.push(Problem { file: "AWS_CA_BUNDLE".into(), line: 0, what, fix });
+    }
+    out
 }
 
 /// Thresholds are compared in one place, the verdict module; the config only carries them.
@@ -435,6 +477,9 @@ pub struct Env {
     pub home: Option<PathBuf>,
     /// SITREP_TEST_PANIC: panic after the first frame (tests of terminal restoration).
     pub test_panic: bool,
+    /// AWS_CA_BUNDLE: the S3 client's CA bundle when `[s3] ca_file` is empty (the AWS CLI's
+    /// variable; the rest of the AWS chain's variables are read by aws-config itself).
+    pub aws_ca_bundle: Option<PathBuf>,
     /// The PG* variables (PGSSLMODE, PGSSLROOTCERT, PGSSLCERT, PGSSLKEY, PGPASSFILE, PGHOST, ...)
     /// every DSN falls back on, as psql reads them.
     pub pg: crate::backends::postgres::PgEnv,
@@ -459,6 +504,7 @@ impl Env {
             log_dir: set("SITREP_LOG_DIR").map(PathBuf::from),
             home: set("SITREP_HOME").map(PathBuf::from),
             test_panic: get("SITREP_TEST_PANIC").is_some(),
+            aws_ca_bundle: set("AWS_CA_BUNDLE").map(PathBuf::from),
             pg: crate::backends::postgres::PgEnv::from_lookup(&get),
         }
     }
@@ -487,7 +533,8 @@ pub fn resolve(file: Option<&Path>, env: &Env, flags: &Overrides) -> Result<Conf
 }
 
 impl Config {
-    fn apply_env(&mut self, env: &Env) {
+    /// Applies the environment layer (as `resolve` does); `sitrep check` uses it on a parsed file.
+    pub fn apply_env(&mut self, env: &Env) {
         self.panic_after_first_frame = env.test_panic;
         if self.sentinel.password.is_empty()
             && let Some(p) = &env.sentinel_password
@@ -501,6 +548,9 @@ impl Config {
         }
         if let Some(d) = &env.data_dir {
             self.general.data_dir = d.display().to_string();
+        }
+        if let Some(ca) = &env.aws_ca_bundle {
+            self.s3.aws_ca_bundle = ca.display().to_string();
         }
     }
 
@@ -975,6 +1025,33 @@ mod tests {
         assert!(found.iter().any(|p| p.line == 3 && p.fix.contains("\"pgbackrest\"")), "{found:?}");
         let ok = "[s3]\nbucket = \"b\"\nlayout = \"pgbackrest\"\nrepo_prefix = \"pgbackrest/\"\nkinds = [\"base\", \"wal\"]\ndumps_prefix = \"\"\n";
         assert!(problems(ok).is_empty(), "a kind not kept is not listed: {:?}", problems(ok));
+    }
+
+    #[test]
+    fn the_s3_ca_bundle_is_ca_file_then_aws_ca_bundle_and_check_reads_it() {
+        let Ok(dir) = tempfile::tempdir() else { panic!("tempdir") };
+        let missing = dir.path().join("no-such-ca.pem").display().to_string();
+        let not_pem = dir.path().join("key.pem");
+        assert!(std::fs::write(&not_pem, "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n").is_ok());
+        let found = problems(&format!("[s3]\nbucket = \"b\"\nca_file = \"{missing}\"\n"));
+        assert!(found.len() == 1 && found[0].line == 3, "{found:?}");
+        assert!(found[0].what.contains("[s3] ca_file") && found[0].what.contains("no-such-ca.pem"), "{}", found[0]);
+        let found = problems(&format!("[s3]\nbucket = \"b\"\nca_file = \"{}\"\n", not_pem.display()));
+        assert!(found.len() == 1 && found[0].what.contains("no PEM certificate"), "{found:?}");
+        // The file's key wins over AWS_CA_BUNDLE; the variable fills an empty key.
+        let env = Env::from_lookup(|name| (name == "AWS_CA_BUNDLE").then(|| "/etc/env-ca.pem".into()));
+        let mut c = Config::default();
+        c.apply_env(&env);
+        assert_eq!(c.s3.access().ca_bundle.map(|ca| (ca.path, ca.setting)), Some(("/etc/env-ca.pem", "AWS_CA_BUNDLE")));
+        c.s3.ca_file = "/etc/file-ca.pem".into();
+        assert_eq!(c.s3.access().ca_bundle.map(|ca| (ca.path, ca.setting)), Some(("/etc/file-ca.pem", "[s3] ca_file")));
+        assert_eq!(Config::default().s3.access().ca_bundle, None, "neither: the system's roots");
+        // check names a bad AWS_CA_BUNDLE the client would use, and not one the file overrides.
+        c.s3.bucket = "b".into();
+        assert!(env_problems(&c).is_empty(), "ca_file wins: the variable is not read");
+        c.s3.ca_file.clear();
+        let found = env_problems(&c);
+        assert!(found.len() == 1 && found[0].to_string().starts_with("AWS_CA_BUNDLE"), "{found:?}");
     }
 
     #[test]

@@ -58,6 +58,24 @@ impl BackendError {
     }
 }
 
+/// The rustls error somewhere in `e`'s causes (a TLS failure), if any.
+pub fn rustls_cause<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        // tokio-rustls wraps the rustls error in an io::Error (which hyper may wrap in another),
+        // and an io::Error's source() skips what it wraps: look inside each one.
+        let mut inner: &(dyn std::error::Error + 'static) = c;
+        while let Some(wrapped) = inner.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+            inner = wrapped;
+        }
+        if let Some(r) = c.downcast_ref::<rustls::Error>().or(inner.downcast_ref::<rustls::Error>()) {
+            return Some(r);
+        }
+        cause = c.source();
+    }
+    None
+}
+
 /// Runs `f` with a deadline; a late answer is a `Timeout` naming `target`.
 pub async fn within<T>(
     target: &str,

@@ -300,16 +300,7 @@ impl ServerCertVerifier for ChainOnly {
 
 /// The fix for a TLS failure, from the rustls error somewhere in `e`'s causes.
 pub fn tls_fix(e: &(dyn std::error::Error + 'static), host: &str) -> Option<String> {
-    let mut cause = Some(e);
-    while let Some(c) = cause {
-        // tokio-rustls wraps the rustls error in an io::Error, whose source() skips it.
-        let inner = c.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()).and_then(|i| i.downcast_ref::<rustls::Error>());
-        if let Some(r) = c.downcast_ref::<rustls::Error>().or(inner) {
-            return Some(fix_for(r, host));
-        }
-        cause = c.source();
-    }
-    None
+    super::rustls_cause(e).map(|r| fix_for(r, host))
 }
 
 fn fix_for(e: &rustls::Error, host: &str) -> String {

@@ -1,5 +1,6 @@
-//! S3: the client from the standard AWS chain with sitrep.toml's overrides, listing and
-//! downloading with errors that keep the service's words, and listings as backup items.
+//! S3: the client from the standard AWS chain with sitrep.toml's overrides (and a private CA
+//! bundle for https endpoints), listing and downloading with errors that keep the service's (or
+//! the TLS library's) words, and listings as backup items.
 
 use super::BackendError;
 use crate::model::{BackupItem, BackupKind, BackupsSnapshot};
@@ -14,11 +15,33 @@ pub struct Access<'a> {
     pub profile: &'a str,
     pub credentials_file: &'a str,
     pub force_path_style: bool,
+    /// A PEM bundle of CAs trusted besides the system's roots, and the setting that named it.
+    pub ca_bundle: Option<CaBundle<'a>>,
+}
+
+/// A PEM CA bundle to trust for S3 (and the STS calls of the credential chain), with where it
+/// was set: `[s3] ca_file`, else the AWS_CA_BUNDLE environment variable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CaBundle<'a> {
+    pub path: &'a str,
+    /// "[s3] ca_file" or "AWS_CA_BUNDLE", as messages name it.
+    pub setting: &'static str,
 }
 
 /// Builds an S3 client from the standard chain, with sitrep.toml's overrides on top.
-pub async fn client(cfg: Access<'_>) -> aws_sdk_s3::Client {
+///
+/// Credentials come from aws-config's default chain, unchanged: the environment
+/// (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN), the profile (`[s3] profile` or
+/// AWS_PROFILE, with `role_arn` + `source_profile`/`credential_source` assumed through STS,
+/// `credential_process` and SSO), web identity (AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN, as
+/// EKS IRSA sets them), then the ECS and EC2 instance metadata endpoints. A CA bundle is
+/// given to the one HTTP client every one of those calls shares, so STS behind the same private
+/// CA works too; the system's roots stay trusted beside it.
+pub async fn client(cfg: Access<'_>) -> Result<aws_sdk_s3::Client, BackendError> {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(ca) = cfg.ca_bundle {
+        loader = loader.http_client(https_client(ca)?);
+    }
     if !cfg.profile.is_empty() {
         loader = loader.profile_name(cfg.profile);
     }
@@ -42,7 +65,41 @@ pub async fn client(cfg: Access<'_>) -> aws_sdk_s3::Client {
     if shared.region().is_none() {
         builder = builder.region(aws_config::Region::new("us-east-1"));
     }
-    aws_sdk_s3::Client::from_conf(builder.build())
+    Ok(aws_sdk_s3::Client::from_conf(builder.build()))
+}
+
+/// The SDK's own HTTPS client (rustls with aws-lc-rs, as without a bundle) with the bundle's
+/// CAs added to the system's roots.
+fn https_client(ca: CaBundle<'_>) -> Result<aws_sdk_s3::config::SharedHttpClient, BackendError> {
+    use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider::CryptoMode};
+    let pem = read_ca_bundle(ca)?;
+    let tls = TlsContext::builder().with_trust_store(TrustStore::default().with_pem_certificate(pem)).build().map_err(|e| {
+        BackendError::BadSetting { input: format!("{} `{}`", ca.setting, clean(ca.path)), detail: e.to_string(), fix: ca_fix(ca) }
+    })?;
+    Ok(aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::AwsLc)).tls_context(tls).build_https())
+}
+
+/// Reads a CA bundle as the client will use it: readable, PEM, at least one certificate, each
+/// usable as a root. `sitrep check` calls this too, so what it passes the client accepts.
+pub fn read_ca_bundle(ca: CaBundle<'_>) -> Result<Vec<u8>, BackendError> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    let bad = |detail: String| BackendError::BadSetting { input: format!("{} `{}`", ca.setting, clean(ca.path)), detail, fix: ca_fix(ca) };
+    let bytes = std::fs::read(ca.path).map_err(|e| bad(format!("cannot read it ({e})")))?;
+    let certs =
+        CertificateDer::pem_slice_iter(&bytes).collect::<Result<Vec<_>, _>>().map_err(|e| bad(format!("not PEM certificates ({e})")))?;
+    if certs.is_empty() {
+        return Err(bad("holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into()));
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in certs {
+        roots.add(cert).map_err(|e| bad(format!("a certificate cannot be used as a root ({e})")))?;
+    }
+    Ok(bytes)
+}
+
+fn ca_fix(ca: CaBundle<'_>) -> String {
+    format!("give {} the PEM file of the CA that signed the S3 endpoint's certificate (\"\" = the system's roots only)", ca.setting)
 }
 
 /// An SDK error as the service said it: its code and message, what was asked of which bucket
@@ -62,12 +119,43 @@ where
         }
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => BackendError::Unreachable {
             target,
-            detail: clean(&format!(
-                "{}; check [s3] endpoint and region (an https endpoint with a private CA needs that CA trusted by the system)",
-                DisplayErrorContext(e)
-            )),
+            // The causes' own words (rustls's for TLS), bounded apart so the fix is never cut off.
+            detail: format!("{}; {}", clean(&causes(e)), unreachable_fix(e)),
         },
         other => BackendError::Unexpected { target, detail: clean(&format!("{}", DisplayErrorContext(other))) },
+    }
+}
+
+/// `e` and its causes, each said once: "dispatch failure: io error: ...: invalid peer certificate: UnknownIssuer".
+fn causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut said: Vec<String> = Vec::new();
+    for text in std::iter::successors(Some(e), |c| c.source()).map(|c| c.to_string()) {
+        if !said.last().is_some_and(|last| last.ends_with(&text)) {
+            said.push(text);
+        }
+    }
+    said.join(": ")
+}
+
+/// What to do when the endpoint could not be reached: for a TLS failure, what its rustls error
+/// calls for (the error's own words are already in the message).
+fn unreachable_fix(e: &(dyn std::error::Error + 'static)) -> &'static str {
+    use rustls::CertificateError as C;
+    match super::rustls_cause(e) {
+        Some(rustls::Error::InvalidCertificate(C::UnknownIssuer | C::BadSignature)) => {
+            "certificate not trusted: set [s3] ca_file (or AWS_CA_BUNDLE) to the PEM file of the CA that signed the endpoint's certificate (S3's, or STS's for a role)"
+        }
+        Some(rustls::Error::InvalidCertificate(C::NotValidForName | C::NotValidForNameContext { .. })) => {
+            "the endpoint's certificate does not name the host in [s3] endpoint: use a name (or IP) the certificate lists"
+        }
+        Some(rustls::Error::InvalidCertificate(C::Expired | C::ExpiredContext { .. })) => {
+            "the endpoint's certificate has expired: renew it on the server"
+        }
+        Some(rustls::Error::InvalidMessage(_)) => {
+            "the endpoint does not speak TLS on this port: check https:// against http:// in [s3] endpoint"
+        }
+        Some(_) => "check [s3] endpoint and [s3] ca_file (or AWS_CA_BUNDLE)",
+        None => "check [s3] endpoint and region",
     }
 }
 
@@ -270,6 +358,24 @@ pub fn wal_gaps(keys: &[&str]) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tls_failure_names_its_fix_through_nested_io_errors() {
+        use rustls::CertificateError as C;
+        // As hyper reports tokio-rustls's failure: an io::Error inside an io::Error.
+        let wrapped = |e: rustls::Error| std::io::Error::other(std::io::Error::new(std::io::ErrorKind::InvalidData, e));
+        let cases = [
+            (rustls::Error::InvalidCertificate(C::UnknownIssuer), "[s3] ca_file (or AWS_CA_BUNDLE)"),
+            (rustls::Error::InvalidCertificate(C::NotValidForName), "does not name the host"),
+            (rustls::Error::InvalidCertificate(C::Expired), "has expired"),
+            (rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType), "does not speak TLS"),
+        ];
+        for (error, fix) in cases {
+            let io = wrapped(error);
+            assert!(unreachable_fix(&io).contains(fix), "{io}: {}", unreachable_fix(&io));
+        }
+        assert_eq!(unreachable_fix(&std::io::Error::other("connection refused")), "check [s3] endpoint and region");
+    }
 
     #[test]
     fn backup_times_are_read_from_keys() {

@@ -1,5 +1,5 @@
 //! Backup inventory collector: lists the configured S3 prefixes (standard AWS chain, profiles,
-//! AWS_ENDPOINT_URL), reads a tool's own catalogue (pgBackRest, Barman Cloud, wal-g) when set.
+//! AWS_ENDPOINT_URL, `[s3] ca_file`/AWS_CA_BUNDLE), reads a tool's own catalogue (pgBackRest, Barman Cloud, wal-g) when set.
 
 use std::collections::BTreeMap;
 
@@ -29,7 +29,7 @@ impl Collector {
 impl Collect for Collector {
     async fn collect(&mut self) -> Result<Observation, BackendError> {
         if self.client.is_none() {
-            self.client = Some(backend::client(self.cfg.access()).await);
+            self.client = Some(backend::client(self.cfg.access()).await?);
         }
         let Some(client) = self.client.as_ref() else { return Err(BackendError::unexpected("S3", "no client")) };
         collect(client, &self.cfg).await.map(Observation::Backups)

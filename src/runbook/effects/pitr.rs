@@ -27,12 +27,12 @@ fn target(text: &str) -> Result<Option<DateTime<Utc>>, EffectError> {
 
 async fn keys(ctx: &Ctx, prefix: &str) -> Result<Vec<String>, EffectError> {
     let cfg = &ctx.config.s3;
-    Ok(s3::list(&s3::client(cfg.access()).await, &cfg.bucket, prefix).await?.into_iter().map(|o| o.key).collect())
+    Ok(s3::list(&s3::client(cfg.access()).await?, &cfg.bucket, prefix).await?.into_iter().map(|o| o.key).collect())
 }
 
 async fn get(ctx: &Ctx, key: &str) -> Result<Vec<u8>, EffectError> {
     let cfg = &ctx.config.s3;
-    Ok(s3::get(&s3::client(cfg.access()).await, &cfg.bucket, key).await?)
+    Ok(s3::get(&s3::client(cfg.access()).await?, &cfg.bucket, key).await?)
 }
 
 /// The newest base backup finished before `at` (or the newest).

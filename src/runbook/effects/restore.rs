@@ -13,7 +13,7 @@ pub async fn dumps(ctx: &Ctx) -> Result<Vec<String>, EffectError> {
     if cfg.bucket.is_empty() {
         return Err(input("no backup bucket configured; set [s3] bucket in sitrep.toml"));
     }
-    let client = s3::client(cfg.access()).await;
+    let client = s3::client(cfg.access()).await?;
     let mut keys: Vec<String> =
         s3::list(&client, &cfg.bucket, &cfg.dumps_prefix).await?.into_iter().map(|o| o.key).filter(|k| k.ends_with(".dump")).collect();
     keys.sort_by_key(|k| std::cmp::Reverse(time_in_key(k)));
@@ -71,7 +71,7 @@ pub async fn restore(ctx: &Ctx, dump: &str, database: &str, replace: &str) -> Re
     let pg_restore = programs::find("pg_restore", &ctx.config.postgres.bin_dir, "[postgres] bin_dir")?;
     let key = resolve(ctx, dump).await?;
     let cfg = &ctx.config.s3;
-    let bytes = s3::get(&s3::client(cfg.access()).await, &cfg.bucket, &key).await?;
+    let bytes = s3::get(&s3::client(cfg.access()).await?, &cfg.bucket, &key).await?;
     let work = tempfile::tempdir().map_err(|source| EffectError::Io { what: "make a temp dir for", path: "the dump".into(), source })?;
     let file = work.path().join("restore.dump");
     tokio::fs::write(&file, &bytes).await.map_err(|source| EffectError::Io { what: "write", path: file.clone(), source })?;
