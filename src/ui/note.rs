@@ -9,10 +9,18 @@ use ratatui::widgets::{Block, Borders, Clear};
 use ratatui_textarea::TextArea;
 
 /// An open editor.
-#[derive(Default)]
 pub struct NoteEditor {
     area: TextArea<'static>,
     confirm_discard: bool,
+}
+
+impl Default for NoteEditor {
+    fn default() -> Self {
+        let mut area = TextArea::default();
+        // Soft wrap: a long note stays readable at 80x24 instead of scrolling sideways.
+        area.set_wrap_mode(ratatui_textarea::WrapMode::WordOrGlyph);
+        NoteEditor { area, confirm_discard: false }
+    }
 }
 
 /// What a key did to the editor.
@@ -86,6 +94,21 @@ mod tests {
         assert_eq!(n.on_key(key(KeyCode::Esc)), NoteOutcome::ConfirmDiscard);
         n.on_key(key(KeyCode::Char('!')));
         assert_eq!(n.on_key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL)), NoteOutcome::Save("rolled back\napi ok!".into()));
+    }
+
+    #[test]
+    fn a_long_note_wraps_so_all_of_it_shows_at_80x24() {
+        let mut n = NoteEditor::default();
+        let text = "root cause: api 1.5.0 reads REDIS_URL that the chart no longer sets, so every pod exits at start and the end is here";
+        for c in text.chars() {
+            n.on_key(key(KeyCode::Char(c)));
+        }
+        let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).expect("terminal");
+        let theme = crate::ui::theme::Theme::mono();
+        terminal.draw(|f| n.draw(f, f.area(), &theme)).expect("draw");
+        let screen: String = terminal.backend().buffer().content().iter().map(|c| c.symbol()).collect();
+        assert!(screen.contains("the end is here"), "the note's end is off screen:\n{screen}");
+        assert!(screen.contains("root cause: api 1.5.0"), "{screen}");
     }
 
     #[test]
