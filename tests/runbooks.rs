@@ -183,6 +183,23 @@ fn failover_redis_moves_the_master_and_all_three_sentinels_agree() {
         actions.iter().any(|(rb, _, o)| rb == "failover-redis" && o.starts_with("verified") && o.contains("queues readable")),
         "{actions:#?}"
     );
+    // The whole goal: redundancy back, and Redis itself says so (the new master's own replication info).
+    assert!(
+        actions.iter().any(|(rb, _, o)| rb == "failover-redis" && o.contains("redundancy restored") && o.contains(&old)),
+        "the old master {old} is not named as the new master's replica: {actions:#?}"
+    );
+    let new_master = after[0].clone().unwrap_or_default();
+    let info = redis_info_replication(&new_master);
+    assert!(info.contains("role:master") && !info.contains("connected_slaves:0"), "{new_master}: {info}");
+}
+
+/// Redis's own report, by redis-cli.
+fn redis_info_replication(addr: &str) -> String {
+    let (host, port) = addr.rsplit_once(':').unwrap_or((addr, "6379"));
+    let out =
+        std::process::Command::new("redis-cli").args(["-h", host, "-p", port, "INFO", "replication"]).output().expect("run redis-cli");
+    assert!(out.status.success(), "redis-cli INFO replication on {addr}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 async fn patroni_leader(lab: &Lab) -> String {

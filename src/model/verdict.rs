@@ -236,6 +236,15 @@ pub fn pod(p: &PodRow) -> Level {
     }
 }
 
+/// A Sentinel-known replica that could take over without losing writes: linked, not down or
+/// disconnected, and within `max_lag_bytes` of its master.
+pub fn replica_in_sync(r: &crate::model::sentinel::ReplicaRow, max_lag_bytes: u64) -> bool {
+    !r.flags.contains("s_down")
+        && !r.flags.contains("disconnected")
+        && r.link_status == "ok"
+        && r.lag_bytes.is_some_and(|l| u64::try_from(l).is_ok_and(|l| l <= max_lag_bytes))
+}
+
 /// A deployment's rollout: stalled is critical, still progressing a warning.
 pub fn rollout(d: &DeploymentRow) -> Level {
     if d.rollout == "complete" {

@@ -144,6 +144,8 @@ pub enum Effect {
     SentinelReady { max_lag_bytes: u64 },
     /// `SENTINEL FAILOVER <master>`.
     SentinelFailover {},
+    /// The agreed master has a replica in sync within `max_lag_bytes` (redundancy restored).
+    SentinelRedundant { max_lag_bytes: u64 },
     /// Every Sentinel names the same master, other than `not`, and the queues are readable on it.
     SentinelAgree {
         #[serde(default)]
@@ -213,6 +215,7 @@ impl Effect {
             Effect::SentinelReady { .. } => "sentinel_ready",
             Effect::SentinelFailover {} => "sentinel_failover",
             Effect::SentinelAgree { .. } => "sentinel_agree",
+            Effect::SentinelRedundant { .. } => "sentinel_redundant",
             Effect::Sql { .. } => "sql",
             Effect::Http { .. } => "http",
             Effect::DumpAvailable { .. } => "dump_available",
@@ -281,7 +284,7 @@ impl Effect {
             Effect::PitrAvailable { target_time, data_dir } | Effect::PitrRestore { target_time, data_dir } => vec![target_time, data_dir],
             Effect::PitrRecovered { port, database, tables } => [port, database].into_iter().chain(tables).collect(),
             Effect::Command { argv } => argv.iter().collect(),
-            Effect::SentinelReady { .. } | Effect::SentinelFailover {} | Effect::Triage {} => vec![],
+            Effect::SentinelReady { .. } | Effect::SentinelRedundant { .. } | Effect::SentinelFailover {} | Effect::Triage {} => vec![],
         };
         strings.into_iter().map(String::as_str).collect()
     }

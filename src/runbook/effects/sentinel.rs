@@ -5,6 +5,7 @@ use super::{Ctx, EffectError, Report, not_ready};
 use crate::backends::BackendError;
 use crate::backends::redis::{self as backend, SentinelSettings};
 use crate::model::SentinelSnapshot;
+use crate::model::verdict;
 
 fn settings(ctx: &Ctx) -> Result<SentinelSettings, EffectError> {
     let s = ctx.config.sentinel_settings();
@@ -49,19 +50,12 @@ pub async fn ready(ctx: &Ctx, max_lag_bytes: u64) -> Result<Report, EffectError>
     if snap.failover_in_progress() {
         return Err(not_ready(format!("a failover of {name} is already in progress; wait for it and watch the Sentinel pane")));
     }
-    let replica = snap
-        .replicas
-        .iter()
-        .filter(|r| !r.flags.contains("s_down") && !r.flags.contains("disconnected") && r.link_status == "ok")
-        .find(|r| r.lag_bytes.is_some_and(|l| l as u64 <= max_lag_bytes))
-        .ok_or_else(|| {
-            let seen: Vec<String> =
-                snap.replicas.iter().map(|r| format!("{} {} link {} lag {:?}", r.addr, r.flags, r.link_status, r.lag_bytes)).collect();
-            not_ready(format!(
-                "no replica of {name} is in sync within {max_lag_bytes} bytes ({}); a failover now would lose writes",
-                if seen.is_empty() { "none known".into() } else { seen.join("; ") }
-            ))
-        })?;
+    let replica = snap.replicas.iter().find(|r| verdict::replica_in_sync(r, max_lag_bytes)).ok_or_else(|| {
+        not_ready(format!(
+            "no replica of {name} is in sync within {max_lag_bytes} bytes ({}); a failover now would lose writes",
+            replicas_seen(&snap)
+        ))
+    })?;
     let quorum = match quorum {
         redis::Value::SimpleString(s) => s,
         redis::Value::BulkString(b) => String::from_utf8_lossy(&b).into_owned(),
@@ -77,6 +71,30 @@ pub async fn ready(ctx: &Ctx, max_lag_bytes: u64) -> Result<Report, EffectError>
         replica.lag_bytes.unwrap_or(0)
     ))
     .with([("old_master", master.addr.clone()), ("replica", replica.addr.clone())]))
+}
+
+/// Every replica Sentinel knows, as the preflight and the redundancy check report them.
+fn replicas_seen(snap: &SentinelSnapshot) -> String {
+    let seen: Vec<String> =
+        snap.replicas.iter().map(|r| format!("{} {} link {} lag {:?}", r.addr, r.flags, r.link_status, r.lag_bytes)).collect();
+    if seen.is_empty() { "none known".into() } else { seen.join("; ") }
+}
+
+/// The failover's whole goal: the new master has a replica in sync again (usually the old master,
+/// re-attached by Sentinel once it answers). Until then one more fault loses the queues.
+pub async fn redundant(ctx: &Ctx, max_lag_bytes: u64) -> Result<Report, EffectError> {
+    let name = settings(ctx)?.master;
+    let snap = snapshot(ctx).await?;
+    let master = snap.agreed_master().ok_or_else(|| not_ready("no Sentinel names a master"))?.to_string();
+    let replica = snap.replicas.iter().find(|r| verdict::replica_in_sync(r, max_lag_bytes)).ok_or_else(|| {
+        not_ready(format!("{name} at {master} has no replica in sync within {max_lag_bytes} bytes yet ({})", replicas_seen(&snap)))
+    })?;
+    Ok(Report::text(format!(
+        "redundancy restored: {} replicates {master} (link {}, {} bytes behind)",
+        replica.addr,
+        replica.link_status,
+        replica.lag_bytes.unwrap_or(0)
+    )))
 }
 
 trait InProgress {
