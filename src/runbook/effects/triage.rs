@@ -46,8 +46,18 @@ pub fn assess(s: &Snapshots, t: &Thresholds, now: DateTime<Utc>) -> Vec<Finding>
     }
     match &s.replication {
         Some(Ok(r)) => {
-            if r.leader().is_none() {
+            let v = verdict::replication(t, r);
+            if v.no_leader {
                 out.push(finding("postgres", "no Postgres leader: writes are failing".into(), 1, Some("failover-postgres")));
+            } else if v.no_standby {
+                // Lost redundancy: still serving, but a second fault is an outage.
+                let leader = r.leader().unwrap_or("?");
+                out.push(finding(
+                    "postgres",
+                    format!("no standby streams from leader {leader}: redundancy lost, a leader failure now has no replica to promote"),
+                    3,
+                    None,
+                ));
             }
             for alarm in verdict::member_alarms(r) {
                 let (sev, next) = match alarm {
@@ -354,6 +364,21 @@ mod tests {
         assert_eq!(f[0].severity, 3, "{f:?}");
         assert_eq!(f[0].next, Some("rollback"));
         assert!(f[0].what.contains("api-bbb-1 CrashLoopBackOff"), "{f:?}");
+    }
+
+    #[test]
+    fn a_leader_with_no_standby_is_lost_redundancy() {
+        let r = ReplicationSnapshot {
+            patroni: vec![crate::model::PatroniMember { name: "pg-0".into(), role: "leader".into(), ..Default::default() }],
+            ..ReplicationSnapshot::default()
+        };
+        let snaps = Snapshots { replication: Some(Ok(r.clone())), ..Snapshots::default() };
+        let f = assess(&snaps, &Thresholds::default(), Utc::now());
+        assert!(f.iter().any(|f| f.severity == 3 && f.what.contains("no standby streams from leader pg-0")), "{f:?}");
+        // With a standby streaming, no such finding.
+        let streaming = ReplicationSnapshot { standbys: vec![crate::model::StandbyRow { name: "pg-1".into(), ..Default::default() }], ..r };
+        let snaps = Snapshots { replication: Some(Ok(streaming)), ..Snapshots::default() };
+        assert!(!assess(&snaps, &Thresholds::default(), Utc::now()).iter().any(|f| f.what.contains("no standby")));
     }
 
     #[test]
