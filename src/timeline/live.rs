@@ -88,9 +88,8 @@ fn run(
     let scope = estate.key();
     // Findings made while no incident is open: kept here, adopted by the next `:open`.
     let mut unattached: Option<TimelineWriter> = None;
-    let mut writer = load(store, clock, events, &author, estate, look_back);
-    // The open incident as last loaded: another process may open, resolve or write to one.
-    let mut loaded = store.current().ok().flatten();
+    // The writer, and the open incident as last loaded: another process may open, resolve or write to one.
+    let (mut writer, mut loaded) = load(store, clock, events, &author, estate, look_back);
     loop {
         let request = match rx.recv_timeout(FOLLOW_EVERY) {
             Ok(r) => r,
@@ -98,15 +97,14 @@ fn run(
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 let current = store.current().ok().flatten();
                 if current != loaded || writer.as_mut().is_some_and(TimelineWriter::others_wrote) {
-                    writer = load(store, clock, events, &author, estate, look_back);
-                    loaded = current;
+                    (writer, loaded) = load(store, clock, events, &author, estate, look_back);
                 }
                 continue;
             }
         };
         let event = match (request, writer.as_mut()) {
             (TimelineRequest::Reload, _) => {
-                writer = load(store, clock, events, &author, estate, look_back);
+                (writer, loaded) = load(store, clock, events, &author, estate, look_back);
                 continue;
             }
             (TimelineRequest::Open { severity, title }, _) => {
@@ -114,7 +112,7 @@ fn run(
                     Ok(done) => {
                         // The journal writer would re-scan a file another process may have grown.
                         unattached = None;
-                        writer = load(store, clock, events, &author, estate, look_back);
+                        (writer, loaded) = load(store, clock, events, &author, estate, look_back);
                         for w in &done.warnings {
                             let _ = events.send(Event::TimelineProblem { error: crate::sanitize::clean(w) });
                         }
@@ -134,7 +132,7 @@ fn run(
                             let _ = store.clear_current_if(&a.entry.incident);
                         }
                         let id = a.entry.incident.clone();
-                        writer = load(store, clock, events, &author, estate, look_back);
+                        (writer, loaded) = load(store, clock, events, &author, estate, look_back);
                         if closes && writer.is_none() {
                             let _ = events
                                 .send(Event::TimelineNotice { text: format!("incident {id} resolved; `:open P3 title` starts the next") });
@@ -187,7 +185,8 @@ fn run(
 /// How often the writer thread looks for entries and incidents written by other processes.
 const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
-/// Loads the open incident into the console and opens a writer on it.
+/// Loads the open incident into the console and opens a writer on it; returns the writer and the
+/// incident the store named as open (the writer thread compares it to notice another process's).
 fn load(
     store: &LocalStore,
     clock: &Clock,
@@ -195,9 +194,11 @@ fn load(
     author: &str,
     estate: &Estate,
     look_back: chrono::Duration,
-) -> Option<TimelineWriter> {
+) -> (Option<TimelineWriter>, Option<super::IncidentId>) {
+    let current = store.current();
+    let loaded = current.as_ref().ok().and_then(Clone::clone);
     let mut writer = None;
-    match store.current() {
+    match current {
         Ok(Some(id)) => match store.read(&id) {
             Ok(read) => {
                 let incident = super::incident::Incident::fold(&id, &read.entries);
@@ -206,7 +207,7 @@ fn load(
                     let _ = events.send(Event::TimelineLoaded { incident: None, lines: Vec::new() });
                     let refused = super::estate::OtherEstate { id, theirs: incident.estate.unwrap_or_default(), mine: estate.clone() };
                     let _ = events.send(Event::TimelineProblem { error: crate::sanitize::clean(&refused.to_string()) });
-                    return None;
+                    return (None, loaded);
                 }
                 let lines = read
                     .entries
@@ -247,7 +248,7 @@ fn load(
             let _ = events.send(Event::TimelineProblem { error: crate::sanitize::clean(&e.to_string()) });
         }
     }
-    writer
+    (writer, loaded)
 }
 
 /// An entry as a timeline line: someone else's carries their user@host.
