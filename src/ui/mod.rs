@@ -320,11 +320,7 @@ pub fn render(f: &mut Frame, model: &Model, view: &ViewState, screen: &Screen, n
     if let Some(incident) = &model.incident {
         let used: usize = bar.iter().map(|s| s.width()).sum::<usize>() + offline.as_ref().map_or(0, |o| o.chars().count());
         let room = (area.width as usize).saturating_sub(used + 2);
-        let text: String = if incident.chars().count() > room {
-            incident.chars().take(room.saturating_sub(1)).chain(std::iter::once('…')).collect()
-        } else {
-            incident.clone()
-        };
+        let text = toolkit::fit(incident, room);
         if room > 3 {
             bar.push(Span::styled(format!("  {text}"), screen.theme.warn));
         }

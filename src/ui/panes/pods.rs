@@ -56,8 +56,10 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
     let first = selected.map_or(0, |s| s.saturating_sub(visible - 1));
     // The pod column is as wide as the longest visible name; the node gets the rest, and either
     // one that does not fit ends in `…` (two nodes must never read alike).
-    const FIXED: usize = 5 + 17 + 13 + 5 + 5;
-    let room = (pods_area.width as usize).saturating_sub(FIXED);
+    // READY, STATUS, RESTARTS, AGE, and the one-column gaps between the six columns.
+    const MIDDLE: [u16; 4] = [5, 17, 13, 5];
+    let fixed = MIDDLE.iter().map(|w| *w as usize).sum::<usize>() + MIDDLE.len() + 1;
+    let room = (pods_area.width as usize).saturating_sub(fixed);
     let longest = pods.iter().skip(first).take(visible).map(|p| p.name.chars().count()).max().unwrap_or(3);
     let pod_w = longest.clamp(3, room.saturating_sub(8).max(3));
     let node_w = room.saturating_sub(pod_w).max(1);
@@ -81,10 +83,10 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
         rows,
         [
             Constraint::Length(pod_w as u16),
-            Constraint::Length(5),
-            Constraint::Length(17),
-            Constraint::Length(13),
-            Constraint::Length(5),
+            Constraint::Length(MIDDLE[0]),
+            Constraint::Length(MIDDLE[1]),
+            Constraint::Length(MIDDLE[2]),
+            Constraint::Length(MIDDLE[3]),
             Constraint::Fill(1),
         ],
     )
