@@ -83,12 +83,13 @@ impl Console {
         anyhow::ensure!(!views.is_empty(), "no usable view in views/; run `sitrep check`");
         let model = Model::new(chrono::Duration::seconds(config.general.refresh_secs.max(1) as i64));
         let detector = crate::detect::Detector::new(&config.thresholds);
+        let view = ViewState { runbook_names: crate::runbook::load_all().into_iter().map(|f| f.name).collect(), ..ViewState::default() };
         Ok(Console {
             settings: Settings { config, theme, views, banner, scope: Scope::Live, extra_help: Vec::new() },
             clock,
             model,
             detector,
-            view: ViewState::default(),
+            view,
             overlays: Overlays::default(),
             services: Services::default(),
         })
@@ -161,6 +162,7 @@ impl Console {
     fn show_real_run(&mut self) -> CancellationToken {
         let cancel = CancellationToken::new();
         self.services.run_cancel = Some(cancel.clone());
+        self.view.wizard_scroll = 0;
         self.overlays.close_wizard();
         self.overlays.push(Overlay::Wizard(WizardStage::Watching));
         cancel

@@ -48,13 +48,16 @@ impl Console {
                 self.view.message = None;
                 KeyOutcome::Redraw
             }
+            // Scrolls with j/k and pages; only Esc or q close it (a stray key must not).
             Overlay::Describe => {
                 self.view.message = None;
-                if key.code == KeyCode::Char('q') {
-                    self.overlays.push(Overlay::Describe);
-                    return EventState::Consumed(self.request_quit());
+                match self.view.scroll_describe(key) {
+                    Some(outcome) => {
+                        self.overlays.push(Overlay::Describe);
+                        outcome
+                    }
+                    None => KeyOutcome::Redraw,
                 }
-                KeyOutcome::Redraw
             }
             Overlay::Timeline => {
                 self.view.message = None;
@@ -73,6 +76,19 @@ impl Console {
             Overlay::Note(editor) => self.note_key(editor, key),
             Overlay::Picker { run, picker } => self.picker_key(run, picker, key),
             Overlay::Wizard(stage) => self.wizard_key(stage, key),
+            Overlay::Runbooks(mut list) => {
+                use crate::ui::runbooks::ListOutcome;
+                match list.on_key(key) {
+                    ListOutcome::Choosing => self.overlays.push(Overlay::Runbooks(list)),
+                    ListOutcome::Closed => {}
+                    ListOutcome::Refused(why) => {
+                        self.view.message = Some(why);
+                        self.overlays.push(Overlay::Runbooks(list));
+                    }
+                    ListOutcome::Run(name) => self.open_wizard(PendingRun::new(&name)),
+                }
+                KeyOutcome::Redraw
+            }
         };
         EventState::Consumed(outcome)
     }
@@ -81,7 +97,10 @@ impl Console {
     fn act(&mut self, action: Action) -> KeyOutcome {
         match action {
             Action::Help => self.overlays.push(Overlay::Help),
-            Action::Describe => self.overlays.push(Overlay::Describe),
+            Action::Describe => {
+                self.view.describe_scroll = 0;
+                self.overlays.push(Overlay::Describe);
+            }
             Action::Timeline => {
                 self.view.timeline_scroll = 0;
                 self.overlays.push(Overlay::Timeline);
@@ -100,6 +119,14 @@ impl Console {
         let request = match command {
             Ok(Command::Run { name, params }) if self.services.start_run.is_some() => {
                 self.open_wizard(PendingRun { name, params });
+                return KeyOutcome::Redraw;
+            }
+            Ok(Command::Runbooks) if self.services.start_run.is_some() => {
+                self.overlays.push(Overlay::Runbooks(crate::ui::runbooks::RunbookList::load()));
+                return KeyOutcome::Redraw;
+            }
+            Ok(Command::Namespace(Some(ns))) if self.unknown_namespace(&ns).is_some() => {
+                self.view.message = self.unknown_namespace(&ns);
                 return KeyOutcome::Redraw;
             }
             Ok(Command::Open { severity, title }) => TimelineRequest::Open { severity, title },
@@ -121,6 +148,26 @@ impl Console {
             None => "not saved: no timeline writer here (a replay or a headless frame)".into(),
         });
         KeyOutcome::Redraw
+    }
+
+    /// Why `:ns NAME` would show an empty pane: no pod or deployment seen is in it. None while
+    /// nothing is known yet (the first list has not come), so a typed name is never refused on a guess.
+    fn unknown_namespace(&self, ns: &str) -> Option<String> {
+        let snapshot = self.model.pods.as_ref()?;
+        let known = snapshot.namespaces();
+        if known.contains(&ns) {
+            return None;
+        }
+        let hint = crate::diag::closest(ns, known.iter().copied()).map(|n| format!("did you mean {n}? ")).unwrap_or_default();
+        let seen = match known.len() {
+            0 => "none".to_string(),
+            n if n > 6 => format!("{} and {} more", known[..6].join(", "), n - 6),
+            _ => known.join(", "),
+        };
+        Some(format!(
+            "no pod or deployment seen in namespace `{}` (seen: {seen}); {hint}:ns all shows every one",
+            crate::sanitize::clean(ns)
+        ))
     }
 
     /// Whether the real run started from this console is still changing things.
@@ -171,7 +218,10 @@ impl Console {
     fn start_dry_run(&mut self, run: PendingRun) {
         let request = RunRequest { name: run.name.clone(), params: run.params.clone(), typed: None, cancel: Default::default() };
         match self.start(request) {
-            Ok(()) => self.overlays.push(Overlay::Wizard(WizardStage::Preview { run, typed: String::new(), wrong: None })),
+            Ok(()) => {
+                self.view.wizard_scroll = 0;
+                self.overlays.push(Overlay::Wizard(WizardStage::Preview { run, typed: String::new(), wrong: None }))
+            }
             Err(e) => self.view.message = Some(e),
         }
     }
@@ -202,6 +252,11 @@ impl Console {
     /// whether to abort it; otherwise Esc hides the wizard.
     fn wizard_key(&mut self, stage: WizardStage, key: KeyEvent) -> KeyOutcome {
         let running = self.run_in_progress();
+        let typing = matches!(stage, WizardStage::Preview { .. }) && self.confirmable() && self.asks_typed();
+        if self.view.scroll_wizard(key, typing) {
+            self.overlays.push(Overlay::Wizard(stage));
+            return KeyOutcome::Redraw;
+        }
         let next = match (stage, key.code) {
             (_, KeyCode::Esc) if !running => None,
             (WizardStage::Preview { run, typed, .. }, KeyCode::Enter) if self.confirmable() => self.confirm_key(run, typed),

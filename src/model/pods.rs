@@ -11,6 +11,14 @@ pub struct PodsSnapshot {
     pub events: Vec<KubeEventRow>,
 }
 
+impl PodsSnapshot {
+    /// Every namespace a pod or deployment of this snapshot is in, sorted, once each.
+    pub fn namespaces(&self) -> Vec<&str> {
+        let all = self.pods.iter().map(|p| p.namespace.as_str()).chain(self.deployments.iter().map(|d| d.namespace.as_str()));
+        all.collect::<std::collections::BTreeSet<_>>().into_iter().collect()
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PodRow {
     pub namespace: String,

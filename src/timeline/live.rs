@@ -215,9 +215,11 @@ fn load(
                     .map(|e| TimelineLine::saved(e.at, described(e, author), e.kind.class(), e.id.to_string()))
                     .collect();
                 let _ = events.send(Event::TimelineLoaded {
+                    // What the header shows: id, severity, status (the work's stage), title.
                     incident: Some(format!(
-                        "{id} {} {}",
+                        "{id} {} {} · {}",
                         incident.severity.map_or_else(|| "P?".to_string(), |s| s.to_string()),
+                        incident.status.name().to_uppercase(),
                         incident.title_or_placeholder()
                     )),
                     lines,

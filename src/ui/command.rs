@@ -16,6 +16,8 @@ pub enum Command {
     Namespace(Option<String>),
     /// `:run NAME k=v …`: a runbook in the wizard.
     Run { name: String, params: Vars },
+    /// `:run` alone: the list of runbooks to choose from.
+    Runbooks,
     /// `:open P2 title`.
     Open { severity: Severity, title: String },
     /// `:sev P1`.
@@ -109,7 +111,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         verb: Verb::Run,
         names: &["run"],
         usage: ":run NAME k=v",
-        help: "a runbook wizard: pick missing params (j/k, enter), preview, type to confirm; esc in a run asks to abort",
+        help: "a runbook wizard (:run alone lists them): pick missing params (j/k, enter), preview, type to confirm; esc in a run asks to abort",
         scope: Scope::Live,
     },
     CommandSpec { verb: Verb::Seek, names: &["g"], usage: ":g 12:30", help: "go to a moment (90s, 1m30s, 12:30)", scope: Scope::Replay },
@@ -159,7 +161,7 @@ fn focus(word: &str) -> SourceId {
 /// `:run rollback deployment=api replicas=3` → ("rollback", {deployment: api, replicas: 3}).
 fn run(rest: &str) -> Result<Command, CommandError> {
     let mut words = rest.split_whitespace();
-    let Some(name) = words.next() else { return Err(CommandError::Usage(":run NAME key=value … (sitrep runbook list)")) };
+    let Some(name) = words.next() else { return Ok(Command::Runbooks) };
     let mut params = Vars::new();
     for w in words {
         match w.split_once('=') {
@@ -170,6 +172,52 @@ fn run(rest: &str) -> Result<Command, CommandError> {
         }
     }
     Ok(Command::Run { name: name.to_string(), params })
+}
+
+/// What `tab` on the `:` line did: the line completed as far as it is unambiguous, and the
+/// candidates when more than one is left (shown in the status bar).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    pub text: String,
+    pub candidates: Vec<String>,
+}
+
+/// Completes the word being typed on the `:` line: a command word, then a runbook name after
+/// `run`, a severity after `sev`, a status after `status`. `runbooks` are the names in actions/.
+pub fn complete(text: &str, runbooks: &[String]) -> Completion {
+    let (head, word) = match text.rsplit_once(' ') {
+        Some((head, word)) => (format!("{head} "), word),
+        None => (String::new(), text),
+    };
+    let first = head.split_whitespace().next();
+    let words: Vec<String> = match (first, head.split_whitespace().count()) {
+        (None, _) => COMMANDS.iter().flat_map(|c| c.names.iter()).filter(|n| !n.ends_with('!')).map(|n| n.to_string()).collect(),
+        (Some("run"), 1) => runbooks.to_vec(),
+        (Some("sev" | "severity" | "open"), 1) => ["P1", "P2", "P3", "P4"].map(String::from).to_vec(),
+        (Some("status"), 1) => ["investigating", "identified", "mitigated", "resolved"].map(String::from).to_vec(),
+        _ => Vec::new(),
+    };
+    let mut matching: Vec<String> = words.into_iter().filter(|w| w.starts_with(word)).collect();
+    matching.sort();
+    matching.dedup();
+    match matching.as_slice() {
+        [] => Completion { text: text.to_string(), candidates: Vec::new() },
+        [only] => {
+            // A word that takes more after it gets its space, so the next tab goes on.
+            let takes_more = first.is_some() || COMMANDS.iter().any(|c| c.names.contains(&only.as_str()) && c.usage.contains(' '));
+            Completion { text: format!("{head}{only}{}", if takes_more && first.is_none() { " " } else { "" }), candidates: Vec::new() }
+        }
+        many => {
+            let common = many
+                .iter()
+                .skip(1)
+                .fold(many[0].clone(), |acc, w| acc.chars().zip(w.chars()).take_while(|(a, b)| a == b).map(|(a, _)| a).collect());
+            Completion {
+                text: format!("{head}{}", if common.len() > word.len() { common.as_str() } else { word }),
+                candidates: many.to_vec(),
+            }
+        }
+    }
 }
 
 /// The unknown-command error, naming the nearest command.
@@ -200,8 +248,24 @@ mod tests {
     }
 
     #[test]
+    fn tab_completes_commands_then_their_arguments() {
+        let runbooks = ["rollback".to_string(), "restart-pods".into(), "restore".into(), "triage".into()];
+        assert_eq!(complete("tri", &runbooks).text, "tri", "triage is a runbook, not a command");
+        assert_eq!(complete("rep", &runbooks).text, "replication");
+        assert_eq!(complete("op", &runbooks), Completion { text: "open ".into(), candidates: vec![] });
+        let s = complete("s", &runbooks);
+        assert_eq!((s.text.as_str(), s.candidates), ("s", vec!["sentinel".to_string(), "sev".into(), "severity".into(), "status".into()]));
+        assert_eq!(complete("run t", &runbooks).text, "run triage");
+        let r = complete("run re", &runbooks);
+        assert_eq!((r.text.as_str(), r.candidates.len()), ("run rest", 2), "restart-pods and restore share `rest`");
+        assert_eq!(complete("status mit", &runbooks).text, "status mitigated");
+        assert_eq!(complete("sev ", &runbooks).candidates.len(), 4);
+        assert_eq!(complete("run triage x", &runbooks).text, "run triage x", "parameters are not guessed");
+    }
+
+    #[test]
     fn bad_commands_say_what_to_type() {
-        assert!(matches!(Command::parse("run"), Err(CommandError::Usage(u)) if u.contains("NAME")));
+        assert_eq!(Command::parse("run"), Ok(Command::Runbooks), ":run alone lists the runbooks");
         assert!(matches!(Command::parse("run x y"), Err(CommandError::Invalid(e)) if e.contains("`y` is not key=value")));
         assert!(matches!(Command::parse("open P2"), Err(CommandError::Usage(_))));
         assert!(Command::parse("sev P9").is_err());

@@ -8,6 +8,7 @@ pub mod note;
 pub mod overlay;
 pub mod panes;
 pub mod picker;
+pub mod runbooks;
 pub mod theme;
 pub mod toolkit;
 pub mod wizard;
@@ -83,6 +84,13 @@ pub struct ViewState {
     pub timeline_kind: TimelineKinds,
     /// Oldest first instead of newest first (`o` in the timeline).
     pub timeline_oldest_first: bool,
+    /// The runbook names `tab` completes after `:run ` (read from actions/ when the console starts).
+    pub runbook_names: Vec<String>,
+    /// How far the describe overlay is scrolled (lines from its top).
+    pub describe_scroll: usize,
+    /// How far the wizard's steps are scrolled from where the wizard would put them by itself
+    /// (the step that matters now): up is negative.
+    pub wizard_scroll: isize,
 }
 
 /// The timeline's kind filter.
@@ -133,6 +141,9 @@ impl Default for ViewState {
             timeline_scroll: 0,
             timeline_kind: TimelineKinds::All,
             timeline_oldest_first: false,
+            runbook_names: Vec::new(),
+            describe_scroll: 0,
+            wizard_scroll: 0,
         }
     }
 }
@@ -205,6 +216,13 @@ impl ViewState {
                         text.pop();
                         self.mode = Mode::Command(text);
                     }
+                    KeyCode::Tab => {
+                        let done = command::complete(&text, &self.runbook_names);
+                        if !done.candidates.is_empty() {
+                            self.message = Some(done.candidates.join("  "));
+                        }
+                        self.mode = Mode::Command(done.text);
+                    }
                     KeyCode::Char(c) if !c.is_control() => {
                         text.push(c);
                         self.mode = Mode::Command(text);
@@ -266,6 +284,39 @@ impl ViewState {
         KeyOutcome::Redraw
     }
 
+    /// A key while a pod is described: scrolls it. Returns None for a key that closes it.
+    pub fn scroll_describe(&mut self, key: KeyEvent) -> Option<KeyOutcome> {
+        let s = &mut self.describe_scroll;
+        match key.code {
+            KeyCode::Esc | KeyCode::Char('q') => return None,
+            KeyCode::Char('j') | KeyCode::Down => *s = s.saturating_add(1),
+            KeyCode::Char('k') | KeyCode::Up => *s = s.saturating_sub(1),
+            KeyCode::PageDown | KeyCode::Char(' ') => *s = s.saturating_add(PAGE),
+            KeyCode::PageUp => *s = s.saturating_sub(PAGE),
+            KeyCode::Char('g') | KeyCode::Home => *s = 0,
+            // The overlay stops at its last line, however far this goes.
+            KeyCode::Char('G') | KeyCode::End => *s = usize::MAX / 2,
+            _ => return Some(KeyOutcome::Nothing),
+        }
+        Some(KeyOutcome::Redraw)
+    }
+
+    /// A key that scrolls the wizard's steps (arrows and pages; j/k too when nothing is typed).
+    pub fn scroll_wizard(&mut self, key: KeyEvent, typing: bool) -> bool {
+        let by: isize = match key.code {
+            KeyCode::Down => 1,
+            KeyCode::Up => -1,
+            KeyCode::Char('j') if !typing => 1,
+            KeyCode::Char('k') if !typing => -1,
+            KeyCode::PageDown => PAGE as isize,
+            KeyCode::PageUp => -(PAGE as isize),
+            _ => return false,
+        };
+        // Bounded, so coming back from far past an end takes no more keys than going there.
+        self.wizard_scroll = (self.wizard_scroll + by).clamp(-(MAX_SCROLL as isize), MAX_SCROLL as isize);
+        true
+    }
+
     /// Carries out a `:` command that only changes the view; the others need a console with a
     /// timeline writer and runbooks, so here they only say so.
     pub fn command(&mut self, command: Result<command::Command, command::CommandError>) -> KeyOutcome {
@@ -278,7 +329,7 @@ impl ViewState {
                 self.focus = SourceId::Pods;
                 self.selection.insert(SourceId::Pods, 0);
             }
-            Ok(Command::Run { .. }) => self.message = Some("runbooks run only in the interactive console".into()),
+            Ok(Command::Run { .. } | Command::Runbooks) => self.message = Some("runbooks run only in the interactive console".into()),
             Ok(Command::Open { .. } | Command::Severity(_) | Command::Status(_)) => {
                 self.message = Some("not saved: no timeline writer here (a replay or a headless frame)".into());
             }
@@ -288,6 +339,11 @@ impl ViewState {
         KeyOutcome::Redraw
     }
 }
+
+/// Lines a page key moves an overlay.
+const PAGE: usize = 10;
+/// The farthest the wizard scrolls from its own position (it clamps to its lines when drawn).
+const MAX_SCROLL: usize = 400;
 
 fn cycle(s: SourceId, by: usize) -> SourceId {
     let i = SourceId::ALL.iter().position(|x| *x == s).unwrap_or(0);
@@ -368,7 +424,14 @@ fn draw_pane(f: &mut Frame, pane: PaneId, rect: Rect, model: &Model, view: &View
 fn status_line<'a>(view: &ViewState, theme: &Theme) -> Line<'a> {
     match &view.mode {
         Mode::Filter => Line::from(vec![Span::styled("/", theme.accent), Span::raw(view.filter.clone()), Span::styled("▏", theme.accent)]),
-        Mode::Command(text) => Line::from(vec![Span::styled(":", theme.accent), Span::raw(text.clone()), Span::styled("▏", theme.accent)]),
+        Mode::Command(text) => {
+            let mut spans = vec![Span::styled(":", theme.accent), Span::raw(text.clone()), Span::styled("▏", theme.accent)];
+            // What tab found when it could not choose: the candidates, after the cursor.
+            if let Some(m) = &view.message {
+                spans.push(Span::styled(format!("   {m}"), theme.muted));
+            }
+            Line::from(spans)
+        }
         _ => {
             if let Some(m) = &view.message {
                 return Line::from(Span::styled(m.clone(), theme.warn));

@@ -61,6 +61,8 @@ pub enum Overlay {
         picker: ParamPicker,
     },
     Wizard(WizardStage),
+    /// `:run` with no name: the runbooks to choose from.
+    Runbooks(super::runbooks::RunbookList),
     /// `q` while a runbook changes things: `q` again quits, any other key goes on below.
     QuitConfirm,
 }
@@ -126,6 +128,7 @@ impl Overlay {
             }
             Overlay::Note(note) => note.draw(f, area, ctx.theme),
             Overlay::Picker { picker, .. } => picker.draw(f, area, ctx.theme),
+            Overlay::Runbooks(list) => list.draw(f, area, ctx.theme),
             Overlay::Wizard(stage) => {
                 if let Some(run) = &ctx.model.runbook {
                     let prompt = match stage {
@@ -133,7 +136,7 @@ impl Overlay {
                         WizardStage::AbortPrompt => Prompt::Abort,
                         WizardStage::Watching => Prompt::None,
                     };
-                    super::wizard::draw(f, area, run, prompt, ctx.now, ctx.theme);
+                    super::wizard::draw(f, area, run, prompt, ctx.view.wizard_scroll, ctx.now, ctx.theme);
                 }
             }
             // The question is in the status bar; what is under it stays in view.

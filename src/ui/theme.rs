@@ -72,6 +72,12 @@ impl Theme {
         }
     }
 
+    /// What marks the selected row besides its style: in monochrome, reverse video is also how
+    /// an alarming row looks, so the selection gets a `▶` of its own.
+    pub fn selection_marker(&self) -> &'static str {
+        if self.name == "mono" { "▶ " } else { "" }
+    }
+
     /// The built-in monochrome theme; also what NO_COLOR gets.
     pub fn mono() -> Theme {
         let base = Style::default();

@@ -36,11 +36,35 @@ pub fn overlay(
     trim: bool,
     theme: &Theme,
 ) {
+    scrolled_overlay(f, rect, title, lines, trim, 0, theme);
+}
+
+/// [`overlay`] scrolled down by `scroll` wrapped lines, never past its last page. When it holds
+/// more than one page, the bottom border says which lines are shown and how to move.
+pub fn scrolled_overlay(
+    f: &mut ratatui::Frame,
+    rect: ratatui::layout::Rect,
+    title: impl Into<Line<'static>>,
+    lines: Vec<Line<'_>>,
+    trim: bool,
+    scroll: usize,
+    theme: &Theme,
+) {
+    let mut block = Block::default().borders(Borders::ALL).border_style(theme.focus).title(title);
+    let inner = block.inner(rect);
+    let paragraph = Paragraph::new(lines).wrap(Wrap { trim });
+    // The unstable line count is ratatui's own wrapping, so the clamp agrees with what is drawn.
+    let total = paragraph.line_count(inner.width);
+    let page = usize::from(inner.height);
+    let first = scroll.min(total.saturating_sub(page));
+    if total > page {
+        let last = (first + page).min(total);
+        block = block.title_bottom(
+            Line::from(Span::styled(format!(" {}–{last} of {total} · j/k PgUp/PgDn ", first + 1), theme.muted)).right_aligned(),
+        );
+    }
     f.render_widget(ratatui::widgets::Clear, rect);
-    f.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim }).block(Block::default().borders(Borders::ALL).border_style(theme.focus).title(title)),
-        rect,
-    );
+    f.render_widget(paragraph.block(block).scroll((u16::try_from(first).unwrap_or(u16::MAX), 0)), rect);
 }
 
 /// The badge text: "fresh 2s", "stale 1m", "FAILING 30s".

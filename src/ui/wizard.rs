@@ -52,7 +52,8 @@ pub fn header(run: &RunbookView, prompt: Prompt) -> String {
 }
 
 /// `now` is the model's time, so a step's elapsed time ticks live and replays the same.
-pub fn draw(f: &mut Frame, area: Rect, run: &RunbookView, prompt: Prompt, now: DateTime<Utc>, theme: &Theme) {
+/// `scroll` moves the steps from where the wizard puts them by itself (↑↓ PgUp PgDn).
+pub fn draw(f: &mut Frame, area: Rect, run: &RunbookView, prompt: Prompt, scroll: isize, now: DateTime<Utc>, theme: &Theme) {
     let w = area.width.saturating_sub(2).min(110);
     let width = usize::from(w.saturating_sub(2).max(1));
     let footer = wrap_lines(footer(run, prompt, theme), width);
@@ -68,9 +69,18 @@ pub fn draw(f: &mut Frame, area: Rect, run: &RunbookView, prompt: Prompt, now: D
     let foot_h = (footer.len() as u16).min(inner.height);
     let body_h = inner.height - foot_h;
     // The step that matters now (the one that ended the run, or the latest reached) stays in view.
-    let first = focus.min(body.len().saturating_sub(usize::from(body_h)));
+    let last_first = body.len().saturating_sub(usize::from(body_h));
+    let first = focus.min(last_first).saturating_add_signed(scroll).min(last_first);
+    let total = body.len();
     let body: Vec<Line> = body.into_iter().skip(first).collect();
     f.render_widget(Paragraph::new(body), Rect { height: body_h, ..inner });
+    if total > usize::from(body_h) && rect.height > 2 {
+        // Not everything fits: say which lines are shown and how to see the rest.
+        let shown = format!(" {}–{} of {total} · ↑↓ PgUp/PgDn ", first + 1, (first + usize::from(body_h)).min(total));
+        let width = u16::try_from(shown.chars().count()).unwrap_or(u16::MAX).min(rect.width.saturating_sub(2));
+        let at = Rect { x: rect.x + rect.width - 1 - width, y: rect.y + rect.height - 1, width, height: 1 };
+        f.render_widget(Paragraph::new(Span::styled(shown, theme.muted)), at);
+    }
     f.render_widget(Paragraph::new(footer), Rect { y: inner.y + body_h, height: foot_h, ..inner });
 }
 
@@ -95,7 +105,8 @@ fn steps(run: &RunbookView, now: DateTime<Utc>, theme: &Theme, width: usize) -> 
             StepPhase::Failed | StepPhase::Refused | StepPhase::PreconditionFailed => theme.crit,
             _ => theme.text,
         };
-        for l in step.text.lines().filter(|l| !l.trim().is_empty()).take(5) {
+        // Every line: triage's findings are a list, and the one that matters may be the last.
+        for l in step.text.lines().filter(|l| !l.trim().is_empty()) {
             for (n, part) in super::toolkit::wrap(l, width.saturating_sub(5)).into_iter().enumerate() {
                 let mark = if n == 0 { "›" } else { " " };
                 lines.push(Line::from(Span::styled(format!("   {mark} {part}"), style)));

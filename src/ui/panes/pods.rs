@@ -91,7 +91,8 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
         ],
     )
     .header(Row::new(vec!["POD", "READY", "STATUS", "RESTARTS", "AGE", "NODE"]).style(ctx.theme.muted))
-    .row_highlight_style(ctx.theme.selected);
+    .row_highlight_style(ctx.theme.selected)
+    .highlight_symbol(ctx.theme.selection_marker());
     let mut state = TableState::default();
     state.select(selected.map(|s| s - first));
     f.render_stateful_widget(table, pods_area, &mut state);
@@ -192,5 +193,5 @@ pub fn draw_detail(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
             lines
         }
     };
-    crate::ui::toolkit::overlay(f, rect, " describe pod (esc closes) ", lines, true, ctx.theme);
+    crate::ui::toolkit::scrolled_overlay(f, rect, " describe pod (esc closes) ", lines, true, ctx.view.describe_scroll, ctx.theme);
 }
