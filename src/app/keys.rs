@@ -116,6 +116,12 @@ impl Console {
     /// A `:` command: runbooks and incident changes here, the rest is the view's.
     fn command(&mut self, command: Result<Command, crate::ui::command::CommandError>) -> KeyOutcome {
         use crate::timeline::entry::EntryKind;
+        if let Ok(Command::Namespace(Some(ns))) = &command
+            && let Some(why) = self.unknown_namespace(ns)
+        {
+            self.view.message = Some(why);
+            return KeyOutcome::Redraw;
+        }
         let request = match command {
             Ok(Command::Run { name, params }) if self.services.start_run.is_some() => {
                 self.open_wizard(PendingRun { name, params });
@@ -123,10 +129,6 @@ impl Console {
             }
             Ok(Command::Runbooks) if self.services.start_run.is_some() => {
                 self.overlays.push(Overlay::Runbooks(crate::ui::runbooks::RunbookList::load()));
-                return KeyOutcome::Redraw;
-            }
-            Ok(Command::Namespace(Some(ns))) if self.unknown_namespace(&ns).is_some() => {
-                self.view.message = self.unknown_namespace(&ns);
                 return KeyOutcome::Redraw;
             }
             Ok(Command::Open { severity, title }) => TimelineRequest::Open { severity, title },

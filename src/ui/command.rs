@@ -203,9 +203,9 @@ pub fn complete(text: &str, runbooks: &[String]) -> Completion {
     match matching.as_slice() {
         [] => Completion { text: text.to_string(), candidates: Vec::new() },
         [only] => {
-            // A word that takes more after it gets its space, so the next tab goes on.
-            let takes_more = first.is_some() || COMMANDS.iter().any(|c| c.names.contains(&only.as_str()) && c.usage.contains(' '));
-            Completion { text: format!("{head}{only}{}", if takes_more && first.is_none() { " " } else { "" }), candidates: Vec::new() }
+            // A command word that takes more after it gets its space, so the next tab goes on.
+            let space = first.is_none() && COMMANDS.iter().any(|c| c.names.contains(&only.as_str()) && c.usage.contains(' '));
+            Completion { text: format!("{head}{only}{}", if space { " " } else { "" }), candidates: Vec::new() }
         }
         many => {
             let common = many

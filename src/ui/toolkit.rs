@@ -36,7 +36,7 @@ pub fn overlay(
     trim: bool,
     theme: &Theme,
 ) {
-    scrolled_overlay(f, rect, title, lines, trim, 0, theme);
+    framed(f, rect, title.into(), lines, trim, None, theme);
 }
 
 /// [`overlay`] scrolled down by `scroll` wrapped lines, never past its last page. When it holds
@@ -50,18 +50,38 @@ pub fn scrolled_overlay(
     scroll: usize,
     theme: &Theme,
 ) {
+    framed(f, rect, title.into(), lines, trim, Some(scroll), theme);
+}
+
+/// "3–22 of 40 · keys": which lines of a scrolled view are on screen, and how to move.
+pub fn shown_lines(first: usize, page: usize, total: usize, keys: &str) -> String {
+    format!(" {}–{} of {total} · {keys} ", first + 1, (first + page).min(total))
+}
+
+/// The one framed overlay: `scroll` None for one that cannot scroll (it shows no scroll hint).
+fn framed(
+    f: &mut ratatui::Frame,
+    rect: ratatui::layout::Rect,
+    title: Line<'static>,
+    lines: Vec<Line<'_>>,
+    trim: bool,
+    scroll: Option<usize>,
+    theme: &Theme,
+) {
     let mut block = Block::default().borders(Borders::ALL).border_style(theme.focus).title(title);
-    let inner = block.inner(rect);
     let paragraph = Paragraph::new(lines).wrap(Wrap { trim });
+    let Some(scroll) = scroll else {
+        f.render_widget(ratatui::widgets::Clear, rect);
+        f.render_widget(paragraph.block(block), rect);
+        return;
+    };
+    let inner = block.inner(rect);
     // The unstable line count is ratatui's own wrapping, so the clamp agrees with what is drawn.
     let total = paragraph.line_count(inner.width);
     let page = usize::from(inner.height);
     let first = scroll.min(total.saturating_sub(page));
     if total > page {
-        let last = (first + page).min(total);
-        block = block.title_bottom(
-            Line::from(Span::styled(format!(" {}–{last} of {total} · j/k PgUp/PgDn ", first + 1), theme.muted)).right_aligned(),
-        );
+        block = block.title_bottom(Line::from(Span::styled(shown_lines(first, page, total, "j/k PgUp/PgDn"), theme.muted)).right_aligned());
     }
     f.render_widget(ratatui::widgets::Clear, rect);
     f.render_widget(paragraph.block(block).scroll((u16::try_from(first).unwrap_or(u16::MAX), 0)), rect);

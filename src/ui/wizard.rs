@@ -76,7 +76,7 @@ pub fn draw(f: &mut Frame, area: Rect, run: &RunbookView, prompt: Prompt, scroll
     f.render_widget(Paragraph::new(body), Rect { height: body_h, ..inner });
     if total > usize::from(body_h) && rect.height > 2 {
         // Not everything fits: say which lines are shown and how to see the rest.
-        let shown = format!(" {}–{} of {total} · ↑↓ PgUp/PgDn ", first + 1, (first + usize::from(body_h)).min(total));
+        let shown = super::toolkit::shown_lines(first, usize::from(body_h), total, "↑↓ PgUp/PgDn");
         let width = u16::try_from(shown.chars().count()).unwrap_or(u16::MAX).min(rect.width.saturating_sub(2));
         let at = Rect { x: rect.x + rect.width - 1 - width, y: rect.y + rect.height - 1, width, height: 1 };
         f.render_widget(Paragraph::new(Span::styled(shown, theme.muted)), at);
