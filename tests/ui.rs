@@ -733,3 +733,80 @@ fn a_shared_timeline_that_lost_its_database_says_so_at_every_size_and_marks_what
     let opened = wide.lines().find(|l| l.contains("opened P2")).unwrap_or_default();
     assert!(!opened.contains("unsynced"), "{opened}");
 }
+
+#[test]
+fn describe_scrolls_with_j_and_g_at_80x24_and_says_which_lines_are_shown() {
+    // A pod with a long history: twenty events, oldest first, more than 80x24 can show at once.
+    let mut events = incident_events();
+    for e in &mut events {
+        if let Event::Observed { observation: Observation::Pods(p), .. } = e {
+            let older = (1..=20).rev().map(|i| KubeEventRow {
+                at: Some(at(-20 - 30 * i)),
+                namespace: "shop".into(),
+                object: "pod/api-5b8f7c9d6-hq2lp".into(),
+                kind: "Normal".into(),
+                reason: if i % 2 == 0 { "Pulled".into() } else { "Started".into() },
+                message: format!("container api attempt {}", 21 - i),
+                count: 1,
+            });
+            p.events.splice(0..0, older);
+        }
+    }
+    let mut c = console(events);
+    press(&mut c, "\n");
+    let top = frame_text(&c, 80, 24, false);
+    assert!(top.contains("describe pod") && top.contains("Name        api-"), "{top}");
+    press(&mut c, "G");
+    let bottom = frame_text(&c, 80, 24, false);
+    insta::assert_snapshot!("describe_pod_scrolled_80x24", bottom);
+    assert!(bottom.contains("Back-off restarting failed container api"), "the events are at the end:\n{bottom}");
+    assert!(!bottom.contains("Name        api-"), "the top scrolled away:\n{bottom}");
+    assert!(bottom.contains(" of "), "the border says which lines are shown:\n{bottom}");
+    press(&mut c, "g");
+    assert_eq!(frame_text(&c, 80, 24, false), top, "g goes back to the top");
+    press(&mut c, "j");
+    assert!(frame_text(&c, 80, 24, false).contains("describe pod"), "j scrolls; it does not close describe");
+}
+
+#[test]
+fn triage_findings_are_a_list_read_to_the_last_one_at_80x24() {
+    let mut c = console(incident_events());
+    let _started = keep_runs(&mut c);
+    press(&mut c, ":run triage\n");
+    let findings = [
+        "8 finding(s) in kubernetes, postgres, redis, queues, backups; proposed severity P1, next runbook: rollback",
+        "  P1 kubernetes: deployment api has no available pod (revision 2, registry.local/shop/api:1.5.0-bad)",
+        "  P2 redis: Redis replica(s) down: 127.0.0.1:16380 (redundancy lost)",
+        "  P2 queues: queue celery holds 12000 (critical 10000)",
+        "  P3 postgres: no standby streams from leader pg-0: redundancy lost, a leader failure now has no replica to promote",
+        "  P3 kubernetes: deployment web has 2 of 3 pods available: redundancy lost",
+        "  P4 redis: Sentinel 127.0.0.1:26381 unreachable: connection refused",
+        "  P4 kubernetes: warning event pod/api-5b8f7c9d6-hq2lp BackOff: Back-off restarting failed container api (x7)",
+        "  P4 kubernetes: warning event pod/api-5b8f7c9d6-x2x9k BackOff: Back-off restarting failed container api (x5)",
+    ];
+    c.feed(vec![
+        Event::RunbookStarted {
+            name: "triage".into(),
+            title: "What is unhealthy right now: findings, a proposed severity and the next runbook".into(),
+            steps: vec!["snapshot".into()],
+            dry_run: false,
+            timeouts_secs: vec![30],
+        },
+        step(0, StepPhase::Verified, &findings.join("\n")),
+        Event::RunbookFinished { outcome: "completed in 3s".into(), end: Some(RunEnd::Completed) },
+    ]);
+    let first = frame_text(&c, 80, 24, false);
+    assert!(first.contains("deployment api has no available pod"), "{first}");
+    // Down to the last finding with the keys the border names; every finding is read on the way.
+    let mut seen = first.clone();
+    for _ in 0..12 {
+        c.on_key(KeyEvent::new(KeyCode::PageDown, KeyModifiers::NONE));
+        seen.push_str(&frame_text(&c, 80, 24, false));
+    }
+    let last = frame_text(&c, 80, 24, false);
+    insta::assert_snapshot!("wizard_triage_findings_80x24", last);
+    assert!(last.contains("x5)"), "the last finding is reachable:\n{last}");
+    for f in ["Redis replica(s)", "queue celery holds", "no standby streams", "2 of 3 pods", "26381 unreachable"] {
+        assert!(seen.contains(f), "`{f}` was never on screen");
+    }
+}

@@ -193,5 +193,5 @@ pub fn draw_detail(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
             lines
         }
     };
-    crate::ui::toolkit::scrolled_overlay(f, rect, " describe pod (esc closes) ", lines, true, ctx.view.describe_scroll, ctx.theme);
+    crate::ui::toolkit::scrolled_overlay(f, rect, " describe pod (esc closes) ", lines, false, ctx.view.describe_scroll, ctx.theme);
 }
