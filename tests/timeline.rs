@@ -889,3 +889,28 @@ fn a_restarted_console_with_no_incident_still_shows_the_findings_open_would_adop
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(lines[0].id.is_none() && lines[0].text.contains("source queues failing"), "{lines:?}");
 }
+
+/// The console's `:export` writes what `sitrep incident export` prints, to the file named or to
+/// INCIDENT.md here, and says where; with no incident open it says how to open one.
+#[test]
+fn the_consoles_export_writes_the_clis_draft_and_names_the_file() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let out = tempfile::tempdir().expect("tempdir");
+    let mut config = sitrep::config::Config::default();
+    config.general.data_dir = data.path().display().to_string();
+    let none = cli::export_file(&config, ExportFormat::Md, Some(out.path().join("pm.md")));
+    let why = format!("{:#}", none.err().unwrap_or_else(|| anyhow::anyhow!("no error")));
+    assert!(why.contains("no incident is open") && why.contains(":open"), "{why}");
+
+    let s = Session::from_config(&config).expect("session");
+    let id = open(&s, "api crash-looping");
+    note(&s, "root cause: a bad image");
+    let path = out.path().join("pm.md");
+    let said = cli::export_file(&config, ExportFormat::Md, Some(path.clone())).expect("exported");
+    assert!(said.contains(&id.to_string()) && said.contains(&path.display().to_string()), "{said}");
+    assert_eq!(std::fs::read_to_string(&path).expect("the file"), export(&s, &id, ExportFormat::Md));
+    let json = cli::export_file(&config, ExportFormat::Json, Some(out.path().join("pm.json"))).expect("json");
+    assert!(json.ends_with("pm.json"), "{json}");
+    let inside = cli::export_file(&config, ExportFormat::Md, Some(data.path().join("pm.md")));
+    assert!(format!("{:#}", inside.err().unwrap_or_else(|| anyhow::anyhow!("no error"))).contains("refusing to write"));
+}

@@ -134,6 +134,7 @@ impl Console {
             Ok(Command::Open { severity, title }) => TimelineRequest::Open { severity, title },
             Ok(Command::Severity(severity)) => TimelineRequest::Change(EntryKind::Severity { severity }),
             Ok(Command::Status(status)) => TimelineRequest::Change(EntryKind::Status { status }),
+            Ok(Command::Export { format, out }) => TimelineRequest::Export { format, out },
             other => {
                 return match self.view.command(other) {
                     KeyOutcome::Quit => self.request_quit(),
@@ -142,9 +143,13 @@ impl Console {
             }
         };
         // `:open P2 title`, `:sev P1`, `:status mitigated` go to the timeline writer.
+        let sent = match request {
+            TimelineRequest::Export { .. } => "export asked for: the timeline pane says where it went",
+            _ => "sent to the timeline; it shows once on disk",
+        };
         self.view.message = Some(match &self.services.timeline {
             Some(tx) => match tx.send(request) {
-                Ok(()) => "sent to the timeline; it shows once on disk".into(),
+                Ok(()) => sent.into(),
                 Err(_) => "NOT saved: the timeline writer stopped (see the log)".into(),
             },
             None => "not saved: no timeline writer here (a replay or a headless frame)".into(),

@@ -463,6 +463,32 @@ pub fn export(
     Ok(ExitCode::SUCCESS)
 }
 
+/// The console's `:export`: the open incident's draft written to `out` (default `INCIDENT.md` or
+/// `.json` in the current directory) by the same [`export`] as `sitrep incident export --out`;
+/// returns what to tell the user (where it went, and any warning the export gave).
+pub fn export_file(config: &Config, format: ExportFormat, out: Option<PathBuf>) -> anyhow::Result<String> {
+    let session = Session::from_config(config)?;
+    let Some(id) = session.store.current()? else {
+        bail!("no incident is open here; `:open P3 title` opens one (an export is of an incident)");
+    };
+    let ext = match format {
+        ExportFormat::Md => "md",
+        ExportFormat::Json => "json",
+    };
+    let path = out.unwrap_or_else(|| PathBuf::from(format!("{id}.{ext}")));
+    let path = if path.is_relative() { std::env::current_dir().context("the current directory")?.join(path) } else { path };
+    let mut said = Vec::new();
+    let args = ExportArgs { incident: Some(id.to_string()), format, out: Some(path.clone()) };
+    export(&session, &config.thresholds, args, &mut std::io::sink(), &mut said)?;
+    let warnings: Vec<String> =
+        String::from_utf8_lossy(&said).lines().filter_map(|l| l.strip_prefix("warning: ")).map(String::from).collect();
+    let mut text = format!("post-mortem draft of {id} written to {}", path.display());
+    if !warnings.is_empty() {
+        text.push_str(&format!(" (warning: {})", warnings.join("; ")));
+    }
+    Ok(text)
+}
+
 /// Writes the export atomically, refusing any path inside the data directory.
 fn write_outside_store(store: &LocalStore, path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = match path.parent() {

@@ -25,6 +25,9 @@ pub enum TimelineRequest {
     Change(EntryKind),
     /// The open incident changed under us (another responder's incident was joined): read it again.
     Reload,
+    /// `:export md|json [FILE]`: the post-mortem draft, written by its own thread (a shared store's
+    /// union may take a network round trip; notes must not wait for it).
+    Export { format: super::cli::ExportFormat, out: Option<std::path::PathBuf> },
 }
 
 /// Parses the console's incident commands; None if `cmd` is not one of them.
@@ -57,6 +60,7 @@ pub fn spawn(config: &Config, clock: Clock, events: UnboundedSender<Event>) -> m
     // How far back `:open` adopts the findings kept while no incident was open.
     let look_back = config.timeline.look_back();
     let events_for_sync = events.clone();
+    let for_exports = config.clone();
     let spawned = std::thread::Builder::new().name("sitrep-timeline".into()).spawn(move || {
         let store = match store {
             Ok(s) => s,
@@ -65,7 +69,7 @@ pub fn spawn(config: &Config, clock: Clock, events: UnboundedSender<Event>) -> m
                 return;
             }
         };
-        run(&store, &clock, &estate, &events, rx, look_back);
+        run(&store, &clock, &estate, &events, rx, look_back, &for_exports);
     });
     if let Err(e) = spawned {
         tracing::error!("cannot start the timeline writer: {e}");
@@ -83,6 +87,7 @@ fn run(
     events: &UnboundedSender<Event>,
     rx: mpsc::Receiver<TimelineRequest>,
     look_back: chrono::Duration,
+    config: &Config,
 ) {
     let author = local_author();
     let scope = estate.key();
@@ -103,6 +108,10 @@ fn run(
             }
         };
         let event = match (request, writer.as_mut()) {
+            (TimelineRequest::Export { format, out }, _) => {
+                export_in_background(config, format, out, events.clone());
+                continue;
+            }
             (TimelineRequest::Reload, _) => {
                 (writer, loaded) = load(store, clock, events, &author, estate, look_back);
                 continue;
@@ -179,6 +188,26 @@ fn run(
         if events.send(event).is_err() {
             return;
         }
+    }
+}
+
+/// Writes the post-mortem draft on its own thread and says where it went (or why not).
+fn export_in_background(
+    config: &Config,
+    format: super::cli::ExportFormat,
+    out: Option<std::path::PathBuf>,
+    events: UnboundedSender<Event>,
+) {
+    let config = config.clone();
+    let spawned = std::thread::Builder::new().name("sitrep-export".into()).spawn(move || {
+        let event = match super::cli::export_file(&config, format, out) {
+            Ok(text) => Event::TimelineNotice { text: crate::sanitize::clean(&text) },
+            Err(e) => Event::TimelineProblem { error: format!("export NOT written: {}", crate::sanitize::clean(&format!("{e:#}"))) },
+        };
+        let _ = events.send(event);
+    });
+    if let Err(e) = spawned {
+        tracing::error!("cannot start the export: {e}");
     }
 }
 

@@ -26,6 +26,8 @@ pub enum Command {
     Status(IncidentStatus),
     /// `:g 12:30` in a replay: the moment to go to, as typed (the replay reads it).
     Seek(String),
+    /// `:export md|json [FILE]`: the open incident's post-mortem draft, written to a file.
+    Export { format: crate::timeline::cli::ExportFormat, out: Option<std::path::PathBuf> },
 }
 
 /// Why a `:` line is not a command; the text is shown in the status bar.
@@ -68,6 +70,7 @@ pub enum Verb {
     Severity,
     Status,
     Seek,
+    Export,
 }
 
 /// A command as the help lists it.
@@ -114,6 +117,13 @@ pub const COMMANDS: &[CommandSpec] = &[
         help: "a runbook wizard (:run alone lists them): pick missing params (j/k, enter), preview, type to confirm; esc in a run asks to abort",
         scope: Scope::Live,
     },
+    CommandSpec {
+        verb: Verb::Export,
+        names: &["export"],
+        usage: ":export md FILE",
+        help: "write the post-mortem draft, md or json, to FILE (default ./INCIDENT.md)",
+        scope: Scope::Live,
+    },
     CommandSpec { verb: Verb::Seek, names: &["g"], usage: ":g 12:30", help: "go to a moment (90s, 1m30s, 12:30)", scope: Scope::Replay },
 ];
 
@@ -144,6 +154,7 @@ impl Command {
             Verb::Status => {
                 rest.parse().map(Command::Status).map_err(|e: crate::timeline::entry::BadStatus| CommandError::Invalid(e.to_string()))
             }
+            Verb::Export => export(rest),
             Verb::Seek if rest.is_empty() => Err(CommandError::Usage(":g 90s | 1m30s | 12:30")),
             Verb::Seek => Ok(Command::Seek(rest.to_string())),
         }
@@ -174,6 +185,23 @@ fn run(rest: &str) -> Result<Command, CommandError> {
     Ok(Command::Run { name: name.to_string(), params })
 }
 
+/// `:export`, `:export json`, `:export md /tmp/pm.md`, `:export /tmp/pm.json` (the format from the name).
+fn export(rest: &str) -> Result<Command, CommandError> {
+    use crate::timeline::cli::ExportFormat;
+    let mut words = rest.split_whitespace();
+    let (format, out) = match (words.next(), words.next()) {
+        (None, _) => (ExportFormat::Md, None),
+        (Some("md"), out) => (ExportFormat::Md, out),
+        (Some("json"), out) => (ExportFormat::Json, out),
+        (Some(path), None) => (if path.ends_with(".json") { ExportFormat::Json } else { ExportFormat::Md }, Some(path)),
+        (Some(_), Some(_)) => return Err(CommandError::Usage(":export [md|json] [FILE]")),
+    };
+    if words.next().is_some() {
+        return Err(CommandError::Usage(":export [md|json] [FILE] (a FILE with spaces cannot be typed here)"));
+    }
+    Ok(Command::Export { format, out: out.map(std::path::PathBuf::from) })
+}
+
 /// What `tab` on the `:` line did: the line completed as far as it is unambiguous, and the
 /// candidates when more than one is left (shown in the status bar).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,6 +222,7 @@ pub fn complete(text: &str, runbooks: &[String]) -> Completion {
         (None, _) => COMMANDS.iter().flat_map(|c| c.names.iter()).filter(|n| !n.ends_with('!')).map(|n| n.to_string()).collect(),
         (Some("run"), 1) => runbooks.to_vec(),
         (Some("sev" | "severity" | "open"), 1) => ["P1", "P2", "P3", "P4"].map(String::from).to_vec(),
+        (Some("export"), 1) => ["md", "json"].map(String::from).to_vec(),
         (Some("status"), 1) => ["investigating", "identified", "mitigated", "resolved"].map(String::from).to_vec(),
         _ => Vec::new(),
     };
@@ -245,6 +274,14 @@ mod tests {
         let Ok(Command::Run { name, params }) = Command::parse("run rollback deployment=api") else { panic!("run parses") };
         assert_eq!((name.as_str(), params.get("deployment").map(String::as_str)), ("rollback", Some("api")));
         assert_eq!(Command::parse("g 12:30"), Ok(Command::Seek("12:30".into())));
+        use crate::timeline::cli::ExportFormat::{Json, Md};
+        let export = |format, out: Option<&str>| Ok(Command::Export { format, out: out.map(std::path::PathBuf::from) });
+        assert_eq!(Command::parse("export"), export(Md, None));
+        assert_eq!(Command::parse("export json"), export(Json, None));
+        assert_eq!(Command::parse("export md /tmp/pm.md"), export(Md, Some("/tmp/pm.md")));
+        assert_eq!(Command::parse("export /tmp/pm.json"), export(Json, Some("/tmp/pm.json")), "the format from the name");
+        assert!(matches!(Command::parse("export md a b"), Err(CommandError::Usage(_))));
+        assert_eq!(complete("export j", &[]).text, "export json");
     }
 
     #[test]

@@ -334,6 +334,9 @@ impl ViewState {
                 self.message = Some("not saved: no timeline writer here (a replay or a headless frame)".into());
             }
             Ok(Command::Seek(_)) => self.message = Some(":g moves through a replay; this console is live".into()),
+            Ok(Command::Export { .. }) => {
+                self.message = Some("no timeline writer here to export from; `sitrep incident export` in a shell does it".into());
+            }
             Err(e) => self.message = Some(e.to_string()),
         }
         KeyOutcome::Redraw
