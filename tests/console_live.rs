@@ -339,3 +339,61 @@ fn api_deployment(lab: &Lab) -> String {
     assert!(out.status.success(), "kubectl get deployment api failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// The value column of a `| name | value | … |` row of the export's tables.
+fn md_cell<'a>(md: &'a str, row: &str) -> &'a str {
+    md.lines()
+        .find(|l| l.starts_with(&format!("| {row} |")))
+        .and_then(|l| l.split('|').nth(2))
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("no `{row}` row in the export:\n{md}"))
+}
+
+/// The production runbook's workflow as an on-call engineer works it: the alarms come first, the
+/// incident is opened after them from the console, mitigated, and exported from the console. The
+/// export keeps the detections made before `:open`, and RTO counts from the first of them.
+#[test]
+fn detections_before_open_are_in_the_incident_and_the_console_export_counts_from_the_first() {
+    let _serial = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let lab = Lab::up(LabOptions { dir: None, scenario: None, owner_pid: Some(std::process::id()) }).expect("lab up");
+    let tmux = console(&lab, 80, 24);
+    tmux.until("the pods pane fresh", 40, |s| summary_line(s, "1 pods").contains("fresh"));
+    lab.fault("deploy-bad").expect("deploy-bad");
+    lab.fault("queue-flood").expect("queue-flood");
+    // Both alarms are on screen, read in the full-screen timeline, while no incident is open yet.
+    tmux.keys(&["t"]);
+    tmux.until("both detections before any incident", 120, |s| s.contains("crashloop began") && s.contains("growing"));
+    tmux.keys(&["Escape"]);
+    tmux.until("the timeline closed", 10, |s| summary_line(s, "1 pods").contains("pods"));
+    std::thread::sleep(Duration::from_millis(300));
+    tmux.keys(&[":open P2 api crash-looping, queue backing up", "Enter"]);
+    tmux.until("the incident open in the header", 20, |s| s.contains("P2 INVESTIGATING"));
+    tmux.keys(&[":status mitigated", "Enter"]);
+    tmux.until("the status in the header", 20, |s| s.contains("P2 MITIGATED"));
+    let out = tempfile::tempdir().expect("temp dir");
+    let path = out.path().join("pm.md");
+    tmux.keys(&[&format!(":export md {}", path.display()), "Enter"]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !path.exists() {
+        assert!(Instant::now() < deadline, "the export was not written; screen:\n{}", tmux.screen());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let md = std::fs::read_to_string(&path).expect("the export");
+    tmux.keys(&["q"]);
+    drop(tmux);
+    lab.down().expect("lab down");
+
+    eprintln!("EXPORT\n{md}");
+    let (impact, detected, opened) = (md_cell(&md, "Impact began"), md_cell(&md, "Detected"), md_cell(&md, "Opened"));
+    assert!(detected < opened, "detected {detected} is not before opened {opened}:\n{md}");
+    assert_eq!(impact, detected, "impact begins at the first detection:\n{md}");
+    let rows: Vec<&str> = md.lines().filter(|l| l.starts_with("| 20") && l.contains(" detected [")).collect();
+    let crash = rows.iter().find(|l| l.contains("crashloop began: pod shop/api-")).unwrap_or_else(|| panic!("no crash loop:\n{md}"));
+    let flood = rows.iter().find(|l| l.contains("queue") && l.contains("growing")).unwrap_or_else(|| panic!("no queue growth:\n{md}"));
+    for row in [crash, flood] {
+        let at = row.split('|').nth(1).map(str::trim).unwrap_or_default();
+        assert!(at < opened, "{row} is not before the open at {opened}");
+    }
+    assert!(md_cell(&md, "Time to mitigate (= RTO achieved)") != "unknown", "{md}");
+    assert!(md.contains("measured: impact began → status mitigated"), "{md}");
+}
