@@ -138,6 +138,15 @@ fn rollback_after_a_bad_deploy_restores_the_previous_replicaset_and_pods_become_
     assert_ne!(rev, bad_rev, "rollout undo makes a new revision of the old template (was {good_rev})");
     let api = pods(&d.config, "api-");
     assert!(api.len() == 3 && api.iter().all(|p| p.is_healthy()), "{api:?}");
+    // A second rollback's `previous` is the bad deploy just undone: its preview says it crash-looped.
+    let ctx = sitrep::runbook::effects::Ctx {
+        config: d.config.clone(),
+        vars: [("namespace".to_string(), "shop".to_string())].into(),
+        timeout: Duration::from_secs(5),
+        clock: Clock::Real,
+    };
+    let again = runtime().block_on(sitrep::runbook::effects::kube::undo_preview(&ctx, "api", "previous")).expect("the preview");
+    assert!(again.contains(&format!("WARNING: revision {bad_rev} crash-looped")), "{again}");
 
     let actions = d.actions();
     let outcomes: Vec<String> = actions.iter().filter(|(rb, step, _)| rb == "rollback" && step == "undo").map(|a| a.2.clone()).collect();

@@ -5,7 +5,7 @@ use super::{Ctx, EffectError, Report, input, not_ready};
 use crate::backends::kube::{deployment_row, err as kube_err, pod_row};
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec};
-use k8s_openapi::api::core::v1::{Node, Pod, PodTemplateSpec};
+use k8s_openapi::api::core::v1::{Event as KubeEvent, Node, Pod, PodTemplateSpec};
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client};
 use serde_json::json;
@@ -143,15 +143,43 @@ pub fn template_diff(now: Option<&PodTemplateSpec>, then: Option<&PodTemplateSpe
     out.into_iter().map(|l| crate::sanitize::clean(&l)).collect()
 }
 
-/// The revision diff shown before a rollback.
+/// The revision diff shown before a rollback, with a warning when the target revision's pods
+/// crash-looped (a second rollback's `previous` is often the bad deploy the first one undid).
 pub async fn undo_preview(ctx: &Ctx, deployment: &str, revision: &str) -> Result<String, EffectError> {
     let (deploy, rev, rs) = target(ctx, deployment, revision).await?;
     let lines = template_diff(Some(&deploy.spec.template), rs.spec.template.as_ref());
-    Ok(format!(
+    let mut text = format!(
         "revision {} → {rev}:\n{}",
         current_revision(&deploy),
         lines.iter().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
-    ))
+    );
+    if let Some(hash) = rs.metadata.labels.as_ref().and_then(|l| l.get("pod-template-hash")) {
+        let events: Api<KubeEvent> = Api::namespaced(client(ctx).await?, &ctx.namespace());
+        // Events are the only memory of pods that are gone; without them there is no warning, not an error.
+        if let Ok(list) = events.list(&ListParams::default()).await
+            && let Some(warning) = crashlooped(&list.items, &format!("{deployment}-{hash}-"))
+        {
+            text.push_str(&format!(
+                "\n  WARNING: revision {rev} crash-looped: {warning}. Rolling back to it brings the failure back; choose an older revision (revision=N)."
+            ));
+        }
+    }
+    Ok(text)
+}
+
+/// The worst crash loop among the events of pods named `prefix…` (one ReplicaSet's pods), in words.
+fn crashlooped(events: &[KubeEvent], prefix: &str) -> Option<String> {
+    events
+        .iter()
+        .filter(|e| e.reason.as_deref() == Some("BackOff") && e.type_.as_deref() == Some("Warning"))
+        .filter(|e| e.message.as_deref().is_some_and(|m| m.contains("restarting failed container")))
+        .filter(|e| e.involved_object.kind.as_deref() == Some("Pod"))
+        .filter(|e| e.involved_object.name.as_deref().is_some_and(|n| n.starts_with(prefix)))
+        .max_by_key(|e| e.count.unwrap_or(1))
+        .map(|e| {
+            let pod = e.involved_object.name.as_deref().unwrap_or("?");
+            crate::sanitize::clean(&format!("pod {pod} restarted in back-off ({} times)", e.count.unwrap_or(1)))
+        })
 }
 
 /// `kubectl rollout undo`: the deployment's template becomes the old ReplicaSet's (JSON patch).
