@@ -197,10 +197,7 @@ impl ViewState {
                         self.mode = Mode::Normal;
                     }
                     KeyCode::Enter => self.mode = Mode::Normal,
-                    KeyCode::Backspace => {
-                        self.filter.pop();
-                    }
-                    KeyCode::Char(c) if !c.is_control() => self.filter.push(c),
+                    _ if edit_line(&mut self.filter, key) => {}
                     _ => return ViewKey::Outcome(KeyOutcome::Nothing),
                 }
                 KeyOutcome::Redraw
@@ -212,10 +209,6 @@ impl ViewState {
                         self.mode = Mode::Normal;
                         return ViewKey::Command(command::Command::parse(&text));
                     }
-                    KeyCode::Backspace => {
-                        text.pop();
-                        self.mode = Mode::Command(text);
-                    }
                     KeyCode::Tab => {
                         let done = command::complete(&text, &self.runbook_names);
                         if !done.candidates.is_empty() {
@@ -223,10 +216,7 @@ impl ViewState {
                         }
                         self.mode = Mode::Command(done.text);
                     }
-                    KeyCode::Char(c) if !c.is_control() => {
-                        text.push(c);
-                        self.mode = Mode::Command(text);
-                    }
+                    _ if edit_line(&mut text, key) => self.mode = Mode::Command(text),
                     _ => return ViewKey::Outcome(KeyOutcome::Nothing),
                 }
                 KeyOutcome::Redraw
@@ -454,6 +444,27 @@ fn status_line<'a>(view: &ViewState, theme: &Theme) -> Line<'a> {
     }
 }
 
+/// One line being typed (the `/` filter, the `:` line), edited as a shell line is: Backspace,
+/// Ctrl-U clears, Ctrl-W deletes the last word; other Ctrl/Alt chords type nothing. Whether the
+/// key was an edit.
+fn edit_line(text: &mut String, key: KeyEvent) -> bool {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    match key.code {
+        KeyCode::Backspace => {
+            text.pop();
+        }
+        KeyCode::Char('u') if ctrl => text.clear(),
+        KeyCode::Char('w') if ctrl => {
+            let kept = text.trim_end().rfind(' ').map_or(0, |i| i + 1);
+            text.truncate(kept);
+        }
+        KeyCode::Char(_) if ctrl || key.modifiers.contains(KeyModifiers::ALT) => return false,
+        KeyCode::Char(c) if !c.is_control() => text.push(c),
+        _ => return false,
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -501,5 +512,29 @@ mod tests {
         assert_eq!(v.on_key(key(KeyCode::Char('q'))), KeyOutcome::Quit);
         v.on_key(key(KeyCode::Esc));
         assert!(v.filter.is_empty());
+    }
+
+    #[test]
+    fn ctrl_u_and_ctrl_w_edit_the_typed_line_and_type_nothing() {
+        let mut v = ViewState::default();
+        let ctrl = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL);
+        for c in ":open P2 api down".chars() {
+            v.on_key(key(KeyCode::Char(c)));
+        }
+        v.on_key(ctrl('w'));
+        assert_eq!(v.mode, Mode::Command("open P2 api ".into()));
+        v.on_key(ctrl('u'));
+        assert_eq!(v.mode, Mode::Command(String::new()), "Ctrl-U clears; it does not type u");
+        v.on_key(KeyEvent::new(KeyCode::Char('x'), KeyModifiers::ALT));
+        assert_eq!(v.mode, Mode::Command(String::new()), "an Alt chord types nothing");
+        for c in "qu".chars() {
+            v.on_key(key(KeyCode::Char(c)));
+        }
+        v.on_key(key(KeyCode::Esc));
+        for c in "/ap".chars() {
+            v.on_key(key(KeyCode::Char(c)));
+        }
+        v.on_key(ctrl('u'));
+        assert_eq!(v.filter, "", "the filter line edits the same way");
     }
 }
