@@ -248,6 +248,13 @@ fn failover_postgres_moves_the_patroni_leader_and_a_write_succeeds_on_the_new_on
         actions.iter().any(|(rb, _, o)| rb == "failover-postgres" && o.starts_with("verified") && o.contains("accepted a write")),
         "{actions:#?}"
     );
+    // Done only with redundancy back: a replica streams from the new leader, and the old leader's fate is said.
+    let redundancy = actions.iter().find(|(rb, step, _)| rb == "failover-postgres" && step == "redundancy").expect("the redundancy step");
+    assert!(redundancy.2.starts_with("verified") && redundancy.2.contains(&format!("streams from {new}")), "{redundancy:?}");
+    assert!(
+        redundancy.2.contains(&format!("{old} rejoined as a replica")) || redundancy.2.contains(&format!("{old} has NOT rejoined")),
+        "{redundancy:?}"
+    );
 }
 
 #[test]

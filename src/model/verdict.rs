@@ -245,6 +245,12 @@ pub fn replica_in_sync(r: &crate::model::sentinel::ReplicaRow, max_lag_bytes: u6
         && r.lag_bytes.is_some_and(|l| u64::try_from(l).is_ok_and(|l| l <= max_lag_bytes))
 }
 
+/// Lost redundancy in kube: a deployment with fewer available pods than it wants still serves, but
+/// one more failure is an outage (the pane, triage and the detector all ask this).
+pub fn capacity_short(d: &DeploymentRow) -> bool {
+    d.desired > 0 && d.available < d.desired
+}
+
 /// A deployment's rollout: stalled is critical, still progressing a warning.
 pub fn rollout(d: &DeploymentRow) -> Level {
     if d.rollout == "complete" {

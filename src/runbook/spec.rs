@@ -146,6 +146,13 @@ pub enum Effect {
     SentinelFailover {},
     /// The agreed master has a replica in sync within `max_lag_bytes` (redundancy restored).
     SentinelRedundant { max_lag_bytes: u64 },
+    /// The Patroni leader has a replica streaming within `max_lag_bytes`, and it says whether
+    /// `old` (the leader before) rejoined or is missing; facts `old_member_state`.
+    PatroniRedundant {
+        #[serde(default)]
+        old: String,
+        max_lag_bytes: u64,
+    },
     /// Every Sentinel names the same master, other than `not`, and the queues are readable on it.
     SentinelAgree {
         #[serde(default)]
@@ -216,6 +223,7 @@ impl Effect {
             Effect::SentinelFailover {} => "sentinel_failover",
             Effect::SentinelAgree { .. } => "sentinel_agree",
             Effect::SentinelRedundant { .. } => "sentinel_redundant",
+            Effect::PatroniRedundant { .. } => "patroni_redundant",
             Effect::Sql { .. } => "sql",
             Effect::Http { .. } => "http",
             Effect::DumpAvailable { .. } => "dump_available",
@@ -252,6 +260,7 @@ impl Effect {
             Effect::PatroniReady { .. } => &["leader", "candidate", "mode"],
             Effect::PatroniSwitchover { .. } => &["old_leader", "new_leader"],
             Effect::PatroniLeaderWritable { .. } => &["new_leader"],
+            Effect::PatroniRedundant { .. } => &["old_member_state"],
             Effect::SentinelReady { .. } | Effect::SentinelFailover {} => &["old_master", "replica"],
             Effect::SentinelAgree { .. } => &["new_master"],
             Effect::DumpAvailable { .. } | Effect::RestoreDump { .. } => &["dump_key"],
@@ -274,7 +283,7 @@ impl Effect {
             Effect::KubeRestartPods { deployment, pod } => vec![deployment, pod],
             Effect::KubeCordon { node } | Effect::KubeNodeCordoned { node } => vec![node],
             Effect::PatroniReady { candidate, .. } | Effect::PatroniSwitchover { candidate } => vec![candidate],
-            Effect::PatroniLeaderWritable { not } | Effect::SentinelAgree { not } => vec![not],
+            Effect::PatroniLeaderWritable { not } | Effect::SentinelAgree { not } | Effect::PatroniRedundant { old: not, .. } => vec![not],
             Effect::Sql { database, query, expect } => vec![database, query, expect],
             Effect::Http { url, .. } => vec![url],
             Effect::DumpAvailable { dump, database, replace } | Effect::RestoreDump { dump, database, replace } => {

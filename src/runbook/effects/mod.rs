@@ -119,6 +119,7 @@ async fn dispatch(effect: &Effect, ctx: &Ctx) -> Result<Report, EffectError> {
         Effect::SentinelFailover {} => sentinel::failover(ctx).await,
         Effect::SentinelAgree { not } => sentinel::agree(ctx, &f(not)?).await,
         Effect::SentinelRedundant { max_lag_bytes } => sentinel::redundant(ctx, *max_lag_bytes).await,
+        Effect::PatroniRedundant { old, max_lag_bytes } => patroni::redundant(ctx, &f(old)?, *max_lag_bytes).await,
         Effect::Sql { database, query, expect } => sql::check(ctx, &f(database)?, &f(query)?, &f(expect)?).await,
         Effect::Http { url, expect_status } => http::check(ctx, &f(url)?, *expect_status).await,
         Effect::DumpAvailable { dump, database, replace } => restore::available(ctx, &f(dump)?, &f(database)?, &f(replace)?).await,

@@ -22,10 +22,13 @@ fn leader(members: &[Member]) -> Option<&Member> {
     members.iter().find(|m| m.role == "leader" && m.state == "running")
 }
 
+/// A replica replicating within `max_lag` bytes (Patroni 3.0 says `running`, later ones `streaming`).
+fn replicating(m: &Member, max_lag: u64) -> bool {
+    m.role != "leader" && matches!(m.state.as_str(), "streaming" | "running") && lag_bytes(m).is_some_and(|l| l <= max_lag)
+}
+
 fn pick<'a>(members: &'a [Member], candidate: &str, max_lag: u64) -> Result<&'a Member, EffectError> {
-    let eligible = |m: &&Member| {
-        m.role != "leader" && matches!(m.state.as_str(), "streaming" | "running") && lag_bytes(m).is_some_and(|l| l <= max_lag)
-    };
+    let eligible = |m: &&Member| replicating(m, max_lag);
     let seen = || members.iter().map(|m| format!("{} {} {} lag {:?}", m.name, m.role, m.state, m.lag)).collect::<Vec<_>>().join("; ");
     if candidate.is_empty() {
         members
@@ -105,4 +108,32 @@ pub async fn leader_writable(ctx: &Ctx, not: &str) -> Result<Report, EffectError
         .await
         .map_err(|e| backend::query_error(&format!("{} refuses a write", l.name), &e))?;
     Ok(Report::text(format!("{} leads and accepted a write", l.name)).with([("new_leader", l.name.clone())]))
+}
+
+/// Redundancy after a failover: a replica streams from the leader within `max_lag`, and the old
+/// leader `old` is said to have rejoined, or to be missing (stopped, or no longer listed) — the
+/// cluster then serves with one member fewer, which the report names rather than hides.
+pub async fn redundant(ctx: &Ctx, old: &str, max_lag: u64) -> Result<Report, EffectError> {
+    let members = cluster(ctx).await?;
+    let l = leader(&members).ok_or_else(|| not_ready("Patroni names no running leader"))?;
+    let seen = || members.iter().map(|m| format!("{} {} {} lag {:?}", m.name, m.role, m.state, m.lag)).collect::<Vec<_>>().join("; ");
+    let streaming = |m: &&Member| replicating(m, max_lag);
+    let replica = members
+        .iter()
+        .find(streaming)
+        .ok_or_else(|| not_ready(format!("no replica streams from {} within {max_lag} bytes yet ({})", l.name, seen())))?;
+    let old_state = if old.is_empty() || old == l.name {
+        String::new()
+    } else {
+        match members.iter().find(|m| m.name == old) {
+            Some(m) if streaming(&m) => format!("{old} rejoined as a replica"),
+            Some(m) => format!("{old} has NOT rejoined: Patroni reports it {} {} (rebuild it: patronictl reinit)", m.role, m.state),
+            None => format!("{old} is missing: Patroni no longer lists it (bring it back or rebuild it)"),
+        }
+    };
+    let mut text = format!("redundancy: {} streams from {} ({} bytes behind)", replica.name, l.name, lag_bytes(replica).unwrap_or(0));
+    if !old_state.is_empty() {
+        text.push_str(&format!("; {old_state}"));
+    }
+    Ok(Report::text(crate::sanitize::clean(&text)).with([("old_member_state", old_state)]))
 }

@@ -141,6 +141,14 @@ fn pods(p: &PodsSnapshot, t: &Thresholds, out: &mut Vec<Finding>) {
                 sev,
                 next,
             ));
+        } else if verdict::capacity_short(d) {
+            // Lost redundancy: every pod it has is fine, but fewer than it wants (pending, evicted).
+            out.push(finding(
+                "kubernetes",
+                format!("deployment {} has {} of {} pods available: redundancy lost", d.name, d.available, d.desired),
+                3,
+                None,
+            ));
         }
     }
     let warnings: Vec<_> = p.events.iter().filter(|e| e.kind == "Warning").take(3).collect();
