@@ -2,7 +2,7 @@
 //! Pure; flapping is folded (a new state must hold for N observations or T seconds to count).
 
 use crate::model::verdict::Thresholds;
-use crate::model::verdict::{self, MemberAlarm};
+use crate::model::verdict::{self, MemberAlarm, SentinelAlarm};
 use crate::model::{BackupKind, Health, Model, SourceId};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;
@@ -45,6 +45,12 @@ enum Watch {
     SplitBrain,
     Member(String),
     Sentinel(String),
+    /// Lost redundancy: the leader has no standby streaming from it.
+    Standby,
+    /// Lost redundancy: a Redis replica Sentinel knows is down.
+    RedisReplicas,
+    /// Lost redundancy: a deployment with fewer available pods than desired ("ns/name").
+    Capacity(String),
 }
 
 /// A state as seen now: a label that is compared, and words for the timeline.
@@ -126,7 +132,9 @@ impl Detector {
             }
         }
         // Forget pods that are gone once they are back to ok.
-        self.trackers.retain(|w, t| !matches!(w, Watch::Crashloop(_)) || t.committed.as_deref() != Some(OK) || t.candidate.is_some());
+        self.trackers.retain(|w, t| {
+            !matches!(w, Watch::Crashloop(_) | Watch::Capacity(_)) || t.committed.as_deref() != Some(OK) || t.candidate.is_some()
+        });
         found
     }
 
@@ -140,6 +148,27 @@ impl Detector {
         for row in model.sentinel.iter().flat_map(|s| &s.sentinels) {
             let state = if row.error.is_some() { "unreachable" } else { OK };
             out.push(reading(Watch::Sentinel(row.addr.clone()), state, row.error.clone().unwrap_or_default()));
+        }
+        // While the master is down or being replaced, its replicas' links are down because of it:
+        // the replica that is lost is known once Sentinel has settled on a master.
+        let settling = |alarms: &[SentinelAlarm]| {
+            alarms.iter().any(|a| {
+                matches!(
+                    a,
+                    SentinelAlarm::MasterODown | SentinelAlarm::MasterSDown | SentinelAlarm::FailoverInProgress | SentinelAlarm::NoMaster
+                )
+            })
+        };
+        if let Some(snap) = model.sentinel.as_ref().filter(|s| !settling(&verdict::sentinel_alarms(s))) {
+            let down: Vec<&str> = snap.replicas.iter().filter(|r| verdict::replica_down(r)).map(|r| r.addr.as_str()).collect();
+            // Which replicas are down is part of the state: after a failover the dead old master is
+            // the replica that is down, a different fact from the one before it.
+            let state = if verdict::sentinel_alarms(snap).contains(&SentinelAlarm::ReplicaDown) {
+                format!("down {}", down.join(", "))
+            } else {
+                OK.into()
+            };
+            out.push(reading(Watch::RedisReplicas, &state, down.join(", ")));
         }
         self.queues(model, &mut out);
         self.backups(model, now, &mut out);
@@ -171,6 +200,18 @@ impl Detector {
             out.push(reading(Watch::Crashloop(name.clone()), if looping { "crashloop" } else { OK }, detail));
             seen.push(name);
         }
+        for d in &pods.deployments {
+            let state = if verdict::capacity_short(d) { "short" } else { OK };
+            let detail = format!("{} of {} available", d.available, d.desired);
+            out.push(reading(Watch::Capacity(format!("{}/{}", d.namespace, d.name)), state, detail));
+        }
+        for watch in self.trackers.keys() {
+            if let Watch::Capacity(name) = watch
+                && !pods.deployments.iter().any(|d| format!("{}/{}", d.namespace, d.name) == *name)
+            {
+                out.push(reading(watch.clone(), OK, "the deployment is gone".into()));
+            }
+        }
         for watch in self.trackers.keys() {
             if let Watch::Crashloop(name) = watch
                 && !seen.contains(name)
@@ -183,6 +224,13 @@ impl Detector {
     fn replication(&self, model: &Model, out: &mut Vec<Reading>) {
         let Some(repl) = &model.replication else { return };
         out.push(reading(Watch::Leader, repl.leader().unwrap_or("none"), String::new()));
+        let v = verdict::replication(&self.thresholds, repl);
+        // No leader, or one that does not answer, is its own alarm: its standbys are then unknown, not lost.
+        let unanswering = v.members.iter().any(|a| matches!(a, MemberAlarm::LeaderUnanswering { .. }));
+        if !v.no_leader && !unanswering {
+            let state = if v.no_standby { "lost" } else { OK };
+            out.push(reading(Watch::Standby, state, repl.leader().unwrap_or("?").to_string()));
+        }
         // Seconds come from the standby's feedback: a frozen or cut-off standby sends none, so its
         // seconds stay where they were while the bytes behind keep growing. Either one counts.
         let secs = repl.max_replay_lag_secs();
@@ -270,6 +318,18 @@ fn describe(r: &Reading, previous: &str, at: DateTime<Utc>) -> Detection {
         Watch::Member(_) => (SourceId::Replication, format!("Postgres {}", r.detail), false),
         Watch::Sentinel(addr) if r.state == OK => (SourceId::Sentinel, format!("Sentinel {addr} answers again"), true),
         Watch::Sentinel(addr) => (SourceId::Sentinel, format!("Sentinel {addr} unreachable: {} (redundancy lost)", r.detail), false),
+        Watch::Standby if r.state == OK => (SourceId::Replication, format!("a standby streams from leader {} again", r.detail), true),
+        Watch::Standby => (
+            SourceId::Replication,
+            format!("no standby streams from leader {} (redundancy lost: a leader failure has no replica to promote)", r.detail),
+            false,
+        ),
+        Watch::RedisReplicas if r.state == OK => (SourceId::Sentinel, "every Redis replica is up again".into(), true),
+        Watch::RedisReplicas => (SourceId::Sentinel, format!("Redis replica(s) down: {} (redundancy lost)", r.detail), false),
+        Watch::Capacity(name) if r.state == OK => {
+            (SourceId::Pods, format!("deployment {name} at full capacity again ({})", r.detail), true)
+        }
+        Watch::Capacity(name) => (SourceId::Pods, format!("deployment {name} short of capacity: {} (redundancy lost)", r.detail), false),
         Watch::Source(s) if r.state == OK => (*s, format!("source {} recovered", s.name()), true),
         Watch::Source(s) => (*s, format!("source {} failing: {}", s.name(), r.detail), false),
     };
@@ -370,6 +430,70 @@ mod tests {
     fn wal_at(at: DateTime<Utc>) -> Observation {
         let item = BackupItem { kind: BackupKind::Wal, key: "wal_005/000000010000000000000001".into(), at, size: 16 };
         Observation::Backups(BackupsSnapshot { bucket: "b".into(), items: vec![item], ..BackupsSnapshot::default() })
+    }
+
+    #[test]
+    fn lost_redundancy_in_each_estate_is_an_entry_when_lost_and_one_when_restored() {
+        use crate::model::{DeploymentRow, ReplicaRow};
+        let mut d = Drill::new();
+        // Postgres: the leader's only standby stops streaming, then comes back.
+        let streaming = replication("pg-0", 0.0, false);
+        let Observation::Replication(mut alone) = streaming.clone() else { unreachable!() };
+        alone.standbys.clear();
+        d.see(streaming.clone(), 3).see(Observation::Replication(alone), 8).see(streaming, 8);
+        // Redis: a replica Sentinel knows goes down, then links again.
+        let with_replica = |link: &str| {
+            let Observation::Sentinel(mut s) = sentinel("10.0.0.1:6379") else { unreachable!() };
+            s.replicas =
+                vec![ReplicaRow { addr: "10.0.0.2:6379".into(), flags: "slave".into(), link_status: link.into(), ..ReplicaRow::default() }];
+            Observation::Sentinel(s)
+        };
+        d.see(with_replica("ok"), 3).see(with_replica("err"), 8).see(with_replica("ok"), 8);
+        // Kube: web has 2 of 3 available, then 3 of 3.
+        let deploy = |available| {
+            let row = DeploymentRow {
+                namespace: "shop".into(),
+                name: "web".into(),
+                desired: 3,
+                available,
+                rollout: "complete".into(),
+                ..DeploymentRow::default()
+            };
+            Observation::Pods(PodsSnapshot { deployments: vec![row], ..PodsSnapshot::default() })
+        };
+        d.see(deploy(3), 3).see(deploy(2), 8).see(deploy(3), 8);
+        assert_eq!(
+            d.whats(),
+            vec![
+                ("no standby streams from leader pg-0 (redundancy lost: a leader failure has no replica to promote)".into(), false),
+                ("a standby streams from leader pg-0 again".into(), true),
+                ("Redis replica(s) down: 10.0.0.2:6379 (redundancy lost)".into(), false),
+                ("every Redis replica is up again".into(), true),
+                ("deployment shop/web short of capacity: 2 of 3 available (redundancy lost)".into(), false),
+                ("deployment shop/web at full capacity again (3 of 3 available)".into(), true),
+            ]
+        );
+    }
+
+    #[test]
+    fn replica_links_down_while_the_master_is_down_are_the_masters_loss_not_a_replicas() {
+        use crate::model::{MasterRow, ReplicaRow};
+        let mut d = Drill::new();
+        let snap = |master_flags: &str, link: &str| {
+            let Observation::Sentinel(mut s) = sentinel("10.0.0.1:6379") else { unreachable!() };
+            s.master = Some(MasterRow {
+                addr: "10.0.0.1:6379".into(),
+                flags: master_flags.into(),
+                quorum: 2,
+                other_sentinels: 2,
+                num_replicas: 1,
+            });
+            s.replicas =
+                vec![ReplicaRow { addr: "10.0.0.2:6379".into(), flags: "slave".into(), link_status: link.into(), ..ReplicaRow::default() }];
+            Observation::Sentinel(s)
+        };
+        d.see(snap("master", "ok"), 3).see(snap("master,s_down,o_down", "err"), 10);
+        assert!(d.whats().iter().all(|(w, _)| !w.contains("replica(s) down")), "{:?}", d.whats());
     }
 
     #[test]
