@@ -321,3 +321,45 @@ fn a_watch_lives_across_exec_token_refreshes() {
         assert!(failures.is_empty(), "the watch failed on the way: {failures:?}");
     });
 }
+
+#[test]
+fn sitrep_check_names_each_missing_or_unusable_file_with_its_kubeconfig_key() {
+    let estate = estate();
+    let path = estate.file("broken.kubeconfig");
+    let spec = KubeconfigSpec {
+        server: &estate.server,
+        context: CONTEXT,
+        namespace: NS,
+        trust: ClusterTrust::CaFile(estate.file("gone-ca.crt")),
+        user: UserAuth::CertFiles { cert: estate.file("gone-client.crt"), key: estate.file("ca.crt") },
+    };
+    write_kubeconfig_with(&path, &spec).expect("kubeconfig");
+    // The same user with a tokenFile too (kubectl sends both): a missing one.
+    let text = std::fs::read_to_string(&path)
+        .expect("read")
+        .replace("client-certificate:", &format!("tokenFile: {}\n    client-certificate:", estate.file("gone-token").display()));
+    std::fs::write(&path, text).expect("write");
+    let toml = estate.file("check-sitrep.toml");
+    std::fs::write(&toml, format!("[kube]\nkubeconfig = {:?}\n", path.display().to_string())).expect("toml");
+    let problems: Vec<String> = sitrep::check::run(Some(&toml), &sitrep::config::Env::default())
+        .into_iter()
+        .filter(|p| p.file == path)
+        .map(|p| p.to_string())
+        .collect();
+    for p in &problems {
+        eprintln!("sitrep check: {p}");
+    }
+    let user = format!("users[\"{USER}\"].user");
+    for (key, file) in [
+        (format!("clusters[\"{CONTEXT}\"].cluster.certificate-authority"), "gone-ca.crt"),
+        (format!("{user}.tokenFile"), "gone-token"),
+        (format!("{user}.client-certificate"), "gone-client.crt"),
+        (format!("{user}.client-key"), "ca.crt: holds no PEM private key"),
+    ] {
+        assert!(problems.iter().any(|p| p.contains(&key) && p.contains(file)), "nothing names {key} {file}: {problems:#?}");
+    }
+    assert_eq!(problems.len(), 4, "{problems:#?}");
+    // The console's connect refuses it the same way, before any request.
+    let e = sitrep_error(&path);
+    assert!(e.contains("certificate-authority") && e.contains("gone-ca.crt"), "{e}");
+}

@@ -2,7 +2,7 @@
 //! API errors in the server's words, and pods, deployments and events as the model's rows.
 
 use super::BackendError;
-use super::kube_auth::{AuthProblem, Credential, Explain, Identity, TokenFile};
+use super::kube_auth::{AuthProblem, Credential, Explain, Identity, TokenFile, unusable_files};
 use crate::model::{DeploymentRow, KubeEventRow, PodRow, PodsSnapshot};
 use crate::sanitize::clean;
 use chrono::{DateTime, Utc};
@@ -23,20 +23,10 @@ const EVENTS_KEPT: usize = 50;
 /// `kubeconfig` and `context` empty mean kubectl's defaults. A 401 or a TLS failure on any request
 /// later is told with the kubeconfig's cluster and user, the server's words and the fix.
 pub async fn client(kubeconfig: &str, context: &str, timeout: Duration) -> Result<Client, BackendError> {
-    let path = kubeconfig;
-    let kubeconfig = if path.is_empty() {
-        kube::config::Kubeconfig::read().map_err(|e| BackendError::BadSetting {
-            input: "kubeconfig".into(),
-            detail: format!("none found ({e})"),
-            fix: "set KUBECONFIG or [kube] kubeconfig".into(),
-        })?
-    } else {
-        kube::config::Kubeconfig::read_from(path).map_err(|e| BackendError::BadSetting {
-            input: format!("kubeconfig {path}"),
-            detail: format!("cannot be read ({e})"),
-            fix: "check [kube] kubeconfig in sitrep.toml".into(),
-        })?
-    };
+    let kubeconfig = read_kubeconfig(kubeconfig)?;
+    if let Some(bad) = unusable_files(&kubeconfig, context).into_iter().next() {
+        return Err(BackendError::BadSetting { input: "kubeconfig".into(), detail: bad.to_string(), fix: bad.fix() });
+    }
     let who = Identity::of(&kubeconfig, context);
     let options = kube::config::KubeConfigOptions { context: (!context.is_empty()).then(|| context.to_string()), ..Default::default() };
     let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options).await.map_err(|e| BackendError::BadSetting {
@@ -66,6 +56,26 @@ pub async fn client(kubeconfig: &str, context: &str, timeout: Duration) -> Resul
         _ => BackendError::Unreachable { target: format!("the Kubernetes API ({who})"), detail: e.to_string() },
     })?;
     Ok(builder.with_layer(&Explain { who: Arc::new(who), token_file }).build())
+}
+
+/// The kubeconfig at `path`, or (empty) kubectl's: $KUBECONFIG (merged) or ~/.kube/config.
+pub fn read_kubeconfig(path: &str) -> Result<kube::config::Kubeconfig, BackendError> {
+    if path.is_empty() {
+        kube::config::Kubeconfig::read().map_err(|e| BackendError::BadSetting {
+            input: "kubeconfig".into(),
+            detail: format!("none found ({e})"),
+            fix: "set KUBECONFIG or [kube] kubeconfig".into(),
+        })
+    } else {
+        let bad = |detail: String| BackendError::BadSetting {
+            input: format!("kubeconfig {path}"),
+            detail: format!("cannot be read ({detail})"),
+            fix: "check [kube] kubeconfig in sitrep.toml".into(),
+        };
+        // kube's own error quotes the path twice ('"/x"'): say the file's error first.
+        std::fs::metadata(path).map_err(|e| bad(e.to_string()))?;
+        kube::config::Kubeconfig::read_from(path).map_err(|e| bad(e.to_string()))
+    }
 }
 
 /// An API error on `what`, with the server's message and, for 403/404, the fix.

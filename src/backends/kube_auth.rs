@@ -110,6 +110,73 @@ impl Credential {
     }
 }
 
+/// A file the kubeconfig names for the context's cluster or user that cannot be used, with its key.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{key} {path}: {detail}")]
+pub struct UnusableFile {
+    /// e.g. `users["oncall"].user.tokenFile`.
+    pub key: String,
+    pub path: String,
+    pub detail: String,
+}
+
+impl UnusableFile {
+    pub fn fix(&self) -> String {
+        format!("create the file or fix {} in the kubeconfig (a relative path is from the kubeconfig's folder)", self.key)
+    }
+}
+
+/// The files `context` (empty: the current one) of `kubeconfig` needs that are missing, unreadable
+/// or not what they should hold: the cluster's certificate-authority, the user's tokenFile (when no
+/// inline token wins over it), client-certificate and client-key. Offline: `sitrep check` and the
+/// connect both ask it.
+pub fn unusable_files(kubeconfig: &Kubeconfig, context: &str) -> Vec<UnusableFile> {
+    let who = Identity::of(kubeconfig, context);
+    let cluster = kubeconfig.clusters.iter().find(|c| c.name == who.cluster).and_then(|c| c.cluster.as_ref());
+    let auth = kubeconfig.auth_infos.iter().find(|a| a.name == who.user).and_then(|a| a.auth_info.as_ref());
+    let user_key = |k: &str| format!("users[{:?}].user.{k}", who.user);
+    let mut wanted: Vec<(String, &str, FileCheck)> = Vec::new();
+    if let Some(ca) = cluster.and_then(|c| c.certificate_authority.as_deref()) {
+        wanted.push((format!("clusters[{:?}].cluster.certificate-authority", who.cluster), ca, pem_certificates));
+    }
+    if let Some(auth) = auth {
+        if let Some(file) = auth.token_file.as_deref().filter(|_| auth.token.is_none()) {
+            wanted.push((user_key("tokenFile"), file, |p| TokenFile::header(p).map(|_| ())));
+        }
+        if let Some(cert) = auth.client_certificate.as_deref() {
+            wanted.push((user_key("client-certificate"), cert, pem_certificates));
+        }
+        if let Some(key) = auth.client_key.as_deref() {
+            wanted.push((user_key("client-key"), key, pem_key));
+        }
+    }
+    wanted
+        .into_iter()
+        .filter_map(|(key, path, usable)| usable(Path::new(path)).err().map(|detail| UnusableFile { key, path: path.to_string(), detail }))
+        .collect()
+}
+
+/// Whether a file holds what its kubeconfig key says it does; the error is why not.
+type FileCheck = fn(&Path) -> Result<(), String>;
+
+fn read(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("cannot be read ({e})"))
+}
+
+fn pem_certificates(path: &Path) -> Result<(), String> {
+    use rustls::pki_types::{CertificateDer, pem::PemObject};
+    match CertificateDer::pem_slice_iter(&read(path)?).collect::<Result<Vec<_>, _>>() {
+        Ok(found) if !found.is_empty() => Ok(()),
+        Ok(_) => Err("holds no PEM certificate".into()),
+        Err(e) => Err(format!("is not a PEM certificate file ({e})")),
+    }
+}
+
+fn pem_key(path: &Path) -> Result<(), String> {
+    use rustls::pki_types::{PrivateKeyDer, pem::PemObject};
+    PrivateKeyDer::from_pem_slice(&read(path)?).map(|_| ()).map_err(|e| format!("holds no PEM private key ({e})"))
+}
+
 /// A failure the kube client cannot tell well by itself, with the identity and the fix.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthProblem {
@@ -194,8 +261,9 @@ impl TokenFile {
     }
 
     fn header(path: &Path) -> Result<HeaderValue, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot be read ({e})"))?;
-        let token = text.trim();
+        let text = read(path)?;
+        let token = String::from_utf8_lossy(&text);
+        let token = token.trim();
         if token.is_empty() {
             return Err("is empty".into());
         }
