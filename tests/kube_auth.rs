@@ -42,6 +42,9 @@ fn estate() -> &'static Estate {
     static ESTATE: OnceLock<Estate> = OnceLock::new();
     ESTATE.get_or_init(|| {
         let dir = tempfile::tempdir().expect("tempdir");
+        // Everything sitrep, kube and hyper log, at trace, goes to a file the tests grep for secrets.
+        let log = std::fs::File::create(dir.path().join("trace.log")).expect("log file");
+        let _ = tracing_subscriber::fmt().with_writer(std::sync::Mutex::new(log)).with_max_level(tracing::Level::TRACE).try_init();
         make_ca(dir.path(), "ca");
         make_ca(dir.path(), "other");
         make_cert(dir.path(), "server", "kube-apiserver");
@@ -319,6 +322,12 @@ fn a_watch_lives_across_exec_token_refreshes() {
         assert!(seen_after_cuts.is_some(), "no pod made after 6 watch ends was seen ({cuts} ends; made {made:?}; failures {failures:?})");
         assert!(runs() >= 3, "the plugin ran {} times", runs());
         assert!(failures.is_empty(), "the watch failed on the way: {failures:?}");
+        let log = std::fs::read_to_string(estate.file("trace.log")).expect("trace log");
+        assert!(log.lines().count() > 100, "the trace log is nearly empty");
+        eprintln!("trace log: {} lines, no secret in it", log.lines().count());
+        for secret in [TOKEN, FILE_TOKEN, WRONG_TOKEN, EXEC_SECRET] {
+            assert!(!log.contains(secret), "a secret shows in the trace log");
+        }
     });
 }
 
