@@ -2,6 +2,7 @@
 //! API errors in the server's words, and pods, deployments and events as the model's rows.
 
 use super::BackendError;
+use super::kube_auth::{AuthProblem, Credential, Explain, Identity, TokenFile, unusable_files};
 use crate::model::{DeploymentRow, KubeEventRow, PodRow, PodsSnapshot};
 use crate::sanitize::clean;
 use chrono::{DateTime, Utc};
@@ -10,28 +11,23 @@ use k8s_openapi::api::core::v1::{Event as KubeEvent, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::Client;
 use kube::api::{Api, ListParams};
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The most recent events a snapshot keeps.
 const EVENTS_KEPT: usize = 50;
 
-/// Connects with the kubeconfig conventions kubectl uses ($KUBECONFIG, ~/.kube/config, --context).
-/// `kubeconfig` and `context` empty mean kubectl's defaults.
+/// Connects with the kubeconfig conventions kubectl uses ($KUBECONFIG, ~/.kube/config, --context)
+/// and its auth forms (token, tokenFile, client certificates, exec plugins, CA file or data).
+/// `kubeconfig` and `context` empty mean kubectl's defaults. A 401 or a TLS failure on any request
+/// later is told with the kubeconfig's cluster and user, the server's words and the fix.
 pub async fn client(kubeconfig: &str, context: &str, timeout: Duration) -> Result<Client, BackendError> {
-    let path = kubeconfig;
-    let kubeconfig = if path.is_empty() {
-        kube::config::Kubeconfig::read().map_err(|e| BackendError::BadSetting {
-            input: "kubeconfig".into(),
-            detail: format!("none found ({e})"),
-            fix: "set KUBECONFIG or [kube] kubeconfig".into(),
-        })?
-    } else {
-        kube::config::Kubeconfig::read_from(path).map_err(|e| BackendError::BadSetting {
-            input: format!("kubeconfig {path}"),
-            detail: format!("cannot be read ({e})"),
-            fix: "check [kube] kubeconfig in sitrep.toml".into(),
-        })?
-    };
+    let kubeconfig = read_kubeconfig(kubeconfig)?;
+    if let Some(bad) = unusable_files(&kubeconfig, context).into_iter().next() {
+        return Err(BackendError::BadSetting { input: "kubeconfig".into(), detail: bad.to_string(), fix: bad.fix() });
+    }
+    let who = Identity::of(&kubeconfig, context);
     let options = kube::config::KubeConfigOptions { context: (!context.is_empty()).then(|| context.to_string()), ..Default::default() };
     let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options).await.map_err(|e| BackendError::BadSetting {
         input: "kubeconfig".into(),
@@ -39,12 +35,56 @@ pub async fn client(kubeconfig: &str, context: &str, timeout: Duration) -> Resul
         fix: "check [kube] context (or --context)".into(),
     })?;
     config.connect_timeout = Some(timeout);
-    Client::try_from(config).map_err(|e| BackendError::Unreachable { target: "the Kubernetes API".into(), detail: e.to_string() })
+    // kube sends a tokenFile's newline and so an invalid header; sitrep reads it as kubectl does.
+    let token_file = match config.auth_info.token_file.take() {
+        Some(file) if config.auth_info.token.is_none() => {
+            config.auth_info.exec = None;
+            Some(Arc::new(TokenFile::open(Path::new(&file), &who)?))
+        }
+        _ => None,
+    };
+    // An exec plugin never gets the console's terminal: its prompts and stderr would draw over it.
+    if let Some(exec) = config.auth_info.exec.as_mut() {
+        exec.interactive_mode = Some(kube::config::ExecInteractiveMode::Never);
+    }
+    let builder = kube::client::ClientBuilder::try_from(config).map_err(|e| match &who.credential {
+        Credential::Exec(line) => BackendError::BadSetting {
+            input: format!("the exec plugin of user {:?} in the kubeconfig", who.user),
+            detail: clean(&e.to_string()),
+            fix: format!("run `{line}` yourself to see why it fails"),
+        },
+        _ => BackendError::Unreachable { target: format!("the Kubernetes API ({who})"), detail: e.to_string() },
+    })?;
+    Ok(builder.with_layer(&Explain { who: Arc::new(who), token_file }).build())
+}
+
+/// The kubeconfig at `path`, or (empty) kubectl's: $KUBECONFIG (merged) or ~/.kube/config.
+pub fn read_kubeconfig(path: &str) -> Result<kube::config::Kubeconfig, BackendError> {
+    if path.is_empty() {
+        kube::config::Kubeconfig::read().map_err(|e| BackendError::BadSetting {
+            input: "kubeconfig".into(),
+            detail: format!("none found ({e})"),
+            fix: "set KUBECONFIG or [kube] kubeconfig".into(),
+        })
+    } else {
+        let bad = |detail: String| BackendError::BadSetting {
+            input: format!("kubeconfig {path}"),
+            detail: format!("cannot be read ({detail})"),
+            fix: "check [kube] kubeconfig in sitrep.toml".into(),
+        };
+        // kube's own error quotes the path twice ('"/x"'): say the file's error first.
+        std::fs::metadata(path).map_err(|e| bad(e.to_string()))?;
+        kube::config::Kubeconfig::read_from(path).map_err(|e| bad(e.to_string()))
+    }
 }
 
 /// An API error on `what`, with the server's message and, for 403/404, the fix.
 pub fn error(what: &str, e: kube::Error) -> BackendError {
     match e {
+        kube::Error::Service(e) if e.is::<AuthProblem>() => match e.downcast_ref::<AuthProblem>() {
+            Some(problem) => problem.at(what),
+            None => BackendError::Unreachable { target: what.into(), detail: e.to_string() },
+        },
         kube::Error::Api(s) if s.code == 403 => BackendError::Server {
             target: what.into(),
             server: format!("forbidden ({}); ask for the permission or run with an identity that has it", s.message),

@@ -6,6 +6,7 @@
 //! callers pass the text through `sources::clean` before it can reach the screen.
 
 pub mod kube;
+pub mod kube_auth;
 pub mod pg_tls;
 pub mod postgres;
 pub mod redis;
@@ -74,6 +75,17 @@ pub fn rustls_cause<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a 
         cause = c.source();
     }
     None
+}
+
+/// `e` and its causes, each said once: "dispatch failure: io error: ...: invalid peer certificate: UnknownIssuer".
+pub fn causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut said: Vec<String> = Vec::new();
+    for text in std::iter::successors(Some(e), |c| c.source()).map(|c| c.to_string()) {
+        if !said.last().is_some_and(|last| last.ends_with(&text)) {
+            said.push(text);
+        }
+    }
+    said.join(": ")
 }
 
 /// Runs `f` with a deadline; a late answer is a `Timeout` naming `target`.

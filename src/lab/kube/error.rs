@@ -97,6 +97,9 @@ pub enum KubeStandInError {
     /// What the real server answers with 500 (an eviction covered by two budgets).
     #[error("{0}")]
     Internal(String),
+    /// No credentials the gate accepts (served over HTTPS with a `Gate`): the server says no more.
+    #[error("Unauthorized")]
+    Unauthorized,
 }
 
 impl KubeStandInError {
@@ -113,6 +116,7 @@ impl KubeStandInError {
             Self::Expired { .. } => 410,
             Self::TooManyRequests { .. } => 429,
             Self::Internal(_) => 500,
+            Self::Unauthorized => 401,
         }
     }
 
@@ -129,6 +133,7 @@ impl KubeStandInError {
             Self::Expired { .. } => "Expired",
             Self::TooManyRequests { .. } => "TooManyRequests",
             Self::Internal(_) => "InternalError",
+            Self::Unauthorized => "Unauthorized",
         }
     }
 

@@ -6,6 +6,7 @@ mod discovery;
 mod disruption;
 mod error;
 mod events;
+mod gate;
 mod kubeconfig;
 mod kubelet;
 mod meta;
@@ -22,7 +23,8 @@ mod verbs;
 mod watch;
 
 pub use error::KubeStandInError;
-pub use kubeconfig::write_kubeconfig;
+pub use gate::{Gate, STAMPED_TOKEN_PREFIX, TlsServing, TlsSetupError};
+pub use kubeconfig::{ClusterTrust, KubeconfigSpec, UserAuth, write_exec_plugin, write_kubeconfig, write_kubeconfig_with};
 pub use seed::PodFault;
-pub use server::serve;
+pub use server::{serve, serve_tls};
 pub use store::{Cluster, Timings};

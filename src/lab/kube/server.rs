@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use super::controller;
 use super::discovery;
 use super::error::KubeStandInError;
+use super::gate::{self, TlsServing};
 use super::resources::ResourceType;
 use super::selector::{FieldSelector, LabelSelector};
 use super::store::Cluster;
@@ -28,10 +29,35 @@ struct Served {
     stop: CancellationToken,
 }
 
-/// Serves the API on `listener` until `shutdown` resolves. Also runs the controller loop
-/// (Deployments -> ReplicaSets -> Pods, pod phase progression, crash-loop restarts with backoff, events).
+/// Serves the API on `listener` (plain HTTP, no authentication) until `shutdown` resolves. Also runs
+/// the controller loop (Deployments -> ReplicaSets -> Pods, pod phase progression, crash-loop
+/// restarts with backoff, events).
 pub async fn serve(
     listener: tokio::net::TcpListener,
+    cluster: Cluster,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_on(Listening::Plain(listener), cluster, shutdown).await
+}
+
+/// As [`serve`], over HTTPS: every request needs a verified client certificate or a token the
+/// gate accepts, else it gets 401 `Unauthorized` as from a real API server.
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    tls: TlsServing,
+    cluster: Cluster,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_on(Listening::Tls(listener, tls), cluster, shutdown).await
+}
+
+enum Listening {
+    Plain(tokio::net::TcpListener),
+    Tls(tokio::net::TcpListener, TlsServing),
+}
+
+async fn serve_on(
+    listening: Listening,
     cluster: Cluster,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
@@ -41,13 +67,20 @@ pub async fn serve(
     let controller = spawn_controller(cluster.clone(), stop.clone())?;
     let app = Router::new().fallback(dispatch).with_state(Served { cluster, stop: stop.clone() });
     let stopping = stop.clone();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            // Ends open watches, so graceful shutdown does not wait on them.
-            stopping.cancel();
-        })
-        .await;
+    let graceful = async move {
+        shutdown.await;
+        // Ends open watches, so graceful shutdown does not wait on them.
+        stopping.cancel();
+    };
+    let served = match listening {
+        Listening::Plain(listener) => axum::serve(listener, app).with_graceful_shutdown(graceful).await,
+        Listening::Tls(listener, tls) => {
+            let app = app.layer(axum::middleware::from_fn_with_state(tls.gate.clone(), gate::admit));
+            axum::serve(tls.listener(listener), app.into_make_service_with_connect_info::<gate::Peer>())
+                .with_graceful_shutdown(graceful)
+                .await
+        }
+    };
     stop.cancel();
     // The controller ends within one tick of cancellation; a panic in it was already printed.
     let _ = tokio::task::spawn_blocking(move || controller.join()).await;
@@ -214,7 +247,7 @@ fn json_response(code: StatusCode, value: &Value) -> Response {
     (code, [(header::CONTENT_TYPE, "application/json")], value.to_string()).into_response()
 }
 
-fn error_response(error: &KubeStandInError) -> Response {
+pub(crate) fn error_response(error: &KubeStandInError) -> Response {
     let code = StatusCode::from_u16(error.code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     json_response(code, &error.to_status())
 }
