@@ -4,7 +4,7 @@
 use super::PaneCtx;
 use crate::model::verdict;
 use crate::model::{AlertRow, AlertState, AlertsSnapshot, SourceId};
-use crate::ui::toolkit::{age, answered, fit};
+use crate::ui::toolkit::{age, answered, fit, wrap};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -15,18 +15,28 @@ const FIXED: [u16; 3] = [8, 5, 10];
 
 pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
     let Some((inner, snap)) = super::open(f, area, ctx, 6, "Alerts", SourceId::Alerts, &ctx.model.alerts) else { return };
-    let dead: Vec<_> = snap.alertmanagers.iter().filter(|a| a.error.is_some()).collect();
-    let [head_area, dead_area, table_area] =
-        Layout::vertical([Constraint::Length(1), Constraint::Length(dead.len() as u16), Constraint::Fill(1)]).areas(inner);
-    f.render_widget(Paragraph::new(head(snap, ctx)), head_area);
-    let dead_lines: Vec<Line> = dead
+    // Each Alertmanager that does not answer: its error (which names it) and since when, on up
+    // to three lines, so the server's words are read at 80 columns too.
+    let width = inner.width as usize;
+    let dead_lines: Vec<Line> = snap
+        .alertmanagers
         .iter()
-        .map(|a| {
+        .filter_map(|a| {
             let when = answered(ctx.model.alertmanager_health.get(&a.url), ctx.now);
-            let text = format!("⚠ {} {when}: {}", a.url, a.error.as_deref().unwrap_or_default());
-            Line::from(Span::styled(fit(&text, inner.width as usize), ctx.theme.crit))
+            a.error.as_ref().map(|e| wrap(&format!("⚠ {when}: {e}"), width))
         })
+        .flat_map(|mut lines| {
+            if lines.len() > 3 {
+                lines.truncate(3);
+                lines[2] = fit(&format!("{} …", lines[2]), width);
+            }
+            lines
+        })
+        .map(|l| Line::from(Span::styled(l, ctx.theme.crit)))
         .collect();
+    let [head_area, dead_area, table_area] =
+        Layout::vertical([Constraint::Length(1), Constraint::Length(dead_lines.len() as u16), Constraint::Fill(1)]).areas(inner);
+    f.render_widget(Paragraph::new(head(snap, ctx)), head_area);
     f.render_widget(Paragraph::new(dead_lines), dead_area);
 
     let alerts = sorted_alerts(snap, ctx);

@@ -129,14 +129,18 @@ pub fn headline(model: &Model, source: SourceId, ctx: &PaneCtx) -> (String, Styl
             (text, th.level(verdict::backups(t, s, ctx.now)))
         }),
         SourceId::Alerts => model.alerts.as_ref().map_or_else(none, |s| {
-            let firing: Vec<&str> = s.firing().map(|a| a.name.as_str()).collect();
-            let muted = s.alerts.len() - firing.len();
+            // The worst firing alert names the line.
+            let mut firing: Vec<_> = s.firing().collect();
+            firing.sort_by_key(|a| std::cmp::Reverse(verdict::alert(a)));
             let lead = match firing.as_slice() {
                 [] => "nothing firing".to_string(),
-                [one] => format!("1 firing: {one}"),
-                [first, rest @ ..] => format!("{} firing: {first} +{}", firing.len(), rest.len()),
+                [one] => format!("1 firing: {}", one.name),
+                [first, rest @ ..] => format!("{} firing: {} +{}", firing.len(), first.name, rest.len()),
             };
-            let text = format!("{lead} · {muted} muted · {}/{} alertmanagers", s.reachable(), s.alertmanagers.len());
+            let pending = s.alerts.iter().filter(|a| a.state == crate::model::AlertState::Unprocessed).count();
+            let muted = s.alerts.len() - firing.len() - pending;
+            let pending = if pending > 0 { format!(" · {pending} pending") } else { String::new() };
+            let text = format!("{lead}{pending} · {muted} muted · {}/{} alertmanagers", s.reachable(), s.alertmanagers.len());
             (text, th.level(verdict::alerts(s)))
         }),
     }
