@@ -2,6 +2,9 @@
 //! age, name and summary, a silenced one marked, a dead Alertmanager named with its error; the
 //! failing and stale states; and no trace of alerts when none are configured.
 
+#[path = "support/runs.rs"]
+mod runs;
+
 use chrono::{DateTime, Duration, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use sitrep::app::{Console, frame_text};
@@ -135,4 +138,33 @@ fn without_alerts_configured_there_is_no_alerts_pane_or_summary_line() {
     focus_alerts(&mut c);
     let frame = frame_text(&c, 80, 24, false);
     assert!(frame.contains("6 Alerts") && frame.contains("not configured"), "{frame}");
+}
+
+fn press(c: &mut Console, code: KeyCode) {
+    c.on_key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+#[test]
+fn enter_on_an_alert_opens_the_runbook_it_names_with_master_from_its_labels() {
+    let mut c = console(firing());
+    let started = runs::keep_runs(&mut c);
+    press(&mut c, KeyCode::Char('6'));
+    // The critical RedisMasterDown is the first row; its sitrep_runbook is failover-redis.
+    press(&mut c, KeyCode::Enter);
+    assert_eq!(
+        runs::requests(&started),
+        [("failover-redis".to_string(), vec![("master".to_string(), "mymaster".to_string())], None)],
+        "the dry run, as :run"
+    );
+    assert_eq!(c.view.message, None, "nothing refused");
+
+    // An alert that names no runbook says how to make it name one; nothing starts.
+    let mut c = console(firing());
+    let started = runs::keep_runs(&mut c);
+    press(&mut c, KeyCode::Char('6'));
+    press(&mut c, KeyCode::Char('j'));
+    press(&mut c, KeyCode::Enter);
+    assert!(runs::requests(&started).is_empty());
+    let frame = frame_text(&c, 80, 24, false);
+    assert!(frame.contains("alert BackupOld names no runbook"), "{frame}");
 }

@@ -100,7 +100,7 @@ pub const LIVE: &[Binding<Action>] = &[
     Binding {
         keys: &[Code(KeyCode::Enter)],
         label: "enter",
-        help: "describe the selected pod with its events (esc closes)",
+        help: "describe the selected pod with its events (esc closes); on an alert, open the runbook it names",
         scope: Scope::Both,
         action: Action::Describe,
     },

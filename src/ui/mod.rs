@@ -249,6 +249,8 @@ impl ViewState {
             (Action::Command, _) => self.mode = Mode::Command(String::new()),
             (Action::ClearFilter, _) => self.filter.clear(),
             (Action::SortPods, _) if self.focus == SourceId::Pods => self.pod_sort = self.pod_sort.next(),
+            // Enter on an alert offers the runbook it names (the console's to open).
+            (Action::Describe, _) if self.focus == SourceId::Alerts => return ViewKey::Action(action),
             (Action::Describe | Action::SortPods, _) if self.focus != SourceId::Pods => return ViewKey::Outcome(KeyOutcome::Nothing),
             (Action::Move, KeyCode::Char('j') | KeyCode::Down) => *sel = sel.saturating_add(1),
             (Action::Move, _) => *sel = sel.saturating_sub(1),
