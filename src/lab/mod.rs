@@ -5,6 +5,7 @@ pub mod alertmanager;
 pub mod backup_tools;
 pub mod cli;
 pub mod kube;
+pub mod monitoring;
 
 pub mod config;
 pub mod control;
