@@ -246,9 +246,7 @@ impl Detector {
             }
         }
     }
-}
 
-impl Detector {
     /// Each firing alert (active or not yet processed); a silenced, inhibited or gone one is ok.
     fn alerts(&self, model: &Model, out: &mut Vec<Reading>) {
         use crate::model::AlertState;
