@@ -17,6 +17,7 @@ pub struct Config {
     pub sentinel: SentinelSource,
     pub queues: QueueSource,
     pub s3: S3Source,
+    pub alerts: AlertsSource,
     pub timeline: TimelineStoreConfig,
     pub thresholds: Thresholds,
     /// SITREP_TEST_PANIC (never from a file): the console panics after its first frame, so the
@@ -222,6 +223,22 @@ impl QueueSource {
     /// Where the queues live as configured: the url and its TLS files.
     pub fn settings(&self) -> QueueSettings {
         QueueSettings { url: self.url.clone(), tls: self.tls_files() }
+    }
+}
+
+/// Where alerts come from: Alertmanager API v2 base URLs (several allowed: an HA pair's alerts
+/// are shown once).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertsSource {
+    pub enabled: bool,
+    /// e.g. ["http://alertmanager-0:9093", "http://alertmanager-1:9093"].
+    pub alertmanager: Vec<String>,
+}
+
+impl Default for AlertsSource {
+    fn default() -> Self {
+        AlertsSource { enabled: true, alertmanager: vec![] }
     }
 }
 
@@ -580,6 +597,7 @@ impl Config {
                 self.queues.enabled && !self.queues.names.is_empty() && (!self.queues.url.is_empty() || !self.sentinel.addrs.is_empty())
             }
             SourceId::Backups => self.s3.enabled && !self.s3.bucket.is_empty(),
+            SourceId::Alerts => self.alerts.enabled && !self.alerts.alertmanager.is_empty(),
         }
     }
 
@@ -706,8 +724,18 @@ fn semantic_problems(path: &Path, text: &str, c: &Config) -> Vec<Problem> {
         }
     }
     for url in &c.postgres.patroni {
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
+        if !is_http_url(url) {
             bad("postgres", "patroni", format!("`{url}` is not an http(s) URL"), "write Patroni REST URLs like \"http://10.0.0.5:8008\"");
+        }
+    }
+    for url in &c.alerts.alertmanager {
+        if !is_http_url(url) {
+            bad(
+                "alerts",
+                "alertmanager",
+                format!("`{}` is not an http(s) URL", crate::sanitize::clean(url)),
+                "write each Alertmanager as its base URL, like \"http://10.0.0.9:9093\"",
+            );
         }
     }
     for m in &c.postgres.members {
@@ -843,6 +871,11 @@ fn first_tls_key(error: &str) -> &'static str {
         .filter_map(|k| error.find(k).map(|at| (at, k)))
         .min()
         .map_or("tls_ca_file", |(_, k)| k)
+}
+
+/// An http:// or https:// URL with a host (what Patroni's and Alertmanager's URLs must be).
+fn is_http_url(s: &str) -> bool {
+    reqwest::Url::parse(s.trim()).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty()))
 }
 
 fn looks_like_host_port(s: &str) -> bool {
@@ -1094,6 +1127,18 @@ mod tests {
         assert!(found.len() == 1 && found[0].line == 2 && !found[0].to_string().contains("s3cr3t"), "{found:?}");
         let found = problems("[queues]\nurl = \"http://q:6379\"\n");
         assert!(found.len() == 1 && found[0].what.contains("not a redis:// or rediss:// URL"), "{found:?}");
+    }
+
+    #[test]
+    fn alertmanager_urls_are_checked_and_switch_the_alerts_source_on() {
+        let found = problems("[alerts]\nalertmanager = [\"http://am-0:9093\", \"am-1:9093\", \"ftp://am-2\"]\n");
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found.iter().all(|p| p.line == 2 && p.fix.contains("http://")), "{found:?}");
+        assert!(found[0].what.contains("am-1:9093") && found[1].what.contains("ftp://am-2"), "{found:?}");
+        let (c, found) = parse(Path::new("x"), "[alerts]\nalertmanager = [\"https://am.internal\"]\n");
+        assert!(found.is_empty(), "{found:?}");
+        assert!(c.source_enabled(SourceId::Alerts));
+        assert!(!Config::default().source_enabled(SourceId::Alerts), "no [alerts]: no alerts source");
     }
 
     #[test]

@@ -51,6 +51,11 @@ enum Watch {
     RedisReplicas,
     /// Lost redundancy: a deployment with fewer available pods than desired ("ns/name").
     Capacity(String),
+    /// An Alertmanager alert, by its name and fingerprint.
+    Alert {
+        name: String,
+        fingerprint: String,
+    },
 }
 
 /// A state as seen now: a label that is compared, and words for the timeline.
@@ -133,7 +138,9 @@ impl Detector {
         }
         // Forget pods that are gone once they are back to ok.
         self.trackers.retain(|w, t| {
-            !matches!(w, Watch::Crashloop(_) | Watch::Capacity(_)) || t.committed.as_deref() != Some(OK) || t.candidate.is_some()
+            !matches!(w, Watch::Crashloop(_) | Watch::Capacity(_) | Watch::Alert { .. })
+                || t.committed.as_deref() != Some(OK)
+                || t.candidate.is_some()
         });
         found
     }
@@ -172,6 +179,7 @@ impl Detector {
         }
         self.queues(model, &mut out);
         self.backups(model, now, &mut out);
+        self.alerts(model, &mut out);
         for source in SourceId::ALL {
             match model.health(source) {
                 Health::Failing { error, .. } => out.push(reading(Watch::Source(source), "failing", error)),
@@ -286,6 +294,30 @@ impl Detector {
             }
         }
     }
+
+    /// Each firing alert (active or not yet processed); a silenced, inhibited or gone one is ok.
+    fn alerts(&self, model: &Model, out: &mut Vec<Reading>) {
+        use crate::model::AlertState;
+        let Some(alerts) = &model.alerts else { return };
+        let mut seen = Vec::new();
+        for a in &alerts.alerts {
+            let watch = Watch::Alert { name: a.name.clone(), fingerprint: a.fingerprint.clone() };
+            let (state, detail) = match a.state {
+                AlertState::Suppressed if a.silenced => (OK, "silenced".to_string()),
+                AlertState::Suppressed => (OK, "inhibited".to_string()),
+                AlertState::Active | AlertState::Unprocessed => {
+                    let severity = if a.severity.is_empty() { "no severity" } else { a.severity.as_str() };
+                    let summary = if a.summary.is_empty() { String::new() } else { format!(": {}", a.summary) };
+                    ("firing", format!("{severity}{summary}"))
+                }
+            };
+            out.push(reading(watch.clone(), state, detail));
+            seen.push(watch);
+        }
+        for watch in self.trackers.keys().filter(|w| matches!(w, Watch::Alert { .. }) && !seen.contains(w)) {
+            out.push(reading(watch.clone(), OK, "resolved".into()));
+        }
+    }
 }
 
 fn reading(watch: Watch, state: &str, detail: String) -> Reading {
@@ -330,6 +362,8 @@ fn describe(r: &Reading, previous: &str, at: DateTime<Utc>) -> Detection {
             (SourceId::Pods, format!("deployment {name} at full capacity again ({})", r.detail), true)
         }
         Watch::Capacity(name) => (SourceId::Pods, format!("deployment {name} short of capacity: {} (redundancy lost)", r.detail), false),
+        Watch::Alert { name, .. } if r.state == OK => (SourceId::Alerts, format!("alert {name} {}", r.detail), true),
+        Watch::Alert { name, .. } => (SourceId::Alerts, format!("alert {name} firing ({})", r.detail), false),
         Watch::Source(s) if r.state == OK => (*s, format!("source {} recovered", s.name()), true),
         Watch::Source(s) => (*s, format!("source {} failing: {}", s.name(), r.detail), false),
     };
@@ -612,6 +646,47 @@ mod tests {
         d.see(queue(1), 5);
         let whats = d.whats();
         assert_eq!(whats, vec![("source queues failing: connection refused".into(), false), ("source queues recovered".into(), true)]);
+    }
+
+    fn alerts(states: &[(&str, crate::model::AlertState, bool)]) -> Observation {
+        use crate::model::{AlertRow, AlertmanagerRow, AlertsSnapshot};
+        let alerts = states
+            .iter()
+            .map(|(name, state, silenced)| AlertRow {
+                fingerprint: format!("fp-{name}"),
+                name: (*name).into(),
+                severity: "critical".into(),
+                state: *state,
+                silenced: *silenced,
+                summary: format!("{name} summary"),
+                ..AlertRow::default()
+            })
+            .collect();
+        Observation::Alerts(AlertsSnapshot { alertmanagers: vec![AlertmanagerRow::default()], alerts })
+    }
+
+    #[test]
+    fn a_firing_alert_and_its_resolution_are_two_entries_and_a_silenced_one_none() {
+        use crate::model::AlertState::{Active, Suppressed};
+        let mut d = Drill::new();
+        d.see(alerts(&[]), 3).see(alerts(&[("RedisMasterDown", Active, false), ("Noise", Suppressed, true)]), 6);
+        d.see(alerts(&[("Noise", Suppressed, true)]), 6);
+        assert_eq!(
+            d.whats(),
+            vec![
+                ("alert RedisMasterDown firing (critical: RedisMasterDown summary)".into(), false),
+                ("alert RedisMasterDown resolved".into(), true),
+            ]
+        );
+        assert!(d.said.iter().all(|x| x.source == SourceId::Alerts));
+        // Flapping shorter than the fold says nothing; silencing a firing alert ends it as such.
+        let mut d = Drill::new();
+        for _ in 0..5 {
+            d.see(alerts(&[("Flappy", Active, false)]), 1).see(alerts(&[]), 1);
+        }
+        assert!(d.said.is_empty(), "{:?}", d.whats());
+        d.see(alerts(&[("Paged", Active, false)]), 6).see(alerts(&[("Paged", Suppressed, true)]), 6);
+        assert_eq!(d.whats()[1], ("alert Paged silenced".into(), true));
     }
 
     #[test]

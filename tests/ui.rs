@@ -1,9 +1,12 @@
 //! UI tests: the console drawn off-screen (ratatui TestBackend) from a Model driven by events,
 //! snapshotted with insta at 80x24 and 200x60, plus checks that hostile text never reaches the screen.
 
+#[path = "support/runs.rs"]
+mod runs;
+
 use chrono::{DateTime, Duration, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use sitrep::app::{Console, RunRequest, frame_text};
+use sitrep::app::{Console, frame_text};
 use sitrep::clock::Clock;
 use sitrep::config::Config;
 use sitrep::model::*;
@@ -399,27 +402,7 @@ fn the_timeline_filters_by_kind_and_turns_to_oldest_first() {
     insta::assert_snapshot!("timeline_overlay_oldest_first_80x24", frame_text(&c, 80, 24, false));
 }
 
-/// The runs the wizard asked to start, in order: the test answers for the runner.
-type Started = std::sync::Arc<std::sync::Mutex<Vec<RunRequest>>>;
-
-/// The console starts runs through the test: each request is kept, nothing touches an estate.
-fn keep_runs(c: &mut Console) -> Started {
-    let started = Started::default();
-    let kept = started.clone();
-    c.set_run_starter(Box::new(move |run| {
-        kept.lock().map_err(|e| e.to_string())?.push(run);
-        Ok(())
-    }));
-    started
-}
-
-/// A run request as the test compares it: runbook, params, typed text (None: the dry run).
-type Asked = (String, Vec<(String, String)>, Option<String>);
-
-fn requests(started: &Started) -> Vec<Asked> {
-    let runs = started.lock().map(|r| r.clone()).unwrap_or_default();
-    runs.into_iter().map(|r| (r.name, r.params.into_iter().collect(), r.typed)).collect()
-}
+use runs::{Started, keep_runs, requests};
 
 fn step(index: usize, state: StepPhase, text: &str) -> Event {
     Event::RunbookStep { index, state, text: text.into(), explain: String::new(), typed: None }

@@ -97,6 +97,7 @@ impl Console {
     fn act(&mut self, action: Action) -> KeyOutcome {
         match action {
             Action::Help => self.overlays.push(Overlay::Help),
+            Action::Describe if self.view.focus == crate::model::SourceId::Alerts => return self.open_alert_runbook(),
             Action::Describe => {
                 self.view.describe_scroll = 0;
                 self.overlays.push(Overlay::Describe);
@@ -110,6 +111,46 @@ impl Console {
             Action::ShowWizard if self.model.runbook.is_some() => self.overlays.push(Overlay::Wizard(WizardStage::Watching)),
             _ => return KeyOutcome::Nothing,
         }
+        KeyOutcome::Redraw
+    }
+
+    /// `enter` on an alert: the runbook its `sitrep_runbook` label or `runbook_url` names, opened
+    /// as `:run NAME k=v` opens it, with the parameters it declares taken from the alert's labels.
+    fn open_alert_runbook(&mut self) -> KeyOutcome {
+        let s = &self.settings;
+        let now = self.model.now.unwrap_or_else(|| self.clock.now());
+        let ctx = crate::ui::panes::PaneCtx {
+            model: &self.model,
+            view: &self.view,
+            theme: &s.theme,
+            thresholds: &s.config.thresholds,
+            now,
+            focused: true,
+        };
+        let found = crate::ui::panes::alerts::selected_alert(&ctx).map(|a| (a.name.clone(), a.runbook.clone(), a.labels.clone()));
+        let known = &self.view.runbook_names;
+        let why = match found {
+            None => "no alert selected".to_string(),
+            Some((alert, None, _)) => {
+                format!(
+                    "alert {alert} names no runbook: give it a sitrep_runbook label or a runbook_url annotation ending in a runbook's name"
+                )
+            }
+            Some((alert, Some(name), _)) if !known.contains(&name) => {
+                let near = crate::diag::closest(&name, known.iter().map(String::as_str))
+                    .map(|n| format!(" (did you mean {n}?)"))
+                    .unwrap_or_default();
+                format!("alert {alert} names runbook `{name}`, which is not in actions/{near}; :run lists them")
+            }
+            Some((_, Some(name), labels)) => match crate::runbook::find(&name) {
+                Ok(runbook) => {
+                    let params = crate::runbook::choices::from_labels(&runbook.params, &labels);
+                    return self.command(Ok(Command::Run { name, params }));
+                }
+                Err(e) => e.to_string(),
+            },
+        };
+        self.view.message = Some(why);
         KeyOutcome::Redraw
     }
 

@@ -5,6 +5,7 @@
 //! modules, so every rule about reaching a system exists once. Errors keep the server's own words;
 //! callers pass the text through `sources::clean` before it can reach the screen.
 
+pub mod alertmanager;
 pub mod kube;
 pub mod kube_auth;
 pub mod pg_tls;

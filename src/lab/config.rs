@@ -40,6 +40,7 @@ pub fn sitrep_toml(info: &LabInfo) -> String {
          [queues]\nenabled = true\nurl = \"\"\nnames = {queues}\n\n\
          [s3]\nenabled = true\nbucket = {bucket}\nregion = {region}\nendpoint = {endpoint}\n\
          profile = {profile}\ncredentials_file = {creds}\nforce_path_style = true\n\n\
+         [alerts]\nenabled = true\nalertmanager = {alertmanager}\n\n\
          [thresholds]\nrpo_secs = 300\n",
         dir = info.dir.display(),
         kubeconfig = quote(&info.kube.kubeconfig.display().to_string()),
@@ -56,6 +57,7 @@ pub fn sitrep_toml(info: &LabInfo) -> String {
         endpoint = quote(&info.s3.endpoint),
         profile = quote(&info.s3.profile),
         creds = quote(&info.s3.credentials_file.display().to_string()),
+        alertmanager = list(&info.ports.get("alertmanager").map(|p| format!("http://127.0.0.1:{p}")).into_iter().collect::<Vec<_>>()),
     )
 }
 

@@ -1,9 +1,11 @@
 //! The real-parts lab: real Postgres+Patroni, Redis+Sentinels, an S3 server and a Kubernetes API stand-in.
 //! Used by `sitrep lab`, the demo, the drills and the integration tests; see docs/lab.md.
 
+pub mod alertmanager;
 pub mod backup_tools;
 pub mod cli;
 pub mod kube;
+pub mod monitoring;
 
 pub mod config;
 pub mod control;

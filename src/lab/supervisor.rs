@@ -122,6 +122,7 @@ pub struct Estate {
     pub(super) children: Children,
     pub(super) pg: PostgresPlan,
     pub(super) redis: RedisPlan,
+    pub(super) monitoring: super::monitoring::MonitoringPlan,
     pub(super) sentinel_direct: Vec<String>,
     pub(super) s3_endpoint: String,
     pub(super) s3: aws_sdk_s3::Client,
@@ -140,7 +141,7 @@ impl Estate {
         let tools = Toolbox::find()?;
         let dir = opts.dir.clone();
         claim_dir(&dir, user)?;
-        let p = super::ports::free_ports(12)?;
+        let p = super::ports::free_ports(15)?;
         let scope = format!("lab-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
         let secret = || uuid::Uuid::new_v4().simple().to_string()[..16].to_string();
         let s3_endpoint = format!("http://127.0.0.1:{}", p[11]);
@@ -161,6 +162,13 @@ impl Estate {
         };
         let redis = RedisPlan { dir: dir.clone(), master_port: p[6], replica_port: p[7], sentinel_ports: p[8..11].to_vec() };
         let sentinel_direct = redis.sentinel_ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+        let monitoring = super::monitoring::MonitoringPlan {
+            dir: dir.clone(),
+            alertmanager_port: p[12],
+            prometheus_port: p[13],
+            exporter_port: p[14],
+            redis: [redis.master_port, redis.replica_port].iter().map(|p| format!("127.0.0.1:{p}")).collect(),
+        };
         Ok(Estate {
             children: Children::new(&dir.join("logs")),
             s3: super::s3::client(&s3_endpoint),
@@ -168,6 +176,7 @@ impl Estate {
             tools,
             pg,
             redis,
+            monitoring,
             sentinel_direct,
             s3_endpoint,
             traffic: Arc::default(),
@@ -210,6 +219,10 @@ impl Estate {
         for i in 0..3 {
             self.spawn(self.redis.sentinel_spec(&self.tools, i)?)?;
         }
+        // The monitoring stack (issue 15): exporter, Alertmanager, Prometheus with the Redis rules.
+        self.spawn(self.monitoring.exporter_spec()?)?;
+        self.spawn(self.monitoring.alertmanager_spec()?)?;
+        self.spawn(self.monitoring.prometheus_spec()?)?;
         super::postgres::wait_etcd(&self.pg.etcd_url(), Duration::from_secs(20)).await?;
         for m in &self.pg.members {
             self.spawn(self.pg.patroni_spec(m, &self.tools, user)?)?;
@@ -425,6 +438,9 @@ impl Estate {
         }
         ports.insert("sentinel-0-proxy".into(), port_of(&proxy));
         ports.insert("moto".into(), port_of(&self.s3_endpoint));
+        ports.insert("alertmanager".into(), self.monitoring.alertmanager_port);
+        ports.insert("prometheus".into(), self.monitoring.prometheus_port);
+        ports.insert("redis-exporter".into(), self.monitoring.exporter_port);
         ports.insert("kube".into(), port_of(&kube));
         ports.insert("control".into(), port_of(&control.0));
         let mut sentinels = vec![proxy];

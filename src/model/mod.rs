@@ -1,6 +1,7 @@
 //! The Model: plain data the screen is drawn from, changed only by `Model::apply(Event)`.
 //! Pure and cheap: tests and replay drive it without a runtime.
 
+pub mod alerts;
 pub mod backups;
 pub mod pods;
 pub mod queues;
@@ -12,6 +13,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 
+pub use alerts::{AlertRow, AlertState, AlertmanagerRow, AlertsSnapshot};
 pub use backups::{BackupItem, BackupKind, BackupsSnapshot};
 pub use pods::{DeploymentRow, KubeEventRow, PodRow, PodsSnapshot};
 pub use queues::{PriorityDepth, QueueRow, QueuesSnapshot};
@@ -26,10 +28,12 @@ pub enum SourceId {
     Sentinel,
     Queues,
     Backups,
+    Alerts,
 }
 
 impl SourceId {
-    pub const ALL: [SourceId; 5] = [SourceId::Pods, SourceId::Replication, SourceId::Sentinel, SourceId::Queues, SourceId::Backups];
+    pub const ALL: [SourceId; 6] =
+        [SourceId::Pods, SourceId::Replication, SourceId::Sentinel, SourceId::Queues, SourceId::Backups, SourceId::Alerts];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -38,6 +42,7 @@ impl SourceId {
             SourceId::Sentinel => "sentinel",
             SourceId::Queues => "queues",
             SourceId::Backups => "backups",
+            SourceId::Alerts => "alerts",
         }
     }
 }
@@ -50,6 +55,7 @@ pub enum Observation {
     Sentinel(SentinelSnapshot),
     Queues(QueuesSnapshot),
     Backups(BackupsSnapshot),
+    Alerts(AlertsSnapshot),
 }
 
 impl Observation {
@@ -60,6 +66,7 @@ impl Observation {
             Observation::Sentinel(_) => SourceId::Sentinel,
             Observation::Queues(_) => SourceId::Queues,
             Observation::Backups(_) => SourceId::Backups,
+            Observation::Alerts(_) => SourceId::Alerts,
         }
     }
 }
@@ -451,6 +458,9 @@ pub struct Model {
     pub sentinel: Option<SentinelSnapshot>,
     pub queues: Option<QueuesSnapshot>,
     pub backups: Option<BackupsSnapshot>,
+    pub alerts: Option<AlertsSnapshot>,
+    /// Each Alertmanager's own answers, by URL.
+    pub alertmanager_health: BTreeMap<String, RowHealth>,
     /// Worst standby replay lag (seconds) over time.
     pub lag_history: Series,
     /// Each Postgres member's own SQL answers, by member name.
@@ -613,6 +623,12 @@ impl Model {
                 self.queues = Some(s);
             }
             Observation::Backups(s) => self.backups = Some(s),
+            Observation::Alerts(s) => {
+                for row in &s.alertmanagers {
+                    self.alertmanager_health.entry(row.url.clone()).or_default().record(at, row.error.is_none());
+                }
+                self.alerts = Some(s);
+            }
         }
     }
 
@@ -636,6 +652,12 @@ impl Model {
             (Some(at), _) => Health::Fresh { at },
             (None, _) => Health::Waiting,
         }
+    }
+
+    /// Whether a source has been heard from (answered or failed) and is not switched off: an
+    /// optional source (alerts) is drawn only then, so a console without it looks as before.
+    pub fn reported(&self, source: SourceId) -> bool {
+        self.sources.get(&source).is_some_and(|s| !s.disabled && (s.last_ok.is_some() || s.failing.is_some()))
     }
 
     fn stale_after(&self) -> Duration {

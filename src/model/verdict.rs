@@ -414,6 +414,27 @@ pub fn sentinel(s: &SentinelSnapshot) -> Level {
     sentinel_alarms(s).into_iter().map(SentinelAlarm::level).max().unwrap_or_default()
 }
 
+/// An alert's level from its `severity` label: what pages is critical, a warning warns, info and
+/// none are news. A firing alert with a severity sitrep does not know still warns (someone wrote
+/// the rule to be seen); a silenced or inhibited one is muted whatever its severity.
+pub fn alert(a: &super::AlertRow) -> Level {
+    if a.state == super::AlertState::Suppressed {
+        return Level::Ok;
+    }
+    match a.severity.to_ascii_lowercase().as_str() {
+        "critical" | "crit" | "page" | "error" | "high" | "p1" => Level::Crit,
+        "info" | "informational" | "none" | "low" => Level::Ok,
+        _ => Level::Warn,
+    }
+}
+
+/// The alerts as a whole: the worst alert, and at least a warning while an Alertmanager does not
+/// answer (what it would say is unknown).
+pub fn alerts(s: &super::AlertsSnapshot) -> Level {
+    let worst = s.alerts.iter().map(alert).max().unwrap_or_default();
+    if s.reachable() < s.alertmanagers.len() { worst.max(Level::Warn) } else { worst }
+}
+
 /// Whether an achieved recovery time or data-loss window meets its objective.
 pub fn objective_met(target_secs: u64, achieved_secs: i64) -> bool {
     achieved_secs <= target_secs as i64
@@ -513,6 +534,20 @@ mod tests {
             ..ReplicationSnapshot::default()
         };
         assert_eq!(member_alarms(&two_primaries), vec![MemberAlarm::SplitBrain(vec!["pg-0".into(), "pg-1".into()])]);
+    }
+
+    #[test]
+    fn an_alert_is_judged_by_its_severity_and_a_silenced_one_is_muted() {
+        use super::super::{AlertRow, AlertState, AlertmanagerRow, AlertsSnapshot};
+        let row = |severity: &str, state| AlertRow { severity: severity.into(), state, ..AlertRow::default() };
+        assert_eq!(alert(&row("critical", AlertState::Active)), Level::Crit);
+        assert_eq!(alert(&row("warning", AlertState::Unprocessed)), Level::Warn);
+        assert_eq!(alert(&row("", AlertState::Active)), Level::Warn, "no severity still warns");
+        assert_eq!(alert(&row("info", AlertState::Active)), Level::Ok);
+        assert_eq!(alert(&row("critical", AlertState::Suppressed)), Level::Ok);
+        let dead = AlertmanagerRow { url: "http://am-2:9093".into(), error: Some("refused".into()) };
+        let snap = AlertsSnapshot { alertmanagers: vec![AlertmanagerRow::default(), dead], alerts: vec![row("info", AlertState::Active)] };
+        assert_eq!(alerts(&snap), Level::Warn, "an unreachable Alertmanager is at least a warning");
     }
 
     #[test]

@@ -200,3 +200,32 @@ mod tests {
         assert!(why_none(&m, ParamSource::Revisions).contains("type `previous`"));
     }
 }
+
+/// The parameters an alert fills: each declared parameter whose name is one of the alert's labels
+/// (`master` from `master="mymaster"`); the others are picked or defaulted as for `:run`.
+pub fn from_labels(params: &[super::spec::ParamSpec], labels: &[(String, String)]) -> crate::runbook::template::Vars {
+    params
+        .iter()
+        .filter_map(|p| labels.iter().find(|(k, v)| *k == p.name && !v.is_empty()).map(|(_, v)| (p.name.clone(), sanitize(v))))
+        .collect()
+}
+
+#[cfg(test)]
+mod alert_label_tests {
+    use super::*;
+
+    #[test]
+    fn only_declared_parameters_are_taken_from_the_labels() {
+        let param = |name: &str| super::super::spec::ParamSpec {
+            name: name.into(),
+            description: String::new(),
+            from: None,
+            default: None,
+            ask: false,
+        };
+        let labels =
+            [("master".to_string(), "cache".to_string()), ("severity".into(), "critical".into()), ("replicas".into(), String::new())];
+        let vars = from_labels(&[param("master"), param("replicas")], &labels);
+        assert_eq!(vars.into_iter().collect::<Vec<_>>(), vec![("master".to_string(), "cache".to_string())]);
+    }
+}

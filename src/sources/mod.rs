@@ -1,6 +1,7 @@
 //! Collectors: one task per source, each with its own timeout and backoff, sending Events.
 //! They never touch UI state; a dead or slow backend only ever shows up as `SourceFailed`.
 
+pub mod alerts;
 pub mod backups;
 pub mod kube;
 pub mod postgres;
@@ -40,6 +41,7 @@ pub fn spawn_all(config: &Config, clock: Clock, tx: UnboundedSender<Event>) -> V
                 tokio::spawn(poll(source, timing, clock, tx, queues::Collector::new(&config.queues, &config.sentinel_settings(), t)))
             }
             SourceId::Backups => tokio::spawn(poll(source, timing, clock, tx, backups::Collector::new(&config.s3))),
+            SourceId::Alerts => tokio::spawn(poll(source, timing, clock, tx, alerts::Collector::new(&config.alerts, t))),
         };
         tasks.push(task);
     }

@@ -10,7 +10,7 @@ use crate::timeline::entry::{IncidentStatus, Severity};
 pub enum Command {
     /// `:q`, `:quit`, `:q!`.
     Quit,
-    /// `:pods`, `:replication` (`:pg`), `:sentinel` (`:redis`), `:queues`, `:backups`.
+    /// `:pods`, `:replication` (`:pg`), `:sentinel` (`:redis`), `:queues`, `:backups`, `:alerts`.
     Focus(SourceId),
     /// `:ns NAME` shows one namespace; `:ns all` (or `:ns`) every one.
     Namespace(Option<String>),
@@ -86,7 +86,7 @@ pub struct CommandSpec {
     pub scope: Scope,
 }
 
-const FOCUS_NAMES: &[&str] = &["pods", "replication", "sentinel", "queues", "backups", "pg", "redis"];
+const FOCUS_NAMES: &[&str] = &["pods", "replication", "sentinel", "queues", "backups", "alerts", "pg", "redis"];
 
 /// Every `:` command.
 pub const COMMANDS: &[CommandSpec] = &[

@@ -47,7 +47,7 @@ pub fn lookup<A: Copy>(table: &[Binding<A>], key: &KeyEvent) -> Option<A> {
 /// (which pane, which direction).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
-    /// `1`-`5` that pane, tab the next, shift-tab the previous.
+    /// `1`-`6` that pane, tab the next, shift-tab the previous.
     Focus,
     /// j k / ↓ ↑.
     Move,
@@ -70,9 +70,9 @@ use Keys::{Char, Code};
 /// The live console's keys, in the order the help lists them.
 pub const LIVE: &[Binding<Action>] = &[
     Binding {
-        keys: &[Keys::Range('1', '5'), Code(KeyCode::Tab), Code(KeyCode::BackTab)],
-        label: "1-5 / tab / shift-tab",
-        help: "focus pods, replication, sentinel, queues, backups",
+        keys: &[Keys::Range('1', '6'), Code(KeyCode::Tab), Code(KeyCode::BackTab)],
+        label: "1-6 / tab / shift-tab",
+        help: "focus pods, replication, sentinel, queues, backups, alerts",
         scope: Scope::Both,
         action: Action::Focus,
     },
@@ -100,7 +100,7 @@ pub const LIVE: &[Binding<Action>] = &[
     Binding {
         keys: &[Code(KeyCode::Enter)],
         label: "enter",
-        help: "describe the selected pod with its events (esc closes)",
+        help: "describe the selected pod with its events (esc closes); on an alert, open the runbook it names",
         scope: Scope::Both,
         action: Action::Describe,
     },
@@ -135,7 +135,7 @@ pub const LIVE: &[Binding<Action>] = &[
     Binding {
         keys: &[Char(':')],
         label: ":",
-        help: "jump: :pods :replication :sentinel :queues :backups, :q quits",
+        help: "jump: :pods :replication :sentinel :queues :backups :alerts, :q quits",
         scope: Scope::Both,
         action: Action::Command,
     },

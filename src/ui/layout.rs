@@ -26,12 +26,13 @@ pub enum PaneId {
 }
 
 impl PaneId {
-    pub const ALL: [PaneId; 8] = [
+    pub const ALL: [PaneId; 9] = [
         PaneId::Source(SourceId::Pods),
         PaneId::Source(SourceId::Replication),
         PaneId::Source(SourceId::Sentinel),
         PaneId::Source(SourceId::Queues),
         PaneId::Source(SourceId::Backups),
+        PaneId::Source(SourceId::Alerts),
         PaneId::Summary,
         PaneId::Focused,
         PaneId::Timeline,
@@ -142,14 +143,26 @@ impl View {
 
     /// Splits `area` into (pane, rect) pairs.
     pub fn split(&self, area: Rect) -> Vec<(PaneId, Rect)> {
-        let rows = Layout::default().direction(Direction::Vertical).constraints(self.rows.iter().map(|r| r.size)).split(area);
+        self.split_shown(area, |_| true)
+    }
+
+    /// The same with only the panes `shown` keeps (an optional source not configured is absent):
+    /// the others of a row share its width, and a row left empty gives its height away.
+    pub fn split_shown(&self, area: Rect, shown: impl Fn(PaneId) -> bool) -> Vec<(PaneId, Rect)> {
+        let kept: Vec<(Constraint, Vec<PaneId>)> = self
+            .rows
+            .iter()
+            .map(|r| (r.size, r.panes.iter().copied().filter(|p| shown(*p)).collect::<Vec<_>>()))
+            .filter(|(_, panes)| !panes.is_empty())
+            .collect();
+        let rows = Layout::default().direction(Direction::Vertical).constraints(kept.iter().map(|(size, _)| *size)).split(area);
         let mut out = Vec::new();
-        for (row, rect) in self.rows.iter().zip(rows.iter()) {
+        for ((_, panes), rect) in kept.iter().zip(rows.iter()) {
             let cols = Layout::default()
                 .direction(Direction::Horizontal)
-                .constraints(row.panes.iter().map(|_| Constraint::Ratio(1, row.panes.len() as u32)))
+                .constraints(panes.iter().map(|_| Constraint::Ratio(1, panes.len() as u32)))
                 .split(*rect);
-            out.extend(row.panes.iter().copied().zip(cols.iter().copied()));
+            out.extend(panes.iter().copied().zip(cols.iter().copied()));
         }
         out
     }
@@ -234,7 +247,7 @@ mod tests {
         let problems = View::parse(&DataFile { name: "x".into(), path: "views/x.toml".into(), text: text.into() }).expect_err("bad view");
         assert_eq!(problems[0].what, "unknown pane `pg`");
         assert!(
-            problems[0].fix.contains("valid panes: pods, replication, sentinel, queues, backups, summary, focused, timeline"),
+            problems[0].fix.contains("valid panes: pods, replication, sentinel, queues, backups, alerts, summary, focused, timeline"),
             "{}",
             problems[0].fix
         );

@@ -239,6 +239,8 @@ impl ViewState {
             (Action::Command, _) => self.mode = Mode::Command(String::new()),
             (Action::ClearFilter, _) => self.filter.clear(),
             (Action::SortPods, _) if self.focus == SourceId::Pods => self.pod_sort = self.pod_sort.next(),
+            // Enter on an alert offers the runbook it names (the console's to open).
+            (Action::Describe, _) if self.focus == SourceId::Alerts => return ViewKey::Action(action),
             (Action::Describe | Action::SortPods, _) if self.focus != SourceId::Pods => return ViewKey::Outcome(KeyOutcome::Nothing),
             (Action::Move, KeyCode::Char('j') | KeyCode::Down) => *sel = sel.saturating_add(1),
             (Action::Move, _) => *sel = sel.saturating_sub(1),
@@ -246,7 +248,7 @@ impl ViewState {
             (Action::Jump, _) => *sel = usize::MAX / 2,
             (Action::Focus, KeyCode::Tab) => self.focus = cycle(self.focus, 1),
             (Action::Focus, KeyCode::BackTab) => self.focus = cycle(self.focus, SourceId::ALL.len() - 1),
-            (Action::Focus, KeyCode::Char(c @ '1'..='5')) => self.focus = SourceId::ALL[(c as usize) - ('1' as usize)],
+            (Action::Focus, KeyCode::Char(c @ '1'..='6')) => self.focus = SourceId::ALL[(c as usize) - ('1' as usize)],
             (Action::Focus, _) => return ViewKey::Outcome(KeyOutcome::Nothing),
             (Action::Describe | Action::SortPods | Action::Timeline | Action::Note | Action::ShowWizard | Action::Help, _) => {
                 return ViewKey::Action(action);
@@ -380,7 +382,9 @@ pub fn render(f: &mut Frame, model: &Model, view: &ViewState, screen: &Screen, n
     f.render_widget(Paragraph::new(Line::from(bar)), top);
     match layout::choose(screen.views, screen.view_name, area.width, area.height) {
         Some(v) => {
-            for (pane, rect) in v.split(body) {
+            // Alerts are optional: their pane is absent until the source is configured and heard from.
+            let shown = |p: PaneId| p != PaneId::Source(SourceId::Alerts) || model.reported(SourceId::Alerts);
+            for (pane, rect) in v.split_shown(body, shown) {
                 draw_pane(f, pane, rect, model, view, screen, now);
             }
         }
@@ -411,6 +415,7 @@ fn draw_pane(f: &mut Frame, pane: PaneId, rect: Rect, model: &Model, view: &View
         SourceId::Sentinel => panes::sentinel::draw(f, rect, &ctx),
         SourceId::Queues => panes::queues::draw(f, rect, &ctx),
         SourceId::Backups => panes::backups::draw(f, rect, &ctx),
+        SourceId::Alerts => panes::alerts::draw(f, rect, &ctx),
     }
 }
 
@@ -429,7 +434,7 @@ fn status_line<'a>(view: &ViewState, theme: &Theme) -> Line<'a> {
             if let Some(m) = &view.message {
                 return Line::from(Span::styled(m.clone(), theme.warn));
             }
-            let mut spans = vec![Span::styled(" ? help  1-5 panes  / filter  : jump  q quit", theme.muted)];
+            let mut spans = vec![Span::styled(" ? help  1-6 panes  / filter  : jump  q quit", theme.muted)];
             if let Some(ns) = &view.namespace {
                 spans.push(Span::styled(format!("   namespace: {ns}"), theme.warn));
             }
@@ -481,9 +486,13 @@ mod tests {
         v.on_key(key(KeyCode::Tab));
         assert_eq!(v.focus, SourceId::Backups);
         v.on_key(key(KeyCode::Tab));
+        assert_eq!(v.focus, SourceId::Alerts);
+        v.on_key(key(KeyCode::Tab));
         assert_eq!(v.focus, SourceId::Pods);
         v.on_key(key(KeyCode::BackTab));
-        assert_eq!(v.focus, SourceId::Backups);
+        assert_eq!(v.focus, SourceId::Alerts);
+        v.on_key(key(KeyCode::Char('6')));
+        assert_eq!(v.focus, SourceId::Alerts);
     }
 
     #[test]

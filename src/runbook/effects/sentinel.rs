@@ -8,7 +8,11 @@ use crate::model::SentinelSnapshot;
 use crate::model::verdict;
 
 fn settings(ctx: &Ctx) -> Result<SentinelSettings, EffectError> {
-    let s = ctx.config.sentinel_settings();
+    let mut s = ctx.config.sentinel_settings();
+    // A runbook's `master` parameter (failover-redis; an alert's label can fill it) names the master.
+    if let Some(m) = ctx.vars.get("master").filter(|m| !m.trim().is_empty()) {
+        s.master = m.trim().to_string();
+    }
     if s.master.is_empty() || s.addrs.is_empty() {
         return Err(super::input("no Sentinel configured; set [sentinel] addrs and master in sitrep.toml"));
     }

@@ -257,6 +257,9 @@ async fn read_once(ctx: &Ctx, source: SourceId) -> Option<Result<Observation, Ba
         })
         .await
         .map(Observation::Backups),
+        SourceId::Alerts => {
+            within(d, backends::alertmanager::AlertReader::new(&c.alerts.alertmanager, t).read()).await.map(Observation::Alerts)
+        }
     })
 }
 

@@ -1,6 +1,7 @@
 //! One pane = one file: each reads the Model and the view state and draws into its area.
 //! Panes never do IO and own nothing but what the view state gives them.
 
+pub mod alerts;
 pub mod backups;
 pub mod pods;
 pub mod queues;

@@ -15,10 +15,23 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
     let block = Block::default().borders(Borders::ALL).border_style(ctx.theme.border).title(Span::styled(" sitrep ", ctx.theme.accent));
     let inner = block.inner(area);
+    // Alerts are optional: absent until configured and heard from; where the strip has no line
+    // for them (80x24), their headline rides in its top border.
+    let alerts = ctx.model.reported(SourceId::Alerts);
+    let alerts_in_border = alerts && (inner.height as usize) < SourceId::ALL.len();
+    let block = if alerts_in_border {
+        let (b, _) = short_badge(&ctx.model.health(SourceId::Alerts), ctx.theme, ctx.now);
+        let (text, style) = headline(ctx.model, SourceId::Alerts, ctx);
+        let room = (area.width as usize).saturating_sub(20);
+        block.title_top(Line::from(Span::styled(fit(&format!(" 6 alerts {b} · {text} "), room), style)).right_aligned())
+    } else {
+        block
+    };
     f.render_widget(block, area);
     let lines: Vec<Line> = SourceId::ALL
         .iter()
         .enumerate()
+        .filter(|(_, source)| **source != SourceId::Alerts || (alerts && !alerts_in_border))
         .map(|(i, source)| {
             let (b, bstyle) = short_badge(&ctx.model.health(*source), ctx.theme, ctx.now);
             let (text, style) = headline(ctx.model, *source, ctx);
@@ -114,6 +127,21 @@ pub fn headline(model: &Model, source: SourceId, ctx: &PaneCtx) -> (String, Styl
                 s.wal_gaps.len(),
             );
             (text, th.level(verdict::backups(t, s, ctx.now)))
+        }),
+        SourceId::Alerts => model.alerts.as_ref().map_or_else(none, |s| {
+            // The worst firing alert names the line.
+            let mut firing: Vec<_> = s.firing().collect();
+            firing.sort_by_key(|a| std::cmp::Reverse(verdict::alert(a)));
+            let lead = match firing.as_slice() {
+                [] => "nothing firing".to_string(),
+                [one] => format!("1 firing: {}", one.name),
+                [first, rest @ ..] => format!("{} firing: {} +{}", firing.len(), first.name, rest.len()),
+            };
+            let pending = s.alerts.iter().filter(|a| a.state == crate::model::AlertState::Unprocessed).count();
+            let muted = s.alerts.len() - firing.len() - pending;
+            let pending = if pending > 0 { format!(" · {pending} pending") } else { String::new() };
+            let text = format!("{lead}{pending} · {muted} muted · {}/{} alertmanagers", s.reachable(), s.alertmanagers.len());
+            (text, th.level(verdict::alerts(s)))
         }),
     }
 }
