@@ -224,9 +224,51 @@ fn a_wrong_token_names_the_cluster_the_user_the_servers_words_and_the_fix() {
     let refused = estate.gate.refused();
     let e = sitrep_error(&estate.kubeconfig("wrong", estate.ca_file(), UserAuth::Token(WRONG_TOKEN.into())));
     assert!(estate.gate.refused() > refused, "the stand-in refused nothing");
-    for part in [&format!("cluster \"{CONTEXT}\""), &format!("user \"{USER}\""), "Unauthorized (401)", "users[].user.token"] {
+    for part in [&format!("user \"{USER}\" of cluster \"{CONTEXT}\""), "Unauthorized (401)", "users[].user.token"] {
         assert!(e.contains(part), "no {part:?} in: {e}");
     }
+    // The pods pane says the same: the collector's failure, as the console receives it.
+    let failed = collector_failure(&estate.file("wrong.kubeconfig"));
+    eprintln!("the pods pane says: {failed}");
+    no_secret_in(&failed);
+    for part in [&format!("user \"{USER}\" of cluster \"{CONTEXT}\""), "Unauthorized (401)", "put a valid one in the kubeconfig"] {
+        assert!(failed.contains(part), "no {part:?} in: {failed}");
+    }
+    assert!(!failed.ends_with('…'), "the pane cuts the fix: {failed}");
+}
+
+/// sitrep's kube collector on NS with `kubeconfig`, refreshing each second, sending to `tx`.
+fn collector(kubeconfig: &Path, tx: tokio::sync::mpsc::UnboundedSender<sitrep::model::Event>) -> impl Future<Output = ()> + use<> {
+    let config = sitrep::config::KubeSource {
+        enabled: true,
+        kubeconfig: kubeconfig.display().to_string(),
+        context: String::new(),
+        namespaces: vec![NS.into()],
+    };
+    let pace = sitrep::sources::kube::Pace { refresh: Duration::from_secs(1), timeout: Duration::from_secs(5) };
+    sitrep::sources::kube::run(config, pace, sitrep::clock::Clock::Real, tx)
+}
+
+/// The first failure the kube collector reports with `kubeconfig`.
+fn collector_failure(kubeconfig: &Path) -> String {
+    use sitrep::model::{Event, SourceId};
+    runtime().block_on(async {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let collector = tokio::spawn(collector(kubeconfig, tx));
+        let failure = tokio::time::timeout(T, async {
+            loop {
+                match rx.recv().await {
+                    Some(Event::SourceFailed { source: SourceId::Pods, error, .. }) => return error,
+                    Some(_) => {}
+                    None => return "the collector ended".to_string(),
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| "no failure within 10s".to_string());
+        collector.abort();
+        failure
+    })
 }
 
 #[test]
@@ -234,7 +276,7 @@ fn an_untrusted_ca_says_certificate_verify_failed_and_which_key_to_set() {
     let estate = estate();
     let kubeconfig = estate.kubeconfig("untrusted", ClusterTrust::CaFile(estate.file("other.crt")), UserAuth::Token(TOKEN.into()));
     let e = sitrep_error(&kubeconfig);
-    for part in [&format!("cluster \"{CONTEXT}\""), "certificate verify failed", "UnknownIssuer", "set certificate-authority"] {
+    for part in [&format!("of cluster \"{CONTEXT}\""), "certificate verify failed", "UnknownIssuer", "set certificate-authority"] {
         assert!(e.contains(part), "no {part:?} in: {e}");
     }
 }
@@ -245,9 +287,14 @@ fn an_expired_exec_token_says_unauthorized_and_to_run_the_plugin() {
     let plugin = estate.plugin("stale-get-token", Some(Duration::from_secs(60)));
     let e = sitrep_error(&estate.kubeconfig("stale", estate.ca_file(), plugin));
     let run = format!("run `{} --cluster-name {CONTEXT}` yourself", estate.file("stale-get-token").display());
-    for part in [&format!("cluster \"{CONTEXT}\""), &format!("user \"{USER}\""), "Unauthorized (401)", "exec plugin", &run] {
+    for part in
+        [&format!("user \"{USER}\" of cluster \"{CONTEXT}\""), "Unauthorized (401)", "the exec plugin gave an expired or wrong token", &run]
+    {
         assert!(e.contains(part), "no {part:?} in: {e}");
     }
+    let failed = collector_failure(&estate.file("stale.kubeconfig"));
+    eprintln!("the pods pane says: {failed}");
+    assert!(failed.contains(&run) && !failed.ends_with('…'), "the pane must keep the fix: {failed}");
 }
 
 #[test]
@@ -263,17 +310,10 @@ fn a_watch_lives_across_exec_token_refreshes() {
     let estate = estate();
     let kubeconfig = estate.kubeconfig("watch", estate.ca_file(), estate.plugin("watch-get-token", None));
     let runs = || std::fs::read_to_string(estate.file("watch-get-token.runs")).map(|t| t.lines().count()).unwrap_or(0);
-    let config = sitrep::config::KubeSource {
-        enabled: true,
-        kubeconfig: kubeconfig.display().to_string(),
-        context: String::new(),
-        namespaces: vec![NS.into()],
-    };
-    let pace = sitrep::sources::kube::Pace { refresh: Duration::from_secs(1), timeout: Duration::from_secs(5) };
     let rt = runtime();
     rt.block_on(async {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let collector = tokio::spawn(sitrep::sources::kube::run(config, pace, sitrep::clock::Clock::Real, tx));
+        let collector = tokio::spawn(collector(&kubeconfig, tx));
         // A test client of its own (the token form) makes a change every second.
         let maker = estate.kubeconfig("maker", estate.ca_file(), UserAuth::Token(TOKEN.into()));
         let maker = sitrep::backends::kube::client(&maker.display().to_string(), "", T).await;

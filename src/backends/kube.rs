@@ -97,6 +97,19 @@ pub fn error(what: &str, e: kube::Error) -> BackendError {
     }
 }
 
+/// A watch's failure as a pane shows it: an auth or TLS problem by itself (it names the cluster,
+/// the user and the fix, and must fit one line), anything else after `watch: `.
+pub fn watch_error(e: &kube::runtime::watcher::Error) -> String {
+    use kube::runtime::watcher::Error as W;
+    let problem = match e {
+        W::InitialListFailed(kube::Error::Service(b))
+        | W::WatchStartFailed(kube::Error::Service(b))
+        | W::WatchFailed(kube::Error::Service(b)) => b.downcast_ref::<AuthProblem>(),
+        _ => None,
+    };
+    problem.map_or_else(|| format!("watch: {e}"), ToString::to_string)
+}
+
 /// For `map_err`: an API error on `what`.
 pub fn err(what: &str) -> impl FnOnce(kube::Error) -> BackendError + '_ {
     move |e| error(what, e)

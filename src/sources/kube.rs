@@ -81,7 +81,7 @@ async fn watch(config: &KubeSource, pace: Pace, client: Client, clock: &Clock, t
                 Some(Ok(settled)) => { if settled { dirty.store(true, Ordering::Relaxed); synced = true; } failing = false; }
                 Some(Err(e)) => {
                     failing = true;
-                    if tx.send(failed(SourceId::Pods, clock, &format!("watch: {e}"))).is_err() { return; }
+                    if tx.send(failed(SourceId::Pods, clock, &backend::watch_error(&e))).is_err() { return; }
                     tokio::time::sleep(pace.refresh).await;
                 }
                 None => return,
