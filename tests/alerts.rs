@@ -93,20 +93,20 @@ fn alerts_of_an_ha_pair_show_once_and_a_dead_alertmanager_is_named_with_its_erro
         // Both members of the pair get every alert, as Prometheus sends to each.
         post(&http, am0, "alerts", &alerts).await;
         post(&http, am1, "alerts", &alerts).await;
-        // A silence on am-0 only: the merged row is still marked silenced.
+        // A silence on am-1 only (the second asked): the merged row is still marked silenced.
         let now = Utc::now();
         let silence = serde_json::json!({
             "matchers": [{"name": "alertname", "value": "QueueBacklog", "isRegex": false, "isEqual": true}],
             "startsAt": now.to_rfc3339(), "endsAt": (now + chrono::Duration::hours(1)).to_rfc3339(),
             "createdBy": "sitrep-test", "comment": "known backlog",
         });
-        post(&http, am0, "silences", &silence).await;
+        post(&http, am1, "silences", &silence).await;
 
         let live = [format!("http://127.0.0.1:{am0}"), format!("http://127.0.0.1:{am1}/")];
         let dead_url = format!("http://127.0.0.1:{dead}");
         let mut urls = live.to_vec();
         urls.push(dead_url.clone());
-        // The silence takes effect when am-0 next evaluates the alert; wait for it (bounded).
+        // The silence takes effect when am-1 next evaluates the alert; wait for it (bounded).
         let deadline = Instant::now() + Duration::from_secs(20);
         let snap = loop {
             let snap = collect(dir, &urls).await.expect("two of three answer");
@@ -125,7 +125,7 @@ fn alerts_of_an_ha_pair_show_once_and_a_dead_alertmanager_is_named_with_its_erro
         assert!(!down.silenced && down.state != AlertState::Suppressed, "{down:?}");
         assert!(down.started.is_some_and(|s| (Utc::now() - s).num_seconds() >= 110), "startsAt kept: {down:?}");
         let backlog = snap.alerts.iter().find(|a| a.name == "QueueBacklog").expect("QueueBacklog read");
-        assert!(backlog.silenced, "the silence on am-0 marks it: {backlog:?}");
+        assert!(backlog.silenced, "the silence on am-1 marks it: {backlog:?}");
         assert_eq!(backlog.state, AlertState::Suppressed);
         // The dead one is a row with its error; the live ones answered.
         assert_eq!(snap.alertmanagers.len(), 3);

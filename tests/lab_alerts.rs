@@ -1,10 +1,13 @@
 //! The lab's real monitoring stack (Debian's Prometheus, Alertmanager and redis_exporter): the
-//! `redis-master-down` fault makes RedisMasterDown fire in the real Alertmanager; sitrep's alerts
-//! collector, configured by the lab's sitrep.toml, reads it within the group wait plus a refresh,
-//! and `enter` on it in the console opens failover-redis with `master` filled from the alert.
+//! `redis-master-down` fault makes RedisMasterDown fire in the real Alertmanager; the console in
+//! tmux at 80x24 shows it within the group wait plus a refresh, and `enter` on it opens the
+//! failover-redis wizard; the alerts collector reads its labels, and `enter` asks for
+//! failover-redis with `master` filled from the alert.
 
 #[path = "support/runs.rs"]
 mod runs;
+#[path = "support/tmux.rs"]
+mod tmux;
 
 use std::time::{Duration, Instant};
 
@@ -56,11 +59,25 @@ fn redis_master_down_fires_a_real_alert_that_opens_failover_redis_with_its_maste
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     });
-    // Prometheus must have scraped the master as master before the fault (its rule looks back).
-    std::thread::sleep(Duration::from_secs(3));
+    // The real console at 80x24, on the alerts pane; Prometheus meanwhile scrapes the master as
+    // master (its rule looks back at that).
+    let data = tempfile::tempdir().expect("a data dir for the console");
+    let cmd = format!("{} --config {}", env!("CARGO_BIN_EXE_sitrep"), lab.0.config_path().display());
+    let data_dir = data.path().display().to_string();
+    let term = tmux::Tmux::start("alerts", 80, 24, &cmd, &[("NO_COLOR", "1"), ("SITREP_DATA_DIR", &data_dir)]);
+    term.until("the alerts in the summary", 20, |s| s.contains("6 alerts fresh"));
+    term.keys(&["6"]);
+    term.until("the alerts pane focused", 10, |s| s.contains("6 Alerts") && s.contains("no alerts firing"));
+    std::thread::sleep(Duration::from_secs(2));
 
     let detail = lab.0.fault_detail("redis-master-down").expect("fault redis-master-down");
     let fault_at = Instant::now();
+    let (_, on_screen) = term.until_timed("RedisMasterDown on the 80x24 screen", 60, |s| s.contains("RedisMasterDown"));
+    eprintln!("fault → RedisMasterDown on the console's screen: {:.1}s", on_screen.as_secs_f64());
+    term.keys(&["Enter"]);
+    let wizard = term.until("the failover-redis wizard", 20, |s| s.contains("Move the Redis master"));
+    assert!(wizard.contains("mymaster"), "the wizard names the alert's master:\n{wizard}");
+    term.keys(&["Escape"]);
     let (alert, snap) = rt.block_on(async {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -74,7 +91,7 @@ fn redis_master_down_fires_a_real_alert_that_opens_failover_redis_with_its_maste
         }
     });
     let latency = fault_at.elapsed();
-    eprintln!("fault → RedisMasterDown read by sitrep: {:.1}s ({detail})", latency.as_secs_f64());
+    eprintln!("fault → RedisMasterDown read by the collector here: {:.1}s ({detail})", latency.as_secs_f64());
     assert_eq!((alert.severity.as_str(), alert.label("master")), ("critical", Some("mymaster")));
     assert_eq!(alert.runbook.as_deref(), Some("failover-redis"));
     assert!(alert.summary.contains("does not answer"), "{alert:?}");
