@@ -167,6 +167,29 @@ pub fn fit(text: &str, width: usize) -> String {
     out
 }
 
+/// Like [`fit`], but a cut keeps both ends around one `…` (`ip-10-0…internal`): names that share
+/// a long prefix, as nodes do (`lab-node-1`, `lab-node-2`), differ at the end and must not read alike.
+pub fn fit_middle(text: &str, width: usize) -> String {
+    use unicode_width::UnicodeWidthChar;
+    if unicode_width::UnicodeWidthStr::width(text) <= width || width < 3 {
+        return fit(text, width);
+    }
+    let keep = width - 1;
+    let (head_w, tail_w) = (keep - keep / 2, keep / 2);
+    let mut tail = Vec::new();
+    let mut used = 0;
+    for c in text.chars().rev() {
+        let w = c.width().unwrap_or(0);
+        if used + w > tail_w {
+            break;
+        }
+        tail.push(c);
+        used += w;
+    }
+    let head = fit(text, head_w + 1);
+    format!("{}{}", head, tail.iter().rev().collect::<String>())
+}
+
 /// `text` broken into lines of at most `width` display columns, at spaces where it can be and
 /// inside a word only when one word is wider than a line. Never loses a character.
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
@@ -208,7 +231,7 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
 
 #[cfg(test)]
 mod text_tests {
-    use super::{fit, wrap};
+    use super::{fit, fit_middle, wrap};
 
     #[test]
     fn fit_marks_what_it_cuts() {
@@ -225,5 +248,14 @@ mod text_tests {
         assert_eq!(lines.join(" "), text);
         assert_eq!(wrap("pod/api-t4lk7cb97l-9x99z", 10), ["pod/api-t4", "lk7cb97l-9", "x99z"]);
         assert_eq!(wrap("", 10), [""]);
+    }
+
+    #[test]
+    fn fit_middle_keeps_both_ends_so_sibling_names_differ() {
+        assert_eq!(fit_middle("lab-node-1", 10), "lab-node-1");
+        assert_eq!(fit_middle("lab-node-1", 8), "lab-…e-1");
+        assert_ne!(fit_middle("lab-node-1", 8), fit_middle("lab-node-2", 8));
+        assert_eq!(unicode_width::UnicodeWidthStr::width(fit_middle("ip-10-0-1-23.ec2.internal", 12).as_str()), 12);
+        assert_eq!(fit_middle("abcdef", 2), fit("abcdef", 2), "too narrow for two ends");
     }
 }

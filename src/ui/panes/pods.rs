@@ -55,11 +55,13 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
     let selected = if ctx.focused && !pods.is_empty() { Some(ctx.view.selected(SourceId::Pods).min(pods.len() - 1)) } else { None };
     let first = selected.map_or(0, |s| s.saturating_sub(visible - 1));
     // The pod column is as wide as the longest visible name; the node gets the rest, and either
-    // one that does not fit ends in `…` (two nodes must never read alike).
+    // one that does not fit is cut with `…` (a node in the middle: two nodes must never read alike).
     // READY, STATUS, RESTARTS, AGE, and the one-column gaps between the six columns.
     const MIDDLE: [u16; 4] = [5, 17, 13, 5];
     let fixed = MIDDLE.iter().map(|w| *w as usize).sum::<usize>() + MIDDLE.len() + 1;
-    let room = (pods_area.width as usize).saturating_sub(fixed);
+    // The table keeps the selection marker's columns (mono: "▶ ") in front of every row while one is selected.
+    let marker = if selected.is_some() { ctx.theme.selection_marker().chars().count() } else { 0 };
+    let room = (pods_area.width as usize).saturating_sub(fixed + marker);
     let longest = pods.iter().skip(first).take(visible).map(|p| p.name.chars().count()).max().unwrap_or(3);
     let pod_w = longest.clamp(3, room.saturating_sub(8).max(3));
     let node_w = room.saturating_sub(pod_w).max(1);
@@ -75,7 +77,7 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
             p.status().to_string(),
             restarts,
             p.created.map_or_else(|| "-".into(), |c| age(ctx.now, c)),
-            fit(&p.node, node_w),
+            crate::ui::toolkit::fit_middle(&p.node, node_w),
         ])
         .style(style)
     });
