@@ -258,6 +258,23 @@ fn the_help_lists_every_key() {
 }
 
 #[test]
+fn the_help_scrolls_to_its_last_row_at_80x24_and_a_stray_key_does_not_close_it() {
+    let mut c = console(incident_events());
+    press(&mut c, "?");
+    let top = frame_text(&c, 80, 24, false);
+    assert!(top.contains("keys (esc closes)") && top.contains(" of "), "the help is longer than 80x24 and says so:\n{top}");
+    press(&mut c, "G");
+    let bottom = frame_text(&c, 80, 24, false);
+    insta::assert_snapshot!("help_scrolled_80x24", bottom);
+    assert_ne!(top, bottom);
+    assert!(bottom.contains(":export"), "the last commands are reachable:\n{bottom}");
+    press(&mut c, "x");
+    assert!(frame_text(&c, 80, 24, false).contains("keys (esc closes)"), "a stray key keeps it open");
+    press(&mut c, "?");
+    assert!(!frame_text(&c, 80, 24, false).contains("keys (esc closes)"), "? closes it");
+}
+
+#[test]
 fn filter_narrows_the_pods() {
     let mut c = console(incident_events());
     for ch in "/worker".chars() {

@@ -44,9 +44,16 @@ impl Console {
             Overlay::QuitConfirm if key.code == KeyCode::Char('q') => KeyOutcome::Quit,
             // Any other key withdraws the question and does what it does below.
             Overlay::QuitConfirm => return self.overlay_key(key),
+            // Scrolls like describe; Esc, q or ? close it.
             Overlay::Help => {
                 self.view.message = None;
-                KeyOutcome::Redraw
+                match self.view.scroll_help(key) {
+                    Some(outcome) => {
+                        self.overlays.push(Overlay::Help);
+                        outcome
+                    }
+                    None => KeyOutcome::Redraw,
+                }
             }
             // Scrolls with j/k and pages; only Esc or q close it (a stray key must not).
             Overlay::Describe => {
@@ -96,7 +103,10 @@ impl Console {
     /// A bound key whose work is the console's.
     fn act(&mut self, action: Action) -> KeyOutcome {
         match action {
-            Action::Help => self.overlays.push(Overlay::Help),
+            Action::Help => {
+                self.view.help_scroll = 0;
+                self.overlays.push(Overlay::Help);
+            }
             Action::Describe if self.view.focus == crate::model::SourceId::Alerts => return self.open_alert_runbook(),
             Action::Describe => {
                 self.view.describe_scroll = 0;

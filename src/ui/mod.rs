@@ -88,6 +88,8 @@ pub struct ViewState {
     pub runbook_names: Vec<String>,
     /// How far the describe overlay is scrolled (lines from its top).
     pub describe_scroll: usize,
+    /// How far the help (`?`) is scrolled.
+    pub help_scroll: usize,
     /// How far the wizard's steps are scrolled from where the wizard would put them by itself
     /// (the step that matters now): up is negative.
     pub wizard_scroll: isize,
@@ -143,6 +145,7 @@ impl Default for ViewState {
             timeline_oldest_first: false,
             runbook_names: Vec::new(),
             describe_scroll: 0,
+            help_scroll: 0,
             wizard_scroll: 0,
         }
     }
@@ -278,19 +281,15 @@ impl ViewState {
 
     /// A key while a pod is described: scrolls it. Returns None for a key that closes it.
     pub fn scroll_describe(&mut self, key: KeyEvent) -> Option<KeyOutcome> {
-        let s = &mut self.describe_scroll;
-        match key.code {
-            KeyCode::Esc | KeyCode::Char('q') => return None,
-            KeyCode::Char('j') | KeyCode::Down => *s = s.saturating_add(1),
-            KeyCode::Char('k') | KeyCode::Up => *s = s.saturating_sub(1),
-            KeyCode::PageDown | KeyCode::Char(' ') => *s = s.saturating_add(PAGE),
-            KeyCode::PageUp => *s = s.saturating_sub(PAGE),
-            KeyCode::Char('g') | KeyCode::Home => *s = 0,
-            // The overlay stops at its last line, however far this goes.
-            KeyCode::Char('G') | KeyCode::End => *s = usize::MAX / 2,
-            _ => return Some(KeyOutcome::Nothing),
+        scroll_overlay(&mut self.describe_scroll, key)
+    }
+
+    /// A key while the help is open: scrolls it (it is longer than 80x24); `?` closes it too.
+    pub fn scroll_help(&mut self, key: KeyEvent) -> Option<KeyOutcome> {
+        if key.code == KeyCode::Char('?') {
+            return None;
         }
-        Some(KeyOutcome::Redraw)
+        scroll_overlay(&mut self.help_scroll, key)
     }
 
     /// A key that scrolls the wizard's steps (arrows and pages; j/k too when nothing is typed).
@@ -447,6 +446,23 @@ fn status_line<'a>(view: &ViewState, theme: &Theme) -> Line<'a> {
             Line::from(spans)
         }
     }
+}
+
+/// A key on a scrolled overlay (describe, help): j/k, pages, g/G. None for a key that closes it
+/// (Esc, q); any other key does nothing, so a stray key never closes what is being read.
+fn scroll_overlay(s: &mut usize, key: KeyEvent) -> Option<KeyOutcome> {
+    match key.code {
+        KeyCode::Esc | KeyCode::Char('q') => return None,
+        KeyCode::Char('j') | KeyCode::Down => *s = s.saturating_add(1),
+        KeyCode::Char('k') | KeyCode::Up => *s = s.saturating_sub(1),
+        KeyCode::PageDown | KeyCode::Char(' ') => *s = s.saturating_add(PAGE),
+        KeyCode::PageUp => *s = s.saturating_sub(PAGE),
+        KeyCode::Char('g') | KeyCode::Home => *s = 0,
+        // The overlay stops at its last line, however far this goes.
+        KeyCode::Char('G') | KeyCode::End => *s = usize::MAX / 2,
+        _ => return Some(KeyOutcome::Nothing),
+    }
+    Some(KeyOutcome::Redraw)
 }
 
 /// One line being typed (the `/` filter, the `:` line), edited as a shell line is: Backspace,

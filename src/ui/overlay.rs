@@ -47,7 +47,7 @@ pub enum WizardStage {
 
 /// One thing over the panes.
 pub enum Overlay {
-    /// The keys and commands (any key closes).
+    /// The keys and commands (scrolls; esc, q or ? close it).
     Help,
     /// The selected pod, described (like `kubectl describe pod`) with its events.
     Describe,
@@ -119,7 +119,7 @@ impl Overlay {
     fn draw(&self, f: &mut Frame, ctx: &PaneCtx, help: &[HelpRow]) {
         let area = f.area();
         match self {
-            Overlay::Help => draw_help(f, area, ctx.theme, help),
+            Overlay::Help => draw_help(f, area, ctx.theme, help, ctx.view.help_scroll),
             Overlay::Describe => super::panes::pods::draw_detail(f, area, ctx),
             Overlay::Timeline => {
                 let rect =
@@ -145,7 +145,7 @@ impl Overlay {
     }
 }
 
-fn draw_help(f: &mut Frame, area: Rect, theme: &Theme, rows: &[HelpRow]) {
+fn draw_help(f: &mut Frame, area: Rect, theme: &Theme, rows: &[HelpRow], scroll: usize) {
     let w = area.width.min(92);
     let inner_w = w.saturating_sub(2).max(1) as usize;
     let lines_needed: usize = rows.iter().map(|r| (24 + r.keys.len().max(22) - 22 + r.help.len()).div_ceil(inner_w)).sum();
@@ -153,5 +153,5 @@ fn draw_help(f: &mut Frame, area: Rect, theme: &Theme, rows: &[HelpRow]) {
     let rect = super::toolkit::centered(area, w, h);
     let lines: Vec<Line> =
         rows.iter().map(|r| Line::from(vec![Span::styled(format!("{:<22}", r.keys), theme.accent), Span::raw(r.help)])).collect();
-    super::toolkit::overlay(f, rect, " keys (any key closes) ", lines, true, theme);
+    super::toolkit::scrolled_overlay(f, rect, " keys (esc closes) ", lines, true, scroll, theme);
 }
