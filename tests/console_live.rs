@@ -171,9 +171,11 @@ fn a_recorded_lab_session_replays_to_the_frames_shown_live_and_keeps_no_secret()
     let dir = tempfile::tempdir().expect("tempdir");
     let recording = dir.path().join("session.sitrep");
     // A live headless session with a fault in the middle, recorded.
+    let logs = dir.path().join("logs");
     let handle = {
         let config = lab.config_path();
         let recording = recording.clone();
+        let logs = logs.clone();
         std::thread::spawn(move || {
             Command::new(env!("CARGO_BIN_EXE_sitrep"))
                 .args(["console", "--snapshot", "--size", "120x40", "--settle", "14", "--record"])
@@ -181,6 +183,8 @@ fn a_recorded_lab_session_replays_to_the_frames_shown_live_and_keeps_no_secret()
                 .arg("--config")
                 .arg(&config)
                 .env("NO_COLOR", "1")
+                .env("SITREP_LOG_DIR", &logs)
+                .env("SITREP_LOG", "debug")
                 .output()
                 .expect("record")
         })
@@ -216,6 +220,12 @@ fn a_recorded_lab_session_replays_to_the_frames_shown_live_and_keeps_no_secret()
     let text = String::from_utf8_lossy(&zstd::decode_all(&raw[..]).expect("zstd")).into_owned();
     for secret in lab_secrets(&lab) {
         assert!(!text.contains(&secret), "the recording contains the lab secret {secret}");
+    }
+    // Nor the log, even at debug (the AWS SDK prints its credentials chain, access key id included).
+    let log = std::fs::read_to_string(logs.join("sitrep.log")).expect("the session's log");
+    assert!(log.contains("AKIA****************") || !log.contains("AKIA"), "the log names key ids unmasked");
+    for secret in lab_secrets(&lab) {
+        assert!(!log.contains(&secret), "sitrep.log contains the lab secret {secret}");
     }
     lab.down().expect("lab down");
 }
