@@ -156,6 +156,8 @@ fn recovers_to_the_target_with_the_tool(layout: &str) {
     let tool = if layout == "barman" { "barman-cloud-restore" } else { "pgbackrest" };
     assert!(done.contains(&format!("{tool} restored backup")) && done.contains("out of recovery"), "{done}");
     assert!(done.contains("customers=10000"), "{done}");
+    let settings = if layout == "barman" { format!("{dir}.aws-credentials") } else { format!("{dir}.pgbackrest.conf") };
+    assert!(done.contains(&format!("removed {settings}")) && !std::path::Path::new(&settings).exists(), "{done}");
     let port: u16 = done.split("127.0.0.1:").nth(1).and_then(|r| r.split(' ').next()).and_then(|p| p.parse().ok()).expect("port");
     let log = std::fs::read_to_string(format!("{dir}.log")).unwrap_or_default();
     let recovery: Vec<&str> = log.lines().filter(|l| l.contains("recovery") || l.contains("FATAL") || l.contains("ERROR")).collect();

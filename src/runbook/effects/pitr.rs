@@ -316,7 +316,23 @@ pub async fn recovered(ctx: &Ctx, port: &str, database: &str, tables: &[String])
         let n = crate::backends::postgres::row_count(&client, &format!("{target}: {t}"), t).await?;
         counts.push(format!("{t}={n}"));
     }
-    Ok(Report::text(format!("recovered server on port {port} is out of recovery; {database}: {}", counts.join(", "))))
+    let removed = forget_tool_credentials(&client).await;
+    Ok(Report::text(format!("recovered server on port {port} is out of recovery; {database}: {}{removed}", counts.join(", "))))
+}
+
+/// Once promoted, the restore_command is done with DIR.pgbackrest.conf / DIR.aws-credentials:
+/// they hold S3 credentials, so they go. Says what was removed (or could not be).
+async fn forget_tool_credentials(client: &tokio_postgres::Client) -> String {
+    let Ok(row) = client.query_one("SHOW data_directory", &[]).await else { return String::new() };
+    let dir: String = row.get(0);
+    let mut said = String::new();
+    for file in pitr_tools::settings_files(Path::new(&dir)).into_iter().filter(|f| f.exists()) {
+        said.push_str(&match std::fs::remove_file(&file) {
+            Ok(()) => format!("; removed {} (S3 credentials for the tool)", file.display()),
+            Err(e) => format!("; cannot remove {} ({e}): it holds S3 credentials, remove it by hand", file.display()),
+        });
+    }
+    said
 }
 
 #[cfg(test)]

@@ -136,6 +136,12 @@ pub fn aws_credentials(creds: &ToolCredentials) -> String {
     text
 }
 
+/// The files a plan for `data_dir` writes its settings and credentials to (pgBackRest's, Barman's).
+pub fn settings_files(data_dir: &Path) -> [PathBuf; 2] {
+    let dir = data_dir.display();
+    [PathBuf::from(format!("{dir}.pgbackrest.conf")), PathBuf::from(format!("{dir}.aws-credentials"))]
+}
+
 /// The plan for recovering `backup` of `repo` into `data_dir` up to `at` (None = all archived WAL).
 pub fn plan(repo: &Repository, backup: &str, data_dir: &Path, at: Option<DateTime<Utc>>, program: PathBuf) -> Result<Plan, EffectError> {
     plain("data_dir", &data_dir.display().to_string())?;
@@ -146,7 +152,7 @@ pub fn plan(repo: &Repository, backup: &str, data_dir: &Path, at: Option<DateTim
     let dir = data_dir.display().to_string();
     match repo.layout {
         Layout::PgBackRest => {
-            let settings_file = PathBuf::from(format!("{dir}.pgbackrest.conf"));
+            let [settings_file, _] = settings_files(data_dir);
             let common = [format!("--config={}", settings_file.display()), format!("--stanza={}", repo.name)];
             // archive-get reads pg_control from pg1-path; the file gives it the repository and credentials.
             let restore_command = format!("{} {} --pg1-path={dir} archive-get %f \"%p\"", program.display(), common.join(" "));
@@ -159,7 +165,7 @@ pub fn plan(repo: &Repository, backup: &str, data_dir: &Path, at: Option<DateTim
             Ok(Plan { program, args, env: vec![], settings_file, recovery_conf: None })
         }
         Layout::Barman => {
-            let settings_file = PathBuf::from(format!("{dir}.aws-credentials"));
+            let [_, settings_file] = settings_files(data_dir);
             let url = format!("s3://{}/{}", repo.bucket, repo.root.trim_end_matches('/'));
             let mut env = vec![("AWS_SHARED_CREDENTIALS_FILE".to_string(), settings_file.display().to_string())];
             if let Some(ca) = &repo.ca_file {
