@@ -16,6 +16,22 @@ pub enum ProgramError {
     Spawn { program: String, source: std::io::Error },
     #[error("{program} failed ({status}): {stderr}")]
     Failed { program: String, status: String, stderr: String },
+    /// A program that is not PostgreSQL's own (pgbackrest, barman-cloud-restore): it comes from a package.
+    #[error("cannot find {program} on PATH; install it (Debian/Ubuntu: the {package} package) or add the directory that holds it to PATH")]
+    ToolNotOnPath { program: String, package: &'static str },
+    /// A failure whose words tell what to change: the program's own words, then the fix.
+    #[error("{program} failed ({status}): {stderr}; {fix}")]
+    Refused { program: String, status: String, stderr: String, fix: String },
+}
+
+/// A backup tool (`package` names the Debian package that ships it) on PATH.
+pub fn find_tool(program: &str, package: &'static str) -> Result<PathBuf, ProgramError> {
+    find_tool_in(program, package, std::env::var_os("PATH").as_deref())
+}
+
+/// As [`find_tool`], with the PATH value given.
+pub fn find_tool_in(program: &str, package: &'static str, path: Option<&OsStr>) -> Result<PathBuf, ProgramError> {
+    find_in(program, "", path, "PATH").map_err(|_| ProgramError::ToolNotOnPath { program: program.into(), package })
 }
 
 /// `program` in `bin_dir` when that is set (the setting named `setting`), else on PATH.
@@ -89,6 +105,14 @@ mod tests {
         assert!(e.contains("pg_restore") && e.contains("[postgres] bin_dir") && e.contains("PATH"), "{e}");
         let e = find_in("pg_ctl", "/nonexistent/bin", None, "[postgres] bin_dir").err().map(|e| e.to_string()).unwrap_or_default();
         assert!(e.contains("pg_ctl") && e.contains("/nonexistent/bin") && e.contains("[postgres] bin_dir"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_backup_tool_names_its_package() {
+        let dir = tempfile::tempdir().ok();
+        let path = dir.as_ref().map(|d| d.path().as_os_str().to_owned());
+        let e = find_tool_in("pgbackrest", "pgbackrest", path.as_deref()).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.contains("cannot find pgbackrest on PATH") && e.contains("the pgbackrest package"), "{e}");
     }
 
     #[test]

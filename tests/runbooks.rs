@@ -327,31 +327,11 @@ fn pitr_recovers_to_a_point_in_time_into_a_new_data_directory() {
     let leader = runtime().block_on(patroni_leader(d.lab));
     let dsn = d.lab.info.dsn(&leader, "shop").expect("dsn");
     // A row before the target time, one after it; then the WAL holding both is archived.
-    let target = runtime().block_on(async {
-        let (client, conn) = tokio_postgres::connect(&dsn, tokio_postgres::NoTls).await.expect("connect");
-        tokio::spawn(conn);
-        client
-            .batch_execute("CREATE TABLE IF NOT EXISTS pitr_probe (marker text); INSERT INTO pitr_probe VALUES ('before')")
-            .await
-            .expect("before");
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        let target: chrono::DateTime<chrono::Utc> = client.query_one("SELECT now()", &[]).await.expect("now").get(0);
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        client.batch_execute("INSERT INTO pitr_probe VALUES ('after')").await.expect("after");
-        let row = client.query_one("SELECT pg_walfile_name(pg_switch_wal())", &[]).await.expect("switch WAL");
-        let segment: String = row.get(0);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let archived: Option<String> =
-                client.query_one("SELECT last_archived_wal FROM pg_stat_archiver", &[]).await.expect("archiver").get(0);
-            if archived.is_some_and(|a| a[8..] >= segment[8..]) {
-                break;
-            }
-            assert!(Instant::now() < deadline, "segment {segment} was never archived");
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-        target
-    });
+    let target = runtime().block_on(support::archived_around_a_target(
+        &dsn,
+        "CREATE TABLE IF NOT EXISTS pitr_probe (marker text); INSERT INTO pitr_probe VALUES ('before')",
+        "INSERT INTO pitr_probe VALUES ('after')",
+    ));
     let dir = format!("/tmp/sitrep-pitr-test-{}", std::process::id());
     let _cleanup = Recovered(dir.clone());
     let at = target.to_rfc3339();

@@ -38,6 +38,11 @@ pub struct CaBundle<'a> {
 /// given to the one HTTP client every one of those calls shares, so STS behind the same private
 /// CA works too; the system's roots stay trusted beside it.
 pub async fn client(cfg: Access<'_>) -> Result<aws_sdk_s3::Client, BackendError> {
+    Ok(client_and_config(cfg).await?.0)
+}
+
+/// The client and the shared config it was built from (whose credential chain a backup tool is given).
+pub async fn client_and_config(cfg: Access<'_>) -> Result<(aws_sdk_s3::Client, aws_config::SdkConfig), BackendError> {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
     if let Some(ca) = cfg.ca_bundle {
         loader = loader.http_client(https_client(ca)?);
@@ -65,7 +70,46 @@ pub async fn client(cfg: Access<'_>) -> Result<aws_sdk_s3::Client, BackendError>
     if shared.region().is_none() {
         builder = builder.region(aws_config::Region::new("us-east-1"));
     }
-    Ok(aws_sdk_s3::Client::from_conf(builder.build()))
+    Ok((aws_sdk_s3::Client::from_conf(builder.build()), shared))
+}
+
+/// What a backup tool (pgBackRest, Barman Cloud) is given to reach the bucket as sitrep does: the
+/// credentials the client's chain resolved (never a second resolution of our own) and its region.
+#[derive(Clone)]
+pub struct ToolCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: Option<String>,
+    pub region: String,
+}
+
+impl std::fmt::Debug for ToolCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ToolCredentials").field("access_key_id", &self.access_key_id).field("region", &self.region).finish_non_exhaustive()
+    }
+}
+
+/// The credentials and region the client built from `shared` signs with, for a backup tool.
+pub async fn tool_credentials(shared: &aws_config::SdkConfig) -> Result<ToolCredentials, BackendError> {
+    use aws_sdk_s3::config::ProvideCredentials;
+    let target = "the S3 credentials (standard AWS chain with [s3] profile/credentials_file)".to_string();
+    let config = shared;
+    let provider = config.credentials_provider().ok_or_else(|| BackendError::BadSetting {
+        input: target.clone(),
+        detail: "the chain found no credentials provider".into(),
+        fix: "set [s3] profile/credentials_file, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".into(),
+    })?;
+    let creds = provider.provide_credentials().await.map_err(|e| BackendError::BadSetting {
+        input: target,
+        detail: clean(&causes(&e)),
+        fix: "set [s3] profile/credentials_file, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".into(),
+    })?;
+    Ok(ToolCredentials {
+        access_key_id: creds.access_key_id().to_string(),
+        secret_access_key: creds.secret_access_key().to_string(),
+        session_token: creds.session_token().map(str::to_string),
+        region: config.region().map_or_else(|| "us-east-1".to_string(), |r| r.to_string()),
+    })
 }
 
 /// The SDK's own HTTPS client (rustls with aws-lc-rs, as without a bundle) with the bundle's

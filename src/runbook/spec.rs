@@ -189,7 +189,7 @@ pub enum Effect {
     /// Row counts of `tables` in `database`, each non-empty.
     RowCounts { database: String, tables: Vec<String> },
     /// A base backup finished before `target_time` (RFC 3339 or `latest`) and WAL after it; `data_dir`
-    /// new; facts `base_backup`, `wal_segments`.
+    /// new; facts `base_backup`, `wal_segments`, `recovery_plan` (what will run, for the preview).
     PitrAvailable { target_time: String, data_dir: String },
     /// Point-in-time recovery into the new `data_dir`, started on a free port; fact `pitr_port`.
     PitrRestore { target_time: String, data_dir: String },
@@ -264,7 +264,7 @@ impl Effect {
             Effect::SentinelReady { .. } | Effect::SentinelFailover {} => &["old_master", "replica"],
             Effect::SentinelAgree { .. } => &["new_master"],
             Effect::DumpAvailable { .. } | Effect::RestoreDump { .. } => &["dump_key"],
-            Effect::PitrAvailable { .. } => &["base_backup", "wal_segments"],
+            Effect::PitrAvailable { .. } => &["base_backup", "wal_segments", "recovery_plan"],
             Effect::PitrRestore { .. } => &["pitr_port", "base_backup"],
             Effect::Triage {} => &["severity", "next_runbook"],
             _ => &[],

@@ -45,26 +45,33 @@ pub async fn collect(s3: &aws_sdk_s3::Client, cfg: &S3Source) -> Result<BackupsS
     let mut snap = backend::inventory(s3, &cfg.bucket, &plain).await?;
     snap.kinds = cfg.kept_kinds();
     if catalogued {
-        let (objects, detection) = detect(s3, cfg).await?;
-        let mut fetched = BTreeMap::new();
-        for key in detection.catalog_keys(&objects) {
-            // A catalogue file that cannot be read is left out; the inventory names what is missing.
-            if let Ok(bytes) = backend::get(s3, &cfg.bucket, &key).await {
-                fetched.insert(key, bytes);
-            }
-        }
-        let FromCatalog { items, gaps, summary } =
-            from_catalog(&detection, &found_words(cfg, &detection), &objects, &fetched).map_err(|e| {
-                BackendError::unexpected(
-                    format!("reading the catalogue under s3://{}/{}", cfg.bucket, clean(&detection.root)),
-                    clean(&e.to_string()),
-                )
-            })?;
+        let (detection, inv) = repository(s3, cfg).await?;
+        let FromCatalog { items, gaps, summary } = summarise(&inv, &found_words(cfg, &detection));
         snap.items.extend(items);
         snap.wal_gaps = gaps;
         snap.catalog = Some(Box::new(summary));
     }
     Ok(snap)
+}
+
+/// The configured repository (layout, stanza or server name) and its inventory, read from the
+/// tool's own catalogue: the collector's reading, also used by the PITR runbook to pick a backup.
+pub async fn repository(s3: &aws_sdk_s3::Client, cfg: &S3Source) -> Result<(Detection, Inventory), BackendError> {
+    let (objects, detection) = detect(s3, cfg).await?;
+    let mut fetched = BTreeMap::new();
+    for key in detection.catalog_keys(&objects) {
+        // A catalogue file that cannot be read is left out; the inventory names what is missing.
+        if let Ok(bytes) = backend::get(s3, &cfg.bucket, &key).await {
+            fetched.insert(key, bytes);
+        }
+    }
+    let inv = detection.inventory(&objects, &fetched, None).map_err(|e| {
+        BackendError::unexpected(
+            format!("reading the catalogue under s3://{}/{}", cfg.bucket, clean(&detection.root)),
+            clean(&e.to_string()),
+        )
+    })?;
+    Ok((detection, inv))
 }
 
 /// Lists the repository and finds the layout in it (the configured one, or any for "auto").

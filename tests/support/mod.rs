@@ -38,3 +38,29 @@ pub fn actions(config: &sitrep::config::Config) -> Vec<(String, String, String)>
         })
         .collect()
 }
+
+/// For PITR tests: runs `before` on `dsn`, takes the server's time, runs `after`, switches WAL and
+/// waits until the segment holding both is archived; answers the time between them.
+#[allow(dead_code)] // only the PITR test binaries use it
+pub async fn archived_around_a_target(dsn: &str, before: &str, after: &str) -> chrono::DateTime<chrono::Utc> {
+    use std::time::Duration;
+    let (client, conn) = tokio_postgres::connect(dsn, tokio_postgres::NoTls).await.expect("connect");
+    tokio::spawn(conn);
+    client.batch_execute(before).await.expect("the row before the target");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let target: chrono::DateTime<chrono::Utc> = client.query_one("SELECT now()", &[]).await.expect("now").get(0);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    client.batch_execute(after).await.expect("the row after the target");
+    let segment: String = client.query_one("SELECT pg_walfile_name(pg_switch_wal())", &[]).await.expect("switch WAL").get(0);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let archived: Option<String> =
+            client.query_one("SELECT last_archived_wal FROM pg_stat_archiver", &[]).await.expect("archiver").get(0);
+        if archived.is_some_and(|a| a[8..] >= segment[8..]) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "segment {segment} was never archived");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    target
+}

@@ -46,7 +46,7 @@ const OUTPUT_CHARS: usize = 2000;
 
 /// The main stream, then the other one when it has something (kubectl drain says what it evicts
 /// on stderr and `node/x drained` on stdout), the lines joined with ` | `, bounded from the start.
-fn said(main: &str, other: &str) -> String {
+pub(super) fn said(main: &str, other: &str) -> String {
     let lines = |t: &str| t.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" | ");
     let (main, other) = (lines(main), lines(other));
     let all = match (main.is_empty(), other.is_empty()) {

@@ -6,6 +6,7 @@ pub mod http;
 pub mod kube;
 pub mod patroni;
 pub mod pitr;
+pub mod pitr_tools;
 pub mod restore;
 pub mod sentinel;
 pub mod sql;
