@@ -110,30 +110,50 @@ pub async fn leader_writable(ctx: &Ctx, not: &str) -> Result<Report, EffectError
     Ok(Report::text(format!("{} leads and accepted a write", l.name)).with([("new_leader", l.name.clone())]))
 }
 
-/// Redundancy after a failover: a replica streams from the leader within `max_lag`, and the old
-/// leader `old` is said to have rejoined, or to be missing (stopped, or no longer listed) — the
-/// cluster then serves with one member fewer, which the report names rather than hides.
+/// Redundancy after a failover: a replica streams from the leader within `max_lag`, and what
+/// became of the others is said (the old leader `old` first): rejoined, not yet, or missing. A
+/// member that stays missing or stopped for [`MISSING_GRACE`] is reported missing and the step
+/// ends there, saying the cluster runs one member short (it will not come back by waiting); one
+/// still starting or rejoining is waited for, and a timeout names it.
 pub async fn redundant(ctx: &Ctx, old: &str, max_lag: u64) -> Result<Report, EffectError> {
-    let members = cluster(ctx).await?;
-    let l = leader(&members).ok_or_else(|| not_ready("Patroni names no running leader"))?;
-    let seen = || members.iter().map(|m| format!("{} {} {} lag {:?}", m.name, m.role, m.state, m.lag)).collect::<Vec<_>>().join("; ");
-    let streaming = |m: &&Member| replicating(m, max_lag);
-    let replica = members
-        .iter()
-        .find(streaming)
-        .ok_or_else(|| not_ready(format!("no replica streams from {} within {max_lag} bytes yet ({})", l.name, seen())))?;
-    let old_state = if old.is_empty() || old == l.name {
-        String::new()
-    } else {
-        match members.iter().find(|m| m.name == old) {
-            Some(m) if streaming(&m) => format!("{old} rejoined as a replica"),
-            Some(m) => format!("{old} has NOT rejoined: Patroni reports it {} {} (rebuild it: patronictl reinit)", m.role, m.state),
-            None => format!("{old} is missing: Patroni no longer lists it (bring it back or rebuild it)"),
+    let waited_from = std::time::Instant::now();
+    loop {
+        let members = cluster(ctx).await?;
+        let l = leader(&members).ok_or_else(|| not_ready("Patroni names no running leader"))?;
+        let seen = || members.iter().map(|m| format!("{} {} {} lag {:?}", m.name, m.role, m.state, m.lag)).collect::<Vec<_>>().join("; ");
+        // Every member but the leader: Patroni's own list, and the configured ones it no longer lists.
+        let mut others: Vec<(String, Option<&Member>)> =
+            members.iter().filter(|m| m.name != l.name).map(|m| (m.name.clone(), Some(m))).collect();
+        for m in ctx.config.postgres.members.iter().filter(|m| m.name != l.name && !members.iter().any(|p| p.name == m.name)) {
+            others.push((m.name.clone(), None));
         }
-    };
-    let mut text = format!("redundancy: {} streams from {} ({} bytes behind)", replica.name, l.name, lag_bytes(replica).unwrap_or(0));
-    if !old_state.is_empty() {
-        text.push_str(&format!("; {old_state}"));
+        if !old.is_empty() && old != l.name && !others.iter().any(|(n, _)| n == old) {
+            others.push((old.to_string(), None));
+        }
+        others.sort_by_key(|(n, _)| n != old);
+        let fate = |(name, m): &(String, Option<&Member>)| match m {
+            Some(m) if replicating(m, max_lag) => format!("{name} rejoined as a replica of {}", l.name),
+            Some(m) => format!("{name} has NOT rejoined: Patroni reports it {} {} (rebuild it: patronictl reinit)", m.role, m.state),
+            None => format!("{name} is missing: Patroni no longer lists it (bring it back or rebuild it)"),
+        };
+        let fates = others.iter().map(fate).collect::<Vec<_>>().join("; ");
+        let old_state = others.iter().find(|(n, _)| n == old).map(fate).unwrap_or_default();
+        if let Some(replica) = members.iter().find(|m| replicating(m, max_lag)) {
+            let text =
+                format!("redundancy: {} streams from {} ({} bytes behind); {fates}", replica.name, l.name, lag_bytes(replica).unwrap_or(0));
+            return Ok(Report::text(crate::sanitize::clean(&text)).with([("old_member_state", old_state)]));
+        }
+        let gone = |(_, m): &(String, Option<&Member>)| m.is_none_or(|m| matches!(m.state.as_str(), "stopped" | "crashed" | "stopping"));
+        if !others.is_empty() && others.iter().all(gone) && waited_from.elapsed() >= MISSING_GRACE {
+            let text = format!("redundancy NOT restored: no replica streams from {}, the cluster runs without it: {fates}", l.name);
+            return Ok(Report::text(crate::sanitize::clean(&text)).with([("old_member_state", old_state)]));
+        }
+        if waited_from.elapsed() >= MISSING_GRACE {
+            return Err(not_ready(format!("no replica streams from {} within {max_lag} bytes yet ({})", l.name, seen())));
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
-    Ok(Report::text(crate::sanitize::clean(&text)).with([("old_member_state", old_state)]))
 }
+
+/// How long a stopped or unlisted member is given before it is reported missing.
+const MISSING_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
