@@ -40,6 +40,9 @@ impl Observer for ToEvents {
     }
 }
 
+/// Longer than any shipped runbook's explanation; a runbook file is the user's own, but still bounded.
+const EXPLAIN_MAX_CHARS: usize = 2000;
+
 /// What the wizard is told of a step's new state: the explanation with its first state, what its
 /// precondition found, its preview with the name to type, and a final state in the timeline's
 /// words; a failed precondition keeps the check's own words, in a dry run too. `checked` carries
@@ -63,7 +66,13 @@ pub fn step_event(index: usize, spec: &StepSpec, state: &StepState, dry_run: boo
         StepState::Confirmed | StepState::Running { .. } => (state.phase(), String::new(), None),
         _ => (state.phase(), super::runner::outcome_text(spec, state), None),
     };
-    let explain = if matches!(state, StepState::Pending) { crate::sanitize::clean(spec.explain.trim()) } else { String::new() };
+    // An explanation is read whole (triage's names the severity scale at its end): sanitized and
+    // redacted like every text, but not cut at the one-line limit `clean` keeps for live data.
+    let explain = if matches!(state, StepState::Pending) {
+        crate::sanitize::sanitize_bounded(&crate::sanitize::redact_secrets(spec.explain.trim()), EXPLAIN_MAX_CHARS)
+    } else {
+        String::new()
+    };
     let typed = typed.map(|t| crate::sanitize::clean(&t));
     // Each line made safe on its own: a preview's live detail (an image diff) stays on its lines.
     let text = text.lines().map(crate::sanitize::clean).collect::<Vec<_>>().join("\n");
