@@ -149,29 +149,48 @@ pub fn unusable_files(kubeconfig: &Kubeconfig, context: &str) -> Vec<UnusableFil
     }
     wanted
         .into_iter()
-        .filter_map(|(key, path, usable)| usable(Path::new(path)).err().map(|detail| UnusableFile { key, path: path.to_string(), detail }))
+        .filter_map(|(key, path, usable)| {
+            usable(Path::new(path)).err().map(|defect| UnusableFile { key, path: path.to_string(), detail: defect.to_string() })
+        })
         .collect()
 }
 
-/// Whether a file holds what its kubeconfig key says it does; the error is why not.
-type FileCheck = fn(&Path) -> Result<(), String>;
-
-fn read(path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("cannot be read ({e})"))
+/// Why a file the kubeconfig names cannot be used, in words that follow its path.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FileDefect {
+    #[error("cannot be read ({0})")]
+    Unreadable(String),
+    #[error("holds no PEM certificate")]
+    NoCertificate,
+    #[error("is not a PEM certificate file ({0})")]
+    NotCertificates(String),
+    #[error("holds no PEM private key ({0})")]
+    NoKey(String),
+    #[error("is empty")]
+    Empty,
+    #[error("holds characters a token cannot have")]
+    NotAToken,
 }
 
-fn pem_certificates(path: &Path) -> Result<(), String> {
+/// Whether a file holds what its kubeconfig key says it does; the error is why not.
+type FileCheck = fn(&Path) -> Result<(), FileDefect>;
+
+fn read(path: &Path) -> Result<Vec<u8>, FileDefect> {
+    std::fs::read(path).map_err(|e| FileDefect::Unreadable(e.to_string()))
+}
+
+fn pem_certificates(path: &Path) -> Result<(), FileDefect> {
     use rustls::pki_types::{CertificateDer, pem::PemObject};
     match CertificateDer::pem_slice_iter(&read(path)?).collect::<Result<Vec<_>, _>>() {
         Ok(found) if !found.is_empty() => Ok(()),
-        Ok(_) => Err("holds no PEM certificate".into()),
-        Err(e) => Err(format!("is not a PEM certificate file ({e})")),
+        Ok(_) => Err(FileDefect::NoCertificate),
+        Err(e) => Err(FileDefect::NotCertificates(e.to_string())),
     }
 }
 
-fn pem_key(path: &Path) -> Result<(), String> {
+fn pem_key(path: &Path) -> Result<(), FileDefect> {
     use rustls::pki_types::{PrivateKeyDer, pem::PemObject};
-    PrivateKeyDer::from_pem_slice(&read(path)?).map(|_| ()).map_err(|e| format!("holds no PEM private key ({e})"))
+    PrivateKeyDer::from_pem_slice(&read(path)?).map(|_| ()).map_err(|e| FileDefect::NoKey(e.to_string()))
 }
 
 /// A failure the kube client cannot tell well by itself, with the identity and the fix.
@@ -247,23 +266,23 @@ pub struct TokenFile {
 impl TokenFile {
     /// Reads `path` (the tokenFile of `who`'s user) now, so a missing file is a connect error.
     pub fn open(path: &Path, who: &Identity) -> Result<Self, BackendError> {
-        let bad = |detail: String| BackendError::BadSetting {
+        let bad = |defect: FileDefect| BackendError::BadSetting {
             input: format!("tokenFile {} of user {:?} in the kubeconfig", path.display(), who.user),
-            detail,
+            detail: defect.to_string(),
             fix: "create the file, or fix users[].user.tokenFile".into(),
         };
         let header = Self::header(path).map_err(bad)?;
         Ok(Self { path: path.to_path_buf(), read: Mutex::new((header, Instant::now())) })
     }
 
-    fn header(path: &Path) -> Result<HeaderValue, String> {
+    fn header(path: &Path) -> Result<HeaderValue, FileDefect> {
         let text = read(path)?;
         let token = String::from_utf8_lossy(&text);
         let token = token.trim();
         if token.is_empty() {
-            return Err("is empty".into());
+            return Err(FileDefect::Empty);
         }
-        let mut value = HeaderValue::try_from(format!("Bearer {token}")).map_err(|_| "holds characters a token cannot have".to_string())?;
+        let mut value = HeaderValue::try_from(format!("Bearer {token}")).map_err(|_| FileDefect::NotAToken)?;
         value.set_sensitive(true);
         Ok(value)
     }
