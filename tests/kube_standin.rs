@@ -11,16 +11,26 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams, WatchEvent, WatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::watcher;
-use sitrep::lab::kube::{Cluster, PodFault, Timings, serve, write_kubeconfig};
+use sitrep::lab::kube::{
+    Cluster, ClusterTrust, Gate, KubeconfigSpec, PodFault, Timings, TlsServing, UserAuth, serve_tls, write_exec_plugin,
+    write_kubeconfig_with,
+};
 use tokio::process::Command;
 use tokio::sync::oneshot;
+
+#[path = "support/certs.rs"]
+mod certs;
 
 type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
 const KUBECTL_OLDEST: &str = "/usr/lib/google-cloud-sdk/bin/kubectl.1.27";
 const KUBECTL_NEWEST: &str = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
 
-/// A seeded stand-in served in-process, with a kubeconfig pointing at it.
+/// The secret of the exec plugin's tokens (`sitrep-lab.<expiry>.SECRET`).
+const EXEC_SECRET: &str = "Standin-Exec-Secret-5eed";
+
+/// A seeded stand-in served in-process as `sitrep lab` serves it (HTTPS, a CA of its own, an
+/// exec plugin user with expiring tokens), with a kubeconfig pointing at it.
 struct Lab {
     cluster: Cluster,
     dir: tempfile::TempDir,
@@ -33,15 +43,25 @@ impl Lab {
         let timings = Timings { bookmark_every: Duration::from_millis(500), ..Timings::default() };
         let cluster = Cluster::with_timings(timings);
         cluster.seed_demo();
+        let dir = tempfile::tempdir()?;
+        let file = |name: &str| dir.path().join(name);
+        certs::make_ca(dir.path(), "ca");
+        certs::make_cert(dir.path(), "server", "kube-apiserver");
+        let gate = Gate::default();
+        gate.accept_stamped_tokens(EXEC_SECRET);
+        let tls = TlsServing::from_files(&file("server.crt"), &file("server.key"), &file("ca.crt"), gate)?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let server = format!("http://{}", listener.local_addr()?);
+        let server = format!("https://{}", listener.local_addr()?);
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(serve(listener, cluster.clone(), async move {
+        tokio::spawn(serve_tls(listener, tls, cluster.clone(), async move {
             let _ = stopped.await;
         }));
-        let dir = tempfile::tempdir()?;
-        let kubeconfig = dir.path().join("kubeconfig");
-        write_kubeconfig(&kubeconfig, &server, "sitrep-lab", "shop")?;
+        let plugin = file("get-token");
+        write_exec_plugin(&plugin, EXEC_SECRET, Duration::from_secs(180), None)?;
+        let kubeconfig = file("kubeconfig");
+        let user = UserAuth::Exec { command: plugin, args: vec!["--cluster-name".into(), "sitrep-lab".into()] };
+        let trust = ClusterTrust::CaData(std::fs::read(file("ca.crt"))?);
+        write_kubeconfig_with(&kubeconfig, &KubeconfigSpec { server: &server, context: "sitrep-lab", namespace: "shop", trust, user })?;
         Ok(Self { cluster, dir, kubeconfig, stop: Some(stop) })
     }
 

@@ -188,6 +188,33 @@ fn kubectl_lists_the_pods_of_the_stand_in() {
     assert!(stdout.contains("NAME") && stdout.contains("Running"), "no running pods listed:\n{stdout}");
 }
 
+/// The CA the lab's kubeconfig trusts (its certificate-authority-data), as PEM.
+fn kube_ca(lab: &Lab) -> Vec<u8> {
+    use base64::Engine;
+    let config = kube::config::Kubeconfig::read_from(&lab.info.kube.kubeconfig).expect("read the lab's kubeconfig");
+    let cluster = config.clusters.first().and_then(|c| c.cluster.as_ref()).expect("a cluster in the kubeconfig");
+    let data = cluster.certificate_authority_data.as_deref().expect("certificate-authority-data in the kubeconfig");
+    base64::engine::general_purpose::STANDARD.decode(data).expect("base64 CA data")
+}
+
+#[test]
+fn the_stand_in_refuses_plain_http_and_answers_401_without_credentials() {
+    let lab = lab();
+    let https = lab.info.kube.server.clone();
+    let address = https.strip_prefix("https://").expect("the lab's API is served over HTTPS");
+    runtime().block_on(async {
+        let plain = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().expect("client");
+        let answer = plain.get(format!("http://{address}/api/v1/pods")).send().await;
+        assert!(answer.is_err(), "plain HTTP must be refused, got {answer:?}");
+        let ca = reqwest::Certificate::from_pem(&kube_ca(lab)).expect("CA PEM");
+        let anonymous = reqwest::Client::builder().tls_certs_only([ca]).timeout(Duration::from_secs(5)).build().expect("client");
+        let answer = anonymous.get(format!("{https}/api/v1/pods")).send().await.expect("HTTPS with the kubeconfig's CA");
+        assert_eq!(answer.status(), reqwest::StatusCode::UNAUTHORIZED);
+        let status: serde_json::Value = answer.json().await.expect("a Status object");
+        assert_eq!(status["reason"], "Unauthorized");
+    });
+}
+
 #[test]
 fn the_queues_hold_kombu_format_messages() {
     let lab = lab();

@@ -1,5 +1,5 @@
 //! `sitrep lab status`: a real check of every component of a running lab
-//! (SQL, Patroni REST, PING, SENTINEL, S3 ListObjects, kube /version).
+//! (SQL, Patroni REST, PING, SENTINEL, S3 ListObjects, kube /version with the lab's kubeconfig).
 
 use std::time::Duration;
 
@@ -118,14 +118,15 @@ pub async fn check_all(info: &LabInfo) -> Vec<ComponentHealth> {
             Ok(format!("{} objects in {}", keys.len(), super::info::S3_BUCKET))
         }),
     ));
-    let (http, url) = (http.clone(), info.kube.server.clone());
+    let (kubeconfig, context) = (info.kube.kubeconfig.display().to_string(), info.kube.context.clone());
     checks.push((
         "kube".into(),
-        url.trim_start_matches("http://").to_string(),
+        info.kube.server.trim_start_matches("https://").to_string(),
+        // Through the kubeconfig, as kubectl: the CA it trusts and a token from its exec plugin.
         Box::pin(async move {
-            let r = timed(http.get(format!("{url}/version")).send()).await?;
-            let v: serde_json::Value = timed(r.json()).await?;
-            Ok(format!("version {}", v["gitVersion"].as_str().unwrap_or("?")))
+            let client = timed(crate::backends::kube::client(&kubeconfig, &context, Duration::from_secs(3))).await?;
+            let v = timed(client.apiserver_version()).await?;
+            Ok(format!("version {}", v.git_version))
         }),
     ));
     let futures =

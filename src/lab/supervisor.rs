@@ -322,8 +322,9 @@ impl Estate {
     /// Serves the Kubernetes API stand-in and writes DIR/kubeconfig; returns its URL.
     async fn start_kube(&self) -> Result<String, LabError> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| LabError::Other(format!("kube stand-in: {e}")))?;
-        let kubeconfig = self.dir.join("kubeconfig");
-        let (cluster, url, task) = super::kube_link::start(listener, &kubeconfig, KUBE_CONTEXT, KUBE_NAMESPACE)?;
+        let setup =
+            super::kube_link::KubeSetup { openssl: &self.tools.openssl, dir: &self.dir, context: KUBE_CONTEXT, namespace: KUBE_NAMESPACE };
+        let (cluster, url, task) = super::kube_link::start(listener, &setup).await?;
         *self.kube.lock().unwrap_or_else(|p| p.into_inner()) = cluster;
         self.keep_task("kube", task);
         Ok(url)
@@ -453,7 +454,7 @@ impl Estate {
             control_addr: control.0,
             control_token: control.1,
             kube: KubeEndpoints {
-                kubeconfig: self.dir.join("kubeconfig"),
+                kubeconfig: super::kube_link::kubeconfig_path(&self.dir),
                 server: kube,
                 context: KUBE_CONTEXT.into(),
                 namespace: KUBE_NAMESPACE.into(),
@@ -572,7 +573,7 @@ fn claim_dir(dir: &Path, user: PostgresUser) -> Result<(), LabError> {
     Ok(())
 }
 
-fn set_mode(path: &Path, mode: u32) {
+pub(super) fn set_mode(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
 }

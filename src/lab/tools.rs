@@ -17,6 +17,8 @@ pub struct Toolbox {
     pub moto_server: PathBuf,
     pub pg_basebackup: PathBuf,
     pub pg_dump: PathBuf,
+    /// Makes the certificates the kube stand-in serves HTTPS with.
+    pub openssl: PathBuf,
 }
 
 /// The `postgres` account (its home is the neutral `programs` module, shared with the PITR effect).
@@ -37,6 +39,7 @@ impl Toolbox {
             moto_server: exists(tools_dir.join("venv/bin/moto_server"), "moto_server", "moto[server] (pip, in $SITREP_TOOLS/venv)")?,
             pg_basebackup: exists(pg("pg_basebackup"), "pg_basebackup", "postgresql-15")?,
             pg_dump: exists(pg("pg_dump"), "pg_dump", "postgresql-15")?,
+            openssl: on_path("openssl", "openssl")?,
         })
         .and_then(|t| exists(pg("postgres"), "postgres", "postgresql-15").map(|_| t))
     }
