@@ -81,7 +81,8 @@ impl Console {
         let theme = Theme::load(&config.general.theme).map_err(|p| anyhow::anyhow!(crate::config::ConfigError::Invalid(p)))?;
         let views = crate::ui::layout::load_views();
         anyhow::ensure!(!views.is_empty(), "no usable view in views/; run `sitrep check`");
-        let model = Model::new(chrono::Duration::seconds(config.general.refresh_secs.max(1) as i64));
+        let mut model = Model::new(chrono::Duration::seconds(config.general.refresh_secs.max(1) as i64));
+        model.source_refresh = config.refreshes().into_iter().filter_map(|(s, d)| Some((s, chrono::Duration::from_std(d).ok()?))).collect();
         let detector = crate::detect::Detector::new(&config.thresholds);
         let view = ViewState { runbook_names: crate::runbook::load_all().into_iter().map(|f| f.name).collect(), ..ViewState::default() };
         Ok(Console {

@@ -4,6 +4,7 @@
 use crate::backends::redis::{Node, QueueSettings, RedisTls, SentinelSettings, SettingKeys};
 use crate::model::SourceId;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -104,6 +105,8 @@ impl Default for General {
 #[serde(default, deny_unknown_fields)]
 pub struct KubeSource {
     pub enabled: bool,
+    /// Seconds between reads of this source (kube: between liveness probes); 0 = [general] refresh_secs.
+    pub refresh_secs: u64,
     pub kubeconfig: String,
     pub context: String,
     pub namespaces: Vec<String>,
@@ -111,7 +114,7 @@ pub struct KubeSource {
 
 impl Default for KubeSource {
     fn default() -> Self {
-        KubeSource { enabled: true, kubeconfig: String::new(), context: String::new(), namespaces: vec![] }
+        KubeSource { enabled: true, refresh_secs: 0, kubeconfig: String::new(), context: String::new(), namespaces: vec![] }
     }
 }
 
@@ -119,6 +122,8 @@ impl Default for KubeSource {
 #[serde(default, deny_unknown_fields)]
 pub struct PostgresSource {
     pub enabled: bool,
+    /// Seconds between reads of this source (kube: between liveness probes); 0 = [general] refresh_secs.
+    pub refresh_secs: u64,
     pub members: Vec<PostgresMember>,
     pub patroni: Vec<String>,
     /// Where pg_restore and pg_ctl live; "" means PATH.
@@ -127,7 +132,7 @@ pub struct PostgresSource {
 
 impl Default for PostgresSource {
     fn default() -> Self {
-        PostgresSource { enabled: true, members: vec![], patroni: vec![], bin_dir: String::new() }
+        PostgresSource { enabled: true, refresh_secs: 0, members: vec![], patroni: vec![], bin_dir: String::new() }
     }
 }
 
@@ -149,6 +154,8 @@ pub struct PostgresMember {
 #[serde(default, deny_unknown_fields)]
 pub struct SentinelSource {
     pub enabled: bool,
+    /// Seconds between reads of this source (kube: between liveness probes); 0 = [general] refresh_secs.
+    pub refresh_secs: u64,
     pub addrs: Vec<String>,
     pub master: String,
     /// The Sentinels' own ACL user and password (`requirepass`/`user` in sentinel.conf).
@@ -169,6 +176,7 @@ impl Default for SentinelSource {
     fn default() -> Self {
         SentinelSource {
             enabled: true,
+            refresh_secs: 0,
             addrs: vec![],
             master: "mymaster".into(),
             username: String::new(),
@@ -193,6 +201,8 @@ impl SentinelSource {
 #[serde(default, deny_unknown_fields)]
 pub struct QueueSource {
     pub enabled: bool,
+    /// Seconds between reads of this source (kube: between liveness probes); 0 = [general] refresh_secs.
+    pub refresh_secs: u64,
     /// redis:// or rediss:// (user:password@ and /db as redis-cli reads them); "" = the Sentinels' master.
     pub url: String,
     pub names: Vec<String>,
@@ -206,6 +216,7 @@ impl Default for QueueSource {
     fn default() -> Self {
         QueueSource {
             enabled: true,
+            refresh_secs: 0,
             url: String::new(),
             names: vec!["celery".into()],
             tls_ca_file: String::new(),
@@ -232,13 +243,15 @@ impl QueueSource {
 #[serde(default, deny_unknown_fields)]
 pub struct AlertsSource {
     pub enabled: bool,
+    /// Seconds between reads of this source (kube: between liveness probes); 0 = [general] refresh_secs.
+    pub refresh_secs: u64,
     /// e.g. ["http://alertmanager-0:9093", "http://alertmanager-1:9093"].
     pub alertmanager: Vec<String>,
 }
 
 impl Default for AlertsSource {
     fn default() -> Self {
-        AlertsSource { enabled: true, alertmanager: vec![] }
+        AlertsSource { enabled: true, refresh_secs: 0, alertmanager: vec![] }
     }
 }
 
@@ -252,6 +265,8 @@ fn tls_files(ca: &str, cert: &str, key: &str) -> RedisTls {
 #[serde(default, deny_unknown_fields)]
 pub struct S3Source {
     pub enabled: bool,
+    /// Seconds between reads of this source (kube: between liveness probes); 0 = [general] refresh_secs.
+    pub refresh_secs: u64,
     pub bucket: String,
     pub region: String,
     pub endpoint: String,
@@ -286,6 +301,8 @@ impl Default for S3Source {
     fn default() -> Self {
         S3Source {
             enabled: true,
+            // Backups change once a minute at most; a listing of a real bucket is many pages.
+            refresh_secs: 60,
             bucket: String::new(),
             region: String::new(),
             endpoint: String::new(),
@@ -615,6 +632,25 @@ impl Config {
     }
 
     /// The pace of the collectors: how often they ask and how long they wait.
+    /// The pace of one source: its own `refresh_secs`, else `[general] refresh_secs`; the timeout is general.
+    pub fn timing_of(&self, source: SourceId) -> Timing {
+        let own = match source {
+            SourceId::Pods => self.kube.refresh_secs,
+            SourceId::Replication => self.postgres.refresh_secs,
+            SourceId::Sentinel => self.sentinel.refresh_secs,
+            SourceId::Queues => self.queues.refresh_secs,
+            SourceId::Backups => self.s3.refresh_secs,
+            SourceId::Alerts => self.alerts.refresh_secs,
+        };
+        let general = self.timing();
+        if own == 0 { general } else { Timing { refresh: Duration::from_secs(own), ..general } }
+    }
+
+    /// Every source's refresh interval, for judging when its data is stale.
+    pub fn refreshes(&self) -> BTreeMap<SourceId, Duration> {
+        SourceId::ALL.into_iter().map(|s| (s, self.timing_of(s).refresh)).collect()
+    }
+
     pub fn timing(&self) -> Timing {
         Timing {
             refresh: Duration::from_secs(self.general.refresh_secs.max(1)),
@@ -992,6 +1028,20 @@ mod tests {
         assert!(found.is_empty());
         assert_eq!(c.thresholds.rpo_secs, 300);
         assert_eq!(c.thresholds.redis_rto_secs, 120);
+    }
+
+    #[test]
+    fn each_source_refreshes_at_its_own_pace_backups_once_a_minute_by_default() {
+        let c = Config::default();
+        assert_eq!(c.timing_of(SourceId::Backups).refresh, Duration::from_secs(60));
+        assert_eq!(c.timing_of(SourceId::Replication), c.timing(), "0 is [general] refresh_secs");
+        let text = "[general]\nrefresh_secs = 5\ntimeout_secs = 4\n[sentinel]\nrefresh_secs = 10\n[s3]\nrefresh_secs = 0\n";
+        let (c, found) = parse(Path::new("sitrep.toml"), text);
+        assert!(found.is_empty(), "{found:?}");
+        assert_eq!(c.timing_of(SourceId::Sentinel), Timing { refresh: Duration::from_secs(10), timeout: Duration::from_secs(4) });
+        assert_eq!(c.timing_of(SourceId::Backups).refresh, Duration::from_secs(5));
+        assert_eq!(c.timing_of(SourceId::Queues).refresh, Duration::from_secs(5));
+        assert_eq!(c.refreshes().get(&SourceId::Sentinel), Some(&Duration::from_secs(10)));
     }
 
     #[test]

@@ -241,6 +241,7 @@ fn a_wrong_token_names_the_cluster_the_user_the_servers_words_and_the_fix() {
 fn collector(kubeconfig: &Path, tx: tokio::sync::mpsc::UnboundedSender<sitrep::model::Event>) -> impl Future<Output = ()> + use<> {
     let config = sitrep::config::KubeSource {
         enabled: true,
+        refresh_secs: 0,
         kubeconfig: kubeconfig.display().to_string(),
         context: String::new(),
         namespaces: vec![NS.into()],

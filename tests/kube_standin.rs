@@ -815,3 +815,41 @@ async fn drain_evicts_every_pod_to_the_other_node_and_evictions_refuse_as_the_re
     }
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_listing_comes_in_pages_that_together_hold_every_pod_once() -> TestResult {
+    let lab = Lab::start().await?;
+    lab.cluster.seed_fleet(1_200);
+    let pods: Api<Pod> = Api::all(lab.client().await?);
+    let whole = pods.list(&ListParams::default()).await?;
+    assert_eq!(whole.items.len(), 1_207, "the fleet and the demo's 7 pods");
+    assert!(whole.metadata.continue_.is_none(), "no limit, no continue");
+    let (mut names, mut pages, mut token) = (Vec::new(), 0, None::<String>);
+    loop {
+        let mut lp = ListParams::default().limit(500);
+        if let Some(t) = &token {
+            lp = lp.continue_token(t);
+        }
+        let page = pods.list(&lp).await?;
+        pages += 1;
+        assert!(page.items.len() <= 500);
+        assert_eq!(page.metadata.resource_version, whole.metadata.resource_version, "every page names the first page's version");
+        names.extend(
+            page.items
+                .iter()
+                .map(|p| format!("{}/{}", p.metadata.namespace.clone().unwrap_or_default(), p.metadata.name.clone().unwrap_or_default())),
+        );
+        token = page.metadata.continue_.filter(|t| !t.is_empty());
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(pages, 3);
+    let listed: Vec<String> = whole
+        .items
+        .iter()
+        .map(|p| format!("{}/{}", p.metadata.namespace.clone().unwrap_or_default(), p.metadata.name.clone().unwrap_or_default()))
+        .collect();
+    assert_eq!(names, listed);
+    Ok(())
+}

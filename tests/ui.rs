@@ -195,6 +195,8 @@ fn incident_events() -> Vec<Event> {
 fn console(events: Vec<Event>) -> Console {
     let mut config = Config::default();
     config.general.theme = "mono".into();
+    // The fixture's sources, backups too, were read every 2 s: so is their staleness judged.
+    config.s3.refresh_secs = 2;
     let mut c =
         Console::new(config, "sitrep-lab · shop".into(), Clock::virtual_at(at(0))).expect("console builds from built-in views/themes");
     for e in events {

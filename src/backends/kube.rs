@@ -130,11 +130,12 @@ pub fn snapshot<'a>(
     deps: impl Iterator<Item = &'a Deployment>,
     events: impl Iterator<Item = &'a KubeEvent>,
 ) -> PodsSnapshot {
-    let mut out = PodsSnapshot {
-        pods: pods.map(pod_row).collect(),
-        deployments: deps.map(deployment_row).collect(),
-        events: events.map(event_row).collect(),
-    };
+    rows_snapshot(pods.map(pod_row).collect(), deps.map(deployment_row).collect(), events.map(event_row).collect())
+}
+
+/// The model's snapshot of these rows: sorted by namespace and name, newest events first.
+pub fn rows_snapshot(pods: Vec<PodRow>, deployments: Vec<DeploymentRow>, events: Vec<KubeEventRow>) -> PodsSnapshot {
+    let mut out = PodsSnapshot { pods, deployments, events };
     out.pods.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     out.deployments.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     out.events.sort_by_key(|e| std::cmp::Reverse(e.at));

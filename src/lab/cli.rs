@@ -97,6 +97,15 @@ pub enum LabCommand {
         #[arg(default_value = "setup")]
         action: String,
     },
+    /// The kube stand-in alone (for measuring cost at scale): the demo shop plus `--pods` pods of
+    /// Deployment "fleet", served on 127.0.0.1 with a kubeconfig at KUBECONFIG, until killed.
+    #[command(hide = true)]
+    KubeStandin {
+        #[arg(long)]
+        kubeconfig: PathBuf,
+        #[arg(long, default_value_t = 10_000)]
+        pods: u32,
+    },
     /// Postgres' archive_command: upload one WAL segment to the lab's S3.
     #[command(hide = true)]
     WalPush {
@@ -174,11 +183,28 @@ pub fn run(args: LabArgs) -> anyhow::Result<()> {
             // Also into the real tools' repositories once `backup-tools setup` ran.
             Ok(super::backup_tools::archive_push(&dir, &segment, &real_tools)?)
         }
+        LabCommand::KubeStandin { kubeconfig, pods } => kube_standin(&kubeconfig, pods),
         LabCommand::BackupTools { dir, action } => {
             println!("{}", super::backup_tools::request(&Lab::attach(&dir)?.info, &action)?);
             Ok(())
         }
     }
+}
+
+fn kube_standin(kubeconfig: &std::path::Path, pods: u32) -> anyhow::Result<()> {
+    let cluster = super::kube::Cluster::new();
+    cluster.seed_demo();
+    cluster.seed_fleet(pods);
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let server = format!("http://{}", listener.local_addr()?);
+        super::kube::write_kubeconfig(kubeconfig, &server, "sitrep-lab", "shop")
+            .with_context(|| format!("cannot write {}", kubeconfig.display()))?;
+        println!("kube stand-in with {pods} fleet pods at {server}");
+        super::kube::serve(listener, cluster, std::future::pending()).await?;
+        Ok(())
+    })
 }
 
 fn status(dir: &std::path::Path) -> anyhow::Result<()> {

@@ -38,7 +38,7 @@ pub fn sitrep_toml(info: &LabInfo) -> String {
          [postgres]\nenabled = true\nmembers = [\n{members}\n]\npatroni = {patroni}\nbin_dir = {bin_dir}\n\n\
          [sentinel]\nenabled = true\naddrs = {sentinels}\nmaster = {master}\n\n\
          [queues]\nenabled = true\nurl = \"\"\nnames = {queues}\n\n\
-         [s3]\nenabled = true\nbucket = {bucket}\nregion = {region}\nendpoint = {endpoint}\n\
+         [s3]\nenabled = true\nrefresh_secs = 1\nbucket = {bucket}\nregion = {region}\nendpoint = {endpoint}\n\
          profile = {profile}\ncredentials_file = {creds}\nforce_path_style = true\n\n\
          [alerts]\nenabled = true\nalertmanager = {alertmanager}\n\n\
          [thresholds]\nrpo_secs = 300\n",

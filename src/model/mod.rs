@@ -471,6 +471,8 @@ pub struct Model {
     pub queue_history: BTreeMap<String, Series>,
     /// Collector refresh interval, used to decide when data is stale.
     pub refresh: Duration,
+    /// A source's own refresh interval where it differs from `refresh` (`[s3] refresh_secs`).
+    pub source_refresh: BTreeMap<SourceId, Duration>,
     /// "ID P2 title" of the open incident, if any.
     pub incident: Option<String>,
     /// The timeline, oldest first.
@@ -579,7 +581,7 @@ impl Model {
             }
             Event::SourceAlive { at, source } => {
                 self.now = Some(self.now.map_or(at, |n| n.max(at)));
-                let stale_after = self.stale_after();
+                let stale_after = self.stale_after(source);
                 let state = self.sources.entry(source).or_default();
                 let was_failing = state.failing.take().is_some();
                 let was_stale = state.last_ok.is_some_and(|t| at - t > stale_after);
@@ -648,7 +650,7 @@ impl Model {
             return Health::Failing { since: *since, error: error.clone(), last_ok: state.last_ok };
         }
         match (state.last_ok, self.now) {
-            (Some(at), Some(now)) if now - at > self.stale_after() => Health::Stale { since: at },
+            (Some(at), Some(now)) if now - at > self.stale_after(source) => Health::Stale { since: at },
             (Some(at), _) => Health::Fresh { at },
             (None, _) => Health::Waiting,
         }
@@ -660,8 +662,8 @@ impl Model {
         self.sources.get(&source).is_some_and(|s| !s.disabled && (s.last_ok.is_some() || s.failing.is_some()))
     }
 
-    fn stale_after(&self) -> Duration {
-        (self.refresh * 3).max(Duration::seconds(5))
+    fn stale_after(&self, source: SourceId) -> Duration {
+        (self.source_refresh.get(&source).copied().unwrap_or(self.refresh) * 3).max(Duration::seconds(5))
     }
 
     /// Queue growth in messages per minute over the last two minutes.
@@ -711,6 +713,17 @@ mod tests {
         m.apply(Event::Tick { at: t(3) });
         assert_eq!(m.health(SourceId::Queues), Health::Fresh { at: t(0) });
         m.apply(Event::Tick { at: t(30) });
+        assert_eq!(m.health(SourceId::Queues), Health::Stale { since: t(0) });
+    }
+
+    #[test]
+    fn a_source_read_once_a_minute_is_stale_only_after_three_of_its_own_minutes() {
+        let mut m = Model::new(Duration::seconds(2));
+        m.source_refresh.insert(SourceId::Queues, Duration::seconds(60));
+        m.apply(Event::Observed { at: t(0), observation: queues(1) });
+        m.apply(Event::Tick { at: t(150) });
+        assert_eq!(m.health(SourceId::Queues), Health::Fresh { at: t(0) });
+        m.apply(Event::Tick { at: t(181) });
         assert_eq!(m.health(SourceId::Queues), Health::Stale { since: t(0) });
     }
 

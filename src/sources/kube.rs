@@ -1,19 +1,18 @@
-//! Pods collector: watches (not polls) pods, deployments and events with kube's watcher/reflector,
-//! and sends a fresh snapshot whenever the stores changed. kubeconfig/context/namespace as kubectl.
+//! Pods collector: watches (not polls) pods, deployments and events with kube's watcher, keeps
+//! them as rows (never as API objects), and sends a fresh snapshot whenever the rows changed.
+//! kubeconfig/context/namespace as kubectl.
 
 use super::failed;
 use crate::backends::kube as backend;
 use crate::clock::Clock;
 use crate::config::KubeSource;
-use crate::model::{Event, Observation, PodsSnapshot, SourceId};
-use futures::StreamExt;
+use crate::model::{Event, Observation, SourceId};
+use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Event as KubeEvent, Pod};
-use kube::runtime::reflector::{self, Store};
 use kube::runtime::watcher;
 use kube::{Api, Client};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::BTreeMap;
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -57,19 +56,26 @@ where
     }
 }
 
+/// One watch event of any of the three kinds.
+enum Change {
+    Pod(watcher::Event<Pod>),
+    Deployment(watcher::Event<Deployment>),
+    Event(watcher::Event<KubeEvent>),
+}
+
 async fn watch(config: &KubeSource, pace: Pace, client: Client, clock: &Clock, tx: &UnboundedSender<Event>) {
     let ns = &config.namespaces;
-    let dirty = Arc::new(AtomicBool::new(false));
-    let (pods, pods_w) = reflector::store::<Pod>();
-    let (deps, deps_w) = reflector::store::<Deployment>();
-    let (events, events_w) = reflector::store::<KubeEvent>();
+    let mut pods = Rows::new(ns, backend::pod_row);
+    let mut deps = Rows::new(ns, backend::deployment_row);
+    let mut events = Rows::new(ns, backend::event_row);
     let wcfg = || watcher::Config::default().any_semantic();
     let streams = futures::stream::select_all(vec![
-        reflector::reflector(pods_w, watcher(api::<Pod>(&client, ns), wcfg())).map(settled).boxed(),
-        reflector::reflector(deps_w, watcher(api::<Deployment>(&client, ns), wcfg())).map(settled).boxed(),
-        reflector::reflector(events_w, watcher(api::<KubeEvent>(&client, ns), wcfg())).map(settled).boxed(),
+        watcher(api::<Pod>(&client, ns), wcfg()).map_ok(Change::Pod).boxed(),
+        watcher(api::<Deployment>(&client, ns), wcfg()).map_ok(Change::Deployment).boxed(),
+        watcher(api::<KubeEvent>(&client, ns), wcfg()).map_ok(Change::Event).boxed(),
     ]);
     let mut streams = std::pin::pin!(streams);
+    let mut dirty = false;
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     let mut failing = false;
     let mut synced = false;
@@ -78,7 +84,15 @@ async fn watch(config: &KubeSource, pace: Pace, client: Client, clock: &Clock, t
     loop {
         tokio::select! {
             item = streams.next() => match item {
-                Some(Ok(settled)) => { if settled { dirty.store(true, Ordering::Relaxed); synced = true; } failing = false; }
+                Some(Ok(change)) => {
+                    let settled = match change {
+                        Change::Pod(e) => pods.apply(e),
+                        Change::Deployment(e) => deps.apply(e),
+                        Change::Event(e) => events.apply(e),
+                    };
+                    if settled { dirty = true; synced = true; }
+                    failing = false;
+                }
                 Some(Err(e)) => {
                     failing = true;
                     if tx.send(failed(SourceId::Pods, clock, &backend::watch_error(&e))).is_err() { return; }
@@ -87,8 +101,9 @@ async fn watch(config: &KubeSource, pace: Pace, client: Client, clock: &Clock, t
                 None => return,
             },
             _ = tick.tick() => {
-                if !failing && dirty.swap(false, Ordering::Relaxed) {
-                    let observation = Observation::Pods(snapshot(&pods, &deps, &events, ns));
+                if !failing && std::mem::take(&mut dirty) {
+                    let snapshot = backend::rows_snapshot(pods.rows(), deps.rows(), events.rows());
+                    let observation = Observation::Pods(snapshot);
                     if tx.send(Event::Observed { at: clock.now(), observation }).is_err() { return; }
                 }
             }
@@ -112,17 +127,111 @@ async fn watch(config: &KubeSource, pace: Pace, client: Client, clock: &Clock, t
     }
 }
 
-/// Whether a watch event leaves the store complete (initial listing pages are not).
-fn settled<K>(r: Result<watcher::Event<K>, watcher::Error>) -> Result<bool, watcher::Error> {
-    r.map(|e| !matches!(e, watcher::Event::Init | watcher::Event::InitApply(_)))
+/// The model's rows of one kind, keyed by namespace and name: each watch event is turned into its
+/// row at once and the API object dropped, so 10,000 pods cost their rows, not their objects.
+struct Rows<'a, K, R> {
+    namespaces: &'a [String],
+    row: fn(&K) -> R,
+    live: BTreeMap<(String, String), R>,
+    /// A re-list in progress (`Init` .. `InitDone`): it replaces `live` once complete.
+    listing: Option<BTreeMap<(String, String), R>>,
 }
 
-fn snapshot(pods: &Store<Pod>, deps: &Store<Deployment>, events: &Store<KubeEvent>, ns: &[String]) -> PodsSnapshot {
-    let wanted = |n: Option<&String>| ns.len() <= 1 || n.is_some_and(|n| ns.contains(n));
-    let (pods, deps, events) = (pods.state(), deps.state(), events.state());
-    backend::snapshot(
-        pods.iter().map(|p| &**p).filter(|p| wanted(p.metadata.namespace.as_ref())),
-        deps.iter().map(|d| &**d).filter(|d| wanted(d.metadata.namespace.as_ref())),
-        events.iter().map(|e| &**e).filter(|e| wanted(e.metadata.namespace.as_ref())),
-    )
+impl<'a, K: kube::Resource, R: Clone> Rows<'a, K, R> {
+    fn new(namespaces: &'a [String], row: fn(&K) -> R) -> Self {
+        Rows { namespaces, row, live: BTreeMap::new(), listing: None }
+    }
+
+    /// Applies one watch event; whether the rows are complete and changed (listing pages are not).
+    fn apply(&mut self, event: watcher::Event<K>) -> bool {
+        match event {
+            watcher::Event::Init => {
+                self.listing = Some(BTreeMap::new());
+                false
+            }
+            watcher::Event::InitApply(obj) => {
+                if let Some((key, row)) = self.keyed(&obj) {
+                    self.listing.get_or_insert_default().insert(key, row);
+                }
+                false
+            }
+            watcher::Event::InitDone => {
+                self.live = self.listing.take().unwrap_or_default();
+                true
+            }
+            watcher::Event::Apply(obj) => {
+                if let Some((key, row)) = self.keyed(&obj) {
+                    self.live.insert(key, row);
+                }
+                true
+            }
+            watcher::Event::Delete(obj) => {
+                let meta = obj.meta();
+                let key = (meta.namespace.clone().unwrap_or_default(), meta.name.clone().unwrap_or_default());
+                self.live.remove(&key);
+                true
+            }
+        }
+    }
+
+    /// The object's key and row, if it is in a watched namespace (one, or all, is the API's filter).
+    fn keyed(&self, obj: &K) -> Option<((String, String), R)> {
+        let meta = obj.meta();
+        let ns = meta.namespace.clone().unwrap_or_default();
+        let wanted = self.namespaces.len() <= 1 || self.namespaces.contains(&ns);
+        wanted.then(|| ((ns, meta.name.clone().unwrap_or_default()), (self.row)(obj)))
+    }
+
+    fn rows(&self) -> Vec<R> {
+        self.live.values().cloned().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::api::ObjectMeta;
+
+    fn pod(ns: &str, name: &str, phase: &str) -> Pod {
+        Pod {
+            metadata: ObjectMeta { namespace: Some(ns.into()), name: Some(name.into()), ..Default::default() },
+            status: Some(k8s_openapi::api::core::v1::PodStatus { phase: Some(phase.into()), ..Default::default() }),
+            ..Default::default()
+        }
+    }
+
+    fn names(rows: &Rows<'_, Pod, crate::model::PodRow>) -> Vec<String> {
+        rows.rows().iter().map(|r| format!("{}/{} {}", r.namespace, r.name, r.phase)).collect()
+    }
+
+    #[test]
+    fn a_relist_replaces_the_rows_only_when_complete_and_drops_what_it_did_not_list() {
+        let all = Vec::new();
+        let mut rows = Rows::new(&all, backend::pod_row);
+        assert!(!rows.apply(watcher::Event::Init));
+        assert!(!rows.apply(watcher::Event::InitApply(pod("shop", "api-1", "Running"))));
+        assert!(!rows.apply(watcher::Event::InitApply(pod("shop", "api-2", "Pending"))));
+        assert!(names(&rows).is_empty(), "pages of a listing are not yet the rows");
+        assert!(rows.apply(watcher::Event::InitDone));
+        assert_eq!(names(&rows), ["shop/api-1 Running", "shop/api-2 Pending"]);
+
+        assert!(rows.apply(watcher::Event::Apply(pod("shop", "api-2", "Running"))));
+        assert!(rows.apply(watcher::Event::Delete(pod("shop", "api-1", "Running"))));
+        assert_eq!(names(&rows), ["shop/api-2 Running"]);
+
+        rows.apply(watcher::Event::Init);
+        rows.apply(watcher::Event::InitApply(pod("shop", "api-3", "Running")));
+        assert_eq!(names(&rows), ["shop/api-2 Running"], "the old rows stay until the re-list is done");
+        rows.apply(watcher::Event::InitDone);
+        assert_eq!(names(&rows), ["shop/api-3 Running"]);
+    }
+
+    #[test]
+    fn only_watched_namespaces_become_rows() {
+        let two = vec!["shop".to_string(), "kube-system".to_string()];
+        let mut rows = Rows::new(&two, backend::pod_row);
+        rows.apply(watcher::Event::Apply(pod("shop", "api-1", "Running")));
+        rows.apply(watcher::Event::Apply(pod("default", "other", "Running")));
+        assert_eq!(names(&rows), ["shop/api-1 Running"]);
+    }
 }

@@ -21,8 +21,8 @@ use tokio::task::JoinHandle;
 /// Starts every enabled collector; disabled ones announce themselves once.
 pub fn spawn_all(config: &Config, clock: Clock, tx: UnboundedSender<Event>) -> Vec<JoinHandle<()>> {
     let mut tasks = Vec::new();
-    let timing = config.timing();
     for source in SourceId::ALL {
+        let timing = config.timing_of(source);
         if !config.source_enabled(source) {
             let _ = tx.send(Event::SourceDisabled { source });
             continue;

@@ -74,6 +74,17 @@ impl Cluster {
         controller::reconcile(&mut state, now);
     }
 
+    /// For measuring cost at scale: Deployment "fleet" in "shop" with `replicas` Running, Ready pods
+    /// (image registry.local/shop/fleet:1.0.0), seeded as the demo's apps are.
+    pub fn seed_fleet(&self, replicas: u32) {
+        let mut state = self.lock();
+        let now = Utc::now();
+        let app = DemoApp { name: "fleet", replicas: i64::from(replicas), image: "registry.local/shop/fleet:1.0.0", previous_image: None };
+        // Replicas are born a second apart: all of them before now, so all are Ready.
+        seed_app(&mut state, &app, now - Duration::hours(1) - Duration::seconds(app.replicas));
+        controller::reconcile(&mut state, now);
+    }
+
     /// Fault `deploy-bad`: rolls `deployment` to a new image tag (e.g. `:1.5.0-bad`) whose pods
     /// crash-loop; like a real rollout the old ReplicaSet keeps its ready pods (25% surge/unavailable).
     pub fn deploy_bad(&self, namespace: &str, deployment: &str) -> Result<(), KubeStandInError> {

@@ -218,7 +218,9 @@ fn resource(
         (Method::GET, false) => {
             let labels = LabelSelector::parse(query.get("labelSelector").map_or("", String::as_str))?;
             let fields = FieldSelector::parse(query.get("fieldSelector").map_or("", String::as_str))?;
-            let list = verbs::list(cluster, &target, &labels, &fields, table, accept)?;
+            let page =
+                verbs::Page { limit: query.get("limit").and_then(|l| l.parse().ok()), continue_token: query.get("continue").cloned() };
+            let list = verbs::list(cluster, &target, &labels, &fields, table, accept, &page)?;
             Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], list).into_response())
         }
         (Method::GET, true) if target.subresource.as_deref() == Some("log") => {

@@ -85,16 +85,31 @@ pub(crate) fn list(
     fields: &FieldSelector,
     table: Option<RowObject>,
     accept: &str,
+    page: &Page,
 ) -> Result<String, KubeStandInError> {
-    let (rv, shared) = {
+    let (now_rv, shared) = {
         let state = cluster.lock();
         (state.resource_version(), state.list_shared(target.rt, target.namespace.as_deref()))
     };
-    let items: Vec<&Value> = shared.iter().map(Arc::as_ref).filter(|o| labels.matches(o) && fields.matches(o)).collect();
+    let after = page.after()?;
+    // Every page of one listing says the first page's version: a watch from it misses nothing.
+    let rv = after.as_ref().map_or(now_rv, |(rv, _, _)| *rv);
+    let mut items: Vec<&Value> = shared
+        .iter()
+        .map(Arc::as_ref)
+        .filter(|o| after.as_ref().is_none_or(|(_, ns, name)| (meta::namespace(o), meta::name(o)) > (ns.as_str(), name.as_str())))
+        .filter(|o| labels.matches(o) && fields.matches(o))
+        .collect();
     if let Some(include) = table {
         return Ok(table::table(target.rt, &items, rv, include).to_string());
     }
-    let metadata = json!({"resourceVersion": rv.to_string()});
+    let mut metadata = json!({"resourceVersion": rv.to_string()});
+    if let Some(limit) = page.limit.filter(|l| *l > 0 && items.len() > *l) {
+        items.truncate(limit);
+        if let Some(last) = items.last() {
+            metadata["continue"] = json!(format!("{rv}|{}|{}", meta::namespace(last), meta::name(last)));
+        }
+    }
     let body = if accept.contains("as=PartialObjectMetadataList") {
         let items: Vec<Value> = items.into_iter().map(table::partial_metadata).collect();
         serde_json::to_string(&ListBody {
@@ -107,6 +122,28 @@ pub(crate) fn list(
         serde_json::to_string(&ListBody { kind: format!("{}List", target.rt.kind), api_version: target.rt.api_version(), metadata, items })
     };
     body.map_err(|e| KubeStandInError::BadRequest(format!("cannot encode the {} list: {e}", target.rt.plural)))
+}
+
+/// `limit` and `continue` of a list request, as the API server pages a listing (kube's watcher
+/// asks for 500 at a time, kubectl for 500 too).
+#[derive(Debug, Default)]
+pub(crate) struct Page {
+    pub limit: Option<usize>,
+    pub continue_token: Option<String>,
+}
+
+impl Page {
+    /// The listing's version and the last key already sent, from the continue token.
+    fn after(&self) -> Result<Option<(u64, String, String)>, KubeStandInError> {
+        let Some(token) = self.continue_token.as_deref().filter(|t| !t.is_empty()) else {
+            return Ok(None);
+        };
+        let mut parts = token.splitn(3, '|');
+        match (parts.next().and_then(|rv| rv.parse().ok()), parts.next(), parts.next()) {
+            (Some(rv), Some(ns), Some(name)) => Ok(Some((rv, ns.to_string(), name.to_string()))),
+            _ => Err(KubeStandInError::BadRequest(format!("invalid continue token {token:?}"))),
+        }
+    }
 }
 
 /// A `*List` object serialized straight from borrowed items (no deep copy of 10,000 pods).
