@@ -106,10 +106,14 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
             .filter(|e| e.kind == "Warning")
             .take(event_rows as usize)
             .map(|e| {
+                // One line each, cut with `…` at the pane's edge (describe, `enter`, has the whole event).
+                let when = format!("{:>4} ", e.at.map_or_else(|| "-".into(), |t| age(ctx.now, t)));
+                let reason = format!("{} ", e.reason);
+                let room = (events_area.width as usize).saturating_sub(when.chars().count() + reason.chars().count());
                 Line::from(vec![
-                    Span::styled(format!("{:>4} ", e.at.map_or_else(|| "-".into(), |t| age(ctx.now, t))), ctx.theme.muted),
-                    Span::styled(format!("{} ", e.reason), ctx.theme.warn),
-                    Span::raw(format!("{}: {}", e.object, e.message)),
+                    Span::styled(when, ctx.theme.muted),
+                    Span::styled(reason, ctx.theme.warn),
+                    Span::raw(fit(&format!("{}: {}", e.object, e.message), room)),
                 ])
             })
             .collect();
