@@ -593,11 +593,14 @@ fn the_console_follows_incidents_that_other_processes_open_write_and_resolve() {
     let id = open(&shell, "checkout slow");
     console_loads(&mut rx, "the incident the shell opened", |incident, _| incident.as_deref().is_some_and(|i| i.starts_with(id.as_str())));
     note(&shell, "root cause: a bad deploy of shop/api");
+    let noted = Instant::now();
     let lines: Vec<String> =
         console_loads(&mut rx, "the shell's note", |_, lines| lines.iter().any(|l| l.contains("root cause: a bad deploy of shop/api")))
             .into_iter()
             .map(|l| l.text)
             .collect();
+    // Measured, not asserted (the issue asks for 2 s; the writer looks every 500 ms).
+    eprintln!("MEASURE a shell's note reached the console in {} ms", noted.elapsed().as_millis());
     assert!(lines.iter().any(|l| l.starts_with("oncall@laptop: ")), "someone else's entries carry their author: {lines:#?}");
     let close = IncidentArgs { command: IncidentCommand::Close { incident: None } };
     let (result, _, err) = run(|o, e| cli::incident(&shell, close, o, e));
