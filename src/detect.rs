@@ -156,27 +156,7 @@ impl Detector {
             let state = if row.error.is_some() { "unreachable" } else { OK };
             out.push(reading(Watch::Sentinel(row.addr.clone()), state, row.error.clone().unwrap_or_default()));
         }
-        // While the master is down or being replaced, its replicas' links are down because of it:
-        // the replica that is lost is known once Sentinel has settled on a master.
-        let settling = |alarms: &[SentinelAlarm]| {
-            alarms.iter().any(|a| {
-                matches!(
-                    a,
-                    SentinelAlarm::MasterODown | SentinelAlarm::MasterSDown | SentinelAlarm::FailoverInProgress | SentinelAlarm::NoMaster
-                )
-            })
-        };
-        if let Some(snap) = model.sentinel.as_ref().filter(|s| !settling(&verdict::sentinel_alarms(s))) {
-            let down: Vec<&str> = snap.replicas.iter().filter(|r| verdict::replica_down(r)).map(|r| r.addr.as_str()).collect();
-            // Which replicas are down is part of the state: after a failover the dead old master is
-            // the replica that is down, a different fact from the one before it.
-            let state = if verdict::sentinel_alarms(snap).contains(&SentinelAlarm::ReplicaDown) {
-                format!("down {}", down.join(", "))
-            } else {
-                OK.into()
-            };
-            out.push(reading(Watch::RedisReplicas, &state, down.join(", ")));
-        }
+        self.redis_replicas(model, &mut out);
         self.queues(model, &mut out);
         self.backups(model, now, &mut out);
         self.alerts(model, &mut out);
@@ -208,24 +188,22 @@ impl Detector {
             out.push(reading(Watch::Crashloop(name.clone()), if looping { "crashloop" } else { OK }, detail));
             seen.push(name);
         }
+        let mut deployments = Vec::new();
         for d in &pods.deployments {
             let state = if verdict::capacity_short(d) { "short" } else { OK };
             let detail = format!("{} of {} available", d.available, d.desired);
-            out.push(reading(Watch::Capacity(format!("{}/{}", d.namespace, d.name)), state, detail));
+            let name = format!("{}/{}", d.namespace, d.name);
+            out.push(reading(Watch::Capacity(name.clone()), state, detail));
+            deployments.push(name);
         }
+        // What is no longer listed is back to ok, so its tracker can go.
         for watch in self.trackers.keys() {
-            if let Watch::Capacity(name) = watch
-                && !pods.deployments.iter().any(|d| format!("{}/{}", d.namespace, d.name) == *name)
-            {
-                out.push(reading(watch.clone(), OK, "the deployment is gone".into()));
-            }
-        }
-        for watch in self.trackers.keys() {
-            if let Watch::Crashloop(name) = watch
-                && !seen.contains(name)
-            {
-                out.push(reading(watch.clone(), OK, "the pod is gone".into()));
-            }
+            let gone = match watch {
+                Watch::Crashloop(name) if !seen.contains(name) => "the pod is gone",
+                Watch::Capacity(name) if !deployments.contains(name) => "the deployment is gone",
+                _ => continue,
+            };
+            out.push(reading(watch.clone(), OK, gone.into()));
         }
     }
 
@@ -249,7 +227,7 @@ impl Detector {
             out.push(reading(Watch::Lag, if level.is_alarm() { level.word() } else { OK }, detail));
         }
         // Each member by its own answer: a frozen leader is still "running" in Patroni's view.
-        let alarms = verdict::member_alarms(repl);
+        let alarms = &v.members;
         let split = alarms.iter().find_map(|a| if let MemberAlarm::SplitBrain(n) = a { Some(n.join(", ")) } else { None });
         out.push(reading(Watch::SplitBrain, if split.is_some() { "split" } else { OK }, split.unwrap_or_default()));
         for m in &repl.members {
@@ -268,6 +246,27 @@ impl Detector {
             };
             out.push(reading(Watch::Archiver, state, detail));
         }
+    }
+
+    /// Lost redundancy in Redis: the replicas Sentinel sees down. While the master is down or being
+    /// replaced its replicas' links are down because of it, so nothing is read until Sentinel has
+    /// settled on a master; which replicas are down is part of the state (after a failover the dead
+    /// old master is the one down, a different fact from the one before).
+    fn redis_replicas(&self, model: &Model, out: &mut Vec<Reading>) {
+        let Some(snap) = &model.sentinel else { return };
+        let alarms = verdict::sentinel_alarms(snap);
+        let settling = alarms.iter().any(|a| {
+            matches!(
+                a,
+                SentinelAlarm::MasterODown | SentinelAlarm::MasterSDown | SentinelAlarm::FailoverInProgress | SentinelAlarm::NoMaster
+            )
+        });
+        if settling {
+            return;
+        }
+        let down: Vec<&str> = snap.replicas.iter().filter(|r| verdict::replica_down(r)).map(|r| r.addr.as_str()).collect();
+        let state = if alarms.contains(&SentinelAlarm::ReplicaDown) { format!("down {}", down.join(", ")) } else { OK.into() };
+        out.push(reading(Watch::RedisReplicas, &state, down.join(", ")));
     }
 
     fn queues(&self, model: &Model, out: &mut Vec<Reading>) {
