@@ -67,9 +67,10 @@ fn current_revision(d: &Deployment) -> u64 {
     d.metadata.annotations.as_ref().and_then(|a| a.get(REVISION)).and_then(|r| r.parse().ok()).unwrap_or(0)
 }
 
-/// The revision to go back to: `previous` (the highest below the current) or a number.
-async fn target(ctx: &Ctx, deployment: &str, revision: &str) -> Result<(Deployment, u64, ReplicaSet), EffectError> {
-    let client = client(ctx).await?;
+/// The revision to go back to: `previous` (the highest below the current) or a number, read with
+/// the caller's client (one connect per effect: with an exec plugin each connect runs it).
+async fn target(ctx: &Ctx, client: &Client, deployment: &str, revision: &str) -> Result<(Deployment, u64, ReplicaSet), EffectError> {
+    let client = client.clone();
     let ns = ctx.namespace();
     let deploy =
         Api::<Deployment>::namespaced(client.clone(), &ns).get(deployment).await.map_err(kube_err(&format!("deployment {deployment}")))?;
@@ -101,7 +102,7 @@ fn facts(from: u64, to: u64) -> Vec<(&'static str, String)> {
 }
 
 pub async fn revision_exists(ctx: &Ctx, deployment: &str, revision: &str) -> Result<Report, EffectError> {
-    let (deploy, rev, _) = target(ctx, deployment, revision).await?;
+    let (deploy, rev, _) = target(ctx, &client(ctx).await?, deployment, revision).await?;
     let from = current_revision(&deploy);
     Ok(Report::text(format!("deployment/{deployment} is at revision {from}; revision {rev} is available")).with(facts(from, rev)))
 }
@@ -146,7 +147,8 @@ pub fn template_diff(now: Option<&PodTemplateSpec>, then: Option<&PodTemplateSpe
 /// The revision diff shown before a rollback, with a warning when the target revision's pods
 /// crash-looped (a second rollback's `previous` is often the bad deploy the first one undid).
 pub async fn undo_preview(ctx: &Ctx, deployment: &str, revision: &str) -> Result<String, EffectError> {
-    let (deploy, rev, rs) = target(ctx, deployment, revision).await?;
+    let client = client(ctx).await?;
+    let (deploy, rev, rs) = target(ctx, &client, deployment, revision).await?;
     let lines = template_diff(Some(&deploy.spec.template), rs.spec.template.as_ref());
     let mut text = format!(
         "revision {} → {rev}:\n{}",
@@ -154,7 +156,7 @@ pub async fn undo_preview(ctx: &Ctx, deployment: &str, revision: &str) -> Result
         lines.iter().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
     );
     if let Some(hash) = rs.metadata.labels.as_ref().and_then(|l| l.get("pod-template-hash")) {
-        let events: Api<KubeEvent> = Api::namespaced(client(ctx).await?, &ctx.namespace());
+        let events: Api<KubeEvent> = Api::namespaced(client, &ctx.namespace());
         // Events are the only memory of pods that are gone; without them there is no warning, not an error.
         if let Ok(list) = events.list(&ListParams::default()).await
             && let Some(warning) = crashlooped(&list.items, &format!("{deployment}-{hash}-"))
@@ -184,14 +186,15 @@ fn crashlooped(events: &[KubeEvent], prefix: &str) -> Option<String> {
 
 /// `kubectl rollout undo`: the deployment's template becomes the old ReplicaSet's (JSON patch).
 pub async fn rollout_undo(ctx: &Ctx, deployment: &str, revision: &str) -> Result<Report, EffectError> {
-    let (deploy, rev, rs) = target(ctx, deployment, revision).await?;
+    let client = client(ctx).await?;
+    let (deploy, rev, rs) = target(ctx, &client, deployment, revision).await?;
     let mut template = rs.spec.template.ok_or_else(|| not_ready(format!("revision {rev} has no pod template")))?;
     if let Some(labels) = template.metadata.as_mut().and_then(|m| m.labels.as_mut()) {
         labels.remove("pod-template-hash");
     }
     let patch: json_patch::Patch = serde_json::from_value(json!([{ "op": "replace", "path": "/spec/template", "value": template }]))
         .map_err(|e| not_ready(format!("building the rollback patch: {e}")))?;
-    let api: Api<Deployment> = Api::namespaced(client(ctx).await?, &ctx.namespace());
+    let api: Api<Deployment> = Api::namespaced(client, &ctx.namespace());
     api.patch(deployment, &PatchParams::default(), &Patch::Json::<()>(patch))
         .await
         .map_err(kube_err(&format!("rolling back deployment/{deployment}")))?;
