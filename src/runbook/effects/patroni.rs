@@ -22,6 +22,11 @@ fn leader(members: &[Member]) -> Option<&Member> {
     members.iter().find(|m| m.role == "leader" && m.state == "running")
 }
 
+/// Every member as Patroni lists it, for a message: "pg-0 replica streaming lag Some(0); …".
+fn listed(members: &[Member]) -> String {
+    members.iter().map(|m| format!("{} {} {} lag {:?}", m.name, m.role, m.state, m.lag)).collect::<Vec<_>>().join("; ")
+}
+
 /// A replica replicating within `max_lag` bytes (Patroni 3.0 says `running`, later ones `streaming`).
 fn replicating(m: &Member, max_lag: u64) -> bool {
     m.role != "leader" && matches!(m.state.as_str(), "streaming" | "running") && lag_bytes(m).is_some_and(|l| l <= max_lag)
@@ -29,17 +34,16 @@ fn replicating(m: &Member, max_lag: u64) -> bool {
 
 fn pick<'a>(members: &'a [Member], candidate: &str, max_lag: u64) -> Result<&'a Member, EffectError> {
     let eligible = |m: &&Member| replicating(m, max_lag);
-    let seen = || members.iter().map(|m| format!("{} {} {} lag {:?}", m.name, m.role, m.state, m.lag)).collect::<Vec<_>>().join("; ");
     if candidate.is_empty() {
         members
             .iter()
             .find(eligible)
-            .ok_or_else(|| not_ready(format!("no replica is streaming within {max_lag} bytes of lag ({})", seen())))
+            .ok_or_else(|| not_ready(format!("no replica is streaming within {max_lag} bytes of lag ({})", listed(members))))
     } else {
         let m = members
             .iter()
             .find(|m| m.name == candidate)
-            .ok_or_else(|| super::input(format!("no Patroni member `{candidate}` ({})", seen())))?;
+            .ok_or_else(|| super::input(format!("no Patroni member `{candidate}` ({})", listed(members))))?;
         Some(m).filter(eligible).ok_or_else(|| {
             not_ready(format!("{candidate} cannot be promoted: {} {} lag {:?}, limit {max_lag} bytes", m.role, m.state, m.lag))
         })
@@ -120,7 +124,6 @@ pub async fn redundant(ctx: &Ctx, old: &str, max_lag: u64) -> Result<Report, Eff
     loop {
         let members = cluster(ctx).await?;
         let l = leader(&members).ok_or_else(|| not_ready("Patroni names no running leader"))?;
-        let seen = || members.iter().map(|m| format!("{} {} {} lag {:?}", m.name, m.role, m.state, m.lag)).collect::<Vec<_>>().join("; ");
         // Every member but the leader: Patroni's own list, and the configured ones it no longer lists.
         let mut others: Vec<(String, Option<&Member>)> =
             members.iter().filter(|m| m.name != l.name).map(|m| (m.name.clone(), Some(m))).collect();
@@ -149,7 +152,7 @@ pub async fn redundant(ctx: &Ctx, old: &str, max_lag: u64) -> Result<Report, Eff
             return Ok(Report::text(crate::sanitize::clean(&text)).with([("old_member_state", old_state)]));
         }
         if waited_from.elapsed() >= MISSING_GRACE {
-            return Err(not_ready(format!("no replica streams from {} within {max_lag} bytes yet ({})", l.name, seen())));
+            return Err(not_ready(format!("no replica streams from {} within {max_lag} bytes yet ({})", l.name, listed(&members))));
         }
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
