@@ -129,7 +129,7 @@ fn an_https_endpoint_with_a_private_ca_is_trusted_through_ca_file_or_aws_ca_bund
         let found = sitrep::check::run(Some(&missing), &Env::default());
         assert!(found.len() == 1 && found[0].line == 8, "{found:?}");
         let text = found[0].to_string();
-        assert!(text.contains("[s3] ca_file") && text.contains("no-such-ca.pem") && text.contains("cannot read"), "{text}");
+        assert!(text.contains("[s3] ca_file") && text.contains("no-such-ca.pem") && text.contains("cannot be read"), "{text}");
         let not_pem = write_config(dir, "not-pem.toml", tls_port, Some(&dir.join("s3.key")));
         let found = sitrep::check::run(Some(&not_pem), &Env::default());
         assert!(found.len() == 1 && found[0].line == 8 && found[0].what.contains("no PEM certificate"), "{found:?}");

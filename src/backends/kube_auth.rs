@@ -158,14 +158,8 @@ pub fn unusable_files(kubeconfig: &Kubeconfig, context: &str) -> Vec<UnusableFil
 /// Why a file the kubeconfig names cannot be used, in words that follow its path.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FileDefect {
-    #[error("cannot be read ({0})")]
-    Unreadable(String),
-    #[error("holds no PEM certificate")]
-    NoCertificate,
-    #[error("is not a PEM certificate file ({0})")]
-    NotCertificates(String),
-    #[error("holds no PEM private key ({0})")]
-    NoKey(String),
+    #[error(transparent)]
+    Pem(#[from] super::pem::PemDefect),
     #[error("is empty")]
     Empty,
     #[error("holds characters a token cannot have")]
@@ -175,22 +169,12 @@ pub enum FileDefect {
 /// Whether a file holds what its kubeconfig key says it does; the error is why not.
 type FileCheck = fn(&Path) -> Result<(), FileDefect>;
 
-fn read(path: &Path) -> Result<Vec<u8>, FileDefect> {
-    std::fs::read(path).map_err(|e| FileDefect::Unreadable(e.to_string()))
-}
-
 fn pem_certificates(path: &Path) -> Result<(), FileDefect> {
-    use rustls::pki_types::{CertificateDer, pem::PemObject};
-    match CertificateDer::pem_slice_iter(&read(path)?).collect::<Result<Vec<_>, _>>() {
-        Ok(found) if !found.is_empty() => Ok(()),
-        Ok(_) => Err(FileDefect::NoCertificate),
-        Err(e) => Err(FileDefect::NotCertificates(e.to_string())),
-    }
+    super::pem::certificates(path).map(drop).map_err(FileDefect::from)
 }
 
 fn pem_key(path: &Path) -> Result<(), FileDefect> {
-    use rustls::pki_types::{PrivateKeyDer, pem::PemObject};
-    PrivateKeyDer::from_pem_slice(&read(path)?).map(|_| ()).map_err(|e| FileDefect::NoKey(e.to_string()))
+    super::pem::private_key(path).map(drop).map_err(FileDefect::from)
 }
 
 /// A failure the kube client cannot tell well by itself, with the identity and the fix.
@@ -276,7 +260,7 @@ impl TokenFile {
     }
 
     fn header(path: &Path) -> Result<HeaderValue, FileDefect> {
-        let text = read(path)?;
+        let text = super::pem::read(path)?;
         let token = String::from_utf8_lossy(&text);
         let token = token.trim();
         if token.is_empty() {

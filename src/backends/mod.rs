@@ -8,6 +8,7 @@
 pub mod alertmanager;
 pub mod kube;
 pub mod kube_auth;
+pub mod pem;
 pub mod pg_tls;
 pub mod postgres;
 pub mod redis;

@@ -5,8 +5,7 @@ use super::BackendError;
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -140,11 +139,7 @@ impl TlsSettings {
         let config = match (&self.cert, &self.key) {
             (Some(cert), Some(key)) => {
                 let certs = load_certs("sslcert", cert)?;
-                let key = PrivateKeyDer::from_pem_file(key).map_err(|e| BackendError::BadSetting {
-                    input: format!("dsn sslkey `{}`", key.display()),
-                    detail: format!("not a PEM private key ({e})"),
-                    fix: "give an unencrypted PEM key (openssl pkey -in key.pem -out plain.pem)".into(),
-                })?;
+                let (_, key) = super::pem::private_key(key).map_err(|d| pem_setting("sslkey", key, d, super::pem::KEY_FIX))?;
                 builder.with_client_auth_cert(certs, key).map_err(|e| tls_setup("sslcert/sslkey", &e))?
             }
             _ => builder.with_no_client_auth(),
@@ -169,32 +164,20 @@ fn tls_setup(what: &str, e: &dyn std::fmt::Display) -> BackendError {
 }
 
 fn load_certs(key: &str, path: &Path) -> Result<Vec<CertificateDer<'static>>, BackendError> {
-    let bad = |detail: String| BackendError::BadSetting {
-        input: format!("dsn {key} `{}`", path.display()),
-        detail,
-        fix: format!("point {key} at a PEM file of certificates (-----BEGIN CERTIFICATE-----)"),
-    };
-    let certs: Vec<_> =
-        CertificateDer::pem_file_iter(path).map_err(|e| bad(e.to_string()))?.collect::<Result<_, _>>().map_err(|e| bad(e.to_string()))?;
-    if certs.is_empty() {
-        return Err(bad("holds no certificate".into()));
-    }
-    Ok(certs)
+    super::pem::certificates(path).map(|c| c.chain).map_err(|d| pem_setting(key, path, d, super::pem::CERTIFICATES_FIX))
+}
+
+fn pem_setting(key: &str, path: &Path, defect: super::pem::PemDefect, fix: &str) -> BackendError {
+    BackendError::BadSetting { input: format!("dsn {key} `{}`", path.display()), detail: defect.to_string(), fix: format!("{key}: {fix}") }
 }
 
 fn load_roots(root: &RootCert) -> Result<RootCertStore, BackendError> {
-    let mut store = RootCertStore::empty();
     match root {
-        RootCert::File(path) => {
-            for cert in load_certs("sslrootcert", path)? {
-                store.add(cert).map_err(|e| BackendError::BadSetting {
-                    input: format!("dsn sslrootcert `{}`", path.display()),
-                    detail: format!("a certificate cannot be used as a root ({e})"),
-                    fix: "give the CA certificate(s) in PEM".into(),
-                })?;
-            }
-        }
+        RootCert::File(path) => super::pem::roots(path)
+            .map(|(_, store)| store)
+            .map_err(|d| pem_setting("sslrootcert", path, d, "give the CA certificate(s) in PEM")),
         RootCert::System => {
+            let mut store = RootCertStore::empty();
             let found = rustls_native_certs::load_native_certs();
             store.add_parsable_certificates(found.certs);
             if store.is_empty() {
@@ -204,9 +187,9 @@ fn load_roots(root: &RootCert) -> Result<RootCertStore, BackendError> {
                     fix: "install the CA certificates (e.g. the ca-certificates package), or set sslrootcert to a CA file".into(),
                 });
             }
+            Ok(store)
         }
     }
-    Ok(store)
 }
 
 /// `require` without a root certificate: encrypted, the certificate not checked (as libpq), but

@@ -7,8 +7,6 @@ use crate::model::{MasterRow, PriorityDepth, QueueRow, QueuesSnapshot, ReplicaRo
 use crate::sanitize::{clean, redact_secrets};
 use redis::IntoConnectionInfo;
 use redis::aio::MultiplexedConnection;
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -105,28 +103,15 @@ enum Pem {
 
 /// A PEM file's bytes, once it is known to hold what `key` needs.
 fn pem_file(section: &str, key: &str, path: &Path, kind: Pem) -> Result<Vec<u8>, BackendError> {
-    let bad = |detail: String, fix: &str| BackendError::BadSetting {
+    let bad = |defect: super::pem::PemDefect, fix: &str| BackendError::BadSetting {
         input: format!("{section} {key} `{}`", clean(&path.display().to_string())),
-        detail,
+        detail: defect.to_string(),
         fix: fix.to_string(),
     };
-    let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read it ({e})"), "point it at an existing PEM file"))?;
     match kind {
-        Pem::Certificates => {
-            let certs = CertificateDer::pem_slice_iter(&bytes)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| bad(format!("not PEM certificates ({e})"), "give PEM certificates (-----BEGIN CERTIFICATE-----)"))?;
-            if certs.is_empty() {
-                return Err(bad("holds no certificate".into(), "give PEM certificates (-----BEGIN CERTIFICATE-----)"));
-            }
-        }
-        Pem::Key => {
-            PrivateKeyDer::from_pem_slice(&bytes).map_err(|e| {
-                bad(format!("not a PEM private key ({e})"), "give an unencrypted PEM key (openssl pkey -in key.pem -out plain.pem)")
-            })?;
-        }
+        Pem::Certificates => super::pem::certificates(path).map(|c| c.bytes).map_err(|d| bad(d, super::pem::CERTIFICATES_FIX)),
+        Pem::Key => super::pem::private_key(path).map(|(bytes, _)| bytes).map_err(|d| bad(d, super::pem::KEY_FIX)),
     }
-    Ok(bytes)
 }
 
 /// How to reach one kind of Redis node: TLS (None = plain TCP) and the ACL user and password
@@ -927,9 +912,12 @@ mod tests {
         assert!(std::fs::write(&not_pem, "hello").is_ok());
         let text = |tls: RedisTls| tls.certificates(SettingKeys::QueuesUrl).err().map(detail_of).unwrap_or_default();
         let missing = text(RedisTls { ca_file: Some(dir.path().join("nope.pem")), ..RedisTls::default() });
-        assert!(missing.contains("[queues] tls_ca_file") && missing.contains("nope.pem") && missing.contains("cannot read"), "{missing}");
+        assert!(
+            missing.contains("[queues] tls_ca_file") && missing.contains("nope.pem") && missing.contains("cannot be read"),
+            "{missing}"
+        );
         let empty = text(RedisTls { ca_file: Some(not_pem.clone()), ..RedisTls::default() });
-        assert!(empty.contains("holds no certificate"), "{empty}");
+        assert!(empty.contains("holds no PEM certificate"), "{empty}");
         let half = text(RedisTls { cert_file: Some(not_pem.clone()), ..RedisTls::default() });
         assert!(half.contains("tls_cert_file is given without tls_key_file"), "{half}");
         assert!(RedisTls::default().certificates(SettingKeys::Sentinel).is_ok(), "no file: the system's trust store");

@@ -126,20 +126,11 @@ fn https_client(ca: CaBundle<'_>) -> Result<aws_sdk_s3::config::SharedHttpClient
 /// Reads a CA bundle as the client will use it: readable, PEM, at least one certificate, each
 /// usable as a root. `sitrep check` calls this too, so what it passes the client accepts.
 pub fn read_ca_bundle(ca: CaBundle<'_>) -> Result<Vec<u8>, BackendError> {
-    use rustls_pki_types::CertificateDer;
-    use rustls_pki_types::pem::PemObject;
-    let bad = |detail: String| BackendError::BadSetting { input: format!("{} `{}`", ca.setting, clean(ca.path)), detail, fix: ca_fix(ca) };
-    let bytes = std::fs::read(ca.path).map_err(|e| bad(format!("cannot read it ({e})")))?;
-    let certs =
-        CertificateDer::pem_slice_iter(&bytes).collect::<Result<Vec<_>, _>>().map_err(|e| bad(format!("not PEM certificates ({e})")))?;
-    if certs.is_empty() {
-        return Err(bad("holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into()));
-    }
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in certs {
-        roots.add(cert).map_err(|e| bad(format!("a certificate cannot be used as a root ({e})")))?;
-    }
-    Ok(bytes)
+    super::pem::roots(std::path::Path::new(ca.path)).map(|(found, _)| found.bytes).map_err(|d| BackendError::BadSetting {
+        input: format!("{} `{}`", ca.setting, clean(ca.path)),
+        detail: d.to_string(),
+        fix: ca_fix(ca),
+    })
 }
 
 fn ca_fix(ca: CaBundle<'_>) -> String {
