@@ -380,9 +380,20 @@ pub const TIMELINE_LEN: usize = 2000;
 pub enum Health {
     Waiting,
     Disabled,
-    Fresh { at: DateTime<Utc> },
-    Stale { since: DateTime<Utc> },
-    Failing { since: DateTime<Utc>, error: String, last_ok: Option<DateTime<Utc>> },
+    /// Answered at `at`; its next answer is due within `within` (two of its refresh intervals), so
+    /// a pane can say "fresh ≤4s" instead of redrawing an age that ticks every second.
+    Fresh {
+        at: DateTime<Utc>,
+        within: Duration,
+    },
+    Stale {
+        since: DateTime<Utc>,
+    },
+    Failing {
+        since: DateTime<Utc>,
+        error: String,
+        last_ok: Option<DateTime<Utc>>,
+    },
 }
 
 /// Per-source bookkeeping behind the health badge.
@@ -651,7 +662,7 @@ impl Model {
         }
         match (state.last_ok, self.now) {
             (Some(at), Some(now)) if now - at > self.stale_after(source) => Health::Stale { since: at },
-            (Some(at), _) => Health::Fresh { at },
+            (Some(at), _) => Health::Fresh { at, within: self.fresh_within(source) },
             (None, _) => Health::Waiting,
         }
     }
@@ -662,8 +673,18 @@ impl Model {
         self.sources.get(&source).is_some_and(|s| !s.disabled && (s.last_ok.is_some() || s.failing.is_some()))
     }
 
+    fn refresh_of(&self, source: SourceId) -> Duration {
+        self.source_refresh.get(&source).copied().unwrap_or(self.refresh)
+    }
+
     fn stale_after(&self, source: SourceId) -> Duration {
-        (self.source_refresh.get(&source).copied().unwrap_or(self.refresh) * 3).max(Duration::seconds(5))
+        (self.refresh_of(source) * 3).max(Duration::seconds(5))
+    }
+
+    /// How long after an answer the next one of `source` is due: two of its refresh intervals.
+    /// Up to that age the source (or a member of it) is as fresh as it can be.
+    pub fn fresh_within(&self, source: SourceId) -> Duration {
+        self.refresh_of(source) * 2
     }
 
     /// Queue growth in messages per minute over the last two minutes.
@@ -703,7 +724,7 @@ mod tests {
             other => panic!("expected failing, got {other:?}"),
         }
         m.apply(Event::Observed { at: t(8), observation: queues(6) });
-        assert_eq!(m.health(SourceId::Queues), Health::Fresh { at: t(8) });
+        assert_eq!(m.health(SourceId::Queues), Health::Fresh { at: t(8), within: m.fresh_within(SourceId::Queues) });
     }
 
     #[test]
@@ -711,7 +732,7 @@ mod tests {
         let mut m = Model::new(Duration::seconds(2));
         m.apply(Event::Observed { at: t(0), observation: queues(1) });
         m.apply(Event::Tick { at: t(3) });
-        assert_eq!(m.health(SourceId::Queues), Health::Fresh { at: t(0) });
+        assert_eq!(m.health(SourceId::Queues), Health::Fresh { at: t(0), within: m.fresh_within(SourceId::Queues) });
         m.apply(Event::Tick { at: t(30) });
         assert_eq!(m.health(SourceId::Queues), Health::Stale { since: t(0) });
     }
@@ -722,7 +743,7 @@ mod tests {
         m.source_refresh.insert(SourceId::Queues, Duration::seconds(60));
         m.apply(Event::Observed { at: t(0), observation: queues(1) });
         m.apply(Event::Tick { at: t(150) });
-        assert_eq!(m.health(SourceId::Queues), Health::Fresh { at: t(0) });
+        assert_eq!(m.health(SourceId::Queues), Health::Fresh { at: t(0), within: m.fresh_within(SourceId::Queues) });
         m.apply(Event::Tick { at: t(181) });
         assert_eq!(m.health(SourceId::Queues), Health::Stale { since: t(0) });
     }

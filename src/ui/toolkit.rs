@@ -92,7 +92,7 @@ pub fn badge(health: &Health, theme: &Theme, now: DateTime<Utc>) -> (String, Sty
     match health {
         Health::Waiting => ("waiting".into(), theme.muted),
         Health::Disabled => ("off".into(), theme.muted),
-        Health::Fresh { at } => (format!("fresh {}", age(now, *at)), theme.ok),
+        Health::Fresh { at, within } => (format!("fresh {}", recent(now, *at, *within)), theme.ok),
         Health::Stale { since } => (format!("STALE {}", age(now, *since)), theme.warn),
         Health::Failing { since, last_ok, .. } => {
             let data = last_ok.map_or_else(|| "no data".to_string(), |t| format!("data {} old", age(now, t)));
@@ -102,6 +102,12 @@ pub fn badge(health: &Health, theme: &Theme, now: DateTime<Utc>) -> (String, Sty
 }
 
 pub use crate::human::{age, bytes, duration};
+
+/// The age of an answer as panes show it: within `within` of now (its next answer is not due
+/// yet) only the bound, "≤4s", so an idle console redraws nothing each second; older, the age.
+pub fn recent(now: DateTime<Utc>, at: DateTime<Utc>, within: chrono::Duration) -> String {
+    if now - at <= within { format!("≤{}", duration(within.num_seconds())) } else { age(now, at) }
+}
 
 /// The badge for the summary strip, where room is short: "fresh 2s", "STALE 1m", "FAIL 30s".
 pub fn short_badge(health: &Health, theme: &Theme, now: DateTime<Utc>) -> (String, Style) {
@@ -136,10 +142,11 @@ pub fn placeholder<'a>(health: &Health, theme: &Theme) -> Paragraph<'a> {
 
 /// When a member (Postgres member, Sentinel) last answered for itself: "3s ago", or "failing 40s"
 /// since its first failure of the current run, so a row that does not answer shows that it is news.
-pub fn answered(health: Option<&crate::model::RowHealth>, now: DateTime<Utc>) -> String {
+/// An answer not older than `within` (the source's next answer is due then) reads "≤4s ago".
+pub fn answered(health: Option<&crate::model::RowHealth>, now: DateTime<Utc>, within: chrono::Duration) -> String {
     match health {
         Some(crate::model::RowHealth { failing_since: Some(since), .. }) => format!("failing {}", age(now, *since)),
-        Some(crate::model::RowHealth { last_ok: Some(t), .. }) => format!("{} ago", age(now, *t)),
+        Some(crate::model::RowHealth { last_ok: Some(t), .. }) => format!("{} ago", recent(now, *t, within)),
         _ => String::new(),
     }
 }
@@ -231,7 +238,18 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
 
 #[cfg(test)]
 mod text_tests {
-    use super::{fit, fit_middle, wrap};
+    use super::{fit, fit_middle, recent, wrap};
+    use chrono::DateTime;
+
+    #[test]
+    fn an_answer_is_shown_by_its_bound_until_the_next_one_is_late_then_by_its_age() {
+        let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        let within = chrono::Duration::seconds(4);
+        assert_eq!(recent(at + chrono::Duration::seconds(1), at, within), "≤4s");
+        assert_eq!(recent(at + chrono::Duration::seconds(4), at, within), "≤4s");
+        assert_eq!(recent(at + chrono::Duration::seconds(5), at, within), "5s", "late: the real age");
+        assert_eq!(recent(at + chrono::Duration::seconds(300), at, within), "5m");
+    }
 
     #[test]
     fn fit_marks_what_it_cuts() {

@@ -22,7 +22,7 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
         .alertmanagers
         .iter()
         .filter_map(|a| {
-            let when = answered(ctx.model.alertmanager_health.get(&a.url), ctx.now);
+            let when = answered(ctx.model.alertmanager_health.get(&a.url), ctx.now, ctx.model.fresh_within(SourceId::Alerts));
             a.error.as_ref().map(|e| wrap(&format!("⚠ {when}: {e}"), width))
         })
         .flat_map(|mut lines| {

@@ -103,7 +103,7 @@ fn members_table<'a>(snap: &'a crate::model::ReplicationSnapshot, alarms: &[Memb
             Some(m) => format!("DOWN {}", m.error.as_deref().unwrap_or("no answer")),
             None => "-".to_string(),
         };
-        let when = answered(ctx.model.member_health.get(name), ctx.now);
+        let when = answered(ctx.model.member_health.get(name), ctx.now, ctx.model.fresh_within(SourceId::Replication));
         let patroni_bad = patroni.is_some_and(|m| m.state != "running" && m.state != "streaming");
         let style = if alarmed(name) || patroni_bad { ctx.theme.crit } else { ctx.theme.text };
         let (role, state, tl, lag) = match patroni {

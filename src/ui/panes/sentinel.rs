@@ -44,7 +44,12 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
             (Some(m), None) => (m.clone(), ctx.theme.text),
             (None, None) => ("no master".into(), ctx.theme.crit),
         };
-        Row::new(vec![s.addr.clone(), says, answered(ctx.model.sentinel_health.get(&s.addr), ctx.now)]).style(style)
+        Row::new(vec![
+            s.addr.clone(),
+            says,
+            answered(ctx.model.sentinel_health.get(&s.addr), ctx.now, ctx.model.fresh_within(SourceId::Sentinel)),
+        ])
+        .style(style)
     });
     f.render_widget(
         Table::new(sentinels, [Constraint::Length(22), Constraint::Fill(1), Constraint::Length(12)])
