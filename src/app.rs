@@ -21,6 +21,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 use tokio_util::sync::CancellationToken;
 
 mod keys;
+mod logs;
 
 /// What the console draws with besides live data: fixed once the console starts.
 struct Settings {
@@ -47,6 +48,10 @@ struct Services {
     start_run: Option<RunStarter>,
     /// Aborts the real run started from this console at its current step.
     run_cancel: Option<CancellationToken>,
+    /// Where the console's own tasks (the logs stream) send their events (interactive consoles).
+    events: Option<tokio::sync::mpsc::UnboundedSender<Event>>,
+    /// The logs view's stream, while the view is open; dropping it stops the stream.
+    log_follow: Option<crate::sources::logs::LogFollow>,
 }
 
 /// A run the wizard asks for: the dry run (`typed` is None) or the real run with the text typed.
@@ -132,6 +137,7 @@ impl Console {
 
     /// Where runbook threads send their events: runbooks can run from now on, each on its thread.
     pub fn set_events(&mut self, tx: tokio::sync::mpsc::UnboundedSender<Event>) {
+        self.services.events = Some(tx.clone());
         let (config, clock) = (self.settings.config.clone(), self.clock.clone());
         self.set_run_starter(Box::new(move |run: RunRequest| {
             crate::runbook::wizard::start(&run.name, run.params, run.typed, &config, clock.clone(), tx.clone(), run.cancel)
@@ -174,6 +180,13 @@ impl Console {
         self.services.run_cancel.as_ref()
     }
 
+    /// What the focused pane is drawn with now: the console's keys read the selection through it.
+    fn pane_ctx(&self) -> PaneCtx<'_> {
+        let s = &self.settings;
+        let now = self.model.now.unwrap_or_else(|| self.clock.now());
+        PaneCtx { model: &self.model, view: &self.view, theme: &s.theme, thresholds: &s.config.thresholds, now, focused: true }
+    }
+
     /// Draws the frame: panes and bars, then the overlays.
     pub fn draw_frame(&self, f: &mut Frame) {
         let now = self.model.now.unwrap_or_else(|| self.clock.now());
@@ -208,6 +221,7 @@ impl Console {
     /// open: a replay shows the recorded runs as they happened.
     pub fn apply(&mut self, event: Event) -> bool {
         let started = matches!(event, Event::RunbookStarted { .. });
+        self.follow_logs_view(&event);
         let changed = self.model.apply(event);
         if started && self.overlays.wizard().is_none() {
             self.overlays.push_under(Overlay::Wizard(WizardStage::Watching));

@@ -853,3 +853,144 @@ async fn a_large_listing_comes_in_pages_that_together_hold_every_pod_once() -> T
     assert_eq!(names, listed);
     Ok(())
 }
+
+/// The pods of `app` as `kubectl get pods -l app=APP -o name` names them (`pod/…` stripped).
+async fn pod_names(lab: &Lab, app: &str) -> Result<Vec<String>, Box<dyn std::error::Error + Send + Sync>> {
+    let out = lab.kubectl(&["get", "pods", "-l", &format!("app={app}"), "-o", "name"]).await?;
+    Ok(out.lines().map(|l| l.trim_start_matches("pod/").to_string()).collect())
+}
+
+/// A line of `kubectl logs --timestamps`: RFC 3339 with nanoseconds, a space, the text.
+fn stamped(line: &str) -> Option<(chrono::DateTime<chrono::Utc>, &str)> {
+    let (at, text) = line.split_once(' ')?;
+    Some((chrono::DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&chrono::Utc), text))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_logs_reads_a_pod_its_tail_timestamps_and_a_deployment_with_both_versions() -> TestResult {
+    let lab = Lab::start().await?;
+    // Healthy pods write two lines a second; give them a few.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let web = pod_names(&lab, "web").await?;
+    let pod = web.first().ok_or("no web pod")?;
+    for kubectl in [KUBECTL_OLDEST, KUBECTL_NEWEST] {
+        let all = lab.ok(kubectl, &["logs", pod]).await?;
+        assert!(all.starts_with("INFO web: starting registry.local/shop/web:"), "{kubectl}: {all}");
+        assert!(all.contains("INFO web: listening on :8080\n") && all.contains(" 200 "), "{kubectl}: {all}");
+        let tail = lab.ok(kubectl, &["logs", pod, "--tail=2"]).await?;
+        assert_eq!(tail.lines().count(), 2, "{kubectl}: {tail}");
+        assert!(all.contains(&tail), "the tail is the end of the log:\n{tail}");
+        let with_times = lab.ok(kubectl, &["logs", pod, "--timestamps", "--tail=3"]).await?;
+        let times: Vec<_> = with_times.lines().filter_map(stamped).collect();
+        assert_eq!(times.len(), 3, "{kubectl}: every line stamped:\n{with_times}");
+        assert!(times.windows(2).all(|w| w[0].0 < w[1].0), "{kubectl}: in order:\n{with_times}");
+        let limited = lab.ok(kubectl, &["logs", pod, "--limit-bytes=10"]).await?;
+        assert_eq!(limited, "INFO web: ", "{kubectl}");
+        let deployment = lab.ok(kubectl, &["logs", "deployment/web", "--tail=1"]).await?;
+        assert!(deployment.starts_with("INFO web: "), "{kubectl}: {deployment}");
+        let previous = lab.run(kubectl, &["logs", pod, "-p"]).await?;
+        let said = String::from_utf8_lossy(&previous.stderr);
+        assert!(!previous.status.success(), "{kubectl}: a healthy container has no previous run");
+        assert!(said.contains(&format!("previous terminated container \"web\" in pod \"{pod}\" not found")), "{kubectl}: {said}");
+        let missing = lab.run(kubectl, &["logs", "nope-123"]).await?;
+        let said = String::from_utf8_lossy(&missing.stderr);
+        assert!(said.contains("pods \"nope-123\" not found"), "{kubectl}: {said}");
+        let container = lab.run(kubectl, &["logs", pod, "-c", "sidecar"]).await?;
+        let said = String::from_utf8_lossy(&container.stderr);
+        assert!(said.contains(&format!("container sidecar is not valid for pod {pod}")), "{kubectl}: {said}");
+    }
+    Ok(())
+}
+
+/// After `deploy_bad` on `api`: a pod in CrashLoopBackOff that restarted at least `restarts` times.
+async fn crashing_api_pod(lab: &Lab, restarts: u32) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    lab.cluster.deploy_bad("shop", "api")?;
+    let get = ["get", "pods", "-l", "app=api"];
+    let pods = lab.kubectl_until(&get, Duration::from_secs(30), |out| crashlooping_restarts(out).iter().any(|&n| n >= restarts)).await?;
+    let bad = rows(&pods, "api-").into_iter().find(|r| r[2] == "CrashLoopBackOff" && r[3].parse().is_ok_and(|n: u32| n >= restarts));
+    Ok(bad.ok_or("no crashing pod")?[0].to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_logs_of_a_crash_looping_pod_show_its_last_words_and_previous_shows_the_run_before() -> TestResult {
+    let lab = Lab::start().await?;
+    let bad = crashing_api_pod(&lab, 2).await?;
+    for kubectl in [KUBECTL_OLDEST, KUBECTL_NEWEST] {
+        let previous = lab.ok(kubectl, &["logs", &bad, "-p", "--timestamps"]).await?;
+        let lines: Vec<_> = previous.lines().filter_map(stamped).collect();
+        let texts: Vec<&str> = lines.iter().map(|(_, t)| *t).collect();
+        assert_eq!(
+            texts,
+            [
+                "INFO api: starting registry.local/shop/api:1.5.0-bad",
+                "INFO api: loading config from /etc/api/config.yaml",
+                "ERROR api: config key DATABASE_URL is missing",
+                "FATAL api: exiting with status 1"
+            ],
+            "{kubectl}: {previous}"
+        );
+        // The previous run is the one `lastState.terminated` describes: it ended at its finishedAt.
+        let finished =
+            lab.ok(kubectl, &["get", "pod", &bad, "-o", "jsonpath={.status.containerStatuses[0].lastState.terminated.finishedAt}"]).await?;
+        let finished = chrono::DateTime::parse_from_rfc3339(&finished)?.with_timezone(&chrono::Utc);
+        let exit = lines.last().map(|(at, _)| *at).ok_or("no exit line")?;
+        assert!((exit - finished).num_seconds().abs() <= 1, "{kubectl}: exit line at {exit}, finishedAt {finished}");
+        let current = lab.ok(kubectl, &["logs", &bad]).await?;
+        assert!(current.starts_with("INFO api: starting"), "{kubectl}: the current (or, backing off, last) run: {current}");
+    }
+    Ok(())
+}
+
+/// `kubectl logs -f` for `secs`: what it printed by then (it is killed; a follow does not end by itself).
+async fn follow_for(lab: &Lab, kubectl: &str, args: &[&str], secs: u64) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    let mut child = lab.command(kubectl, args).stdout(std::process::Stdio::piped()).spawn()?;
+    let mut stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut out = Vec::new();
+    let read = tokio::io::AsyncReadExt::read_to_end(&mut stdout, &mut out);
+    let ended_by_itself = tokio::time::timeout(Duration::from_secs(secs), read).await.is_ok();
+    child.kill().await.ok();
+    let text = String::from_utf8_lossy(&out).to_string();
+    if ended_by_itself {
+        return Err(format!("kubectl {args:?} ended before {secs}s; it printed:\n{text}").into());
+    }
+    Ok(text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_logs_follow_streams_new_lines_for_five_seconds_with_both_versions() -> TestResult {
+    let lab = Lab::start().await?;
+    let web = pod_names(&lab, "web").await?;
+    let pod = web.first().ok_or("no web pod")?;
+    for kubectl in [KUBECTL_OLDEST, KUBECTL_NEWEST] {
+        let began = chrono::Utc::now();
+        let out = follow_for(&lab, kubectl, &["logs", "-f", pod, "--tail=1", "--timestamps"], 5).await?;
+        let times: Vec<_> = out.lines().filter_map(stamped).map(|(at, _)| at).collect();
+        // Two lines a second: the one of the tail, then about ten written while following.
+        let arrived = times.iter().filter(|at| **at > began).count();
+        assert!(arrived >= 5, "{kubectl}: {arrived} new lines arrived in 5 s:\n{out}");
+        assert_eq!(times.len(), out.lines().count(), "{kubectl}: every line stamped:\n{out}");
+        assert!(times.windows(2).all(|w| w[0] < w[1]), "{kubectl}: in order, none twice:\n{out}");
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_logs_follow_ends_with_the_container_run_and_with_the_pod() -> TestResult {
+    let lab = Lab::start().await?;
+    let bad = crashing_api_pod(&lab, 1).await?;
+    // Backing off, the follow reads the exited run and ends at once; running, it ends at the exit.
+    let out = lab.ok(KUBECTL_NEWEST, &["logs", "-f", &bad]).await?;
+    assert!(out.ends_with("FATAL api: exiting with status 1\n"), "{out}");
+    let web = pod_names(&lab, "web").await?;
+    let pod = web.first().ok_or("no web pod")?.clone();
+    let follow = lab.command(KUBECTL_NEWEST, &["logs", "-f", &pod]).stdout(std::process::Stdio::piped()).output();
+    let delete = async {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        lab.kubectl(&["delete", "pod", &pod]).await
+    };
+    let (followed, deleted) = tokio::join!(tokio::time::timeout(Duration::from_secs(20), follow), delete);
+    deleted?;
+    let followed = followed.map_err(|_| "the follow did not end when its pod was deleted")??;
+    assert!(String::from_utf8_lossy(&followed.stdout).contains("INFO web: listening on :8080"));
+    Ok(())
+}

@@ -80,6 +80,7 @@ impl Console {
                     }
                 }
             }
+            Overlay::Logs(pane) => self.logs_key(pane, key),
             Overlay::Note(editor) => self.note_key(editor, key),
             Overlay::Picker { run, picker } => self.picker_key(run, picker, key),
             Overlay::Wizard(stage) => self.wizard_key(stage, key),
@@ -116,6 +117,7 @@ impl Console {
                 self.view.timeline_scroll = 0;
                 self.overlays.push(Overlay::Timeline);
             }
+            Action::Logs => return self.open_logs(),
             Action::Note => self.overlays.push(Overlay::Note(Box::default())),
             // `w` brings back a wizard hidden with `h`/Esc (a long restore goes on while you look around).
             Action::ShowWizard if self.model.runbook.is_some() => self.overlays.push(Overlay::Wizard(WizardStage::Watching)),
@@ -127,16 +129,7 @@ impl Console {
     /// `enter` on an alert: the runbook its `sitrep_runbook` label or `runbook_url` names, opened
     /// as `:run NAME k=v` opens it, with the parameters it declares taken from the alert's labels.
     fn open_alert_runbook(&mut self) -> KeyOutcome {
-        let s = &self.settings;
-        let now = self.model.now.unwrap_or_else(|| self.clock.now());
-        let ctx = crate::ui::panes::PaneCtx {
-            model: &self.model,
-            view: &self.view,
-            theme: &s.theme,
-            thresholds: &s.config.thresholds,
-            now,
-            focused: true,
-        };
+        let ctx = self.pane_ctx();
         let found = crate::ui::panes::alerts::selected_alert(&ctx).map(|a| (a.name.clone(), a.runbook.clone(), a.labels.clone()));
         let known = &self.view.runbook_names;
         let why = match found {

@@ -231,6 +231,56 @@ pub fn event_row(e: &KubeEvent) -> KubeEventRow {
     }
 }
 
+/// Longest log line kept, in characters (a longer one is cut with `…`).
+const LOG_LINE_CHARS: usize = 2000;
+
+/// How a log is read: from where, and whether it is followed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LogRead {
+    pub follow: bool,
+    /// The last lines only (`--tail`).
+    pub tail: Option<i64>,
+    /// Lines written in the last seconds only (a reconnect picks up where it left off).
+    pub since_secs: Option<i64>,
+}
+
+/// A pod container's log as lines, the kubelet's timestamp taken off each and the text made safe
+/// for the screen (`sanitize`, secrets redacted). With `follow`, the lines come as they are written.
+pub async fn log_lines(
+    client: &Client,
+    target: &crate::model::LogTarget,
+    read: LogRead,
+) -> Result<impl futures::Stream<Item = Result<crate::model::LogLine, BackendError>> + use<>, BackendError> {
+    use futures::{AsyncBufReadExt, TryStreamExt};
+    let what = format!("reading the log of pod {}/{}", target.namespace, target.pod);
+    let params = kube::api::LogParams {
+        container: target.container.clone(),
+        follow: read.follow,
+        previous: target.previous,
+        tail_lines: read.tail,
+        since_seconds: read.since_secs,
+        timestamps: true,
+        ..Default::default()
+    };
+    let api = Api::<Pod>::namespaced(client.clone(), &target.namespace);
+    let stream = api.log_stream(&target.pod, &params).await.map_err(err(&what))?;
+    Ok(stream
+        .lines()
+        .map_ok(|raw| log_line(&raw))
+        .map_err(move |e| BackendError::Unreachable { target: what.clone(), detail: e.to_string() }))
+}
+
+/// One line of `timestamps=true` output: `2026-12-02T16:20:01.123456789Z text`, made safe.
+pub fn log_line(raw: &str) -> crate::model::LogLine {
+    let raw = raw.strip_suffix('\r').unwrap_or(raw);
+    let stamped = raw.split_once(' ').and_then(|(at, text)| Some((DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc), text)));
+    let (at, text) = match stamped {
+        Some((at, text)) => (Some(at), text),
+        None => (None, raw),
+    };
+    crate::model::LogLine { at, text: crate::sanitize::sanitize_bounded(&crate::sanitize::redact_secrets(text), LOG_LINE_CHARS) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,5 +299,13 @@ mod tests {
         let snap = snapshot(std::iter::empty(), std::iter::empty(), std::iter::once(&e));
         assert_eq!(snap.events[0].at.map(|t| t.to_rfc3339()).as_deref(), Some("2026-11-29T13:05:01+00:00"));
         assert_eq!(snap.events[0].object, "pod/api-1");
+    }
+
+    #[test]
+    fn a_log_line_loses_its_stamp_escapes_bells_and_bidi_overrides() {
+        let line = log_line("2026-12-02T16:20:01.123456789Z ERROR \u{1b}[31mred\u{1b}[0m \u{7}bell \u{202e}desrever password=hunter2");
+        assert_eq!(line.at.map(|t| t.to_rfc3339()).as_deref(), Some("2026-12-02T16:20:01.123456789+00:00"));
+        assert_eq!(line.text, "ERROR red bell desrever password=***");
+        assert_eq!(log_line("no stamp here").at, None);
     }
 }

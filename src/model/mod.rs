@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod backups;
+pub mod logs;
 pub mod pods;
 pub mod queues;
 pub mod replication;
@@ -15,6 +16,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 pub use alerts::{AlertRow, AlertState, AlertmanagerRow, AlertsSnapshot};
 pub use backups::{BackupItem, BackupKind, BackupsSnapshot};
+pub use logs::{LogLine, LogTarget, LogsEvent, LogsView, StreamState};
 pub use pods::{DeploymentRow, KubeEventRow, PodRow, PodsSnapshot};
 pub use queues::{PriorityDepth, QueueRow, QueuesSnapshot};
 pub use replication::{ArchiverRow, MemberRow, PatroniMember, ReplicationSnapshot, StandbyRow};
@@ -145,6 +147,8 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         end: Option<RunEnd>,
     },
+    /// The logs view's stream: opened, lines, ended, failed, closed.
+    Logs(LogsEvent),
     /// Time passed (ages and staleness move even when nothing arrives).
     Tick {
         at: DateTime<Utc>,
@@ -493,6 +497,8 @@ pub struct Model {
     /// The shared timeline's link; None with the local store.
     pub timeline_sync: Option<SyncStatus>,
     pub runbook: Option<RunbookView>,
+    /// The pod log being viewed (`l`), while its view is open.
+    pub logs: Option<LogsView>,
 }
 
 impl Model {
@@ -599,6 +605,7 @@ impl Model {
                 state.last_ok = Some(at);
                 was_failing || was_stale
             }
+            Event::Logs(event) => logs::apply(&mut self.logs, event),
             Event::Observed { at, observation } => {
                 self.now = Some(self.now.map_or(at, |n| n.max(at)));
                 let state = self.sources.entry(observation.source()).or_default();

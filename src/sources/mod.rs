@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod backups;
 pub mod kube;
+pub mod logs;
 pub mod postgres;
 pub mod queues;
 pub mod sentinel;

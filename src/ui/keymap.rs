@@ -55,6 +55,7 @@ pub enum Action {
     Jump,
     Filter,
     Describe,
+    Logs,
     SortPods,
     Timeline,
     Note,
@@ -103,6 +104,13 @@ pub const LIVE: &[Binding<Action>] = &[
         help: "describe the selected pod with its events (esc closes); on an alert, open the runbook it names",
         scope: Scope::Both,
         action: Action::Describe,
+    },
+    Binding {
+        keys: &[Char('l')],
+        label: "l",
+        help: "the selected pod's logs: the last 500 lines, then followed (keys below; esc closes)",
+        scope: Scope::Both,
+        action: Action::Logs,
     },
     Binding {
         keys: &[Char('s')],
@@ -163,11 +171,11 @@ pub fn rows<A>(table: &[Binding<A>], scope: Scope) -> Vec<HelpRow> {
 }
 
 /// The whole help for `scope`: the extra table (a replay's own keys) first, then the `:` commands
-/// that have a help line of their own, then the console's keys.
+/// that have a help line of their own, then the console's keys, then the logs view's.
 pub fn help(extra: &[HelpRow], scope: Scope) -> Vec<HelpRow> {
     let commands =
         COMMANDS.iter().filter(|c| c.scope.shown_in(scope) && !c.help.is_empty()).map(|c| HelpRow { keys: c.usage, help: c.help });
-    extra.iter().copied().chain(commands).chain(rows(LIVE, scope)).collect()
+    extra.iter().copied().chain(commands).chain(rows(LIVE, scope)).chain(rows(super::logs::KEYS, scope)).collect()
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 pub mod command;
 pub mod keymap;
 pub mod layout;
+pub mod logs;
 pub mod note;
 pub mod overlay;
 pub mod panes;
@@ -244,7 +245,9 @@ impl ViewState {
             (Action::SortPods, _) if self.focus == SourceId::Pods => self.pod_sort = self.pod_sort.next(),
             // Enter on an alert offers the runbook it names (the console's to open).
             (Action::Describe, _) if self.focus == SourceId::Alerts => return ViewKey::Action(action),
-            (Action::Describe | Action::SortPods, _) if self.focus != SourceId::Pods => return ViewKey::Outcome(KeyOutcome::Nothing),
+            (Action::Describe | Action::SortPods | Action::Logs, _) if self.focus != SourceId::Pods => {
+                return ViewKey::Outcome(KeyOutcome::Nothing);
+            }
             (Action::Move, KeyCode::Char('j') | KeyCode::Down) => *sel = sel.saturating_add(1),
             (Action::Move, _) => *sel = sel.saturating_sub(1),
             (Action::Jump, KeyCode::Char('g') | KeyCode::Home) => *sel = 0,
@@ -253,7 +256,10 @@ impl ViewState {
             (Action::Focus, KeyCode::BackTab) => self.focus = cycle(self.focus, SourceId::ALL.len() - 1),
             (Action::Focus, KeyCode::Char(c @ '1'..='6')) => self.focus = SourceId::ALL[(c as usize) - ('1' as usize)],
             (Action::Focus, _) => return ViewKey::Outcome(KeyOutcome::Nothing),
-            (Action::Describe | Action::SortPods | Action::Timeline | Action::Note | Action::ShowWizard | Action::Help, _) => {
+            (
+                Action::Describe | Action::SortPods | Action::Logs | Action::Timeline | Action::Note | Action::ShowWizard | Action::Help,
+                _,
+            ) => {
                 return ViewKey::Action(action);
             }
         }
@@ -468,7 +474,7 @@ fn scroll_overlay(s: &mut usize, key: KeyEvent) -> Option<KeyOutcome> {
 /// One line being typed (the `/` filter, the `:` line), edited as a shell line is: Backspace,
 /// Ctrl-U clears, Ctrl-W deletes the last word; other Ctrl/Alt chords type nothing. Whether the
 /// key was an edit.
-fn edit_line(text: &mut String, key: KeyEvent) -> bool {
+pub(crate) fn edit_line(text: &mut String, key: KeyEvent) -> bool {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     match key.code {
         KeyCode::Backspace => {

@@ -53,6 +53,8 @@ pub enum Overlay {
     Describe,
     /// The incident timeline, full screen.
     Timeline,
+    /// A pod's logs, full screen (the lines are the Model's; the stream runs while it is open).
+    Logs(Box<super::logs::LogsPane>),
     /// Boxed: the editor is large beside the other overlays.
     Note(Box<NoteEditor>),
     /// Choosing the parameters `:run` did not give, before the dry run.
@@ -102,6 +104,16 @@ impl Overlays {
         self.stack.iter().find(|o| matches!(o, Overlay::Wizard(_) | Overlay::Picker { .. }))
     }
 
+    /// Whether the logs view is open.
+    pub fn has_logs(&self) -> bool {
+        self.stack.iter().any(|o| matches!(o, Overlay::Logs(_)))
+    }
+
+    /// Closes the logs view wherever it lies.
+    pub fn close_logs(&mut self) {
+        self.stack.retain(|o| !matches!(o, Overlay::Logs(_)));
+    }
+
     /// Closes the wizard and the picker (a new run replaces them).
     pub fn close_wizard(&mut self) {
         self.stack.retain(|o| !matches!(o, Overlay::Wizard(_) | Overlay::Picker { .. }));
@@ -126,6 +138,7 @@ impl Overlay {
                     Rect { x: area.x + 1, y: area.y + 1, width: area.width.saturating_sub(2), height: area.height.saturating_sub(2) };
                 super::panes::timeline::draw(f, rect, ctx, true);
             }
+            Overlay::Logs(pane) => pane.draw(f, area, ctx),
             Overlay::Note(note) => note.draw(f, area, ctx.theme),
             Overlay::Picker { picker, .. } => picker.draw(f, area, ctx.theme),
             Overlay::Runbooks(list) => list.draw(f, area, ctx.theme),

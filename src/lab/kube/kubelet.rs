@@ -257,7 +257,7 @@ fn to_chrono(d: std::time::Duration) -> Duration {
     Duration::from_std(d).unwrap_or(Duration::zero())
 }
 
-fn containers(pod: &Value) -> Vec<Value> {
+pub(crate) fn containers(pod: &Value) -> Vec<Value> {
     pod.pointer("/spec/containers").and_then(Value::as_array).cloned().unwrap_or_default()
 }
 
@@ -439,25 +439,4 @@ fn backoff_seconds(life: &PodLife) -> i64 {
         (Some(until), Some((_, finished))) => (until - finished).num_seconds().max(1),
         _ => 10,
     }
-}
-
-/// Synthetic log lines for `kubectl logs` (the failing run's last words for crash-looping pods).
-pub(crate) fn log_lines(pod: &Value, container: Option<&str>) -> String {
-    let all = containers(pod);
-    let chosen = container.and_then(|want| all.iter().find(|c| str_at(c, "/name") == want)).or_else(|| all.first());
-    let Some(c) = chosen else {
-        return String::new();
-    };
-    let (name, image) = (str_at(c, "/name"), str_at(c, "/image"));
-    let started = str_at(pod, "/status/startTime");
-    let mut lines = vec![format!("{started} INFO {name}: starting {image}"), format!("{started} INFO {name}: listening on :8080")];
-    match fate_of(image) {
-        Fate::CrashLoop => {
-            lines.push(format!("{started} ERROR {name}: config key DATABASE_URL is missing"));
-            lines.push(format!("{started} FATAL {name}: exiting with status 1"));
-        }
-        Fate::OomKilled => lines.push(format!("{started} WARN {name}: heap at 98% of limit")),
-        _ => lines.push(format!("{started} INFO {name}: ready")),
-    }
-    lines.join("\n") + "\n"
 }

@@ -16,6 +16,7 @@ use super::controller;
 use super::discovery;
 use super::error::KubeStandInError;
 use super::gate::{self, TlsServing};
+use super::logs;
 use super::resources::ResourceType;
 use super::selector::{FieldSelector, LabelSelector};
 use super::store::Cluster;
@@ -224,8 +225,17 @@ fn resource(
             Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], list).into_response())
         }
         (Method::GET, true) if target.subresource.as_deref() == Some("log") => {
-            let text = verbs::logs(cluster, &target, query.get("container").map(String::as_str))?;
-            Ok(([(header::CONTENT_TYPE, "text/plain")], text).into_response())
+            if target.rt.plural != "pods" {
+                return Err(KubeStandInError::UnknownPath);
+            }
+            let request = logs::LogRequest::from_query(query)?;
+            logs::serve(
+                cluster,
+                target.namespace.as_deref().unwrap_or(""),
+                target.name.as_deref().unwrap_or(""),
+                request,
+                served.stop.clone(),
+            )
         }
         (Method::GET, true) => Ok(json_response(StatusCode::OK, &verbs::get(cluster, &target, table, accept)?)),
         (Method::POST, true) if target.subresource.as_deref() == Some("eviction") => {

@@ -9,7 +9,6 @@ use serde_json::{Value, json};
 
 use super::controller;
 use super::error::{Cause, KubeStandInError};
-use super::kubelet;
 use super::meta::{self, int_at, str_at};
 use super::patch::apply_patch;
 use super::protobuf;
@@ -171,15 +170,6 @@ pub(crate) fn get(cluster: &Cluster, target: &Target, table: Option<RowObject>, 
         return Ok(table::partial_metadata(obj));
     }
     Ok(obj.clone())
-}
-
-pub(crate) fn logs(cluster: &Cluster, target: &Target, container: Option<&str>) -> Result<String, KubeStandInError> {
-    let state = cluster.lock();
-    let pod = state.get(target.rt, target.ns(), target.name()).ok_or_else(|| target.not_found())?;
-    if target.rt.plural != "pods" {
-        return Err(KubeStandInError::UnknownPath);
-    }
-    Ok(kubelet::log_lines(pod, container))
 }
 
 /// The `autoscaling/v1 Scale` view of a deployment or replicaset.
