@@ -431,6 +431,29 @@ pub async fn connect(target: impl Into<Target<'_>>, timeout: Duration) -> Result
     Ok(Connected { client, notifications })
 }
 
+/// The environment a libpq program sitrep runs (pg_restore in the restore runbook) needs to
+/// connect as `cfg` does: PGSSLMODE, PGSSLROOTCERT, PGSSLCERT, PGSSLKEY from the resolved TLS
+/// settings, and PGPASSWORD with the password resolved from the dsn, PGPASSWORD or the pgpass
+/// file (the environment, never argv, which `ps` shows). Host, port and user go in argv.
+pub fn libpq_env(cfg: &PgConfig) -> Vec<(&'static str, std::ffi::OsString)> {
+    let mut env = vec![("PGSSLMODE", cfg.tls.mode.name().into())];
+    match &cfg.tls.root_cert {
+        Some(RootCert::System) => env.push(("PGSSLROOTCERT", "system".into())),
+        Some(RootCert::File(f)) => env.push(("PGSSLROOTCERT", f.clone().into_os_string())),
+        None => {}
+    }
+    if let Some(cert) = &cfg.tls.cert {
+        env.push(("PGSSLCERT", cert.clone().into_os_string()));
+    }
+    if let Some(key) = &cfg.tls.key {
+        env.push(("PGSSLKEY", key.clone().into_os_string()));
+    }
+    if let Some(pw) = cfg.get_password() {
+        env.push(("PGPASSWORD", String::from_utf8_lossy(pw).into_owned().into()));
+    }
+    env
+}
+
 /// A TLS configuration that is never used (sslmode=disable never starts TLS); tokio-postgres
 /// wants one connector type whatever the mode.
 fn plain_only() -> rustls::ClientConfig {
