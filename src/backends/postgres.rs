@@ -479,7 +479,8 @@ pub fn connect_words(e: &tokio_postgres::Error, cfg: &PgConfig) -> String {
                 Some("the server has no pg_hba.conf line for this user over TLS: ask for a hostssl entry, or check user and dbname".into())
             }
             "28000" => Some("the server has no pg_hba.conf entry for this host, user and database: check user and dbname, or ask for access".into()),
-            "28P01" => Some("check the password (password= in the dsn, PGPASSWORD, or ~/.pgpass) and the user".into()),
+            // Worded without `password=`: the redaction of every message would eat what follows it.
+            "28P01" => Some("check the password (the dsn's password key, PGPASSWORD, or the pgpass file: passfile, PGPASSFILE, ~/.pgpass) and the user".into()),
             "3D000" => Some("check dbname in the dsn".into()),
             _ => None,
         }

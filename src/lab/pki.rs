@@ -45,7 +45,10 @@ pub fn make(openssl: &Path, lab_dir: &Path, user: PostgresUser) -> Result<LabPki
     let san = format!("subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:127.0.0.1,DNS:{S3_TLS_NAME}\nextendedKeyUsage=serverAuth\n");
     std::fs::write(&ext, san).map_err(LabError::io("cannot write", &ext))?;
     let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-    let ca = [&["req", "-x509"][..], &ec, &["-days", "30", "-subj", "/CN=sitrep lab CA", "-keyout", "ca.key", "-out", "ca.crt"]];
+    // A name of its own: two labs' CAs never pass for one another (rustls would find the other by
+    // name and say BadSignature rather than UnknownIssuer).
+    let subject = format!("/CN=sitrep lab CA {}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let ca = [&["req", "-x509"][..], &ec, &["-days", "30", "-subj", &subject, "-keyout", "ca.key", "-out", "ca.crt"]];
     run(openssl, &dir, &ca.concat())?;
     run(openssl, &dir, &[&["req"][..], &ec, &["-subj", "/CN=sitrep-lab", "-keyout", "server.key", "-out", "server.csr"]].concat())?;
     let sign = ["x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "30"];
