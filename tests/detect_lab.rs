@@ -92,29 +92,21 @@ fn crashloops(found: &[(String, bool)]) -> std::collections::BTreeMap<String, (u
     out
 }
 
-async fn redis(addr: &str, cmd: &redis::Cmd) -> Option<redis::Value> {
-    let client = redis::Client::open(format!("redis://{addr}/")).ok()?;
-    let mut con = client.get_multiplexed_async_connection().await.ok()?;
-    cmd.query_async(&mut con).await.ok()
-}
-
 /// Empties the Celery queues on whichever node Sentinel names master: the purge an engineer does
-/// once the flood's source is stopped and the backlog is known to be junk.
+/// once the flood's source is stopped and the backlog is known to be junk. TLS and the lab's
+/// logins, through sitrep's backend.
 async fn purge_queues(info: &LabInfo) {
-    let mut cmd = redis::cmd("SENTINEL");
-    cmd.arg("get-master-addr-by-name").arg(&info.redis.master_name);
-    let Some(redis::Value::Array(parts)) = redis(&info.redis.sentinels_direct[0], &cmd).await else { panic!("no master from Sentinel") };
-    let text: Vec<String> = parts.iter().filter_map(|v| redis::from_redis_value::<String>(v.clone()).ok()).collect();
-    let master = format!("{}:{}", text[0], text[1]);
+    let s = info.redis_settings();
+    let master = sitrep::lab::redis::master_from_sentinel(&s, &info.redis.sentinels_direct[0]).await.expect("a master from Sentinel");
+    let mut con = s.connect_master(&master, Duration::from_secs(5)).await.expect("connect to the master");
     for q in &info.queues.names {
-        redis(&master, redis::cmd("LTRIM").arg(q).arg(1).arg(0)).await;
+        let _: redis::RedisResult<()> = redis::cmd("LTRIM").arg(q).arg(1).arg(0).query_async(&mut con).await;
     }
 }
 
 async fn switch_wal(info: &LabInfo) {
     for m in &info.postgres.members {
-        if let Ok((c, conn)) = tokio_postgres::connect(&m.dsn, tokio_postgres::NoTls).await {
-            tokio::spawn(conn);
+        if let Ok(c) = sitrep::backends::postgres::connect(&m.dsn, Duration::from_secs(5)).await.map(|c| c.client) {
             let _ = c.query("SELECT pg_switch_wal() WHERE NOT pg_is_in_recovery()", &[]).await;
         }
     }

@@ -16,11 +16,7 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime")
 }
 
-async fn sql(dsn: &str) -> tokio_postgres::Client {
-    let (client, conn) = tokio_postgres::connect(dsn, tokio_postgres::NoTls).await.unwrap_or_else(|e| panic!("connect {dsn}: {e}"));
-    tokio::spawn(conn);
-    client
-}
+use support::sql;
 
 /// (leader dsn, replica dsn), asked of Postgres itself.
 async fn leader_and_replica(lab: &Lab) -> (String, String) {
@@ -33,17 +29,10 @@ async fn leader_and_replica(lab: &Lab) -> (String, String) {
     (leader.expect("a primary"), replica.expect("a standby"))
 }
 
+/// The lab's S3 over HTTPS (its TLS front), trusted through the lab CA.
 fn s3(lab: &Lab) -> aws_sdk_s3::Client {
-    let s = &lab.info.s3;
-    let creds = aws_sdk_s3::config::Credentials::new(&s.access_key_id, &s.secret_access_key, None, None, "test");
-    let conf = aws_sdk_s3::config::Builder::new()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new(s.region.clone()))
-        .endpoint_url(&s.endpoint)
-        .force_path_style(true)
-        .credentials_provider(creds)
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
+    assert!(lab.info.s3.endpoint.starts_with("https://"), "the lab's S3 is served over TLS: {}", lab.info.s3.endpoint);
+    sitrep::lab::s3::lab_client(&lab.info).expect("the lab's S3 client")
 }
 
 async fn keys(lab: &Lab, prefix: &str) -> Vec<String> {
@@ -85,9 +74,9 @@ fn every_sentinel_names_the_master() {
     let lab = lab();
     runtime().block_on(async {
         let mut answers = vec![];
+        let settings = lab.info.redis_settings();
         for addr in lab.info.redis.sentinels.iter().chain(&lab.info.redis.sentinels_direct) {
-            let client = redis::Client::open(format!("redis://{addr}/")).expect("sentinel url");
-            let mut con = client.get_multiplexed_async_connection().await.unwrap_or_else(|e| panic!("sentinel {addr}: {e}"));
+            let mut con = settings.connect(addr, Duration::from_secs(5)).await.unwrap_or_else(|e| panic!("sentinel {addr}: {e}"));
             let (host, port): (String, String) = redis::cmd("SENTINEL")
                 .arg("get-master-addr-by-name")
                 .arg(&lab.info.redis.master_name)
@@ -158,7 +147,7 @@ fn a_dump_from_the_bucket_restores_the_shop_rows() {
         let out = Command::new("/usr/lib/postgresql/15/bin/pg_restore")
             .args(["-h", "127.0.0.1", "-p", &member.port.to_string(), "-U", &lab.info.postgres.superuser, "-d", &db])
             .arg(&file)
-            .env("PGPASSWORD", &lab.info.postgres.superuser_password)
+            .envs(lab.info.libpq_env())
             .output()
             .expect("run pg_restore");
         assert!(out.status.success(), "pg_restore failed: {}", String::from_utf8_lossy(&out.stderr));
@@ -219,8 +208,8 @@ fn the_stand_in_refuses_plain_http_and_answers_401_without_credentials() {
 fn the_queues_hold_kombu_format_messages() {
     let lab = lab();
     runtime().block_on(async {
-        let client = redis::Client::open(format!("redis://{}/", lab.info.redis.master)).expect("url");
-        let mut con = client.get_multiplexed_async_connection().await.expect("connect master");
+        let settings = lab.info.redis_settings();
+        let mut con = settings.connect_master(&lab.info.redis.master, Duration::from_secs(5)).await.expect("connect master");
         for queue in &lab.info.queues.names {
             // The lab's workers drain the queues as its producers fill them, so a queue can be empty
             // for a moment: wait (generously) for a message at its head rather than race the workers.
@@ -244,9 +233,12 @@ fn the_queues_hold_kombu_format_messages() {
     // The real judge: kombu decodes each head message as its Redis transport does, and Celery builds
     // the worker request a worker would run (tests/fixtures/judge_kombu.py).
     let python = tools_venv().join("bin/python");
+    let logins = &lab.info.redis.logins;
     let out = Command::new(&python)
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/judge_kombu.py"))
-        .arg(format!("redis://{}/0", lab.info.redis.master))
+        // TLS and the sitrep ACL user, as the lab's own clients log in.
+        .arg(format!("rediss://{}:{}@{}/0", logins.user, logins.password, lab.info.redis.master))
+        .env("JUDGE_CA", &logins.ca_file)
         .args(&lab.info.queues.names)
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e} (scripts/install makes the tools venv with celery[redis])", python.display()));

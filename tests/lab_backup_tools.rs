@@ -62,7 +62,7 @@ fn real_pgbackrest_and_barman_repositories_read_as_the_tools_report_them() {
     let info = tool_json(&lab, "pgbackrest-info");
     let barman = tool_json(&lab, "barman-list");
     let rt = runtime();
-    let s3 = sitrep::lab::s3::client(&lab.info.s3.endpoint);
+    let s3 = sitrep::lab::s3::lab_client(&lab.info).expect("the lab S3 client");
     let bucket = lab.info.s3.bucket.clone();
     let objects = rt.block_on(listing(&s3, &bucket));
     let keys: Vec<&str> = objects.iter().map(|o| o.key.as_str()).collect();

@@ -156,8 +156,7 @@ fn member<'a>(lab: &'a Lab, name: &str) -> &'a sitrep::lab::info::PostgresMember
 fn sql_rows(dsn: &str, query: &str) -> Result<Vec<Vec<String>>, String> {
     let (dsn, query) = (dsn.to_string(), query.to_string());
     runtime().block_on(async move {
-        let (client, conn) = tokio_postgres::connect(&dsn, tokio_postgres::NoTls).await.map_err(|e| e.to_string())?;
-        tokio::spawn(conn);
+        let client = sitrep::backends::postgres::connect(&dsn, Duration::from_secs(10)).await.map_err(|e| e.to_string())?.client;
         let msgs = client.simple_query(&query).await.map_err(|e| e.to_string())?;
         Ok(msgs
             .into_iter()

@@ -41,10 +41,9 @@ async fn within<T, F: Future<Output = Option<T>>>(secs: u64, what: &str, mut che
     }
 }
 
+/// A session as the lab's clients open one: sitrep's connect (TLS with the lab CA, pgpass).
 async fn sql(dsn: &str) -> Option<tokio_postgres::Client> {
-    let (client, conn) = tokio_postgres::connect(dsn, tokio_postgres::NoTls).await.ok()?;
-    tokio::spawn(conn);
-    Some(client)
+    Some(sitrep::backends::postgres::connect(dsn, Duration::from_secs(10)).await.ok()?.client)
 }
 
 async fn leader_dsn(info: &LabInfo) -> Option<String> {
@@ -63,26 +62,24 @@ async fn scalar_i64(dsn: &str, query: &str) -> Option<i64> {
     sql(dsn).await?.query_one(query, &[]).await.ok()?.try_get(0).ok()
 }
 
-async fn redis_query<T: redis::FromRedisValue>(addr: &str, cmd: &redis::Cmd) -> Option<T> {
-    let client = redis::Client::open(format!("redis://{addr}/")).ok()?;
-    let config = redis::AsyncConnectionConfig::new()
-        .set_connection_timeout(Some(Duration::from_secs(10)))
-        .set_response_timeout(Some(Duration::from_secs(10)));
-    let mut con = client.get_multiplexed_async_connection_with_config(&config).await.ok()?;
+/// `cmd` on a Redis server (TLS, the sitrep ACL user), through sitrep's backend.
+async fn redis_query<T: redis::FromRedisValue>(info: &LabInfo, addr: &str, cmd: &redis::Cmd) -> Option<T> {
+    let mut con = info.redis_settings().connect_master(addr, Duration::from_secs(10)).await.ok()?;
     cmd.query_async(&mut con).await.ok()
 }
 
-async fn sentinel_master(addr: &str) -> Option<String> {
-    let mut cmd = redis::cmd("SENTINEL");
-    cmd.arg("get-master-addr-by-name").arg("mymaster");
-    redis_query::<(String, String)>(addr, &cmd).await.map(|(h, p)| format!("{h}:{p}"))
+/// The master a Sentinel names (TLS, the Sentinels' own password); 10 s, for the slow one.
+async fn sentinel_master(info: &LabInfo, addr: &str) -> Option<String> {
+    let s = info.redis_settings();
+    let mut con = s.connect(addr, Duration::from_secs(10)).await.ok()?;
+    sitrep::backends::redis::master_addr(&mut con, addr, &s.master, Duration::from_secs(10)).await.ok()?
 }
 
 async fn queue_depth(info: &LabInfo) -> i64 {
-    let master = sentinel_master(&info.redis.sentinels_direct[1]).await.unwrap_or_default();
+    let master = sentinel_master(info, &info.redis.sentinels_direct[1]).await.unwrap_or_default();
     let mut total = 0;
     for q in &info.queues.names {
-        total += redis_query::<i64>(&master, redis::cmd("LLEN").arg(q)).await.unwrap_or(0);
+        total += redis_query::<i64>(info, &master, redis::cmd("LLEN").arg(q)).await.unwrap_or(0);
     }
     total
 }
@@ -144,7 +141,7 @@ fn every_fault_shows_its_real_effect_and_down_leaves_nothing_behind() {
         // network-slow: Sentinel 0, reached through the lab's proxy, answers late.
         fault(&dir, "network-slow");
         let t = Instant::now();
-        assert!(sentinel_master(&info.redis.sentinels[0]).await.is_some());
+        assert!(sentinel_master(&info, &info.redis.sentinels[0]).await.is_some());
         assert!(t.elapsed() >= Duration::from_millis(1400), "slow sentinel answered in {:?}", t.elapsed());
         fault(&dir, "heal");
 
@@ -169,7 +166,7 @@ fn every_fault_shows_its_real_effect_and_down_leaves_nothing_behind() {
 
         // backup-stale: the newest dump is older than the 300s RPO.
         fault(&dir, "backup-stale");
-        let s3 = sitrep::lab::s3::client(&info.s3.endpoint);
+        let s3 = sitrep::lab::s3::lab_client(&info).expect("the lab's S3 client");
         let dumps = sitrep::lab::s3::list(&s3, "dumps/shop/").await.expect("list dumps");
         let newest = dumps.iter().filter_map(|k| sitrep::lab::s3::dump_time(k)).max().expect("some dump left");
         assert!(chrono::Utc::now() - newest > chrono::TimeDelta::seconds(300), "newest dump {newest} is within the RPO");
@@ -184,12 +181,12 @@ fn every_fault_shows_its_real_effect_and_down_leaves_nothing_behind() {
         .await;
 
         // redis-master-down: every Sentinel reports the replica as the new master.
-        let old_master = sentinel_master(&info.redis.sentinels_direct[0]).await.expect("a master");
+        let old_master = sentinel_master(&info, &info.redis.sentinels_direct[0]).await.expect("a master");
         fault(&dir, "redis-master-down");
         within(30, "all Sentinels reporting a new master", || async {
             let mut seen = vec![];
             for s in &info.redis.sentinels_direct {
-                seen.push(sentinel_master(s).await?);
+                seen.push(sentinel_master(&info, s).await?);
             }
             seen.iter().all(|m| *m != old_master && *m == seen[0]).then_some(())
         })

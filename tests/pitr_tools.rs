@@ -130,8 +130,7 @@ fn markers(leader_dsn: &str, port: u16, tool: &str) -> Vec<String> {
         .collect::<Vec<_>>()
         .join(" ");
     runtime().block_on(async {
-        let (client, conn) = tokio_postgres::connect(&dsn, tokio_postgres::NoTls).await.expect("connect to the recovered server");
-        tokio::spawn(conn);
+        let client = support::sql(&dsn).await;
         let rows = client.query("SELECT marker FROM pitr_tools_probe WHERE tool = $1 ORDER BY 1", &[&tool]).await.expect("markers");
         rows.iter().map(|r| r.get::<_, String>(0)).collect()
     })

@@ -162,8 +162,7 @@ fn sentinel_views(lab: &Lab) -> Vec<Option<String>> {
         let mut out = Vec::new();
         for addr in &lab.info.redis.sentinels_direct {
             let answer = async {
-                let info = sitrep::backends::redis::connection_info(addr, "").ok()?;
-                let mut con = sitrep::backends::redis::connect(info, addr, Duration::from_secs(2)).await.ok()?;
+                let mut con = lab.info.redis_settings().connect(addr, Duration::from_secs(2)).await.ok()?;
                 let (h, p): (String, String) =
                     redis::cmd("SENTINEL").arg("get-master-addr-by-name").arg("mymaster").query_async(&mut con).await.ok()?;
                 Some(format!("{h}:{p}"))
@@ -198,15 +197,22 @@ fn failover_redis_moves_the_master_and_all_three_sentinels_agree() {
         "the old master {old} is not named as the new master's replica: {actions:#?}"
     );
     let new_master = after[0].clone().unwrap_or_default();
-    let info = redis_info_replication(&new_master);
+    let info = redis_info_replication(d.lab, &new_master);
     assert!(info.contains("role:master") && !info.contains("connected_slaves:0"), "{new_master}: {info}");
 }
 
-/// Redis's own report, by redis-cli.
-fn redis_info_replication(addr: &str) -> String {
+/// Redis's own report, by redis-cli: over TLS with the lab CA, as the sitrep ACL user (the
+/// password in REDISCLI_AUTH, not argv).
+fn redis_info_replication(lab: &Lab, addr: &str) -> String {
     let (host, port) = addr.rsplit_once(':').unwrap_or((addr, "6379"));
-    let out =
-        std::process::Command::new("redis-cli").args(["-h", host, "-p", port, "INFO", "replication"]).output().expect("run redis-cli");
+    let logins = &lab.info.redis.logins;
+    let out = std::process::Command::new("redis-cli")
+        .args(["--tls", "--cacert"])
+        .arg(&logins.ca_file)
+        .args(["--user", &logins.user, "-h", host, "-p", port, "INFO", "replication"])
+        .env("REDISCLI_AUTH", &logins.password)
+        .output()
+        .expect("run redis-cli");
     assert!(out.status.success(), "redis-cli INFO replication on {addr}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -236,8 +242,7 @@ fn failover_postgres_moves_the_patroni_leader_and_a_write_succeeds_on_the_new_on
     assert_ne!(new, old, "the leader did not move");
     let dsn = d.lab.info.dsn(&new, "shop").expect("dsn of the new leader");
     rt.block_on(async {
-        let (client, conn) = tokio_postgres::connect(&dsn, tokio_postgres::NoTls).await.expect("connect to the new leader");
-        tokio::spawn(conn);
+        let client = support::sql(&dsn).await;
         client
             .batch_execute("CREATE TABLE IF NOT EXISTS failover_probe (at timestamptz); INSERT INTO failover_probe VALUES (now())")
             .await
@@ -267,8 +272,7 @@ fn restore_brings_the_latest_dump_back_into_a_new_database_with_the_expected_row
     assert_eq!(d.run("restore", &[("database", "shop_drill")], Some("shop_drill"), &[]), ExitCode::SUCCESS);
     let dsn = d.lab.info.dsn(&runtime().block_on(patroni_leader(d.lab)), "shop_drill").expect("dsn");
     runtime().block_on(async {
-        let (client, conn) = tokio_postgres::connect(&dsn, tokio_postgres::NoTls).await.expect("connect to the restored db");
-        tokio::spawn(conn);
+        let client = support::sql(&dsn).await;
         let count = |t: &'static str| {
             let client = &client;
             async move { client.query_one(&format!("select count(*) from {t}"), &[]).await.expect("count").get::<_, i64>(0) }
@@ -353,8 +357,7 @@ fn pitr_recovers_to_a_point_in_time_into_a_new_data_directory() {
             &format!("port={}", d.lab.info.postgres.members.iter().find(|m| m.name == leader).expect("member").port),
             &format!("port={port}"),
         );
-        let (client, conn) = tokio_postgres::connect(&recovered, tokio_postgres::NoTls).await.expect("connect to the recovered server");
-        tokio::spawn(conn);
+        let client = support::sql(&recovered).await;
         let rows = client.query("SELECT marker FROM pitr_probe ORDER BY 1", &[]).await.expect("markers");
         rows.iter().map(|r| r.get::<_, String>(0)).collect::<Vec<_>>()
     });

@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 
 use sitrep::config::{self, Env, Overrides};
 use sitrep::lab::info::{S3_ACCESS_KEY, S3_BUCKET, S3_REGION, S3_SECRET_KEY};
+use sitrep::lab::pki::LabPki;
 use sitrep::lab::process::Children;
-use sitrep::lab::{backup_tools, ports, s3 as lab_s3, tools::Toolbox};
+use sitrep::lab::{ports, s3 as lab_s3, tools::Toolbox};
 use sitrep::model::{BackupKind, Observation};
 use sitrep::sources::Collect;
 use sitrep::sources::backups::Collector;
@@ -90,11 +91,12 @@ fn an_https_endpoint_with_a_private_ca_is_trusted_through_ca_file_or_aws_ca_bund
         let children = Children::new(&dir.join("logs"));
         let _stop = KillOnDrop(children.clone());
         children.spawn(lab_s3::moto_spec(&tools, moto_port)).expect("start moto");
-        children.spawn(backup_tools::socat_spec(dir, tls_port, moto_port).expect("socat")).expect("start socat");
+        let pki = LabPki { ca_cert: dir.join("ca.crt"), server_cert: dir.join("s3.crt"), server_key: dir.join("s3.key") };
+        children.spawn(lab_s3::tls_front_spec(&pki, tls_port, moto_port).expect("socat")).expect("start socat");
         wait_listening(moto_port, "moto");
         wait_listening(tls_port, "socat's TLS front");
         // The bucket and a dump, written over plain HTTP straight to moto.
-        let plain = lab_s3::client(&format!("http://127.0.0.1:{moto_port}"));
+        let plain = lab_s3::client(&format!("http://127.0.0.1:{moto_port}"), None).expect("a plain S3 client");
         lab_s3::wait_and_create_bucket(&plain, Duration::from_secs(20)).await.expect("create the bucket");
         lab_s3::put(&plain, DUMP, b"dump".to_vec()).await.expect("put a dump");
 

@@ -16,11 +16,17 @@ use tmux::Tmux;
 
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 
-/// A PostgreSQL server in a temp dir on a free loopback port; stopped when the test binary ends.
+/// A PostgreSQL server in a temp dir on a free loopback port, TLS only as a managed database is
+/// (`hostssl` + scram, a certificate of a lab-made CA); stopped when the test binary ends.
 struct TempPostgres {
     dir: tempfile::TempDir,
     port: u16,
+    /// The CA its certificate is checked against, and the pgpass file with the password.
+    ca: PathBuf,
+    passfile: PathBuf,
 }
+
+const PASSWORD: &str = "shared-timeline-pw-5150";
 
 fn as_postgres(program: &str) -> Command {
     // PostgreSQL refuses to run as root: run it as the `postgres` user then.
@@ -49,15 +55,32 @@ impl TempPostgres {
             assert_eq!(ok.ok(), Some(true), "chown the temp dir to postgres");
         }
         let data = dir.path().join("data");
+        let pwfile = dir.path().join("pwfile");
+        std::fs::write(&pwfile, PASSWORD).expect("write the password file");
+        let _ = Command::new("chown").arg("postgres:postgres").arg(&pwfile).status();
         let init = as_postgres(&format!("{PG_BIN}/initdb"))
             .args(["-D"])
             .arg(&data)
             .args(["-A", "trust", "-U", "postgres", "--no-sync"])
+            .arg(format!("--pwfile={}", pwfile.display()))
             .output()
             .expect("initdb (PostgreSQL 15 is on every machine of this kind)");
         assert!(init.status.success(), "initdb: {}", String::from_utf8_lossy(&init.stderr));
+        // TCP only over TLS with scram; the socket (trust) is the test's own psql as postgres.
+        std::fs::write(data.join("pg_hba.conf"), "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\n").expect("pg_hba.conf");
+        let user = sitrep::lab::tools::postgres_user().expect("the postgres user");
+        let pki = sitrep::lab::pki::make(std::path::Path::new("openssl"), dir.path(), user).expect("a CA and a server certificate");
+        let passfile = dir.path().join("pgpass");
+        std::fs::write(&passfile, format!("127.0.0.1:*:*:postgres:{PASSWORD}\n")).expect("pgpass");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&passfile, std::fs::Permissions::from_mode(0o600)).expect("chmod pgpass");
         let port = free_port();
-        let opts = format!("-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", dir.path().display());
+        let opts = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+            dir.path().display(),
+            pki.server_cert.display(),
+            pki.server_key.display()
+        );
         let start = as_postgres(&format!("{PG_BIN}/pg_ctl"))
             .arg("-D")
             .arg(&data)
@@ -67,7 +90,7 @@ impl TempPostgres {
             .output()
             .expect("pg_ctl start");
         assert!(start.status.success(), "pg_ctl start: {}", String::from_utf8_lossy(&start.stderr));
-        TempPostgres { dir, port }
+        TempPostgres { dir, port, ca: pki.ca_cert, passfile }
     }
 
     fn stop(&self) {
@@ -78,6 +101,7 @@ impl TempPostgres {
     fn psql(&self, sql: &str) -> String {
         let out = Command::new(format!("{PG_BIN}/psql"))
             .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", "-At", "-c", sql])
+            .envs([("PGSSLMODE", "verify-full".into()), ("PGSSLROOTCERT", self.ca.clone()), ("PGPASSFILE", self.passfile.clone())])
             .output()
             .expect("psql");
         assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
@@ -238,9 +262,15 @@ impl Responder {
     }
 }
 
+/// The store's DSN through `addr`: TLS checked with the host name, the password in a pgpass file.
 fn dsn(addr: &str) -> String {
     let (host, port) = addr.rsplit_once(':').unwrap_or((addr, "5432"));
-    format!("host={host} port={port} user=postgres dbname=postgres connect_timeout=2")
+    let pg = postgres();
+    format!(
+        "host={host} port={port} user=postgres dbname=postgres sslmode=verify-full sslrootcert={} passfile={} connect_timeout=2",
+        pg.ca.display(),
+        pg.passfile.display()
+    )
 }
 
 #[test]

@@ -431,6 +431,29 @@ pub async fn connect(target: impl Into<Target<'_>>, timeout: Duration) -> Result
     Ok(Connected { client, notifications })
 }
 
+/// The environment a libpq program sitrep runs (pg_restore in the restore runbook) needs to
+/// connect as `cfg` does: PGSSLMODE, PGSSLROOTCERT, PGSSLCERT, PGSSLKEY from the resolved TLS
+/// settings, and PGPASSWORD with the password resolved from the dsn, PGPASSWORD or the pgpass
+/// file (the environment, never argv, which `ps` shows). Host, port and user go in argv.
+pub fn libpq_env(cfg: &PgConfig) -> Vec<(&'static str, std::ffi::OsString)> {
+    let mut env = vec![("PGSSLMODE", cfg.tls.mode.name().into())];
+    match &cfg.tls.root_cert {
+        Some(RootCert::System) => env.push(("PGSSLROOTCERT", "system".into())),
+        Some(RootCert::File(f)) => env.push(("PGSSLROOTCERT", f.clone().into_os_string())),
+        None => {}
+    }
+    if let Some(cert) = &cfg.tls.cert {
+        env.push(("PGSSLCERT", cert.clone().into_os_string()));
+    }
+    if let Some(key) = &cfg.tls.key {
+        env.push(("PGSSLKEY", key.clone().into_os_string()));
+    }
+    if let Some(pw) = cfg.get_password() {
+        env.push(("PGPASSWORD", String::from_utf8_lossy(pw).into_owned().into()));
+    }
+    env
+}
+
 /// A TLS configuration that is never used (sslmode=disable never starts TLS); tokio-postgres
 /// wants one connector type whatever the mode.
 fn plain_only() -> rustls::ClientConfig {
@@ -456,7 +479,8 @@ pub fn connect_words(e: &tokio_postgres::Error, cfg: &PgConfig) -> String {
                 Some("the server has no pg_hba.conf line for this user over TLS: ask for a hostssl entry, or check user and dbname".into())
             }
             "28000" => Some("the server has no pg_hba.conf entry for this host, user and database: check user and dbname, or ask for access".into()),
-            "28P01" => Some("check the password (password= in the dsn, PGPASSWORD, or ~/.pgpass) and the user".into()),
+            // Worded without `password=`: the redaction of every message would eat what follows it.
+            "28P01" => Some("check the password (the dsn's password key, PGPASSWORD, or the pgpass file: passfile, PGPASSFILE, ~/.pgpass) and the user".into()),
             "3D000" => Some("check dbname in the dsn".into()),
             _ => None,
         }

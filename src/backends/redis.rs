@@ -233,17 +233,6 @@ fn shown_url(url: &str) -> String {
     clean(redacted.trim_start_matches("rediss://").trim_start_matches("redis://"))
 }
 
-/// Settings for `host:port` with an optional password, for plain callers that log in through
-/// redis-rs (the lab's own checks); sitrep's collectors use `Target`.
-pub fn connection_info(addr: &str, password: &str) -> Result<redis::ConnectionInfo, BackendError> {
-    let info = Target::host_port(addr, &Node::default())?.info;
-    if password.is_empty() {
-        return Ok(info);
-    }
-    let redis = info.redis_settings().clone().set_password(password);
-    Ok(info.set_redis_settings(redis))
-}
-
 /// Parses a redis:// or rediss:// URL (the queue server's), naming it without its password when it is bad.
 pub fn url_info(url: &str) -> Result<redis::ConnectionInfo, BackendError> {
     url.into_connection_info().map_err(|e| BackendError::BadSetting {

@@ -114,7 +114,8 @@ pub async fn tool_credentials(shared: &aws_config::SdkConfig) -> Result<ToolCred
 
 /// The SDK's own HTTPS client (rustls with aws-lc-rs, as without a bundle) with the bundle's
 /// CAs added to the system's roots.
-fn https_client(ca: CaBundle<'_>) -> Result<aws_sdk_s3::config::SharedHttpClient, BackendError> {
+/// The SDK's HTTPS client trusting `ca` besides the system's roots (the lab's own clients use it too).
+pub fn https_client(ca: CaBundle<'_>) -> Result<aws_sdk_s3::config::SharedHttpClient, BackendError> {
     use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider::CryptoMode};
     let pem = read_ca_bundle(ca)?;
     let tls = TlsContext::builder().with_trust_store(TrustStore::default().with_pem_certificate(pem)).build().map_err(|e| {

@@ -1,7 +1,8 @@
 //! Opt-in real backup tools for a running lab: pgBackRest and Barman Cloud writing into the lab's
-//! S3 through a TLS front (socat + a lab-made CA) in front of moto. `sitrep lab backup-tools`.
+//! S3 through the lab's TLS front (socat with the lab CA's certificate, in front of moto; the
+//! one S3 endpoint of the lab). `sitrep lab backup-tools`.
 //!
-//! `setup` makes the CA and certificate (openssl), starts socat as a lab child, writes
+//! `setup` writes
 //! DIR/backup-tools/pgbackrest.conf (owned by postgres) and settings.json, runs `stanza-create`,
 //! `check`, a full pgBackRest backup and a Barman Cloud backup. From then on the lab's
 //! archive_command (`sitrep lab wal-push`) also runs `pgbackrest archive-push` and
@@ -15,7 +16,6 @@ use serde::{Deserialize, Serialize};
 
 use super::error::LabError;
 use super::info::{S3_ACCESS_KEY, S3_BUCKET, S3_REGION, S3_SECRET_KEY};
-use super::process::ProcessSpec;
 use super::supervisor::Estate;
 use super::tools::PostgresUser;
 
@@ -26,7 +26,7 @@ pub const BARMAN_SERVER: &str = "shop";
 pub const PGBACKREST_PREFIX: &str = "pgbackrest/";
 pub const BARMAN_PREFIX: &str = "barman/";
 /// The name in the lab certificate; pgBackRest connects to 127.0.0.1 but checks this name.
-pub const TLS_NAME: &str = "sitrep-lab-s3";
+pub const TLS_NAME: &str = super::pki::S3_TLS_NAME;
 
 /// Everything the archive hook and the tests need, in DIR/backup-tools/settings.json.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -79,7 +79,7 @@ pub fn request(info: &super::LabInfo, action: &str) -> Result<String, LabError> 
 
 /// What `sitrep lab backup-tools` accepts.
 pub const ACTIONS: [(&str, &str); 7] = [
-    ("setup", "TLS front, pgbackrest.conf, stanza-create, check, a full pgBackRest backup and a Barman Cloud backup"),
+    ("setup", "pgbackrest.conf, stanza-create, check, a full pgBackRest backup and a Barman Cloud backup"),
     ("full", "pgbackrest backup --type=full"),
     ("diff", "pgbackrest backup --type=diff"),
     ("incr", "pgbackrest backup --type=incr"),
@@ -110,85 +110,6 @@ pub fn pgbackrest_conf(s: &Settings, tools_home: &Path) -> String {
         lock = tools_home.join("lock").display(),
         log = tools_home.join("log").display(),
     )
-}
-
-/// Makes DIR/backup-tools/tls/{ca.crt, s3.crt, s3.key} with openssl. The certificate names
-/// 127.0.0.1 both as an IP (boto3 checks that) and as a DNS name (pgBackRest checks only those).
-pub fn make_tls(tls: &Path) -> Result<(), LabError> {
-    let openssl = program("openssl", "openssl")?;
-    std::fs::create_dir_all(tls).map_err(LabError::io("cannot create", tls))?;
-    let ext = tls.join("ext.cnf");
-    let san = format!(
-        "subjectAltName=DNS:{TLS_NAME},DNS:localhost,DNS:127.0.0.1,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
-         keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
-    );
-    std::fs::write(&ext, san).map_err(LabError::io("cannot write", &ext))?;
-    let steps: [&[&str]; 3] = [
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.crt",
-            "-days",
-            "30",
-            "-subj",
-            "/CN=sitrep-lab-ca",
-        ],
-        &["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "s3.key", "-out", "s3.csr", "-subj", "/CN=sitrep-lab-s3"],
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "s3.csr",
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "s3.crt",
-            "-days",
-            "30",
-            "-extfile",
-            "ext.cnf",
-        ],
-    ];
-    for args in steps {
-        let out = std::process::Command::new(&openssl)
-            .args(args)
-            .current_dir(tls)
-            .output()
-            .map_err(|e| LabError::Other(format!("cannot run openssl: {e}")))?;
-        if !out.status.success() {
-            return Err(LabError::Other(format!("openssl {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim())));
-        }
-    }
-    set_mode(&tls.join("ca.crt"), 0o644);
-    set_mode(&tls.join("s3.crt"), 0o644);
-    set_mode(&tls.join("ca.key"), 0o600);
-    set_mode(&tls.join("s3.key"), 0o600);
-    Ok(())
-}
-
-/// socat terminating TLS on `tls_port` and forwarding to moto on `moto_port`.
-pub fn socat_spec(tls: &Path, tls_port: u16, moto_port: u16) -> Result<ProcessSpec, LabError> {
-    let listen = format!(
-        "OPENSSL-LISTEN:{tls_port},bind=127.0.0.1,reuseaddr,fork,cert={},key={},verify=0",
-        tls.join("s3.crt").display(),
-        tls.join("s3.key").display()
-    );
-    Ok(ProcessSpec {
-        name: "s3-tls".into(),
-        program: program("socat", "socat")?,
-        args: vec![listen, format!("TCP:127.0.0.1:{moto_port}")],
-        env: vec![],
-        run_as: None,
-    })
 }
 
 /// Runs a tool as the postgres user (it reads the data dir and writes pgBackRest's lock and log
@@ -335,27 +256,11 @@ impl Estate {
             super::tools::chown(&d, user)?;
             set_mode(&d, 0o755);
         }
-        let tls = tools_home.join("tls");
-        make_tls(&tls)?;
-        let moto_port: u16 = self.s3_endpoint.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(0);
-        let tls_port = super::ports::free_ports(1)?[0];
-        self.children.spawn(socat_spec(&tls, tls_port, moto_port)?)?;
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !super::ports::is_listening(tls_port) {
-            if Instant::now() > deadline {
-                return Err(LabError::NotHealthy {
-                    component: "s3-tls (socat)".into(),
-                    secs: 10,
-                    why: format!("nothing listens on {tls_port}"),
-                    log: "logs/s3-tls.log".into(),
-                });
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let tls_port = super::ports::port_of(&self.s3_endpoint);
         let s = Settings {
-            endpoint: format!("https://127.0.0.1:{tls_port}"),
+            endpoint: self.s3_endpoint.clone(),
             tls_port,
-            ca_file: tls.join("ca.crt"),
+            ca_file: super::pki::LabPki::of(&self.dir).ca_cert,
             pgbackrest_config: tools_home.join("pgbackrest.conf"),
             bucket: S3_BUCKET.into(),
         };

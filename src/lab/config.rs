@@ -1,4 +1,5 @@
-//! DIR/sitrep.toml and DIR/aws-credentials: point the console at the lab,
+//! DIR/sitrep.toml and DIR/aws-credentials: point the console at the lab as at a managed estate
+//! (TLS with the lab CA everywhere, the Postgres password in a pgpass file, Redis ACL logins),
 //! using only keys of docs/sitrep.example.toml.
 
 use std::path::{Path, PathBuf};
@@ -36,10 +37,12 @@ pub fn sitrep_toml(info: &LabInfo) -> String {
          [general]\nrefresh_secs = 1\ntimeout_secs = 3\n\n\
          [kube]\nenabled = true\nkubeconfig = {kubeconfig}\ncontext = {context}\nnamespaces = [{namespace}]\n\n\
          [postgres]\nenabled = true\nmembers = [\n{members}\n]\npatroni = {patroni}\nbin_dir = {bin_dir}\n\n\
-         [sentinel]\nenabled = true\naddrs = {sentinels}\nmaster = {master}\n\n\
+         [sentinel]\nenabled = true\naddrs = {sentinels}\nmaster = {master}\n\
+         password = {sentinel_password}\nmaster_username = {redis_user}\nmaster_password = {redis_password}\n\
+         tls = true\ntls_ca_file = {ca}\n\n\
          [queues]\nenabled = true\nurl = \"\"\nnames = {queues}\n\n\
          [s3]\nenabled = true\nrefresh_secs = 1\nbucket = {bucket}\nregion = {region}\nendpoint = {endpoint}\n\
-         profile = {profile}\ncredentials_file = {creds}\nforce_path_style = true\n\n\
+         profile = {profile}\ncredentials_file = {creds}\nforce_path_style = true\nca_file = {ca}\n\n\
          [alerts]\nenabled = true\nalertmanager = {alertmanager}\n\n\
          [thresholds]\nrpo_secs = 300\n",
         dir = info.dir.display(),
@@ -51,6 +54,10 @@ pub fn sitrep_toml(info: &LabInfo) -> String {
         bin_dir = quote(super::tools::PG_BIN),
         sentinels = list(&info.redis.sentinels),
         master = quote(&info.redis.master_name),
+        sentinel_password = quote(&info.redis.logins.sentinel_password),
+        redis_user = quote(&info.redis.logins.user),
+        redis_password = quote(&info.redis.logins.password),
+        ca = quote(&info.redis.logins.ca_file.display().to_string()),
         queues = list(&queue_names),
         bucket = quote(&info.s3.bucket),
         region = quote(&info.s3.region),
@@ -64,5 +71,7 @@ pub fn sitrep_toml(info: &LabInfo) -> String {
 pub fn write_sitrep_toml(info: &LabInfo) -> Result<PathBuf, LabError> {
     let path = info.dir.join("sitrep.toml");
     std::fs::write(&path, sitrep_toml(info)).map_err(LabError::io("cannot write", &path))?;
+    // It holds the Redis passwords.
+    super::supervisor::set_mode(&path, 0o600);
     Ok(path)
 }

@@ -96,7 +96,7 @@ impl Estate {
     }
 
     async fn kill_redis_master(&self) -> Result<String, String> {
-        let master = super::redis::current_master(&self.sentinel_direct).await.ok_or("no Sentinel answers")?;
+        let master = super::redis::current_master(&self.redis.settings()).await.ok_or("no Sentinel answers")?;
         let name = if master.ends_with(&format!(":{}", self.redis.master_port)) { "redis-0" } else { "redis-1" };
         if !self.children.signal(name, libc::SIGKILL) {
             return Err(format!("{name} ({master}) is not running"));

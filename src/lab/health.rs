@@ -1,5 +1,6 @@
 //! `sitrep lab status`: a real check of every component of a running lab
-//! (SQL, Patroni REST, PING, SENTINEL, S3 ListObjects, kube /version with the lab's kubeconfig).
+//! over TLS with the lab's logins (SQL, Patroni REST, PING, SENTINEL, S3 ListObjects, kube /version
+//! with the lab's kubeconfig).
 
 use std::time::Duration;
 
@@ -85,13 +86,15 @@ pub async fn check_all(info: &LabInfo) -> Vec<ComponentHealth> {
             }),
         ));
     }
+    // Redis and the Sentinels over TLS with the lab's logins, through sitrep's backends.
+    let redis = info.redis.logins.sentinel_settings(&info.redis.sentinels);
     for (name, addr) in [("redis-0", &info.redis.master), ("redis-1", &info.redis.replica)] {
-        let addr = addr.clone();
+        let (addr, redis) = (addr.clone(), redis.clone());
         checks.push((
             name.to_string(),
             addr.clone(),
             Box::pin(async move {
-                let mut con = timed(super::redis::connect(&addr)).await?;
+                let mut con = timed(redis.connect_master(&addr, Duration::from_secs(3))).await?;
                 let role: Vec<redis::Value> = timed(redis::cmd("ROLE").query_async(&mut con)).await?;
                 let role = match role.first() {
                     Some(redis::Value::BulkString(r)) => String::from_utf8_lossy(r).to_string(),
@@ -102,18 +105,19 @@ pub async fn check_all(info: &LabInfo) -> Vec<ComponentHealth> {
         ));
     }
     for (i, addr) in info.redis.sentinels.iter().enumerate() {
-        let addr = addr.clone();
+        let (addr, redis) = (addr.clone(), redis.clone());
         checks.push((
             format!("sentinel-{i}"),
             addr.clone(),
-            Box::pin(async move { timed(super::redis::master_from_sentinel(&addr)).await.map(|m| format!("master {m}")) }),
+            Box::pin(async move { timed(super::redis::master_from_sentinel(&redis, &addr)).await.map(|m| format!("master {m}")) }),
         ));
     }
-    let s3 = super::s3::client(&info.s3.endpoint);
+    let s3 = super::s3::lab_client(info);
     checks.push((
         "s3".into(),
-        info.s3.endpoint.trim_start_matches("http://").to_string(),
+        info.s3.endpoint.trim_start_matches("https://").to_string(),
         Box::pin(async move {
+            let s3 = s3.map_err(|e| e.to_string())?;
             let keys = timed(super::s3::list(&s3, "")).await?;
             Ok(format!("{} objects in {}", keys.len(), super::info::S3_BUCKET))
         }),

@@ -66,6 +66,9 @@ pub struct PostgresEndpoints {
     pub replication_user: String,
     pub replication_password: String,
     pub database: String,
+    /// The lab CA (`sslrootcert`) and the pgpass file (`passfile`) of every member's DSN.
+    pub ca_file: PathBuf,
+    pub passfile: PathBuf,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -78,6 +81,8 @@ pub struct RedisEndpoints {
     /// The Sentinels' own listening addresses, without the proxy.
     pub sentinels_direct: Vec<String>,
     pub master_name: String,
+    /// TLS (the lab CA) and every ACL login of the servers and the Sentinels.
+    pub logins: super::redis::RedisLogins,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -94,6 +99,8 @@ pub struct S3Endpoints {
     pub secret_access_key: String,
     pub credentials_file: PathBuf,
     pub profile: String,
+    /// The lab CA the https endpoint (the TLS front before moto) is trusted with.
+    pub ca_file: PathBuf,
 }
 
 impl LabInfo {
@@ -120,12 +127,22 @@ impl LabInfo {
         std::fs::rename(&tmp, &path).map_err(LabError::io("cannot write", &path))
     }
 
-    /// The DSN of a member for a given database, with the superuser credentials.
+    /// The DSN of a member for a given database: the superuser over TLS (verify-full with the
+    /// lab CA), the password in the lab's pgpass file. Connect with `backends::postgres::connect`.
     pub fn dsn(&self, member: &str, database: &str) -> Option<String> {
         let m = self.postgres.members.iter().find(|m| m.name == member)?;
-        Some(format!(
-            "host=127.0.0.1 port={} user={} password={} dbname={database} connect_timeout=3",
-            m.port, self.postgres.superuser, self.postgres.superuser_password
-        ))
+        Some(super::postgres::member_dsn(m.port, database, &self.postgres.ca_file, &self.postgres.passfile))
+    }
+
+    /// How to reach the Sentinels (their own addresses, not the proxy) and the servers they name:
+    /// TLS and the lab's logins, for `backends::redis`.
+    pub fn redis_settings(&self) -> crate::backends::redis::SentinelSettings {
+        self.redis.logins.sentinel_settings(&self.redis.sentinels_direct)
+    }
+
+    /// The environment a libpq program (psql, pg_dump) needs to reach the lab: TLS checked
+    /// against the lab CA and the password from the pgpass file.
+    pub fn libpq_env(&self) -> Vec<(String, String)> {
+        super::postgres::libpq_env(&self.postgres.ca_file, &self.postgres.passfile)
     }
 }

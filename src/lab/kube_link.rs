@@ -17,8 +17,9 @@ pub const TOKEN_LIFETIME: Duration = Duration::from_secs(180);
 
 /// Where the stand-in is served and how its kubeconfig is written.
 pub struct KubeSetup<'a> {
-    pub openssl: &'a Path,
-    /// The lab's DIR: the kubeconfig is DIR/kubeconfig, certificates and plugin in DIR/kube/.
+    /// The lab's CA and serving certificate (`super::pki`).
+    pub pki: &'a super::pki::LabPki,
+    /// The lab's DIR: the kubeconfig is DIR/kubeconfig, the exec plugin in DIR/kube/.
     pub dir: &'a Path,
     pub context: &'a str,
     pub namespace: &'a str,
@@ -36,7 +37,7 @@ impl KubeSetup<'_> {
     }
 }
 
-/// Serves the seeded demo cluster over HTTPS on `listener` (a per-lab CA; a verified client
+/// Serves the seeded demo cluster over HTTPS on `listener` (the lab's CA; a verified client
 /// certificate or a token of the lab's exec plugin, else 401) and writes the kubeconfig;
 /// returns the cluster handle, its URL and the serving task (abort it to stop serving).
 pub async fn start(
@@ -45,7 +46,10 @@ pub async fn start(
 ) -> Result<(Option<KubeCluster>, String, JoinHandle<()>), LabError> {
     let addr = listener.local_addr().map_err(|e| LabError::Other(format!("kube stand-in: {e}")))?;
     let url = format!("https://{addr}");
-    let pki = super::kube_pki::make(setup.openssl, &setup.dir.join("kube")).await?;
+    let pki = setup.pki;
+    let kube_dir = setup.dir.join("kube");
+    std::fs::create_dir_all(&kube_dir).map_err(LabError::io("cannot create", &kube_dir))?;
+    super::supervisor::set_mode(&kube_dir, 0o700);
     let secret = uuid::Uuid::new_v4().simple().to_string();
     let plugin = setup.plugin();
     super::kube::write_exec_plugin(&plugin, &secret, TOKEN_LIFETIME, None).map_err(LabError::io("cannot write", &plugin))?;

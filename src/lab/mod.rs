@@ -17,7 +17,7 @@ mod handle;
 pub mod health;
 pub mod info;
 mod kube_link;
-mod kube_pki;
+pub mod pki;
 pub mod ports;
 pub mod postgres;
 pub mod process;

@@ -14,8 +14,9 @@ pub struct MonitoringPlan {
     pub alertmanager_port: u16,
     pub prometheus_port: u16,
     pub exporter_port: u16,
-    /// The Redis servers scraped (host:port).
+    /// The Redis servers scraped (host:port), over TLS with sitrep's ACL user.
     pub redis: Vec<String>,
+    pub logins: super::redis::RedisLogins,
 }
 
 /// The rules: a Redis that was master in the last 5 minutes and no longer answers, and a master
@@ -55,14 +56,19 @@ impl MonitoringPlan {
         super::alertmanager::alertmanager_spec(&self.dir, "alertmanager", self.alertmanager_port)
     }
 
-    /// One exporter for both servers (its multi-target `/scrape?target=` endpoint).
+    /// One exporter for both servers (its multi-target `/scrape?target=rediss://...` endpoint),
+    /// checking their certificate against the lab CA; the login goes in its environment, not argv.
     pub fn exporter_spec(&self) -> Result<ProcessSpec, LabError> {
         let program = super::tools::on_path("prometheus-redis-exporter", "prometheus-redis-exporter")?;
         Ok(ProcessSpec {
             name: "redis-exporter".into(),
             program,
-            args: vec![format!("-web.listen-address=127.0.0.1:{}", self.exporter_port), "-redis.addr=".into()],
-            env: vec![],
+            args: vec![
+                format!("-web.listen-address=127.0.0.1:{}", self.exporter_port),
+                "-redis.addr=".into(),
+                format!("-tls-ca-cert-file={}", self.logins.ca_file.display()),
+            ],
+            env: vec![("REDIS_USER".into(), self.logins.user.clone()), ("REDIS_PASSWORD".into(), self.logins.password.clone())],
             run_as: None,
         })
     }
@@ -73,7 +79,7 @@ impl MonitoringPlan {
         std::fs::create_dir_all(home.join("data")).map_err(LabError::io("cannot create", &home))?;
         let rules_file = home.join("rules.yml");
         std::fs::write(&rules_file, rules()).map_err(LabError::io("cannot write", &rules_file))?;
-        let targets: Vec<String> = self.redis.iter().map(|r| format!("\"redis://{r}\"")).collect();
+        let targets: Vec<String> = self.redis.iter().map(|r| format!("\"rediss://{r}\"")).collect();
         let config = format!(
             "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
              rule_files:\n  - {rules}\n\
@@ -117,6 +123,7 @@ mod tests {
             prometheus_port: 20002,
             exporter_port: 20003,
             redis: vec!["127.0.0.1:20004".into(), "127.0.0.1:20005".into()],
+            logins: super::super::redis::RedisLogins::generate(&dir.path().join("ca.crt")),
         };
         let spec = plan.prometheus_spec().expect("prometheus installed (scripts/install)");
         let config = spec.args[0].trim_start_matches("--config.file=").to_string();

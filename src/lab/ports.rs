@@ -123,6 +123,11 @@ pub fn is_listening(port: u16) -> bool {
     std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(200)).is_ok()
 }
 
+/// The port of `host:port` or of a URL ending in it (0 when there is none).
+pub fn port_of(addr: &str) -> u16 {
+    addr.rsplit(':').next().and_then(|p| p.trim_end_matches('/').parse().ok()).unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,6 @@
 //! etcd (one member) and two Patroni members running PostgreSQL 15 as the `postgres` user,
-//! with streaming replication, WAL archiving to the lab's S3 and the `shop` database.
+//! with streaming replication, WAL archiving to the lab's S3 and the `shop` database; TCP only
+//! over TLS with the lab's certificate (`hostssl` + scram), as a managed database is.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -39,6 +40,10 @@ pub struct PostgresPlan {
     pub superuser_password: String,
     pub replication_password: String,
     pub s3_endpoint: String,
+    /// The lab CA clients verify the servers with (`super::pki`).
+    pub pki: super::pki::LabPki,
+    /// DIR/pgpass (root's, mode 0600): the superuser's password for every client of the lab.
+    pub passfile: PathBuf,
 }
 
 pub const SUPERUSER: &str = "postgres";
@@ -122,33 +127,73 @@ impl PostgresPlan {
                 "listen": listen, "connect_address": listen,
                 "data_dir": m.data_dir(), "bin_dir": PG_BIN,
                 "pgpass": m.home.join("pgpass"),
+                // Patroni's own connections (replication, pg_rewind, its superuser checks) go over TLS too.
                 "authentication": {
-                    "superuser": {"username": SUPERUSER, "password": self.superuser_password},
-                    "replication": {"username": REPLICATION_USER, "password": self.replication_password},
-                    "rewind": {"username": SUPERUSER, "password": self.superuser_password},
+                    "superuser": self.patroni_login(SUPERUSER, &self.superuser_password),
+                    "replication": self.patroni_login(REPLICATION_USER, &self.replication_password),
+                    "rewind": self.patroni_login(SUPERUSER, &self.superuser_password),
                 },
                 "parameters": {
                     "unix_socket_directories": m.home, "archive_mode": "on",
                     "archive_command": self.archive_command(), "archive_timeout": "60s",
                     "shared_buffers": "32MB", "max_connections": 50, "password_encryption": "scram-sha-256",
                     "log_min_messages": "warning",
+                    "ssl": "on", "ssl_cert_file": self.pki.server_cert, "ssl_key_file": self.pki.server_key,
+                    "ssl_min_protocol_version": "TLSv1.2",
                 },
+                // TCP only with TLS and scram. The socket line stays for the tools that run as
+                // postgres on this machine (pgBackRest's pg1-socket-path, barman-cloud-backup -h
+                // HOME, pg_ctl -w of a PITR), as a managed database's own agents do.
                 "pg_hba": [
                     "local all all trust",
-                    format!("host replication {REPLICATION_USER},{SUPERUSER} 127.0.0.1/32 scram-sha-256"),
-                    "host all all 127.0.0.1/32 scram-sha-256",
+                    format!("hostssl replication {REPLICATION_USER},{SUPERUSER} 127.0.0.1/32 scram-sha-256"),
+                    "hostssl all all 127.0.0.1/32 scram-sha-256",
                 ],
             },
             "tags": {"nofailover": false, "noloadbalance": false, "clonefrom": false},
         })
     }
 
-    pub fn dsn(&self, member: &MemberPlan, db: &str) -> String {
-        format!(
-            "host=127.0.0.1 port={} user={SUPERUSER} password={} dbname={db} connect_timeout=3",
-            member.pg_port, self.superuser_password
-        )
+    /// One of Patroni's logins: the CA checks the chain (Patroni connects by the address it
+    /// listens on, which the certificate names, but libpq's verify-ca is what its docs show).
+    fn patroni_login(&self, user: &str, password: &str) -> serde_json::Value {
+        json!({"username": user, "password": password, "sslmode": "verify-ca", "sslrootcert": self.pki.ca_cert})
     }
+
+    pub fn dsn(&self, member: &MemberPlan, db: &str) -> String {
+        member_dsn(member.pg_port, db, &self.pki.ca_cert, &self.passfile)
+    }
+
+    /// The libpq environment of the lab's own pg_dump and pg_basebackup (TLS, and the password
+    /// through the pgpass file, never argv).
+    pub fn libpq_env(&self) -> Vec<(String, String)> {
+        libpq_env(&self.pki.ca_cert, &self.passfile)
+    }
+
+    /// Writes DIR/pgpass (mode 0600, as libpq and sitrep insist) with the superuser's password.
+    pub fn write_passfile(&self) -> Result<(), LabError> {
+        let text = format!("127.0.0.1:*:*:{SUPERUSER}:{}\n", self.superuser_password);
+        std::fs::write(&self.passfile, text).map_err(LabError::io("cannot write", &self.passfile))?;
+        super::supervisor::set_mode(&self.passfile, 0o600);
+        Ok(())
+    }
+}
+
+/// PGSSLMODE=verify-full, PGSSLROOTCERT and PGPASSFILE: what [`member_dsn`] says, for libpq programs.
+pub fn libpq_env(ca: &Path, passfile: &Path) -> Vec<(String, String)> {
+    [("PGSSLMODE", "verify-full".to_string()), ("PGSSLROOTCERT", ca.display().to_string()), ("PGPASSFILE", passfile.display().to_string())]
+        .map(|(k, v)| (k.to_string(), v))
+        .to_vec()
+}
+
+/// The DSN of a lab member as a client of a managed database writes it: TLS checked against the
+/// lab CA with the host name, the password in a pgpass file (sitrep, psql and the tests read it).
+pub fn member_dsn(port: u16, db: &str, ca: &Path, passfile: &Path) -> String {
+    format!(
+        "host=127.0.0.1 port={port} user={SUPERUSER} dbname={db} sslmode=verify-full sslrootcert={} passfile={} connect_timeout=3",
+        ca.display(),
+        passfile.display()
+    )
 }
 
 /// Waits until etcd answers its v3 gateway.
@@ -233,27 +278,25 @@ fn stuck_members(plan: &PostgresPlan, last_view: &str) -> String {
     why
 }
 
-/// Opens a connection and drives it on its own task.
-pub async fn connect(dsn: &str) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
-    let (client, conn) = tokio_postgres::connect(dsn, tokio_postgres::NoTls).await?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    Ok(client)
+/// Opens a connection through sitrep's one Postgres connect (TLS, pgpass, the server's words).
+pub async fn connect(dsn: &str) -> Result<tokio_postgres::Client, crate::backends::BackendError> {
+    Ok(crate::backends::postgres::connect(dsn, Duration::from_secs(3)).await?.client)
 }
 
-async fn streaming_replicas(dsn: &str) -> Result<i64, tokio_postgres::Error> {
-    let client = connect(dsn).await?;
-    let row = client.query_one("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'", &[]).await?;
-    row.try_get(0)
+async fn streaming_replicas(dsn: &str) -> Result<i64, String> {
+    let client = connect(dsn).await.map_err(|e| e.to_string())?;
+    let row =
+        client.query_one("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'", &[]).await.map_err(|e| e.to_string())?;
+    row.try_get(0).map_err(|e| e.to_string())
 }
 
 /// Creates the `shop` database with customers, orders and order_items (about 20 MB).
 pub async fn seed_shop(plan: &PostgresPlan, leader: &MemberPlan) -> Result<(), LabError> {
     let sql_err = |what: &'static str| move |e: tokio_postgres::Error| LabError::Other(format!("seeding shop: {what}: {e}"));
-    let admin = connect(&plan.dsn(leader, "postgres")).await.map_err(sql_err("connect"))?;
+    let connect_err = |e: crate::backends::BackendError| LabError::Other(format!("seeding shop: {e}"));
+    let admin = connect(&plan.dsn(leader, "postgres")).await.map_err(connect_err)?;
     admin.batch_execute("CREATE DATABASE shop").await.map_err(sql_err("create database"))?;
-    let shop = connect(&plan.dsn(leader, "shop")).await.map_err(sql_err("connect to shop"))?;
+    let shop = connect(&plan.dsn(leader, "shop")).await.map_err(connect_err)?;
     shop.batch_execute(SHOP_SQL).await.map_err(sql_err("create tables"))?;
     Ok(())
 }

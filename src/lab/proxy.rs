@@ -1,5 +1,6 @@
 //! A loopback TCP proxy whose answers can be delayed: the `network-slow` fault.
-//! It sits in front of Sentinel 0 from the start, so turning the delay on needs no restart.
+//! It sits in front of Sentinel 0 from the start, so turning the delay on needs no restart; it
+//! forwards bytes, so the Sentinel's TLS passes through it untouched.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -45,10 +46,19 @@ async fn forward(client: TcpStream, server: TcpStream, delay: Arc<ProxyDelay>) {
                 Ok(n) => n,
             };
             let ms = delay.0.load(Ordering::Relaxed);
+            let mut answer = buf[..n].to_vec();
             if ms > 0 {
                 tokio::time::sleep(Duration::from_millis(ms)).await;
+                // One delay per answer, not per TCP segment: what arrived meanwhile (the rest of a
+                // TLS flight, a session ticket) goes with it, so TLS costs a delay per round trip.
+                while let Ok(more) = server_rx.try_read(&mut buf) {
+                    if more == 0 {
+                        break;
+                    }
+                    answer.extend_from_slice(&buf[..more]);
+                }
             }
-            if client_tx.write_all(&buf[..n]).await.is_err() {
+            if client_tx.write_all(&answer).await.is_err() {
                 break;
             }
         }

@@ -58,16 +58,12 @@ pub fn kombu_message(queue: &str, n: u64) -> String {
     .to_string()
 }
 
-/// Finds the master through the Sentinels and connects to it.
-async fn master_connection(sentinels: &[String]) -> Option<redis::aio::MultiplexedConnection> {
-    let master = super::redis::current_master(sentinels).await?;
-    let mut con = super::redis::connect(&master).await.ok()?;
-    let role: Vec<redis::Value> = redis::cmd("ROLE").query_async(&mut con).await.ok()?;
-    matches!(role.first(), Some(redis::Value::BulkString(r)) if r == b"master").then_some(con)
-}
+// The Sentinels and how to log in (TLS, ACL user): `super::redis::RedisLogins::sentinel_settings`.
+use super::redis::master_connection;
+use crate::backends::redis::SentinelSettings;
 
 /// Pushes `initial` messages on each queue so the console has depth to show at once.
-pub async fn fill(sentinels: &[String], initial: u64) -> redis::RedisResult<()> {
+pub async fn fill(sentinels: &SentinelSettings, initial: u64) -> redis::RedisResult<()> {
     let Some(mut con) = master_connection(sentinels).await else {
         return Err(redis::RedisError::from((redis::ErrorKind::Io, "no Redis master reported by the Sentinels")));
     };
@@ -79,7 +75,7 @@ pub async fn fill(sentinels: &[String], initial: u64) -> redis::RedisResult<()> 
 }
 
 /// LPUSHes messages ten times a second at the configured rates, forever.
-pub async fn produce_forever(sentinels: Vec<String>, traffic: Arc<QueueTraffic>) {
+pub async fn produce_forever(sentinels: SentinelSettings, traffic: Arc<QueueTraffic>) {
     let mut con = None;
     let mut n: u64 = 0;
     let mut owed = [0f64; 3];
@@ -108,7 +104,7 @@ pub async fn produce_forever(sentinels: Vec<String>, traffic: Arc<QueueTraffic>)
 }
 
 /// BRPOPs messages as a Celery worker does, acknowledging each after "processing" it.
-pub async fn consume_forever(sentinels: Vec<String>, traffic: Arc<QueueTraffic>) {
+pub async fn consume_forever(sentinels: SentinelSettings, traffic: Arc<QueueTraffic>) {
     let mut con = None;
     loop {
         if con.is_none() {

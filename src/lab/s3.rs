@@ -27,17 +27,44 @@ pub fn moto_spec(tools: &Toolbox, port: u16) -> ProcessSpec {
     }
 }
 
-/// An S3 client for the lab's endpoint with the lab's fixed credentials.
-pub fn client(endpoint: &str) -> Client {
+/// An S3 client for the lab's endpoint with the lab's fixed credentials; an https endpoint is
+/// trusted through `ca` (the lab CA) with the HTTPS client of `backends::s3`.
+pub fn client(endpoint: &str, ca: Option<&Path>) -> Result<Client, LabError> {
     let creds = aws_sdk_s3::config::Credentials::new(S3_ACCESS_KEY, S3_SECRET_KEY, None, None, "sitrep-lab");
-    let config = aws_sdk_s3::config::Builder::new()
+    let mut config = aws_sdk_s3::config::Builder::new()
         .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
         .region(aws_sdk_s3::config::Region::new(S3_REGION))
         .endpoint_url(endpoint)
         .force_path_style(true)
-        .credentials_provider(creds)
-        .build();
-    Client::from_conf(config)
+        .credentials_provider(creds);
+    if let Some(ca) = ca {
+        let path = ca.display().to_string();
+        let bundle = crate::backends::s3::CaBundle { path: &path, setting: "the lab CA" };
+        config = config.http_client(crate::backends::s3::https_client(bundle).map_err(|e| LabError::Other(e.to_string()))?);
+    }
+    Ok(Client::from_conf(config.build()))
+}
+
+/// The client of a running lab's S3 (its TLS front, trusted through the lab CA).
+pub fn lab_client(info: &super::LabInfo) -> Result<Client, LabError> {
+    client(&info.s3.endpoint, Some(&info.s3.ca_file))
+}
+
+/// socat terminating TLS with the lab's certificate on `tls_port` and forwarding to moto on
+/// `moto_port`: the one S3 endpoint of the lab (moto's own port is not published).
+pub fn tls_front_spec(pki: &super::pki::LabPki, tls_port: u16, moto_port: u16) -> Result<ProcessSpec, LabError> {
+    let listen = format!(
+        "OPENSSL-LISTEN:{tls_port},bind=127.0.0.1,reuseaddr,fork,cert={},key={},verify=0",
+        pki.server_cert.display(),
+        pki.server_key.display()
+    );
+    Ok(ProcessSpec {
+        name: "s3-tls".into(),
+        program: super::tools::on_path("socat", "socat")?,
+        args: vec![listen, format!("TCP:127.0.0.1:{moto_port}")],
+        env: vec![],
+        run_as: None,
+    })
 }
 
 fn s3_err(what: &str) -> impl FnOnce(String) -> LabError + '_ {
@@ -99,7 +126,9 @@ pub async fn wal_push(dir: &Path, endpoint: &str, segment: &Path) -> Result<(), 
     let packed = zstd::encode_all(raw.as_slice(), 1).map_err(LabError::io("cannot compress", segment))?;
     let name =
         segment.file_name().and_then(|n| n.to_str()).ok_or_else(|| LabError::Other(format!("bad WAL path {}", segment.display())))?;
-    put(&client(endpoint), &format!("wal_005/{name}.zst"), packed).await
+    let ca = super::pki::LabPki::of(dir).ca_cert;
+    let tls = endpoint.starts_with("https://").then_some(ca.as_path());
+    put(&client(endpoint, tls)?, &format!("wal_005/{name}.zst"), packed).await
 }
 
 /// A WAL file name (timeline, LSN) as wal-g names base backups: 24 hex digits.
@@ -120,7 +149,7 @@ pub async fn base_backup(
     s3: &Client,
     tools: &Toolbox,
     port: u16,
-    password: &str,
+    libpq_env: &[(String, String)],
     work: &Path,
     data_dir: &Path,
 ) -> Result<String, LabError> {
@@ -131,7 +160,7 @@ pub async fn base_backup(
         .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", super::postgres::SUPERUSER, "-D"])
         .arg(&out_dir)
         .args(["-Ft", "-X", "fetch", "--compress=client-zstd", "--checkpoint=fast", "-v", "--no-manifest"])
-        .env("PGPASSWORD", password)
+        .envs(libpq_env.iter().cloned())
         .output()
         .await
         .map_err(|e| LabError::Other(format!("cannot run pg_basebackup: {e}")))?;
@@ -164,12 +193,12 @@ pub async fn base_backup(
 }
 
 /// Runs pg_dump -Fc of `shop` into a file and returns its bytes.
-pub async fn pg_dump(tools: &Toolbox, port: u16, password: &str, work: &Path) -> Result<Vec<u8>, LabError> {
+pub async fn pg_dump(tools: &Toolbox, port: u16, libpq_env: &[(String, String)], work: &Path) -> Result<Vec<u8>, LabError> {
     let file: PathBuf = work.join("shop.dump");
     let output = tokio::process::Command::new(&tools.pg_dump)
         .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", super::postgres::SUPERUSER, "-Fc", "-d", "shop", "-f"])
         .arg(&file)
-        .env("PGPASSWORD", password)
+        .envs(libpq_env.iter().cloned())
         .output()
         .await
         .map_err(|e| LabError::Other(format!("cannot run pg_dump: {e}")))?;

@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 use super::error::LabError;
 use super::faults::Fault;
 use super::info::*;
+use super::ports::port_of;
 use super::postgres::{MemberPlan, PostgresPlan};
 use super::process::{Children, ProcessSpec};
 use super::proxy::ProxyDelay;
@@ -124,7 +125,10 @@ pub struct Estate {
     pub(super) redis: RedisPlan,
     pub(super) monitoring: super::monitoring::MonitoringPlan,
     pub(super) sentinel_direct: Vec<String>,
+    /// The lab's S3 endpoint: https, the TLS front before moto.
     pub(super) s3_endpoint: String,
+    pub(super) moto_port: u16,
+    pub(super) pki: super::pki::LabPki,
     pub(super) s3: aws_sdk_s3::Client,
     pub(super) traffic: Arc<QueueTraffic>,
     pub(super) proxy_delay: Arc<ProxyDelay>,
@@ -141,10 +145,13 @@ impl Estate {
         let tools = Toolbox::find()?;
         let dir = opts.dir.clone();
         claim_dir(&dir, user)?;
-        let p = super::ports::free_ports(15)?;
+        // One CA and one serving certificate for every server of the lab.
+        let pki = super::pki::make(&tools.openssl, &dir, user)?;
+        let p = super::ports::free_ports(16)?;
         let scope = format!("lab-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
         let secret = || uuid::Uuid::new_v4().simple().to_string()[..16].to_string();
-        let s3_endpoint = format!("http://127.0.0.1:{}", p[11]);
+        // moto on p[11] is reached only through the TLS front on p[15].
+        let s3_endpoint = format!("https://127.0.0.1:{}", p[15]);
         let members = ["pg-0", "pg-1"]
             .iter()
             .enumerate()
@@ -159,8 +166,17 @@ impl Estate {
             superuser_password: secret(),
             replication_password: secret(),
             s3_endpoint: s3_endpoint.clone(),
+            pki: pki.clone(),
+            passfile: dir.join("pgpass"),
         };
-        let redis = RedisPlan { dir: dir.clone(), master_port: p[6], replica_port: p[7], sentinel_ports: p[8..11].to_vec() };
+        let redis = RedisPlan {
+            dir: dir.clone(),
+            master_port: p[6],
+            replica_port: p[7],
+            sentinel_ports: p[8..11].to_vec(),
+            pki: pki.clone(),
+            logins: super::redis::RedisLogins::generate(&pki.ca_cert),
+        };
         let sentinel_direct = redis.sentinel_ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
         let monitoring = super::monitoring::MonitoringPlan {
             dir: dir.clone(),
@@ -168,10 +184,13 @@ impl Estate {
             prometheus_port: p[13],
             exporter_port: p[14],
             redis: [redis.master_port, redis.replica_port].iter().map(|p| format!("127.0.0.1:{p}")).collect(),
+            logins: redis.logins.clone(),
         };
         Ok(Estate {
             children: Children::new(&dir.join("logs")),
-            s3: super::s3::client(&s3_endpoint),
+            s3: super::s3::client(&s3_endpoint, Some(&pki.ca_cert))?,
+            moto_port: p[11],
+            pki,
             dir,
             tools,
             pg,
@@ -212,8 +231,10 @@ impl Estate {
     /// Starts every component, waits for health, seeds data and writes lab.json.
     async fn start(self: Arc<Self>, opts: &RunOptions, stop: watch::Sender<bool>) -> Result<(), LabError> {
         let user = self.user()?;
+        self.pg.write_passfile()?;
         self.spawn(self.pg.etcd_spec(&self.tools))?;
-        self.spawn(super::s3::moto_spec(&self.tools, port_of(&self.s3_endpoint)))?;
+        self.spawn(super::s3::moto_spec(&self.tools, self.moto_port))?;
+        self.spawn(super::s3::tls_front_spec(&self.pki, port_of(&self.s3_endpoint), self.moto_port)?)?;
         self.spawn(self.redis.server_spec(&self.tools, "redis-0", self.redis.master_port, None)?)?;
         self.spawn(self.redis.server_spec(&self.tools, "redis-1", self.redis.replica_port, Some(self.redis.master_port))?)?;
         for i in 0..3 {
@@ -254,14 +275,14 @@ impl Estate {
 
     /// Base backup, first dumps (with history), snapshots, and at least one archived WAL segment.
     async fn seed_backups(&self, leader: &MemberPlan) -> Result<(), LabError> {
-        let pw = self.pg.superuser_password.clone();
+        let env = self.pg.libpq_env();
         let work = self.dir.join("work");
         std::fs::create_dir_all(&work).map_err(LabError::io("cannot create", &work))?;
         let dsn = self.pg.dsn(leader, "postgres");
         let admin = super::postgres::connect(&dsn).await.map_err(|e| LabError::Other(format!("connect to leader: {e}")))?;
         let _ = admin.batch_execute("SELECT pg_switch_wal()").await;
-        super::s3::base_backup(&self.s3, &self.tools, leader.pg_port, &pw, &work, &leader.data_dir()).await?;
-        let dump = super::s3::pg_dump(&self.tools, leader.pg_port, &pw, &work).await?;
+        super::s3::base_backup(&self.s3, &self.tools, leader.pg_port, &env, &work, &leader.data_dir()).await?;
+        let dump = super::s3::pg_dump(&self.tools, leader.pg_port, &env, &work).await?;
         super::s3::upload_dump(&self.s3, dump, true).await?;
         super::s3::seed_snapshots(&self.s3).await?;
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -280,7 +301,7 @@ impl Estate {
     }
 
     async fn start_traffic(&self) -> Result<(), LabError> {
-        let sentinels = self.sentinel_direct.clone();
+        let sentinels = self.redis.settings();
         super::queues::fill(&sentinels, 40).await.map_err(|e| LabError::Other(format!("cannot fill the queues: {e}")))?;
         self.keep_task("producer", tokio::spawn(super::queues::produce_forever(sentinels.clone(), self.traffic.clone())));
         self.keep_task("consumer", tokio::spawn(super::queues::consume_forever(sentinels, self.traffic.clone())));
@@ -293,7 +314,7 @@ impl Estate {
     /// pg_dump of `shop` every `backup_every`, from whichever member leads.
     pub(super) fn start_backup_job(&self) {
         let (tools, s3, every) = (self.tools.clone(), self.s3.clone(), self.backup_every);
-        let (members, pw, urls) = (self.pg.members.clone(), self.pg.superuser_password.clone(), self.patroni_urls());
+        let (members, env, urls) = (self.pg.members.clone(), self.pg.libpq_env(), self.patroni_urls());
         let work = self.dir.join("work");
         self.keep_task(
             "backups",
@@ -302,7 +323,7 @@ impl Estate {
                     tokio::time::sleep(every).await;
                     let Some(leader) = super::postgres::leader(&urls).await else { continue };
                     let Some(m) = members.iter().find(|m| m.name == leader) else { continue };
-                    match super::s3::pg_dump(&tools, m.pg_port, &pw, &work).await {
+                    match super::s3::pg_dump(&tools, m.pg_port, &env, &work).await {
                         Ok(dump) => {
                             if let Err(e) = super::s3::upload_dump(&s3, dump, false).await {
                                 eprintln!("lab: backup upload failed: {e}");
@@ -322,8 +343,7 @@ impl Estate {
     /// Serves the Kubernetes API stand-in and writes DIR/kubeconfig; returns its URL.
     async fn start_kube(&self) -> Result<String, LabError> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| LabError::Other(format!("kube stand-in: {e}")))?;
-        let setup =
-            super::kube_link::KubeSetup { openssl: &self.tools.openssl, dir: &self.dir, context: KUBE_CONTEXT, namespace: KUBE_NAMESPACE };
+        let setup = super::kube_link::KubeSetup { pki: &self.pki, dir: &self.dir, context: KUBE_CONTEXT, namespace: KUBE_NAMESPACE };
         let (cluster, url, task) = super::kube_link::start(listener, &setup).await?;
         *self.kube.lock().unwrap_or_else(|p| p.into_inner()) = cluster;
         self.keep_task("kube", task);
@@ -438,7 +458,8 @@ impl Estate {
             ports.insert(format!("sentinel-{i}"), *p);
         }
         ports.insert("sentinel-0-proxy".into(), port_of(&proxy));
-        ports.insert("moto".into(), port_of(&self.s3_endpoint));
+        ports.insert("moto".into(), self.moto_port);
+        ports.insert("s3-tls".into(), port_of(&self.s3_endpoint));
         ports.insert("alertmanager".into(), self.monitoring.alertmanager_port);
         ports.insert("prometheus".into(), self.monitoring.prometheus_port);
         ports.insert("redis-exporter".into(), self.monitoring.exporter_port);
@@ -468,6 +489,8 @@ impl Estate {
                 replication_user: super::postgres::REPLICATION_USER.into(),
                 replication_password: self.pg.replication_password.clone(),
                 database: "shop".into(),
+                ca_file: self.pki.ca_cert.clone(),
+                passfile: self.pg.passfile.clone(),
             },
             redis: RedisEndpoints {
                 master: format!("127.0.0.1:{}", self.redis.master_port),
@@ -475,6 +498,7 @@ impl Estate {
                 sentinels,
                 sentinels_direct: self.sentinel_direct.clone(),
                 master_name: SENTINEL_MASTER.into(),
+                logins: self.redis.logins.clone(),
             },
             queues: QueueEndpoints { names: QUEUE_NAMES.iter().map(|s| s.to_string()).collect() },
             s3: S3Endpoints {
@@ -485,6 +509,7 @@ impl Estate {
                 secret_access_key: S3_SECRET_KEY.into(),
                 credentials_file: super::config::write_aws_credentials(&self.dir)?,
                 profile: super::config::AWS_PROFILE.into(),
+                ca_file: self.pki.ca_cert.clone(),
             },
             pids,
             ports,
@@ -535,10 +560,6 @@ pub(super) async fn kill_stray_postmaster(data_dir: &Path) {
         super::process::send(child, libc::SIGKILL);
     }
     super::process::send(pid, libc::SIGKILL);
-}
-
-fn port_of(addr: &str) -> u16 {
-    addr.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(0)
 }
 
 pub fn dir_pid_file(dir: &Path) -> PathBuf {

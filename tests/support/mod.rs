@@ -21,6 +21,14 @@ pub fn shared_lab() -> &'static Lab {
     }
 }
 
+/// A session on a lab member as every lab client opens one: sitrep's one connect (TLS checked
+/// against the lab CA, the password from the lab's pgpass file).
+#[allow(dead_code)] // not every binary sharing this module runs SQL
+pub async fn sql(dsn: &str) -> tokio_postgres::Client {
+    let connected = sitrep::backends::postgres::connect(dsn, std::time::Duration::from_secs(5)).await;
+    connected.unwrap_or_else(|e| panic!("connect {dsn}: {e}")).client
+}
+
 /// Every `action` entry of the open incident in `config`'s data dir: (runbook, step, outcome).
 #[allow(dead_code)] // tests/lab.rs shares this module and reads no timeline
 pub fn actions(config: &sitrep::config::Config) -> Vec<(String, String, String)> {
@@ -44,8 +52,7 @@ pub fn actions(config: &sitrep::config::Config) -> Vec<(String, String, String)>
 #[allow(dead_code)] // only the PITR test binaries use it
 pub async fn archived_around_a_target(dsn: &str, before: &str, after: &str) -> chrono::DateTime<chrono::Utc> {
     use std::time::Duration;
-    let (client, conn) = tokio_postgres::connect(dsn, tokio_postgres::NoTls).await.expect("connect");
-    tokio::spawn(conn);
+    let client = sql(dsn).await;
     client.batch_execute(before).await.expect("the row before the target");
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let target: chrono::DateTime<chrono::Utc> = client.query_one("SELECT now()", &[]).await.expect("now").get(0);

@@ -98,10 +98,8 @@ pub async fn restore(ctx: &Ctx, dump: &str, database: &str, replace: &str) -> Re
         cmd.arg("-p").arg(p.to_string());
     }
     cmd.arg("-U").arg(pg.get_user().unwrap_or("postgres")).arg("-d").arg(database).arg(&file);
-    // The password goes through the environment, never argv (which `ps` shows).
-    if let Some(pw) = pg.get_password() {
-        cmd.env("PGPASSWORD", String::from_utf8_lossy(pw).into_owned());
-    }
+    // TLS and the password as the collectors connect, through the environment (never argv).
+    cmd.envs(crate::backends::postgres::libpq_env(&pg));
     let out = cmd
         .kill_on_drop(true)
         .output()
