@@ -107,7 +107,9 @@ async fn purge_queues(info: &LabInfo) {
     let text: Vec<String> = parts.iter().filter_map(|v| redis::from_redis_value::<String>(v.clone()).ok()).collect();
     let master = format!("{}:{}", text[0], text[1]);
     for q in &info.queues.names {
-        redis(&master, redis::cmd("LTRIM").arg(q).arg(1).arg(0)).await;
+        for p in sitrep::backends::redis::KOMBU_PRIORITY_STEPS {
+            redis(&master, redis::cmd("LTRIM").arg(sitrep::backends::redis::kombu_key(q, p)).arg(1).arg(0)).await;
+        }
     }
 }
 

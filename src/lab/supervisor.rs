@@ -1,5 +1,6 @@
 //! `sitrep lab run`: the daemon that owns a lab. It starts every component as its child, runs the
-//! queue traffic, backup job and kube stand-in in-process, and leaves nothing behind on exit.
+//! backup job and kube stand-in in-process (Celery's producer and worker as children), and leaves
+//! nothing behind on exit.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,13 +11,13 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use super::celery::{BrokerEndpoint, CeleryPlan};
 use super::error::LabError;
 use super::faults::Fault;
 use super::info::*;
 use super::postgres::{MemberPlan, PostgresPlan};
 use super::process::{Children, ProcessSpec};
 use super::proxy::ProxyDelay;
-use super::queues::QueueTraffic;
 use super::redis::RedisPlan;
 use super::tools::{PostgresUser, Toolbox};
 
@@ -126,7 +127,7 @@ pub struct Estate {
     pub(super) sentinel_direct: Vec<String>,
     pub(super) s3_endpoint: String,
     pub(super) s3: aws_sdk_s3::Client,
-    pub(super) traffic: Arc<QueueTraffic>,
+    pub(super) celery: CeleryPlan,
     pub(super) proxy_delay: Arc<ProxyDelay>,
     pub(super) tasks: Mutex<BTreeMap<&'static str, JoinHandle<()>>>,
     pub(super) paused: Mutex<Vec<u32>>,
@@ -171,6 +172,7 @@ impl Estate {
         };
         Ok(Estate {
             children: Children::new(&dir.join("logs")),
+            celery: CeleryPlan::new(&dir, &tools.python, &tools.celery),
             s3: super::s3::client(&s3_endpoint),
             dir,
             tools,
@@ -179,7 +181,6 @@ impl Estate {
             monitoring,
             sentinel_direct,
             s3_endpoint,
-            traffic: Arc::default(),
             proxy_delay: Arc::default(),
             tasks: Mutex::default(),
             paused: Mutex::default(),
@@ -280,10 +281,11 @@ impl Estate {
     }
 
     async fn start_traffic(&self) -> Result<(), LabError> {
-        let sentinels = self.sentinel_direct.clone();
-        super::queues::fill(&sentinels, 40).await.map_err(|e| LabError::Other(format!("cannot fill the queues: {e}")))?;
-        self.keep_task("producer", tokio::spawn(super::queues::produce_forever(sentinels.clone(), self.traffic.clone())));
-        self.keep_task("consumer", tokio::spawn(super::queues::consume_forever(sentinels, self.traffic.clone())));
+        self.celery.write(&self.celery_broker())?;
+        self.spawn(self.celery.producer_spec())?;
+        let running = || self.children.is_running(super::celery::PRODUCER);
+        self.celery.wait_filled(running, Duration::from_secs(30), &self.children.log_path(super::celery::PRODUCER)).await?;
+        self.spawn(self.celery.worker_spec())?;
         let dsns = self.pg.members.iter().map(|m| self.pg.dsn(m, "shop")).collect();
         self.keep_task("orders", tokio::spawn(super::postgres::write_orders_forever(dsns, Duration::from_millis(200))));
         self.start_backup_job();
@@ -313,6 +315,12 @@ impl Estate {
                 }
             }),
         );
+    }
+
+    /// The broker as Celery reaches it: the Sentinels' own addresses (not the slow proxy), the
+    /// master's name; no login and no TLS while the lab's Redis has neither.
+    fn celery_broker(&self) -> BrokerEndpoint {
+        BrokerEndpoint { sentinels: self.sentinel_direct.clone(), master_name: SENTINEL_MASTER.into(), ..BrokerEndpoint::default() }
     }
 
     pub(super) fn patroni_urls(&self) -> Vec<String> {
