@@ -40,6 +40,8 @@ enum Watch {
     Lag,
     Queue(String),
     Backup(BackupKind),
+    /// A kind the estate keeps (`[s3] kinds`) with nothing in the inventory.
+    KindMissing(BackupKind),
     Archiver,
     Source(SourceId),
     SplitBrain,
@@ -292,6 +294,12 @@ impl Detector {
                 out.push(r);
             }
         }
+        let missing = verdict::missing_kinds(backups, now);
+        for kind in BackupKind::ALL.into_iter().filter(|k| backups.expects(*k)) {
+            let newest = || verdict::newest_protecting(backups, kind, now).map(|i| i.key.clone()).unwrap_or_default();
+            let state = if missing.contains(&kind) { "missing" } else { OK };
+            out.push(reading(Watch::KindMissing(kind), state, if state == OK { newest() } else { String::new() }));
+        }
     }
 
     /// Each firing alert (active or not yet processed); a silenced, inhibited or gone one is ok.
@@ -341,6 +349,12 @@ fn describe(r: &Reading, previous: &str, at: DateTime<Utc>) -> Detection {
             (SourceId::Backups, format!("newest {} is within the RPO again ({} old)", kind.label(), r.detail), true)
         }
         Watch::Backup(kind) => (SourceId::Backups, format!("newest {} is older than the RPO ({} old)", kind.label(), r.detail), false),
+        Watch::KindMissing(kind) if r.state == OK => {
+            (SourceId::Backups, format!("{} back in the inventory (newest {})", kind.label(), r.detail), true)
+        }
+        Watch::KindMissing(kind) => {
+            (SourceId::Backups, format!("no {} in the inventory: a kind the estate keeps ([s3] kinds) is missing", kind.label()), false)
+        }
         Watch::Archiver if r.state == OK => (SourceId::Replication, format!("WAL archiving recovered ({})", r.detail), true),
         Watch::Archiver => (SourceId::Replication, format!("WAL archiving failing ({})", r.detail), false),
         Watch::SplitBrain if r.state == OK => (SourceId::Replication, "split brain over: one Postgres primary again".into(), true),
@@ -462,7 +476,12 @@ mod tests {
 
     fn wal_at(at: DateTime<Utc>) -> Observation {
         let item = BackupItem { kind: BackupKind::Wal, key: "wal_005/000000010000000000000001".into(), at, size: 16 };
-        Observation::Backups(BackupsSnapshot { bucket: "b".into(), items: vec![item], ..BackupsSnapshot::default() })
+        Observation::Backups(BackupsSnapshot {
+            bucket: "b".into(),
+            items: vec![item],
+            kinds: vec![BackupKind::Wal],
+            ..BackupsSnapshot::default()
+        })
     }
 
     #[test]
@@ -617,6 +636,38 @@ mod tests {
         assert_eq!(whats.len(), 2, "{whats:?}");
         assert!(whats[0].0.contains("WAL archiving failing (last failed WAL 00000001000000000000000A)"));
         assert!(whats[1].1);
+    }
+
+    #[test]
+    fn a_kept_kind_that_goes_missing_is_one_entry_and_one_when_it_is_back() {
+        let mut d = Drill::new();
+        let with = |dump: bool| {
+            let Observation::Backups(mut snap) = wal_at(t(0)) else { unreachable!() };
+            snap.kinds = vec![BackupKind::Wal, BackupKind::Dump, BackupKind::Snapshot];
+            if dump {
+                snap.items.push(BackupItem {
+                    kind: BackupKind::Dump,
+                    key: "dumps/shop/shop_20270115T080000Z.dump".into(),
+                    at: t(0),
+                    size: 9,
+                });
+            }
+            Observation::Backups(snap)
+        };
+        // The snapshots [s3] kinds lists are never there: one entry at start-up, not one per poll.
+        d.see(with(true), 8);
+        assert_eq!(d.whats(), vec![("no snapshot in the inventory: a kind the estate keeps ([s3] kinds) is missing".into(), false)]);
+        // The dumps go (deleted, or the prefix moved), then one is back.
+        d.see(with(false), 8).see(with(true), 8);
+        assert_eq!(
+            d.whats()[1..],
+            [
+                ("no pg_dump in the inventory: a kind the estate keeps ([s3] kinds) is missing".into(), false),
+                ("pg_dump back in the inventory (newest dumps/shop/shop_20270115T080000Z.dump)".into(), true),
+            ]
+        );
+        // A kind the estate does not keep is never reported.
+        assert!(d.whats().iter().all(|(w, _)| !w.contains("base backup")), "{:?}", d.whats());
     }
 
     #[test]

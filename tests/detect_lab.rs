@@ -100,7 +100,10 @@ async fn purge_queues(info: &LabInfo) {
     let master = sitrep::lab::redis::master_from_sentinel(&s, &info.redis.sentinels_direct[0]).await.expect("a master from Sentinel");
     let mut con = s.connect_master(&master, Duration::from_secs(5)).await.expect("connect to the master");
     for q in &info.queues.names {
-        let _: redis::RedisResult<()> = redis::cmd("LTRIM").arg(q).arg(1).arg(0).query_async(&mut con).await;
+        for p in sitrep::backends::redis::KOMBU_PRIORITY_STEPS {
+            let _: redis::RedisResult<()> =
+                redis::cmd("LTRIM").arg(sitrep::backends::redis::kombu_key(q, p)).arg(1).arg(0).query_async(&mut con).await;
+        }
     }
 }
 

@@ -204,56 +204,92 @@ fn the_stand_in_refuses_plain_http_and_answers_401_without_credentials() {
     });
 }
 
-#[test]
-fn the_queues_hold_kombu_format_messages() {
-    let lab = lab();
-    runtime().block_on(async {
-        let settings = lab.info.redis_settings();
-        let mut con = settings.connect_master(&lab.info.redis.master, Duration::from_secs(5)).await.expect("connect master");
-        for queue in &lab.info.queues.names {
-            // The lab's workers drain the queues as its producers fill them, so a queue can be empty
-            // for a moment: wait (generously) for a message at its head rather than race the workers.
-            let deadline = Instant::now() + Duration::from_secs(30);
-            let msg = loop {
-                let head: Option<String> = redis::cmd("LINDEX").arg(queue).arg(0).query_async(&mut con).await.expect("LINDEX");
-                match head {
-                    Some(msg) => break msg,
-                    None => assert!(Instant::now() < deadline, "queue {queue} stayed empty for 30 s"),
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            };
-            let msg: serde_json::Value = serde_json::from_str(&msg).expect("kombu message is JSON");
-            assert_eq!(msg["content-type"], "application/json");
-            assert_eq!(msg["headers"]["lang"], "py");
-            assert!(msg["headers"]["task"].as_str().is_some_and(|t| t.starts_with("shop.tasks.")));
-            assert_eq!(msg["properties"]["delivery_info"]["routing_key"], queue.as_str());
-            assert_eq!(msg["properties"]["body_encoding"], "base64");
-        }
-    });
-    // The real judge: kombu decodes each head message as its Redis transport does, and Celery builds
-    // the worker request a worker would run (tests/fixtures/judge_kombu.py).
+/// kombu's own report on the lab's queues (DIR/celery/labapp.py `sizes`, through the Sentinels).
+fn kombu_sizes(lab: &Lab) -> serde_json::Value {
     let python = tools_venv().join("bin/python");
-    let logins = &lab.info.redis.logins;
-    let out = Command::new(&python)
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/judge_kombu.py"))
-        // TLS and the sitrep ACL user, as the lab's own clients log in.
-        .arg(format!("rediss://{}:{}@{}/0", logins.user, logins.password, lab.info.redis.master))
-        .env("JUDGE_CA", &logins.ca_file)
-        .args(&lab.info.queues.names)
+    let app = sitrep::lab::celery::app_dir(&lab.dir).join("labapp.py");
+    let out = Command::new(&python).arg(&app).arg("sizes").output().unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
+    assert!(out.status.success(), "kombu cannot read the lab's queues: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("kombu's report is not JSON ({e})"))
+}
+
+fn total(kombu: &serde_json::Value, names: &[String]) -> u64 {
+    names.iter().filter_map(|q| kombu[q]["size"].as_u64()).sum()
+}
+
+/// SIGSTOPs a process of the shared lab and SIGCONTs it when dropped, even when an assert fails.
+struct Held(u32);
+
+impl Held {
+    fn stop(pid: u32) -> Held {
+        // SAFETY: kill has no memory-safety preconditions.
+        assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGSTOP) }, 0, "SIGSTOP {pid}");
+        Held(pid)
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        // SAFETY: as above.
+        unsafe { libc::kill(self.0 as i32, libc::SIGCONT) };
+    }
+}
+
+#[test]
+fn the_queues_pane_counts_what_kombu_counts_while_real_celery_runs() {
+    let lab = lab();
+    let names = &lab.info.queues.names;
+    let pid = |name: &str| *lab.info.pids.get(name).unwrap_or_else(|| panic!("no {name} in lab.json: {:?}", lab.info.pids));
+    let (producer, worker) = (pid(sitrep::lab::celery::PRODUCER), pid(sitrep::lab::celery::WORKER));
+    // The worker is at work: kombu's count falls below what the producer put on at start.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while total(&kombu_sizes(lab), names) >= u64::from(sitrep::lab::celery::FILL) * 3 {
+        assert!(Instant::now() < deadline, "the worker took nothing in 60 s: {}", kombu_sizes(lab));
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    // Hold the worker while the producer sends, so there is a backlog at every priority; then hold
+    // the producer too, so kombu and sitrep read the same still queues.
+    let held_worker = Held::stop(worker);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while total(&kombu_sizes(lab), names) < 40 {
+        assert!(Instant::now() < deadline, "the producer sent fewer than 40 tasks in 30 s: {}", kombu_sizes(lab));
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let held_producer = Held::stop(producer);
+    std::thread::sleep(Duration::from_millis(300));
+    let kombu = kombu_sizes(lab);
+    // 300 columns: the queues pane (a third) has room for whole names beside the priorities.
+    let out = Command::new(env!("CARGO_BIN_EXE_sitrep"))
+        .arg("--config")
+        .arg(lab.dir.join("sitrep.toml"))
+        .args(["--snapshot", "--settle", "2", "--size", "300x60", "--view", "standard"])
+        .env("NO_COLOR", "1")
         .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e} (scripts/install makes the tools venv with celery[redis])", python.display()));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "kombu/Celery refuse the lab's messages:\n{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    let judged: Vec<serde_json::Value> =
-        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("the judge's answer is not JSON ({e}): {stdout}"));
-    assert_eq!(judged.len(), lab.info.queues.names.len(), "{stdout}");
-    for (queue, m) in lab.info.queues.names.iter().zip(&judged) {
-        assert_eq!(m["queue"], queue.as_str(), "{m}");
-        assert_eq!(m["routing_key"], queue.as_str(), "Celery's request routes {queue}'s message elsewhere: {m}");
-        assert!(m["task"].as_str().is_some_and(|t| t.starts_with("shop.tasks.")), "{m}");
-        assert!(m["id"].as_str().is_some_and(|id| !id.is_empty()), "{m}");
-        assert!(m["args"].is_array() && m["kwargs"].is_object(), "protocol 2 body (args, kwargs, embed): {m}");
-        assert_eq!(m["embed"], serde_json::json!(["callbacks", "chain", "chord", "errbacks"]), "{m}");
+        .expect("sitrep runs");
+    let frame = String::from_utf8_lossy(&out.stdout).to_string();
+    let again = kombu_sizes(lab);
+    drop((held_worker, held_producer));
+    eprintln!("kombu: {kombu}\n{frame}");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(kombu, again, "the queues moved while both Celery processes were stopped");
+    for queue in names {
+        let start = format!("│{queue} ");
+        let row = frame.lines().find_map(|l| l.find(&start).map(|i| &l[i..])).unwrap_or_else(|| panic!("no row for {queue}:\n{frame}"));
+        let size = kombu[queue]["size"].as_u64().expect("kombu's _size");
+        let steps: Vec<String> = ["0", "3", "6", "9"].iter().map(|p| format!("p{p} {}", kombu[queue]["lists"][p])).collect();
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(cells.get(1).copied(), Some(size.to_string().as_str()), "{queue}: kombu's _size {size}, the pane's row: {row}");
+        assert!(row.contains(&steps.join(" · ")), "{queue}: kombu's lists {steps:?}, the pane's row: {row}");
+    }
+    let unacked = kombu["unacked"].as_u64().expect("kombu's unacked");
+    assert!(frame.contains(&format!("Queues · unacked {unacked}")), "kombu's unacked hash holds {unacked}:\n{frame}");
+    // The worker is real: resumed, it drains the backlog (acking each task), the producer's steady
+    // rate being below its pace.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let before = total(&kombu, names);
+    while total(&kombu_sizes(lab), names) >= before {
+        assert!(Instant::now() < deadline, "the worker did not drain below {before} in 60 s: {}", kombu_sizes(lab));
+        std::thread::sleep(Duration::from_millis(500));
     }
 }
 

@@ -78,8 +78,11 @@ async fn sentinel_master(info: &LabInfo, addr: &str) -> Option<String> {
 async fn queue_depth(info: &LabInfo) -> i64 {
     let master = sentinel_master(info, &info.redis.sentinels_direct[1]).await.unwrap_or_default();
     let mut total = 0;
+    // Summed over kombu's priority lists, as Celery stores a task sent with a priority.
     for q in &info.queues.names {
-        total += redis_query::<i64>(info, &master, redis::cmd("LLEN").arg(q)).await.unwrap_or(0);
+        for p in sitrep::backends::redis::KOMBU_PRIORITY_STEPS {
+            total += redis_query::<i64>(info, &master, redis::cmd("LLEN").arg(sitrep::backends::redis::kombu_key(q, p))).await.unwrap_or(0);
+        }
     }
     total
 }

@@ -234,6 +234,45 @@ fn each_pane_focused_at_80x24() {
 }
 
 #[test]
+fn a_kept_kind_that_is_missing_is_a_finding_in_the_pane_and_the_summary_at_80x24_and_200x60() {
+    // A PITR estate that also keeps dumps ([s3] kinds): WAL is fresh, no dump is found.
+    let mut events = incident_events();
+    events.push(Event::Observed {
+        at: at(0),
+        observation: Observation::Backups(BackupsSnapshot {
+            bucket: "sitrep-lab-backups".into(),
+            items: vec![
+                BackupItem {
+                    kind: BackupKind::BaseBackup,
+                    key: "backup/shop/20261129-020000F/backup.manifest".into(),
+                    at: at(-7200),
+                    size: 5 << 20,
+                },
+                BackupItem {
+                    kind: BackupKind::Wal,
+                    key: "archive/shop/15-1/0000000100000000/000000010000000000000027-ab.gz".into(),
+                    at: at(-20),
+                    size: 1 << 20,
+                },
+            ],
+            kinds: vec![BackupKind::BaseBackup, BackupKind::Wal, BackupKind::Dump],
+            ..BackupsSnapshot::default()
+        }),
+    });
+    let mut c = console(events);
+    c.view.on_key(KeyEvent::new(KeyCode::Char('5'), KeyModifiers::NONE));
+    let small = frame_text(&c, 80, 24, false);
+    // Dumps are kept beside WAL, so the RPO is judged on both (verdict::rpo_breached): a breach too.
+    assert!(small.contains("RPO BREACH · MISSING pg_dump · no dump · WAL 20s ag"), "the summary names it:\n{small}");
+    assert!(small.contains("MISSING") && small.contains("none found"), "the pane's row says it:\n{small}");
+    insta::assert_snapshot!("kind_missing_80x24", small);
+    let large = frame_text(&c, 200, 60, false);
+    assert!(large.contains("MISSING 0     -         kept, none found"), "{large}");
+    assert!(large.contains("not used here"), "snapshots are not kept, so not missing:\n{large}");
+    insta::assert_snapshot!("kind_missing_200x60", large);
+}
+
+#[test]
 fn a_dead_source_shows_failing_with_the_age_of_its_last_good_data() {
     let mut events = incident_events();
     events.push(Event::SourceFailed {

@@ -154,10 +154,16 @@ fn judge_backup_age(age_secs: i64) -> Judged {
         BackupsSnapshot {
             bucket: "b".into(),
             items: vec![item(BackupKind::Dump, "dumps/app.dump"), item(BackupKind::Wal, "wal_005/000000010000000000000003.zst")],
+            kinds: vec![BackupKind::Wal, BackupKind::Dump],
             ..BackupsSnapshot::default()
         }
     };
-    let (model, detector_alarm) = observe(|at| Observation::Backups(snap_at(at)), "newest pg_dump is");
+    judge_dump_row(snap_at, "newest pg_dump is", "newest pg_dump")
+}
+
+/// The four judges of the pg_dump row, for backups seen as `snap_at` says at each observation.
+fn judge_dump_row(snap_at: impl Fn(DateTime<Utc>) -> BackupsSnapshot, detector_words: &str, triage_words: &str) -> Judged {
+    let (model, detector_alarm) = observe(|at| Observation::Backups(snap_at(at)), detector_words);
     let now = model.now.unwrap_or_else(t0);
     let (view, theme, t) = (ViewState::default(), theme(), Thresholds::default());
     let c = ctx(&model, &view, &theme, &t);
@@ -166,8 +172,37 @@ fn judge_backup_age(age_secs: i64) -> Judged {
         pane: level_of(row_style(sitrep::ui::panes::backups::draw, &c, "pg_dump")),
         summary: level_of(sitrep::ui::panes::summary::headline(&model, SourceId::Backups, &c).1),
         detector_alarm,
-        triage: severity_level(&findings, "backups", "newest dump"),
+        triage: severity_level(&findings, "backups", triage_words),
     }
+}
+
+/// A kept kind (`[s3] kinds`) with nothing in the inventory, or one found `dump_at` ago.
+fn judge_kept_dump(dump_at: Option<i64>) -> Judged {
+    let snap_at = |now: DateTime<Utc>| BackupsSnapshot {
+        bucket: "b".into(),
+        items: [BackupItem { kind: BackupKind::Wal, key: "wal_005/000000010000000000000003.zst".into(), at: now, size: 1 }]
+            .into_iter()
+            .chain(dump_at.map(|a| BackupItem {
+                kind: BackupKind::Dump,
+                key: "dumps/app.dump".into(),
+                at: now - Duration::seconds(a),
+                size: 1,
+            }))
+            .collect(),
+        kinds: vec![BackupKind::Wal, BackupKind::Dump],
+        ..BackupsSnapshot::default()
+    };
+    judge_dump_row(snap_at, "no pg_dump in the inventory", "no pg_dump in the inventory")
+}
+
+#[test]
+fn a_kept_kind_that_is_missing_is_a_finding_for_all_four_judges() {
+    let missing = judge_kept_dump(None);
+    assert_eq!(missing.pane, Level::Crit, "{missing:?}");
+    agree(&missing).unwrap_or_else(|e| panic!("{e}"));
+    let found = judge_kept_dump(Some(60));
+    assert_eq!(found.pane, Level::Ok, "{found:?}");
+    agree(&found).unwrap_or_else(|e| panic!("{e}"));
 }
 
 fn agree(j: &Judged) -> Result<(), TestCaseError> {

@@ -18,8 +18,8 @@ impl Estate {
             Fault::PgArchiveBroken => self.break_archiving().await.map_err(failed),
             Fault::RedisMasterDown => self.kill_redis_master().await.map_err(failed),
             Fault::QueueFlood => {
-                self.traffic.multiplier.store(100, std::sync::atomic::Ordering::Relaxed);
-                Ok("producer rate x100".into())
+                self.celery.set_multiplier(super::celery::FLOOD)?;
+                Ok(format!("Celery producer rate x{}", super::celery::FLOOD))
             }
             Fault::BackupStale => {
                 self.stop_task("backups");
@@ -107,7 +107,7 @@ impl Estate {
     async fn heal(&self) -> Result<String, LabError> {
         let mut done = vec![self.resume_standby()];
         let _ = std::fs::remove_file(self.dir.join("faults/archive-broken"));
-        for name in ["patroni-pg-0", "patroni-pg-1", "redis-0", "redis-1"] {
+        for name in ["patroni-pg-0", "patroni-pg-1", "redis-0", "redis-1", super::celery::PRODUCER, super::celery::WORKER] {
             if !self.children.is_running(name) && self.children.pid(name).is_some() {
                 if name.starts_with("patroni") {
                     let member = name.trim_start_matches("patroni-");
@@ -119,7 +119,7 @@ impl Estate {
                 done.push(format!("restarted {name}"));
             }
         }
-        self.traffic.multiplier.store(1, std::sync::atomic::Ordering::Relaxed);
+        self.celery.set_multiplier(1)?;
         self.proxy_delay.set(0);
         if !self.tasks.lock().unwrap_or_else(|p| p.into_inner()).contains_key("backups") {
             self.start_backup_job();

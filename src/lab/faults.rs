@@ -46,7 +46,7 @@ pub const FAULTS: [(&str, Fault, &str); 10] = [
     (
         "queue-flood",
         Fault::QueueFlood,
-        "the Celery producer pushes 100x faster than the consumer drains: LLEN of celery/emails/reports climbs",
+        "the Celery producer sends 100x its rate, far above what the worker drains: kombu's size of celery/emails/reports climbs",
     ),
     (
         "backup-stale",

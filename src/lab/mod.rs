@@ -3,6 +3,7 @@
 
 pub mod alertmanager;
 pub mod backup_tools;
+pub mod celery;
 pub mod cli;
 pub mod kube;
 pub mod monitoring;
@@ -22,7 +23,6 @@ pub mod ports;
 pub mod postgres;
 pub mod process;
 pub mod proxy;
-pub mod queues;
 pub mod redis;
 pub mod s3;
 pub mod scenarios;

@@ -1,5 +1,6 @@
 //! `sitrep lab run`: the daemon that owns a lab. It starts every component as its child, runs the
-//! queue traffic, backup job and kube stand-in in-process, and leaves nothing behind on exit.
+//! backup job and kube stand-in in-process (Celery's producer and worker as children), and leaves
+//! nothing behind on exit.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,6 +11,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use super::celery::{BrokerEndpoint, CeleryPlan};
 use super::error::LabError;
 use super::faults::Fault;
 use super::info::*;
@@ -17,7 +19,6 @@ use super::ports::port_of;
 use super::postgres::{MemberPlan, PostgresPlan};
 use super::process::{Children, ProcessSpec};
 use super::proxy::ProxyDelay;
-use super::queues::QueueTraffic;
 use super::redis::RedisPlan;
 use super::tools::{PostgresUser, Toolbox};
 
@@ -130,7 +131,7 @@ pub struct Estate {
     pub(super) moto_port: u16,
     pub(super) pki: super::pki::LabPki,
     pub(super) s3: aws_sdk_s3::Client,
-    pub(super) traffic: Arc<QueueTraffic>,
+    pub(super) celery: CeleryPlan,
     pub(super) proxy_delay: Arc<ProxyDelay>,
     pub(super) tasks: Mutex<BTreeMap<&'static str, JoinHandle<()>>>,
     pub(super) paused: Mutex<Vec<u32>>,
@@ -188,6 +189,7 @@ impl Estate {
         };
         Ok(Estate {
             children: Children::new(&dir.join("logs")),
+            celery: CeleryPlan::new(&dir, &tools.python, &tools.celery),
             s3: super::s3::client(&s3_endpoint, Some(&pki.ca_cert))?,
             moto_port: p[11],
             pki,
@@ -198,7 +200,6 @@ impl Estate {
             monitoring,
             sentinel_direct,
             s3_endpoint,
-            traffic: Arc::default(),
             proxy_delay: Arc::default(),
             tasks: Mutex::default(),
             paused: Mutex::default(),
@@ -301,10 +302,11 @@ impl Estate {
     }
 
     async fn start_traffic(&self) -> Result<(), LabError> {
-        let sentinels = self.redis.settings();
-        super::queues::fill(&sentinels, 40).await.map_err(|e| LabError::Other(format!("cannot fill the queues: {e}")))?;
-        self.keep_task("producer", tokio::spawn(super::queues::produce_forever(sentinels.clone(), self.traffic.clone())));
-        self.keep_task("consumer", tokio::spawn(super::queues::consume_forever(sentinels, self.traffic.clone())));
+        self.celery.write(&self.celery_broker())?;
+        self.spawn(self.celery.producer_spec())?;
+        let running = || self.children.is_running(super::celery::PRODUCER);
+        self.celery.wait_filled(running, Duration::from_secs(30), &self.children.log_path(super::celery::PRODUCER)).await?;
+        self.spawn(self.celery.worker_spec())?;
         let dsns = self.pg.members.iter().map(|m| self.pg.dsn(m, "shop")).collect();
         self.keep_task("orders", tokio::spawn(super::postgres::write_orders_forever(dsns, Duration::from_millis(200))));
         self.start_backup_job();
@@ -334,6 +336,23 @@ impl Estate {
                 }
             }),
         );
+    }
+
+    /// The broker as Celery reaches it: the Sentinels' own addresses (not the slow proxy), the
+    /// master's name; no login and no TLS while the lab's Redis has neither.
+    fn celery_broker(&self) -> BrokerEndpoint {
+        // The Sentinels and logins sitrep itself uses (TLS with the lab CA, the ACL user).
+        let s = self.redis.settings();
+        let given = |v: &str| (!v.is_empty()).then(|| v.to_string());
+        BrokerEndpoint {
+            sentinels: s.addrs.clone(),
+            master_name: s.master.clone(),
+            username: given(&s.data.username),
+            password: given(&s.data.password),
+            sentinel_username: given(&s.sentinel.username),
+            sentinel_password: given(&s.sentinel.password),
+            ca_file: s.data.tls.as_ref().and_then(|t| t.ca_file.clone()),
+        }
     }
 
     pub(super) fn patroni_urls(&self) -> Vec<String> {

@@ -15,6 +15,9 @@ pub struct Toolbox {
     pub redis_server: PathBuf,
     pub redis_sentinel: PathBuf,
     pub moto_server: PathBuf,
+    /// The tools venv's Python and Celery: the lab's queue traffic is real Celery.
+    pub python: PathBuf,
+    pub celery: PathBuf,
     pub pg_basebackup: PathBuf,
     pub pg_dump: PathBuf,
     /// Makes the certificates the kube stand-in serves HTTPS with.
@@ -37,6 +40,8 @@ impl Toolbox {
             redis_server: on_path("redis-server", "redis-server")?,
             redis_sentinel: on_path("redis-sentinel", "redis-sentinel")?,
             moto_server: exists(tools_dir.join("venv/bin/moto_server"), "moto_server", "moto[server] (pip, in $SITREP_TOOLS/venv)")?,
+            python: exists(tools_dir.join("venv/bin/python"), "python", "python3-venv (scripts/install makes $SITREP_TOOLS/venv)")?,
+            celery: exists(tools_dir.join("venv/bin/celery"), "celery", "celery[redis] (pip, in $SITREP_TOOLS/venv)")?,
             pg_basebackup: exists(pg("pg_basebackup"), "pg_basebackup", "postgresql-15")?,
             pg_dump: exists(pg("pg_dump"), "pg_dump", "postgresql-15")?,
             openssl: on_path("openssl", "openssl")?,

@@ -191,10 +191,11 @@ pub fn backup_kind(t: &Thresholds, snap: &BackupsSnapshot, kind: BackupKind, now
     }
 }
 
-/// Whether a kind the estate is configured to keep is missing from the inventory: a finding.
-/// Kinds the estate does not use are never missing.
-pub fn kind_missing(t: &Thresholds, snap: &BackupsSnapshot, kind: BackupKind, now: DateTime<Utc>) -> bool {
-    snap.expects(kind) && backup_kind(t, snap, kind, now) == KindVerdict::Missing
+/// The kinds the estate is configured to keep (`[s3] kinds`) of which the inventory holds none
+/// that protects data (future-dated ones do not count): each is a finding, in pane, summary,
+/// detector and triage alike. Kinds the estate does not use are never missing.
+pub fn missing_kinds(snap: &BackupsSnapshot, now: DateTime<Utc>) -> Vec<BackupKind> {
+    BackupKind::ALL.into_iter().filter(|k| snap.expects(*k) && newest_protecting(snap, *k, now).is_none()).collect()
 }
 
 /// The backups as a whole: an RPO breach when what restores to a point and the estate keeps
@@ -209,10 +210,14 @@ pub fn rpo_breached(t: &Thresholds, snap: &BackupsSnapshot, now: DateTime<Utc>) 
         })
 }
 
-/// The backups as a whole. A missing kind judged by the RPO is a breach; a missing base backup or
-/// snapshot is shown on its row (the detector and triage do not track those kinds yet).
+/// The backups as a whole: critical on an RPO breach, a WAL gap, a future-dated item or a kept
+/// kind that is missing (a PITR estate without its base backup cannot restore at all).
 pub fn backups(t: &Thresholds, snap: &BackupsSnapshot, now: DateTime<Utc>) -> Level {
-    if rpo_breached(t, snap, now) || !snap.wal_gaps.is_empty() || future_items(snap, now).next().is_some() {
+    if rpo_breached(t, snap, now)
+        || !snap.wal_gaps.is_empty()
+        || future_items(snap, now).next().is_some()
+        || !missing_kinds(snap, now).is_empty()
+    {
         Level::Crit
     } else {
         Level::Ok
@@ -496,7 +501,7 @@ mod tests {
             ..BackupsSnapshot::default()
         };
         assert!(!rpo_breached(&t, &pitr, now), "no dump is configured, so none is missing");
-        assert!(!kind_missing(&t, &pitr, BackupKind::Dump, now));
+        assert!(missing_kinds(&pitr, now).is_empty(), "dumps are not kept, so none is missing");
         assert_eq!(backups(&t, &pitr, now), Level::Ok);
         let dump_only = BackupsSnapshot {
             items: vec![item(BackupKind::Dump, now - chrono::Duration::seconds(400))],
@@ -505,8 +510,45 @@ mod tests {
         };
         assert!(rpo_breached(&t, &dump_only, now));
         let both = BackupsSnapshot { kinds: vec![BackupKind::Wal, BackupKind::Dump], ..dump_only.clone() };
-        assert!(kind_missing(&t, &both, BackupKind::Wal, now), "configured WAL that is missing is a finding");
+        assert_eq!(missing_kinds(&both, now), vec![BackupKind::Wal], "configured WAL that is missing is a finding");
         assert!(rpo_breached(&t, &both, now), "PITR configured and no WAL: nothing restores to a point");
+    }
+
+    #[test]
+    fn a_kept_kind_with_nothing_in_the_inventory_is_missing_and_critical_whatever_the_rpo() {
+        let t = Thresholds::default();
+        let now = Utc::now();
+        // WAL fresh, so the RPO is met; the dumps [s3] kinds lists are not there.
+        let snap = BackupsSnapshot {
+            items: vec![
+                item(BackupKind::BaseBackup, now - chrono::Duration::hours(2)),
+                item(BackupKind::Wal, now - chrono::Duration::seconds(10)),
+            ],
+            kinds: vec![BackupKind::BaseBackup, BackupKind::Wal, BackupKind::Dump],
+            ..BackupsSnapshot::default()
+        };
+        assert_eq!(missing_kinds(&snap, now), vec![BackupKind::Dump]);
+        assert_eq!(backups(&t, &snap, now), Level::Crit);
+        // A base backup (not judged by the RPO) that is kept and missing is a finding too.
+        let no_base =
+            BackupsSnapshot { items: snap.items[1..].to_vec(), kinds: vec![BackupKind::BaseBackup, BackupKind::Wal], ..snap.clone() };
+        assert!(!rpo_breached(&t, &no_base, now));
+        assert_eq!(missing_kinds(&no_base, now), vec![BackupKind::BaseBackup]);
+        assert_eq!(backups(&t, &no_base, now), Level::Crit);
+        // Only a future-dated one: it protects nothing, so the kind is still missing.
+        let future = BackupsSnapshot {
+            items: vec![item(BackupKind::Dump, now + chrono::Duration::hours(1))],
+            kinds: vec![BackupKind::Dump],
+            ..snap.clone()
+        };
+        assert_eq!(missing_kinds(&future, now), vec![BackupKind::Dump]);
+        // Not kept: never missing; found again: no longer missing.
+        let unkept = BackupsSnapshot { kinds: vec![BackupKind::BaseBackup, BackupKind::Wal], ..snap.clone() };
+        assert!(missing_kinds(&unkept, now).is_empty());
+        assert_eq!(backups(&t, &unkept, now), Level::Ok);
+        let back = BackupsSnapshot { items: [snap.items.clone(), vec![item(BackupKind::Dump, now)]].concat(), ..snap };
+        assert!(missing_kinds(&back, now).is_empty());
+        assert_eq!(backups(&t, &back, now), Level::Ok);
     }
 
     #[test]

@@ -98,25 +98,28 @@ pub fn assess(s: &Snapshots, t: &Thresholds, now: DateTime<Utc>) -> Vec<Finding>
         None => {}
     }
     match &s.backups {
-        Some(Ok(b)) => match verdict::backup_kind(t, b, BackupKind::Dump, now) {
-            verdict::KindVerdict::Newest { age_secs, level, .. } if level.is_alarm() => out.push(finding(
-                "backups",
-                format!(
-                    "newest dump {} is {age_secs}s old, over the RPO of {}s",
-                    b.newest(BackupKind::Dump).map_or("?", |d| d.key.as_str()),
-                    t.rpo_secs
-                ),
-                severity(level),
-                None,
-            )),
-            verdict::KindVerdict::Newest { .. } => {}
-            verdict::KindVerdict::Missing => out.push(finding("backups", "no dump in the inventory".into(), 2, None)),
-        },
+        Some(Ok(b)) => backups(b, t, now, &mut out),
         Some(Err(e)) => out.push(finding("backups", format!("cannot list backups: {e}"), 3, None)),
         None => {}
     }
     out.sort_by_key(|f| f.severity);
     out
+}
+
+/// Each kept kind that is missing, and a kept kind (WAL, dumps) whose newest is over the RPO.
+fn backups(b: &crate::model::BackupsSnapshot, t: &Thresholds, now: chrono::DateTime<chrono::Utc>, out: &mut Vec<Finding>) {
+    for kind in verdict::missing_kinds(b, now) {
+        out.push(finding("backups", format!("no {} in the inventory, though [s3] kinds keeps it", kind.label()), 2, None));
+    }
+    for kind in [BackupKind::Wal, BackupKind::Dump] {
+        if let verdict::KindVerdict::Newest { age_secs, level, .. } = verdict::backup_kind(t, b, kind, now)
+            && level.is_alarm()
+        {
+            let key = b.newest(kind).map_or("?", |d| d.key.as_str());
+            let what = format!("newest {} {key} is {age_secs}s old, over the RPO of {}s", kind.label(), t.rpo_secs);
+            out.push(finding("backups", what, severity(level), None));
+        }
+    }
 }
 
 fn pods(p: &PodsSnapshot, t: &Thresholds, out: &mut Vec<Finding>) {

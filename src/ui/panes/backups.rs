@@ -10,8 +10,12 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table};
 
+/// What a kept kind with nothing in the inventory says in its NEWEST cell.
+const KEPT_NONE: &str = "kept, none found";
+
 pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
     let Some((inner, snap)) = super::open(f, area, ctx, 5, "Backups", SourceId::Backups, &ctx.model.backups) else { return };
+    let missing = verdict::missing_kinds(snap, ctx.now);
     let rows = BackupKind::ALL.iter().map(|kind| {
         let count = snap.of_kind(*kind).count();
         let total: u64 = snap.of_kind(*kind).map(|i| i.size).sum();
@@ -29,12 +33,12 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
                 ])
                 .style(ctx.theme.row(level))
             }
-            _ if !snap.expects(*kind) => {
-                Row::new(vec![kind.label().to_string(), "-".into(), "-".into(), "0".into(), "-".into(), "not used here".into()])
-                    .style(ctx.theme.muted)
+            _ if missing.contains(kind) => {
+                Row::new(vec![kind.label().to_string(), "none".into(), "MISSING".into(), "0".into(), "-".into(), KEPT_NONE.into()])
+                    .style(ctx.theme.crit)
             }
-            _ => Row::new(vec![kind.label().to_string(), "none".into(), "MISSING".into(), "0".into(), "-".into(), String::new()])
-                .style(ctx.theme.crit),
+            _ => Row::new(vec![kind.label().to_string(), "-".into(), "-".into(), "0".into(), "-".into(), "not used here".into()])
+                .style(ctx.theme.muted),
         }
     });
     let future: Vec<_> = verdict::future_items(snap, ctx.now).collect();

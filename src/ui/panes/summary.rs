@@ -116,17 +116,24 @@ pub fn headline(model: &Model, source: SourceId, ctx: &PaneCtx) -> (String, Styl
             (text, style)
         }),
         SourceId::Backups => model.backups.as_ref().map_or_else(none, |s| {
-            let dump = s.newest(BackupKind::Dump).map(|i| i.at);
-            let wal = s.newest(BackupKind::Wal).map(|i| i.at);
             let breach = verdict::rpo_breached(t, s, ctx.now);
-            let text = format!(
-                "{}dump {} ago · WAL {} ago · {} WAL gap(s)",
-                if breach { "RPO BREACH · " } else { "" },
-                dump.map_or_else(|| "never".into(), |t| age(ctx.now, t)),
-                wal.map_or_else(|| "never".into(), |t| age(ctx.now, t)),
-                s.wal_gaps.len(),
-            );
-            (text, th.level(verdict::backups(t, s, ctx.now)))
+            let missing: Vec<&str> = verdict::missing_kinds(s, ctx.now).into_iter().map(BackupKind::label).collect();
+            // The ages of what restores to a point, for the kinds the estate keeps.
+            let ages: Vec<String> = [(BackupKind::Dump, "dump"), (BackupKind::Wal, "WAL")]
+                .into_iter()
+                .filter(|(kind, _)| s.expects(*kind))
+                .map(|(kind, name)| s.newest(kind).map_or_else(|| format!("no {name}"), |i| format!("{name} {} ago", age(ctx.now, i.at))))
+                .collect();
+            let mut parts: Vec<String> = Vec::new();
+            if breach {
+                parts.push("RPO BREACH".into());
+            }
+            if !missing.is_empty() {
+                parts.push(format!("MISSING {}", missing.join(", ")));
+            }
+            parts.extend(ages);
+            parts.push(format!("{} WAL gap(s)", s.wal_gaps.len()));
+            (parts.join(" · "), th.level(verdict::backups(t, s, ctx.now)))
         }),
         SourceId::Alerts => model.alerts.as_ref().map_or_else(none, |s| {
             // The worst firing alert names the line.
