@@ -191,3 +191,45 @@ fn a_recorded_logs_view_opens_in_a_replay_as_it_did_live_and_help_lists_its_keys
         assert!(help.contains(keys), "{keys} missing from the help:\n{help}");
     }
 }
+
+#[test]
+fn a_recorded_session_replays_the_logs_that_were_viewed_and_the_run_switched_to() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("logs.sitrep");
+    let header = sitrep::record::Header {
+        format: String::new(),
+        version: 0,
+        sitrep: "test".into(),
+        started_at: at(-2),
+        cols: 80,
+        rows: 24,
+        sources: vec![],
+        timezone: "UTC".into(),
+        banner: "sitrep-lab · shop".into(),
+    };
+    let mut config = Config::default();
+    config.general.theme = "mono".into();
+    let mut c = Console::new(config.clone(), "sitrep-lab · shop".into(), Clock::virtual_at(at(0))).expect("console");
+    c.set_recorder(sitrep::record::Recorder::create(&path, &header).expect("recorder"));
+    let pods = PodsSnapshot { pods: vec![pod("api-7d9f-bad12", 4, Some("CrashLoopBackOff"))], ..PodsSnapshot::default() };
+    c.feed(vec![Event::Observed { at: at(-1), observation: Observation::Pods(pods) }, Event::Tick { at: at(0) }]);
+    key(&mut c, KeyCode::Char('l'));
+    // What the stream task sends, through the one way live events reach the Model.
+    c.feed(vec![
+        Event::Logs(LogsEvent::Connected { at: at(0), target: target(false) }),
+        Event::Logs(LogsEvent::Lines { target: target(false), lines: run_lines(-1) }),
+    ]);
+    key(&mut c, KeyCode::Char('p'));
+    let previous = LogLine { at: Some(at(-11)), text: "ERROR api: the run before this one".into() };
+    c.feed(vec![Event::Logs(LogsEvent::Lines { target: target(true), lines: vec![previous] })]);
+    let live = frame_text(&c, 80, 24, false);
+    c.finish_recording();
+    let rec = sitrep::record::read(&path).expect("read");
+    for follow_keys in [true, false] {
+        let replayed = sitrep::replay::player::console_at(&rec, &config, rec.duration_ms(), follow_keys).expect("replay");
+        let frame = frame_text(&replayed, 80, 24, false);
+        let body = |f: &str| f.lines().skip(1).collect::<Vec<_>>().join("\n");
+        assert_eq!(body(&frame), body(&live), "the replay (recorded keys followed: {follow_keys}) shows what was viewed:\n{frame}");
+        assert!(frame.contains("PREVIOUS run") && frame.contains("the run before this one"), "{frame}");
+    }
+}

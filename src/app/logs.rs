@@ -50,6 +50,9 @@ impl Console {
                 self.close_logs();
                 return KeyOutcome::Redraw;
             }
+            LogsOutcome::TogglePrevious if self.settings.scope == crate::ui::command::Scope::Replay => {
+                self.view.message = Some("a replay shows the logs that were viewed; it reads no other run".into());
+            }
             LogsOutcome::TogglePrevious => {
                 if let Some(current) = self.model.logs.as_ref().map(|v| v.target.clone()) {
                     self.show_logs(LogTarget { previous: !current.previous, ..current });

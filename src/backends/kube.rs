@@ -93,7 +93,8 @@ pub fn error(what: &str, e: kube::Error) -> BackendError {
             BackendError::Server { target: what.into(), server: format!("not found ({}); check the name and [kube] namespaces", s.message) }
         }
         kube::Error::Api(s) => BackendError::Server { target: what.into(), server: format!("{} {}", s.code, s.message) },
-        other => BackendError::Unreachable { target: what.into(), detail: other.to_string() },
+        // kube's own line hides the cause ("client error (Connect)"): its causes say what happened.
+        other => BackendError::Unreachable { target: what.into(), detail: clean(&super::causes(&other)) },
     }
 }
 
@@ -252,7 +253,7 @@ pub async fn log_lines(
     read: LogRead,
 ) -> Result<impl futures::Stream<Item = Result<crate::model::LogLine, BackendError>> + use<>, BackendError> {
     use futures::{AsyncBufReadExt, TryStreamExt};
-    let what = format!("reading the log of pod {}/{}", target.namespace, target.pod);
+    let what = format!("the log of pod {}/{}", target.namespace, target.pod);
     let params = kube::api::LogParams {
         container: target.container.clone(),
         follow: read.follow,
@@ -267,7 +268,7 @@ pub async fn log_lines(
     Ok(stream
         .lines()
         .map_ok(|raw| log_line(&raw))
-        .map_err(move |e| BackendError::Unreachable { target: what.clone(), detail: e.to_string() }))
+        .map_err(move |e| BackendError::Unreachable { target: what.clone(), detail: clean(&super::causes(&e)) }))
 }
 
 /// One line of `timestamps=true` output: `2026-12-02T16:20:01.123456789Z text`, made safe.

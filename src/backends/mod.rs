@@ -61,6 +61,17 @@ impl BackendError {
     }
 }
 
+/// `e` and its causes, each said once: "dispatch failure: io error: ...: invalid peer certificate: UnknownIssuer".
+pub fn causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut said: Vec<String> = Vec::new();
+    for text in std::iter::successors(Some(e), |c| c.source()).map(|c| c.to_string()) {
+        if !said.last().is_some_and(|last| last.ends_with(&text)) {
+            said.push(text);
+        }
+    }
+    said.join(": ")
+}
+
 /// The rustls error somewhere in `e`'s causes (a TLS failure), if any.
 pub fn rustls_cause<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
     let mut cause = Some(e);

@@ -2,7 +2,7 @@
 //! bundle for https endpoints), listing and downloading with errors that keep the service's (or
 //! the TLS library's) words, and listings as backup items.
 
-use super::BackendError;
+use super::{BackendError, causes};
 use crate::model::{BackupItem, BackupKind, BackupsSnapshot};
 use crate::sanitize::clean;
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -160,17 +160,6 @@ where
         },
         other => BackendError::Unexpected { target, detail: clean(&format!("{}", DisplayErrorContext(other))) },
     }
-}
-
-/// `e` and its causes, each said once: "dispatch failure: io error: ...: invalid peer certificate: UnknownIssuer".
-fn causes(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut said: Vec<String> = Vec::new();
-    for text in std::iter::successors(Some(e), |c| c.source()).map(|c| c.to_string()) {
-        if !said.last().is_some_and(|last| last.ends_with(&text)) {
-            said.push(text);
-        }
-    }
-    said.join(": ")
 }
 
 /// What to do when the endpoint could not be reached: for a TLS failure, what its rustls error

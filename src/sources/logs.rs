@@ -49,8 +49,14 @@ async fn run(config: KubeSource, timeout: Duration, target: LogTarget, clock: Cl
     let mut backoff = super::Backoff::new(RETRY_FIRST);
     // The newest line's time: a reconnect asks from there and skips what it already has.
     let mut newest: Option<DateTime<Utc>> = None;
+    // Kept across reconnects (a crash loop ends the stream every run; an exec plugin need not run
+    // each time); made again after a failure.
+    let mut client: Option<kube::Client> = None;
     loop {
-        let end = follow_once(&config, timeout, &target, &mut newest, &clock, &tx).await;
+        let end = follow_once(&config, timeout, &target, &mut client, &mut newest, &clock, &tx).await;
+        if matches!(end, End::Failed(_)) {
+            client = None;
+        }
         let at = clock.now();
         let event = match end {
             End::Gone => return,
@@ -82,13 +88,17 @@ async fn follow_once(
     config: &KubeSource,
     timeout: Duration,
     target: &LogTarget,
+    client: &mut Option<kube::Client>,
     newest: &mut Option<DateTime<Utc>>,
     clock: &Clock,
     tx: &UnboundedSender<Event>,
 ) -> End {
-    let client = match backend::client(&config.kubeconfig, &config.context, timeout).await {
-        Ok(client) => client,
-        Err(e) => return End::Failed(crate::sanitize::clean(&e.to_string())),
+    let client = match client {
+        Some(client) => client.clone(),
+        None => match backend::client(&config.kubeconfig, &config.context, timeout).await {
+            Ok(made) => client.insert(made).clone(),
+            Err(e) => return End::Failed(crate::sanitize::clean(&e.to_string())),
+        },
     };
     let read = match *newest {
         // A second more than the gap, then the lines already shown are skipped by their time.
