@@ -262,8 +262,11 @@ pub async fn connect_to(target: &Target, timeout: Duration) -> Result<Multiplexe
         detail: server_words(&e),
         fix: format!("check the address and the TLS files in {}", node.keys.section()),
     })?;
+    // redis-rs's own defaults (1 s to connect, 500 ms per answer) would cut a slow but working
+    // server short of `timeout` (timeout_secs): give it ours.
+    let config = redis::AsyncConnectionConfig::new().set_connection_timeout(Some(timeout)).set_response_timeout(Some(timeout));
     within(&target.name, timeout, async {
-        let mut con = client.get_multiplexed_async_connection().await.map_err(|e| unreachable(target, &e))?;
+        let mut con = client.get_multiplexed_async_connection_with_config(&config).await.map_err(|e| unreachable(target, &e))?;
         log_in(&mut con, target).await?;
         Ok(con)
     })
@@ -323,7 +326,8 @@ fn refused(target: &Target, what: &str, e: &redis::RedisError) -> BackendError {
 fn auth_fix(e: &redis::RedisError, keys: SettingKeys) -> Option<String> {
     let detail = e.detail().unwrap_or_default();
     Some(match e.code()? {
-        "WRONGPASS" => format!("the server refused this user or password: check {}", keys.auth()),
+        // No `password:` in the words: the redaction of every message would eat what follows it.
+        "WRONGPASS" => format!("the server refused this user or password; check {}", keys.auth()),
         "NOAUTH" => format!("the server wants a password: set {}", keys.auth()),
         "NOPERM" => {
             format!("the ACL user may not run this: grant it on the server (ACL SETUSER), or log in as another user with {}", keys.auth())

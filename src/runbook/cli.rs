@@ -203,7 +203,9 @@ fn run_one(args: RunArgs, config: &Config) -> anyhow::Result<ExitCode> {
             cancel.cancel();
         }
     });
-    let summary = match rt.block_on(runner::run(&rb, config, crate::clock::Clock::Real, &opts, &mut Printer)) {
+    // Boxed: a run's future (triage joins a TLS connect per source) is too large for the stack of
+    // a small thread when `block_on` pins it there.
+    let summary = match rt.block_on(Box::pin(runner::run(&rb, config, crate::clock::Clock::Real, &opts, &mut Printer))) {
         Ok(s) => s,
         Err(e @ runner::RunError::Locked(_)) => {
             eprintln!("sitrep runbook: {e}");

@@ -111,7 +111,8 @@ pub fn start(
             let (end, outcome) = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                 Ok(rt) => {
                     let mut observer = ToEvents { events: events.clone(), dry_run, checked: None };
-                    match rt.block_on(super::runner::run(&runbook, &config, clock, &opts, &mut observer)) {
+                    // Boxed, as in `cli::run`: the run's future stays off this thread's stack.
+                    match rt.block_on(Box::pin(super::runner::run(&runbook, &config, clock, &opts, &mut observer))) {
                         Ok(summary) => match summary.result {
                             RunResult::Completed => (RunEnd::Completed, format!("completed in {:.1}s", summary.elapsed.as_secs_f64())),
                             RunResult::DryRun => (RunEnd::DryRun, "dry run: nothing was changed".to_string()),

@@ -314,6 +314,8 @@ pub async fn run(ctx: &Ctx) -> Result<Report, EffectError> {
     };
     let backups =
         async { expect(read_once(ctx, SourceId::Backups).await, |o| if let Observation::Backups(b) = o { Some(b) } else { None }) };
+    // Each on the heap: five TLS connects side by side make a future too large for a thread's stack.
+    let (kube, pg, sentinel, queues, backups) = (Box::pin(kube), Box::pin(pg), Box::pin(sentinel), Box::pin(queues), Box::pin(backups));
     let (pods, replication, sentinel, queues, backups) = tokio::join!(kube, pg, sentinel, queues, backups);
     let snaps = Snapshots { pods, replication, sentinel, queues, backups };
     let findings = assess(&snaps, &c.thresholds, ctx.clock.now());
