@@ -21,6 +21,10 @@ pub struct Config {
     pub alerts: AlertsSource,
     pub timeline: TimelineStoreConfig,
     pub thresholds: Thresholds,
+    /// `[[backups]]` tables: more backup sources besides (or instead of) `[s3]`'s, read by `parse`
+    /// (each table is `name` plus `[s3]`'s keys); `backup_sources` lists them all.
+    #[serde(skip)]
+    pub backups: Vec<BackupsSource>,
     /// SITREP_TEST_PANIC (never from a file): the console panics after its first frame, so the
     /// terminal-restore test can prove the panic hook gives the terminal back.
     #[serde(skip)]
@@ -297,6 +301,22 @@ pub struct S3Source {
     pub kinds: Vec<String>,
 }
 
+/// A backup source as `Config::backup_sources` lists it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NamedBackups<'a> {
+    pub name: &'a str,
+    pub cfg: &'a S3Source,
+    /// Which `[[backups]]` table (0-based); None for `[s3]`.
+    pub index: Option<usize>,
+}
+
+/// One `[[backups]]` table: a name unique among the backup sources and the keys of `[s3]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackupsSource {
+    pub name: String,
+    pub s3: S3Source,
+}
+
 impl Default for S3Source {
     fn default() -> Self {
         S3Source {
@@ -377,6 +397,32 @@ impl S3Source {
         }
     }
 
+    /// What this source lists, by key: the repository (or the per-kind prefixes it replaces),
+    /// dumps and snapshots, for the kinds it keeps.
+    pub fn listed(&self) -> Vec<(&'static str, &str)> {
+        use crate::model::BackupKind;
+        let mut listed: Vec<(&'static str, &str)> = Vec::new();
+        if self.uses_catalog() {
+            if self.keeps(BackupKind::BaseBackup) || self.keeps(BackupKind::Wal) {
+                listed.push(("repo_prefix", &self.repo_prefix));
+            }
+        } else {
+            if self.keeps(BackupKind::BaseBackup) {
+                listed.push(("basebackups_prefix", &self.basebackups_prefix));
+            }
+            if self.keeps(BackupKind::Wal) {
+                listed.push(("wal_prefix", &self.wal_prefix));
+            }
+        }
+        if self.keeps(BackupKind::Dump) {
+            listed.push(("dumps_prefix", &self.dumps_prefix));
+        }
+        if self.keeps(BackupKind::Snapshot) {
+            listed.push(("snapshots_prefix", &self.snapshots_prefix));
+        }
+        listed
+    }
+
     /// `sitrep check`'s findings for `[s3]`: (key, what is wrong, fix).
     pub fn problems(&self) -> Vec<(&'static str, String, String)> {
         let mut out = Vec::new();
@@ -404,27 +450,7 @@ impl S3Source {
                 ));
             }
         }
-        // What is listed: the repository, or the per-kind prefixes it replaces, plus dumps and snapshots.
-        let mut listed: Vec<(&'static str, &str)> = Vec::new();
-        use crate::model::BackupKind;
-        if self.uses_catalog() {
-            if self.keeps(BackupKind::BaseBackup) || self.keeps(BackupKind::Wal) {
-                listed.push(("repo_prefix", &self.repo_prefix));
-            }
-        } else {
-            if self.keeps(BackupKind::BaseBackup) {
-                listed.push(("basebackups_prefix", &self.basebackups_prefix));
-            }
-            if self.keeps(BackupKind::Wal) {
-                listed.push(("wal_prefix", &self.wal_prefix));
-            }
-        }
-        if self.keeps(BackupKind::Dump) {
-            listed.push(("dumps_prefix", &self.dumps_prefix));
-        }
-        if self.keeps(BackupKind::Snapshot) {
-            listed.push(("snapshots_prefix", &self.snapshots_prefix));
-        }
+        let listed = self.listed();
         let walg_at_root = self.uses_catalog() && layout == "wal-g";
         for (key, prefix) in &listed {
             if prefix.is_empty() && !(walg_at_root && *key == "repo_prefix") {
@@ -585,6 +611,9 @@ impl Config {
         }
         if let Some(ca) = &env.aws_ca_bundle {
             self.s3.aws_ca_bundle = ca.display().to_string();
+            for b in &mut self.backups {
+                b.s3.aws_ca_bundle = ca.display().to_string();
+            }
         }
     }
 
@@ -604,6 +633,24 @@ impl Config {
         }
     }
 
+    /// Every backup source, resolved once: `[s3]` first (named "s3") when it names a bucket, then
+    /// each enabled `[[backups]]` table in file order.
+    pub fn backup_sources(&self) -> Vec<NamedBackups<'_>> {
+        let s3 = (self.s3.enabled && !self.s3.bucket.is_empty()).then_some(NamedBackups { name: "s3", cfg: &self.s3, index: None });
+        let tables = self.backups.iter().enumerate().filter(|(_, b)| b.s3.enabled).map(|(i, b)| NamedBackups {
+            name: &b.name,
+            cfg: &b.s3,
+            index: Some(i),
+        });
+        s3.into_iter().chain(tables).collect()
+    }
+
+    /// The backup source the collector, triage and the restore/PITR runbooks read: the first of
+    /// `backup_sources` (`[s3]` when nothing names a bucket, so its errors still say what to set).
+    pub fn backups_source(&self) -> &S3Source {
+        self.backup_sources().first().map_or(&self.s3, |b| b.cfg)
+    }
+
     /// Whether `source` is configured to be read: the one rule for the console, triage and the CLI.
     pub fn source_enabled(&self, source: SourceId) -> bool {
         match source {
@@ -613,7 +660,7 @@ impl Config {
             SourceId::Queues => {
                 self.queues.enabled && !self.queues.names.is_empty() && (!self.queues.url.is_empty() || !self.sentinel.addrs.is_empty())
             }
-            SourceId::Backups => self.s3.enabled && !self.s3.bucket.is_empty(),
+            SourceId::Backups => !self.backup_sources().is_empty(),
             SourceId::Alerts => self.alerts.enabled && !self.alerts.alertmanager.is_empty(),
         }
     }
@@ -639,7 +686,7 @@ impl Config {
             SourceId::Replication => self.postgres.refresh_secs,
             SourceId::Sentinel => self.sentinel.refresh_secs,
             SourceId::Queues => self.queues.refresh_secs,
-            SourceId::Backups => self.s3.refresh_secs,
+            SourceId::Backups => self.backups_source().refresh_secs,
             SourceId::Alerts => self.alerts.refresh_secs,
         };
         let general = self.timing();
@@ -703,7 +750,12 @@ pub fn parse(path: &Path, text: &str) -> (Config, Vec<Problem>) {
     };
     let known = known_keys();
     let mut clean = toml::Table::new();
+    let mut backups = Vec::new();
     for (section, value) in root {
+        if section == "backups" {
+            backups = backups_tables(path, text, value, &known, &mut problems);
+            continue;
+        }
         let Some(section_keys) = known.get(section.as_str()) else {
             problems.push(unknown(path, text, None, &section, known.keys().map(String::as_str)));
             continue;
@@ -738,9 +790,144 @@ pub fn parse(path: &Path, text: &str) -> (Config, Vec<Problem>) {
         }
         clean.insert(section, toml::Value::Table(kept));
     }
-    let config = toml::Value::Table(clean).try_into::<Config>().unwrap_or_default();
+    let mut config = toml::Value::Table(clean).try_into::<Config>().unwrap_or_default();
+    config.backups = backups;
     problems.extend(semantic_problems(path, text, &config));
+    problems.extend(backups_problems(path, text, &config));
     (config, problems)
+}
+
+/// The `[[backups]]` tables: each key checked as `[s3]`'s are (unknown, wrong type), `name` apart.
+fn backups_tables(
+    path: &Path,
+    text: &str,
+    value: toml::Value,
+    known: &BTreeMap<String, Vec<String>>,
+    problems: &mut Vec<Problem>,
+) -> Vec<BackupsSource> {
+    let at = |index: usize, key: &str| crate::diag::find_line_in_array(text, "backups", index, key);
+    let toml::Value::Array(tables) = value else {
+        problems.push(Problem {
+            file: path.to_path_buf(),
+            line: find_line(text, None, "backups"),
+            what: "`backups` must be an array of tables".into(),
+            fix: "write each backups source as its own [[backups]] table with a name and [s3]'s keys".into(),
+        });
+        return Vec::new();
+    };
+    let keys = known.get("s3").cloned().unwrap_or_default();
+    let mut out = Vec::new();
+    for (index, table) in tables.into_iter().enumerate() {
+        let toml::Value::Table(table) = table else { continue };
+        let mut kept = toml::Table::new();
+        let mut name = String::new();
+        for (key, value) in table {
+            if key == "name" {
+                match value {
+                    toml::Value::String(n) => name = n,
+                    _ => problems.push(Problem {
+                        file: path.to_path_buf(),
+                        line: at(index, "name"),
+                        what: "[[backups]] name must be a string".into(),
+                        fix: "name the source, e.g. name = \"dumps\"".into(),
+                    }),
+                }
+                continue;
+            }
+            if !keys.contains(&key) {
+                let mut p = unknown(path, text, Some("s3"), &key, keys.iter().map(String::as_str).chain(["name"]));
+                p.what = format!("unknown key `{key}` in [[backups]]");
+                p.line = at(index, &key);
+                problems.push(p);
+                continue;
+            }
+            let probe = toml::Value::Table(toml::Table::from_iter([(key.clone(), value.clone())]));
+            if let Err(e) = probe.try_into::<S3Source>() {
+                problems.push(Problem {
+                    file: path.to_path_buf(),
+                    line: at(index, &key),
+                    what: format!("[[backups]] {key}: {}", crate::sanitize::sanitize_bounded(first_line(&e.to_string()).as_str(), 120)),
+                    fix: fix_for("s3", &key),
+                });
+                continue;
+            }
+            kept.insert(key, value);
+        }
+        out.push(BackupsSource { name, s3: toml::Value::Table(kept).try_into::<S3Source>().unwrap_or_default() });
+    }
+    out
+}
+
+/// `sitrep check`'s findings across the backup sources: each `[[backups]]` table's own problems,
+/// names present and unique, no two sources listing overlapping prefixes of one bucket.
+fn backups_problems(path: &Path, text: &str, c: &Config) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let line = |index: Option<usize>, key: &str| match index {
+        Some(i) => crate::diag::find_line_in_array(text, "backups", i, key),
+        None => find_line(text, Some("s3"), key),
+    };
+    let sources = c.backup_sources();
+    for (i, b) in c.backups.iter().enumerate() {
+        let mut bad =
+            |key: &str, what: String, fix: String| out.push(Problem { file: path.to_path_buf(), line: line(Some(i), key), what, fix });
+        if b.name.trim().is_empty() {
+            bad("", format!("[[backups]] table {} has no name", i + 1), "give it name = \"…\", unique among the backup sources".into());
+        }
+        if b.s3.bucket.trim().is_empty() {
+            bad("", format!("[[backups]] `{}` has no bucket", crate::sanitize::clean(&b.name)), "set bucket = \"…\"".into());
+        }
+        if b.s3.enabled {
+            for (key, what, fix) in b.s3.problems() {
+                bad(key, format!("[[backups]] `{}`: {what}", crate::sanitize::clean(&b.name)), fix.replace("[s3]", "[[backups]]"));
+            }
+        }
+    }
+    for (i, a) in sources.iter().enumerate() {
+        for b in &sources[i + 1..] {
+            if !a.name.is_empty() && a.name == b.name {
+                out.push(Problem {
+                    file: path.to_path_buf(),
+                    line: line(b.index, "name"),
+                    what: format!("two backup sources are named `{}`", crate::sanitize::clean(b.name)),
+                    fix: "give each [[backups]] table its own name ([s3]'s source is named \"s3\")".into(),
+                });
+            }
+            if a.cfg.bucket != b.cfg.bucket || a.cfg.endpoint != b.cfg.endpoint {
+                continue;
+            }
+            for (ka, pa) in a.cfg.listed() {
+                for (kb, pb) in b.cfg.listed() {
+                    if pa.starts_with(pb) || pb.starts_with(pa) {
+                        out.push(Problem {
+                            file: path.to_path_buf(),
+                            line: line(b.index, kb),
+                            what: format!(
+                                "backup sources `{}` ({ka} \"{pa}\") and `{}` ({kb} \"{pb}\") overlap in bucket {}: the same objects would count twice",
+                                crate::sanitize::clean(a.name),
+                                crate::sanitize::clean(b.name),
+                                crate::sanitize::clean(&b.cfg.bucket)
+                            ),
+                            fix: "give each source its own folder, or drop the kind from one source's kinds".into(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    if let Some(second) = sources.get(1) {
+        out.push(Problem {
+            file: path.to_path_buf(),
+            line: line(second.index, ""),
+            what: format!(
+                "{} backup sources are configured; this sitrep collects one (`{}`), so `{}` would go unread",
+                sources.len(),
+                crate::sanitize::clean(sources[0].name),
+                crate::sanitize::clean(second.name)
+            ),
+            fix: "keep one backup source ([s3] or one [[backups]] table) until the backups collector reads several".into(),
+        });
+    }
+    out
 }
 
 fn semantic_problems(path: &Path, text: &str, c: &Config) -> Vec<Problem> {
@@ -818,7 +1005,7 @@ fn semantic_problems(path: &Path, text: &str, c: &Config) -> Vec<Problem> {
             "use lower-case letters, digits and _ (e.g. \"sitrep\")",
         );
     }
-    if c.source_enabled(SourceId::Backups) {
+    if c.s3.enabled && !c.s3.bucket.is_empty() {
         for (key, what, fix) in c.s3.problems() {
             bad("s3", key, what, &fix);
         }
@@ -970,6 +1157,38 @@ mod tests {
 
     fn problems(text: &str) -> Vec<Problem> {
         parse(Path::new("sitrep.toml"), text).1
+    }
+
+    #[test]
+    fn backups_tables_are_resolved_once_with_every_problem_at_its_line() {
+        // One [[backups]] table alone is the backup source, as [s3] was.
+        let (c, found) = parse(
+            Path::new("sitrep.toml"),
+            "[[backups]]\nname = \"wal\"\nbucket = \"b\"\nlayout = \"pgbackrest\"\nrepo_prefix = \"pgbackrest/\"\nkinds = [\"base\", \"wal\"]\n",
+        );
+        assert!(found.is_empty(), "{found:?}");
+        assert_eq!(c.backup_sources().iter().map(|b| b.name).collect::<Vec<_>>(), ["wal"]);
+        assert_eq!(c.backups_source().repo_prefix, "pgbackrest/");
+        assert!(c.source_enabled(SourceId::Backups));
+        // Two sources: a duplicate name, an overlap in one bucket, an unknown key, a wrong type,
+        // and (today) the second one is not collected: each said at its own line.
+        let text = "[s3]\nbucket = \"b\"\nkinds = [\"dumps\"]\ndumps_prefix = \"dumps/\"\n\n\
+                    [[backups]]\nname = \"s3\"\nbucket = \"b\"\nkinds = [\"dumps\"]\ndumps_prefix = \"dumps/shop/\"\nstanzaa = \"x\"\nforce_path_style = \"yes\"\n";
+        let found = problems(text);
+        let at = |words: &str| {
+            found.iter().find(|p| p.what.contains(words)).map(|p| p.line).unwrap_or_else(|| panic!("no {words:?} in {found:?}"))
+        };
+        assert_eq!(at("two backup sources are named `s3`"), 7);
+        assert_eq!(at("overlap in bucket b"), 10);
+        assert_eq!(at("unknown key `stanzaa` in [[backups]]"), 11);
+        assert!(found.iter().any(|p| p.what.contains("unknown key `stanzaa`") && p.fix.contains("stanza")), "{found:?}");
+        assert_eq!(at("[[backups]] force_path_style"), 12);
+        assert_eq!(at("this sitrep collects one (`s3`)"), 6);
+        // A table without a name or bucket, and its own [s3]-style problems.
+        let found = problems("[[backups]]\ndumps_prefix = \"\"\nkinds = [\"dumps\"]\n");
+        assert!(found.iter().any(|p| p.what.contains("has no name") && p.line == 1), "{found:?}");
+        assert!(found.iter().any(|p| p.what.contains("has no bucket")), "{found:?}");
+        assert!(found.iter().any(|p| p.what.contains("dumps_prefix is empty") && p.line == 2), "{found:?}");
     }
 
     #[test]

@@ -87,8 +87,8 @@ fn recording_header(config: &Config, banner: &str, cols: u16, rows: u16) -> crat
     sources.extend(config.postgres.patroni.iter().map(|u| format!("patroni {}", crate::sanitize::redact_secrets(u))));
     sources.extend(config.sentinel.addrs.iter().map(|a| format!("sentinel {a}")));
     sources.extend(config.queues.names.iter().map(|q| format!("queue {q}")));
-    if !config.s3.bucket.is_empty() {
-        sources.push(format!("s3 {}", config.s3.bucket));
+    for b in config.backup_sources() {
+        sources.push(format!("s3 {}", b.cfg.bucket));
     }
     crate::record::Header {
         format: crate::record::format::FORMAT.into(),

@@ -69,6 +69,36 @@ pub fn find_line(text: &str, section: Option<&str>, key: &str) -> usize {
     1
 }
 
+/// The 1-based line of `key` in the `index`th (0-based) `[[array]]` table, or of that table's
+/// header when `key` is "" or absent from it (1 when there is no such table).
+pub fn find_line_in_array(text: &str, array: &str, index: usize, key: &str) -> usize {
+    let mut seen = 0usize;
+    let mut header = None;
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if let Some(rest) = line.strip_prefix("[[") {
+            let name = rest.split("]]").next().unwrap_or("").trim();
+            if header.is_some() {
+                break;
+            }
+            if name == array {
+                if seen == index {
+                    header = Some(i + 1);
+                }
+                seen += 1;
+            }
+            continue;
+        }
+        if line.starts_with('[') && header.is_some() {
+            break;
+        }
+        if header.is_some() && !key.is_empty() && line.split('=').next().unwrap_or("").trim().trim_matches('"') == key {
+            return i + 1;
+        }
+    }
+    header.unwrap_or(1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

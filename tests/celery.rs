@@ -165,3 +165,103 @@ fn the_headless_console_shows_real_celery_queues_by_priority_and_the_unreadable_
     let frame = snapshot("80x24", "compact");
     assert!(frame.contains("107 queued · deepest celery 100 · 1 unreadable"), "{frame}");
 }
+
+#[path = "support/certs.rs"]
+mod certs;
+
+/// Children killed when the test ends, passed or failed.
+struct Children(Vec<Child>);
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+fn wait_listening(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The lab's Celery app (src/lab/celery_lab.py, as `sitrep lab` writes it) is one broker.json away
+/// from TLS and ACL logins: TLS-only Redis and Sentinel, no default user, and the producer and
+/// kombu's count work through them with `ca_file` and the two logins set.
+#[test]
+fn the_labs_celery_app_talks_tls_and_acl_logins_when_broker_json_names_them() {
+    use sitrep::lab::celery::{BrokerEndpoint, CeleryPlan};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    certs::make_ca(d, "ca");
+    certs::make_cert(d, "server", "127.0.0.1");
+    let tls = |port: u16| {
+        format!(
+            "port 0\ntls-port {port}\nbind 127.0.0.1\ntls-cert-file {0}/server.crt\ntls-key-file {0}/server.key\n\
+             tls-ca-cert-file {0}/ca.crt\ntls-auth-clients no\ntls-replication yes\nprotected-mode no\n",
+            d.display()
+        )
+    };
+    let (master, sentinel) = (free_port(), free_port());
+    let master_conf = format!(
+        "{}save \"\"\nappendonly no\ndir {}\nuser default off\nuser celery on >celery-pw ~* &* +@all\nuser watcher on >watcher-pw allchannels +@all\n",
+        tls(master),
+        d.display()
+    );
+    let sentinel_conf = format!(
+        "{}dir {}\nuser default off\nuser sentinel-admin on >sentinel-pw allchannels +@all\n\
+         sentinel monitor mymaster 127.0.0.1 {master} 1\nsentinel auth-user mymaster watcher\nsentinel auth-pass mymaster watcher-pw\n",
+        tls(sentinel),
+        d.display()
+    );
+    std::fs::write(d.join("master.conf"), master_conf).expect("master.conf");
+    std::fs::write(d.join("sentinel.conf"), sentinel_conf).expect("sentinel.conf");
+    let quiet = |c: &mut Command| c.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("redis starts");
+    let mut children = Children(vec![quiet(Command::new("redis-server").arg(d.join("master.conf")))]);
+    wait_listening(master);
+    children.0.push(quiet(Command::new("redis-sentinel").arg(d.join("sentinel.conf"))));
+    wait_listening(sentinel);
+
+    let python = tools_python();
+    let celery = python.with_file_name("celery");
+    let lab_dir = d.join("lab");
+    std::fs::create_dir_all(lab_dir.join("faults")).expect("faults dir");
+    let plan = CeleryPlan::new(&lab_dir, &python, &celery);
+    let broker = BrokerEndpoint {
+        sentinels: vec![format!("127.0.0.1:{sentinel}")],
+        master_name: "mymaster".into(),
+        username: Some("celery".into()),
+        password: Some("celery-pw".into()),
+        sentinel_username: Some("sentinel-admin".into()),
+        sentinel_password: Some("sentinel-pw".into()),
+        ca_file: Some(d.join("ca.crt")),
+    };
+    plan.write(&broker).expect("write the app");
+    let spec = plan.producer_spec();
+    let log = std::fs::File::create(d.join("producer.log")).expect("log");
+    let producer =
+        Command::new(&spec.program).args(&spec.args).envs(spec.env.clone()).stdout(log.try_clone().expect("log")).stderr(log).spawn();
+    children.0.push(producer.expect("the producer starts"));
+    let ready = plan.dir.join("filled");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !ready.exists() {
+        let log = std::fs::read_to_string(d.join("producer.log")).unwrap_or_default();
+        assert!(Instant::now() < deadline, "the producer sent nothing over TLS in 60 s:\n{log}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let out = Command::new(&python).arg(plan.dir.join("labapp.py")).arg("sizes").output().expect("sizes");
+    assert!(out.status.success(), "kombu over TLS: {}", String::from_utf8_lossy(&out.stderr));
+    let sizes: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    eprintln!("kombu over TLS with ACL logins: {sizes}");
+    for queue in ["celery", "emails", "reports"] {
+        assert!(sizes[queue]["size"].as_u64() >= Some(u64::from(sitrep::lab::celery::FILL)), "{queue}: {sizes}");
+    }
+}

@@ -41,7 +41,7 @@ pub fn spawn_all(config: &Config, clock: Clock, tx: UnboundedSender<Event>) -> V
             SourceId::Queues => {
                 tokio::spawn(poll(source, timing, clock, tx, queues::Collector::new(&config.queues, &config.sentinel_settings(), t)))
             }
-            SourceId::Backups => tokio::spawn(poll(source, timing, clock, tx, backups::Collector::new(&config.s3))),
+            SourceId::Backups => tokio::spawn(poll(source, timing, clock, tx, backups::Collector::new(config.backups_source()))),
             SourceId::Alerts => tokio::spawn(poll(source, timing, clock, tx, alerts::Collector::new(&config.alerts, t))),
         };
         tasks.push(task);

@@ -255,8 +255,8 @@ async fn read_once(ctx: &Ctx, source: SourceId) -> Option<Result<Observation, Ba
         }
         SourceId::Queues => within(d, queue_reader(ctx).read()).await.map(Observation::Queues),
         SourceId::Backups => within(d, async {
-            let s3 = backends::s3::client(c.s3.access()).await?;
-            backends::s3::inventory(&s3, &c.s3.bucket, &c.s3.prefixes()).await
+            let s3 = backends::s3::client(c.backups_source().access()).await?;
+            backends::s3::inventory(&s3, &c.backups_source().bucket, &c.backups_source().prefixes()).await
         })
         .await
         .map(Observation::Backups),
