@@ -1,16 +1,20 @@
 //! A wire-level Kubernetes API stand-in served by sitrep itself (no real API server can be installed here).
 //! Judged by the real `kubectl` and the kube crate: discovery, list/watch, tables, patches, a tiny controller.
 
+mod autoscaler;
 mod controller;
 mod discovery;
 mod disruption;
+mod endpoints;
 mod error;
 mod events;
 mod gate;
 mod kubeconfig;
 mod kubelet;
 mod meta;
+mod metrics;
 mod patch;
+mod printers;
 mod protobuf;
 mod resources;
 mod seed;
