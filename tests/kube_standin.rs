@@ -40,7 +40,10 @@ struct Lab {
 
 impl Lab {
     async fn start() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        let timings = Timings { bookmark_every: Duration::from_millis(500), ..Timings::default() };
+        Self::start_with(Timings { bookmark_every: Duration::from_millis(500), ..Timings::default() }).await
+    }
+
+    async fn start_with(timings: Timings) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let cluster = Cluster::with_timings(timings);
         cluster.seed_demo();
         let dir = tempfile::tempdir()?;
@@ -432,8 +435,9 @@ async fn api_errors_read_like_the_real_server() -> TestResult {
     let invalid = lab.run("kubectl", &["apply", "-f", &manifest.display().to_string()]).await?;
     let stderr = String::from_utf8_lossy(&invalid.stderr);
     assert!(stderr.contains("is invalid") && stderr.contains("`selector` does not match template `labels`"), "{stderr}");
-    let unknown = lab.run("kubectl", &["get", "services"]).await?;
-    assert!(!unknown.status.success(), "services are not served");
+    let unknown = lab.run("kubectl", &["get", "configmaps"]).await?;
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(!unknown.status.success() && stderr.contains("the server doesn't have a resource type \"configmaps\""), "{stderr}");
     Ok(())
 }
 
@@ -902,6 +906,70 @@ async fn kubectl_logs_reads_a_pod_its_tail_timestamps_and_a_deployment_with_both
     Ok(())
 }
 
+/// Ready and not-ready endpoints of a service, from its EndpointSlice's conditions.
+async fn slice_readiness(lab: &Lab, kubectl: &str, service: &str) -> Result<(usize, usize), Box<dyn std::error::Error + Send + Sync>> {
+    let selector = format!("kubernetes.io/service-name={service}");
+    let jsonpath = r#"jsonpath={range .items[*].endpoints[*]}{.conditions.ready}{"\n"}{end}"#;
+    let out = lab.ok(kubectl, &["get", "endpointslices", "-l", &selector, "-o", jsonpath]).await?;
+    Ok((out.lines().filter(|l| *l == "true").count(), out.lines().filter(|l| *l == "false").count()))
+}
+
+/// Services select the shop's pods; their Endpoints list the ready pods and their EndpointSlices
+/// every pod with its readiness. After `deploy-bad` the api's crash-looping pod is an endpoint
+/// that is not ready (3 ready of 4), and a web scaled to 0 has no endpoints at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn services_endpoints_and_slices_follow_pod_readiness() -> TestResult {
+    for kubectl in [KUBECTL_OLDEST, KUBECTL_NEWEST] {
+        let lab = Lab::start().await?;
+        let services = lab.ok(kubectl, &["get", "svc", "-o", "wide"]).await?;
+        assert_eq!(header(&services), ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE", "SELECTOR"], "{kubectl}: {services}");
+        let api = &rows(&services, "api ")[0];
+        assert_eq!((api[1], api[3], api[4], api[6]), ("ClusterIP", "<none>", "80/TCP", "app=api"), "{kubectl}: {services}");
+        assert!(api[2].starts_with("10.96."), "{kubectl}: {services}");
+        assert_eq!(rows(&services, "web ").len(), 1, "{kubectl}: {services}");
+        let default = lab.ok(kubectl, &["get", "svc", "kubernetes", "-n", "default"]).await?;
+        assert!(default.contains("10.96.0.1") && default.contains("443/TCP"), "{kubectl}: {default}");
+
+        let endpoints = lab.ok(kubectl, &["get", "endpoints"]).await?;
+        assert_eq!(header(&endpoints), ["NAME", "ENDPOINTS", "AGE"], "{kubectl}: {endpoints}");
+        let api_endpoints = rows(&endpoints, "api ")[0][1].to_string();
+        assert_eq!(api_endpoints.split(',').count(), 3, "{kubectl}: {endpoints}");
+        assert!(api_endpoints.split(',').all(|a| a.starts_with("10.244.") && a.ends_with(":8080")), "{kubectl}: {endpoints}");
+        let slices = lab.ok(kubectl, &["get", "endpointslices"]).await?;
+        assert_eq!(header(&slices), ["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"], "{kubectl}: {slices}");
+        let api_slice = &rows(&slices, "api-")[0];
+        assert_eq!((api_slice[1], api_slice[2]), ("IPv4", "8080"), "{kubectl}: {slices}");
+        assert_eq!(slice_readiness(&lab, kubectl, "api").await?, (3, 0), "{kubectl}");
+
+        lab.cluster.deploy_bad("shop", "api")?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while slice_readiness(&lab, kubectl, "api").await? != (3, 1) {
+            assert!(Instant::now() < deadline, "{kubectl}: the bad pod never became a not-ready endpoint");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        let not_ready = lab.ok(kubectl, &["get", "endpoints", "api", "-o", "jsonpath={.subsets[0].notReadyAddresses[*].ip}"]).await?;
+        let bad_pod_ip = lab
+            .ok(
+                kubectl,
+                &["get", "pods", "-l", "app=api", "-o", "jsonpath={.items[?(@.status.containerStatuses[0].ready==false)].status.podIP}"],
+            )
+            .await?;
+        assert_eq!(not_ready.trim(), bad_pod_ip.trim(), "{kubectl}: the not-ready address is the crash-looping pod's");
+        let endpoints = lab.ok(kubectl, &["get", "endpoints", "api"]).await?;
+        assert_eq!(rows(&endpoints, "api ")[0][1].split(',').count(), 3, "{kubectl}: ENDPOINTS lists ready addresses only: {endpoints}");
+
+        lab.ok(kubectl, &["scale", "deployment/web", "--replicas=0"]).await?;
+        let none = lab
+            .kubectl_until(&["get", "endpoints", "web"], Duration::from_secs(20), |out| {
+                rows(out, "web ").first().is_some_and(|r| r[1] == "<none>")
+            })
+            .await?;
+        assert!(none.contains("<none>"), "{kubectl}: {none}");
+        assert_eq!(slice_readiness(&lab, kubectl, "web").await?, (0, 0), "{kubectl}");
+    }
+    Ok(())
+}
+
 /// After `deploy_bad` on `api`: a pod in CrashLoopBackOff that restarted at least `restarts` times.
 async fn crashing_api_pod(lab: &Lab, restarts: u32) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
     lab.cluster.deploy_bad("shop", "api")?;
@@ -941,6 +1009,55 @@ async fn kubectl_logs_of_a_crash_looping_pod_show_its_last_words_and_previous_sh
     Ok(())
 }
 
+/// CPU (millicores) and memory (MiB) of a `kubectl top` row.
+fn usage(row: &[&str], cpu_column: usize, memory_column: usize) -> (u64, u64) {
+    let number = |s: &str, unit: &str| s.trim_end_matches(unit).parse::<u64>().unwrap_or(u64::MAX);
+    (number(row[cpu_column], "m"), number(row[memory_column], "Mi"))
+}
+
+/// `kubectl top` finds the Metrics API through discovery and reads PodMetrics and NodeMetrics as
+/// metrics-server serves them: the api's pods use 55 % of their 250m request (±8 %) and 60 % of
+/// 256Mi (±4 %), the empty node only its own overhead, and a raised load shows at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn top_pods_and_nodes_read_the_metrics_api() -> TestResult {
+    for kubectl in [KUBECTL_OLDEST, KUBECTL_NEWEST] {
+        let lab = Lab::start().await?;
+        let apiservices = lab.ok(kubectl, &["get", "apiservices"]).await?;
+        assert!(
+            rows(&apiservices, "v1beta1.metrics.k8s.io").first().is_some_and(|r| r[1] == "kube-system/metrics-server" && r[2] == "True"),
+            "{kubectl}: {apiservices}"
+        );
+        let pods = lab.ok(kubectl, &["top", "pods"]).await?;
+        assert_eq!(header(&pods), ["NAME", "CPU(cores)", "MEMORY(bytes)"], "{kubectl}: {pods}");
+        assert_eq!(rows(&pods, "").len() - 1, 7, "{kubectl}: every shop pod: {pods}");
+        for row in rows(&pods, "api-") {
+            let (cpu, memory) = usage(&row, 1, 2);
+            assert!((126..=149).contains(&cpu) && (147..=160).contains(&memory), "{kubectl}: {pods}");
+        }
+        let containers = lab.ok(kubectl, &["top", "pods", "-l", "app=web", "--containers"]).await?;
+        assert_eq!(header(&containers), ["POD", "NAME", "CPU(cores)", "MEMORY(bytes)"], "{kubectl}: {containers}");
+        assert!(rows(&containers, "web-").iter().all(|r| r[1] == "web"), "{kubectl}: {containers}");
+
+        let nodes = lab.ok(kubectl, &["top", "nodes"]).await?;
+        let head = header(&nodes);
+        assert!(head.len() == 5 && head[..2] == ["NAME", "CPU(cores)"] && head[3] == "MEMORY(bytes)", "{kubectl}: {nodes}");
+        let idle = &rows(&nodes, "lab-node-2")[0];
+        assert_eq!((idle[1], idle[2], idle[3], idle[4]), ("180m", "4%", "900Mi", "11%"), "{kubectl}: the empty node's overhead: {nodes}");
+        let busy = usage(&rows(&nodes, "lab-node-1")[0], 1, 3);
+        assert!(busy.0 > 180 + 3 * 126 && busy.1 > 900 + 3 * 147, "{kubectl}: the first node carries the pods: {nodes}");
+
+        lab.cluster.set_cpu_load("shop", "api", 95);
+        let hot = lab.ok(kubectl, &["top", "pods", "-l", "app=api", "--no-headers"]).await?;
+        assert!(rows(&hot, "api-").iter().all(|r| (218..=257).contains(&usage(r, 1, 2).0)), "{kubectl}: {hot}");
+        let watch = lab.run(kubectl, &["get", "--raw", "/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods?watch=1"]).await?;
+        assert!(
+            !watch.status.success() && String::from_utf8_lossy(&watch.stderr).contains("MethodNotAllowed"),
+            "{kubectl}: metrics are not watchable"
+        );
+    }
+    Ok(())
+}
+
 /// `kubectl logs -f` for `secs`: what it printed by then (it is killed; a follow does not end by itself).
 async fn follow_for(lab: &Lab, kubectl: &str, args: &[&str], secs: u64) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
     let mut child = lab.command(kubectl, args).stdout(std::process::Stdio::piped()).spawn()?;
@@ -974,6 +1091,63 @@ async fn kubectl_logs_follow_streams_new_lines_for_five_seconds_with_both_versio
     Ok(())
 }
 
+/// The api's HPA (2–10 at 70 % CPU, as the production runbook sets it) reports its utilization and
+/// scales on load; the PodDisruptionBudgets of api and web allow one disruption each, none for a
+/// web scaled down to its minimum.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hpa_scales_on_cpu_and_pdbs_count_allowed_disruptions() -> TestResult {
+    for kubectl in [KUBECTL_OLDEST, KUBECTL_NEWEST] {
+        let timings = Timings { autoscale_every: Duration::from_secs(1), ..Timings::default() };
+        let lab = Lab::start_with(timings).await?;
+        let hpa = lab.ok(kubectl, &["get", "hpa"]).await?;
+        assert_eq!(header(&hpa), ["NAME", "REFERENCE", "TARGETS", "MINPODS", "MAXPODS", "REPLICAS", "AGE"], "{kubectl}: {hpa}");
+        let row = &rows(&hpa, "api ")[0];
+        assert_eq!((row[1], row[2], row[4], row[5], row[6]), ("Deployment/api", "cpu:", "2", "10", "3"), "{kubectl}: {hpa}");
+        let (current, target) = row[3].split_once('/').ok_or("no current/target")?;
+        let current: u32 = current.trim_end_matches('%').parse()?;
+        assert!((50..=60).contains(&current) && target == "70%", "{kubectl}: {hpa}");
+
+        lab.cluster.set_cpu_load("shop", "api", 140);
+        // 140 % of 70 % on 3 ready pods: ceil(2 × 3) = 6 (and more once those are ready, as load per pod stays).
+        let scaled = lab
+            .kubectl_until(&["get", "hpa", "api", "--no-headers"], Duration::from_secs(30), |out| {
+                rows(out, "api ").first().and_then(|r| r[6].parse::<u32>().ok()).is_some_and(|n| n >= 6)
+            })
+            .await?;
+        assert!(rows(&scaled, "api ")[0][3].starts_with("1"), "{kubectl}: utilization over 100 %: {scaled}");
+        let described = lab.ok(kubectl, &["describe", "hpa", "api"]).await?;
+        assert!(
+            described.contains("New size: 6; reason: cpu resource utilization (percentage of request) above target"),
+            "{kubectl}: {described}"
+        );
+        lab.cluster.set_cpu_load("shop", "api", 400);
+        let limited = lab
+            .kubectl_until(
+                &[
+                    "get",
+                    "hpa",
+                    "api",
+                    "-o",
+                    "jsonpath={.status.desiredReplicas} {.status.conditions[?(@.type==\"ScalingLimited\")].reason}",
+                ],
+                Duration::from_secs(30),
+                |out| out == "10 TooManyReplicas",
+            )
+            .await?;
+        assert_eq!(limited, "10 TooManyReplicas", "{kubectl}");
+
+        let pdb = lab.ok(kubectl, &["get", "pdb"]).await?;
+        assert_eq!(header(&pdb), ["NAME", "MIN", "AVAILABLE", "MAX", "UNAVAILABLE", "ALLOWED", "DISRUPTIONS", "AGE"], "{kubectl}: {pdb}");
+        assert_eq!(&rows(&pdb, "web ")[0][..4], ["web", "1", "N/A", "1"], "{kubectl}: {pdb}");
+        lab.ok(kubectl, &["scale", "deployment/web", "--replicas=1"]).await?;
+        lab.kubectl_until(&["get", "pdb", "web", "--no-headers"], Duration::from_secs(20), |out| {
+            rows(out, "web ").first().is_some_and(|r| r[3] == "0")
+        })
+        .await?;
+    }
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_logs_follow_ends_with_the_container_run_and_with_the_pod() -> TestResult {
     let lab = Lab::start().await?;
@@ -992,5 +1166,27 @@ async fn kubectl_logs_follow_ends_with_the_container_run_and_with_the_pod() -> T
     deleted?;
     let followed = followed.map_err(|_| "the follow did not end when its pod was deleted")??;
     assert!(String::from_utf8_lossy(&followed.stdout).contains("INFO web: listening on :8080"));
+    Ok(())
+}
+
+/// `kubectl auth can-i --list` reads a SelfSubjectRulesReview: everything for the lab's user, only
+/// the reading verbs for a read-only identity.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_can_i_list_shows_the_rules_of_the_identity() -> TestResult {
+    for kubectl in [KUBECTL_OLDEST, KUBECTL_NEWEST] {
+        let lab = Lab::start().await?;
+        let all = lab.ok(kubectl, &["auth", "can-i", "--list"]).await?;
+        assert!(
+            all.lines().next().is_some_and(
+                |h| h.split_whitespace().collect::<Vec<_>>() == ["Resources", "Non-Resource", "URLs", "Resource", "Names", "Verbs"]
+            ),
+            "{kubectl}: {all}"
+        );
+        assert_eq!(rows(&all, "*.*")[0], ["*.*", "[]", "[]", "[*]"], "{kubectl}: {all}");
+        lab.cluster.deny_verbs(&["create", "delete", "patch", "update"]);
+        let read_only = lab.ok(kubectl, &["auth", "can-i", "--list", "-n", "shop"]).await?;
+        assert_eq!(rows(&read_only, "*.*")[0], ["*.*", "[]", "[]", "[get", "list", "watch]"], "{kubectl}: {read_only}");
+        assert!(read_only.contains("selfsubjectrulesreviews.authorization.k8s.io"), "{kubectl}: {read_only}");
+    }
     Ok(())
 }

@@ -39,7 +39,9 @@ pub(crate) fn reconcile(state: &mut State, now: DateTime<Utc>) {
     for deployment in state.list_owned(DEPLOYMENTS, None) {
         write_deployment_status(state, deployment, now);
     }
-    super::disruption::sync(state);
+    super::disruption::sync(state, now);
+    super::endpoints::sync(state);
+    super::autoscaler::sync(state, now);
 }
 
 /// Deletes replicasets and pods whose controlling owner is gone (background cascading delete).
@@ -253,7 +255,8 @@ fn scaled_event(state: &mut State, deployment: &Value, rs: &Value, from: i64, to
     events::record(state, deployment, None, DEPLOYMENT_CONTROLLER, "ScalingReplicaSet", &message, now);
 }
 
-fn pod_ready(pod: &Value) -> bool {
+/// Whether a pod's Ready condition is True (counted ready, and a ready endpoint of its services).
+pub(crate) fn pod_ready(pod: &Value) -> bool {
     pod.pointer("/status/conditions")
         .and_then(Value::as_array)
         .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))

@@ -2,8 +2,11 @@
 //! desired, allowed disruptions) and the check the eviction REST makes with it, as upstream's
 //! `pkg/controller/disruption` and `pkg/registry/core/pod/storage/eviction.go` do.
 
+use std::sync::Arc;
+
 use serde_json::{Value, json};
 
+use super::controller::pod_ready as ready;
 use super::error::KubeStandInError;
 use super::meta::{self, str_at};
 use super::resources::{PODDISRUPTIONBUDGETS, PODS, REPLICASETS};
@@ -29,7 +32,7 @@ impl Budget {
 fn selects(selector: &Value, pod: &Value) -> bool {
     let labels_ok = selector.get("matchLabels").is_none_or(|m| match_labels(m, pod));
     let label = |key: &str| pod.pointer("/metadata/labels").and_then(|l| l.get(key)).and_then(Value::as_str);
-    let expressions = selector.get("matchExpressions").and_then(Value::as_array).cloned().unwrap_or_default();
+    let expressions = selector.get("matchExpressions").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
     labels_ok
         && expressions.iter().all(|e| {
             let key = str_at(e, "/key");
@@ -45,12 +48,6 @@ fn selects(selector: &Value, pod: &Value) -> bool {
         })
 }
 
-fn ready(pod: &Value) -> bool {
-    pod.pointer("/status/conditions")
-        .and_then(Value::as_array)
-        .is_some_and(|c| c.iter().any(|c| str_at(c, "/type") == "Ready" && str_at(c, "/status") == "True"))
-}
-
 /// `minAvailable`/`maxUnavailable` as a count of `expected`: an integer, or a percentage rounded up.
 fn count_of(value: &Value, expected: i64) -> Option<i64> {
     if let Some(n) = value.as_i64() {
@@ -61,9 +58,9 @@ fn count_of(value: &Value, expected: i64) -> Option<i64> {
 }
 
 /// The pods a budget covers.
-fn covered(state: &State, pdb: &Value) -> Vec<Value> {
+fn covered(state: &State, pdb: &Value) -> Vec<Arc<Value>> {
     let selector = pdb.pointer("/spec/selector").cloned().unwrap_or_else(|| json!({}));
-    state.list_shared(PODS, Some(meta::namespace(pdb))).into_iter().filter(|p| selects(&selector, p)).map(|p| (*p).clone()).collect()
+    state.list_shared(PODS, Some(meta::namespace(pdb))).into_iter().filter(|p| selects(&selector, p)).collect()
 }
 
 /// Expected pods (the scale of the pods' controllers, or the pods themselves), healthy (Ready)
@@ -71,7 +68,7 @@ fn covered(state: &State, pdb: &Value) -> Vec<Value> {
 pub(crate) fn budget(state: &State, pdb: &Value) -> Budget {
     let pods = covered(state, pdb);
     let healthy = pods.iter().filter(|p| ready(p)).count() as i64;
-    let mut controllers: Vec<&str> = pods.iter().filter_map(meta::controller_uid).collect();
+    let mut controllers: Vec<&str> = pods.iter().filter_map(|p| meta::controller_uid(p)).collect();
     controllers.sort_unstable();
     controllers.dedup();
     let replica_sets = state.list_shared(REPLICASETS, Some(meta::namespace(pdb)));
@@ -89,9 +86,16 @@ pub(crate) fn budget(state: &State, pdb: &Value) -> Budget {
     Budget { expected, healthy, desired }
 }
 
-/// Writes each budget's status when it changed (what `kubectl get pdb` shows); nothing to do
-/// without budgets, so a cluster without them pays nothing.
-pub(crate) fn sync(state: &mut State) {
+/// Writes each budget's status when it changed (what `kubectl get pdb` shows); only after pods,
+/// replicasets or budgets changed, so a quiet cluster pays nothing.
+pub(crate) fn sync(state: &mut State, now: chrono::DateTime<chrono::Utc>) {
+    let seen = state.last_change(&[PODS, REPLICASETS, PODDISRUPTIONBUDGETS]);
+    // At most once a second while pods churn (a budget over 10,000 starting pods costs a scan).
+    let (last_seen, last_at) = state.budgets_seen;
+    if seen == last_seen || (now - last_at < chrono::Duration::seconds(1) && last_change_was_pods(state, last_seen)) {
+        return;
+    }
+    state.budgets_seen = (seen, now);
     for pdb in state.list_owned(PODDISRUPTIONBUDGETS, None) {
         let b = budget(state, &pdb);
         let allowed = b.allowed();
@@ -113,6 +117,11 @@ pub(crate) fn sync(state: &mut State) {
             state.update(PODDISRUPTIONBUDGETS, next);
         }
     }
+}
+
+/// Whether only pods changed since `seen` (a new or edited budget is written at once).
+fn last_change_was_pods(state: &State, seen: u64) -> bool {
+    state.last_change(&[REPLICASETS, PODDISRUPTIONBUDGETS]) <= seen
 }
 
 /// Whether evicting `pod` now keeps every budget covering it: a pod that is not running (Pending,

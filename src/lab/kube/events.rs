@@ -21,6 +21,7 @@ pub(crate) const SCHEDULER: Reporter = Reporter { component: "default-scheduler"
 pub(crate) const SCHEDULER_WARNING: Reporter = Reporter { component: "default-scheduler", warning: true };
 pub(crate) const DEPLOYMENT_CONTROLLER: Reporter = Reporter { component: "deployment-controller", warning: false };
 pub(crate) const REPLICASET_CONTROLLER: Reporter = Reporter { component: "replicaset-controller", warning: false };
+pub(crate) const AUTOSCALER: Reporter = Reporter { component: "horizontal-pod-autoscaler", warning: false };
 
 /// The first node: every seeded pod runs on it, and new pods go there while it is schedulable.
 pub(crate) const NODE_NAME: &str = "lab-node-1";

@@ -96,8 +96,9 @@ pub(crate) fn new_pod(state: &mut State, rs: &Value, now: DateTime<Utc>) -> Valu
             "creationTimestamp": timestamp(now),
         },
         "spec": template.get("spec").cloned().unwrap_or(json!({})),
-        "status": {"phase": "Pending", "qosClass": "BestEffort"},
+        "status": {"phase": "Pending"},
     });
+    pod["status"]["qosClass"] = json!(qos_class(&pod));
     if let Some(annotations) = template.pointer("/metadata/annotations") {
         pod["metadata"]["annotations"] = annotations.clone();
     }
@@ -220,8 +221,8 @@ fn unschedulable(state: &mut State, mut pod: Value, now: DateTime<Utc>) {
         "conditions": [{"type": "PodScheduled", "status": "False", "lastProbeTime": null,
                         "lastTransitionTime": str_at(&pod, "/metadata/creationTimestamp"),
                         "reason": "Unschedulable", "message": message}],
-        "qosClass": "BestEffort",
     });
+    pod["status"]["qosClass"] = json!(qos_class(&pod));
     state.update(PODS, pod);
     state.unscheduled.insert(key);
 }
@@ -379,7 +380,7 @@ fn pod_status(pod: &Value, life: &mut PodLife, clock: &Clock) -> Value {
         "podIPs": pod.pointer("/status/podIPs").cloned().unwrap_or(Value::Null),
         "startTime": created,
         "containerStatuses": statuses,
-        "qosClass": "BestEffort",
+        "qosClass": qos_class(pod),
     });
     if let Some(obj) = status.as_object_mut() {
         obj.retain(|_, v| !v.is_null());
@@ -439,4 +440,84 @@ fn backoff_seconds(life: &PodLife) -> i64 {
         (Some(until), Some((_, finished))) => (until - finished).num_seconds().max(1),
         _ => 10,
     }
+}
+
+/// What one running container uses now, as the kubelet's summary API reports it to metrics-server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Usage {
+    pub nanocores: u64,
+    pub bytes: u64,
+}
+
+impl std::ops::AddAssign for Usage {
+    fn add_assign(&mut self, other: Self) {
+        self.nanocores += other.nanocores;
+        self.bytes += other.bytes;
+    }
+}
+
+/// Used by the node itself (kubelet, runtime, system daemons) besides its pods.
+pub(crate) const NODE_OVERHEAD: Usage = Usage { nanocores: 180_000_000, bytes: 900 << 20 };
+
+/// A container's request or limit for one resource, read from its spec.
+fn resource_of<'a>(c: &'a Value, kind: &str, resource: &str) -> Option<&'a str> {
+    c.pointer(&format!("/resources/{kind}/{resource}")).and_then(Value::as_str)
+}
+
+/// A slow wobble in [-1, 1] per pod and minute, so readings move like a real service's do.
+fn wobble(uid: &str, now: DateTime<Utc>) -> f64 {
+    let seed = format!("{uid}{}", now.timestamp() / 60);
+    let hash = seed.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    (hash % 2001) as f64 / 1000.0 - 1.0
+}
+
+/// The usage of `pod`'s running containers (None for a container that is not running): healthy
+/// ones at 55 % of their CPU request (or the load set with `Cluster::set_cpu_load`) and 60 % of
+/// their memory request; a crash-looping one busy at 90 % CPU; one the OOM killer takes, at 97 % of
+/// its memory limit.
+pub(crate) fn container_usage(state: &State, pod: &Value, now: DateTime<Utc>) -> Vec<(String, Option<Usage>)> {
+    let statuses = pod.pointer("/status/containerStatuses").and_then(Value::as_array).cloned().unwrap_or_default();
+    let app = str_at(pod, "/metadata/labels/app");
+    let load = state.cpu_load.get(&(meta::namespace(pod).to_string(), app.to_string())).copied();
+    let w = wobble(meta::uid(pod), now);
+    containers(pod)
+        .iter()
+        .map(|c| {
+            let name = str_at(c, "/name").to_string();
+            let running = statuses.iter().any(|s| str_at(s, "/name") == name && s.pointer("/state/running").is_some());
+            if !running {
+                return (name, None);
+            }
+            let cpu_request = resource_of(c, "requests", "cpu").and_then(meta::cpu_nanos).unwrap_or(100_000_000) as f64;
+            let memory_request = resource_of(c, "requests", "memory").and_then(meta::memory_bytes).unwrap_or(128 << 20) as f64;
+            let memory_limit = resource_of(c, "limits", "memory").and_then(meta::memory_bytes).map_or(memory_request * 2.0, |m| m as f64);
+            let (cpu, memory) = match fate_of(str_at(c, "/image")) {
+                Fate::CrashLoop => (cpu_request * 0.9, memory_request * 0.3),
+                Fate::OomKilled => (cpu_request * 0.7, memory_limit * 0.97),
+                _ => {
+                    let cpu_share = load.map_or(0.55, |p| f64::from(p) / 100.0);
+                    (cpu_request * cpu_share * (1.0 + 0.08 * w), memory_request * 0.6 * (1.0 + 0.04 * w))
+                }
+            };
+            (name, Some(Usage { nanocores: cpu as u64, bytes: memory as u64 }))
+        })
+        .collect()
+}
+
+/// Burstable when any container asks for resources, BestEffort when none does, Guaranteed when
+/// every container's limits equal its requests (as the kubelet classes pods).
+pub(crate) fn qos_class(pod: &Value) -> &'static str {
+    let all = containers(pod);
+    let resources =
+        |c: &Value, kind: &str| c.pointer(&format!("/resources/{kind}")).cloned().filter(|r| r.as_object().is_some_and(|m| !m.is_empty()));
+    if all.iter().all(|c| resources(c, "requests").is_none() && resources(c, "limits").is_none()) {
+        return "BestEffort";
+    }
+    let guaranteed = all.iter().all(|c| {
+        let limits = resources(c, "limits");
+        limits.is_some()
+            && ["cpu", "memory"].iter().all(|r| limits.as_ref().and_then(|l| l.get(*r)).is_some())
+            && resources(c, "requests").is_none_or(|req| req == limits.clone().unwrap_or_default())
+    });
+    if guaranteed { "Guaranteed" } else { "Burstable" }
 }

@@ -1,9 +1,11 @@
 //! A wire-level Kubernetes API stand-in served by sitrep itself (no real API server can be installed here).
 //! Judged by the real `kubectl` and the kube crate: discovery, list/watch, tables, patches, a tiny controller.
 
+mod autoscaler;
 mod controller;
 mod discovery;
 mod disruption;
+mod endpoints;
 mod error;
 mod events;
 mod gate;
@@ -11,7 +13,9 @@ mod kubeconfig;
 mod kubelet;
 mod logs;
 mod meta;
+mod metrics;
 mod patch;
+mod printers;
 mod protobuf;
 mod resources;
 mod seed;

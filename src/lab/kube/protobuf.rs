@@ -1,5 +1,5 @@
-//! Just enough of the Kubernetes protobuf envelope to read a SelfSubjectAccessReview, which
-//! `kubectl auth can-i` always sends as protobuf; every other body kubectl sends us is JSON.
+//! Just enough of the Kubernetes protobuf envelope to read the SelfSubjectAccessReview and
+//! SelfSubjectRulesReview `kubectl auth can-i` always sends as protobuf; every other body is JSON.
 
 use serde_json::{Value, json};
 
@@ -75,6 +75,16 @@ pub(crate) fn self_subject_access_review(body: &[u8]) -> Result<Value, KubeStand
     Ok(json!({"spec": {"resourceAttributes": attributes}}))
 }
 
+/// Decodes a protobuf SelfSubjectRulesReview into its JSON form (`spec.namespace` only).
+pub(crate) fn self_subject_rules_review(body: &[u8]) -> Result<Value, KubeStandInError> {
+    let unreadable = || KubeStandInError::BadRequest("cannot decode the protobuf SelfSubjectRulesReview".into());
+    let unknown = body.strip_prefix(MAGIC).ok_or_else(unreadable)?;
+    // runtime.Unknown { raw = 2 }; SSRR { metadata = 1, spec = 2 }; spec { namespace = 1 }.
+    let raw = field(unknown, 2).ok_or_else(unreadable)?;
+    let spec = field(raw, 2).unwrap_or_default();
+    Ok(json!({"spec": {"namespace": text(spec, 1)}}))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,6 +109,15 @@ mod tests {
         let decoded = self_subject_access_review(&body)?;
         assert_eq!(decoded["spec"]["resourceAttributes"]["verb"], "delete");
         assert_eq!(decoded["spec"]["resourceAttributes"]["resource"], "pods");
+        Ok(())
+    }
+
+    #[test]
+    fn can_i_list_reads_the_namespace_from_protobuf() -> Result<(), KubeStandInError> {
+        let review = message(&[(2, &message(&[(1, b"shop")]))]);
+        let mut body = MAGIC.to_vec();
+        body.extend(message(&[(2, &review)]));
+        assert_eq!(self_subject_rules_review(&body)?["spec"]["namespace"], "shop");
         Ok(())
     }
 }

@@ -39,6 +39,18 @@ pub(crate) const NODES: &ResourceType = &RESOURCES[3];
 pub(crate) const DEPLOYMENTS: &ResourceType = &RESOURCES[4];
 pub(crate) const REPLICASETS: &ResourceType = &RESOURCES[5];
 pub(crate) const PODDISRUPTIONBUDGETS: &ResourceType = &RESOURCES[7];
+pub(crate) const SERVICES: &ResourceType = &RESOURCES[8];
+pub(crate) const ENDPOINTS: &ResourceType = &RESOURCES[9];
+pub(crate) const ENDPOINTSLICES: &ResourceType = &RESOURCES[10];
+pub(crate) const HORIZONTALPODAUTOSCALERS: &ResourceType = &RESOURCES[11];
+pub(crate) const APISERVICES: &ResourceType = &RESOURCES[13];
+
+/// The group metrics-server serves; its resources are computed from the kubelet on each read,
+/// never stored (so they share plural names with `nodes` and `pods` of the core group).
+pub(crate) const METRICS_GROUP: &str = "metrics.k8s.io";
+
+/// Only what metrics-server allows: no watch, no writes.
+const READ_VERBS: &[&str] = &["get", "list"];
 
 pub(crate) const RESOURCES: &[ResourceType] = &[
     ResourceType {
@@ -142,12 +154,126 @@ pub(crate) const RESOURCES: &[ResourceType] = &[
         categories: &[],
         subresources: &[],
     },
+    ResourceType {
+        plural: "services",
+        singular: "service",
+        kind: "Service",
+        group: "",
+        version: "v1",
+        namespaced: true,
+        short_names: &["svc"],
+        verbs: OBJECT_VERBS,
+        categories: &["all"],
+        subresources: &[],
+    },
+    ResourceType {
+        plural: "endpoints",
+        singular: "endpoints",
+        kind: "Endpoints",
+        group: "",
+        version: "v1",
+        namespaced: true,
+        short_names: &["ep"],
+        verbs: OBJECT_VERBS,
+        categories: &[],
+        subresources: &[],
+    },
+    ResourceType {
+        plural: "endpointslices",
+        singular: "endpointslice",
+        kind: "EndpointSlice",
+        group: "discovery.k8s.io",
+        version: "v1",
+        namespaced: true,
+        short_names: &[],
+        verbs: OBJECT_VERBS,
+        categories: &[],
+        subresources: &[],
+    },
+    ResourceType {
+        plural: "horizontalpodautoscalers",
+        singular: "horizontalpodautoscaler",
+        kind: "HorizontalPodAutoscaler",
+        group: "autoscaling",
+        version: "v2",
+        namespaced: true,
+        short_names: &["hpa"],
+        verbs: OBJECT_VERBS,
+        categories: &["all"],
+        subresources: &[],
+    },
+    ResourceType {
+        plural: "selfsubjectrulesreviews",
+        singular: "selfsubjectrulesreview",
+        kind: "SelfSubjectRulesReview",
+        group: "authorization.k8s.io",
+        version: "v1",
+        namespaced: false,
+        short_names: &[],
+        verbs: &["create"],
+        categories: &[],
+        subresources: &[],
+    },
+    ResourceType {
+        plural: "apiservices",
+        singular: "apiservice",
+        kind: "APIService",
+        group: "apiregistration.k8s.io",
+        version: "v1",
+        namespaced: false,
+        short_names: &[],
+        verbs: OBJECT_VERBS,
+        categories: &["api-extensions"],
+        subresources: &[],
+    },
+    ResourceType {
+        plural: "nodes",
+        singular: "",
+        kind: "NodeMetrics",
+        group: METRICS_GROUP,
+        version: "v1beta1",
+        namespaced: false,
+        short_names: &[],
+        verbs: READ_VERBS,
+        categories: &[],
+        subresources: &[],
+    },
+    ResourceType {
+        plural: "pods",
+        singular: "",
+        kind: "PodMetrics",
+        group: METRICS_GROUP,
+        version: "v1beta1",
+        namespaced: true,
+        short_names: &[],
+        verbs: READ_VERBS,
+        categories: &[],
+        subresources: &[],
+    },
 ];
 
 /// The group/versions served, in discovery order.
-pub(crate) const GROUP_VERSIONS: &[(&str, &str)] = &[("", "v1"), ("apps", "v1"), ("authorization.k8s.io", "v1"), ("policy", "v1")];
+pub(crate) const GROUP_VERSIONS: &[(&str, &str)] = &[
+    ("", "v1"),
+    ("apps", "v1"),
+    ("authorization.k8s.io", "v1"),
+    ("policy", "v1"),
+    ("discovery.k8s.io", "v1"),
+    ("autoscaling", "v2"),
+    ("apiregistration.k8s.io", "v1"),
+    (METRICS_GROUP, "v1beta1"),
+];
 
 impl ResourceType {
+    /// Computed on each read from the kubelet (metrics), never stored or watched.
+    pub fn is_computed(&self) -> bool {
+        self.group == METRICS_GROUP
+    }
+
+    /// Stored objects of this type live in the store (everything but the computed metrics).
+    pub fn is_stored(&self) -> bool {
+        !self.is_computed() && !self.plural.ends_with("reviews")
+    }
     /// `v1` or `apps/v1`, as written in `apiVersion`.
     pub fn api_version(&self) -> String {
         api_version(self.group, self.version)

@@ -9,7 +9,9 @@ use super::error::KubeStandInError;
 use super::events::{self, DEPLOYMENT_CONTROLLER, KUBELET, NODE_NAME, SCHEDULER, SECOND_NODE};
 use super::kubelet::{self, PodLife};
 use super::meta::{self, timestamp};
-use super::resources::{DEPLOYMENTS, NAMESPACES, NODES, PODS, REPLICASETS};
+use super::resources::{
+    APISERVICES, DEPLOYMENTS, ENDPOINTS, HORIZONTALPODAUTOSCALERS, NAMESPACES, NODES, PODDISRUPTIONBUDGETS, PODS, REPLICASETS, SERVICES,
+};
 use super::store::{Cluster, State};
 
 /// How a faulty rollout's containers fail (chosen through a marker in the image tag).
@@ -38,13 +40,41 @@ struct DemoApp {
     replicas: i64,
     image: &'static str,
     previous_image: Option<&'static str>,
+    /// CPU and memory requests, then limits.
+    resources: Option<[&'static str; 4]>,
+    /// The Service in front of it (port 80 -> 8080) and its PodDisruptionBudget's minAvailable.
+    serves: Option<i64>,
 }
 
 const SHOP: &[DemoApp] = &[
-    DemoApp { name: "api", replicas: 3, image: "registry.local/shop/api:1.4.2", previous_image: Some("registry.local/shop/api:1.4.1") },
-    DemoApp { name: "worker", replicas: 2, image: "registry.local/shop/worker:1.4.2", previous_image: None },
-    DemoApp { name: "web", replicas: 2, image: "registry.local/shop/web:2.0.1", previous_image: None },
+    DemoApp {
+        name: "api",
+        replicas: 3,
+        image: "registry.local/shop/api:1.4.2",
+        previous_image: Some("registry.local/shop/api:1.4.1"),
+        resources: Some(["250m", "256Mi", "500m", "512Mi"]),
+        serves: Some(2),
+    },
+    DemoApp {
+        name: "worker",
+        replicas: 2,
+        image: "registry.local/shop/worker:1.4.2",
+        previous_image: None,
+        resources: Some(["200m", "256Mi", "1", "512Mi"]),
+        serves: None,
+    },
+    DemoApp {
+        name: "web",
+        replicas: 2,
+        image: "registry.local/shop/web:2.0.1",
+        previous_image: None,
+        resources: Some(["100m", "128Mi", "200m", "256Mi"]),
+        serves: Some(1),
+    },
 ];
+
+/// The production runbook's autoscaling for the api: 2 to 10 replicas at 70 % CPU.
+const API_HPA: (i64, i64, i64) = (2, 10, 70);
 
 impl Cluster {
     /// Namespace "shop" with Deployments api (3 replicas, registry.local/shop/api:1.4.2),
@@ -69,8 +99,16 @@ impl Cluster {
         let _ = state.create(NODES, "", node(NODE_NAME, "192.168.49.2", "10.244.0.0/24", "control-plane", long_ago));
         let _ = state.create(NODES, "", node(SECOND_NODE, "192.168.49.3", "10.244.1.0/24", "worker", long_ago));
         for (i, app) in SHOP.iter().enumerate() {
-            seed_app(&mut state, app, now - Duration::hours(2) + Duration::minutes(i as i64));
+            let created = now - Duration::hours(2) + Duration::minutes(i as i64);
+            seed_app(&mut state, app, created);
+            if let Some(min_available) = app.serves {
+                let _ = state.create(SERVICES, "shop", service(app.name, i, created));
+                let _ = state.create(PODDISRUPTIONBUDGETS, "shop", budget(app.name, min_available, created));
+            }
         }
+        seed_platform(&mut state, long_ago);
+        let (min, max, cpu) = API_HPA;
+        let _ = state.create(HORIZONTALPODAUTOSCALERS, "shop", autoscaler("api", min, max, cpu, now - Duration::hours(2)));
         controller::reconcile(&mut state, now);
     }
 
@@ -79,7 +117,14 @@ impl Cluster {
     pub fn seed_fleet(&self, replicas: u32) {
         let mut state = self.lock();
         let now = Utc::now();
-        let app = DemoApp { name: "fleet", replicas: i64::from(replicas), image: "registry.local/shop/fleet:1.0.0", previous_image: None };
+        let app = DemoApp {
+            name: "fleet",
+            replicas: i64::from(replicas),
+            image: "registry.local/shop/fleet:1.0.0",
+            previous_image: None,
+            resources: None,
+            serves: None,
+        };
         // Replicas are born a second apart: all of them before now, so all are Ready.
         seed_app(&mut state, &app, now - Duration::hours(1) - Duration::seconds(app.replicas));
         controller::reconcile(&mut state, now);
@@ -141,6 +186,8 @@ fn node(name: &str, address: &str, pod_cidr: &str, role: &str, created: DateTime
                             "message": "kubelet is posting ready status"}],
             "addresses": [{"type": "InternalIP", "address": address},
                           {"type": "Hostname", "address": name}],
+            "capacity": {"cpu": "4", "memory": "8131960Ki", "pods": "110", "ephemeral-storage": "61202244Ki"},
+            "allocatable": {"cpu": "4", "memory": "8029560Ki", "pods": "110", "ephemeral-storage": "56403987978"},
             "nodeInfo": {"kubeletVersion": "v1.32.0", "containerRuntimeVersion": "containerd://1.7.24",
                          "osImage": "sitrep lab", "architecture": "amd64", "operatingSystem": "linux"},
         },
@@ -160,6 +207,10 @@ fn deployment(app: &DemoApp, image: &str, created: DateTime<Utc>) -> Value {
                     "name": app.name,
                     "image": image,
                     "ports": [{"containerPort": 8080, "protocol": "TCP"}],
+                    "resources": app.resources.map_or(json!({}), |[cpu, memory, cpu_limit, memory_limit]| json!({
+                        "requests": {"cpu": cpu, "memory": memory},
+                        "limits": {"cpu": cpu_limit, "memory": memory_limit},
+                    })),
                     "imagePullPolicy": "IfNotPresent",
                     "terminationMessagePath": "/dev/termination-log",
                     "terminationMessagePolicy": "File",
@@ -173,6 +224,81 @@ fn deployment(app: &DemoApp, image: &str, created: DateTime<Utc>) -> Value {
             "progressDeadlineSeconds": 600,
         },
     })
+}
+
+/// A ClusterIP Service for `app` (port 80 to the pods' 8080), selecting its pods by `app`.
+fn service(app: &str, index: usize, created: DateTime<Utc>) -> Value {
+    let ip = format!("10.96.{}.{}", 100 + index, 10 + index);
+    json!({
+        "metadata": {"name": app, "namespace": "shop", "labels": {"app": app}, "creationTimestamp": timestamp(created)},
+        "spec": {
+            "type": "ClusterIP", "selector": {"app": app}, "clusterIP": ip, "clusterIPs": [ip],
+            "ports": [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}],
+            "sessionAffinity": "None", "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
+            "internalTrafficPolicy": "Cluster",
+        },
+        "status": {"loadBalancer": {}},
+    })
+}
+
+/// A PodDisruptionBudget keeping `min_available` of `app`'s pods.
+fn budget(app: &str, min_available: i64, created: DateTime<Utc>) -> Value {
+    json!({
+        "metadata": {"name": app, "namespace": "shop", "creationTimestamp": timestamp(created)},
+        "spec": {"minAvailable": min_available, "selector": {"matchLabels": {"app": app}}},
+    })
+}
+
+/// An autoscaling/v2 HPA on `deployment`'s CPU utilization.
+fn autoscaler(deployment: &str, min: i64, max: i64, cpu: i64, created: DateTime<Utc>) -> Value {
+    json!({
+        "metadata": {"name": deployment, "namespace": "shop", "creationTimestamp": timestamp(created)},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment},
+            "minReplicas": min, "maxReplicas": max,
+            "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": cpu}}}],
+        },
+    })
+}
+
+/// What every cluster has: the `kubernetes` Service with the API server's endpoints, and the
+/// APIService through which metrics-server serves `metrics.k8s.io` (what `kubectl top` looks for).
+fn seed_platform(state: &mut State, created: DateTime<Utc>) {
+    let at = timestamp(created);
+    let _ = state.create(
+        SERVICES,
+        "default",
+        json!({
+            "metadata": {"name": "kubernetes", "namespace": "default", "creationTimestamp": at,
+                         "labels": {"component": "apiserver", "provider": "kubernetes"}},
+            "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.1", "clusterIPs": ["10.96.0.1"],
+                     "ports": [{"name": "https", "port": 443, "targetPort": 8443, "protocol": "TCP"}],
+                     "sessionAffinity": "None", "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack"},
+            "status": {"loadBalancer": {}},
+        }),
+    );
+    let _ = state.create(
+        ENDPOINTS,
+        "default",
+        json!({
+            "metadata": {"name": "kubernetes", "namespace": "default", "creationTimestamp": at,
+                         "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
+            "subsets": [{"addresses": [{"ip": "192.168.49.2"}], "ports": [{"name": "https", "port": 8443, "protocol": "TCP"}]}],
+        }),
+    );
+    let _ = state.create(
+        APISERVICES,
+        "",
+        json!({
+            "metadata": {"name": "v1beta1.metrics.k8s.io", "creationTimestamp": at,
+                         "labels": {"k8s-app": "metrics-server"}},
+            "spec": {"service": {"namespace": "kube-system", "name": "metrics-server", "port": 443},
+                     "group": "metrics.k8s.io", "version": "v1beta1", "insecureSkipTLSVerify": true,
+                     "groupPriorityMinimum": 100, "versionPriority": 100},
+            "status": {"conditions": [{"type": "Available", "status": "True", "reason": "Passed",
+                                       "message": "all checks passed", "lastTransitionTime": at}]},
+        }),
+    );
 }
 
 fn seed_app(state: &mut State, app: &DemoApp, created: DateTime<Utc>) {

@@ -198,6 +198,7 @@ fn resource(
     let dry_run = query.contains_key("dryRun");
     let watching = matches!(query.get("watch").map(String::as_str), Some("1" | "true"));
     let verb = verbs::verb_of(&method, &target, watching);
+    verbs::supported(verb, &target)?;
     verbs::authorize(&served.cluster, verb, &target)?;
     let cluster = &served.cluster;
     match (method, target.name.is_some()) {

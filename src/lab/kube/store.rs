@@ -38,6 +38,8 @@ pub struct Timings {
     pub bookmark_every: Duration,
     /// Period of the controller loop.
     pub tick: Duration,
+    /// Period of the horizontal pod autoscaler (`--horizontal-pod-autoscaler-sync-period`).
+    pub autoscale_every: Duration,
 }
 
 impl Default for Timings {
@@ -50,6 +52,7 @@ impl Default for Timings {
             backoff_cap: Duration::from_secs(5),
             bookmark_every: Duration::from_secs(2),
             tick: Duration::from_millis(100),
+            autoscale_every: Duration::from_secs(15),
         }
     }
 }
@@ -118,6 +121,8 @@ pub(crate) struct State {
     event_order: VecDeque<NsName>,
     /// Pods written since the kubelet last looked at them.
     pub(crate) dirty_pods: BTreeSet<NsName>,
+    /// Pods written or deleted since the endpoints controller last looked.
+    pub(crate) endpoint_pods: HashSet<NsName>,
     /// Pods the scheduler could not place (every node cordoned): looked at again each pass.
     pub(crate) unscheduled: BTreeSet<NsName>,
     /// Uids of objects (and of the controllers of objects) written since the controller's last pass.
@@ -128,6 +133,15 @@ pub(crate) struct State {
     pub denied_verbs: BTreeSet<String>,
     pub next_pod_ip: u32,
     pub timings: Timings,
+    /// What the endpoints controller keeps between passes.
+    pub(crate) endpoints: super::endpoints::Memory,
+    /// The last pod/replicaset/budget change the disruption controller looked at, and when.
+    pub(crate) budgets_seen: (u64, chrono::DateTime<Utc>),
+    /// CPU a deployment's containers use, in percent of their request (a lab fault raises it);
+    /// keyed by namespace and the pods' `app` label.
+    pub(crate) cpu_load: HashMap<NsName, u32>,
+    /// When the autoscaler last synced, and each HPA's recent recommendations (uid -> (time, replicas)).
+    pub(crate) autoscaler: super::autoscaler::Memory,
 }
 
 /// Shared handle to the in-memory cluster state (cheap to clone).
@@ -158,6 +172,7 @@ impl Cluster {
             event_keys: HashMap::new(),
             event_order: VecDeque::new(),
             dirty_pods: BTreeSet::new(),
+            endpoint_pods: HashSet::new(),
             unscheduled: BTreeSet::new(),
             touched: HashSet::new(),
             rv,
@@ -166,6 +181,10 @@ impl Cluster {
             denied_verbs: BTreeSet::new(),
             next_pod_ip: 10,
             timings,
+            endpoints: Default::default(),
+            budgets_seen: (0, chrono::DateTime::<Utc>::UNIX_EPOCH),
+            cpu_load: HashMap::new(),
+            autoscaler: Default::default(),
         };
         Self { state: Arc::new(Mutex::new(state)) }
     }
@@ -190,6 +209,12 @@ impl Cluster {
             history.compacted_rv = rv;
             history.records.clear();
         }
+    }
+
+    /// Makes the containers of `app`'s pods in `namespace` use `percent` of their CPU request
+    /// (as load on the service would): `kubectl top` shows it and the HPA scales on it.
+    pub fn set_cpu_load(&self, namespace: &str, app: &str, percent: u32) {
+        self.lock().cpu_load.insert((namespace.to_string(), app.to_string()), percent);
     }
 
     /// Reads one object as JSON (None when absent): for tests and the lab supervisor.
@@ -296,7 +321,7 @@ impl State {
         if metadata.get("creationTimestamp").is_none_or(Value::is_null) {
             metadata["creationTimestamp"] = json!(meta::timestamp(Utc::now()));
         }
-        if rt.plural == "deployments" || rt.plural == "replicasets" {
+        if matches!(rt.plural, "deployments" | "replicasets" | "horizontalpodautoscalers" | "poddisruptionbudgets") {
             metadata["generation"] = json!(1);
         }
         if rt.plural == "events" {
@@ -343,6 +368,7 @@ impl State {
         if rt.plural == "pods" {
             self.pods.remove(meta::uid(&obj));
             self.dirty_pods.remove(&key);
+            self.endpoint_pods.insert(key.clone());
         }
         let shared = Arc::new(obj);
         self.record(rt, Change::Deleted, shared.clone());
@@ -359,6 +385,7 @@ impl State {
         }
         self.index(rt, &key, &shared);
         if rt.plural == "pods" {
+            self.endpoint_pods.insert(key.clone());
             self.dirty_pods.insert(key);
         }
         self.record(rt, change, shared.clone());
@@ -413,6 +440,11 @@ impl State {
         history.records.push_back(record.clone());
         // No receivers is normal (nobody watching).
         let _ = history.changes.send(record);
+    }
+
+    /// The resourceVersion of the latest change to any of these types (0 when none changed yet).
+    pub fn last_change(&self, types: &[&ResourceType]) -> u64 {
+        types.iter().filter_map(|rt| self.histories.get(rt.plural)?.records.back().map(|r| r.rv)).max().unwrap_or(0)
     }
 
     /// Changes after `since` plus a receiver for the ones to come, taken atomically so a

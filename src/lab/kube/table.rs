@@ -29,6 +29,9 @@ impl RowObject {
 type Column = (&'static str, &'static str, u8);
 
 fn columns(rt: &ResourceType) -> &'static [Column] {
+    if let Some(columns) = super::printers::columns(rt) {
+        return columns;
+    }
     match rt.plural {
         "pods" => &[
             ("Name", "string", 0),
@@ -134,6 +137,9 @@ fn row_object(obj: &Value, include: RowObject) -> Value {
 fn cells(rt: &ResourceType, obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
     let name = json!(meta::name(obj));
     let age = json!(human_age(meta::created(obj), now));
+    if let Some(cells) = super::printers::cells(rt, obj, name.clone(), age.clone()) {
+        return cells;
+    }
     match rt.plural {
         "pods" => pod_cells(obj, now),
         "deployments" => {

@@ -55,9 +55,17 @@ pub(crate) fn verb_of(method: &Method, target: &Target, watching: bool) -> &'sta
     }
 }
 
+/// 405 for a verb the resource does not serve (a watch on metrics, a list of reviews).
+pub(crate) fn supported(verb: &str, target: &Target) -> Result<(), KubeStandInError> {
+    if target.subresource.is_some() || target.rt.verbs.contains(&verb) {
+        return Ok(());
+    }
+    Err(KubeStandInError::MethodNotAllowed)
+}
+
 /// 403 when the verb is denied (read-only identity), as the real authorizer words it.
 pub(crate) fn authorize(cluster: &Cluster, verb: &str, target: &Target) -> Result<(), KubeStandInError> {
-    if target.rt.plural == "selfsubjectaccessreviews" || !cluster.lock().denied_verbs.contains(verb) {
+    if target.rt.plural.starts_with("selfsubject") || !cluster.lock().denied_verbs.contains(verb) {
         return Ok(());
     }
     let subject = match &target.name {
@@ -88,7 +96,12 @@ pub(crate) fn list(
 ) -> Result<String, KubeStandInError> {
     let (now_rv, shared) = {
         let state = cluster.lock();
-        (state.resource_version(), state.list_shared(target.rt, target.namespace.as_deref()))
+        let objects = if target.rt.is_computed() {
+            super::metrics::objects(&state, target.rt, target.namespace.as_deref())
+        } else {
+            state.list_shared(target.rt, target.namespace.as_deref())
+        };
+        (state.resource_version(), objects)
     };
     let after = page.after()?;
     // Every page of one listing says the first page's version: a watch from it misses nothing.
@@ -157,6 +170,14 @@ struct ListBody<'a> {
 
 pub(crate) fn get(cluster: &Cluster, target: &Target, table: Option<RowObject>, accept: &str) -> Result<Value, KubeStandInError> {
     let state = cluster.lock();
+    if target.rt.is_computed() {
+        let objects = super::metrics::objects(&state, target.rt, target.namespace.as_deref());
+        let obj = objects.iter().find(|o| meta::name(o) == target.name()).ok_or_else(|| target.not_found())?;
+        return Ok(match table {
+            Some(include) => table::table(target.rt, &[obj.as_ref()], state.resource_version(), include),
+            None => obj.as_ref().clone(),
+        });
+    }
     let obj = state.get(target.rt, target.ns(), target.name()).ok_or_else(|| target.not_found())?;
     match target.subresource.as_deref() {
         None | Some("status") => {}
@@ -218,6 +239,10 @@ pub(crate) fn create(cluster: &Cluster, target: &Target, body: &[u8], dry_run: b
     if target.rt.plural == "selfsubjectaccessreviews" {
         let review = if protobuf::is_protobuf(body) { protobuf::self_subject_access_review(body)? } else { parse_body(body)? };
         return Ok(review_access(cluster, review));
+    }
+    if target.rt.plural == "selfsubjectrulesreviews" {
+        let review = if protobuf::is_protobuf(body) { protobuf::self_subject_rules_review(body)? } else { parse_body(body)? };
+        return Ok(review_rules(cluster, review));
     }
     let mut obj = parse_body(body)?;
     if target.name.is_some() {
@@ -344,7 +369,7 @@ pub(crate) fn delete(cluster: &Cluster, target: &Target, dry_run: bool) -> Resul
         return Ok(current);
     }
     if target.rt.plural == "namespaces" {
-        for rt in RESOURCES.iter().filter(|r| r.namespaced) {
+        for rt in RESOURCES.iter().filter(|r| r.namespaced && r.is_stored()) {
             for obj in state.list_owned(rt, Some(target.name())) {
                 state.delete(rt, target.name(), meta::name(&obj));
             }
@@ -389,6 +414,31 @@ fn review_access(cluster: &Cluster, mut review: Value) -> Value {
     review["apiVersion"] = json!("authorization.k8s.io/v1");
     review["kind"] = json!("SelfSubjectAccessReview");
     review["status"] = if allowed { json!({"allowed": true, "reason": "sitrep lab allows everything"}) } else { json!({"allowed": false}) };
+    review
+}
+
+/// Every verb the stand-in knows, for rules reviews of an identity with some of them denied.
+const ALL_VERBS: &[&str] = &["get", "list", "watch", "create", "update", "patch", "delete"];
+
+/// Answers a SelfSubjectRulesReview (`kubectl auth can-i --list`): everything on everything, or
+/// the verbs left after `deny_verbs`, plus the self-reviews every authenticated user may create
+/// (the `system:basic-user` role).
+fn review_rules(cluster: &Cluster, mut review: Value) -> Value {
+    let denied = cluster.lock().denied_verbs.clone();
+    let verbs: Vec<&str> = if denied.is_empty() { vec!["*"] } else { ALL_VERBS.iter().copied().filter(|v| !denied.contains(*v)).collect() };
+    let mut rules = vec![json!({"verbs": verbs, "apiGroups": ["*"], "resources": ["*"]})];
+    if !denied.is_empty() {
+        rules.push(json!({"verbs": ["create"], "apiGroups": ["authorization.k8s.io"],
+                          "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"]}));
+    }
+    let non_resource_verbs = if denied.is_empty() { json!(["*"]) } else { json!(["get"]) };
+    review["apiVersion"] = json!("authorization.k8s.io/v1");
+    review["kind"] = json!("SelfSubjectRulesReview");
+    review["status"] = json!({
+        "resourceRules": rules,
+        "nonResourceRules": [{"verbs": non_resource_verbs, "nonResourceURLs": ["*"]}],
+        "incomplete": false,
+    });
     review
 }
 
