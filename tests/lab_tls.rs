@@ -236,7 +236,7 @@ fn sitrep_check_refuses_verify_full_without_a_ca_and_a_rediss_url_with_a_missing
         ),
     );
     let out = check(&config_file("check-rediss-missing-ca", &rediss));
-    assert_has("rediss with a missing CA", &out, &["[queues] tls_ca_file", "no-such-ca.pem", "cannot read it"]);
+    assert_has("rediss with a missing CA", &out, &["[queues] tls_ca_file", "no-such-ca.pem", "cannot be read"]);
 }
 
 /// `sitrep check --config FILE`, which must fail; answers what it printed.
