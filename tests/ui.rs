@@ -225,6 +225,32 @@ fn incident_at_200x60_shows_every_pane() {
 }
 
 #[test]
+fn queue_names_keep_their_room_beside_the_by_priority_column() {
+    // As real Celery stores them: every queue on kombu's four priority lists (the lab's depths).
+    let prio = |d: [u64; 4]| [0u8, 3, 6, 9].iter().zip(d).map(|(&priority, depth)| PriorityDepth { priority, depth }).collect::<Vec<_>>();
+    let row = |name: &str, d: [u64; 4]| QueueRow { name: name.into(), depth: d.iter().sum(), priorities: prio(d), error: None };
+    let mut events = incident_events();
+    events.push(Event::Observed {
+        at: at(0),
+        observation: Observation::Queues(QueuesSnapshot {
+            server: "127.0.0.1:6380".into(),
+            queues: vec![row("celery", [40, 10, 30, 20]), row("emails", [7, 0, 3, 0]), row("reports", [1, 0, 0, 2])],
+            unacked: Some(2),
+        }),
+    });
+    let c = console(events);
+    // At 200x60 the pane has no room for the by-priority column beside whole names, so it goes;
+    // at 300 columns it fits, and the names stay whole either way.
+    for width in [200, 300] {
+        let frame = frame_text(&c, width, 60, false);
+        assert_eq!(frame.contains("BY PRIORITY"), width == 300, "{frame}");
+        for name in ["celery ", "emails ", "reports "] {
+            assert!(frame.lines().any(|l| l.contains(&format!("│{name}")) || l.contains(&format!("┃{name}"))), "{name:?} cut:\n{frame}");
+        }
+    }
+}
+
+#[test]
 fn each_pane_focused_at_80x24() {
     let mut c = console(incident_events());
     for key in ['2', '3', '4', '5'] {
