@@ -80,9 +80,10 @@ impl SoakReport {
             self.keys, self.key_to_frame_ms[0], self.key_to_frame_ms[1], self.key_to_frame_ms[2]
         ));
         for f in &self.faults {
+            // An alarm open from before needs no new entry: the next one is then not a latency.
             let detected = match (f.detected_after_secs, &f.already_open) {
-                (Some(s), _) => format!("detected after {s:.1}s (bound {}s)", f.bound_secs),
-                (None, Some(open)) => format!("already open: {open}"),
+                (_, Some(open)) => format!("already open: {open}"),
+                (Some(s), None) => format!("detected after {s:.1}s (bound {}s)", f.bound_secs),
                 (None, None) => "no entry".to_string(),
             };
             let healed = f.healed_at.map(|h| h.format("%H:%M:%S").to_string()).unwrap_or_else(|| "-".into());
