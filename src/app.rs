@@ -52,6 +52,8 @@ struct Services {
     events: Option<tokio::sync::mpsc::UnboundedSender<Event>>,
     /// The logs view's stream, while the view is open; dropping it stops the stream.
     log_follow: Option<crate::sources::logs::LogFollow>,
+    /// Gets a copy of every finding the detector makes (the lab's soak checks them).
+    findings: Option<tokio::sync::mpsc::UnboundedSender<crate::detect::Detection>>,
 }
 
 /// A run the wizard asks for: the dry run (`typed` is None) or the real run with the text typed.
@@ -149,6 +151,11 @@ impl Console {
         self.services.start_run = Some(starter);
     }
 
+    /// Every finding of the detector goes to `tx` too, as it is made.
+    pub fn tap_findings(&mut self, tx: tokio::sync::mpsc::UnboundedSender<crate::detect::Detection>) {
+        self.services.findings = Some(tx);
+    }
+
     /// Opens `overlay` on top of the others.
     pub fn open(&mut self, overlay: Overlay) {
         self.overlays.push(overlay);
@@ -240,6 +247,9 @@ impl Console {
         }
         if observed {
             for d in self.detector.observe(&self.model) {
+                if let Some(tap) = &self.services.findings {
+                    let _ = tap.send(d.clone());
+                }
                 match &self.services.timeline {
                     Some(tx) => {
                         let _ = tx.send(crate::timeline::live::TimelineRequest::Detected(d));
@@ -338,20 +348,68 @@ pub async fn run_interactive(mut console: Console) -> anyhow::Result<()> {
     result
 }
 
-/// Runs the console without a terminal for `settle` of live data and returns the last frame.
-pub async fn run_headless(mut console: Console, cols: u16, rows: u16, settle: Duration, ansi: bool) -> anyhow::Result<String> {
+/// One frame of a driven headless console, as its watcher sees it.
+pub struct HeadlessFrame<'a> {
+    pub console: &'a Console,
+    pub buffer: &'a ratatui::buffer::Buffer,
+    /// The key this frame answers and when it was sent, when a key caused it.
+    pub key: Option<(crossterm::event::KeyEvent, std::time::Instant)>,
+}
+
+/// A key for a driven headless console, with the moment it was sent (for key→frame latency).
+pub type SentKey = (crossterm::event::KeyEvent, std::time::Instant);
+
+/// Runs the console without a terminal on live data: collector events as they come, the keys
+/// of `keys`, a frame drawn off-screen after each key and every `every`, each given to `watch`
+/// until it says stop. The lab's soak drives the real console this way; `run_headless` too.
+pub async fn run_headless_driven(
+    mut console: Console,
+    (cols, rows): (u16, u16),
+    every: Duration,
+    mut keys: UnboundedReceiver<SentKey>,
+    mut watch: impl FnMut(HeadlessFrame<'_>) -> std::ops::ControlFlow<()>,
+) -> anyhow::Result<Console> {
     let (tx, mut rx) = unbounded_channel();
     let tasks = crate::sources::spawn_all(console.config(), console.clock.clone(), tx);
-    let deadline = tokio::time::Instant::now() + settle;
+    let mut terminal = Terminal::new(TestBackend::new(cols, rows)).map_err(|e| anyhow::anyhow!("off-screen terminal: {e}"))?;
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     loop {
-        tokio::select! {
-            Some(ev) = rx.recv() => { console.drain(ev, &mut rx); }
-            _ = tokio::time::sleep_until(deadline) => break,
+        let key = tokio::select! {
+            Some(ev) = rx.recv() => { console.drain(ev, &mut rx); continue }
+            Some(sent) = keys.recv() => {
+                if console.on_key(sent.0) == KeyOutcome::Quit {
+                    break;
+                }
+                Some(sent)
+            }
+            _ = tick.tick() => {
+                let tick = Event::Tick { at: console.clock.now() };
+                if console.model.apply(tick.clone()) {
+                    console.record_event(&tick);
+                }
+                None
+            }
+        };
+        console.draw(&mut terminal)?;
+        if watch(HeadlessFrame { console: &console, buffer: terminal.backend().buffer(), key }).is_break() {
+            break;
         }
     }
     for t in tasks {
         t.abort();
     }
+    Ok(console)
+}
+
+/// Runs the console without a terminal for `settle` of live data and returns the last frame.
+pub async fn run_headless(console: Console, cols: u16, rows: u16, settle: Duration, ansi: bool) -> anyhow::Result<String> {
+    let (_no_keys, keys) = unbounded_channel();
+    let deadline = std::time::Instant::now() + settle;
+    let every = settle.clamp(Duration::from_millis(10), Duration::from_millis(250));
+    let done = |_: HeadlessFrame<'_>| {
+        if std::time::Instant::now() >= deadline { std::ops::ControlFlow::Break(()) } else { std::ops::ControlFlow::Continue(()) }
+    };
+    let mut console = run_headless_driven(console, (cols, rows), every, keys, done).await?;
     let tick = Event::Tick { at: console.clock.now() };
     console.record_event(&tick);
     console.model.apply(tick);

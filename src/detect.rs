@@ -29,6 +29,9 @@ pub struct Detection {
     pub what: String,
     pub recovered: bool,
     pub backup_age_secs: Option<i64>,
+    /// What is watched, the same for the opening and the closing entry ("Queue(\"celery\")"):
+    /// how a reader of the findings (the lab's soak) tells one alarm's transitions apart.
+    pub subject: String,
 }
 
 /// What is watched; one tracker each.
@@ -380,7 +383,7 @@ fn describe(r: &Reading, previous: &str, at: DateTime<Utc>) -> Detection {
         Watch::Source(s) if r.state == OK => (*s, format!("source {} recovered", s.name()), true),
         Watch::Source(s) => (*s, format!("source {} failing: {}", s.name(), r.detail), false),
     };
-    Detection { at, source, what, recovered, backup_age_secs: r.backup_age_secs }
+    Detection { at, source, what, recovered, backup_age_secs: r.backup_age_secs, subject: format!("{:?}", r.watch) }
 }
 
 fn moved(what: &str, from: &str, to: &str) -> String {

@@ -56,7 +56,8 @@ pub fn sanitize_bounded(input: &str, max_chars: usize) -> String {
     cut
 }
 
-fn is_unsafe(c: char) -> bool {
+/// A character that must never reach the terminal raw (controls, C1, bidi overrides, BOM).
+pub fn is_unsafe(c: char) -> bool {
     c.is_control()
         || matches!(c,
             '\u{200e}' | '\u{200f}'            // LRM, RLM

@@ -29,7 +29,7 @@ const COMMANDS: &[(&str, &[&str])] = &[
     ("replay", &[]),
     ("export", &[]),
     ("incident", &["open", "status", "severity", "close", "list", "show", "sync"]),
-    ("lab", &["up", "down", "status", "fault", "heal", "scenarios", "drill", "info", "backup-tools"]),
+    ("lab", &["up", "down", "status", "fault", "heal", "scenarios", "drill", "soak", "info", "backup-tools"]),
     ("check", &[]),
     ("note", &[]),
     ("runbook", &["list", "show", "run"]),

@@ -473,7 +473,7 @@ fn merging_another_responders_entries_twice_or_from_two_writers_writes_each_once
 // ---------------------------------------------------------------- adopting what came before
 
 fn finding(what: &str, source: sitrep::model::SourceId, at: DateTime<Utc>, recovered: bool) -> sitrep::detect::Detection {
-    sitrep::detect::Detection { at, source, what: what.into(), recovered, backup_age_secs: None }
+    sitrep::detect::Detection { at, source, what: what.into(), recovered, backup_age_secs: None, subject: what.into() }
 }
 
 /// A config whose store is `dir` and whose estate is one Postgres on `port` (no kubeconfig read).

@@ -69,6 +69,23 @@ pub enum LabCommand {
         #[arg(long, default_value = "drills")]
         out: PathBuf,
     },
+    /// Chaos soak: a fresh lab, the console headless on it, seeded random faults and hostile input,
+    /// and an oracle asking the real systems whether what the console shows as fresh is true.
+    /// Exits non-zero on any violation; the report (JSON and .txt) gives the seed to reproduce it.
+    Soak {
+        #[arg(long, default_value_t = 10)]
+        minutes: u64,
+        /// Seed of the fault plan; default a random one (printed).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Where the JSON report goes (the text beside it as .txt); default DIR/soak-report.json
+        /// with --dir, else /tmp/sitrep-soak-SEED.json.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Directory for the lab (kept); default a temp dir removed afterwards.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Print DIR/lab.json of a running lab.
     Info {
         #[arg(long)]
@@ -155,6 +172,11 @@ pub fn run(args: LabArgs) -> anyhow::Result<()> {
         }
         LabCommand::Heal { dir } => {
             println!("heal: {}", Lab::attach(&dir)?.fault_detail("heal")?);
+            Ok(())
+        }
+        LabCommand::Soak { minutes, seed, report, dir } => {
+            let report = super::soak::run(&super::soak::SoakOptions { minutes, seed, report, dir })?;
+            anyhow::ensure!(report.passed(), "soak: {} violation(s); seed {}", report.violations.len(), report.seed);
             Ok(())
         }
         LabCommand::Scenarios => {

@@ -7,6 +7,10 @@ pub mod celery;
 pub mod cli;
 pub mod kube;
 pub mod monitoring;
+pub mod oracle;
+pub mod soak;
+mod soak_faults;
+pub mod soak_report;
 
 pub mod config;
 pub mod control;

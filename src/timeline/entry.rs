@@ -345,6 +345,7 @@ mod tests {
             what: "x".into(),
             recovered: false,
             backup_age_secs: Some(9),
+            subject: "Backup(Dump)".into(),
         };
         assert!(matches!(EntryKind::from(&det), EntryKind::Detected { backup_age_secs: Some(9), recovered: false, .. }));
     }
