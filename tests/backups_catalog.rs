@@ -46,6 +46,7 @@ fn frame(got: &FromCatalog, now: DateTime<Utc>) -> String {
         wal_gaps: got.gaps.clone(),
         kinds: vec![BackupKind::BaseBackup, BackupKind::Wal],
         catalog: Some(Box::new(got.summary.clone())),
+        refused: None,
     };
     let mut model = Model::new(Duration::seconds(2));
     model.apply(Event::Observed { at: now, observation: Observation::Backups(snap) });

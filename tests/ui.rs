@@ -251,6 +251,18 @@ fn queue_names_keep_their_room_beside_the_by_priority_column() {
 }
 
 #[test]
+fn an_object_refused_as_a_backup_is_named_on_the_backups_pane() {
+    let mut events = incident_events();
+    let refused =
+        BackupsSnapshot { refused: Some((1, "dumps/shop/]0;owned[2Jevil_20261129T130502Z.dump".into())), ..BackupsSnapshot::default() };
+    events.push(Event::Observed { at: at(0), observation: Observation::Backups(refused) });
+    let mut c = console(events);
+    c.view.on_key(KeyEvent::new(KeyCode::Char('5'), KeyModifiers::NONE));
+    let frame = frame_text(&c, 200, 60, false);
+    assert!(frame.contains("1 object(s) NOT COUNTED: control characters in the key"), "{frame}");
+}
+
+#[test]
 fn each_pane_focused_at_80x24() {
     let mut c = console(incident_events());
     for key in ['2', '3', '4', '5'] {

@@ -277,6 +277,11 @@ pub async fn inventory(s3: &aws_sdk_s3::Client, bucket: &str, prefixes: &[(Backu
             if kind == BackupKind::BaseBackup {
                 *base_sizes.entry(base_name(&obj.key).to_string()).or_default() += obj.size;
             }
+            if obj.key.chars().any(crate::sanitize::is_unsafe) {
+                let (count, _) = snap.refused.get_or_insert_with(|| (0, clean(&obj.key)));
+                *count += 1;
+                continue;
+            }
             if let Some(item) = classify(kind, &obj.key, obj.modified, obj.size) {
                 snap.items.push(item);
             }

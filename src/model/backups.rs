@@ -38,6 +38,11 @@ pub struct BackupsSnapshot {
     /// What a tool's own catalogue says, when the repository has one.
     #[serde(default)]
     pub catalog: Option<Box<CatalogSummary>>,
+    /// Objects under a backup prefix not counted as backups because their key holds characters no
+    /// backup tool writes (controls, escapes, bidi overrides): how many, and the first, sanitized.
+    /// Anyone who can write one object must not be able to pass it off as the newest backup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<(usize, String)>,
 }
 
 fn all_kinds() -> Vec<BackupKind> {
@@ -46,7 +51,7 @@ fn all_kinds() -> Vec<BackupKind> {
 
 impl Default for BackupsSnapshot {
     fn default() -> Self {
-        BackupsSnapshot { bucket: String::new(), items: vec![], wal_gaps: vec![], kinds: all_kinds(), catalog: None }
+        BackupsSnapshot { bucket: String::new(), items: vec![], wal_gaps: vec![], kinds: all_kinds(), catalog: None, refused: None }
     }
 }
 

@@ -44,6 +44,7 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
     let future: Vec<_> = verdict::future_items(snap, ctx.now).collect();
     let gap_h = if snap.wal_gaps.is_empty() { 1 } else { snap.wal_gaps.len().min(3) as u16 + 1 }
         + u16::from(!future.is_empty())
+        + u16::from(snap.refused.is_some())
         + if snap.catalog.is_some() { 2 } else { 0 };
     let [table_area, gaps_area] = Layout::vertical([Constraint::Length(6), Constraint::Length(gap_h)]).areas(inner);
     f.render_widget(
@@ -76,6 +77,16 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
             format!("{} FUTURE-DATED (not counted): {name} dated {} ahead", future.len(), age(first.at, ctx.now)),
             ctx.theme.crit,
         )));
+    }
+    if let Some((count, first)) = &snap.refused {
+        // Before the gaps and the catalogue: someone wrote into the backup prefix.
+        lines.insert(
+            1,
+            Line::from(Span::styled(
+                format!("{count} object(s) NOT COUNTED: control characters in the key, as no backup tool writes: {first}"),
+                ctx.theme.crit,
+            )),
+        );
     }
     if let Some(c) = &snap.catalog {
         lines.push(Line::from(Span::styled(catalog_line(c, ctx.now), ctx.theme.text)));
