@@ -304,6 +304,44 @@ fn scale_and_restart_pods_change_web_and_a_held_target_is_refused() {
     let again: Vec<String> = pods(&d.config, "web-").into_iter().map(|p| p.name).collect();
     assert!(again.len() == 3 && !again.contains(&one), "{one} replaced: {after:?} -> {again:?}");
     assert!(after[1..].iter().all(|p| again.contains(p)), "the other pods stay: {after:?} -> {again:?}");
+
+    // The PodDisruptionBudget `web` keeps 1 pod: scaling to 0 is refused before anything changes,
+    // and at 1 replica a restart would break it, so that is refused with the budget's numbers.
+    assert_ne!(d.run("scale", &[("deployment", "web"), ("replicas", "0")], None, &[]), ExitCode::SUCCESS);
+    assert_eq!(deployment_replicas(&d.config, "web"), 3, "a refused scale changed nothing");
+    assert_eq!(d.run("scale", &[("deployment", "web"), ("replicas", "1")], None, &[]), ExitCode::SUCCESS);
+    wait_for("web's budget to allow no disruption", Duration::from_secs(20), || budget_allows(&d.config, "web") == Some(0));
+    assert_ne!(d.run("restart-pods", &[("deployment", "web"), ("pod", "all")], Some("web"), &[]), ExitCode::SUCCESS);
+    let actions = d.actions();
+    let checks: Vec<&String> = actions.iter().filter(|(rb, step, _)| rb == "scale" && step == "check-budget").map(|(_, _, o)| o).collect();
+    assert!(checks.iter().any(|o| o.contains("PodDisruptionBudget web needs 1 healthy pods: 0 replica(s) would break it")), "{actions:#?}");
+    let refused_restart =
+        actions.iter().filter(|(rb, step, _)| rb == "restart-pods" && step == "check-budget").map(|(_, _, o)| o).next_back();
+    assert!(
+        refused_restart.is_some_and(|o| o.contains("PodDisruptionBudget web allows 0 disruption(s) now (1 healthy, 1 needed)")),
+        "{actions:#?}"
+    );
+    assert!(
+        !actions
+            .iter()
+            .any(|(rb, step, o)| rb == "restart-pods" && step == "restart" && o.contains("rolling restart") && o.contains("(1 pod(s))")),
+        "{actions:#?}"
+    );
+    assert_eq!(d.run("scale", &[("deployment", "web"), ("replicas", "3")], None, &[]), ExitCode::SUCCESS);
+}
+
+fn deployment_replicas(config: &Config, name: &str) -> i32 {
+    runtime().block_on(async {
+        let api: kube::Api<Deployment> = kube::Api::namespaced(kube(config).await, "shop");
+        api.get(name).await.expect("the deployment").spec.replicas.unwrap_or(1)
+    })
+}
+
+fn budget_allows(config: &Config, name: &str) -> Option<i32> {
+    runtime().block_on(async {
+        let api: kube::Api<k8s_openapi::api::policy::v1::PodDisruptionBudget> = kube::Api::namespaced(kube(config).await, "shop");
+        api.get(name).await.ok()?.status?.disruptions_allowed
+    })
 }
 
 /// Stops a recovered server and removes its directories.

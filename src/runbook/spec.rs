@@ -120,6 +120,13 @@ pub enum Effect {
         #[serde(default)]
         pod: String,
     },
+    /// The deployment's PodDisruptionBudgets allow the change: a restart (`replicas` empty) needs
+    /// one allowed disruption of each, a scale to `replicas` at least each one's desired healthy pods.
+    KubeDisruptionBudget {
+        deployment: String,
+        #[serde(default)]
+        replicas: String,
+    },
     /// Marks a node unschedulable.
     KubeCordon { node: String },
     /// The node is cordoned (`spec.unschedulable`); says how many pods still run on it.
@@ -214,6 +221,7 @@ impl Effect {
             Effect::KubeRolloutUndo { .. } => "kube_rollout_undo",
             Effect::KubeScale { .. } => "kube_scale",
             Effect::KubeRestartPods { .. } => "kube_restart_pods",
+            Effect::KubeDisruptionBudget { .. } => "kube_disruption_budget",
             Effect::KubeCordon { .. } => "kube_cordon",
             Effect::KubeNodeCordoned { .. } => "kube_node_cordoned",
             Effect::PatroniReady { .. } => "patroni_ready",
@@ -279,7 +287,9 @@ impl Effect {
             Effect::KubeRevisionExists { deployment, revision } | Effect::KubeRolloutUndo { deployment, revision } => {
                 vec![deployment, revision]
             }
-            Effect::KubeScale { deployment, replicas } => vec![deployment, replicas],
+            Effect::KubeScale { deployment, replicas } | Effect::KubeDisruptionBudget { deployment, replicas } => {
+                vec![deployment, replicas]
+            }
             Effect::KubeRestartPods { deployment, pod } => vec![deployment, pod],
             Effect::KubeCordon { node } | Effect::KubeNodeCordoned { node } => vec![node],
             Effect::PatroniReady { candidate, .. } | Effect::PatroniSwitchover { candidate } => vec![candidate],

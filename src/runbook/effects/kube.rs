@@ -6,6 +6,8 @@ use crate::backends::kube::{deployment_row, err as kube_err, pod_row};
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec};
 use k8s_openapi::api::core::v1::{Event as KubeEvent, Node, Pod, PodTemplateSpec};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client};
 use serde_json::json;
@@ -264,6 +266,91 @@ pub async fn scale_preview(ctx: &Ctx, deployment: &str, replicas: &str) -> Resul
     Ok(format!("replicas: {} → {replicas}", d.spec.replicas.unwrap_or(1)))
 }
 
+/// A PodDisruptionBudget covering a deployment's pods, as its status says now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BudgetNow {
+    pub name: String,
+    pub allowed: i32,
+    pub desired: i32,
+    pub healthy: i32,
+}
+
+/// Why the change would break a budget, if it would: a restart (`replicas` None) needs one allowed
+/// disruption of each budget; a scale needs at least each budget's desired healthy pods.
+pub fn budget_refusal(budgets: &[BudgetNow], replicas: Option<i32>) -> Option<String> {
+    let broken = budgets.iter().find(|b| match replicas {
+        None => b.allowed < 1,
+        Some(n) => n < b.desired,
+    })?;
+    let BudgetNow { name, allowed, desired, healthy } = broken;
+    Some(match replicas {
+        None => format!(
+            "PodDisruptionBudget {name} allows {allowed} disruption(s) now ({healthy} healthy, {desired} needed): restarting would take the pods below it; wait until the pods are ready, or scale up first"
+        ),
+        Some(n) => format!(
+            "PodDisruptionBudget {name} needs {desired} healthy pods: {n} replica(s) would break it; scale to at least {desired}, or change the budget first"
+        ),
+    })
+}
+
+/// Whether a LabelSelector selects pods with `labels` (matchLabels and matchExpressions).
+fn selects(selector: &LabelSelector, labels: &std::collections::BTreeMap<String, String>) -> bool {
+    let pairs = selector.match_labels.as_ref().is_none_or(|m| m.iter().all(|(k, v)| labels.get(k) == Some(v)));
+    pairs
+        && selector.match_expressions.iter().flatten().all(|e| {
+            let values = e.values.as_deref().unwrap_or_default();
+            match (e.operator.as_str(), labels.get(&e.key)) {
+                ("In", Some(v)) => values.contains(v),
+                ("NotIn", v) => v.is_none_or(|v| !values.contains(v)),
+                ("Exists", v) => v.is_some(),
+                ("DoesNotExist", v) => v.is_none(),
+                _ => false,
+            }
+        })
+}
+
+/// The precondition of `restart-pods` and `scale`: the budgets covering the deployment's pods
+/// allow the change (`replicas` empty: a restart).
+pub async fn disruption_budget(ctx: &Ctx, deployment: &str, replicas: &str) -> Result<Report, EffectError> {
+    let replicas = match replicas {
+        "" => None,
+        text => Some(text.parse::<i32>().map_err(|_| input(format!("replicas `{text}` is not a number")))?),
+    };
+    let client = client(ctx).await?;
+    let ns = ctx.namespace();
+    let d =
+        Api::<Deployment>::namespaced(client.clone(), &ns).get(deployment).await.map_err(kube_err(&format!("deployment {deployment}")))?;
+    let labels = d.spec.template.metadata.as_ref().and_then(|m| m.labels.clone()).unwrap_or_default();
+    let budgets: Vec<BudgetNow> = Api::<PodDisruptionBudget>::namespaced(client, &ns)
+        .list(&ListParams::default())
+        .await
+        .map_err(kube_err("listing PodDisruptionBudgets"))?
+        .items
+        .into_iter()
+        .filter(|b| b.spec.as_ref().and_then(|s| s.selector.as_ref()).is_some_and(|s| selects(s, &labels)))
+        .map(|b| {
+            let status = b.status.unwrap_or_default();
+            BudgetNow {
+                name: b.metadata.name.unwrap_or_default(),
+                allowed: status.disruptions_allowed.unwrap_or(0),
+                desired: status.desired_healthy.unwrap_or(0),
+                healthy: status.current_healthy.unwrap_or(0),
+            }
+        })
+        .collect();
+    if let Some(why) = budget_refusal(&budgets, replicas) {
+        return Err(not_ready(crate::sanitize::clean(&why)));
+    }
+    Ok(Report::text(match budgets.as_slice() {
+        [] => format!("no PodDisruptionBudget covers deployment/{deployment}"),
+        _ => budgets
+            .iter()
+            .map(|b| format!("PodDisruptionBudget {} allows {} disruption(s)", b.name, b.allowed))
+            .collect::<Vec<_>>()
+            .join("; "),
+    }))
+}
+
 /// `all`: a rolling restart, as `kubectl rollout restart` does it (a new `restartedAt` in the
 /// pod template, so the controller replaces the pods a few at a time and capacity holds). One
 /// pod: deletes it, and its ReplicaSet starts a fresh one.
@@ -324,4 +411,24 @@ pub async fn node_cordoned(ctx: &Ctx, node: &str) -> Result<Report, EffectError>
     let on_node = ListParams::default().fields(&format!("spec.nodeName={node}"));
     let pods = Api::<Pod>::all(client).list(&on_node).await.map_err(kube_err(&format!("listing the pods on node {node}")))?;
     Ok(Report::text(format!("node {node} is cordoned (SchedulingDisabled); {} pod(s) still on it", pods.items.len())))
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use super::*;
+
+    fn budget(allowed: i32, desired: i32, healthy: i32) -> BudgetNow {
+        BudgetNow { name: "api".into(), allowed, desired, healthy }
+    }
+
+    #[test]
+    fn a_restart_needs_an_allowed_disruption_and_a_scale_the_budgets_minimum() {
+        assert_eq!(budget_refusal(&[budget(1, 2, 3)], None), None);
+        let refused = budget_refusal(&[budget(0, 2, 2)], None).unwrap_or_default();
+        assert!(refused.contains("PodDisruptionBudget api allows 0 disruption(s) now (2 healthy, 2 needed)"), "{refused}");
+        assert_eq!(budget_refusal(&[budget(0, 2, 2)], Some(2)), None, "scaling to the minimum keeps it");
+        let refused = budget_refusal(&[budget(1, 2, 3)], Some(1)).unwrap_or_default();
+        assert!(refused.contains("needs 2 healthy pods: 1 replica(s) would break it"), "{refused}");
+        assert_eq!(budget_refusal(&[], Some(0)), None, "no budget, nothing to break");
+    }
 }

@@ -111,6 +111,7 @@ async fn dispatch(effect: &Effect, ctx: &Ctx) -> Result<Report, EffectError> {
         Effect::KubeRolloutUndo { deployment, revision } => kube::rollout_undo(ctx, &f(deployment)?, &f(revision)?).await,
         Effect::KubeScale { deployment, replicas } => kube::scale(ctx, &f(deployment)?, &f(replicas)?).await,
         Effect::KubeRestartPods { deployment, pod } => kube::restart_pods(ctx, &f(deployment)?, &f(pod)?).await,
+        Effect::KubeDisruptionBudget { deployment, replicas } => kube::disruption_budget(ctx, &f(deployment)?, &f(replicas)?).await,
         Effect::KubeCordon { node } => kube::cordon(ctx, &f(node)?).await,
         Effect::KubeNodeCordoned { node } => kube::node_cordoned(ctx, &f(node)?).await,
         Effect::PatroniReady { candidate, max_lag_bytes } => patroni::ready(ctx, &f(candidate)?, *max_lag_bytes).await,
