@@ -1110,7 +1110,8 @@ async fn hpa_scales_on_cpu_and_pdbs_count_allowed_disruptions() -> TestResult {
         assert!((50..=60).contains(&current) && target == "70%", "{kubectl}: {hpa}");
 
         lab.cluster.set_cpu_load("shop", "api", 140);
-        // 140 % of 70 % on 3 ready pods: ceil(2 × 3) = 6 (and more once those are ready, as load per pod stays).
+        // 140 % of 70 % on 3 ready pods: ceil(2 × 3) = 6, or 7 when the pods' ±8 % wobble is up
+        // (and more once those are ready, as load per pod stays).
         let scaled = lab
             .kubectl_until(&["get", "hpa", "api", "--no-headers"], Duration::from_secs(30), |out| {
                 rows(out, "api ").first().and_then(|r| r[6].parse::<u32>().ok()).is_some_and(|n| n >= 6)
@@ -1118,10 +1119,8 @@ async fn hpa_scales_on_cpu_and_pdbs_count_allowed_disruptions() -> TestResult {
             .await?;
         assert!(rows(&scaled, "api ")[0][3].starts_with("1"), "{kubectl}: utilization over 100 %: {scaled}");
         let described = lab.ok(kubectl, &["describe", "hpa", "api"]).await?;
-        assert!(
-            described.contains("New size: 6; reason: cpu resource utilization (percentage of request) above target"),
-            "{kubectl}: {described}"
-        );
+        let reason = "; reason: cpu resource utilization (percentage of request) above target";
+        assert!(["New size: 6", "New size: 7"].iter().any(|size| described.contains(&format!("{size}{reason}"))), "{kubectl}: {described}");
         lab.cluster.set_cpu_load("shop", "api", 400);
         let limited = lab
             .kubectl_until(
