@@ -58,6 +58,7 @@ fn hour() -> Recording {
             sources: vec![],
             timezone: "UTC".into(),
             banner: "bench".into(),
+            refresh_secs: Default::default(),
         },
         records,
         problem: None,

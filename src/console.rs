@@ -100,5 +100,6 @@ fn recording_header(config: &Config, banner: &str, cols: u16, rows: u16) -> crat
         sources,
         timezone: "UTC".into(),
         banner: banner.into(),
+        refresh_secs: config.refreshes().into_iter().map(|(s, d)| (s, d.as_secs())).collect(),
     }
 }

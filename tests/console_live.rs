@@ -251,6 +251,7 @@ fn frames_taken_while_recording_equal_the_replayed_frames_at_the_same_offsets() 
         sources: vec![],
         timezone: "UTC".into(),
         banner: "live".into(),
+        refresh_secs: Default::default(),
     };
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let live: Vec<(u64, String, String)> = rt.block_on(async {
@@ -375,7 +376,9 @@ fn detections_before_open_are_in_the_incident_and_the_console_export_counts_from
     tmux.until("both detections before any incident", 120, |s| s.contains("crashloop began") && s.contains("growing"));
     tmux.keys(&["Escape"]);
     tmux.until("the timeline closed", 10, |s| summary_line(s, "1 pods").contains("pods"));
-    std::thread::sleep(Duration::from_millis(300));
+    // The export's times are to the second: open in a later second than the detections seen, so
+    // "before the open" is told apart from "in the same second".
+    std::thread::sleep(Duration::from_millis(1100));
     tmux.keys(&[":open P2 api crash-looping, queue backing up", "Enter"]);
     tmux.until("the incident open in the header", 20, |s| s.contains("P2 INVESTIGATING"));
     tmux.keys(&[":status mitigated", "Enter"]);

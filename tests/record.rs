@@ -21,6 +21,7 @@ fn header() -> Header {
         sources: vec!["queue celery".into()],
         timezone: "UTC".into(),
         banner: "test".into(),
+        refresh_secs: Default::default(),
     }
 }
 

@@ -29,6 +29,7 @@ fn hostile_recording(dir: &std::path::Path) -> Result<std::path::PathBuf, Box<dy
         sources: vec![format!("queue celery{EVIL}"), format!("kube{EVIL}prod")],
         timezone: format!("UTC{EVIL}"),
         banner: format!("ctx-{EVIL}shop"),
+        refresh_secs: Default::default(),
     };
     let rec = Recorder::create(&path, &header)?;
     let queues = QueuesSnapshot {

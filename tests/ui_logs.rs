@@ -206,6 +206,7 @@ fn a_recorded_session_replays_the_logs_that_were_viewed_and_the_run_switched_to(
         sources: vec![],
         timezone: "UTC".into(),
         banner: "sitrep-lab · shop".into(),
+        refresh_secs: Default::default(),
     };
     let mut config = Config::default();
     config.general.theme = "mono".into();

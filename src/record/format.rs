@@ -24,6 +24,10 @@ pub struct Header {
     pub timezone: String,
     /// The banner the console showed (context, namespaces).
     pub banner: String,
+    /// Each source's refresh interval in seconds, as the recorded console judged freshness by
+    /// it; a replay judges by the same (absent in older recordings: the replaying config's).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub refresh_secs: std::collections::BTreeMap<crate::model::SourceId, u64>,
 }
 
 /// One recorded thing, `t` milliseconds after `started_at`.

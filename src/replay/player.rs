@@ -41,7 +41,12 @@ impl Cursor {
 
 /// A fresh console for replaying `rec` (nothing applied yet).
 pub fn new_console(rec: &Recording, config: &Config) -> anyhow::Result<Console> {
-    Console::new(config.clone(), format!("REPLAY · {}", rec.header.banner), Clock::virtual_at(rec.header.started_at))
+    let mut console = Console::new(config.clone(), format!("REPLAY · {}", rec.header.banner), Clock::virtual_at(rec.header.started_at))?;
+    // Freshness as the recorded console judged it (a day at most: a hostile header is only a number).
+    for (source, secs) in &rec.header.refresh_secs {
+        console.model.source_refresh.insert(*source, Duration::seconds((*secs).clamp(1, 86_400) as i64));
+    }
+    Ok(console)
 }
 
 /// Builds the console as it was `at_ms` into the recording: every event applied, and the

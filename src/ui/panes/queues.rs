@@ -25,8 +25,9 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
     // beside the names and the fixed columns (it takes the history's place first).
     let prio_width = shown.iter().map(|q| q.priorities_text().chars().count()).max().unwrap_or(0).max(11) as u16 + 1;
     let name_width = shown.iter().map(|q| q.name.chars().count()).max().unwrap_or(0).max(5) as u16 + 1;
-    // Six columns with the by-priority one: five one-cell gaps that the names must not pay for.
-    const GAPS: u16 = 5;
+    // Six columns with the by-priority one: five one-cell gaps, two of them already in the widths'
+    // `+ 1`s; the other three the names must not pay for.
+    const GAPS: u16 = 3;
     let room_for_prio = inner.width >= 26 + GAPS + name_width + prio_width;
     let prio_width = if shown.iter().any(|q| q.uses_priorities()) && room_for_prio { prio_width } else { 0 };
     let spark_width = inner.width.saturating_sub((44 + prio_width).max(26 + GAPS + name_width + prio_width)).min(60) as usize;
