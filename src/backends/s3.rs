@@ -51,7 +51,10 @@ pub async fn client_and_config(cfg: Access<'_>) -> Result<(aws_sdk_s3::Client, a
         loader = loader.profile_name(cfg.profile);
     }
     if !cfg.credentials_file.is_empty() {
+        // The credentials file replaces ~/.aws/credentials (AWS_SHARED_CREDENTIALS_FILE) only: the
+        // config file (AWS_CONFIG_FILE, else ~/.aws/config), where role profiles live, still counts.
         let files = aws_runtime::env_config::file::EnvConfigFiles::builder()
+            .include_default_config_file(true)
             .with_file(aws_runtime::env_config::file::EnvConfigFileKind::Credentials, cfg.credentials_file)
             .build();
         loader = loader.profile_files(files);
@@ -62,7 +65,7 @@ pub async fn client_and_config(cfg: Access<'_>) -> Result<(aws_sdk_s3::Client, a
     if !cfg.endpoint.is_empty() {
         loader = loader.endpoint_url(cfg.endpoint);
     }
-    let shared = loader.load().await;
+    let shared = name_credentials(loader.load().await, &cfg);
     let mut builder = aws_sdk_s3::config::Builder::from(&shared);
     if cfg.force_path_style {
         builder = builder.force_path_style(true);
@@ -71,6 +74,67 @@ pub async fn client_and_config(cfg: Access<'_>) -> Result<(aws_sdk_s3::Client, a
         builder = builder.region(aws_config::Region::new("us-east-1"));
     }
     Ok((aws_sdk_s3::Client::from_conf(builder.build()), shared))
+}
+
+/// `shared` with its credential chain's failures naming whose credentials were wanted (`[s3]
+/// profile` or the environment's), so a role that cannot be assumed is told from an S3 that
+/// cannot be reached. The chain itself (and its caching) is unchanged.
+fn name_credentials(shared: aws_config::SdkConfig, cfg: &Access<'_>) -> aws_config::SdkConfig {
+    use aws_credential_types::provider::SharedCredentialsProvider;
+    let Some(inner) = shared.credentials_provider() else { return shared };
+    let whose = if cfg.profile.is_empty() {
+        "the AWS chain's credentials (AWS_PROFILE, else profile `default`; or AWS_ROLE_ARN with AWS_WEB_IDENTITY_TOKEN_FILE)".to_string()
+    } else {
+        format!("the credentials of [s3] profile `{}`", clean(cfg.profile))
+    };
+    shared.to_builder().credentials_provider(SharedCredentialsProvider::new(NamedChain { inner, whose })).build()
+}
+
+/// The chain's provider, its errors (same kind, same causes) saying whose credentials they were.
+#[derive(Debug)]
+struct NamedChain {
+    inner: aws_credential_types::provider::SharedCredentialsProvider,
+    whose: String,
+}
+
+impl aws_credential_types::provider::ProvideCredentials for NamedChain {
+    fn provide_credentials<'a>(&'a self) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        use aws_credential_types::provider::error::CredentialsError as E;
+        aws_credential_types::provider::future::ProvideCredentials::new(async move {
+            self.inner.provide_credentials().await.map_err(|e| {
+                let whose = |e| Whose { whose: self.whose.clone(), inner: e };
+                match e {
+                    E::InvalidConfiguration(_) => E::invalid_configuration(whose(e)),
+                    E::CredentialsNotLoaded(_) => E::not_loaded(whose(e)),
+                    E::ProviderError(_) => E::provider_error(whose(e)),
+                    E::Unhandled(_) => E::unhandled(whose(e)),
+                    other => other,
+                }
+            })
+        })
+    }
+}
+
+/// A chain's error under whose credentials were wanted: displays `whose`, then the chain's causes.
+#[derive(Debug)]
+struct Whose {
+    whose: String,
+    inner: aws_credential_types::provider::error::CredentialsError,
+}
+
+impl std::fmt::Display for Whose {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.whose)
+    }
+}
+
+impl std::error::Error for Whose {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.inner)
+    }
 }
 
 /// What a backup tool (pgBackRest, Barman Cloud) is given to reach the bucket as sitrep does: the
@@ -153,6 +217,14 @@ where
             let message = err.message().map(|m| format!(" {m}")).unwrap_or_default();
             BackendError::Server { target, server: clean(&format!("{code}:{message}; {}", fix_for(&code))) }
         }
+        // The credential chain failed before S3 was asked (a TLS failure reaching STS keeps
+        // the TLS fix below): whose credentials, the chain's words, what to set.
+        SdkError::DispatchFailure(_)
+            if super::rustls_cause(e).is_none()
+                && let Some((chain, fix)) = credentials_failure(e) =>
+        {
+            BackendError::BadSetting { input: format!("no credentials for {target}"), detail: clean(&chain), fix: fix.into() }
+        }
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => BackendError::Unreachable {
             target,
             // The causes' own words (rustls's for TLS), bounded apart so the fix is never cut off.
@@ -182,6 +254,36 @@ fn unreachable_fix(e: &(dyn std::error::Error + 'static)) -> &'static str {
         Some(_) => "check [s3] endpoint and [s3] ca_file (or AWS_CA_BUNDLE)",
         None => "check [s3] endpoint and region",
     }
+}
+
+/// When the credential chain failed before S3 was asked (its error is somewhere in `e`'s
+/// causes): the chain's own words (from whose credentials were wanted on) and what to do.
+fn credentials_failure(e: &(dyn std::error::Error + 'static)) -> Option<(String, &'static str)> {
+    use aws_credential_types::provider::error::CredentialsError as E;
+    let found = std::iter::successors(Some(e), |c| c.source()).find_map(|c| c.downcast_ref::<E>())?;
+    let below = std::error::Error::source(found);
+    let words = below.map_or_else(|| found.to_string(), causes);
+    // A connector's error below the chain's own: STS (or the chain's other endpoint) not reached.
+    let unreached = std::iter::successors(below, |c| c.source()).any(|c| c.downcast_ref::<aws_sdk_s3::error::ConnectorError>().is_some());
+    let fix = match found {
+        E::InvalidConfiguration(_) => {
+            "the AWS profile is incomplete: [s3] profile (or AWS_PROFILE) must name a profile of AWS_CONFIG_FILE or the \
+             credentials file ([s3] credentials_file, else AWS_SHARED_CREDENTIALS_FILE), and a role's source_profile must exist there too"
+        }
+        E::CredentialsNotLoaded(_) => {
+            "no credentials found: set [s3] profile/credentials_file, AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY, \
+             or AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE"
+        }
+        _ if unreached => {
+            "the role could not be assumed, STS did not answer: set AWS_ENDPOINT_URL_STS (or the profile's endpoint_url) \
+             to a reachable STS, or unset it for AWS's own"
+        }
+        _ => {
+            "the role could not be assumed: check the profile's role_arn (or AWS_ROLE_ARN), that its source credentials \
+             are valid or its token file (web_identity_token_file, or AWS_WEB_IDENTITY_TOKEN_FILE) can be read, and that the role trusts them"
+        }
+    };
+    Some((words, fix))
 }
 
 /// What to do about an S3 error code.
