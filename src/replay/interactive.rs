@@ -198,7 +198,7 @@ pub fn annotations_path(recording: &std::path::Path) -> std::path::PathBuf {
     recording.with_file_name(name)
 }
 
-fn draw(terminal: &mut ratatui::DefaultTerminal, p: &Player, rec: &Recording, entries: &[u64]) -> anyhow::Result<()> {
+fn draw(terminal: &mut crate::terminal::ConsoleTerminal, p: &Player, rec: &Recording, entries: &[u64]) -> anyhow::Result<()> {
     let c = &p.console;
     terminal
         .draw(|f| {
