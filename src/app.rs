@@ -54,6 +54,8 @@ struct Services {
     log_follow: Option<crate::sources::logs::LogFollow>,
     /// Gets a copy of every finding the detector makes (the lab's soak checks them).
     findings: Option<tokio::sync::mpsc::UnboundedSender<crate::detect::Detection>>,
+    /// Tells the polled collectors which sources alarm, so the calm ones slow down.
+    urgency: Option<tokio::sync::watch::Sender<std::collections::BTreeSet<crate::model::SourceId>>>,
 }
 
 /// A run the wizard asks for: the dry run (`typed` is None) or the real run with the text typed.
@@ -241,7 +243,7 @@ impl Console {
         let mut observed = false;
         let mut changed = false;
         for ev in events {
-            observed |= is_observation(&ev);
+            observed |= is_observation(&ev) || matches!(ev, Event::RunbookStarted { .. } | Event::RunbookFinished { .. });
             self.record_event(&ev);
             changed |= self.apply(ev);
         }
@@ -267,8 +269,44 @@ impl Console {
                     }
                 }
             }
+            self.publish_urgency();
         }
         changed
+    }
+
+    /// A tick of the clock: a source can turn stale with no event of its own.
+    fn tick(&mut self, at: chrono::DateTime<chrono::Utc>) -> bool {
+        let tick = Event::Tick { at };
+        let moved = self.model.apply(tick.clone());
+        if moved {
+            // Seconds are recorded so a replay shows the same ages and clock as live.
+            self.record_event(&tick);
+            self.publish_urgency();
+        }
+        moved
+    }
+
+    /// Which sources must be read at their full pace: those whose data alarms, that fail or are
+    /// stale, and every source while a real runbook runs (its checks read the same systems).
+    fn publish_urgency(&self) {
+        let Some(tx) = &self.services.urgency else { return };
+        let model = &self.model;
+        let now = model.now.unwrap_or_else(chrono::Utc::now);
+        let running = model.runbook.as_ref().is_some_and(|r| !r.dry_run && r.outcome.is_none());
+        let thresholds = &self.settings.config.thresholds;
+        let urgent: std::collections::BTreeSet<crate::model::SourceId> = crate::model::SourceId::ALL
+            .into_iter()
+            .filter(|&s| {
+                running
+                    || matches!(model.health(s), crate::model::Health::Failing { .. } | crate::model::Health::Stale { .. })
+                    || crate::model::verdict::source(model, thresholds, s, now).is_some_and(|l| l.is_alarm())
+            })
+            .collect();
+        tx.send_if_modified(|have| {
+            let changed = *have != urgent;
+            *have = urgent;
+            changed
+        });
     }
 
     pub fn record_event(&self, event: &Event) {
@@ -282,12 +320,20 @@ fn is_observation(e: &Event) -> bool {
     matches!(e, Event::Observed { .. } | Event::SourceFailed { .. } | Event::SourceAlive { .. })
 }
 
+/// Starts the collectors, paced by what this console judges urgent.
+fn spawn_paced(console: &mut Console, tx: tokio::sync::mpsc::UnboundedSender<Event>) -> Vec<tokio::task::JoinHandle<()>> {
+    let (urgency, paced) = crate::sources::Urgency::channel();
+    console.services.urgency = Some(urgency);
+    console.publish_urgency();
+    crate::sources::spawn_all_paced(console.config(), console.clock.clone(), tx, paced)
+}
+
 /// Runs the interactive console on the real terminal until the user quits or a signal arrives.
 pub async fn run_interactive(mut console: Console) -> anyhow::Result<()> {
     let (tx, mut rx) = unbounded_channel();
     console.services.timeline = Some(crate::timeline::live::spawn(console.config(), console.clock.clone(), tx.clone()));
     console.set_events(tx.clone());
-    let tasks = crate::sources::spawn_all(console.config(), console.clock.clone(), tx);
+    let tasks = spawn_paced(&mut console, tx);
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("installing SIGTERM handler")?;
     let mut sighup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).context("installing SIGHUP handler")?;
     let mut terminal = crate::terminal::enter()?;
@@ -325,14 +371,9 @@ pub async fn run_interactive(mut console: Console) -> anyhow::Result<()> {
                 Some(Err(_)) | None => break Ok(()),
             },
             _ = tick.tick() => {
-                let tick = Event::Tick { at: console.clock.now() };
-                let moved = console.model.apply(tick.clone());
-                if moved {
-                    // Seconds are recorded so a replay shows the same ages and clock as live.
-                    console.record_event(&tick);
-                    if let Some(r) = console.recorder() {
-                        r.flush();
-                    }
+                let moved = console.tick(console.clock.now());
+                if moved && let Some(r) = console.recorder() {
+                    r.flush();
                 }
                 dirty |= moved;
             }
@@ -370,7 +411,7 @@ pub async fn run_headless_driven(
     mut watch: impl FnMut(HeadlessFrame<'_>) -> std::ops::ControlFlow<()>,
 ) -> anyhow::Result<Console> {
     let (tx, mut rx) = unbounded_channel();
-    let tasks = crate::sources::spawn_all(console.config(), console.clock.clone(), tx);
+    let tasks = spawn_paced(&mut console, tx);
     let mut terminal = Terminal::new(TestBackend::new(cols, rows)).map_err(|e| anyhow::anyhow!("off-screen terminal: {e}"))?;
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     loop {
@@ -383,10 +424,7 @@ pub async fn run_headless_driven(
                 Some(sent)
             }
             _ = tick.tick() => {
-                let tick = Event::Tick { at: console.clock.now() };
-                if console.model.apply(tick.clone()) {
-                    console.record_event(&tick);
-                }
+                console.tick(console.clock.now());
                 None
             }
         };

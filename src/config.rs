@@ -89,6 +89,10 @@ pub struct General {
     pub view: String,
     pub data_dir: String,
     pub record: bool,
+    /// Polled sources slow down while they are steady (no alarm, no failure, no runbook running
+    /// for `STEADY_AFTER`) to `Timing::steady`, and are read at their own refresh again the moment
+    /// they alarm. `false` reads every source at its refresh all the time.
+    pub adaptive: bool,
 }
 
 impl Default for General {
@@ -101,6 +105,7 @@ impl Default for General {
             view: "auto".into(),
             data_dir: String::new(),
             record: false,
+            adaptive: true,
         }
     }
 }
@@ -690,7 +695,17 @@ impl Config {
             SourceId::Alerts => self.alerts.refresh_secs,
         };
         let general = self.timing();
-        if own == 0 { general } else { Timing { refresh: Duration::from_secs(own), ..general } }
+        let refresh = if own == 0 { general.refresh } else { Duration::from_secs(own) };
+        Timing { refresh, steady: self.steady_of(refresh), ..general }
+    }
+
+    /// The pace of a steady source: three refreshes, but never slower than 30 s (nor faster than its
+    /// refresh); a source read once a minute or slower keeps its pace.
+    fn steady_of(&self, refresh: Duration) -> Duration {
+        if !self.general.adaptive {
+            return refresh;
+        }
+        (refresh * 3).min(Duration::from_secs(30)).max(refresh)
     }
 
     /// Every source's refresh interval, for judging when its data is stale.
@@ -699,18 +714,18 @@ impl Config {
     }
 
     pub fn timing(&self) -> Timing {
-        Timing {
-            refresh: Duration::from_secs(self.general.refresh_secs.max(1)),
-            timeout: Duration::from_secs(self.general.timeout_secs.max(1)),
-        }
+        let refresh = Duration::from_secs(self.general.refresh_secs.max(1));
+        Timing { refresh, timeout: Duration::from_secs(self.general.timeout_secs.max(1)), steady: self.steady_of(refresh) }
     }
 }
 
-/// `[general] refresh_secs` and `timeout_secs` as durations (at least a second each).
+/// `[general] refresh_secs` and `timeout_secs` as durations (at least a second each), and the
+/// slower pace a polled source keeps while it is steady (`[general] adaptive`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timing {
     pub refresh: Duration,
     pub timeout: Duration,
+    pub steady: Duration,
 }
 
 /// Where the config was found (or None: built-in defaults).
@@ -1257,10 +1272,24 @@ mod tests {
         let text = "[general]\nrefresh_secs = 5\ntimeout_secs = 4\n[sentinel]\nrefresh_secs = 10\n[s3]\nrefresh_secs = 0\n";
         let (c, found) = parse(Path::new("sitrep.toml"), text);
         assert!(found.is_empty(), "{found:?}");
-        assert_eq!(c.timing_of(SourceId::Sentinel), Timing { refresh: Duration::from_secs(10), timeout: Duration::from_secs(4) });
+        let sentinel = Timing { refresh: Duration::from_secs(10), timeout: Duration::from_secs(4), steady: Duration::from_secs(30) };
+        assert_eq!(c.timing_of(SourceId::Sentinel), sentinel);
         assert_eq!(c.timing_of(SourceId::Backups).refresh, Duration::from_secs(5));
         assert_eq!(c.timing_of(SourceId::Queues).refresh, Duration::from_secs(5));
         assert_eq!(c.refreshes().get(&SourceId::Sentinel), Some(&Duration::from_secs(10)));
+    }
+
+    #[test]
+    fn a_steady_source_slows_to_three_refreshes_at_most_30s_unless_adaptive_is_off() {
+        let c = Config::default();
+        assert_eq!(c.timing_of(SourceId::Replication).steady, Duration::from_secs(6), "2 s -> 6 s");
+        assert_eq!(c.timing_of(SourceId::Backups).steady, Duration::from_secs(60), "a minute or slower keeps its pace");
+        let (c, found) = parse(Path::new("sitrep.toml"), "[general]\nrefresh_secs = 15\n");
+        assert!(found.is_empty(), "{found:?}");
+        assert_eq!(c.timing_of(SourceId::Queues).steady, Duration::from_secs(30), "45 s is capped at 30 s");
+        let (c, found) = parse(Path::new("sitrep.toml"), "[general]\nadaptive = false\n");
+        assert!(found.is_empty(), "{found:?}");
+        assert_eq!(c.timing_of(SourceId::Replication).steady, Duration::from_secs(2));
     }
 
     #[test]

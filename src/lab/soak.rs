@@ -164,13 +164,13 @@ impl Watcher {
         truths: Arc<Mutex<Vec<Truth>>>,
         found_rx: tokio::sync::mpsc::UnboundedReceiver<Detection>,
     ) -> Self {
-        // A fresh pane's data comes from a read that began within refresh + timeout and took up
+        // A fresh pane's data comes from a read that began within its pace (the steady one when calm) + timeout and took up
         // to the timeout itself; 2 s more for the oracle's own round and scheduling.
         let windows = SourceId::ALL
             .into_iter()
             .map(|s| {
                 let t = config.timing_of(s);
-                (s, chrono::Duration::from_std(t.refresh + t.timeout * 2 + Duration::from_secs(2)).unwrap_or_default())
+                (s, chrono::Duration::from_std(t.steady + t.timeout * 2 + Duration::from_secs(2)).unwrap_or_default())
             })
             .collect();
         Watcher {

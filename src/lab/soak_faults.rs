@@ -89,7 +89,7 @@ impl SoakFault {
     pub fn detection_bound(self, config: &Config) -> Duration {
         let timing = config.timing_of(self.expected().0);
         let hold = crate::detect::Folding::default().min_hold.to_std().unwrap_or_default();
-        self.settles() + timing.refresh * 2 + timing.timeout + hold + Duration::from_secs(5)
+        self.settles() + timing.steady + timing.refresh + timing.timeout + hold + Duration::from_secs(5)
     }
 
     /// Faults that take down a Postgres or Redis process: one such at a time, so the estate can

@@ -89,6 +89,12 @@ pub enum Event {
     SourceDisabled {
         source: SourceId,
     },
+    /// A polled source's pace changed (`[general] adaptive`): its freshness is judged by this
+    /// interval from now on.
+    Paced {
+        source: SourceId,
+        every_secs: u64,
+    },
     /// A watched source is connected and its data is current, though nothing changed.
     SourceAlive {
         at: DateTime<Utc>,
@@ -513,6 +519,11 @@ impl Model {
                 let moved_second = self.now.is_none_or(|n| n.timestamp() != at.timestamp());
                 self.now = Some(at);
                 moved_second
+            }
+            Event::Paced { source, every_secs } => {
+                // From a recording too: a hostile interval is clamped to a day.
+                let every = Duration::seconds(every_secs.clamp(1, 86_400) as i64);
+                self.source_refresh.insert(source, every) != Some(every)
             }
             Event::SourceDisabled { source } => {
                 self.sources.entry(source).or_default().disabled = true;

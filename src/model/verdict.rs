@@ -440,6 +440,29 @@ pub fn alerts(s: &super::AlertsSnapshot) -> Level {
     if s.reachable() < s.alertmanagers.len() { worst.max(Level::Warn) } else { worst }
 }
 
+/// How alarming a source's data is as a whole: the summary strip colours its line by it, and a
+/// polled source is read at its full pace while it alarms (`sources::poll`). None before the
+/// source's first answer.
+pub fn source(model: &super::Model, t: &Thresholds, source: super::SourceId, now: DateTime<Utc>) -> Option<Level> {
+    use super::SourceId;
+    Some(match source {
+        SourceId::Pods => {
+            let s = model.pods.as_ref()?;
+            s.pods.iter().map(pod).chain(s.deployments.iter().map(rollout)).max().unwrap_or_default()
+        }
+        SourceId::Replication => replication(t, model.replication.as_ref()?).level,
+        SourceId::Sentinel => sentinel(model.sentinel.as_ref()?),
+        SourceId::Queues => {
+            let s = model.queues.as_ref()?;
+            let level = s.queues.iter().map(|q| queue(t, q.depth, model.queue_rate(&q.name))).max().unwrap_or_default();
+            // A queue that cannot be read may be the one backing up.
+            if s.queues.iter().any(|q| q.error.is_some()) { level.max(Level::Warn) } else { level }
+        }
+        SourceId::Backups => backups(t, model.backups.as_ref()?, now),
+        SourceId::Alerts => alerts(model.alerts.as_ref()?),
+    })
+}
+
 /// Whether an achieved recovery time or data-loss window meets its objective.
 pub fn objective_met(target_secs: u64, achieved_secs: i64) -> bool {
     achieved_secs <= target_secs as i64

@@ -59,7 +59,7 @@ pub fn headline(model: &Model, source: SourceId, ctx: &PaneCtx) -> (String, Styl
             let crash = s.pods.iter().filter(|p| p.reason.is_some()).count();
             let unready = s.pods.iter().filter(|p| !p.is_healthy()).count();
             let rolling = s.deployments.iter().filter(|d| verdict::rollout(d).is_alarm()).count();
-            let level = s.pods.iter().map(verdict::pod).chain(s.deployments.iter().map(verdict::rollout)).max().unwrap_or_default();
+            let level = level_of(model, ctx, source);
             let text = if crash > 0 {
                 format!("{crash} {} · {unready} not ready · {rolling} rolling out", first_reason(s))
             } else if level.is_alarm() {
@@ -88,7 +88,7 @@ pub fn headline(model: &Model, source: SourceId, ctx: &PaneCtx) -> (String, Styl
                 s.max_replay_lag_secs().unwrap_or(0.0),
                 bytes(s.max_replay_lag_bytes().unwrap_or(0)),
             );
-            (text, th.level(v.level))
+            (text, th.level(level_of(model, ctx, source)))
         }),
         SourceId::Sentinel => model.sentinel.as_ref().map_or_else(none, |s| {
             let master = s.agreed_master().unwrap_or("NO MASTER");
@@ -97,7 +97,7 @@ pub fn headline(model: &Model, source: SourceId, ctx: &PaneCtx) -> (String, Styl
             let words: Vec<&str> = alarms.iter().filter_map(|a| a.headline()).collect();
             let lead = if words.is_empty() { String::new() } else { format!("{} · ", words.join(" · ")) };
             let text = format!("{lead}{} at {master} · {}/{} sentinels up · {flags}", s.master_name, s.reachable(), s.sentinels.len());
-            (text, th.level(verdict::sentinel(s)))
+            (text, th.level(level_of(model, ctx, source)))
         }),
         SourceId::Queues => model.queues.as_ref().map_or_else(none, |s| {
             let total: u64 = s.queues.iter().map(|q| q.depth).sum();
@@ -110,10 +110,7 @@ pub fn headline(model: &Model, source: SourceId, ctx: &PaneCtx) -> (String, Styl
             };
             let unreadable = s.queues.iter().filter(|q| q.error.is_some()).count();
             let text = if unreadable > 0 { format!("{text} · {unreadable} unreadable") } else { text };
-            let level = s.queues.iter().map(|q| verdict::queue(t, q.depth, model.queue_rate(&q.name))).max().unwrap_or_default();
-            let level = if unreadable > 0 { level.max(verdict::Level::Warn) } else { level };
-            let style = th.level(level);
-            (text, style)
+            (text, th.level(level_of(model, ctx, source)))
         }),
         SourceId::Backups => model.backups.as_ref().map_or_else(none, |s| {
             let breach = verdict::rpo_breached(t, s, ctx.now);
@@ -133,7 +130,7 @@ pub fn headline(model: &Model, source: SourceId, ctx: &PaneCtx) -> (String, Styl
             }
             parts.extend(ages);
             parts.push(format!("{} WAL gap(s)", s.wal_gaps.len()));
-            (parts.join(" · "), th.level(verdict::backups(t, s, ctx.now)))
+            (parts.join(" · "), th.level(level_of(model, ctx, source)))
         }),
         SourceId::Alerts => model.alerts.as_ref().map_or_else(none, |s| {
             // The worst firing alert names the line.
@@ -148,9 +145,13 @@ pub fn headline(model: &Model, source: SourceId, ctx: &PaneCtx) -> (String, Styl
             let muted = s.alerts.len() - firing.len() - pending;
             let pending = if pending > 0 { format!(" · {pending} pending") } else { String::new() };
             let text = format!("{lead}{pending} · {muted} muted · {}/{} alertmanagers", s.reachable(), s.alertmanagers.len());
-            (text, th.level(verdict::alerts(s)))
+            (text, th.level(level_of(model, ctx, source)))
         }),
     }
+}
+
+fn level_of(model: &Model, ctx: &PaneCtx, source: SourceId) -> Level {
+    verdict::source(model, ctx.thresholds, source, ctx.now).unwrap_or_default()
 }
 
 fn none() -> (String, Style) {
