@@ -229,3 +229,40 @@ fn a_services_list_that_cannot_be_read_says_why_since_when_while_pods_go_on() {
         insta::assert_snapshot!(format!("services_list_failing_{cols}x{rows}"), frame);
     }
 }
+
+#[test]
+fn services_and_their_problem_are_recorded_and_replay_to_the_same_view_with_hostile_text_made_safe() {
+    let mut snap = snapshot();
+    snap.services[1].name = "api\u{1b}]0;pwned\u{7}".into();
+    snap.services_problem = Some(ListProblem { error: "forbidden \u{202e}x".into(), since: Some(at(-30)), last_ok: None });
+    let event = Event::Observed { at: at(-1), observation: Observation::Pods(snap) };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("kube.sitrep");
+    let header = sitrep::record::Header {
+        format: String::new(),
+        version: 0,
+        sitrep: "test".into(),
+        started_at: at(-2),
+        cols: 80,
+        rows: 24,
+        sources: vec!["kube".into()],
+        timezone: "UTC".into(),
+        banner: "test".into(),
+        refresh_secs: Default::default(),
+    };
+    let rec = sitrep::record::Recorder::create(&path, &header).expect("create");
+    rec.record(sitrep::record::Record::Event { t: 1000, event });
+    drop(rec);
+    let read = sitrep::record::read(&path).expect("read");
+    let replayed: Vec<Event> = read
+        .records
+        .into_iter()
+        .filter_map(|r| if let sitrep::record::Record::Event { event, .. } = r { Some(event) } else { None })
+        .chain([Event::Tick { at: at(0) }])
+        .collect();
+    let mut c = console(replayed);
+    command(&mut c, "services");
+    let frame = frame_text(&c, 80, 24, false);
+    assert!(frame.contains("shop/payments") && frame.contains("3/4") && frame.contains("⚠ services: forbidden"), "{frame}");
+    assert!(!frame.contains('\u{1b}') && !frame.contains('\u{7}') && !frame.contains('\u{202e}'), "{frame:?}");
+}
