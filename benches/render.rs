@@ -43,6 +43,7 @@ fn pods(n: usize) -> PodsSnapshot {
             })
             .collect(),
         events: vec![],
+        ..PodsSnapshot::default()
     }
 }
 

@@ -56,6 +56,8 @@ enum Watch {
     RedisReplicas,
     /// Lost redundancy: a deployment with fewer available pods than desired ("ns/name").
     Capacity(String),
+    /// A Service that selects pods, by "ns/name": fewer ready endpoints than it has, or none.
+    Service(String),
     /// An Alertmanager alert, by its name and fingerprint.
     Alert {
         name: String,
@@ -143,7 +145,7 @@ impl Detector {
         }
         // Forget pods that are gone once they are back to ok.
         self.trackers.retain(|w, t| {
-            !matches!(w, Watch::Crashloop(_) | Watch::Capacity(_) | Watch::Alert { .. })
+            !matches!(w, Watch::Crashloop(_) | Watch::Capacity(_) | Watch::Alert { .. } | Watch::Service(_))
                 || t.committed.as_deref() != Some(OK)
                 || t.candidate.is_some()
         });
@@ -165,6 +167,7 @@ impl Detector {
         self.queues(model, &mut out);
         self.backups(model, now, &mut out);
         self.alerts(model, &mut out);
+        self.services(model, &mut out);
         for source in SourceId::ALL {
             match model.health(source) {
                 Health::Failing { error, .. } => out.push(reading(Watch::Source(source), "failing", error)),
@@ -330,6 +333,24 @@ impl Detector {
     }
 }
 
+impl Detector {
+    /// Each Service that selects pods, by its verdict; one no longer listed is back to ok.
+    fn services(&self, model: &Model, out: &mut Vec<Reading>) {
+        let Some(pods) = &model.pods else { return };
+        let mut seen = Vec::new();
+        for s in pods.services.iter().filter(|s| s.selector) {
+            let watch = Watch::Service(format!("{}/{}", s.namespace, s.name));
+            let level = verdict::service(s);
+            let detail = format!("{} of {} endpoints ready", s.ready, s.total());
+            out.push(reading(watch.clone(), if level.is_alarm() { level.word() } else { OK }, detail));
+            seen.push(watch);
+        }
+        for watch in self.trackers.keys().filter(|w| matches!(w, Watch::Service(_)) && !seen.contains(w)) {
+            out.push(reading(watch.clone(), OK, "the service is gone".into()));
+        }
+    }
+}
+
 fn reading(watch: Watch, state: &str, detail: String) -> Reading {
     Reading { watch, state: state.to_string(), detail, backup_age_secs: None }
 }
@@ -378,6 +399,13 @@ fn describe(r: &Reading, previous: &str, at: DateTime<Utc>) -> Detection {
             (SourceId::Pods, format!("deployment {name} at full capacity again ({})", r.detail), true)
         }
         Watch::Capacity(name) => (SourceId::Pods, format!("deployment {name} short of capacity: {} (redundancy lost)", r.detail), false),
+        Watch::Service(name) if r.state == OK => {
+            (SourceId::Pods, format!("service {name} has every endpoint ready again ({})", r.detail), true)
+        }
+        Watch::Service(name) if r.state == verdict::Level::Crit.word() => {
+            (SourceId::Pods, format!("service {name} has no ready endpoint: it serves nothing ({})", r.detail), false)
+        }
+        Watch::Service(name) => (SourceId::Pods, format!("service {name} short of ready endpoints ({})", r.detail), false),
         Watch::Alert { name, .. } if r.state == OK => (SourceId::Alerts, format!("alert {name} {}", r.detail), true),
         Watch::Alert { name, .. } => (SourceId::Alerts, format!("alert {name} firing ({})", r.detail), false),
         Watch::Source(s) if r.state == OK => (*s, format!("source {} recovered", s.name()), true),
@@ -780,5 +808,31 @@ mod tests {
         d.see(Observation::Pods(PodsSnapshot { pods: vec![running], ..PodsSnapshot::default() }), 6);
         assert_eq!(d.whats().len(), 2, "{:?}", d.whats());
         assert!(d.whats()[1].1);
+    }
+
+    #[test]
+    fn a_service_losing_its_ready_endpoints_is_one_entry_and_its_recovery_another() {
+        let svc = |ready, not_ready| {
+            let row = crate::model::ServiceRow {
+                namespace: "shop".into(),
+                name: "api".into(),
+                selector: true,
+                ready,
+                not_ready,
+                ..Default::default()
+            };
+            Observation::Pods(PodsSnapshot { services: vec![row], ..PodsSnapshot::default() })
+        };
+        let mut d = Drill::new();
+        d.see(svc(3, 0), 3).see(svc(2, 1), 6).see(svc(0, 3), 6).see(svc(3, 0), 6);
+        let services: Vec<(String, bool)> = d.whats().into_iter().filter(|(w, _)| w.starts_with("service shop/api")).collect();
+        assert_eq!(
+            services,
+            [
+                ("service shop/api short of ready endpoints (2 of 3 endpoints ready)".to_string(), false),
+                ("service shop/api has no ready endpoint: it serves nothing (0 of 3 endpoints ready)".to_string(), false),
+                ("service shop/api has every endpoint ready again (3 of 3 endpoints ready)".to_string(), true),
+            ]
+        );
     }
 }

@@ -78,6 +78,7 @@ fn incident_events() -> Vec<Event> {
             message: "Back-off restarting failed container api".into(),
             count: 7,
         }],
+        ..PodsSnapshot::default()
     };
     let replication = ReplicationSnapshot {
         members: vec![

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The most recent events a snapshot keeps.
-const EVENTS_KEPT: usize = 50;
+const EVENTS_KEPT: usize = 100;
 
 /// Connects with the kubeconfig conventions kubectl uses ($KUBECONFIG, ~/.kube/config, --context)
 /// and its auth forms (token, tokenFile, client certificates, exec plugins, CA file or data).
@@ -122,7 +122,13 @@ pub async fn list_snapshot(client: &Client, ns: &str) -> Result<PodsSnapshot, Ba
     let pods = Api::<Pod>::namespaced(client.clone(), ns).list(&lp).await.map_err(err("listing pods"))?;
     let deps = Api::<Deployment>::namespaced(client.clone(), ns).list(&lp).await.map_err(err("listing deployments"))?;
     let events = Api::<KubeEvent>::namespaced(client.clone(), ns).list(&lp).await.map_err(err("listing events"))?;
-    Ok(snapshot(pods.items.iter(), deps.items.iter(), events.items.iter()))
+    let mut snap = snapshot(pods.items.iter(), deps.items.iter(), events.items.iter());
+    // Services are read apart: an identity that may not list them still sees its pods.
+    match super::kube_services::list_services(client, ns).await {
+        Ok(services) => snap.services = services,
+        Err(e) => snap.services_problem = Some(super::kube_services::problem(&e)),
+    }
+    Ok(snap)
 }
 
 /// The model's snapshot of these objects: sorted by namespace and name, newest events first.
@@ -136,7 +142,7 @@ pub fn snapshot<'a>(
 
 /// The model's snapshot of these rows: sorted by namespace and name, newest events first.
 pub fn rows_snapshot(pods: Vec<PodRow>, deployments: Vec<DeploymentRow>, events: Vec<KubeEventRow>) -> PodsSnapshot {
-    let mut out = PodsSnapshot { pods, deployments, events };
+    let mut out = PodsSnapshot { pods, deployments, events, ..PodsSnapshot::default() };
     out.pods.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     out.deployments.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     out.events.sort_by_key(|e| std::cmp::Reverse(e.at));

@@ -8,6 +8,7 @@ pub mod pods;
 pub mod queues;
 pub mod replication;
 pub mod sentinel;
+pub mod services;
 pub mod verdict;
 
 use chrono::{DateTime, Duration, Utc};
@@ -21,6 +22,7 @@ pub use pods::{DeploymentRow, KubeEventRow, PodRow, PodsSnapshot};
 pub use queues::{PriorityDepth, QueueRow, QueuesSnapshot};
 pub use replication::{ArchiverRow, MemberRow, PatroniMember, ReplicationSnapshot, StandbyRow};
 pub use sentinel::{MasterRow, ReplicaRow, SentinelRow, SentinelSnapshot};
+pub use services::{ListProblem, ServiceRow};
 
 /// One source of live data; each has one collector and one pane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

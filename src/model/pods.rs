@@ -9,6 +9,12 @@ pub struct PodsSnapshot {
     pub pods: Vec<PodRow>,
     pub deployments: Vec<DeploymentRow>,
     pub events: Vec<KubeEventRow>,
+    /// Services with their endpoint counts (absent in recordings made before they were kept).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<super::ServiceRow>,
+    /// Why services or their EndpointSlices cannot be read, while pods can.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub services_problem: Option<super::ListProblem>,
 }
 
 impl PodsSnapshot {

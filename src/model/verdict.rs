@@ -468,6 +468,25 @@ pub fn objective_met(target_secs: u64, achieved_secs: i64) -> bool {
     achieved_secs <= target_secs as i64
 }
 
+/// A Service that selects pods: none of its endpoints ready is an outage of it (critical), fewer
+/// ready than it has a warning. Without a selector its endpoints are the user's: not judged.
+pub fn service(s: &super::ServiceRow) -> Level {
+    if !s.selector {
+        Level::Ok
+    } else if s.ready == 0 {
+        Level::Crit
+    } else if s.ready < s.total() {
+        Level::Warn
+    } else {
+        Level::Ok
+    }
+}
+
+/// A namespace event: a Warning is one, anything else (Normal) is news, not an alarm.
+pub fn event(e: &super::KubeEventRow) -> Level {
+    if e.kind == "Warning" { Level::Warn } else { Level::Ok }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -621,5 +640,17 @@ mod tests {
         assert_eq!(queue(&t, 10, Some(12.0)), Level::Warn);
         assert_eq!(queue(&t, 10, Some(0.2)), Level::Ok);
         assert_eq!(queue(&t, 20_000, Some(-50.0)), Level::Crit);
+    }
+
+    #[test]
+    fn a_service_with_no_ready_endpoint_is_critical_and_one_short_a_warning() {
+        let svc = |selector, ready, not_ready| super::super::ServiceRow { selector, ready, not_ready, ..Default::default() };
+        assert_eq!(service(&svc(true, 0, 0)), Level::Crit, "no pod behind it at all");
+        assert_eq!(service(&svc(true, 0, 3)), Level::Crit, "pods, none ready");
+        assert_eq!(service(&svc(true, 2, 1)), Level::Warn);
+        assert_eq!(service(&svc(true, 3, 0)), Level::Ok);
+        assert_eq!(service(&svc(false, 0, 0)), Level::Ok, "endpoints the user keeps are not judged");
+        let ev = |kind: &str| super::super::KubeEventRow { kind: kind.into(), ..Default::default() };
+        assert_eq!((event(&ev("Warning")), event(&ev("Normal"))), (Level::Warn, Level::Ok));
     }
 }

@@ -148,6 +148,7 @@ mod tests {
             ],
             deployments: vec![deployment],
             events: vec![],
+            ..PodsSnapshot::default()
         };
         m.apply(Event::Observed { at: t(0), observation: Observation::Pods(pods) });
         let dump = |key: &str, at| BackupItem { kind: BackupKind::Dump, key: key.into(), at, size: 1_700_000 };

@@ -4,13 +4,16 @@
 
 use super::failed;
 use crate::backends::kube as backend;
+use crate::backends::kube_services as services;
 use crate::clock::Clock;
 use crate::config::KubeSource;
+use crate::model::ListProblem;
 use crate::model::{Event, Observation, SourceId};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Event as KubeEvent, Pod};
-use kube::runtime::watcher;
+use k8s_openapi::api::core::v1::{Event as KubeEvent, Pod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -61,6 +64,10 @@ enum Change {
     Pod(watcher::Event<Pod>),
     Deployment(watcher::Event<Deployment>),
     Event(watcher::Event<KubeEvent>),
+    Service(watcher::Event<Service>),
+    Slice(watcher::Event<EndpointSlice>),
+    /// Services or their slices cannot be watched: the rest goes on (RBAC may allow pods only).
+    ServicesFailed(String),
 }
 
 async fn watch(config: &KubeSource, pace: Pace, client: Client, clock: &Clock, tx: &UnboundedSender<Event>) {
@@ -68,11 +75,27 @@ async fn watch(config: &KubeSource, pace: Pace, client: Client, clock: &Clock, t
     let mut pods = Rows::new(ns, backend::pod_row);
     let mut deps = Rows::new(ns, backend::deployment_row);
     let mut events = Rows::new(ns, backend::event_row);
+    let mut svcs = Rows::new(ns, services::service_row);
+    let mut slices = Rows::new(ns, services::slice_row);
+    let mut svc_problem: Option<ListProblem> = None;
+    let mut svc_last_ok = None;
     let wcfg = || watcher::Config::default().any_semantic();
+    // Their own backoff: a refused services watch must neither spin nor stop the pods'.
+    let apart = |e: watcher::Error| Ok(Change::ServicesFailed(backend::watch_error(&e)));
     let streams = futures::stream::select_all(vec![
         watcher(api::<Pod>(&client, ns), wcfg()).map_ok(Change::Pod).boxed(),
         watcher(api::<Deployment>(&client, ns), wcfg()).map_ok(Change::Deployment).boxed(),
         watcher(api::<KubeEvent>(&client, ns), wcfg()).map_ok(Change::Event).boxed(),
+        watcher(api::<Service>(&client, ns), wcfg())
+            .default_backoff()
+            .map_ok(Change::Service)
+            .or_else(move |e| async move { apart(e) })
+            .boxed(),
+        watcher(api::<EndpointSlice>(&client, ns), wcfg())
+            .default_backoff()
+            .map_ok(Change::Slice)
+            .or_else(move |e| async move { apart(e) })
+            .boxed(),
     ]);
     let mut streams = std::pin::pin!(streams);
     let mut dirty = false;
@@ -89,6 +112,15 @@ async fn watch(config: &KubeSource, pace: Pace, client: Client, clock: &Clock, t
                         Change::Pod(e) => pods.apply(e),
                         Change::Deployment(e) => deps.apply(e),
                         Change::Event(e) => events.apply(e),
+                        Change::Service(e) => services_settled(svcs.apply(e), &mut svc_problem, &mut svc_last_ok, clock),
+                        Change::Slice(e) => services_settled(slices.apply(e), &mut svc_problem, &mut svc_last_ok, clock),
+                        Change::ServicesFailed(error) => {
+                            let since = svc_problem.as_ref().and_then(|p| p.since).unwrap_or_else(|| clock.now());
+                            let next = Some(ListProblem { error, since: Some(since), last_ok: svc_last_ok });
+                            let changed = svc_problem != next;
+                            svc_problem = next;
+                            changed
+                        }
                     };
                     if settled { dirty = true; synced = true; }
                     failing = false;
@@ -102,7 +134,12 @@ async fn watch(config: &KubeSource, pace: Pace, client: Client, clock: &Clock, t
             },
             _ = tick.tick() => {
                 if !failing && std::mem::take(&mut dirty) {
-                    let snapshot = backend::rows_snapshot(pods.rows(), deps.rows(), events.rows());
+                    let mut snapshot = backend::rows_snapshot(pods.rows(), deps.rows(), events.rows());
+                    // Until both lists are in, a service would read as having no endpoint.
+                    if svcs.synced && slices.synced {
+                        snapshot.services = services::with_endpoints(svcs.rows(), &slices.rows());
+                    }
+                    snapshot.services_problem = svc_problem.clone();
                     let observation = Observation::Pods(snapshot);
                     if tx.send(Event::Observed { at: clock.now(), observation }).is_err() { return; }
                 }
@@ -127,6 +164,20 @@ async fn watch(config: &KubeSource, pace: Pace, client: Client, clock: &Clock, t
     }
 }
 
+/// A services or slices change: a settled one clears the list's problem and is its last answer.
+fn services_settled(
+    settled: bool,
+    problem: &mut Option<ListProblem>,
+    last_ok: &mut Option<chrono::DateTime<chrono::Utc>>,
+    clock: &Clock,
+) -> bool {
+    if settled {
+        *problem = None;
+        *last_ok = Some(clock.now());
+    }
+    settled
+}
+
 /// The model's rows of one kind, keyed by namespace and name: each watch event is turned into its
 /// row at once and the API object dropped, so 10,000 pods cost their rows, not their objects.
 struct Rows<'a, K, R> {
@@ -135,11 +186,13 @@ struct Rows<'a, K, R> {
     live: BTreeMap<(String, String), R>,
     /// A re-list in progress (`Init` .. `InitDone`): it replaces `live` once complete.
     listing: Option<BTreeMap<(String, String), R>>,
+    /// A listing has completed once.
+    synced: bool,
 }
 
 impl<'a, K: kube::Resource, R: Clone> Rows<'a, K, R> {
     fn new(namespaces: &'a [String], row: fn(&K) -> R) -> Self {
-        Rows { namespaces, row, live: BTreeMap::new(), listing: None }
+        Rows { namespaces, row, live: BTreeMap::new(), listing: None, synced: false }
     }
 
     /// Applies one watch event; whether the rows are complete and changed (listing pages are not).
@@ -157,6 +210,7 @@ impl<'a, K: kube::Resource, R: Clone> Rows<'a, K, R> {
             }
             watcher::Event::InitDone => {
                 self.live = self.listing.take().unwrap_or_default();
+                self.synced = true;
                 true
             }
             watcher::Event::Apply(obj) => {

@@ -12,6 +12,8 @@ pub enum Command {
     Quit,
     /// `:pods`, `:replication` (`:pg`), `:sentinel` (`:redis`), `:queues`, `:backups`, `:alerts`.
     Focus(SourceId),
+    /// `:services` (`:svc`), `:events` (`:ev`): what the kube pane shows (`:pods` goes back).
+    Kube(crate::ui::kube_views::KubeView),
     /// `:ns NAME` shows one namespace; `:ns all` (or `:ns`) every one.
     Namespace(Option<String>),
     /// `:run NAME k=v …`: a runbook in the wizard.
@@ -64,6 +66,7 @@ impl Scope {
 pub enum Verb {
     Quit,
     Focus,
+    Kube,
     Namespace,
     Run,
     Open,
@@ -93,6 +96,13 @@ pub const COMMANDS: &[CommandSpec] = &[
     // Listed with the `:` key ("jump: :pods …, :q quits").
     CommandSpec { verb: Verb::Focus, names: FOCUS_NAMES, usage: ":pods", help: "", scope: Scope::Both },
     CommandSpec { verb: Verb::Quit, names: &["q", "quit", "q!"], usage: ":q", help: "", scope: Scope::Both },
+    CommandSpec {
+        verb: Verb::Kube,
+        names: &["services", "svc", "events", "ev"],
+        usage: ":services|:events",
+        help: "pane 1 shows services (ready endpoints, 0 ready is critical) or events (warnings first, newest first); :pods back",
+        scope: Scope::Both,
+    },
     CommandSpec {
         verb: Verb::Namespace,
         names: &["ns"],
@@ -139,6 +149,11 @@ impl Command {
         match spec.verb {
             Verb::Quit => Ok(Command::Quit),
             Verb::Focus => Ok(Command::Focus(focus(word))),
+            Verb::Kube => Ok(Command::Kube(if word.starts_with('e') {
+                crate::ui::kube_views::KubeView::Events
+            } else {
+                crate::ui::kube_views::KubeView::Services
+            })),
             Verb::Namespace => Ok(Command::Namespace((!rest.is_empty() && rest != "all").then(|| rest.to_string()))),
             Verb::Run => run(rest),
             Verb::Open => match rest.split_once(' ') {
@@ -291,7 +306,11 @@ mod tests {
         assert_eq!(complete("rep", &runbooks).text, "replication");
         assert_eq!(complete("op", &runbooks), Completion { text: "open ".into(), candidates: vec![] });
         let s = complete("s", &runbooks);
-        assert_eq!((s.text.as_str(), s.candidates), ("s", vec!["sentinel".to_string(), "sev".into(), "severity".into(), "status".into()]));
+        let want = ["sentinel", "services", "sev", "severity", "status", "svc"].map(String::from).to_vec();
+        assert_eq!((s.text.as_str(), s.candidates), ("s", want));
+        assert_eq!(complete("ser", &runbooks).text, "services");
+        assert_eq!(Command::parse("events"), Ok(Command::Kube(crate::ui::kube_views::KubeView::Events)));
+        assert_eq!(Command::parse("svc"), Ok(Command::Kube(crate::ui::kube_views::KubeView::Services)));
         assert_eq!(complete("run t", &runbooks).text, "run triage");
         let r = complete("run re", &runbooks);
         assert_eq!((r.text.as_str(), r.candidates.len()), ("run rest", 2), "restart-pods and restore share `rest`");

@@ -57,6 +57,8 @@ pub enum Action {
     Describe,
     Logs,
     SortPods,
+    /// `v`: the kube pane's next view (pods, services, events).
+    KubeView,
     Timeline,
     Note,
     Command,
@@ -120,6 +122,13 @@ pub const LIVE: &[Binding<Action>] = &[
         action: Action::SortPods,
     },
     Binding {
+        keys: &[Char('v')],
+        label: "v",
+        help: "pane 1 shows pods, then services (ready endpoints), then events (warnings first); :pods :services :events",
+        scope: Scope::Both,
+        action: Action::KubeView,
+    },
+    Binding {
         keys: &[Char('t')],
         label: "t",
         help: "the incident timeline, full screen (j/k scroll, f filters by kind, o oldest/newest first)",
@@ -143,7 +152,7 @@ pub const LIVE: &[Binding<Action>] = &[
     Binding {
         keys: &[Char(':')],
         label: ":",
-        help: "jump: :pods :replication :sentinel :queues :backups :alerts, :q quits",
+        help: "jump: :pods :services :events :replication :sentinel :queues :backups :alerts, :q quits",
         scope: Scope::Both,
         action: Action::Command,
     },

@@ -3,6 +3,7 @@
 
 pub mod command;
 pub mod keymap;
+pub mod kube_views;
 pub mod layout;
 pub mod logs;
 pub mod note;
@@ -94,6 +95,9 @@ pub struct ViewState {
     /// How far the wizard's steps are scrolled from where the wizard would put them by itself
     /// (the step that matters now): up is negative.
     pub wizard_scroll: isize,
+    /// What the kube pane shows (pods, services, events) and each view's own selection.
+    pub kube_view: kube_views::KubeView,
+    pub kube_selection: BTreeMap<kube_views::KubeView, usize>,
 }
 
 /// The timeline's kind filter.
@@ -148,6 +152,8 @@ impl Default for ViewState {
             describe_scroll: 0,
             help_scroll: 0,
             wizard_scroll: 0,
+            kube_view: kube_views::KubeView::Pods,
+            kube_selection: BTreeMap::new(),
         }
     }
 }
@@ -174,6 +180,16 @@ pub enum ViewKey {
 impl ViewState {
     pub fn selected(&self, source: SourceId) -> usize {
         self.selection.get(&source).copied().unwrap_or(0)
+    }
+
+    /// The selection of the kube pane's services or events view.
+    pub fn kube_selected(&self, view: kube_views::KubeView) -> usize {
+        self.kube_selection.get(&view).copied().unwrap_or(0)
+    }
+
+    /// Whether the kube pane shows something other than pods (its pod keys then do nothing).
+    fn kube_elsewhere(&self) -> bool {
+        self.focus == SourceId::Pods && self.kube_view != kube_views::KubeView::Pods
     }
 
     /// Applies a key; pure, so it is tested without a terminal. Keys for the console (help,
@@ -236,8 +252,15 @@ impl ViewState {
     /// A bound key in normal mode: the view's own actions are done here.
     fn act(&mut self, action: keymap::Action, key: KeyEvent) -> ViewKey {
         use keymap::Action;
-        let sel = self.selection.entry(self.focus).or_insert(0);
+        let elsewhere = self.kube_elsewhere();
+        let sel =
+            if elsewhere { self.kube_selection.entry(self.kube_view).or_insert(0) } else { self.selection.entry(self.focus).or_insert(0) };
         match (action, key.code) {
+            (Action::KubeView, _) => {
+                self.focus = SourceId::Pods;
+                self.kube_view = self.kube_view.next();
+            }
+            (Action::Describe | Action::SortPods | Action::Logs, _) if elsewhere => return ViewKey::Outcome(KeyOutcome::Nothing),
             (Action::Quit, _) => return ViewKey::Outcome(KeyOutcome::Quit),
             (Action::Filter, _) => self.mode = Mode::Filter,
             (Action::Command, _) => self.mode = Mode::Command(String::new()),
@@ -320,7 +343,16 @@ impl ViewState {
         use command::Command;
         match command {
             Ok(Command::Quit) => return KeyOutcome::Quit,
-            Ok(Command::Focus(source)) => self.focus = source,
+            Ok(Command::Focus(source)) => {
+                self.focus = source;
+                if source == SourceId::Pods {
+                    self.kube_view = kube_views::KubeView::Pods;
+                }
+            }
+            Ok(Command::Kube(view)) => {
+                self.focus = SourceId::Pods;
+                self.kube_view = view;
+            }
             Ok(Command::Namespace(ns)) => {
                 self.namespace = ns;
                 self.focus = SourceId::Pods;
@@ -417,7 +449,11 @@ fn draw_pane(f: &mut Frame, pane: PaneId, rect: Rect, model: &Model, view: &View
     };
     let ctx = PaneCtx { model, view, theme: screen.theme, thresholds: screen.thresholds, now, focused: view.focus == source };
     match source {
-        SourceId::Pods => panes::pods::draw(f, rect, &ctx),
+        SourceId::Pods => match view.kube_view {
+            kube_views::KubeView::Pods => panes::pods::draw(f, rect, &ctx),
+            kube_views::KubeView::Services => panes::services::draw(f, rect, &ctx),
+            kube_views::KubeView::Events => panes::events::draw(f, rect, &ctx),
+        },
         SourceId::Replication => panes::replication::draw(f, rect, &ctx),
         SourceId::Sentinel => panes::sentinel::draw(f, rect, &ctx),
         SourceId::Queues => panes::queues::draw(f, rect, &ctx),

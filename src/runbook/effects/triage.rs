@@ -154,9 +154,24 @@ fn pods(p: &PodsSnapshot, t: &Thresholds, out: &mut Vec<Finding>) {
             ));
         }
     }
+    services(p, out);
     let warnings: Vec<_> = p.events.iter().filter(|e| e.kind == "Warning").take(3).collect();
     for e in warnings {
         out.push(finding("kubernetes", format!("warning event {} {}: {} (x{})", e.object, e.reason, e.message, e.count), 4, None));
+    }
+}
+
+/// Services by their verdict: none ready is P2 (it serves nothing), short a P3; an unreadable list P4.
+fn services(p: &PodsSnapshot, out: &mut Vec<Finding>) {
+    for s in &p.services {
+        let level = verdict::service(s);
+        if level.is_alarm() {
+            let what = format!("service {}/{} has {} of {} endpoints ready", s.namespace, s.name, s.ready, s.total());
+            out.push(finding("kubernetes", what, severity(level), None));
+        }
+    }
+    if let Some(problem) = &p.services_problem {
+        out.push(finding("kubernetes", format!("cannot read services: {}", problem.error), 4, None));
     }
 }
 
@@ -374,6 +389,7 @@ mod tests {
                 ..DeploymentRow::default()
             }],
             events: vec![],
+            ..PodsSnapshot::default()
         };
         let snaps = Snapshots { pods: Some(Ok(pods)), ..Snapshots::default() };
         let f = assess(&snaps, &Thresholds::default(), Utc::now());
@@ -403,5 +419,21 @@ mod tests {
         let snaps = Snapshots { replication: Some(Err(refused)), ..Snapshots::default() };
         let f = assess(&snaps, &Thresholds::default(), Utc::now());
         assert_eq!((f[0].severity, f[0].next), (1, Some("failover-postgres")));
+    }
+
+    #[test]
+    fn a_service_with_no_ready_endpoint_is_a_p2_finding_and_one_short_p3() {
+        let svc = |name: &str, ready, not_ready| crate::model::ServiceRow {
+            namespace: "shop".into(),
+            name: name.into(),
+            selector: true,
+            ready,
+            not_ready,
+            ..Default::default()
+        };
+        let pods = PodsSnapshot { services: vec![svc("api", 0, 2), svc("web", 1, 1), svc("db", 2, 0)], ..PodsSnapshot::default() };
+        let f = assess(&Snapshots { pods: Some(Ok(pods)), ..Snapshots::default() }, &Thresholds::default(), Utc::now());
+        let said: Vec<(u8, &str)> = f.iter().map(|f| (f.severity, f.what.as_str())).collect();
+        assert_eq!(said, [(2, "service shop/api has 0 of 2 endpoints ready"), (3, "service shop/web has 1 of 2 endpoints ready")]);
     }
 }

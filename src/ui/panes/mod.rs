@@ -3,10 +3,12 @@
 
 pub mod alerts;
 pub mod backups;
+pub mod events;
 pub mod pods;
 pub mod queues;
 pub mod replication;
 pub mod sentinel;
+pub mod services;
 pub mod summary;
 pub mod timeline;
 

@@ -67,6 +67,10 @@ pub fn headline(model: &Model, source: SourceId, ctx: &PaneCtx) -> (String, Styl
             } else {
                 format!("{} pods ready · {} deployments complete", s.pods.len(), s.deployments.len())
             };
+            // Services short of ready endpoints ride on the kube line (`:services` has them).
+            let short = s.services.iter().filter(|v| verdict::service(v).is_alarm()).count();
+            let level = s.services.iter().map(verdict::service).fold(level, Level::max);
+            let text = if short > 0 { format!("{text} · {short} svc short of endpoints") } else { text };
             (text, th.level(level))
         }),
         SourceId::Replication => model.replication.as_ref().map_or_else(none, |s| {
