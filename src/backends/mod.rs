@@ -41,6 +41,19 @@ pub enum BackendError {
 }
 
 impl BackendError {
+    /// Whether this says only that an answer was late: one of sitrep's deadlines, or the
+    /// driver's own connect or response timeout (reported as an unreachable server).
+    pub fn is_timeout(&self) -> bool {
+        match self {
+            BackendError::Timeout { .. } => true,
+            BackendError::Unreachable { detail, .. } | BackendError::Unexpected { detail, .. } => {
+                let d = detail.to_ascii_lowercase();
+                d.contains("timed out") || d.contains("timeout")
+            }
+            _ => false,
+        }
+    }
+
     pub fn timeout(target: impl Into<String>, after: Duration) -> Self {
         BackendError::Timeout { target: target.into(), after }
     }

@@ -32,6 +32,39 @@ pub struct Truth {
     pub dump_keys: Option<Result<BTreeSet<String>, String>>,
     /// "ns/name" of every pod, and each deployment's (desired, available), from the API.
     pub pods: Option<Result<KubeTruth, String>>,
+    /// The kinds of question of which every one asked this round timed out. Such a round says
+    /// nothing about them: a starved machine makes the oracle late as well as the systems, and
+    /// the oracle cannot tell which. A round that had any answer of a kind is kept.
+    pub starved: BTreeSet<Question>,
+}
+
+/// A kind of question the oracle asks each round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Question {
+    Members,
+    Sentinels,
+    Roles,
+    Queues,
+    Dumps,
+    Kube,
+}
+
+/// Every answer of a kind timed out (and at least one was asked).
+fn all_timed_out<'a, T: 'a>(answers: impl IntoIterator<Item = &'a Result<T, BackendError>>) -> bool {
+    let mut any = false;
+    for a in answers {
+        any = true;
+        if !a.as_ref().is_err_and(BackendError::is_timeout) {
+            return false;
+        }
+    }
+    any
+}
+
+/// Whether a source's error says only that its answer was late: the poll's and the watchers'
+/// timeout words, and [`BackendError::Timeout`]'s.
+pub fn reads_as_timeout(error: &str) -> bool {
+    error.contains("no answer within") || error.contains("did not answer within")
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -60,9 +93,10 @@ impl Oracle {
         let began = Utc::now();
         let Oracle { config, timeout, s3, kube: kube_client } = self;
         let asker = Asker { config, timeout: *timeout };
-        let (members, (sentinels, roles, queues), dump_keys, pods) =
+        let ((members, m), ((sentinels, roles, queues), r), (dump_keys, d), (pods, k)) =
             tokio::join!(asker.members(), asker.redis(), s3_keys(config, s3, *timeout), kube(config, kube_client, *timeout));
-        Truth { began, at: Utc::now(), members, sentinels, roles, queues, dump_keys, pods }
+        let starved = m.into_iter().chain(r).chain(d).chain(k).collect();
+        Truth { began, at: Utc::now(), members, sentinels, roles, queues, dump_keys, pods, starved }
     }
 }
 
@@ -73,23 +107,27 @@ struct Asker<'a> {
 }
 
 impl Asker<'_> {
-    async fn members(&self) -> BTreeMap<String, Result<bool, String>> {
+    async fn members(&self) -> (BTreeMap<String, Result<bool, String>>, Vec<Question>) {
         if !self.config.source_enabled(SourceId::Replication) {
-            return BTreeMap::new();
+            return Default::default();
         }
         let asks = self.config.postgres.member_dsns().into_iter().map(|(name, dsn)| async move {
             let answer = async {
                 let c = backends::postgres::connect(dsn.as_str(), self.timeout).await?;
                 backends::within(&name, self.timeout, backends::postgres::in_recovery(&c.client, &name)).await
             };
-            (name.clone(), answer.await.map_err(|e: BackendError| e.to_string()))
+            (name.clone(), answer.await)
         });
-        futures::future::join_all(asks).await.into_iter().collect()
+        let answers = futures::future::join_all(asks).await;
+        let starved = all_timed_out(answers.iter().map(|(_, a)| a)).then_some(Question::Members).into_iter().collect();
+        (answers.into_iter().map(|(name, a)| (name, a.map_err(|e| e.to_string()))).collect(), starved)
     }
 
+    #[allow(clippy::type_complexity)]
     async fn redis(
         &self,
-    ) -> (BTreeMap<String, Result<Option<String>, String>>, BTreeMap<String, Result<String, String>>, BTreeMap<String, u64>) {
+    ) -> ((BTreeMap<String, Result<Option<String>, String>>, BTreeMap<String, Result<String, String>>, BTreeMap<String, u64>), Vec<Question>)
+    {
         if !self.config.source_enabled(SourceId::Sentinel) {
             return Default::default();
         }
@@ -102,40 +140,64 @@ impl Asker<'_> {
                     let mut con = s.connect(addr, t).await?;
                     backends::redis::master_addr(&mut con, addr, &s.master, t).await
                 };
-                (addr.clone(), answer.await.map_err(|e| e.to_string()))
+                (addr.clone(), answer.await)
             }
         });
-        let sentinels: BTreeMap<_, _> = futures::future::join_all(asks).await.into_iter().collect();
+        let asked = futures::future::join_all(asks).await;
+        let mut starved = Vec::new();
+        if all_timed_out(asked.iter().map(|(_, a)| a)) {
+            starved.push(Question::Sentinels);
+        }
+        let sentinels: BTreeMap<_, _> = asked.into_iter().map(|(addr, a)| (addr, a.map_err(|e| e.to_string()))).collect();
         let named: BTreeSet<String> = sentinels.values().filter_map(|a| a.as_ref().ok().cloned().flatten()).collect();
         let mut roles = BTreeMap::new();
-        let mut queues = BTreeMap::new();
+        let mut role_answers = Vec::new();
+        let mut queues = None;
         for addr in named {
             let role = async {
                 let mut con = s.connect_master(&addr, t).await?;
                 let reply: Vec<redis::Value> = backends::redis::query(&mut con, &redis::cmd("ROLE"), &addr, "ROLE", t).await?;
                 let role = reply.first().and_then(|v| redis::from_redis_value::<String>(v.clone()).ok()).unwrap_or_default();
-                if role == "master" && queues.is_empty() {
-                    queues = self.depths(&mut con, &addr).await;
+                if role == "master" && queues.is_none() {
+                    queues = Some(self.depths(&mut con, &addr).await);
                 }
                 Ok::<_, BackendError>(role)
             };
-            roles.insert(addr.clone(), role.await.map_err(|e| e.to_string()));
+            let answer = role.await;
+            roles.insert(addr.clone(), answer.clone().map_err(|e| e.to_string()));
+            role_answers.push(answer);
         }
-        (sentinels, roles, queues)
+        if all_timed_out(&role_answers) {
+            starved.push(Question::Roles);
+        }
+        let (queues, late) = queues.unwrap_or_default();
+        if late && queues.is_empty() && !self.config.queues.names.is_empty() {
+            starved.push(Question::Queues);
+        }
+        ((sentinels, roles, queues), starved)
     }
 
-    /// LLEN of each queue's kombu lists on the master (priority steps 0..=9), as the queues pane sums them.
-    async fn depths(&self, con: &mut redis::aio::MultiplexedConnection, addr: &str) -> BTreeMap<String, u64> {
+    /// LLEN of each queue's kombu lists on the master (priority steps 0..=9), as the queues pane
+    /// sums them. A queue any of whose lists did not answer is left out (its depth is unknown,
+    /// not 0); the flag says some LLEN timed out.
+    async fn depths(&self, con: &mut redis::aio::MultiplexedConnection, addr: &str) -> (BTreeMap<String, u64>, bool) {
         let mut out = BTreeMap::new();
-        for name in &self.config.queues.names {
+        let mut late = false;
+        'queue: for name in &self.config.queues.names {
             let mut depth = 0;
             for p in 0..=9u8 {
                 let key = backends::redis::kombu_key(name, p);
-                depth += backends::redis::query::<u64>(con, redis::cmd("LLEN").arg(&key), addr, "LLEN", self.timeout).await.unwrap_or(0);
+                match backends::redis::query::<u64>(con, redis::cmd("LLEN").arg(&key), addr, "LLEN", self.timeout).await {
+                    Ok(n) => depth += n,
+                    Err(e) => {
+                        late |= e.is_timeout();
+                        continue 'queue;
+                    }
+                }
             }
             out.insert(name.clone(), depth);
         }
-        out
+        (out, late)
     }
 }
 
@@ -144,11 +206,13 @@ pub fn dump_prefix(config: &Config) -> Option<String> {
     config.s3.prefixes().into_iter().find(|(k, _)| *k == BackupKind::Dump).map(|(_, p)| p.to_string())
 }
 
-async fn s3_keys(config: &Config, client: &mut Option<aws_sdk_s3::Client>, t: Duration) -> Option<Result<BTreeSet<String>, String>> {
+type Asked<T> = (Option<Result<T, String>>, Option<Question>);
+
+async fn s3_keys(config: &Config, client: &mut Option<aws_sdk_s3::Client>, t: Duration) -> Asked<BTreeSet<String>> {
     if !config.source_enabled(SourceId::Backups) {
-        return None;
+        return (None, None);
     }
-    let prefix = dump_prefix(config)?;
+    let Some(prefix) = dump_prefix(config) else { return (None, None) };
     let answer = async {
         if client.is_none() {
             *client = Some(backends::within("s3", t, backends::s3::client(config.s3.access())).await?);
@@ -156,12 +220,14 @@ async fn s3_keys(config: &Config, client: &mut Option<aws_sdk_s3::Client>, t: Du
         let Some(c) = client.as_ref() else { return Err(BackendError::unexpected("s3", "no client")) };
         backends::within("s3", t, backends::s3::list(c, &config.s3.bucket, &prefix)).await
     };
-    Some(answer.await.map(|listed| listed.iter().map(|l| crate::sanitize::clean(&l.key)).collect()).map_err(|e| e.to_string()))
+    let answer = answer.await;
+    let starved = all_timed_out([&answer]).then_some(Question::Dumps);
+    (Some(answer.map(|listed| listed.iter().map(|l| crate::sanitize::clean(&l.key)).collect()).map_err(|e| e.to_string())), starved)
 }
 
-async fn kube(config: &Config, client: &mut Option<kube::Client>, t: Duration) -> Option<Result<KubeTruth, String>> {
+async fn kube(config: &Config, client: &mut Option<kube::Client>, t: Duration) -> Asked<KubeTruth> {
     if !config.source_enabled(SourceId::Pods) {
-        return None;
+        return (None, None);
     }
     let answer = async {
         if client.is_none() {
@@ -181,7 +247,8 @@ async fn kube(config: &Config, client: &mut Option<kube::Client>, t: Duration) -
     if result.is_err() {
         *client = None;
     }
-    Some(result.map_err(|e| e.to_string()))
+    let starved = all_timed_out([&result]).then_some(Question::Kube);
+    (Some(result.map_err(|e| e.to_string())), starved)
 }
 
 /// One thing the console shows as fresh, to be held against the truth.
@@ -214,6 +281,18 @@ impl Claim {
             Claim::Dumps { .. } => "fresh-is-true: s3 dumps",
             Claim::Pods { .. } => "fresh-is-true: kube pods",
             Claim::Deployment { .. } => "fresh-is-true: kube deployment",
+        }
+    }
+
+    /// The kind of question that judges this claim.
+    pub fn question(&self) -> Question {
+        match self {
+            Claim::Member { .. } => Question::Members,
+            Claim::SentinelNames { .. } => Question::Sentinels,
+            Claim::RedisMaster { .. } => Question::Roles,
+            Claim::QueueDepth { .. } => Question::Queues,
+            Claim::Dumps { .. } => Question::Dumps,
+            Claim::Pods { .. } | Claim::Deployment { .. } => Question::Kube,
         }
     }
 
@@ -317,12 +396,15 @@ pub fn claims(model: &Model) -> Vec<Claim> {
 
 /// The verdict on one claim made at `at`, given every round of truth: true when some round within
 /// `window` before it (or one round after, the read it came from may have been in flight) agrees.
+/// Rounds starved of this claim's kind of question are not counted at all.
 pub fn judge(claim: &Claim, at: DateTime<Utc>, window: chrono::Duration, truths: &[Truth]) -> Verdict {
     let slack = chrono::Duration::seconds(2);
-    let mut near: Vec<&Truth> = truths.iter().filter(|t| t.at >= at - window && t.began <= at + slack).collect();
+    let question = claim.question();
+    let asked: Vec<&Truth> = truths.iter().filter(|t| !t.starved.contains(&question)).collect();
+    let mut near: Vec<&Truth> = asked.iter().copied().filter(|t| t.at >= at - window && t.began <= at + slack).collect();
     // Under load a round can take longer than the slack: the first round to begin after the claim
     // still saw the world the claim's read may have seen.
-    if let Some(next) = truths.iter().filter(|t| t.began > at + slack).min_by_key(|t| t.began) {
+    if let Some(next) = asked.iter().copied().filter(|t| t.began > at + slack).min_by_key(|t| t.began) {
         near.push(next);
     }
     if let Some(ok) = claim.within_range(&near) {
@@ -449,5 +531,39 @@ mod tests {
         // A frozen pane still showing d0 long after it went is a lie.
         let later = vec![round(0, &["d0"]), round(20, &["d1"]), round(21, &["d1"])];
         assert!(matches!(judge(&dumps(&["d0"]), t(21), window, &later), Verdict::False(_)));
+    }
+
+    #[test]
+    fn a_round_in_which_every_member_timed_out_cannot_tell_but_one_member_timing_out_is_its_truth() {
+        let window = chrono::Duration::seconds(9);
+        let primary = Claim::Member { name: "pg-0".into(), in_recovery: false };
+        // The machine starved: every member's question timed out, the console's had answered.
+        let mut starved = round(5, Err("pg-0: no answer within 3.0s".into()), 0);
+        starved.starved.insert(Question::Members);
+        let truths = vec![round(3, Ok(false), 0), starved.clone()];
+        assert_eq!(judge(&primary, t(10), window, &truths), Verdict::True, "the starved round is not counted, the earlier one is");
+        assert_eq!(judge(&primary, t(20), window, &[starved.clone()]), Verdict::Unknown, "a starved round alone cannot tell");
+        // The same answer in a round where another member did answer is the member's own truth.
+        let mut one_down = round(5, Err("pg-0: no answer within 3.0s".into()), 0);
+        one_down.members.insert("pg-1".into(), Ok(true));
+        assert!(matches!(judge(&primary, t(6), window, &[one_down]), Verdict::False(_)), "pg-0 did not answer while pg-1 did");
+        // A starved kind says nothing about the others: the queue depth in the same round counts.
+        let depth = Claim::QueueDepth { name: "celery".into(), depth: 900 };
+        assert!(matches!(judge(&depth, t(5), window, &[starved]), Verdict::False(_)));
+    }
+
+    #[test]
+    fn only_answers_that_were_all_late_starve_a_kind() {
+        let late = || Err::<bool, _>(BackendError::timeout("pg-0", Duration::from_secs(3)));
+        let driver_late =
+            || Err::<bool, _>(BackendError::Unreachable { target: "pg-1".into(), detail: "error connecting to server: timed out".into() });
+        let refused = || Err::<bool, _>(BackendError::Unreachable { target: "pg-2".into(), detail: "Connection refused".into() });
+        assert!(all_timed_out(&[late(), driver_late()]));
+        assert!(!all_timed_out(&[late(), Ok(true)]), "one answer is enough to judge by");
+        assert!(!all_timed_out(&[late(), refused()]), "a refusal is an answer");
+        assert!(!all_timed_out::<bool>(&[]), "nothing asked is not starved");
+        assert!(reads_as_timeout(&BackendError::timeout("s3", Duration::from_secs(3)).to_string()));
+        assert!(reads_as_timeout("watch: API server did not answer within 5s"));
+        assert!(!reads_as_timeout("s3: AccessDenied: Access Denied"));
     }
 }
