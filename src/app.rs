@@ -241,9 +241,13 @@ impl Console {
     /// The one way live events reach the Model: recorded, applied, then run past the detector.
     pub fn feed(&mut self, events: Vec<Event>) -> bool {
         let mut observed = false;
+        // A run starting or ending changes which sources must keep their full pace, not what the
+        // sources say: the pace is published again, the detector has nothing new to look at.
+        let mut run_edge = false;
         let mut changed = false;
         for ev in events {
-            observed |= is_observation(&ev) || matches!(ev, Event::RunbookStarted { .. } | Event::RunbookFinished { .. });
+            observed |= is_observation(&ev);
+            run_edge |= matches!(ev, Event::RunbookStarted { .. } | Event::RunbookFinished { .. });
             self.record_event(&ev);
             changed |= self.apply(ev);
         }
@@ -269,6 +273,8 @@ impl Console {
                     }
                 }
             }
+        }
+        if observed || run_edge {
             self.publish_urgency();
         }
         changed
