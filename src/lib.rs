@@ -12,6 +12,8 @@ pub mod console;
 pub mod data_files;
 pub mod detect;
 pub mod diag;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod human;
 pub mod lab;
 pub mod logging;
