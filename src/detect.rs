@@ -49,11 +49,19 @@ enum Watch {
     Source(SourceId),
     SplitBrain,
     Member(String),
+    /// A member's connections against its max_connections.
+    Connections(String),
+    /// A member's longest statement or open transaction.
+    LongQuery(String),
     Sentinel(String),
     /// Lost redundancy: the leader has no standby streaming from it.
     Standby,
     /// Lost redundancy: a Redis replica Sentinel knows is down.
     RedisReplicas,
+    /// The Redis master's memory against its maxmemory.
+    RedisMemory,
+    /// The Redis master's hit rate, when `[thresholds] cache_hit_*_pct` are set.
+    RedisHits,
     /// Lost redundancy: a deployment with fewer available pods than desired ("ns/name").
     Capacity(String),
     /// A Service that selects pods, by "ns/name": fewer ready endpoints than it has, or none.
@@ -164,6 +172,26 @@ impl Detector {
             out.push(reading(Watch::Sentinel(row.addr.clone()), state, row.error.clone().unwrap_or_default()));
         }
         self.redis_replicas(model, &mut out);
+        if let Some(h) = model.sentinel.as_ref().and_then(|s| s.master_health.as_ref()) {
+            let memory = verdict::redis_memory(&self.thresholds, h);
+            let detail = match h.memory_percent() {
+                Some(pct) => format!(
+                    "{} of maxmemory {} ({pct}%, {}) on {}",
+                    crate::human::bytes(h.used_memory),
+                    crate::human::bytes(h.maxmemory),
+                    h.maxmemory_policy,
+                    h.addr
+                ),
+                None => format!("{}, no maxmemory, on {}", crate::human::bytes(h.used_memory), h.addr),
+            };
+            out.push(reading(Watch::RedisMemory, if memory.is_alarm() { memory.word() } else { OK }, detail));
+            // No rate (first reading, no lookups, a failover) is no news: the last state holds.
+            if h.hit_rate.is_some() {
+                let hits = verdict::cache_hits(&self.thresholds, h);
+                let detail = format!("{} {:.0}%", h.addr, h.hit_rate.unwrap_or(0.0) * 100.0);
+                out.push(reading(Watch::RedisHits, if hits.is_alarm() { hits.word() } else { OK }, detail));
+            }
+        }
         self.queues(model, &mut out);
         self.backups(model, now, &mut out);
         self.alerts(model, &mut out);
@@ -245,6 +273,26 @@ impl Detector {
             });
             let (state, detail) = alarm.map_or((OK, String::new()), |a| ("down", a.words()));
             out.push(reading(Watch::Member(m.name.clone()), state, detail));
+        }
+        // Load by each member's own pg_stat_activity; a member that does not answer has no
+        // reading (its alarm is the one above), so its load tracker keeps its last state.
+        for m in repl.members.iter().filter(|m| m.reachable) {
+            let Some(load) = &m.load else { continue };
+            let level = verdict::connections(&self.thresholds, load);
+            let detail = format!("{} of {}, {}%", load.connections, load.max_connections, load.percent());
+            out.push(reading(Watch::Connections(m.name.clone()), if level.is_alarm() { level.word() } else { OK }, detail));
+            let (state, detail) = match &load.longest {
+                Some(q) if verdict::long_query(&self.thresholds, q.secs).is_alarm() => {
+                    let alarm = verdict::LoadAlarm::LongQuery {
+                        name: m.name.clone(),
+                        level: verdict::long_query(&self.thresholds, q.secs),
+                        query: q.clone(),
+                    };
+                    (alarm.level().word(), alarm.words())
+                }
+                _ => (OK, String::new()),
+            };
+            out.push(reading(Watch::LongQuery(m.name.clone()), state, detail));
         }
         if let Some(archiver) = &repl.archiver {
             let (state, detail) = if archiver.is_failing() {
@@ -385,6 +433,18 @@ fn describe(r: &Reading, previous: &str, at: DateTime<Utc>) -> Detection {
         Watch::SplitBrain => (SourceId::Replication, format!("SPLIT BRAIN: {} all answer as primary and take writes", r.detail), false),
         Watch::Member(name) if r.state == OK => (SourceId::Replication, format!("Postgres member {name} answers SQL again"), true),
         Watch::Member(_) => (SourceId::Replication, format!("Postgres {}", r.detail), false),
+        Watch::Connections(name) if r.state == OK => {
+            (SourceId::Replication, format!("Postgres {name} connections back under the warning share ({})", r.detail), true)
+        }
+        Watch::Connections(name) => (
+            SourceId::Replication,
+            format!("Postgres {name} connections at {} level ({} of max_connections, was {previous})", r.state, r.detail),
+            false,
+        ),
+        Watch::LongQuery(name) if r.state == OK => {
+            (SourceId::Replication, format!("Postgres {name}: no statement or transaction over the query threshold now"), true)
+        }
+        Watch::LongQuery(_) => (SourceId::Replication, format!("Postgres long query at {} level: {}", r.state, r.detail), false),
         Watch::Sentinel(addr) if r.state == OK => (SourceId::Sentinel, format!("Sentinel {addr} answers again"), true),
         Watch::Sentinel(addr) => (SourceId::Sentinel, format!("Sentinel {addr} unreachable: {} (redundancy lost)", r.detail), false),
         Watch::Standby if r.state == OK => (SourceId::Replication, format!("a standby streams from leader {} again", r.detail), true),
@@ -395,6 +455,16 @@ fn describe(r: &Reading, previous: &str, at: DateTime<Utc>) -> Detection {
         ),
         Watch::RedisReplicas if r.state == OK => (SourceId::Sentinel, "every Redis replica is up again".into(), true),
         Watch::RedisReplicas => (SourceId::Sentinel, format!("Redis replica(s) down: {} (redundancy lost)", r.detail), false),
+        Watch::RedisMemory if r.state == OK => {
+            (SourceId::Sentinel, format!("Redis master memory back under the warning share ({})", r.detail), true)
+        }
+        Watch::RedisMemory => (
+            SourceId::Sentinel,
+            format!("Redis master memory at {} level: {} (at 100% it evicts or refuses writes)", r.state, r.detail),
+            false,
+        ),
+        Watch::RedisHits if r.state == OK => (SourceId::Sentinel, format!("Redis cache hit rate recovered ({})", r.detail), true),
+        Watch::RedisHits => (SourceId::Sentinel, format!("Redis cache hit rate at {} level ({})", r.state, r.detail), false),
         Watch::Capacity(name) if r.state == OK => {
             (SourceId::Pods, format!("deployment {name} at full capacity again ({})", r.detail), true)
         }
@@ -445,6 +515,10 @@ mod tests {
     impl Drill {
         fn new() -> Self {
             Drill { model: Model::new(Duration::seconds(2)), detector: Detector::new(&Thresholds::default()), clock: 0, said: Vec::new() }
+        }
+
+        fn thresholds(&mut self, t: Thresholds) {
+            self.detector = Detector::new(&t);
         }
 
         fn see(&mut self, observation: Observation, times: usize) -> &mut Self {
@@ -642,6 +716,78 @@ mod tests {
         assert!(whats[0].0.contains("warning level (45s"), "{}", whats[0].0);
         assert!(whats[1].0.contains("critical level (90s"), "{}", whats[1].0);
         assert!(whats[2].1, "back under is a recovery");
+    }
+
+    #[test]
+    fn a_connection_flood_with_a_long_query_is_one_entry_each_way_per_alarm() {
+        use crate::model::{LongQuery, MemberLoad, MemberRow};
+        let loaded = |connections: u32, query_secs: Option<f64>| {
+            let Observation::Replication(mut r) = replication("pg-0", 0.4, false) else { unreachable!() };
+            let longest = query_secs.map(|secs| LongQuery {
+                pid: 4242,
+                secs,
+                state: "active".into(),
+                user: "postgres".into(),
+                query: "select pg_sleep(3600)".into(),
+            });
+            let load = MemberLoad { connections, max_connections: 50, longest };
+            r.members = vec![MemberRow { name: "pg-0".into(), reachable: true, load: Some(load), ..MemberRow::default() }];
+            Observation::Replication(r)
+        };
+        let mut d = Drill::new();
+        d.see(loaded(6, None), 3).see(loaded(42, Some(5.0)), 8);
+        // The statement keeps running past the warning, each poll a little older: one entry.
+        for secs in [61.0, 63.0, 65.0, 67.0, 69.0, 71.0, 73.0, 75.0] {
+            d.see(loaded(42, Some(secs)), 1);
+        }
+        d.see(loaded(6, None), 8);
+        let whats = d.whats();
+        assert_eq!(whats.len(), 4, "{whats:?}");
+        assert_eq!(whats[0], ("Postgres pg-0 connections at warning level (42 of 50, 84% of max_connections, was ok)".into(), false));
+        assert!(
+            whats[1].0.starts_with("Postgres long query at warning level: pg-0: pid 4242 active for 1m 05s (postgres): select pg_sleep"),
+            "{whats:?}"
+        );
+        assert!(whats[2].1 && whats[3].1, "both recover: {whats:?}");
+        // A member that stops answering is its own alarm; its load is not read as recovered.
+        let mut d = Drill::new();
+        let Observation::Replication(mut down) = loaded(42, None) else { unreachable!() };
+        down.members[0].reachable = false;
+        d.see(loaded(42, None), 8).see(Observation::Replication(down), 8);
+        assert!(!d.whats().iter().any(|(w, r)| *r && w.contains("connections")), "{:?}", d.whats());
+    }
+
+    #[test]
+    fn a_redis_master_filling_its_maxmemory_is_one_entry_and_one_recovery_and_hits_only_when_asked() {
+        use crate::model::MasterHealth;
+        let with = |used: u64, hit_rate: Option<f64>| {
+            let Observation::Sentinel(mut s) = sentinel("10.0.0.1:6379") else { unreachable!() };
+            s.master_health = Some(Box::new(MasterHealth {
+                addr: "10.0.0.1:6379".into(),
+                used_memory: used << 20,
+                maxmemory: 100 << 20,
+                maxmemory_policy: "noeviction".into(),
+                hit_rate,
+                ..MasterHealth::default()
+            }));
+            Observation::Sentinel(s)
+        };
+        let mut d = Drill::new();
+        d.see(with(10, Some(0.2)), 3).see(with(85, Some(0.2)), 4).see(with(95, None), 4).see(with(12, Some(0.3)), 8);
+        let whats = d.whats();
+        assert_eq!(whats.len(), 3, "warning, critical, back; hits are not judged by default: {whats:?}");
+        assert_eq!(
+            whats[1].0,
+            "Redis master memory at critical level: 95.0MiB of maxmemory 100.0MiB (95%, noeviction) on 10.0.0.1:6379 (at 100% it evicts or refuses writes)"
+        );
+        assert!(whats[2].1 && whats[2].0.starts_with("Redis master memory back under the warning share (12.0MiB"), "{whats:?}");
+        let mut d = Drill::new();
+        d.thresholds(Thresholds { cache_hit_warn_pct: Some(70), cache_hit_crit_pct: Some(50), ..Thresholds::default() });
+        d.see(with(10, Some(0.9)), 3).see(with(10, Some(0.4)), 8).see(with(10, None), 3).see(with(10, Some(0.95)), 8);
+        let whats = d.whats();
+        assert_eq!(whats.len(), 2, "{whats:?}");
+        assert_eq!(whats[0].0, "Redis cache hit rate at critical level (10.0.0.1:6379 40%)");
+        assert!(whats[1].1);
     }
 
     #[test]

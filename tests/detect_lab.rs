@@ -51,6 +51,10 @@ fn detections(store: &LocalStore) -> Vec<(String, bool)> {
         .collect()
 }
 
+fn count_containing(found: &[(String, bool)], part: &str) -> usize {
+    found.iter().filter(|(w, _)| w.contains(part)).count()
+}
+
 fn count(found: &[(String, bool)], prefix: &str) -> usize {
     found.iter().filter(|(w, _)| w.starts_with(prefix)).count()
 }
@@ -129,7 +133,7 @@ fn each_lab_fault_is_one_detected_entry_and_one_recovery() {
     let work = tempfile::tempdir().expect("tempdir");
     let lab_config = std::fs::read_to_string(dir.join("sitrep.toml")).expect("lab sitrep.toml");
     let config = work.path().join("sitrep.toml");
-    let thresholds = "[thresholds]\nrpo_secs = 300\nlag_warn_secs = 30\nlag_crit_secs = 600\nlag_warn_bytes = 262144\n";
+    let thresholds = "[thresholds]\nrpo_secs = 300\nlag_warn_secs = 30\nlag_crit_secs = 600\nlag_warn_bytes = 262144\nquery_warn_secs = 20\nquery_crit_secs = 7200\n";
     std::fs::write(&config, lab_config.replace("[thresholds]\nrpo_secs = 300\n", thresholds)).expect("config");
     let data = work.path().join("data");
     let store = LocalStore::at(&data);
@@ -153,11 +157,13 @@ fn each_lab_fault_is_one_detected_entry_and_one_recovery() {
     let baseline = detections(&store);
     eprintln!("baseline:\n{}", show(&baseline));
 
-    for f in ["queue-flood", "pg-standby-pause", "pg-archive-broken", "deploy-bad", "backup-stale"] {
+    for f in ["queue-flood", "pg-standby-pause", "pg-archive-broken", "deploy-bad", "backup-stale", "pg-connections"] {
         fault(&dir, f);
     }
     wait_for(&store, "every fault detected", 120, |found| {
-        count(found, "queue ") > 0
+        count_containing(found, "connections at warning level") > 0
+            && count(found, "Postgres long query at warning level") > 0
+            && count(found, "queue ") > 0
             && count(found, "replication lag at warning level") > 0
             && count(found, "WAL archiving failing") > 0
             && count(found, "crashloop began") > 0
@@ -184,6 +190,8 @@ fn each_lab_fault_is_one_detected_entry_and_one_recovery() {
             rt.block_on(switch_wal(&info));
         }
         queues_back >= queues_over
+            && count_containing(found, "connections back under the warning share") > 0
+            && count_containing(found, "no statement or transaction over the query threshold now") > 0
             && count(found, "replication lag back under") > 0
             && count(found, "WAL archiving recovered") > 0
             && loops.values().all(|(began, ended)| *ended >= *began)
@@ -202,6 +210,19 @@ fn each_lab_fault_is_one_detected_entry_and_one_recovery() {
         assert_eq!(count(&found, what), 1, "exactly one `{what}`:\n{report}");
         assert_eq!(count(&found, recovery), 1, "exactly one `{recovery}`:\n{report}");
     }
+    // The connection flood: one entry when the leader crossed 80% of max_connections, one when
+    // heal ended it; its sleeping statement the same (the member is named in both).
+    assert_eq!(count_containing(&found, "connections at warning level"), 1, "{report}");
+    assert_eq!(count_containing(&found, "connections back under the warning share"), 1, "{report}");
+    let long = count(&found, "Postgres long query at warning level");
+    let long_back = count_containing(&found, "no statement or transaction over the query threshold now");
+    assert!(long >= 1 && long == long_back, "long statements: {long} detected, {long_back} recovered:\n{report}");
+    assert!(
+        found.iter().any(|(w, _)| w.starts_with("Postgres long query")
+            && w.contains("pg_sleep(3600)")
+            && !w.chars().any(sitrep::sanitize::is_unsafe)),
+        "the flood's statement is named, made safe:\n{report}"
+    );
     for q in &info.queues.names {
         let over = count(&found, &format!("queue {q} growing"));
         let back = count(&found, &format!("queue {q} back under"));

@@ -159,6 +159,32 @@ fn every_fault_shows_its_real_effect_and_down_leaves_nothing_behind() {
         .await;
         fault(&dir, "heal");
 
+        // pg-connections: the leader's client backends reach 84% of max_connections, one statement
+        // sleeping. sitrep's own reading agrees with the server's pg_stat_activity, and the
+        // statement's text (its comment holds ESC and U+202E) reaches sitrep made safe.
+        fault(&dir, "pg-connections");
+        let clients = "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'";
+        let max = scalar_i64(&leader, "SELECT current_setting('max_connections')::bigint").await.expect("max_connections");
+        within(10, "84% of max_connections in use", || async { scalar_i64(&leader, clients).await.filter(|n| n * 100 >= max * 80) }).await;
+        let sleeper = "SELECT pid::bigint FROM pg_stat_activity WHERE state = 'active' AND query LIKE '/* sitrep-lab flood%pg_sleep%'";
+        let sleeper = within(10, "the flood's sleeping statement", || scalar_i64(&leader, sleeper)).await;
+        let reader =
+            sitrep::backends::postgres::connect(leader.as_str(), Duration::from_secs(5)).await.expect("sitrep connects to the leader");
+        let load = sitrep::backends::postgres::read_load(&reader.client, "leader").await.expect("sitrep reads the leader's load");
+        let truth = scalar_i64(&leader, clients).await.expect("pg_stat_activity");
+        // The two reads are two moments, and each probe is a connection of its own.
+        assert!((i64::from(load.connections) - truth).abs() <= 2, "sitrep counts {} client backends, the server {truth}", load.connections);
+        assert_eq!(i64::from(load.max_connections), max);
+        let thresholds = sitrep::config::Thresholds::default();
+        assert_eq!(sitrep::model::verdict::connections(&thresholds, &load), sitrep::model::verdict::Level::Warn, "{load:?}");
+        let longest = load.longest.clone().expect("the longest statement");
+        assert_eq!(i64::from(longest.pid), sleeper, "the oldest statement is the flood's: {longest:?}");
+        assert!(longest.query.contains("pg_sleep(3600)") && longest.state == "active", "{longest:?}");
+        assert!(!longest.query.chars().any(sitrep::sanitize::is_unsafe), "the statement text is made safe: {:?}", longest.query);
+        fault(&dir, "heal");
+        let flood = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%sitrep-lab flood%' AND pid <> pg_backend_pid()";
+        within(10, "heal ending the flood's backends", || async { scalar_i64(&leader, flood).await.filter(|n| *n == 0) }).await;
+
         // pg-standby-pause: replay lag grows while orders keep being written.
         let lag = "SELECT COALESCE(max(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)), 0)::bigint FROM pg_stat_replication";
         fault(&dir, "pg-standby-pause");
@@ -182,6 +208,27 @@ fn every_fault_shows_its_real_effect_and_down_leaves_nothing_behind() {
             String::from_utf8_lossy(&out.stdout).contains("CrashLoopBackOff").then_some(())
         })
         .await;
+
+        // redis-memory: the master's maxmemory is lowered under what it holds; sitrep reads
+        // the same used_memory and maxmemory as the server's own INFO, and judges it critical.
+        fault(&dir, "redis-memory");
+        let settings = info.redis_settings();
+        let snap = sitrep::backends::redis::sentinel_snapshot(&settings, Duration::from_secs(5)).await.expect("sitrep reads the Sentinels");
+        let health = snap.master_health.clone().expect("the master's INFO");
+        let master = snap.master.as_ref().map(|m| m.addr.clone()).expect("a master");
+        let limit: Vec<String> = redis_query(&info, &master, redis::cmd("CONFIG").arg("GET").arg("maxmemory")).await.expect("CONFIG GET");
+        assert_eq!(limit.get(1).and_then(|v| v.parse::<u64>().ok()), Some(health.maxmemory), "sitrep's maxmemory is the server's");
+        let server: String = redis_query(&info, &master, redis::cmd("INFO").arg("memory")).await.expect("INFO memory");
+        let used =
+            server.lines().find_map(|l| l.trim().strip_prefix("used_memory:")).and_then(|v| v.parse::<u64>().ok()).expect("used_memory");
+        let pct = health.memory_percent().expect("a limit is set");
+        assert!((88..=100).contains(&pct), "used {} of {} is {pct}% (the server says used {used})", health.used_memory, health.maxmemory);
+        assert!(used.abs_diff(health.used_memory) * 10 < used, "sitrep read used_memory {}, the server {used}", health.used_memory);
+        let thresholds = sitrep::config::Thresholds::default();
+        assert_eq!(sitrep::model::verdict::redis_memory(&thresholds, &health), sitrep::model::verdict::Level::Crit);
+        fault(&dir, "heal");
+        let limit: Vec<String> = redis_query(&info, &master, redis::cmd("CONFIG").arg("GET").arg("maxmemory")).await.expect("CONFIG GET");
+        assert_eq!(limit.get(1).map(String::as_str), Some("0"), "heal takes the limit off");
 
         // redis-master-down: every Sentinel reports the replica as the new master.
         let old_master = sentinel_master(&info, &info.redis.sentinels_direct[0]).await.expect("a master");

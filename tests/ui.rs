@@ -82,8 +82,22 @@ fn incident_events() -> Vec<Event> {
     };
     let replication = ReplicationSnapshot {
         members: vec![
-            MemberRow { name: "pg-0".into(), reachable: true, in_recovery: false, error: None, replay_delay_secs: None },
-            MemberRow { name: "pg-1".into(), reachable: true, in_recovery: true, error: None, replay_delay_secs: Some(45.0) },
+            MemberRow {
+                name: "pg-0".into(),
+                reachable: true,
+                in_recovery: false,
+                error: None,
+                replay_delay_secs: None,
+                load: Some(MemberLoad { connections: 12, max_connections: 50, longest: None }),
+            },
+            MemberRow {
+                name: "pg-1".into(),
+                reachable: true,
+                in_recovery: true,
+                error: None,
+                replay_delay_secs: Some(45.0),
+                load: Some(MemberLoad { connections: 4, max_connections: 50, longest: None }),
+            },
         ],
         standbys: vec![StandbyRow {
             name: "pg-1".into(),
@@ -141,6 +155,16 @@ fn incident_events() -> Vec<Event> {
             offset: 1000,
             lag_bytes: Some(0),
         }],
+        master_health: Some(Box::new(MasterHealth {
+            addr: "127.0.0.1:6380".into(),
+            answered_ms: 1,
+            used_memory: 3 << 20,
+            maxmemory: 256 << 20,
+            maxmemory_policy: "noeviction".into(),
+            keyspace_hits: 900,
+            keyspace_misses: 100,
+            hit_rate: Some(0.9),
+        })),
     };
     let backups = BackupsSnapshot {
         bucket: "sitrep-lab-backups".into(),
@@ -270,6 +294,60 @@ fn each_pane_focused_at_80x24() {
         c.view.on_key(KeyEvent::new(KeyCode::Char(key), KeyModifiers::NONE));
         insta::assert_snapshot!(format!("focused_{key}_80x24"), frame_text(&c, 80, 24, false));
     }
+}
+
+#[test]
+fn a_connection_flood_and_a_long_query_are_named_on_the_member_in_the_pane_and_the_summary_at_80x24_and_200x60() {
+    // The Production runbook's "Database Connection Pool Exhausted": the leader at 88% of its
+    // max_connections, one statement running for 7 minutes.
+    let mut events = incident_events();
+    for e in &mut events {
+        if let Event::Observed { observation: Observation::Replication(r), .. } = e {
+            r.members[0].load = Some(MemberLoad {
+                connections: 44,
+                max_connections: 50,
+                longest: Some(LongQuery {
+                    pid: 4242,
+                    secs: 421.0,
+                    state: "active".into(),
+                    user: "shop".into(),
+                    query: "update orders set status = 'paid' where id in (select id from carts)".into(),
+                }),
+            });
+        }
+    }
+    let mut c = console(events);
+    c.view.on_key(KeyEvent::new(KeyCode::Char('2'), KeyModifiers::NONE));
+    let small = frame_text(&c, 80, 24, false);
+    let row = small.lines().find(|l| l.contains("pg-0") && l.contains("primary")).unwrap_or_default();
+    assert!(row.contains("88%"), "the member's own connection share is on its row:\n{small}");
+    assert!(small.contains("pg-0: pid 4242 active for 7m 01s (shop): update orders"), "the long statement, in words:\n{small}");
+    assert!(small.contains("pg-0: 44 of 50 connections (88%)"), "{small}");
+    insta::assert_snapshot!("load_alarms_80x24", small);
+    let big = frame_text(&c, 200, 60, false);
+    assert!(big.contains("· pg-0: pid 4242 active for 7m 01s"), "the worst load alarm rides on the summary line:\n{big}");
+    insta::assert_snapshot!("load_alarms_200x60", big);
+}
+
+#[test]
+fn a_redis_master_near_its_maxmemory_is_named_in_the_pane_and_the_summary_at_80x24_and_200x60() {
+    // The Production runbook's "Memory Usage" at 93%: with noeviction, writes (Celery's) are refused at 100%.
+    let mut events = incident_events();
+    for e in &mut events {
+        if let Event::Observed { observation: Observation::Sentinel(s), .. } = e
+            && let Some(h) = s.master_health.as_mut()
+        {
+            h.used_memory = 238 << 20;
+        }
+    }
+    let mut c = console(events);
+    c.view.on_key(KeyEvent::new(KeyCode::Char('3'), KeyModifiers::NONE));
+    let small = frame_text(&c, 80, 24, false);
+    assert!(small.contains("master memory 238.0MiB of 256.0MiB (92%, noeviction)"), "{small}");
+    insta::assert_snapshot!("redis_memory_80x24", small);
+    let big = frame_text(&c, 200, 60, false);
+    assert!(big.contains("· Redis master 127.0.0.1:6380 memory 238.0MiB of maxmemory 256.0MiB (92%, policy noeviction)"), "{big}");
+    insta::assert_snapshot!("redis_memory_200x60", big);
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use super::pg_tls::{self, RootCert, SslMode, TlsSettings};
 use super::{BackendError, within};
-use crate::model::{ArchiverRow, MemberRow, PatroniMember, ReplicationSnapshot, StandbyRow};
+use crate::model::{ArchiverRow, LongQuery, MemberLoad, MemberRow, PatroniMember, ReplicationSnapshot, StandbyRow};
 use crate::sanitize::{clean, redact_secrets};
 use futures::StreamExt;
 use std::path::{Path, PathBuf};
@@ -669,6 +669,7 @@ pub async fn read_member(client: &Client, name: &str) -> Result<(MemberRow, Vec<
         in_recovery,
         error: None,
         replay_delay_secs: if in_recovery { row.get(1) } else { None },
+        load: Some(read_load(client, name).await?),
     };
     if in_recovery {
         return Ok((member_row, Vec::new(), None));
@@ -715,6 +716,44 @@ pub async fn read_member(client: &Client, name: &str) -> Result<(MemberRow, Vec<
             last_failed_time: r.get(5),
         });
     Ok((member_row, standbys, archiver))
+}
+
+/// A member's connections against `max_connections` and the oldest statement (or open
+/// transaction) of any other client, from its own pg_stat_activity. Any role may read these
+/// columns; another role's statement text reads `<insufficient privilege>` without
+/// pg_read_all_stats, and is shown so.
+pub async fn read_load(client: &Client, name: &str) -> Result<MemberLoad, BackendError> {
+    let row = client
+        .query_one(
+            "select (select count(*) from pg_stat_activity where backend_type = 'client backend')::int8,
+                    current_setting('max_connections')::int8,
+                    q.pid, q.secs, q.state, q.usename, q.query
+             from (select 1) one
+             left join lateral (
+                 select pid, extract(epoch from now() - case when state = 'active' then query_start else xact_start end)::float8 as secs,
+                        coalesce(state, '') as state, coalesce(usename::text, '') as usename, left(coalesce(query, ''), 200) as query
+                 from pg_stat_activity
+                 where backend_type = 'client backend' and pid <> pg_backend_pid()
+                   and (state = 'active' or state like 'idle in transaction%')
+                   and (case when state = 'active' then query_start else xact_start end) is not null
+                 order by case when state = 'active' then query_start else xact_start end
+                 limit 1) q on true",
+            &[],
+        )
+        .await
+        .map_err(|e| query_error(name, &e))?;
+    let count = |i: usize| row.get::<_, i64>(i).clamp(0, i64::from(u32::MAX)) as u32;
+    let longest = row.get::<_, Option<i32>>(2).map(|pid| LongQuery {
+        pid,
+        secs: row.get::<_, Option<f64>>(3).unwrap_or(0.0).max(0.0),
+        state: clean(row.get::<_, Option<&str>>(4).unwrap_or_default()),
+        user: clean(row.get::<_, Option<&str>>(5).unwrap_or_default()),
+        query: crate::sanitize::sanitize_bounded(
+            &row.get::<_, Option<&str>>(6).unwrap_or_default().split_whitespace().collect::<Vec<_>>().join(" "),
+            120,
+        ),
+    });
+    Ok(MemberLoad { connections: count(0), max_connections: count(1), longest })
 }
 
 /// Patroni's `GET /cluster`, as both the collector and the failover runbook read it.

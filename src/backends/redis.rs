@@ -3,7 +3,7 @@
 //! lookup, and the mapping of SENTINEL/INFO replies onto the model's rows.
 
 use super::{BackendError, within};
-use crate::model::{MasterRow, PriorityDepth, QueueRow, QueuesSnapshot, ReplicaRow, SentinelRow, SentinelSnapshot};
+use crate::model::{MasterHealth, MasterRow, PriorityDepth, QueueRow, QueuesSnapshot, ReplicaRow, SentinelRow, SentinelSnapshot};
 use crate::sanitize::{clean, redact_secrets};
 use redis::IntoConnectionInfo;
 use redis::aio::MultiplexedConnection;
@@ -623,20 +623,44 @@ pub async fn sentinel_snapshot(s: &SentinelSettings, timeout: Duration) -> Resul
         query(&mut con, redis::cmd("SENTINEL").arg("replicas").arg(&s.master), addr, "SENTINEL replicas", per).await.unwrap_or_default();
     // The master's INFO has its offset and each replica's acknowledged offset, read at one instant
     // (Sentinel's own copy of replica offsets is refreshed only every 10 s).
-    let offsets = master_offsets(s, &master_row.addr, per).await;
+    let info = master_info(s, &master_row.addr, per).await;
+    let offsets = info.as_ref().map(|(info, _)| parse_offsets(info));
+    snap.master_health = info.map(|(info, answered)| Box::new(parse_health(&master_row.addr, &info, answered)));
     snap.replicas = replicas.into_iter().map(pairs).map(|r| replica_row(&r, offsets.as_ref())).collect();
     snap.master = Some(master_row);
     Ok(snap)
 }
 
-async fn master_offsets(s: &SentinelSettings, addr: &str, timeout: Duration) -> Option<Offsets> {
-    let info: String = within(addr, timeout, async {
+/// The master's INFO (replication, memory, stats), and how long INFO itself took to answer.
+async fn master_info(s: &SentinelSettings, addr: &str, timeout: Duration) -> Option<(String, Duration)> {
+    within(addr, timeout, async {
         let mut con = s.connect_master(addr, timeout).await?;
-        query(&mut con, redis::cmd("INFO").arg("replication"), addr, "INFO replication", timeout).await
+        let asked = std::time::Instant::now();
+        let info: String = query(&mut con, redis::cmd("INFO").arg("replication").arg("memory").arg("stats"), addr, "INFO", timeout).await?;
+        Ok::<_, BackendError>((info, asked.elapsed()))
     })
     .await
-    .ok()?;
-    Some(parse_offsets(&info))
+    .ok()
+}
+
+/// `used_memory`, `maxmemory`, `maxmemory_policy`, `keyspace_hits` and `keyspace_misses` from
+/// INFO's memory and stats sections (the hit rate needs a previous reading: `hit_rate_since`).
+pub fn parse_health(addr: &str, info: &str, answered: Duration) -> MasterHealth {
+    let mut h =
+        MasterHealth { addr: clean(addr), answered_ms: answered.as_millis().min(u128::from(u64::MAX)) as u64, ..MasterHealth::default() };
+    for line in info.lines().map(str::trim) {
+        let Some((key, value)) = line.split_once(':') else { continue };
+        let number = || value.parse::<u64>().unwrap_or(0);
+        match key {
+            "used_memory" => h.used_memory = number(),
+            "maxmemory" => h.maxmemory = number(),
+            "maxmemory_policy" => h.maxmemory_policy = clean(value),
+            "keyspace_hits" => h.keyspace_hits = number(),
+            "keyspace_misses" => h.keyspace_misses = number(),
+            _ => {}
+        }
+    }
+    h
 }
 
 /// Where the queues live: a configured URL, or a master ("host:port") a Sentinel named.

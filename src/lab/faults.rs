@@ -12,7 +12,9 @@ pub enum Fault {
     PgStandbyPause,
     PgStandbyResume,
     PgArchiveBroken,
+    PgConnections,
     RedisMasterDown,
+    RedisMemory,
     QueueFlood,
     BackupStale,
     DeployBad,
@@ -21,7 +23,7 @@ pub enum Fault {
 }
 
 /// Name, fault and a one-line explanation for `sitrep lab fault --list`.
-pub const FAULTS: [(&str, Fault, &str); 10] = [
+pub const FAULTS: [(&str, Fault, &str); 12] = [
     (
         "pg-leader-down",
         Fault::PgLeaderDown,
@@ -39,9 +41,19 @@ pub const FAULTS: [(&str, Fault, &str); 10] = [
         "archive_command starts failing (DIR/faults/archive-broken) and a WAL switch is forced: pg_stat_archiver.failed_count rises",
     ),
     (
+        "pg-connections",
+        Fault::PgConnections,
+        "hold connections to the leader up to 84% of max_connections, one running pg_sleep(3600): the Production runbook's connection pool exhausted, with a long query",
+    ),
+    (
         "redis-master-down",
         Fault::RedisMasterDown,
         "SIGKILL the Redis master: after down-after-milliseconds (2s) the Sentinels agree (quorum 2) and promote the replica",
+    ),
+    (
+        "redis-memory",
+        Fault::RedisMemory,
+        "CONFIG SET maxmemory on the Redis master so its used_memory is 92% of it (policy noeviction): near the Production runbook's 90% critical, writes refused at 100%",
     ),
     (
         "queue-flood",

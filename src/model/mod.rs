@@ -20,8 +20,8 @@ pub use backups::{BackupItem, BackupKind, BackupsSnapshot};
 pub use logs::{LogLine, LogTarget, LogsEvent, LogsView, StreamState};
 pub use pods::{DeploymentRow, KubeEventRow, PodRow, PodsSnapshot};
 pub use queues::{PriorityDepth, QueueRow, QueuesSnapshot};
-pub use replication::{ArchiverRow, MemberRow, PatroniMember, ReplicationSnapshot, StandbyRow};
-pub use sentinel::{MasterRow, ReplicaRow, SentinelRow, SentinelSnapshot};
+pub use replication::{ArchiverRow, LongQuery, MemberLoad, MemberRow, PatroniMember, ReplicationSnapshot, StandbyRow};
+pub use sentinel::{MasterHealth, MasterRow, ReplicaRow, SentinelRow, SentinelSnapshot};
 pub use services::{ListProblem, ServiceRow};
 
 /// One source of live data; each has one collector and one pane.

@@ -41,6 +41,41 @@ pub struct MemberRow {
     pub error: Option<String>,
     /// On a standby: seconds since the last replayed transaction (0 when idle and caught up).
     pub replay_delay_secs: Option<f64>,
+    /// Its own pg_stat_activity: connections against max_connections, and its longest query.
+    /// None when the member did not answer (and in recordings made before it was read).
+    #[serde(default)]
+    pub load: Option<MemberLoad>,
+}
+
+/// How busy one member is, as it says itself.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MemberLoad {
+    /// Client backends in pg_stat_activity (this reader's own connection included).
+    pub connections: u32,
+    /// The server's `max_connections`.
+    pub max_connections: u32,
+    /// The oldest statement running, or transaction left open, by any other client.
+    pub longest: Option<LongQuery>,
+}
+
+impl MemberLoad {
+    /// Connections as a whole percentage of max_connections (100 when max_connections is 0).
+    pub fn percent(&self) -> u32 {
+        if self.max_connections == 0 { 100 } else { (u64::from(self.connections) * 100 / u64::from(self.max_connections)) as u32 }
+    }
+}
+
+/// One backend's statement or open transaction and how long it has been going.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LongQuery {
+    pub pid: i32,
+    /// Seconds since the statement started (`active`) or the transaction began (`idle in transaction`).
+    pub secs: f64,
+    /// pg_stat_activity.state: `active`, `idle in transaction`, …
+    pub state: String,
+    pub user: String,
+    /// The statement's first characters, made safe for the screen.
+    pub query: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

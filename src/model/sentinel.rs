@@ -9,6 +9,46 @@ pub struct SentinelSnapshot {
     pub sentinels: Vec<SentinelRow>,
     pub master: Option<MasterRow>,
     pub replicas: Vec<ReplicaRow>,
+    /// The master's own INFO (memory, keyspace lookups) and how fast it answered. None when the
+    /// master did not answer (and in recordings made before it was read).
+    #[serde(default)]
+    pub master_health: Option<Box<MasterHealth>>,
+}
+
+/// What the master says of itself in `INFO memory` and `INFO stats`, and how long INFO took.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MasterHealth {
+    /// The master that answered ("host:port", as the Sentinels name it).
+    pub addr: String,
+    /// Milliseconds from sending INFO to its answer (the connection already open).
+    pub answered_ms: u64,
+    pub used_memory: u64,
+    /// `maxmemory`; 0 means no limit.
+    pub maxmemory: u64,
+    pub maxmemory_policy: String,
+    pub keyspace_hits: u64,
+    pub keyspace_misses: u64,
+    /// Hits per lookup since the previous reading of the same master (0.0..=1.0). None on the
+    /// first reading, after a restart or a failover (the counters start again), or with no
+    /// lookup in between.
+    pub hit_rate: Option<f64>,
+}
+
+impl MasterHealth {
+    /// used_memory as a whole percentage of maxmemory; None without a limit.
+    pub fn memory_percent(&self) -> Option<u32> {
+        (self.maxmemory > 0).then(|| (u128::from(self.used_memory) * 100 / u128::from(self.maxmemory)).min(u128::from(u32::MAX)) as u32)
+    }
+
+    /// This reading's hit rate against `previous`, when both are the same master's counters.
+    pub fn hit_rate_since(&self, previous: &MasterHealth) -> Option<f64> {
+        if previous.addr != self.addr || self.keyspace_hits < previous.keyspace_hits || self.keyspace_misses < previous.keyspace_misses {
+            return None;
+        }
+        let hits = self.keyspace_hits - previous.keyspace_hits;
+        let lookups = hits + (self.keyspace_misses - previous.keyspace_misses);
+        (lookups > 0).then(|| hits as f64 / lookups as f64)
+    }
 }
 
 impl SentinelSnapshot {

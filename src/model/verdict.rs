@@ -26,6 +26,25 @@ pub struct Thresholds {
     pub queue_depth_warn: u64,
     pub queue_depth_crit: u64,
     pub restarts_warn: u32,
+    /// Production runbook, "Database Connections": warning 80% (of max_connections, per member).
+    pub connections_warn_pct: u32,
+    /// Production runbook, "Database Connections": critical 90%.
+    pub connections_crit_pct: u32,
+    /// A statement running, or a transaction left open, this long on any member. sitrep's own
+    /// default: the Production runbook's "Response Time (p95)" is 1s warning, 2s critical, and
+    /// sends the reader to "Check slow queries"; one minute is far past any request.
+    pub query_warn_secs: u64,
+    pub query_crit_secs: u64,
+    /// Production runbook, "Memory Usage": warning 80% (the Redis master's used_memory against
+    /// its maxmemory; not judged without a maxmemory).
+    pub redis_memory_warn_pct: u32,
+    /// Production runbook, "Memory Usage": critical 90%.
+    pub redis_memory_crit_pct: u32,
+    /// Production runbook, "Cache Hit Rate": warning under 70%, critical under 50%. Off unless
+    /// set: on a Celery broker most lookups are workers polling empty queues, so a low rate
+    /// there is normal; set both for a Redis that serves as a cache.
+    pub cache_hit_warn_pct: Option<u32>,
+    pub cache_hit_crit_pct: Option<u32>,
 }
 
 impl Default for Thresholds {
@@ -41,6 +60,14 @@ impl Default for Thresholds {
             queue_depth_warn: 1000,
             queue_depth_crit: 10_000,
             restarts_warn: 3,
+            connections_warn_pct: 80,
+            connections_crit_pct: 90,
+            query_warn_secs: 60,
+            query_crit_secs: 300,
+            redis_memory_warn_pct: 80,
+            redis_memory_crit_pct: 90,
+            cache_hit_warn_pct: None,
+            cache_hit_crit_pct: None,
         }
     }
 }
@@ -54,6 +81,23 @@ impl Thresholds {
         }
         if self.queue_depth_warn > self.queue_depth_crit {
             out.push(("queue_depth_warn", "queue_depth_warn is above queue_depth_crit".to_string()));
+        }
+        if self.connections_warn_pct > self.connections_crit_pct {
+            out.push(("connections_warn_pct", "connections_warn_pct is above connections_crit_pct".to_string()));
+        }
+        if self.connections_crit_pct > 100 {
+            out.push(("connections_crit_pct", "connections_crit_pct is above 100 (a percentage of max_connections)".to_string()));
+        }
+        if self.query_warn_secs > self.query_crit_secs {
+            out.push(("query_warn_secs", "query_warn_secs is above query_crit_secs".to_string()));
+        }
+        if self.redis_memory_warn_pct > self.redis_memory_crit_pct {
+            out.push(("redis_memory_warn_pct", "redis_memory_warn_pct is above redis_memory_crit_pct".to_string()));
+        }
+        if let (Some(warn), Some(crit)) = (self.cache_hit_warn_pct, self.cache_hit_crit_pct)
+            && warn < crit
+        {
+            out.push(("cache_hit_warn_pct", "cache_hit_warn_pct is below cache_hit_crit_pct (a hit rate alarms as it falls)".to_string()));
         }
         out
     }
@@ -316,6 +360,139 @@ pub fn member_alarms(s: &ReplicationSnapshot) -> Vec<MemberAlarm> {
     out
 }
 
+/// The Redis master's memory against its maxmemory (Ok without a limit).
+pub fn redis_memory(t: &Thresholds, h: &super::MasterHealth) -> Level {
+    match h.memory_percent() {
+        Some(pct) if pct >= t.redis_memory_crit_pct => Level::Crit,
+        Some(pct) if pct >= t.redis_memory_warn_pct => Level::Warn,
+        _ => Level::Ok,
+    }
+}
+
+/// The master's hit rate since the last reading, when `[thresholds] cache_hit_*_pct` are set.
+pub fn cache_hits(t: &Thresholds, h: &super::MasterHealth) -> Level {
+    let Some(rate) = h.hit_rate else { return Level::Ok };
+    let pct = rate * 100.0;
+    match (t.cache_hit_warn_pct, t.cache_hit_crit_pct) {
+        (_, Some(crit)) if pct < f64::from(crit) => Level::Crit,
+        (Some(warn), _) if pct < f64::from(warn) => Level::Warn,
+        _ => Level::Ok,
+    }
+}
+
+/// The Redis master's own health, as words for the pane, the summary and triage.
+pub fn redis_health_alarms(t: &Thresholds, s: &SentinelSnapshot) -> Vec<(Level, String)> {
+    let Some(h) = &s.master_health else { return Vec::new() };
+    let mut out = Vec::new();
+    let memory = redis_memory(t, h);
+    if memory.is_alarm() {
+        out.push((
+            memory,
+            format!(
+                "Redis master {} memory {} of maxmemory {} ({}%, policy {})",
+                h.addr,
+                crate::human::bytes(h.used_memory),
+                crate::human::bytes(h.maxmemory),
+                h.memory_percent().unwrap_or(0),
+                h.maxmemory_policy
+            ),
+        ));
+    }
+    let hits = cache_hits(t, h);
+    if hits.is_alarm() {
+        out.push((
+            hits,
+            format!("Redis master {} cache hit rate {:.0}% since the last reading", h.addr, h.hit_rate.unwrap_or(0.0) * 100.0),
+        ));
+    }
+    out.sort_by_key(|(l, _)| std::cmp::Reverse(*l));
+    out
+}
+
+/// A member's connections as a share of its max_connections.
+pub fn connections(t: &Thresholds, load: &super::MemberLoad) -> Level {
+    let pct = load.percent();
+    if pct >= t.connections_crit_pct {
+        Level::Crit
+    } else if pct >= t.connections_warn_pct {
+        Level::Warn
+    } else {
+        Level::Ok
+    }
+}
+
+/// A statement running (or a transaction open) for `secs`.
+pub fn long_query(t: &Thresholds, secs: f64) -> Level {
+    if secs >= t.query_crit_secs as f64 {
+        Level::Crit
+    } else if secs >= t.query_warn_secs as f64 {
+        Level::Warn
+    } else {
+        Level::Ok
+    }
+}
+
+/// What a member's own pg_stat_activity says that needs a human.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoadAlarm {
+    /// Connections near max_connections: new clients are about to be refused.
+    Connections { name: String, level: Level, used: u32, max: u32, pct: u32 },
+    /// A statement running, or a transaction left open, past the query thresholds.
+    LongQuery { name: String, level: Level, query: super::LongQuery },
+}
+
+impl LoadAlarm {
+    pub fn level(&self) -> Level {
+        match self {
+            LoadAlarm::Connections { level, .. } | LoadAlarm::LongQuery { level, .. } => *level,
+        }
+    }
+
+    pub fn member(&self) -> &str {
+        match self {
+            LoadAlarm::Connections { name, .. } | LoadAlarm::LongQuery { name, .. } => name,
+        }
+    }
+
+    /// Words for the pane, the summary strip and triage.
+    pub fn words(&self) -> String {
+        match self {
+            LoadAlarm::Connections { name, used, max, pct, .. } => {
+                format!("{name}: {used} of {max} connections ({pct}%)")
+            }
+            LoadAlarm::LongQuery { name, query, .. } => format!(
+                "{name}: pid {} {} for {} ({}): {}",
+                query.pid,
+                query.state,
+                crate::human::duration_exact(query.secs as i64),
+                query.user,
+                query.query
+            ),
+        }
+    }
+}
+
+/// Every member's load alarms, worst first.
+pub fn load_alarms(t: &Thresholds, s: &ReplicationSnapshot) -> Vec<LoadAlarm> {
+    let mut out = Vec::new();
+    for m in s.members.iter().filter(|m| m.reachable) {
+        let Some(load) = &m.load else { continue };
+        let level = connections(t, load);
+        if level.is_alarm() {
+            let (used, max, pct) = (load.connections, load.max_connections, load.percent());
+            out.push(LoadAlarm::Connections { name: m.name.clone(), level, used, max, pct });
+        }
+        if let Some(q) = &load.longest {
+            let level = long_query(t, q.secs);
+            if level.is_alarm() {
+                out.push(LoadAlarm::LongQuery { name: m.name.clone(), level, query: q.clone() });
+            }
+        }
+    }
+    out.sort_by_key(|a| std::cmp::Reverse(a.level()));
+    out
+}
+
 /// Replication as a whole.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReplicationVerdict {
@@ -326,6 +503,8 @@ pub struct ReplicationVerdict {
     /// The worst standby's lag level.
     pub lag: Level,
     pub members: Vec<MemberAlarm>,
+    /// Connections and long queries, by each member's own pg_stat_activity.
+    pub load: Vec<LoadAlarm>,
 }
 
 pub fn replication(t: &Thresholds, s: &ReplicationSnapshot) -> ReplicationVerdict {
@@ -334,13 +513,15 @@ pub fn replication(t: &Thresholds, s: &ReplicationSnapshot) -> ReplicationVerdic
     let no_standby = s.standbys.is_empty();
     let lag = lag(t, s.max_replay_lag_secs(), s.max_replay_lag_bytes());
     let members = member_alarms(s);
+    let load = load_alarms(t, s);
     let level = if no_leader || archive_failing {
         Level::Crit
     } else {
         let worst_member = members.iter().map(MemberAlarm::level).max().unwrap_or_default();
-        lag.max(if no_standby { Level::Warn } else { Level::Ok }).max(worst_member)
+        let worst_load = load.iter().map(LoadAlarm::level).max().unwrap_or_default();
+        lag.max(if no_standby { Level::Warn } else { Level::Ok }).max(worst_member).max(worst_load)
     };
-    ReplicationVerdict { level, no_leader, archive_failing, no_standby, lag, members }
+    ReplicationVerdict { level, no_leader, archive_failing, no_standby, lag, members, load }
 }
 
 /// What Sentinel reports that needs a human.
@@ -415,8 +596,9 @@ pub fn sentinel_alarms(s: &SentinelSnapshot) -> Vec<SentinelAlarm> {
     out
 }
 
-pub fn sentinel(s: &SentinelSnapshot) -> Level {
-    sentinel_alarms(s).into_iter().map(SentinelAlarm::level).max().unwrap_or_default()
+pub fn sentinel(t: &Thresholds, s: &SentinelSnapshot) -> Level {
+    let health = redis_health_alarms(t, s).into_iter().map(|(l, _)| l).max().unwrap_or_default();
+    sentinel_alarms(s).into_iter().map(SentinelAlarm::level).max().unwrap_or_default().max(health)
 }
 
 /// An alert's level from its `severity` label: what pages is critical, a warning warns, info and
@@ -451,7 +633,7 @@ pub fn source(model: &super::Model, t: &Thresholds, source: super::SourceId, now
             s.pods.iter().map(pod).chain(s.deployments.iter().map(rollout)).max().unwrap_or_default()
         }
         SourceId::Replication => replication(t, model.replication.as_ref()?).level,
-        SourceId::Sentinel => sentinel(model.sentinel.as_ref()?),
+        SourceId::Sentinel => sentinel(t, model.sentinel.as_ref()?),
         SourceId::Queues => {
             let s = model.queues.as_ref()?;
             let level = s.queues.iter().map(|q| queue(t, q.depth, model.queue_rate(&q.name))).max().unwrap_or_default();
@@ -503,6 +685,71 @@ mod tests {
         assert_eq!(queue_depth(&t, 10_000), Level::Crit);
         assert_eq!(backup_age(&t, 300), Level::Ok, "an age equal to the RPO meets it");
         assert_eq!(backup_age(&t, 301), Level::Crit);
+    }
+
+    #[test]
+    fn connections_and_long_queries_are_judged_per_member_at_their_limits() {
+        use super::super::{LongQuery, MemberLoad, MemberRow};
+        let t = Thresholds::default();
+        let load = |connections, secs: f64| MemberLoad {
+            connections,
+            max_connections: 50,
+            longest: Some(LongQuery { pid: 42, secs, state: "active".into(), user: "shop".into(), query: "select pg_sleep(600)".into() }),
+        };
+        assert_eq!(connections(&t, &load(39, 0.0)), Level::Ok, "78% is under the runbook's 80%");
+        assert_eq!(connections(&t, &load(40, 0.0)), Level::Warn, "80% is the warning");
+        assert_eq!(connections(&t, &load(45, 0.0)), Level::Crit, "90% is critical");
+        assert_eq!(connections(&t, &MemberLoad { connections: 1, max_connections: 0, longest: None }), Level::Crit);
+        assert_eq!(long_query(&t, 59.9), Level::Ok);
+        assert_eq!(long_query(&t, 60.0), Level::Warn);
+        assert_eq!(long_query(&t, 300.0), Level::Crit);
+        let member = |name: &str, reachable: bool, load: Option<MemberLoad>| MemberRow {
+            name: name.into(),
+            reachable,
+            in_recovery: name != "pg-0",
+            load,
+            ..MemberRow::default()
+        };
+        let snap = ReplicationSnapshot {
+            members: vec![
+                member("pg-0", true, Some(load(41, 30.0))),
+                member("pg-1", true, Some(load(3, 400.0))),
+                member("pg-2", false, Some(load(50, 900.0))),
+            ],
+            standbys: vec![super::super::StandbyRow::default()],
+            ..ReplicationSnapshot::default()
+        };
+        let alarms = load_alarms(&t, &snap);
+        let words: Vec<String> = alarms.iter().map(LoadAlarm::words).collect();
+        assert_eq!(alarms.len(), 2, "an unreachable member's last load is not judged: {words:?}");
+        assert_eq!((alarms[0].member(), alarms[0].level()), ("pg-1", Level::Crit), "worst first: {words:?}");
+        assert_eq!(words[1], "pg-0: 41 of 50 connections (82%)");
+        assert!(words[0].starts_with("pg-1: pid 42 active for 6m 40s (shop): select pg_sleep"), "{words:?}");
+        assert_eq!(replication(&t, &snap).level, Level::Crit, "the pane's level holds its worst load alarm");
+        let tight = Thresholds { connections_warn_pct: 95, connections_crit_pct: 90, ..t };
+        assert_eq!(tight.inconsistencies()[0].0, "connections_warn_pct");
+    }
+
+    #[test]
+    fn redis_memory_is_judged_against_maxmemory_and_the_hit_rate_only_between_readings_of_one_master() {
+        use super::super::MasterHealth;
+        let info = "# Memory\r\nused_memory:83886080\r\nmaxmemory:104857600\r\nmaxmemory_policy:noeviction\r\n# Stats\r\nkeyspace_hits:700\r\nkeyspace_misses:300\r\n";
+        let h = crate::backends::redis::parse_health("10.0.0.1:6379", info, std::time::Duration::from_millis(3));
+        assert_eq!((h.used_memory, h.maxmemory, h.maxmemory_policy.as_str(), h.answered_ms), (80 << 20, 100 << 20, "noeviction", 3));
+        let t = Thresholds::default();
+        assert_eq!((h.memory_percent(), redis_memory(&t, &h)), (Some(80), Level::Warn));
+        assert_eq!(redis_memory(&t, &MasterHealth { maxmemory: 0, ..h.clone() }), Level::Ok, "no limit, nothing to judge");
+        assert_eq!(redis_memory(&t, &MasterHealth { used_memory: 95 << 20, ..h.clone() }), Level::Crit);
+        let later = MasterHealth { keyspace_hits: 760, keyspace_misses: 340, ..h.clone() };
+        assert_eq!(later.hit_rate_since(&h), Some(0.6), "60 hits of 100 lookups in between, not 760 of 1100 since start");
+        assert_eq!(h.hit_rate_since(&later), None, "counters going back: a restart");
+        assert_eq!(MasterHealth { addr: "10.0.0.2:6379".into(), ..later.clone() }.hit_rate_since(&h), None, "another master");
+        assert_eq!(h.hit_rate_since(&h), None, "no lookup in between");
+        let judged = MasterHealth { hit_rate: Some(0.6), ..h };
+        assert_eq!(cache_hits(&t, &judged), Level::Ok, "off by default: a broker's misses are polls of empty queues");
+        let cache = Thresholds { cache_hit_warn_pct: Some(70), cache_hit_crit_pct: Some(50), ..t };
+        assert_eq!(cache_hits(&cache, &judged), Level::Warn);
+        assert_eq!(cache_hits(&cache, &MasterHealth { hit_rate: Some(0.49), ..judged }), Level::Crit);
     }
 
     fn item(kind: BackupKind, at: DateTime<Utc>) -> super::super::BackupItem {

@@ -4,7 +4,7 @@
 use super::{Ctx, EffectError, Report};
 use crate::backends::{self, BackendError};
 use crate::config::Thresholds;
-use crate::model::verdict::{self, Level, MemberAlarm, SentinelAlarm};
+use crate::model::verdict::{self, Level, LoadAlarm, MemberAlarm, SentinelAlarm};
 use crate::model::{
     BackupKind, BackupsSnapshot, Observation, PodsSnapshot, QueuesSnapshot, ReplicationSnapshot, SentinelSnapshot, SourceId,
 };
@@ -83,12 +83,39 @@ pub fn assess(s: &Snapshots, t: &Thresholds, now: DateTime<Utc>) -> Vec<Finding>
             if r.archiver.as_ref().is_some_and(|a| a.is_failing()) {
                 out.push(finding("postgres", "WAL archiving is failing: point-in-time recovery is at risk".into(), 2, None));
             }
+            // The Production runbook's "Database Connection Pool Exhausted": who holds the
+            // connections and which statement runs long, from each member's own pg_stat_activity.
+            for alarm in &v.load {
+                let what = match alarm {
+                    LoadAlarm::Connections { .. } => format!(
+                        "{}: new clients are refused at 100% (warn {}%, critical {}%); see which application holds them in pg_stat_activity",
+                        alarm.words(),
+                        t.connections_warn_pct,
+                        t.connections_crit_pct
+                    ),
+                    LoadAlarm::LongQuery { query, .. } => format!(
+                        "long {}: {} (warn {}s, critical {}s); pg_cancel_backend({}) stops the statement",
+                        if query.state == "active" { "statement" } else { "open transaction" },
+                        alarm.words(),
+                        t.query_warn_secs,
+                        t.query_crit_secs,
+                        query.pid
+                    ),
+                };
+                out.push(finding("postgres", what, severity(alarm.level()), None));
+            }
         }
         Some(Err(e)) => out.push(finding("postgres", format!("cannot reach the database: {e}"), 1, Some("failover-postgres"))),
         None => {}
     }
     match &s.sentinel {
-        Some(Ok(snap)) => sentinel(snap, &mut out),
+        Some(Ok(snap)) => {
+            sentinel(snap, &mut out);
+            // The master's own INFO: memory near maxmemory evicts or refuses writes (Celery stops).
+            for (level, words) in verdict::redis_health_alarms(t, snap) {
+                out.push(finding("redis", words, severity(level), None));
+            }
+        }
         Some(Err(e)) => out.push(finding("redis", format!("no Sentinel answers: {e}"), 1, Some("failover-redis"))),
         None => {}
     }

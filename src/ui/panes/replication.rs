@@ -1,4 +1,5 @@
-//! Replication pane: who leads, each standby's lag (bytes and seconds), Patroni members, WAL archiving.
+//! Replication pane: who leads, each standby's lag (bytes and seconds), Patroni members, WAL archiving,
+//! and each member's connections and longest statement by its own pg_stat_activity.
 //! Lag over threshold turns yellow then red; a failing archiver is always red.
 
 use super::PaneCtx;
@@ -44,17 +45,22 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
             ));
         }
     }
+    let load = verdict::load_alarms(ctx.thresholds, snap);
     let spark_h = if inner.height > 12 { 3 } else { 0 };
-    let [head_area, members_area, standby_area, spark_area] = Layout::vertical([
+    let [head_area, members_area, load_area, standby_area, spark_area] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(snap.patroni.len().max(snap.members.len()) as u16 + 1),
+        Constraint::Length(load.len().min(2) as u16),
         Constraint::Fill(1),
         Constraint::Length(spark_h),
     ])
     .areas(inner);
     f.render_widget(Paragraph::new(Line::from(head)), head_area);
 
-    f.render_widget(members_table(snap, &alarms, ctx), members_area);
+    f.render_widget(members_table(snap, &alarms, &load, ctx), members_area);
+    // The worst two load alarms in words: who holds the connections, which statement runs long.
+    let load_lines: Vec<Line> = load.iter().take(2).map(|a| Line::styled(a.words(), ctx.theme.row(a.level()))).collect();
+    f.render_widget(Paragraph::new(load_lines), load_area);
 
     let standbys = snap.standbys.iter().map(|s| {
         Row::new(vec![
@@ -85,7 +91,12 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
 /// Every member twice judged: what Patroni says (role, state) beside what the member itself answers
 /// over SQL, with the age of that answer. A member that does not answer is red with its error and
 /// since when, whatever Patroni says (a frozen leader stays "running" in Patroni's view).
-fn members_table<'a>(snap: &'a crate::model::ReplicationSnapshot, alarms: &[MemberAlarm], ctx: &PaneCtx) -> Table<'a> {
+fn members_table<'a>(
+    snap: &'a crate::model::ReplicationSnapshot,
+    alarms: &[MemberAlarm],
+    load: &[verdict::LoadAlarm],
+    ctx: &PaneCtx,
+) -> Table<'a> {
     let alarmed = |name: &str| {
         alarms.iter().any(|a| match a {
             MemberAlarm::SplitBrain(names) => names.iter().any(|n| n == name),
@@ -105,7 +116,10 @@ fn members_table<'a>(snap: &'a crate::model::ReplicationSnapshot, alarms: &[Memb
         };
         let when = answered(ctx.model.member_health.get(name), ctx.now, ctx.model.fresh_within(SourceId::Replication));
         let patroni_bad = patroni.is_some_and(|m| m.state != "running" && m.state != "streaming");
-        let style = if alarmed(name) || patroni_bad { ctx.theme.crit } else { ctx.theme.text };
+        let loaded = load.iter().filter(|a| a.member() == name).map(verdict::LoadAlarm::level).max().unwrap_or_default();
+        let style = if alarmed(name) || patroni_bad { ctx.theme.crit } else { ctx.theme.row(loaded) };
+        // Connections as the member itself counts them, only while it answers.
+        let conn = sql.filter(|m| m.reachable).and_then(|m| m.load.as_ref()).map_or_else(|| "-".into(), |l| format!("{}%", l.percent()));
         let (role, state, tl, lag) = match patroni {
             Some(m) => (
                 m.role.clone(),
@@ -119,19 +133,20 @@ fn members_table<'a>(snap: &'a crate::model::ReplicationSnapshot, alarms: &[Memb
             ),
             None => ("-".into(), "-".into(), String::new(), String::new()),
         };
-        Row::new(vec![name.to_string(), role, state, tl, lag, answer, when]).style(style)
+        Row::new(vec![name.to_string(), role, state, tl, lag, answer, conn, when]).style(style)
     });
     Table::new(
         rows.collect::<Vec<_>>(),
         [
             Constraint::Length(10),
             Constraint::Length(14),
-            Constraint::Length(10),
-            Constraint::Length(5),
             Constraint::Length(9),
+            Constraint::Length(4),
+            Constraint::Length(8),
             Constraint::Fill(2),
+            Constraint::Length(4),
             Constraint::Fill(1),
         ],
     )
-    .header(Row::new(vec!["MEMBER", "PATRONI", "STATE", "TL", "LAG", "SQL ANSWER", "CHECKED"]).style(ctx.theme.muted))
+    .header(Row::new(vec!["MEMBER", "PATRONI", "STATE", "TL", "LAG", "SQL ANSWER", "CONN", "CHECKED"]).style(ctx.theme.muted))
 }

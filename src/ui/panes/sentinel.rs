@@ -1,5 +1,6 @@
 //! Sentinel pane: the master each Sentinel reports (and disagreement), flags, quorum, replicas.
-//! s_down/o_down and a failover in progress are shown as words, not only colour.
+//! s_down/o_down and a failover in progress are shown as words, not only colour; the master's
+//! memory against maxmemory and its hit rate by its own INFO.
 
 use super::PaneCtx;
 use crate::model::SourceId;
@@ -33,9 +34,15 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
         let quorum = if alarms.contains(&SentinelAlarm::QuorumUnreachable) { ctx.theme.crit } else { ctx.theme.text };
         head.push(Span::styled(q, quorum));
     }
-    let [head_area, sentinels_area, replicas_area] =
-        Layout::vertical([Constraint::Length(1), Constraint::Length(snap.sentinels.len() as u16 + 1), Constraint::Fill(1)]).areas(inner);
+    let [head_area, health_area, sentinels_area, replicas_area] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(snap.sentinels.len() as u16 + 1),
+        Constraint::Fill(1),
+    ])
+    .areas(inner);
     f.render_widget(Paragraph::new(Line::from(head)), head_area);
+    f.render_widget(Paragraph::new(health_line(snap, ctx)), health_area);
     let agreed = snap.agreed_master();
     let sentinels = snap.sentinels.iter().map(|s| {
         let (says, style) = match (&s.master_addr, &s.error) {
@@ -71,4 +78,29 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
             .header(Row::new(vec!["REPLICA", "FLAGS", "LINK", "LAG"]).style(ctx.theme.muted)),
         replicas_area,
     );
+}
+
+/// The master's own word on itself: memory against maxmemory (or "no maxmemory"), the hit rate
+/// since the last reading, and how long INFO took; or that it did not answer INFO.
+fn health_line<'a>(snap: &crate::model::SentinelSnapshot, ctx: &PaneCtx) -> Line<'a> {
+    let Some(h) = &snap.master_health else {
+        let style = if snap.master.is_some() { ctx.theme.warn } else { ctx.theme.muted };
+        return Line::styled("master INFO not read: memory and hit rate unknown", style);
+    };
+    let memory_level = verdict::redis_memory(ctx.thresholds, h);
+    let memory = match h.memory_percent() {
+        Some(pct) => format!("memory {} of {} ({pct}%, {})", bytes(h.used_memory), bytes(h.maxmemory), h.maxmemory_policy),
+        None => format!("memory {} (no maxmemory)", bytes(h.used_memory)),
+    };
+    let hits = match h.hit_rate {
+        Some(r) => format!("hits {:.0}%", r * 100.0),
+        None => "hits -".to_string(),
+    };
+    Line::from(vec![
+        Span::styled("master ", ctx.theme.muted),
+        Span::styled(memory, ctx.theme.row(memory_level)),
+        Span::styled("  ", ctx.theme.muted),
+        Span::styled(hits, ctx.theme.row(verdict::cache_hits(ctx.thresholds, h))),
+        Span::styled(format!("  INFO {}ms", h.answered_ms), ctx.theme.muted),
+    ])
 }

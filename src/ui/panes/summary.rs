@@ -86,8 +86,10 @@ pub fn headline(model: &Model, source: SourceId, ctx: &PaneCtx) -> (String, Styl
                 .iter()
                 .filter_map(|a| if let MemberAlarm::MemberDown { name, .. } = a { Some(format!(" · {name} DOWN")) } else { None })
                 .collect();
+            // The worst load alarm (connections, a long statement) rides at the end.
+            let load = v.load.first().map(|a| format!(" · {}", a.words())).unwrap_or_default();
             let text = format!(
-                "{lead}leader {leader} · {} standby(s) · lag {:.1}s {}{down}",
+                "{lead}leader {leader} · {} standby(s) · lag {:.1}s {}{down}{load}",
                 s.standbys.len(),
                 s.max_replay_lag_secs().unwrap_or(0.0),
                 bytes(s.max_replay_lag_bytes().unwrap_or(0)),
@@ -101,6 +103,12 @@ pub fn headline(model: &Model, source: SourceId, ctx: &PaneCtx) -> (String, Styl
             let words: Vec<&str> = alarms.iter().filter_map(|a| a.headline()).collect();
             let lead = if words.is_empty() { String::new() } else { format!("{} · ", words.join(" · ")) };
             let text = format!("{lead}{} at {master} · {}/{} sentinels up · {flags}", s.master_name, s.reachable(), s.sentinels.len());
+            // The master's own alarm (memory near maxmemory, a cache missing) rides at the end.
+            let health = verdict::redis_health_alarms(t, s);
+            let text = match health.first() {
+                Some((_, words)) => format!("{text} · {words}"),
+                None => text,
+            };
             (text, th.level(level_of(model, ctx, source)))
         }),
         SourceId::Queues => model.queues.as_ref().map_or_else(none, |s| {
