@@ -325,7 +325,11 @@ fn a_connection_flood_and_a_long_query_are_named_on_the_member_in_the_pane_and_t
     assert!(small.contains("pg-0: 44 of 50 connections (88%)"), "{small}");
     insta::assert_snapshot!("load_alarms_80x24", small);
     let big = frame_text(&c, 200, 60, false);
-    assert!(big.contains("· pg-0: pid 4242 active for 7m 01s"), "the worst load alarm rides on the summary line:\n{big}");
+    assert!(
+        big.contains("▶2 replication fresh ≤4s  pg-0: pid 4242 active for 7m 01s"),
+        "a critical load alarm leads the summary line (80 columns cut its end):\n{big}"
+    );
+    assert!(small.contains("replication fresh ≤4s  pg-0: pid 4242"), "{small}");
     insta::assert_snapshot!("load_alarms_200x60", big);
 }
 
@@ -346,7 +350,10 @@ fn a_redis_master_near_its_maxmemory_is_named_in_the_pane_and_the_summary_at_80x
     assert!(small.contains("master memory 238.0MiB of 256.0MiB (92%, noeviction)"), "{small}");
     insta::assert_snapshot!("redis_memory_80x24", small);
     let big = frame_text(&c, 200, 60, false);
-    assert!(big.contains("· Redis master 127.0.0.1:6380 memory 238.0MiB of maxmemory 256.0MiB (92%, policy noeviction)"), "{big}");
+    assert!(
+        big.contains("fresh ≤4s  Redis master 127.0.0.1:6380 memory 238.0MiB of maxmemory 256.0MiB (92%, policy noeviction) · SENTINELS"),
+        "{big}"
+    );
     insta::assert_snapshot!("redis_memory_200x60", big);
 }
 

@@ -74,7 +74,7 @@ pub const FAULTS: [(&str, Fault, &str); 12] = [
     (
         "heal",
         Fault::Heal,
-        "undo what can be undone: resume the standby, fix archiving, restart killed members (they rejoin as replicas), normal queue rate, restart backups, no delay",
+        "undo what can be undone: resume the standby, fix archiving, end the connection flood, clear maxmemory, restart killed members (they rejoin as replicas), normal queue rate, restart backups, no delay",
     ),
 ];
 

@@ -86,8 +86,12 @@ pub fn headline(model: &Model, source: SourceId, ctx: &PaneCtx) -> (String, Styl
                 .iter()
                 .filter_map(|a| if let MemberAlarm::MemberDown { name, .. } = a { Some(format!(" · {name} DOWN")) } else { None })
                 .collect();
-            // The worst load alarm (connections, a long statement) rides at the end.
-            let load = v.load.first().map(|a| format!(" · {}", a.words())).unwrap_or_default();
+            // The worst load alarm (connections, a long statement): a critical one leads the
+            // line (80 columns cut its end), a warning rides at the end.
+            if let Some(a) = v.load.first().filter(|a| a.level() == Level::Crit) {
+                lead.push_str(&format!("{} · ", a.words()));
+            }
+            let load = v.load.first().filter(|a| a.level() != Level::Crit).map(|a| format!(" · {}", a.words())).unwrap_or_default();
             let text = format!(
                 "{lead}leader {leader} · {} standby(s) · lag {:.1}s {}{down}{load}",
                 s.standbys.len(),
@@ -103,9 +107,11 @@ pub fn headline(model: &Model, source: SourceId, ctx: &PaneCtx) -> (String, Styl
             let words: Vec<&str> = alarms.iter().filter_map(|a| a.headline()).collect();
             let lead = if words.is_empty() { String::new() } else { format!("{} · ", words.join(" · ")) };
             let text = format!("{lead}{} at {master} · {}/{} sentinels up · {flags}", s.master_name, s.reachable(), s.sentinels.len());
-            // The master's own alarm (memory near maxmemory, a cache missing) rides at the end.
+            // The master's own alarm (memory near maxmemory, a cache missing): a critical one
+            // leads the line (80 columns cut its end), a warning rides at the end.
             let health = verdict::redis_health_alarms(t, s);
             let text = match health.first() {
+                Some((Level::Crit, words)) => format!("{words} · {text}"),
                 Some((_, words)) => format!("{text} · {words}"),
                 None => text,
             };
