@@ -1,5 +1,5 @@
 //! Pane, summary strip, detector and triage agree about every reading around each threshold:
-//! random lags, queue depths and backup ages near their limits, judged by all four.
+//! random lags, queue depths, backup ages, connections and Redis memory near their limits, judged by all four.
 
 use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
@@ -78,19 +78,22 @@ fn ctx<'a>(model: &'a Model, view: &'a ViewState, theme: &'a Theme, thresholds: 
     PaneCtx { model, view, theme, thresholds, now: model.now.unwrap_or_else(t0), focused: false }
 }
 
-/// Draws a pane at 200x30 and returns the style of the first cell of the row that starts with `label`.
+/// Draws a pane at 200x30 and returns the style of the first cell of `label`: on the first row
+/// that starts with it (right after the border), else where it first appears.
 fn row_style(draw: fn(&mut ratatui::Frame, Rect, &PaneCtx), ctx: &PaneCtx, label: &str) -> Style {
     let mut terminal = Terminal::new(TestBackend::new(200, 30)).expect("test terminal");
     terminal.draw(|f| draw(f, f.area(), ctx)).expect("draw");
     let buf = terminal.backend().buffer();
-    for y in 0..buf.area.height {
-        let line: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol().to_string()).collect();
-        if let Some(col) = line.find(label) {
-            let x = line[..col].chars().count() as u16;
-            return buf[(x, y)].style();
-        }
+    let lines: Vec<String> =
+        (0..buf.area.height).map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol().to_string()).collect()).collect();
+    let starts = lines.iter().position(|l| l.chars().skip(1).collect::<String>().starts_with(label));
+    let at = starts
+        .map(|y| (y, 1))
+        .or_else(|| lines.iter().enumerate().find_map(|(y, l)| l.find(label).map(|col| (y, l[..col].chars().count()))));
+    match at {
+        Some((y, x)) => buf[(x as u16, y as u16)].style(),
+        None => panic!("no row {label:?} in the pane"),
     }
-    panic!("no row {label:?} in the pane")
 }
 
 fn severity_level(findings: &[sitrep::runbook::effects::triage::Finding], component: &str, words: &str) -> Level {
@@ -124,6 +127,59 @@ fn judge_lag(secs: f64, bytes: u64) -> Judged {
         summary: level_of(sitrep::ui::panes::summary::headline(&model, SourceId::Replication, &c).1),
         detector_alarm,
         triage: severity_level(&findings, "postgres", "replication lag"),
+    }
+}
+
+/// The leader with `used` of 50 connections (and a caught-up standby, so nothing else alarms).
+fn judge_connections(used: u32) -> Judged {
+    let snap = ReplicationSnapshot {
+        members: vec![MemberRow {
+            name: "pg-0".into(),
+            reachable: true,
+            load: Some(MemberLoad { connections: used, max_connections: 50, longest: None }),
+            ..MemberRow::default()
+        }],
+        standbys: vec![StandbyRow { name: "pg-1".into(), state: "streaming".into(), replay_lag_secs: Some(0.0), ..StandbyRow::default() }],
+        ..ReplicationSnapshot::default()
+    };
+    let (model, detector_alarm) = observe(|_| Observation::Replication(snap.clone()), "connections at");
+    let (view, theme, t) = (ViewState::default(), theme(), Thresholds::default());
+    let c = ctx(&model, &view, &theme, &t);
+    let findings = assess(&Snapshots { replication: Some(Ok(snap)), ..Snapshots::default() }, &t, t0());
+    Judged {
+        pane: level_of(row_style(sitrep::ui::panes::replication::draw, &c, "pg-0")),
+        summary: level_of(sitrep::ui::panes::summary::headline(&model, SourceId::Replication, &c).1),
+        detector_alarm,
+        triage: severity_level(&findings, "postgres", "connections ("),
+    }
+}
+
+/// The Redis master holding `used_mib` of a 100 MiB maxmemory; three Sentinels agreeing.
+fn judge_redis_memory(used_mib: u64) -> Judged {
+    let master = "10.0.0.1:6379";
+    let sentinel = |addr: &str| SentinelRow { addr: addr.into(), master_addr: Some(master.into()), error: None };
+    let snap = SentinelSnapshot {
+        master_name: "mymaster".into(),
+        sentinels: vec![sentinel("s1"), sentinel("s2"), sentinel("s3")],
+        master: Some(MasterRow { addr: master.into(), flags: "master".into(), quorum: 2, other_sentinels: 2, num_replicas: 0 }),
+        replicas: vec![],
+        master_health: Some(Box::new(MasterHealth {
+            addr: master.into(),
+            used_memory: used_mib << 20,
+            maxmemory: 100 << 20,
+            maxmemory_policy: "noeviction".into(),
+            ..MasterHealth::default()
+        })),
+    };
+    let (model, detector_alarm) = observe(|_| Observation::Sentinel(snap.clone()), "Redis master memory at");
+    let (view, theme, t) = (ViewState::default(), theme(), Thresholds::default());
+    let c = ctx(&model, &view, &theme, &t);
+    let findings = assess(&Snapshots { sentinel: Some(Ok(snap)), ..Snapshots::default() }, &t, t0());
+    Judged {
+        pane: level_of(row_style(sitrep::ui::panes::sentinel::draw, &c, "memory ")),
+        summary: level_of(sitrep::ui::panes::summary::headline(&model, SourceId::Sentinel, &c).1),
+        detector_alarm,
+        triage: severity_level(&findings, "redis", "memory"),
     }
 }
 
@@ -227,6 +283,16 @@ proptest! {
     }
 
     #[test]
+    fn connections_around_their_thresholds(used in prop_oneof![38u32..42, 43u32..47, Just(0u32), Just(50u32)]) {
+        agree(&judge_connections(used))?;
+    }
+
+    #[test]
+    fn redis_memory_around_its_thresholds(used in prop_oneof![78u64..82, 88u64..92, Just(0u64), Just(100u64)]) {
+        agree(&judge_redis_memory(used))?;
+    }
+
+    #[test]
     fn backup_age_around_the_rpo(age in 295i64..306) {
         agree(&judge_backup_age(age))?;
     }
@@ -241,4 +307,10 @@ fn the_judges_see_each_level_at_its_limit() {
     assert_eq!(judge_queue(10_000).triage, Level::Crit);
     assert!(judge_backup_age(301).detector_alarm);
     assert!(!judge_backup_age(300).detector_alarm);
+    assert_eq!(judge_connections(39).pane, Level::Ok);
+    assert_eq!(judge_connections(40).summary, Level::Warn);
+    assert_eq!(judge_connections(45).triage, Level::Crit);
+    assert_eq!(judge_redis_memory(79).pane, Level::Ok);
+    assert_eq!(judge_redis_memory(80).triage, Level::Warn);
+    assert!(judge_redis_memory(90).detector_alarm);
 }
