@@ -182,12 +182,16 @@ fn each_lab_fault_is_one_detected_entry_and_one_recovery() {
     assert!(undo.status.success(), "kubectl rollout undo: {}", String::from_utf8_lossy(&undo.stderr));
     rt.block_on(purge_queues(&info));
     rt.block_on(switch_wal(&info));
+    // The archiver is woken by a WAL switch at most every 10 s: each switch moves the leader's
+    // LSN a segment ahead, and a standby still catching up after its pause is then truly behind.
+    let last_switch = std::cell::Cell::new(Instant::now());
     wait_for(&store, "every fault recovered", 150, |found| {
         let loops = crashloops(found);
         let queues_over = found.iter().filter(|(w, r)| w.starts_with("queue ") && !r).count();
         let queues_back = found.iter().filter(|(w, r)| w.starts_with("queue ") && *r).count();
-        if count(found, "WAL archiving recovered") == 0 {
+        if count(found, "WAL archiving recovered") == 0 && last_switch.get().elapsed() >= Duration::from_secs(10) {
             rt.block_on(switch_wal(&info));
+            last_switch.set(Instant::now());
         }
         queues_back >= queues_over
             && count_containing(found, "connections back under the warning share") > 0
@@ -202,8 +206,12 @@ fn each_lab_fault_is_one_detected_entry_and_one_recovery() {
     let found = detections(&store);
     let report = show(&found);
     eprintln!("timeline:\n{report}");
+    // Lag: the WAL switch that wakes the archiver after heal can put the just-resumed standby a
+    // segment behind for real (seen once under CI load: "0s, 16.0MiB behind"); that is a second
+    // transition, not a flap, so lag is held to matched pairs, the first before heal.
+    let lag = count(&found, "replication lag at warning level");
+    assert!(lag >= 1 && lag == count(&found, "replication lag back under"), "lag entries in pairs:\n{report}");
     for (what, recovery) in [
-        ("replication lag at warning level", "replication lag back under"),
         ("WAL archiving failing", "WAL archiving recovered"),
         ("newest pg_dump is older than the RPO", "newest pg_dump is within the RPO again"),
     ] {
