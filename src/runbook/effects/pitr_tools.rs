@@ -268,7 +268,12 @@ pub fn fix_for(layout: Layout, name: &str, words: &str) -> String {
     };
     if w.contains("certificate") || w.contains("tls") || w.contains("ssl") {
         "the endpoint's certificate is not trusted: set [s3] ca_file to the PEM of the CA that signed it".into()
-    } else if w.contains("accessdenied") || w.contains("403") || w.contains("invalidaccesskeyid") || w.contains("signature") {
+    } else if w.contains("accessdenied")
+        // HTTP 403 as a word: a backup label such as 20261203-124039F holds "403" too.
+        || w.split(|c: char| !c.is_ascii_alphanumeric()).any(|t| t == "403")
+        || w.contains("invalidaccesskeyid")
+        || w.contains("signature")
+    {
         "the credentials may not read the repository: check [s3] profile/credentials_file and the bucket policy".into()
     } else if w.contains("unable to load info file") || w.contains("does not exist") || w.contains("not found") || w.contains("missing") {
         format!("{tool} finds no `{name}` there: check {setting} and [s3] repo_prefix against the tool's own configuration")
@@ -455,6 +460,15 @@ mod tests {
         assert!(
             fix_for(Layout::PgBackRest, "x", "ERROR: [040]: unable to restore to path '/tmp/r' because it contains files").contains("NEW")
         );
+        // A backup label taken at 12:40:39 holds "403": it is not an HTTP 403 (seen in CI).
+        let labelled =
+            "unable to load info file '/pgbackrest/backup/nope/backup.info' | ERROR: [075]: backup set 20261203-124039F is not valid";
+        assert!(
+            fix_for(Layout::PgBackRest, "nope", labelled).contains("finds no `nope`"),
+            "{}",
+            fix_for(Layout::PgBackRest, "nope", labelled)
+        );
+        assert!(fix_for(Layout::PgBackRest, "x", "HTTP 403 Forbidden").contains("credentials"));
     }
 
     #[test]
