@@ -276,22 +276,15 @@ impl Detector {
         }
         // Load by each member's own pg_stat_activity; a member that does not answer has no
         // reading (its alarm is the one above), so its load tracker keeps its last state.
+        // The verdict's own load alarms (`v.load`) decide; the readings only name them.
         for m in repl.members.iter().filter(|m| m.reachable) {
             let Some(load) = &m.load else { continue };
-            let level = verdict::connections(&self.thresholds, load);
+            let mine =
+                |long: bool| v.load.iter().find(|a| a.member() == m.name && matches!(a, verdict::LoadAlarm::LongQuery { .. }) == long);
+            let state = mine(false).map_or(OK, |a| a.level().word());
             let detail = format!("{} of {}, {}%", load.connections, load.max_connections, load.percent());
-            out.push(reading(Watch::Connections(m.name.clone()), if level.is_alarm() { level.word() } else { OK }, detail));
-            let (state, detail) = match &load.longest {
-                Some(q) if verdict::long_query(&self.thresholds, q.secs).is_alarm() => {
-                    let alarm = verdict::LoadAlarm::LongQuery {
-                        name: m.name.clone(),
-                        level: verdict::long_query(&self.thresholds, q.secs),
-                        query: q.clone(),
-                    };
-                    (alarm.level().word(), alarm.words())
-                }
-                _ => (OK, String::new()),
-            };
+            out.push(reading(Watch::Connections(m.name.clone()), state, detail));
+            let (state, detail) = mine(true).map_or((OK, String::new()), |a| (a.level().word(), a.words()));
             out.push(reading(Watch::LongQuery(m.name.clone()), state, detail));
         }
         if let Some(archiver) = &repl.archiver {
