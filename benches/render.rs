@@ -27,6 +27,7 @@ fn pods(n: usize) -> PodsSnapshot {
                 created: Some(t0() - Duration::hours(3)),
                 node: format!("node-{}", i % 40),
                 reason: (i % 97 == 0).then(|| "CrashLoopBackOff".to_string()),
+                ..PodRow::default()
             })
             .collect(),
         deployments: (0..300)

@@ -19,6 +19,7 @@ pub mod lab;
 pub mod logging;
 pub mod model;
 pub mod programs;
+pub mod quantity;
 pub mod record;
 pub mod replay;
 pub mod runbook;

@@ -1060,6 +1060,61 @@ async fn top_pods_and_nodes_read_the_metrics_api() -> TestResult {
     Ok(())
 }
 
+/// sitrep's own reading of the Metrics API (the top view's numbers) agrees with what the real
+/// `kubectl top pods` and `kubectl top nodes` print, oldest and newest: the same pods, the same
+/// millicores and MiB, and the same node percentages of allocatable; a namespace the reading is
+/// not asked for stays out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sitreps_top_reading_agrees_with_kubectl_top() -> TestResult {
+    use sitrep::model::verdict::{Thresholds, node_usage};
+    let lab = Lab::start().await?;
+    let client = lab.client().await?;
+    lab.cluster.set_cpu_load("shop", "api", 80);
+    for kubectl in [KUBECTL_OLDEST, KUBECTL_NEWEST] {
+        // Usage wobbles once a minute: a reading that straddles the turn is taken again.
+        let mut agreed = None;
+        for _ in 0..3 {
+            let ours = sitrep::backends::kube_top::read(&client, &["shop".to_string()], Duration::from_secs(10)).await?;
+            let pods = lab.ok(kubectl, &["top", "pods", "--no-headers"]).await?;
+            let nodes = lab.ok(kubectl, &["top", "nodes", "--no-headers"]).await?;
+            let theirs: std::collections::BTreeMap<String, (u64, u64)> =
+                rows(&pods, "").iter().map(|r| (r[0].to_string(), usage(r, 1, 2))).collect();
+            let mine: std::collections::BTreeMap<String, (u64, u64)> = ours
+                .pods
+                .iter()
+                .map(|((ns, name), u)| {
+                    assert_eq!(ns, "shop", "only the namespace asked for");
+                    (name.clone(), (u.cpu_m, u.memory >> 20))
+                })
+                .collect();
+            let their_nodes: Vec<(String, String, String)> =
+                rows(&nodes, "").iter().map(|r| (r[0].to_string(), r[2].to_string(), r[4].to_string())).collect();
+            let my_nodes: Vec<(String, String, String)> = ours
+                .nodes
+                .iter()
+                .map(|n| {
+                    let (cpu, memory) = node_usage(&Thresholds::default(), n);
+                    let pct = |s: Option<sitrep::model::verdict::Share>| s.map_or("-".to_string(), |s| format!("{}%", s.pct));
+                    (n.name.clone(), pct(cpu), pct(memory))
+                })
+                .collect();
+            if mine == theirs && my_nodes == their_nodes {
+                agreed = Some((mine, my_nodes));
+                break;
+            }
+            eprintln!("{kubectl}: ours {mine:?} {my_nodes:?}\ntheirs {theirs:?} {their_nodes:?}; reading again");
+        }
+        let (pods, nodes) = agreed.ok_or_else(|| format!("{kubectl}: sitrep's reading never matched kubectl top"))?;
+        assert_eq!(pods.len(), 7, "{kubectl}: every running shop pod: {pods:?}");
+        assert!(
+            pods.iter().filter(|(n, _)| n.starts_with("api-")).all(|(_, (cpu, _))| (184..=216).contains(cpu)),
+            "{kubectl}: 80% of 250m: {pods:?}"
+        );
+        assert_eq!(nodes.len(), 2, "{kubectl}: {nodes:?}");
+    }
+    Ok(())
+}
+
 /// `kubectl logs -f` for `secs`: what it printed by then (it is killed; a follow does not end by itself).
 async fn follow_for(lab: &Lab, kubectl: &str, args: &[&str], secs: u64) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
     let mut child = lab.command(kubectl, args).stdout(std::process::Stdio::piped()).spawn()?;

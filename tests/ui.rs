@@ -31,6 +31,7 @@ fn pod(name: &str, ready: u32, restarts: u32, reason: Option<&str>) -> PodRow {
         created: Some(at(-3600)),
         node: "lab-node-1".into(),
         reason: reason.map(Into::into),
+        ..PodRow::default()
     }
 }
 

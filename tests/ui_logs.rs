@@ -35,6 +35,7 @@ fn pod(name: &str, restarts: u32, reason: Option<&str>) -> PodRow {
         created: Some(at(-600)),
         node: "lab-node-1".into(),
         reason: reason.map(Into::into),
+        ..PodRow::default()
     }
 }
 

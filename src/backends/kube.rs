@@ -3,14 +3,16 @@
 
 use super::BackendError;
 use super::kube_auth::{AuthProblem, Credential, Explain, Identity, TokenFile, unusable_files};
-use crate::model::{DeploymentRow, KubeEventRow, PodRow, PodsSnapshot};
+use crate::model::{DeploymentRow, KubeEventRow, PodRow, PodsSnapshot, Resources};
 use crate::sanitize::clean;
 use chrono::{DateTime, Utc};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Event as KubeEvent, Pod};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::Client;
 use kube::api::{Api, ListParams};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -177,6 +179,37 @@ pub fn pod_row(p: &Pod) -> PodRow {
         created: time(p.metadata.creation_timestamp.as_ref()),
         node: clean(p.spec.as_ref().and_then(|s| s.node_name.as_deref()).unwrap_or("")),
         reason: reason.map(|r| clean(&r)),
+        last_exit: statuses
+            .iter()
+            .filter_map(|c| c.last_state.as_ref()?.terminated.as_ref())
+            .max_by_key(|t| time(t.finished_at.as_ref()))
+            .and_then(|t| t.reason.as_deref())
+            .map(clean),
+        requests: pod_resources(p, |r| r.requests.as_ref(), false),
+        limits: pod_resources(p, |r| r.limits.as_ref(), true),
+        usage: None,
+    }
+}
+
+/// A pod's requests or limits: the sum over its containers. A limit binds the pod only when every
+/// container sets it (`every`); a request is the sum of those set. Unreadable quantities count as unset.
+fn pod_resources(
+    p: &Pod,
+    of: impl Fn(&k8s_openapi::api::core::v1::ResourceRequirements) -> Option<&BTreeMap<String, Quantity>>,
+    every: bool,
+) -> Resources {
+    let containers = p.spec.as_ref().map(|s| s.containers.as_slice()).unwrap_or_default();
+    let sum = |name: &str, read: fn(&str) -> Option<u64>| -> Option<u64> {
+        let each: Vec<Option<u64>> =
+            containers.iter().map(|c| c.resources.as_ref().and_then(&of).and_then(|m| m.get(name)).and_then(|q| read(&q.0))).collect();
+        if each.is_empty() || (every && each.iter().any(Option::is_none)) || each.iter().all(Option::is_none) {
+            return None;
+        }
+        Some(each.into_iter().flatten().sum())
+    };
+    Resources {
+        cpu_m: sum("cpu", |q| crate::quantity::cpu_nanos(q).map(|n| n.div_ceil(1_000_000))),
+        memory: sum("memory", crate::quantity::memory_bytes),
     }
 }
 

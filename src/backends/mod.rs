@@ -9,6 +9,7 @@ pub mod alertmanager;
 pub mod kube;
 pub mod kube_auth;
 pub mod kube_services;
+pub mod kube_top;
 pub mod pem;
 pub mod pg_tls;
 pub mod postgres;

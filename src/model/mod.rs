@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, VecDeque};
 pub use alerts::{AlertRow, AlertState, AlertmanagerRow, AlertsSnapshot};
 pub use backups::{BackupItem, BackupKind, BackupsSnapshot};
 pub use logs::{LogLine, LogTarget, LogsEvent, LogsView, StreamState};
-pub use pods::{DeploymentRow, KubeEventRow, PodRow, PodsSnapshot};
+pub use pods::{DeploymentRow, KubeEventRow, NodeRow, PodRow, PodsSnapshot, Resources, Usage};
 pub use queues::{PriorityDepth, QueueRow, QueuesSnapshot};
 pub use replication::{ArchiverRow, LongQuery, MemberLoad, MemberRow, PatroniMember, ReplicationSnapshot, StandbyRow};
 pub use sentinel::{MasterHealth, MasterRow, ReplicaRow, SentinelRow, SentinelSnapshot};

@@ -15,6 +15,15 @@ pub struct PodsSnapshot {
     /// Why services or their EndpointSlices cannot be read, while pods can.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub services_problem: Option<super::ListProblem>,
+    /// The nodes with their allocatable resources and usage (`kubectl top nodes`), when listed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<NodeRow>,
+    /// When pod and node usage (metrics.k8s.io) was last read; None before the first reading.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_at: Option<DateTime<Utc>>,
+    /// Why metrics.k8s.io (or the node list) cannot be read, while pods can.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_problem: Option<Box<super::ListProblem>>,
 }
 
 impl PodsSnapshot {
@@ -38,6 +47,18 @@ pub struct PodRow {
     pub node: String,
     /// CrashLoopBackOff, ImagePullBackOff, OOMKilled, ... when a container is not running.
     pub reason: Option<String>,
+    /// Why a container last ended (its lastState): "OOMKilled", "Error", "Completed".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_exit: Option<String>,
+    /// CPU and memory the containers request, summed (absent in older recordings).
+    #[serde(default, skip_serializing_if = "Resources::is_empty")]
+    pub requests: Resources,
+    /// The pod's limits: set only when every container sets one (else the pod has no limit).
+    #[serde(default, skip_serializing_if = "Resources::is_empty")]
+    pub limits: Resources,
+    /// What its running containers use now (metrics.k8s.io), when read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
 }
 
 impl PodRow {
@@ -49,6 +70,43 @@ impl PodRow {
     pub fn is_healthy(&self) -> bool {
         self.reason.is_none() && (self.phase == "Succeeded" || (self.phase == "Running" && self.ready == self.containers))
     }
+
+    /// Whether the OOM killer ended a container, now or at its last end.
+    pub fn oom_killed(&self) -> bool {
+        [&self.reason, &self.last_exit].iter().any(|r| r.as_deref() == Some("OOMKilled"))
+    }
+}
+
+/// CPU in millicores and memory in bytes, as `kubectl top` reads metrics.k8s.io.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    pub cpu_m: u64,
+    pub memory: u64,
+}
+
+/// Requests, limits or a node's allocatable: each resource only when it is set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resources {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_m: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<u64>,
+}
+
+impl Resources {
+    pub fn is_empty(&self) -> bool {
+        self.cpu_m.is_none() && self.memory.is_none()
+    }
+}
+
+/// One node as `kubectl top nodes` shows it: its allocatable resources and what it uses.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeRow {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Resources::is_empty")]
+    pub allocatable: Resources,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -45,6 +45,16 @@ pub struct Thresholds {
     /// there is normal; set both for a Redis that serves as a cache.
     pub cache_hit_warn_pct: Option<u32>,
     pub cache_hit_crit_pct: Option<u32>,
+    /// Production runbook, "CPU Usage": warning 70% ("scale horizontally"). Of a pod's CPU limit
+    /// (where it is throttled), else of its request; of a node's allocatable CPU.
+    pub cpu_warn_pct: u32,
+    /// Production runbook, "CPU Usage": critical 85%.
+    pub cpu_crit_pct: u32,
+    /// Production runbook, "Memory Usage": warning 80% ("scale vertically"). Of a pod's memory
+    /// limit (where the OOM killer acts; a pod without one is not judged); of a node's allocatable.
+    pub memory_warn_pct: u32,
+    /// Production runbook, "Memory Usage": critical 90%.
+    pub memory_crit_pct: u32,
 }
 
 impl Default for Thresholds {
@@ -68,6 +78,10 @@ impl Default for Thresholds {
             redis_memory_crit_pct: 90,
             cache_hit_warn_pct: None,
             cache_hit_crit_pct: None,
+            cpu_warn_pct: 70,
+            cpu_crit_pct: 85,
+            memory_warn_pct: 80,
+            memory_crit_pct: 90,
         }
     }
 }
@@ -90,6 +104,12 @@ impl Thresholds {
         }
         if self.query_warn_secs > self.query_crit_secs {
             out.push(("query_warn_secs", "query_warn_secs is above query_crit_secs".to_string()));
+        }
+        if self.cpu_warn_pct > self.cpu_crit_pct {
+            out.push(("cpu_warn_pct", "cpu_warn_pct is above cpu_crit_pct".to_string()));
+        }
+        if self.memory_warn_pct > self.memory_crit_pct {
+            out.push(("memory_warn_pct", "memory_warn_pct is above memory_crit_pct".to_string()));
         }
         if self.redis_memory_warn_pct > self.redis_memory_crit_pct {
             out.push(("redis_memory_warn_pct", "redis_memory_warn_pct is above redis_memory_crit_pct".to_string()));
@@ -362,11 +382,156 @@ pub fn member_alarms(s: &ReplicationSnapshot) -> Vec<MemberAlarm> {
 
 /// The Redis master's memory against its maxmemory (Ok without a limit).
 pub fn redis_memory(t: &Thresholds, h: &super::MasterHealth) -> Level {
-    match h.memory_percent() {
-        Some(pct) if pct >= t.redis_memory_crit_pct => Level::Crit,
-        Some(pct) if pct >= t.redis_memory_warn_pct => Level::Warn,
-        _ => Level::Ok,
+    h.memory_percent().map_or(Level::Ok, |pct| share_level(pct, t.redis_memory_warn_pct, t.redis_memory_crit_pct))
+}
+
+/// A share of a limit against its warning and critical percentages, each reached at its value:
+/// every "N% of the limit" threshold is compared here.
+pub fn share_level(pct: u32, warn: u32, crit: u32) -> Level {
+    if pct >= crit {
+        Level::Crit
+    } else if pct >= warn {
+        Level::Warn
+    } else {
+        Level::Ok
     }
+}
+
+/// `used` as a whole percentage of `of` (None without a positive `of`).
+pub fn percent_of(used: u64, of: Option<u64>) -> Option<u32> {
+    of.filter(|o| *o > 0).map(|o| (u128::from(used) * 100 / u128::from(o)).min(u128::from(u32::MAX)) as u32)
+}
+
+/// One resource of a pod or node against its threshold: the share and its level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Share {
+    pub pct: u32,
+    pub level: Level,
+    /// What the share is of: "limit", "request" or "allocatable".
+    pub of: &'static str,
+}
+
+/// A pod's CPU: of its limit when it has one (throttling starts there), else of its request.
+pub fn pod_cpu(t: &Thresholds, p: &PodRow) -> Option<Share> {
+    let used = p.usage?.cpu_m;
+    let (of, base) = match (p.limits.cpu_m, p.requests.cpu_m) {
+        (Some(limit), _) => ("limit", limit),
+        (None, Some(request)) => ("request", request),
+        (None, None) => return None,
+    };
+    let pct = percent_of(used, Some(base))?;
+    Some(Share { pct, level: share_level(pct, t.cpu_warn_pct, t.cpu_crit_pct), of })
+}
+
+/// A pod's memory, of its limit (the OOM killer's line); without a limit it is not judged.
+pub fn pod_memory(t: &Thresholds, p: &PodRow) -> Option<Share> {
+    let pct = percent_of(p.usage?.memory, p.limits.memory)?;
+    Some(Share { pct, level: share_level(pct, t.memory_warn_pct, t.memory_crit_pct), of: "limit" })
+}
+
+/// A node's CPU and memory, each of its allocatable.
+pub fn node_usage(t: &Thresholds, n: &super::NodeRow) -> (Option<Share>, Option<Share>) {
+    let Some(u) = n.usage else { return (None, None) };
+    let cpu = percent_of(u.cpu_m, n.allocatable.cpu_m).map(|pct| Share {
+        pct,
+        level: share_level(pct, t.cpu_warn_pct, t.cpu_crit_pct),
+        of: "allocatable",
+    });
+    let memory = percent_of(u.memory, n.allocatable.memory).map(|pct| Share {
+        pct,
+        level: share_level(pct, t.memory_warn_pct, t.memory_crit_pct),
+        of: "allocatable",
+    });
+    (cpu, memory)
+}
+
+/// The worst of a pod's CPU and memory shares.
+pub fn pod_usage(t: &Thresholds, p: &PodRow) -> Level {
+    [pod_cpu(t, p), pod_memory(t, p)].iter().flatten().map(|s| s.level).max().unwrap_or_default()
+}
+
+/// What pod and node usage says that needs a human: a resource near its line, or a container the
+/// OOM killer ended (now or at its last end).
+#[derive(Debug, Clone, PartialEq)]
+pub enum UsageAlarm {
+    /// `what` is "pod shop/api-1" or "node node-1"; `resource` "CPU" or "memory".
+    Near {
+        what: String,
+        resource: &'static str,
+        share: Share,
+        used: String,
+    },
+    OomKilled {
+        pod: String,
+    },
+}
+
+impl UsageAlarm {
+    pub fn level(&self) -> Level {
+        match self {
+            UsageAlarm::Near { share, .. } => share.level,
+            UsageAlarm::OomKilled { .. } => Level::Warn,
+        }
+    }
+
+    /// The pod or node it is about ("pod shop/api-1"): one detector entry each, per resource.
+    pub fn key(&self) -> String {
+        match self {
+            UsageAlarm::Near { what, resource, .. } => format!("{what} {resource}"),
+            UsageAlarm::OomKilled { pod } => format!("pod {pod} OOMKilled"),
+        }
+    }
+
+    /// Words for the pane, the summary strip, triage and the timeline.
+    pub fn words(&self) -> String {
+        match self {
+            UsageAlarm::Near { what, resource, share, used } => format!("{what} {resource} {used}, {}% of its {}", share.pct, share.of),
+            UsageAlarm::OomKilled { pod } => format!("pod {pod}: a container was OOMKilled (killed at its memory limit)"),
+        }
+    }
+}
+
+/// Every usage alarm of the snapshot, worst first: pods over their CPU or memory line, nodes over
+/// their allocatable line, and running pods whose last container the OOM killer ended.
+pub fn usage_alarms(t: &Thresholds, s: &super::PodsSnapshot) -> Vec<UsageAlarm> {
+    let mut out = Vec::new();
+    for p in &s.pods {
+        let what = format!("pod {}/{}", p.namespace, p.name);
+        let usage = p.usage.unwrap_or_default();
+        for (resource, share, used) in
+            [("CPU", pod_cpu(t, p), cpu_words(usage.cpu_m)), ("memory", pod_memory(t, p), memory_words(usage.memory))]
+        {
+            if let Some(share) = share.filter(|s| s.level.is_alarm()) {
+                out.push(UsageAlarm::Near { what: what.clone(), resource, share, used });
+            }
+        }
+        // A pod down now (CrashLoopBackOff, OOMKilled) is judged as a pod already; this is the
+        // one running again after the OOM killer took its last container.
+        if p.reason.is_none() && p.oom_killed() {
+            out.push(UsageAlarm::OomKilled { pod: format!("{}/{}", p.namespace, p.name) });
+        }
+    }
+    for n in &s.nodes {
+        let usage = n.usage.unwrap_or_default();
+        let (cpu, memory) = node_usage(t, n);
+        for (resource, share, used) in [("CPU", cpu, cpu_words(usage.cpu_m)), ("memory", memory, memory_words(usage.memory))] {
+            if let Some(share) = share.filter(|s| s.level.is_alarm()) {
+                out.push(UsageAlarm::Near { what: format!("node {}", n.name), resource, share, used });
+            }
+        }
+    }
+    out.sort_by_key(|a| std::cmp::Reverse(a.level()));
+    out
+}
+
+/// CPU as `kubectl top` prints it: millicores.
+pub fn cpu_words(millis: u64) -> String {
+    format!("{millis}m")
+}
+
+/// Memory as `kubectl top` prints it: whole MiB.
+pub fn memory_words(bytes: u64) -> String {
+    format!("{}Mi", bytes >> 20)
 }
 
 /// The master's hit rate since the last reading, when `[thresholds] cache_hit_*_pct` are set.
@@ -411,14 +576,7 @@ pub fn redis_health_alarms(t: &Thresholds, s: &SentinelSnapshot) -> Vec<(Level, 
 
 /// A member's connections as a share of its max_connections.
 pub fn connections(t: &Thresholds, load: &super::MemberLoad) -> Level {
-    let pct = load.percent();
-    if pct >= t.connections_crit_pct {
-        Level::Crit
-    } else if pct >= t.connections_warn_pct {
-        Level::Warn
-    } else {
-        Level::Ok
-    }
+    share_level(load.percent(), t.connections_warn_pct, t.connections_crit_pct)
 }
 
 /// A statement running (or a transaction open) for `secs`.
@@ -630,7 +788,8 @@ pub fn source(model: &super::Model, t: &Thresholds, source: super::SourceId, now
     Some(match source {
         SourceId::Pods => {
             let s = model.pods.as_ref()?;
-            s.pods.iter().map(pod).chain(s.deployments.iter().map(rollout)).max().unwrap_or_default()
+            let usage = usage_alarms(t, s).first().map(UsageAlarm::level).unwrap_or_default();
+            s.pods.iter().map(pod).chain(s.deployments.iter().map(rollout)).max().unwrap_or_default().max(usage)
         }
         SourceId::Replication => replication(t, model.replication.as_ref()?).level,
         SourceId::Sentinel => sentinel(t, model.sentinel.as_ref()?),

@@ -19,7 +19,8 @@ pub enum RecordError {
 }
 
 enum Msg {
-    Record(Record),
+    // Boxed: a record (a whole snapshot) is much larger than a flush.
+    Record(Box<Record>),
     Flush,
 }
 
@@ -74,7 +75,7 @@ impl Recorder {
 
     pub fn record(&self, record: Record) {
         if let Some(tx) = &self.tx {
-            let _ = tx.send(Msg::Record(record));
+            let _ = tx.send(Msg::Record(Box::new(record)));
         }
     }
 

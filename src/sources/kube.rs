@@ -3,21 +3,27 @@
 //! kubeconfig/context/namespace as kubectl.
 
 use super::failed;
+use crate::backends::BackendError;
 use crate::backends::kube as backend;
 use crate::backends::kube_services as services;
+use crate::backends::kube_top::{self, TopReading};
 use crate::clock::Clock;
 use crate::config::KubeSource;
-use crate::model::ListProblem;
-use crate::model::{Event, Observation, SourceId};
+use crate::model::{Event, ListProblem, NodeRow, Observation, SourceId, Usage};
+use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Event as KubeEvent, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
+
+/// How often pod and node usage is read: metrics-server's resolution (it scrapes every 15 s), so
+/// reading faster would only show the same numbers again.
+pub const TOP_EVERY: Duration = Duration::from_secs(15);
 
 /// How often to say a quiet watch is alive, and how long to wait for the API server.
 #[derive(Debug, Clone, Copy)]
@@ -79,6 +85,10 @@ async fn watch(config: &KubeSource, pace: Pace, client: Client, clock: &Clock, t
     let mut slices = Rows::new(ns, services::slice_row);
     let mut svc_problem: Option<ListProblem> = None;
     let mut svc_last_ok = None;
+    let mut top = Top::default();
+    // Usage is polled beside the watches, so a slow Metrics API never holds up a pod event.
+    let (top_tx, mut top_rx) = tokio::sync::mpsc::channel(1);
+    let _poller = tokio_util::task::AbortOnDropHandle::new(tokio::spawn(poll_top(client.clone(), ns.clone(), pace.timeout, top_tx)));
     let wcfg = || watcher::Config::default().any_semantic();
     // Their own backoff: a refused services watch must neither spin nor stop the pods'.
     let apart = |e: watcher::Error| Ok(Change::ServicesFailed(backend::watch_error(&e)));
@@ -132,14 +142,21 @@ async fn watch(config: &KubeSource, pace: Pace, client: Client, clock: &Clock, t
                 }
                 None => return,
             },
+            Some(reading) = top_rx.recv() => {
+                if top.apply(reading, clock) {
+                    dirty = true;
+                }
+            }
             _ = tick.tick() => {
                 if !failing && std::mem::take(&mut dirty) {
-                    let mut snapshot = backend::rows_snapshot(pods.rows(), deps.rows(), events.rows());
+                    let pod_rows = pods.live.iter().map(|(key, row)| crate::model::PodRow { usage: top.usage.get(key).copied(), ..row.clone() });
+                    let mut snapshot = backend::rows_snapshot(pod_rows.collect(), deps.rows(), events.rows());
                     // Until both lists are in, a service would read as having no endpoint.
                     if svcs.synced && slices.synced {
                         snapshot.services = services::with_endpoints(svcs.rows(), &slices.rows());
                     }
                     snapshot.services_problem = svc_problem.clone();
+                    (snapshot.nodes, snapshot.top_at, snapshot.top_problem) = (top.nodes.clone(), top.at, top.problem.clone().map(Box::new));
                     let observation = Observation::Pods(snapshot);
                     if tx.send(Event::Observed { at: clock.now(), observation }).is_err() { return; }
                 }
@@ -161,6 +178,62 @@ async fn watch(config: &KubeSource, pace: Pace, client: Client, clock: &Clock, t
                 }
             }
         }
+    }
+}
+
+/// Reads usage every [`TOP_EVERY`] until the watch that spawned it ends (it is aborted then).
+async fn poll_top(
+    client: Client,
+    namespaces: Vec<String>,
+    timeout: Duration,
+    tx: tokio::sync::mpsc::Sender<Result<TopReading, BackendError>>,
+) {
+    let mut every = tokio::time::interval(TOP_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if tx.send(kube_top::read(&client, &namespaces, timeout).await).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The last usage reading, when it was taken, and what fails now (the Metrics API, or the nodes).
+#[derive(Default)]
+struct Top {
+    usage: HashMap<(String, String), Usage>,
+    nodes: Vec<NodeRow>,
+    at: Option<DateTime<Utc>>,
+    problem: Option<ListProblem>,
+}
+
+impl Top {
+    /// Takes a reading; whether the snapshot must be sent again: after every reading, since its
+    /// time is shown. A failed reading keeps the last numbers (the pane shows their age beside the
+    /// error) rather than showing none.
+    fn apply(&mut self, reading: Result<TopReading, BackendError>, clock: &Clock) -> bool {
+        let now = clock.now();
+        let failure = match reading {
+            Ok(r) => {
+                (self.usage, self.nodes, self.at) = (r.pods, r.nodes, Some(now));
+                let since = self.problem.as_ref().and_then(|p| p.since).unwrap_or(now);
+                self.problem = r.nodes_problem.map(|e| ListProblem {
+                    error: crate::sanitize::clean(&e.to_string()),
+                    since: Some(since),
+                    last_ok: None,
+                });
+                return true;
+            }
+            Err(e) => e.to_string(),
+        };
+        let next = ListProblem {
+            error: crate::sanitize::clean(&failure),
+            since: self.problem.as_ref().and_then(|p| p.since).or(Some(now)),
+            last_ok: self.at,
+        };
+        let changed = self.problem.as_ref() != Some(&next);
+        self.problem = Some(next);
+        changed
     }
 }
 
