@@ -160,7 +160,7 @@ fn the_slash_filter_and_the_namespace_narrow_both_views() {
 }
 
 #[test]
-fn v_cycles_pods_services_events_and_pods_keys_do_nothing_outside_pods() {
+fn v_cycles_pods_services_events_top_and_pods_keys_do_nothing_outside_pods() {
     let mut c = console(observed(snapshot()));
     let v = KeyEvent::new(KeyCode::Char('v'), KeyModifiers::NONE);
     c.view.on_key(KeyEvent::new(KeyCode::Char('3'), KeyModifiers::NONE));
@@ -173,12 +173,14 @@ fn v_cycles_pods_services_events_and_pods_keys_do_nothing_outside_pods() {
     let frame = frame_text(&c, 80, 24, false);
     assert!(frame.lines().any(|l| l.contains("▶") && l.contains("Unhealthy")), "the second event selected:\n{frame}");
     c.view.on_key(v);
+    assert_eq!(c.view.kube_view, KubeView::Top);
+    c.view.on_key(v);
     assert_eq!(c.view.kube_view, KubeView::Pods);
     command(&mut c, "events");
     command(&mut c, "pods");
     assert_eq!(c.view.kube_view, KubeView::Pods, ":pods goes back to the pods");
     let help = sitrep::ui::keymap::help(&[], sitrep::ui::command::Scope::Live);
-    assert!(help.iter().any(|r| r.keys == "v") && help.iter().any(|r| r.keys.starts_with(":services")), "{help:?}");
+    assert!(help.iter().any(|r| r.keys == "v") && help.iter().any(|r| r.keys.starts_with(":svc|:events|:top")), "{help:?}");
 }
 
 #[test]

@@ -98,9 +98,9 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec { verb: Verb::Quit, names: &["q", "quit", "q!"], usage: ":q", help: "", scope: Scope::Both },
     CommandSpec {
         verb: Verb::Kube,
-        names: &["services", "svc", "events", "ev"],
-        usage: ":services|:events",
-        help: "pane 1 shows services (ready endpoints, 0 ready is critical) or events (warnings first, newest first); :pods back",
+        names: &["services", "svc", "events", "ev", "top"],
+        usage: ":svc|:events|:top",
+        help: "pane 1 shows services (0 ready endpoints is critical), events (warnings first) or top (pod and node CPU and memory); :pods back",
         scope: Scope::Both,
     },
     CommandSpec {
@@ -149,10 +149,10 @@ impl Command {
         match spec.verb {
             Verb::Quit => Ok(Command::Quit),
             Verb::Focus => Ok(Command::Focus(focus(word))),
-            Verb::Kube => Ok(Command::Kube(if word.starts_with('e') {
-                crate::ui::kube_views::KubeView::Events
-            } else {
-                crate::ui::kube_views::KubeView::Services
+            Verb::Kube => Ok(Command::Kube(match word {
+                "events" | "ev" => crate::ui::kube_views::KubeView::Events,
+                "top" => crate::ui::kube_views::KubeView::Top,
+                _ => crate::ui::kube_views::KubeView::Services,
             })),
             Verb::Namespace => Ok(Command::Namespace((!rest.is_empty() && rest != "all").then(|| rest.to_string()))),
             Verb::Run => run(rest),
@@ -311,6 +311,7 @@ mod tests {
         assert_eq!(complete("ser", &runbooks).text, "services");
         assert_eq!(Command::parse("events"), Ok(Command::Kube(crate::ui::kube_views::KubeView::Events)));
         assert_eq!(Command::parse("svc"), Ok(Command::Kube(crate::ui::kube_views::KubeView::Services)));
+        assert_eq!(Command::parse("top"), Ok(Command::Kube(crate::ui::kube_views::KubeView::Top)));
         assert_eq!(complete("run t", &runbooks).text, "run triage");
         let r = complete("run re", &runbooks);
         assert_eq!((r.text.as_str(), r.candidates.len()), ("run rest", 2), "restart-pods and restore share `rest`");

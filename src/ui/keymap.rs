@@ -117,14 +117,14 @@ pub const LIVE: &[Binding<Action>] = &[
     Binding {
         keys: &[Char('s')],
         label: "s",
-        help: "sort pods: health, name, restarts, age",
+        help: "sort pods: health, name, restarts, age; :top: worst, CPU, memory",
         scope: Scope::Both,
         action: Action::SortPods,
     },
     Binding {
         keys: &[Char('v')],
         label: "v",
-        help: "pane 1 shows pods, then services (ready endpoints), then events (warnings first); :pods :services :events",
+        help: "pane 1 shows pods, then services (ready endpoints), events (warnings first), top (CPU, memory); :pods :svc :events :top",
         scope: Scope::Both,
         action: Action::KubeView,
     },

@@ -1,5 +1,6 @@
-//! What the kube pane (pane 1) shows: pods, services or events (`:pods`, `:services`, `:events`,
-//! `v` cycles), each with its own selection; all three read the one kube source and its badge.
+//! What the kube pane (pane 1) shows: pods, services, events or usage (`:pods`, `:services`,
+//! `:events`, `:top`; `v` cycles), each with its own selection; all read the one kube source and
+//! its badge.
 
 /// The kube pane's view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -8,10 +9,40 @@ pub enum KubeView {
     Pods,
     Services,
     Events,
+    /// CPU and memory per pod and node (`kubectl top`), against requests, limits and allocatable.
+    Top,
+}
+
+/// How the top view orders its pods (`s` cycles there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TopSort {
+    /// Nearest its line first (the worst share of a limit, request or allocatable).
+    #[default]
+    Worst,
+    Cpu,
+    Memory,
+}
+
+impl TopSort {
+    pub fn label(self) -> &'static str {
+        match self {
+            TopSort::Worst => "worst share",
+            TopSort::Cpu => "CPU",
+            TopSort::Memory => "memory",
+        }
+    }
+
+    pub fn next(self) -> TopSort {
+        match self {
+            TopSort::Worst => TopSort::Cpu,
+            TopSort::Cpu => TopSort::Memory,
+            TopSort::Memory => TopSort::Worst,
+        }
+    }
 }
 
 impl KubeView {
-    pub const ALL: [KubeView; 3] = [KubeView::Pods, KubeView::Services, KubeView::Events];
+    pub const ALL: [KubeView; 4] = [KubeView::Pods, KubeView::Services, KubeView::Events, KubeView::Top];
 
     /// The next view `v` shows.
     pub fn next(self) -> KubeView {

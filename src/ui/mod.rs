@@ -98,6 +98,8 @@ pub struct ViewState {
     /// What the kube pane shows (pods, services, events) and each view's own selection.
     pub kube_view: kube_views::KubeView,
     pub kube_selection: BTreeMap<kube_views::KubeView, usize>,
+    /// How the top view orders its pods (`s` there).
+    pub top_sort: kube_views::TopSort,
 }
 
 /// The timeline's kind filter.
@@ -154,6 +156,7 @@ impl Default for ViewState {
             wizard_scroll: 0,
             kube_view: kube_views::KubeView::Pods,
             kube_selection: BTreeMap::new(),
+            top_sort: kube_views::TopSort::default(),
         }
     }
 }
@@ -260,6 +263,7 @@ impl ViewState {
                 self.focus = SourceId::Pods;
                 self.kube_view = self.kube_view.next();
             }
+            (Action::SortPods, _) if elsewhere && self.kube_view == kube_views::KubeView::Top => self.top_sort = self.top_sort.next(),
             (Action::Describe | Action::SortPods | Action::Logs, _) if elsewhere => return ViewKey::Outcome(KeyOutcome::Nothing),
             (Action::Quit, _) => return ViewKey::Outcome(KeyOutcome::Quit),
             (Action::Filter, _) => self.mode = Mode::Filter,
@@ -453,6 +457,7 @@ fn draw_pane(f: &mut Frame, pane: PaneId, rect: Rect, model: &Model, view: &View
             kube_views::KubeView::Pods => panes::pods::draw(f, rect, &ctx),
             kube_views::KubeView::Services => panes::services::draw(f, rect, &ctx),
             kube_views::KubeView::Events => panes::events::draw(f, rect, &ctx),
+            kube_views::KubeView::Top => panes::top::draw(f, rect, &ctx),
         },
         SourceId::Replication => panes::replication::draw(f, rect, &ctx),
         SourceId::Sentinel => panes::sentinel::draw(f, rect, &ctx),

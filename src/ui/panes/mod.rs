@@ -11,6 +11,7 @@ pub mod sentinel;
 pub mod services;
 pub mod summary;
 pub mod timeline;
+pub mod top;
 
 use super::ViewState;
 use super::theme::Theme;
@@ -59,4 +60,18 @@ impl PaneCtx<'_> {
     pub fn matches(&self, text: &str) -> bool {
         self.view.filter.is_empty() || text.to_lowercase().contains(&self.view.filter.to_lowercase())
     }
+}
+
+/// A list's error (`what`: "services", "top"), since when it fails and how old the rows below it
+/// are, on up to two lines.
+pub fn problem_lines<'a>(what: &str, p: &crate::model::ListProblem, ctx: &PaneCtx, width: usize) -> Vec<ratatui::text::Line<'a>> {
+    use crate::ui::toolkit::{age, fit, wrap};
+    let since = p.since.map_or_else(String::new, |t| format!("failing {}", age(ctx.now, t)));
+    let data = p.last_ok.map_or_else(|| "no data".to_string(), |t| format!("data {} old", age(ctx.now, t)));
+    let mut lines = wrap(&format!("⚠ {what}: {} ({since} · {data})", p.error), width.max(1));
+    if lines.len() > 2 {
+        lines.truncate(2);
+        lines[1] = fit(&format!("{} …", lines[1]), width);
+    }
+    lines.into_iter().map(|l| ratatui::text::Line::from(ratatui::text::Span::styled(l, ctx.theme.crit))).collect()
 }

@@ -3,9 +3,9 @@
 
 use super::PaneCtx;
 use crate::model::verdict::{self, Level};
-use crate::model::{ListProblem, ServiceRow, SourceId};
+use crate::model::{ServiceRow, SourceId};
 use crate::ui::kube_views::KubeView;
-use crate::ui::toolkit::{age, fit, wrap};
+use crate::ui::toolkit::fit;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -16,7 +16,8 @@ const FIXED: [u16; 3] = [12, 7, 9];
 
 pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
     let Some((inner, snap)) = super::open(f, area, ctx, 1, "Services", SourceId::Pods, &ctx.model.pods) else { return };
-    let problem: Vec<Line> = snap.services_problem.as_ref().map_or_else(Vec::new, |p| problem_lines(p, ctx, inner.width as usize));
+    let problem: Vec<Line> =
+        snap.services_problem.as_ref().map_or_else(Vec::new, |p| super::problem_lines("services", p, ctx, inner.width as usize));
     let rows = sorted_services(&snap.services, ctx);
     let [head_area, problem_area, table_area] =
         Layout::vertical([Constraint::Length(1), Constraint::Length(problem.len() as u16), Constraint::Fill(1)]).areas(inner);
@@ -74,18 +75,6 @@ fn head<'a>(services: &[ServiceRow], ctx: &PaneCtx) -> Line<'a> {
         Span::styled(format!("{} services · {none} with no ready endpoint · {short} short", services.len()), ctx.theme.level(worst)),
         Span::styled(" · :pods :events", ctx.theme.muted),
     ])
-}
-
-/// The list's error, since when it fails and how old the rows below it are, on up to two lines.
-fn problem_lines<'a>(p: &ListProblem, ctx: &PaneCtx, width: usize) -> Vec<Line<'a>> {
-    let since = p.since.map_or_else(String::new, |t| format!("failing {}", age(ctx.now, t)));
-    let data = p.last_ok.map_or_else(|| "no data".to_string(), |t| format!("data {} old", age(ctx.now, t)));
-    let mut lines = wrap(&format!("⚠ services: {} ({since} · {data})", p.error), width.max(1));
-    if lines.len() > 2 {
-        lines.truncate(2);
-        lines[1] = fit(&format!("{} …", lines[1]), width);
-    }
-    lines.into_iter().map(|l| Line::from(Span::styled(l, ctx.theme.crit))).collect()
 }
 
 /// Services in display order: no ready endpoint first, then short, then the rest, each by
