@@ -182,6 +182,7 @@ fn pods(p: &PodsSnapshot, t: &Thresholds, out: &mut Vec<Finding>) {
         }
     }
     services(p, out);
+    usage(p, t, out);
     let warnings: Vec<_> = p.events.iter().filter(|e| e.kind == "Warning").take(3).collect();
     for e in warnings {
         out.push(finding("kubernetes", format!("warning event {} {}: {} (x{})", e.object, e.reason, e.message, e.count), 4, None));
@@ -199,6 +200,25 @@ fn services(p: &PodsSnapshot, out: &mut Vec<Finding>) {
     }
     if let Some(problem) = &p.services_problem {
         out.push(finding("kubernetes", format!("cannot read services: {}", problem.error), 4, None));
+    }
+}
+
+/// Pods and nodes near their CPU or memory line (critical P2, warning P3, with the line), a pod
+/// running again after an OOM kill P3, and usage that cannot be read P4.
+fn usage(p: &PodsSnapshot, t: &Thresholds, out: &mut Vec<Finding>) {
+    for alarm in verdict::usage_alarms(t, p) {
+        let what = match &alarm {
+            verdict::UsageAlarm::Near { resource, .. } => {
+                let (warn, crit) =
+                    if *resource == "CPU" { (t.cpu_warn_pct, t.cpu_crit_pct) } else { (t.memory_warn_pct, t.memory_crit_pct) };
+                format!("{} (warn {warn}%, critical {crit}%)", alarm.words())
+            }
+            verdict::UsageAlarm::OomKilled { .. } => alarm.words(),
+        };
+        out.push(finding("kubernetes", what, severity(alarm.level()), None));
+    }
+    if let Some(problem) = &p.top_problem {
+        out.push(finding("kubernetes", format!("cannot read pod and node usage: {}", problem.error), 4, None));
     }
 }
 
@@ -275,7 +295,22 @@ async fn within<T>(d: Duration, f: impl Future<Output = Result<T, BackendError>>
 async fn kube_snapshot(ctx: &Ctx) -> Result<PodsSnapshot, BackendError> {
     let kube = &ctx.config.kube;
     let client = crate::backends::kube::client(&kube.kubeconfig, &kube.context, ctx.timeout).await?;
-    crate::backends::kube::list_snapshot(&client, &ctx.namespace()).await
+    let namespace = ctx.namespace();
+    let mut snap = crate::backends::kube::list_snapshot(&client, &namespace).await?;
+    // Usage as `kubectl top` reads it; a Metrics API that cannot be read is a finding of its own,
+    // never a failed triage.
+    let problem =
+        |e: BackendError| Box::new(crate::model::ListProblem { error: crate::sanitize::clean(&e.to_string()), since: None, last_ok: None });
+    match crate::backends::kube_top::read(&client, std::slice::from_ref(&namespace), ctx.timeout).await {
+        Ok(top) => {
+            for p in &mut snap.pods {
+                p.usage = top.pods.get(&(p.namespace.clone(), p.name.clone())).copied();
+            }
+            (snap.nodes, snap.top_problem) = (top.nodes, top.nodes_problem.map(problem));
+        }
+        Err(e) => snap.top_problem = Some(problem(e)),
+    }
+    Ok(snap)
 }
 
 /// One reading of `source` through its collector (kube: one list of pods, deployments, events),
@@ -462,5 +497,37 @@ mod tests {
         let f = assess(&Snapshots { pods: Some(Ok(pods)), ..Snapshots::default() }, &Thresholds::default(), Utc::now());
         let said: Vec<(u8, &str)> = f.iter().map(|f| (f.severity, f.what.as_str())).collect();
         assert_eq!(said, [(2, "service shop/api has 0 of 2 endpoints ready"), (3, "service shop/web has 1 of 2 endpoints ready")]);
+    }
+
+    #[test]
+    fn a_pod_near_its_memory_limit_and_one_back_from_an_oom_kill_are_findings() {
+        use crate::model::{Resources, Usage};
+        let mi = 1u64 << 20;
+        let pod = |name: &str, memory: u64, last_exit: Option<&str>| PodRow {
+            namespace: "shop".into(),
+            name: name.into(),
+            phase: "Running".into(),
+            ready: 1,
+            containers: 1,
+            last_exit: last_exit.map(Into::into),
+            requests: Resources { cpu_m: Some(200), memory: Some(256 * mi) },
+            limits: Resources { cpu_m: None, memory: Some(512 * mi) },
+            usage: Some(Usage { cpu_m: 100, memory: memory * mi }),
+            ..PodRow::default()
+        };
+        let pods = PodsSnapshot {
+            pods: vec![pod("api-1", 470, None), pod("api-2", 420, None), pod("worker-1", 100, Some("OOMKilled")), pod("web-1", 100, None)],
+            ..PodsSnapshot::default()
+        };
+        let f = assess(&Snapshots { pods: Some(Ok(pods)), ..Snapshots::default() }, &Thresholds::default(), Utc::now());
+        let said: Vec<(u8, &str)> = f.iter().map(|f| (f.severity, f.what.as_str())).collect();
+        assert_eq!(
+            said,
+            [
+                (2, "pod shop/api-1 memory 470Mi, 91% of its limit (warn 80%, critical 90%)"),
+                (3, "pod shop/api-2 memory 420Mi, 82% of its limit (warn 80%, critical 90%)"),
+                (3, "pod shop/worker-1: a container was OOMKilled (killed at its memory limit)"),
+            ]
+        );
     }
 }
