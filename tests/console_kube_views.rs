@@ -1,6 +1,7 @@
 //! The services and events views against the real lab, in tmux at 80x24 as a user sees them:
 //! after `deploy-bad`, `:services` shows the bad deployment's service with fewer ready endpoints
-//! than it has, and `:events` lists the Warning block first, then Normal, each newest first.
+//! than it has, and `:events` lists the Warning block first, then Normal, each newest first; after
+//! `pod-cpu-hot`, `:top` puts the hot api pods first.
 
 #[path = "support/tmux.rs"]
 mod tmux;
@@ -73,6 +74,18 @@ fn after_deploy_bad_the_api_service_is_short_of_ready_endpoints_and_events_are_s
     for block in [&rows[..first_normal], &rows[first_normal..]] {
         assert!(block.windows(2).all(|w| w[0].1 <= w[1].1), "each block newest first: {rows:?}\n{events}");
     }
+    // `:top` after `pod-cpu-hot`: the old api pods, at 92% of their CPU request, lead the table,
+    // the node carrying them is listed, and the head counts the three.
+    lab.fault("pod-cpu-hot").expect("pod-cpu-hot");
+    tmux.keys(&[":"]);
+    tmux.type_text("top");
+    tmux.keys(&["Enter"]);
+    let first_pod = |s: &str| s.lines().skip_while(|l| !l.contains("LAST EXIT")).nth(1).map(str::to_string).unwrap_or_default();
+    let top = tmux.until("the hot api pods first in :top", 60, |s| first_pod(s).contains("shop/api-") && s.contains("near their line"));
+    eprintln!("after pod-cpu-hot and :top:\n{top}");
+    let pct: Option<u32> = first_pod(&top).split_whitespace().find_map(|w| w.strip_suffix('%')?.parse().ok());
+    assert!(pct.is_some_and(|p| p >= 84), "the first pod's %REQ is past the 85% line (±8% wobble): {pct:?}\n{top}");
+    assert!(top.contains("lab-node-1") && top.contains("3 near their line"), "{top}");
     tmux.keys(&["q"]);
     lab.down().expect("lab down");
 }

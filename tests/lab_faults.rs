@@ -200,6 +200,45 @@ fn every_fault_shows_its_real_effect_and_down_leaves_nothing_behind() {
         let newest = dumps.iter().filter_map(|k| sitrep::lab::s3::dump_time(k)).max().expect("some dump left");
         assert!(chrono::Utc::now() - newest > chrono::TimeDelta::seconds(300), "newest dump {newest} is within the RPO");
 
+        // pod-cpu-hot: kubectl top shows the api pods at 92% of their 250m request (±8%), and
+        // sitrep's own reading of the same Metrics API judges each of them critical; heal cools them.
+        fault(&dir, "pod-cpu-hot");
+        let client = sitrep::backends::kube::client(&info.kube.kubeconfig.to_string_lossy(), &info.kube.context, Duration::from_secs(10))
+            .await
+            .expect("a kube client for the lab");
+        let thresholds = sitrep::config::Thresholds::default();
+        let hot = within(40, "kubectl top and sitrep both seeing the api pods hot", || async {
+            let out = Command::new("kubectl")
+                .arg("--kubeconfig")
+                .arg(&info.kube.kubeconfig)
+                .args(["top", "pods", "-n", "shop", "-l", "app=api", "--no-headers"])
+                .output()
+                .ok()?;
+            let millis: Vec<u64> = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter_map(|l| l.split_whitespace().nth(1)?.strip_suffix('m')?.parse().ok())
+                .collect();
+            let top = sitrep::backends::kube_top::read(&client, &["shop".to_string()], Duration::from_secs(10)).await.ok()?;
+            let snap = sitrep::backends::kube::list_snapshot(&client, "shop").await.ok()?;
+            let levels: Vec<_> = snap
+                .pods
+                .iter()
+                .filter(|p| p.name.starts_with("api-"))
+                .map(|p| {
+                    let row = sitrep::model::PodRow { usage: top.pods.get(&(p.namespace.clone(), p.name.clone())).copied(), ..p.clone() };
+                    sitrep::model::verdict::pod_cpu(&thresholds, &row).map(|s| (s.pct, s.level))
+                })
+                .collect();
+            let hot = millis.len() == 3 && millis.iter().all(|m| (211..=249).contains(m));
+            (hot && levels.iter().all(|l| l.is_some_and(|(pct, _)| pct >= 84))).then_some((millis, levels))
+        })
+        .await;
+        eprintln!("pod-cpu-hot: kubectl top {:?}m, sitrep {:?}", hot.0, hot.1);
+        assert!(hot.1.iter().flatten().any(|(_, l)| *l == sitrep::model::verdict::Level::Crit), "{hot:?}");
+        fault(&dir, "heal");
+        let top = sitrep::backends::kube_top::read(&client, &["shop".to_string()], Duration::from_secs(10)).await.expect("metrics");
+        assert!(top.pods.iter().filter(|((_, n), _)| n.starts_with("api-")).all(|(_, u)| u.cpu_m < 160), "heal cools them: {top:?}");
+
         // deploy-bad: the api rollout crash-loops.
         fault(&dir, "deploy-bad");
         within(40, "a pod in CrashLoopBackOff", || async {

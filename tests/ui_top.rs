@@ -103,6 +103,7 @@ fn top_in_pane_one_of_the_wall_view_at_200x60() {
     command(&mut c, "top");
     let frame = frame_text(&c, 200, 60, false);
     assert!(frame.contains("1 Top") && frame.contains("2 Replication") && frame.contains("OOMKilled"), "{frame}");
+    assert!(frame.contains("3 near a CPU/memory line (:top)"), "the summary strip says why pods are not green:\n{frame}");
     insta::assert_snapshot!("top_200x60", frame);
 }
 

@@ -11,6 +11,11 @@ use super::supervisor::Estate;
 const FLOOD_TASK: &str = "pg-connections";
 const FLOOD_MARK: &str = "sitrep-lab flood";
 
+/// `pod-cpu-hot`'s share of the api pods' CPU request, and what `heal` puts back (the kubelet's
+/// healthy share).
+const HOT_CPU_PCT: u32 = 92;
+const NORMAL_CPU_PCT: u32 = 55;
+
 impl Estate {
     /// Applies one fault; the answer says what was done, for the person who asked.
     pub async fn apply(&self, fault: Fault) -> Result<String, LabError> {
@@ -33,10 +38,14 @@ impl Estate {
                 Ok(format!("backup job stopped; deleted {n} dumps newer than 300s"))
             }
             Fault::DeployBad => {
-                let cluster = self.kube.lock().unwrap_or_else(|p| p.into_inner()).clone();
-                let cluster = cluster.ok_or_else(|| failed("the kube stand-in is not running".into()))?;
+                let cluster = self.cluster().ok_or_else(|| failed("the kube stand-in is not running".into()))?;
                 super::kube_link::deploy_bad(&cluster, "shop", "api").map_err(failed)?;
                 Ok("deployment shop/api rolled out with a crashing image".into())
+            }
+            Fault::PodCpuHot => {
+                let cluster = self.cluster().ok_or_else(|| failed("the kube stand-in is not running".into()))?;
+                cluster.set_cpu_load("shop", "api", HOT_CPU_PCT);
+                Ok(format!("shop/api's running pods use {HOT_CPU_PCT}% of their CPU request"))
             }
             Fault::NetworkSlow => {
                 self.proxy_delay.set(SLOW_DELAY.as_millis() as u64);
@@ -44,6 +53,11 @@ impl Estate {
             }
             Fault::Heal => self.heal().await,
         }
+    }
+
+    /// The kube stand-in, when it runs.
+    fn cluster(&self) -> Option<crate::lab::kube::Cluster> {
+        self.kube.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     async fn leader_and_replica(&self) -> Result<(super::postgres::MemberPlan, super::postgres::MemberPlan), String> {
@@ -229,6 +243,9 @@ impl Estate {
         }
         self.celery.set_multiplier(1)?;
         self.proxy_delay.set(0);
+        if let Some(cluster) = self.cluster() {
+            cluster.set_cpu_load("shop", "api", NORMAL_CPU_PCT);
+        }
         if !self.tasks.lock().unwrap_or_else(|p| p.into_inner()).contains_key("backups") {
             self.start_backup_job();
             done.push("backup job restarted".into());

@@ -18,12 +18,13 @@ pub enum Fault {
     QueueFlood,
     BackupStale,
     DeployBad,
+    PodCpuHot,
     NetworkSlow,
     Heal,
 }
 
 /// Name, fault and a one-line explanation for `sitrep lab fault --list`.
-pub const FAULTS: [(&str, Fault, &str); 12] = [
+pub const FAULTS: [(&str, Fault, &str); 13] = [
     (
         "pg-leader-down",
         Fault::PgLeaderDown,
@@ -67,6 +68,11 @@ pub const FAULTS: [(&str, Fault, &str); 12] = [
     ),
     ("deploy-bad", Fault::DeployBad, "roll out a broken image to deployment shop/api: its new pods go into CrashLoopBackOff"),
     (
+        "pod-cpu-hot",
+        Fault::PodCpuHot,
+        "shop/api's running pods use 92% of their CPU request (the kubelet's usage, as kubectl top reads it): past the Production runbook's 85% critical and the HPA's 70% target",
+    ),
+    (
         "network-slow",
         Fault::NetworkSlow,
         "add 1.5s to every answer of Sentinel 0 (through the lab's TCP proxy, the first Sentinel in sitrep.toml)",
@@ -74,7 +80,7 @@ pub const FAULTS: [(&str, Fault, &str); 12] = [
     (
         "heal",
         Fault::Heal,
-        "undo what can be undone: resume the standby, fix archiving, end the connection flood, clear maxmemory, restart killed members (they rejoin as replicas), normal queue rate, restart backups, no delay",
+        "undo what can be undone: resume the standby, fix archiving, end the connection flood, clear maxmemory, api CPU back to 55%, restart killed members (they rejoin as replicas), normal queue rate, restart backups, no delay",
     ),
 ];
 

@@ -45,8 +45,8 @@ pub struct Thresholds {
     /// there is normal; set both for a Redis that serves as a cache.
     pub cache_hit_warn_pct: Option<u32>,
     pub cache_hit_crit_pct: Option<u32>,
-    /// Production runbook, "CPU Usage": warning 70% ("scale horizontally"). Of a pod's CPU limit
-    /// (where it is throttled), else of its request; of a node's allocatable CPU.
+    /// Production runbook, "CPU Usage": warning 70% ("scale horizontally"). Of a pod's CPU request
+    /// (as an HPA measures it), else of its limit; of a node's allocatable CPU.
     pub cpu_warn_pct: u32,
     /// Production runbook, "CPU Usage": critical 85%.
     pub cpu_crit_pct: u32,
@@ -411,12 +411,13 @@ pub struct Share {
     pub of: &'static str,
 }
 
-/// A pod's CPU: of its limit when it has one (throttling starts there), else of its request.
+/// A pod's CPU: of its request, as an HPA's CPU utilization is (the High-Availability
+/// Infrastructure Guide scales at 70 %, the runbook's warning); of its limit without a request.
 pub fn pod_cpu(t: &Thresholds, p: &PodRow) -> Option<Share> {
     let used = p.usage?.cpu_m;
-    let (of, base) = match (p.limits.cpu_m, p.requests.cpu_m) {
-        (Some(limit), _) => ("limit", limit),
-        (None, Some(request)) => ("request", request),
+    let (of, base) = match (p.requests.cpu_m, p.limits.cpu_m) {
+        (Some(request), _) => ("request", request),
+        (None, Some(limit)) => ("limit", limit),
         (None, None) => return None,
     };
     let pct = percent_of(used, Some(base))?;

@@ -71,6 +71,9 @@ pub fn headline(model: &Model, source: SourceId, ctx: &PaneCtx) -> (String, Styl
             let short = s.services.iter().filter(|v| verdict::service(v).is_alarm()).count();
             let level = s.services.iter().map(verdict::service).fold(level, Level::max);
             let text = if short > 0 { format!("{text} · {short} svc short of endpoints") } else { text };
+            // So is usage near its line (`:top` has it), which the level already counts.
+            let hot = verdict::usage_alarms(t, s).len();
+            let text = if hot > 0 { format!("{text} · {hot} near a CPU/memory line (:top)") } else { text };
             (text, th.level(level))
         }),
         SourceId::Replication => model.replication.as_ref().map_or_else(none, |s| {
