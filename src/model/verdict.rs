@@ -497,15 +497,7 @@ impl UsageAlarm {
 pub fn usage_alarms(t: &Thresholds, s: &super::PodsSnapshot) -> Vec<UsageAlarm> {
     let mut out = Vec::new();
     for p in &s.pods {
-        let what = format!("pod {}/{}", p.namespace, p.name);
-        let usage = p.usage.unwrap_or_default();
-        for (resource, share, used) in
-            [("CPU", pod_cpu(t, p), cpu_words(usage.cpu_m)), ("memory", pod_memory(t, p), memory_words(usage.memory))]
-        {
-            if let Some(share) = share.filter(|s| s.level.is_alarm()) {
-                out.push(UsageAlarm::Near { what: what.clone(), resource, share, used });
-            }
-        }
+        push_near(&mut out, || format!("pod {}/{}", p.namespace, p.name), p.usage, [pod_cpu(t, p), pod_memory(t, p)]);
         // A pod down now (CrashLoopBackOff, OOMKilled) is judged as a pod already; this is the
         // one running again after the OOM killer took its last container.
         if p.reason.is_none() && p.oom_killed() {
@@ -513,16 +505,23 @@ pub fn usage_alarms(t: &Thresholds, s: &super::PodsSnapshot) -> Vec<UsageAlarm> 
         }
     }
     for n in &s.nodes {
-        let usage = n.usage.unwrap_or_default();
         let (cpu, memory) = node_usage(t, n);
-        for (resource, share, used) in [("CPU", cpu, cpu_words(usage.cpu_m)), ("memory", memory, memory_words(usage.memory))] {
-            if let Some(share) = share.filter(|s| s.level.is_alarm()) {
-                out.push(UsageAlarm::Near { what: format!("node {}", n.name), resource, share, used });
-            }
-        }
+        push_near(&mut out, || format!("node {}", n.name), n.usage, [cpu, memory]);
     }
     out.sort_by_key(|a| std::cmp::Reverse(a.level()));
     out
+}
+
+/// The CPU and memory shares of one pod or node that are alarms. Its words are made only then:
+/// this runs on every frame, over every pod.
+fn push_near(out: &mut Vec<UsageAlarm>, what: impl Fn() -> String, usage: Option<super::Usage>, [cpu, memory]: [Option<Share>; 2]) {
+    let usage = usage.unwrap_or_default();
+    if let Some(share) = cpu.filter(|s| s.level.is_alarm()) {
+        out.push(UsageAlarm::Near { what: what(), resource: "CPU", share, used: cpu_words(usage.cpu_m) });
+    }
+    if let Some(share) = memory.filter(|s| s.level.is_alarm()) {
+        out.push(UsageAlarm::Near { what: what(), resource: "memory", share, used: memory_words(usage.memory) });
+    }
 }
 
 /// CPU as `kubectl top` prints it: millicores.

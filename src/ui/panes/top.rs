@@ -132,7 +132,8 @@ pub fn sorted_pods<'a>(pods: &'a [PodRow], ctx: &PaneCtx) -> Vec<&'a PodRow> {
     let worst_pct = |p: &PodRow| [verdict::pod_cpu(t, p), verdict::pod_memory(t, p)].iter().flatten().map(|s| s.pct).max().unwrap_or(0);
     let used = |p: &PodRow| p.usage.unwrap_or_default();
     match ctx.view.top_sort {
-        TopSort::Worst => out.sort_by_key(|p| (std::cmp::Reverse(level(p, ctx)), std::cmp::Reverse(worst_pct(p)))),
+        // Cached: judging a pod is not free, and this runs on every frame.
+        TopSort::Worst => out.sort_by_cached_key(|p| (std::cmp::Reverse(level(p, ctx)), std::cmp::Reverse(worst_pct(p)))),
         TopSort::Cpu => out.sort_by_key(|p| std::cmp::Reverse(used(p).cpu_m)),
         TopSort::Memory => out.sort_by_key(|p| std::cmp::Reverse(used(p).memory)),
     }
