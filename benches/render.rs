@@ -75,7 +75,7 @@ fn loaded_console(n_pods: usize) -> Console {
         .collect();
     c.model.apply(Event::Observed {
         at: t0(),
-        observation: Observation::Backups(BackupsSnapshot { bucket: "b".into(), items, ..BackupsSnapshot::default() }),
+        observation: Observation::Backups(BackupsSnapshot { bucket: "b".into(), items, ..BackupsSnapshot::default() }.into()),
     });
     c.model.apply(Event::Tick { at: t0() + Duration::seconds(61) });
     c

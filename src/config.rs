@@ -656,6 +656,13 @@ impl Config {
         self.backup_sources().first().map_or(&self.s3, |b| b.cfg)
     }
 
+    /// The backup source a runbook reads for `kind`: the first that keeps it (a restore takes its
+    /// dump from the source that keeps dumps, a PITR its base backup from the one that keeps
+    /// base backups), else the first source.
+    pub fn backups_for(&self, kind: crate::model::BackupKind) -> &S3Source {
+        self.backup_sources().into_iter().find(|b| b.cfg.kept_kinds().contains(&kind)).map_or_else(|| self.backups_source(), |b| b.cfg)
+    }
+
     /// Whether `source` is configured to be read: the one rule for the console, triage and the CLI.
     pub fn source_enabled(&self, source: SourceId) -> bool {
         match source {
@@ -691,7 +698,10 @@ impl Config {
             SourceId::Replication => self.postgres.refresh_secs,
             SourceId::Sentinel => self.sentinel.refresh_secs,
             SourceId::Queues => self.queues.refresh_secs,
-            SourceId::Backups => self.backups_source().refresh_secs,
+            // One collector reads every backup source, at the quickest pace any of them asks for.
+            SourceId::Backups => {
+                self.backup_sources().iter().map(|b| b.cfg.refresh_secs).filter(|s| *s > 0).min().unwrap_or(self.s3.refresh_secs)
+            }
             SourceId::Alerts => self.alerts.refresh_secs,
         };
         let general = self.timing();
@@ -928,19 +938,6 @@ fn backups_problems(path: &Path, text: &str, c: &Config) -> Vec<Problem> {
                 }
             }
         }
-    }
-    if let Some(second) = sources.get(1) {
-        out.push(Problem {
-            file: path.to_path_buf(),
-            line: line(second.index, ""),
-            what: format!(
-                "{} backup sources are configured; this sitrep collects one (`{}`), so `{}` would go unread",
-                sources.len(),
-                crate::sanitize::clean(sources[0].name),
-                crate::sanitize::clean(second.name)
-            ),
-            fix: "keep one backup source ([s3] or one [[backups]] table) until the backups collector reads several".into(),
-        });
     }
     out
 }
@@ -1186,7 +1183,7 @@ mod tests {
         assert_eq!(c.backups_source().repo_prefix, "pgbackrest/");
         assert!(c.source_enabled(SourceId::Backups));
         // Two sources: a duplicate name, an overlap in one bucket, an unknown key, a wrong type,
-        // and (today) the second one is not collected: each said at its own line.
+        // each said at its own line. Two good sources are no problem: each is read.
         let text = "[s3]\nbucket = \"b\"\nkinds = [\"dumps\"]\ndumps_prefix = \"dumps/\"\n\n\
                     [[backups]]\nname = \"s3\"\nbucket = \"b\"\nkinds = [\"dumps\"]\ndumps_prefix = \"dumps/shop/\"\nstanzaa = \"x\"\nforce_path_style = \"yes\"\n";
         let found = problems(text);
@@ -1198,7 +1195,14 @@ mod tests {
         assert_eq!(at("unknown key `stanzaa` in [[backups]]"), 11);
         assert!(found.iter().any(|p| p.what.contains("unknown key `stanzaa`") && p.fix.contains("stanza")), "{found:?}");
         assert_eq!(at("[[backups]] force_path_style"), 12);
-        assert_eq!(at("this sitrep collects one (`s3`)"), 6);
+        let two = "[s3]\nbucket = \"b\"\nkinds = [\"dumps\"]\n\n[[backups]]\nname = \"wal\"\nbucket = \"b\"\nlayout = \"pgbackrest\"\n\
+                   repo_prefix = \"pgbackrest/\"\nkinds = [\"base\", \"wal\"]\n";
+        let (c, found) = parse(Path::new("sitrep.toml"), two);
+        assert!(found.is_empty(), "{found:?}");
+        assert_eq!(c.backup_sources().iter().map(|b| b.name).collect::<Vec<_>>(), ["s3", "wal"]);
+        // A restore reads the source that keeps dumps, a PITR the one that keeps base backups.
+        assert_eq!(c.backups_for(crate::model::BackupKind::Dump).repo_prefix, "");
+        assert_eq!(c.backups_for(crate::model::BackupKind::BaseBackup).repo_prefix, "pgbackrest/");
         // A table without a name or bucket, and its own [s3]-style problems.
         let found = problems("[[backups]]\ndumps_prefix = \"\"\nkinds = [\"dumps\"]\n");
         assert!(found.iter().any(|p| p.what.contains("has no name") && p.line == 1), "{found:?}");

@@ -42,9 +42,12 @@ enum Watch {
     SentinelMaster,
     Lag,
     Queue(String),
-    Backup(BackupKind),
-    /// A kind the estate keeps (`[s3] kinds`) with nothing in the inventory.
-    KindMissing(BackupKind),
+    /// A backup kind's newest against the RPO, in a source ("" when it is the only one).
+    Backup(String, BackupKind),
+    /// A kind a source keeps (`[s3] kinds`) with nothing in its inventory.
+    KindMissing(String, BackupKind),
+    /// One backup source that cannot be read while others answer (by name).
+    BackupSource(String),
     Archiver,
     Source(SourceId),
     SplitBrain,
@@ -332,20 +335,36 @@ impl Detector {
     }
 
     fn backups(&self, model: &Model, now: DateTime<Utc>, out: &mut Vec<Reading>) {
-        let Some(backups) = &model.backups else { return };
-        for kind in [BackupKind::Dump, BackupKind::Wal] {
-            if let verdict::KindVerdict::Newest { age_secs: age, level, .. } = verdict::backup_kind(&self.thresholds, backups, kind, now) {
-                let state = if level.is_alarm() { "stale" } else { OK };
-                let mut r = reading(Watch::Backup(kind), state, crate::human::duration_exact(age));
-                r.backup_age_secs = Some(age);
-                out.push(r);
+        let Some(all) = &model.backups else { return };
+        for backups in all.iter() {
+            let src = all.label(backups).to_string();
+            if all.several() {
+                let (state, detail) = match &backups.error {
+                    Some(e) => ("unreadable", e.clone()),
+                    None => (OK, format!("s3://{}", backups.bucket)),
+                };
+                out.push(reading(Watch::BackupSource(src.clone()), state, detail));
             }
-        }
-        let missing = verdict::missing_kinds(backups, now);
-        for kind in BackupKind::ALL.into_iter().filter(|k| backups.expects(*k)) {
-            let newest = || verdict::newest_protecting(backups, kind, now).map(|i| i.key.clone()).unwrap_or_default();
-            let state = if missing.contains(&kind) { "missing" } else { OK };
-            out.push(reading(Watch::KindMissing(kind), state, if state == OK { newest() } else { String::new() }));
+            // A source that cannot be read just now says nothing new about its kinds.
+            if backups.error.is_some() {
+                continue;
+            }
+            for kind in [BackupKind::Dump, BackupKind::Wal] {
+                if let verdict::KindVerdict::Newest { age_secs: age, level, .. } =
+                    verdict::backup_kind(&self.thresholds, backups, kind, now)
+                {
+                    let state = if level.is_alarm() { "stale" } else { OK };
+                    let mut r = reading(Watch::Backup(src.clone(), kind), state, crate::human::duration_exact(age));
+                    r.backup_age_secs = Some(age);
+                    out.push(r);
+                }
+            }
+            let missing = verdict::missing_kinds(backups, now);
+            for kind in BackupKind::ALL.into_iter().filter(|k| backups.expects(*k)) {
+                let newest = || verdict::newest_protecting(backups, kind, now).map(|i| i.key.clone()).unwrap_or_default();
+                let state = if missing.contains(&kind) { "missing" } else { OK };
+                out.push(reading(Watch::KindMissing(src.clone(), kind), state, if state == OK { newest() } else { String::new() }));
+            }
         }
     }
 
@@ -392,6 +411,11 @@ impl Detector {
     }
 }
 
+/// " in backup source NAME" when there are several, "" for the only one.
+fn within(src: &str) -> String {
+    if src.is_empty() { String::new() } else { format!(" in backup source {src}") }
+}
+
 fn reading(watch: Watch, state: &str, detail: String) -> Reading {
     Reading { watch, state: state.to_string(), detail, backup_age_secs: None }
 }
@@ -410,16 +434,22 @@ fn describe(r: &Reading, previous: &str, at: DateTime<Utc>) -> Detection {
             (SourceId::Queues, format!("queue {name} back under its warning depth ({})", r.detail), true)
         }
         Watch::Queue(name) => (SourceId::Queues, format!("queue {name} growing: over its warning depth ({})", r.detail), false),
-        Watch::Backup(kind) if r.state == OK => {
-            (SourceId::Backups, format!("newest {} is within the RPO again ({} old)", kind.label(), r.detail), true)
+        Watch::Backup(src, kind) if r.state == OK => {
+            (SourceId::Backups, format!("newest {}{} is within the RPO again ({} old)", kind.label(), within(src), r.detail), true)
         }
-        Watch::Backup(kind) => (SourceId::Backups, format!("newest {} is older than the RPO ({} old)", kind.label(), r.detail), false),
-        Watch::KindMissing(kind) if r.state == OK => {
-            (SourceId::Backups, format!("{} back in the inventory (newest {})", kind.label(), r.detail), true)
+        Watch::Backup(src, kind) => {
+            (SourceId::Backups, format!("newest {}{} is older than the RPO ({} old)", kind.label(), within(src), r.detail), false)
         }
-        Watch::KindMissing(kind) => {
-            (SourceId::Backups, format!("no {} in the inventory: a kind the estate keeps ([s3] kinds) is missing", kind.label()), false)
+        Watch::BackupSource(src) if r.state == OK => (SourceId::Backups, format!("backup source {src} reads again ({})", r.detail), true),
+        Watch::BackupSource(src) => (SourceId::Backups, format!("backup source {src} cannot be read: {}", r.detail), false),
+        Watch::KindMissing(src, kind) if r.state == OK => {
+            (SourceId::Backups, format!("{}{} back in the inventory (newest {})", kind.label(), within(src), r.detail), true)
         }
+        Watch::KindMissing(src, kind) => (
+            SourceId::Backups,
+            format!("no {}{} in the inventory: a kind the estate keeps ([s3] kinds) is missing", kind.label(), within(src)),
+            false,
+        ),
         Watch::Archiver if r.state == OK => (SourceId::Replication, format!("WAL archiving recovered ({})", r.detail), true),
         Watch::Archiver => (SourceId::Replication, format!("WAL archiving failing ({})", r.detail), false),
         Watch::SplitBrain if r.state == OK => (SourceId::Replication, "split brain over: one Postgres primary again".into(), true),
@@ -574,12 +604,9 @@ mod tests {
 
     fn wal_at(at: DateTime<Utc>) -> Observation {
         let item = BackupItem { kind: BackupKind::Wal, key: "wal_005/000000010000000000000001".into(), at, size: 16 };
-        Observation::Backups(BackupsSnapshot {
-            bucket: "b".into(),
-            items: vec![item],
-            kinds: vec![BackupKind::Wal],
-            ..BackupsSnapshot::default()
-        })
+        Observation::Backups(
+            BackupsSnapshot { bucket: "b".into(), items: vec![item], kinds: vec![BackupKind::Wal], ..BackupsSnapshot::default() }.into(),
+        )
     }
 
     #[test]
@@ -812,7 +839,8 @@ mod tests {
     fn a_kept_kind_that_goes_missing_is_one_entry_and_one_when_it_is_back() {
         let mut d = Drill::new();
         let with = |dump: bool| {
-            let Observation::Backups(mut snap) = wal_at(t(0)) else { unreachable!() };
+            let Observation::Backups(mut all) = wal_at(t(0)) else { unreachable!() };
+            let snap = &mut all.sources[0];
             snap.kinds = vec![BackupKind::Wal, BackupKind::Dump, BackupKind::Snapshot];
             if dump {
                 snap.items.push(BackupItem {
@@ -822,7 +850,7 @@ mod tests {
                     size: 9,
                 });
             }
-            Observation::Backups(snap)
+            Observation::Backups(all)
         };
         // The snapshots [s3] kinds lists are never there: one entry at start-up, not one per poll.
         d.see(with(true), 8);
@@ -852,6 +880,41 @@ mod tests {
         assert!(d.said[0].what.contains("newest WAL is older than the RPO (6m 46s old)"), "{}", d.said[0].what);
         d.see(wal_at(t(d.clock)), 3);
         assert!(d.said[1].recovered);
+    }
+
+    #[test]
+    fn one_backup_source_that_cannot_be_read_is_its_own_entry_and_its_kinds_are_named_by_source() {
+        let mut d = Drill::new();
+        let two = |offsite_error: Option<&str>| {
+            let Observation::Backups(mut all) = wal_at(t(0)) else { unreachable!() };
+            all.sources[0].source = "wal".into();
+            let dumps = BackupsSnapshot {
+                source: "offsite".into(),
+                bucket: "o".into(),
+                items: vec![BackupItem { kind: BackupKind::Dump, key: "dumps/a_20270115T080000Z.dump".into(), at: t(0), size: 1 }],
+                kinds: vec![BackupKind::Dump],
+                error: offsite_error.map(String::from),
+                ..BackupsSnapshot::default()
+            };
+            all.sources.push(dumps);
+            Observation::Backups(all)
+        };
+        d.see(two(None), 3);
+        assert!(d.said.is_empty(), "{:?}", d.whats());
+        d.see(two(Some("cannot reach S3: connection refused")), 8).see(two(None), 8);
+        assert_eq!(
+            d.whats(),
+            [
+                ("backup source offsite cannot be read: cannot reach S3: connection refused".into(), false),
+                ("backup source offsite reads again (s3://o)".into(), true),
+            ]
+        );
+        // The other source's stale WAL is named by its source, the unreadable one's kinds are not judged.
+        d.clock = 400;
+        d.see(two(Some("refused")), 3);
+        let last: Vec<&str> = d.said[2..].iter().map(|x| x.what.as_str()).collect();
+        assert!(last.contains(&"newest WAL in backup source wal is older than the RPO (6m 46s old)"), "{last:?}");
+        assert!(!last.iter().any(|w| w.contains("pg_dump")), "{last:?}");
     }
 
     #[test]

@@ -46,10 +46,10 @@ fn frame(got: &FromCatalog, now: DateTime<Utc>) -> String {
         wal_gaps: got.gaps.clone(),
         kinds: vec![BackupKind::BaseBackup, BackupKind::Wal],
         catalog: Some(Box::new(got.summary.clone())),
-        refused: None,
+        ..BackupsSnapshot::default()
     };
     let mut model = Model::new(Duration::seconds(2));
-    model.apply(Event::Observed { at: now, observation: Observation::Backups(snap) });
+    model.apply(Event::Observed { at: now, observation: Observation::Backups(snap.into()) });
     let (view, theme, t) = (ViewState::default(), Theme::mono(), Thresholds::default());
     let ctx = PaneCtx { model: &model, view: &view, theme: &theme, thresholds: &t, now, focused: false };
     let mut terminal = Terminal::new(TestBackend::new(110, 13)).expect("terminal");

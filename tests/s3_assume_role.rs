@@ -92,8 +92,8 @@ fn write_config(dir: &Path, name: &str, moto_port: u16, profile: &str, credentia
 /// `[s3]` settings' chain signs with (sitrep's `client_and_config` + `tool_credentials`).
 async fn collect(file: &Path) -> Result<(Vec<String>, String), String> {
     let c = config::resolve(Some(file), &Env::default(), &Overrides::default()).map_err(|e| format!("config: {e}"))?;
-    let dumps = match Collector::new(&c.s3).collect().await.map_err(|e| e.to_string())? {
-        Observation::Backups(snap) => snap.of_kind(BackupKind::Dump).map(|i| i.key.clone()).collect(),
+    let dumps = match Collector::new(&c, c.timing().timeout).collect().await.map_err(|e| e.to_string())? {
+        Observation::Backups(snap) => snap.of_kind(BackupKind::Dump).map(|(_, i)| i.key.clone()).collect(),
         other => return Err(format!("expected a backups snapshot, got {other:?}")),
     };
     let (_, shared) = sitrep::backends::s3::client_and_config(c.s3.access()).await.map_err(|e| e.to_string())?;

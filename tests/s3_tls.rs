@@ -49,12 +49,12 @@ fn write_config(dir: &Path, name: &str, tls_port: u16, ca_file: Option<&Path>) -
 /// The backups collector's reading with `file` and `env` resolved as the console resolves them.
 async fn collect(file: &Path, env: &Env) -> Result<Observation, String> {
     let c = config::resolve(Some(file), env, &Overrides::default()).map_err(|e| format!("config: {e}"))?;
-    Collector::new(&c.s3).collect().await.map_err(|e| e.to_string())
+    Collector::new(&c, c.timing().timeout).collect().await.map_err(|e| e.to_string())
 }
 
 fn dumps(observation: &Result<Observation, String>) -> Vec<String> {
     match observation {
-        Ok(Observation::Backups(snap)) => snap.of_kind(BackupKind::Dump).map(|i| i.key.clone()).collect(),
+        Ok(Observation::Backups(snap)) => snap.of_kind(BackupKind::Dump).map(|(_, i)| i.key.clone()).collect(),
         other => panic!("expected a backups snapshot, got {other:?}"),
     }
 }
@@ -120,6 +120,34 @@ fn an_https_endpoint_with_a_private_ca_is_trusted_through_ca_file_or_aws_ca_bund
 
         // AWS_CA_BUNDLE alone: listed.
         assert_eq!(dumps(&collect(&bare, &env_with_ca_bundle(Some(&ca))).await), [DUMP], "with AWS_CA_BUNDLE");
+
+        // Two sources, one behind a CA it does not trust: the trusted one is read, the other
+        // carries rustls's words on its own row; both untrusted fails with each one's reason.
+        let offsite = format!(
+            "\n[[backups]]\nname = \"offsite\"\nbucket = \"offsite\"\nregion = \"{S3_REGION}\"\n\
+                 endpoint = \"https://localhost:{tls_port}\"\nforce_path_style = true\nkinds = [\"dumps\"]\n\
+                 profile = \"default\"\ncredentials_file = \"{}\"\n",
+            dir.join("credentials").display()
+        );
+        let two = dir.join("two.toml");
+        let with_ca_text = std::fs::read_to_string(&with_ca).expect("read with-ca.toml");
+        std::fs::write(&two, format!("{with_ca_text}{offsite}")).expect("write two.toml");
+        match collect(&two, &Env::default()).await {
+            Ok(Observation::Backups(all)) => {
+                let names: Vec<&str> = all.sources.iter().map(|s| s.source.as_str()).collect();
+                assert_eq!(names, ["s3", "offsite"]);
+                assert_eq!(all.sources[0].error, None);
+                assert_eq!(all.sources[0].of_kind(BackupKind::Dump).map(|i| i.key.as_str()).collect::<Vec<_>>(), [DUMP]);
+                let err = all.sources[1].error.clone().unwrap_or_default();
+                assert!(err.contains("certificate not trusted") && err.contains("ca_file"), "{err}");
+            }
+            other => panic!("expected a reading of both sources, got {other:?}"),
+        }
+        let both_bad = dir.join("both-bad.toml");
+        std::fs::write(&both_bad, format!("{}{offsite}", std::fs::read_to_string(&bare).expect("read bare.toml"))).expect("write");
+        let err = collect(&both_bad, &Env::default()).await.expect_err("neither source is trusted");
+        assert!(err.starts_with("no backup source answered (s3: ") && err.contains("; offsite: "), "{err}");
+        assert_eq!(err.matches("certificate not trusted").count(), 2, "{err}");
 
         // [s3] ca_file wins over AWS_CA_BUNDLE: a wrong file is not rescued by a right variable.
         let wrong = write_config(dir, "wrong-ca.toml", tls_port, Some(&dir.join("other.crt")));

@@ -186,7 +186,7 @@ fn incident_events() -> Vec<Event> {
         Event::Observed { at: at(-1), observation: Observation::Pods(pods) },
         Event::Observed { at: at(-1), observation: Observation::Replication(replication) },
         Event::Observed { at: at(-1), observation: Observation::Sentinel(sentinel) },
-        Event::Observed { at: at(-1), observation: Observation::Backups(backups) },
+        Event::Observed { at: at(-1), observation: Observation::Backups(backups.into()) },
     ];
     for (i, depth) in [120u64, 400, 900, 1500].iter().enumerate() {
         events.push(Event::Observed {
@@ -281,7 +281,7 @@ fn an_object_refused_as_a_backup_is_named_on_the_backups_pane() {
     let mut events = incident_events();
     let refused =
         BackupsSnapshot { refused: Some((1, "dumps/shop/]0;owned[2Jevil_20261129T130502Z.dump".into())), ..BackupsSnapshot::default() };
-    events.push(Event::Observed { at: at(0), observation: Observation::Backups(refused) });
+    events.push(Event::Observed { at: at(0), observation: Observation::Backups(refused.into()) });
     let mut c = console(events);
     c.view.on_key(KeyEvent::new(KeyCode::Char('5'), KeyModifiers::NONE));
     let frame = frame_text(&c, 200, 60, false);
@@ -364,25 +364,28 @@ fn a_kept_kind_that_is_missing_is_a_finding_in_the_pane_and_the_summary_at_80x24
     let mut events = incident_events();
     events.push(Event::Observed {
         at: at(0),
-        observation: Observation::Backups(BackupsSnapshot {
-            bucket: "sitrep-lab-backups".into(),
-            items: vec![
-                BackupItem {
-                    kind: BackupKind::BaseBackup,
-                    key: "backup/shop/20261129-020000F/backup.manifest".into(),
-                    at: at(-7200),
-                    size: 5 << 20,
-                },
-                BackupItem {
-                    kind: BackupKind::Wal,
-                    key: "archive/shop/15-1/0000000100000000/000000010000000000000027-ab.gz".into(),
-                    at: at(-20),
-                    size: 1 << 20,
-                },
-            ],
-            kinds: vec![BackupKind::BaseBackup, BackupKind::Wal, BackupKind::Dump],
-            ..BackupsSnapshot::default()
-        }),
+        observation: Observation::Backups(
+            BackupsSnapshot {
+                bucket: "sitrep-lab-backups".into(),
+                items: vec![
+                    BackupItem {
+                        kind: BackupKind::BaseBackup,
+                        key: "backup/shop/20261129-020000F/backup.manifest".into(),
+                        at: at(-7200),
+                        size: 5 << 20,
+                    },
+                    BackupItem {
+                        kind: BackupKind::Wal,
+                        key: "archive/shop/15-1/0000000100000000/000000010000000000000027-ab.gz".into(),
+                        at: at(-20),
+                        size: 1 << 20,
+                    },
+                ],
+                kinds: vec![BackupKind::BaseBackup, BackupKind::Wal, BackupKind::Dump],
+                ..BackupsSnapshot::default()
+            }
+            .into(),
+        ),
     });
     let mut c = console(events);
     c.view.on_key(KeyEvent::new(KeyCode::Char('5'), KeyModifiers::NONE));
@@ -395,6 +398,62 @@ fn a_kept_kind_that_is_missing_is_a_finding_in_the_pane_and_the_summary_at_80x24
     assert!(large.contains("MISSING 0     -         kept, none found"), "{large}");
     assert!(large.contains("not used here"), "snapshots are not kept, so not missing:\n{large}");
     insta::assert_snapshot!("kind_missing_200x60", large);
+}
+
+#[test]
+fn each_backup_source_is_judged_on_its_own_and_one_that_cannot_be_read_says_so_with_its_age() {
+    // WAL in pgBackRest (fresh), dumps in a plain prefix read earlier, then unreachable.
+    let wal = BackupsSnapshot {
+        source: "s3".into(),
+        bucket: "sitrep-lab-backups".into(),
+        items: vec![
+            BackupItem {
+                kind: BackupKind::BaseBackup,
+                key: "pgbackrest/backup/shop/20261129-020000F".into(),
+                at: at(-7200),
+                size: 5 << 20,
+            },
+            BackupItem { kind: BackupKind::Wal, key: "pgbackrest/archive/shop/15-1/000000010000000000000027".into(), at: at(-20), size: 0 },
+        ],
+        kinds: vec![BackupKind::BaseBackup, BackupKind::Wal],
+        ..BackupsSnapshot::default()
+    };
+    let dumps = BackupsSnapshot {
+        source: "offsite".into(),
+        bucket: "offsite-dumps".into(),
+        items: vec![BackupItem {
+            kind: BackupKind::Dump,
+            key: "dumps/shop/shop_20261129T120000Z.dump".into(),
+            at: at(-100),
+            size: 9 << 20,
+        }],
+        kinds: vec![BackupKind::Dump],
+        ..BackupsSnapshot::default()
+    };
+    let mut events = incident_events();
+    events.push(Event::Observed {
+        at: at(-60),
+        observation: Observation::Backups(BackupSources { sources: vec![wal.clone(), dumps.clone()] }),
+    });
+    let unreachable = BackupsSnapshot {
+        error: Some("cannot reach S3 at https://offsite.example: connection refused; check [s3] endpoint and region".into()),
+        ..dumps
+    };
+    events.push(Event::Observed { at: at(0), observation: Observation::Backups(BackupSources { sources: vec![wal, unreachable] }) });
+    let mut c = console(events);
+    c.view.on_key(KeyEvent::new(KeyCode::Char('5'), KeyModifiers::NONE));
+    let small = frame_text(&c, 80, 24, false);
+    assert!(small.contains("s3: WAL 20s ago · 0 WAL gap(s) | offsite: UNREADABL"), "the summary names each source:\n{small}");
+    assert!(small.contains("UNREADABLE failing 0s · last read 60s ago"), "{small}");
+    assert!(small.contains("connection refused; check [s3]") && small.contains("endpoint and region"), "whole, wrapped:\n{small}");
+    assert!(small.contains("pg_dump     100s ?"), "a dump from an unreadable source is not called ok:\n{small}");
+    insta::assert_snapshot!("backup_sources_80x24", small);
+    let large = frame_text(&c, 200, 60, false);
+    assert!(large.contains("offsite  s3://offsite-dumps  UNREADABLE failing 0s · last read"), "{large}");
+    // Its last dump is still listed with its own age, under its error.
+    assert!(large.contains("shop_20261129T120000Z.dump"), "{large}");
+    assert!(large.contains("sitrep-lab-backups  WAL sequence complete"), "{large}");
+    insta::assert_snapshot!("backup_sources_200x60", large);
 }
 
 #[test]

@@ -219,11 +219,11 @@ fn judge_backup_age(age_secs: i64) -> Judged {
 
 /// The four judges of the pg_dump row, for backups seen as `snap_at` says at each observation.
 fn judge_dump_row(snap_at: impl Fn(DateTime<Utc>) -> BackupsSnapshot, detector_words: &str, triage_words: &str) -> Judged {
-    let (model, detector_alarm) = observe(|at| Observation::Backups(snap_at(at)), detector_words);
+    let (model, detector_alarm) = observe(|at| Observation::Backups(snap_at(at).into()), detector_words);
     let now = model.now.unwrap_or_else(t0);
     let (view, theme, t) = (ViewState::default(), theme(), Thresholds::default());
     let c = ctx(&model, &view, &theme, &t);
-    let findings = assess(&Snapshots { backups: Some(Ok(snap_at(now))), ..Snapshots::default() }, &t, now);
+    let findings = assess(&Snapshots { backups: Some(Ok(snap_at(now).into())), ..Snapshots::default() }, &t, now);
     Judged {
         pane: level_of(row_style(sitrep::ui::panes::backups::draw, &c, "pg_dump")),
         summary: level_of(sitrep::ui::panes::summary::headline(&model, SourceId::Backups, &c).1),

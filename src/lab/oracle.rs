@@ -379,7 +379,7 @@ pub fn claims(model: &Model) -> Vec<Claim> {
     if fresh(SourceId::Backups)
         && let Some(b) = &model.backups
     {
-        out.push(Claim::Dumps { keys: b.of_kind(BackupKind::Dump).map(|i| i.key.clone()).collect() });
+        out.push(Claim::Dumps { keys: b.of_kind(BackupKind::Dump).map(|(_, i)| i.key.clone()).collect() });
     }
     if fresh(SourceId::Pods)
         && let Some(p) = &model.pods

@@ -25,8 +25,17 @@ impl BackupKind {
     }
 }
 
+/// One backup source's reading (`[s3]` or a `[[backups]]` table).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BackupsSnapshot {
+    /// The source's name as `Config::backup_sources` gives it ("s3" for `[s3]`); "" in recordings
+    /// made before several sources were read.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub source: String,
+    /// Why this source could not be read just now, in the server's words with the fix, while the
+    /// other sources answered: the items are then its last good reading, judged at their own age.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
     pub bucket: String,
     /// The newest few items of each kind (a catalogue's full listing stays in the collector).
     pub items: Vec<BackupItem>,
@@ -51,7 +60,70 @@ fn all_kinds() -> Vec<BackupKind> {
 
 impl Default for BackupsSnapshot {
     fn default() -> Self {
-        BackupsSnapshot { bucket: String::new(), items: vec![], wal_gaps: vec![], kinds: all_kinds(), catalog: None, refused: None }
+        BackupsSnapshot {
+            source: String::new(),
+            error: None,
+            bucket: String::new(),
+            items: vec![],
+            wal_gaps: vec![],
+            kinds: all_kinds(),
+            catalog: None,
+            refused: None,
+        }
+    }
+}
+
+/// Every backup source's reading, in the order `Config::backup_sources` lists them. Each source
+/// is judged on its own: one that answers never hides another that fails or breaches.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(from = "SourcesWire")]
+pub struct BackupSources {
+    pub sources: Vec<BackupsSnapshot>,
+}
+
+/// On the wire: `{"sources": [...]}`, or one bare snapshot as recordings made before several
+/// sources were read hold it.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum SourcesWire {
+    Many { sources: Vec<BackupsSnapshot> },
+    One(Box<BackupsSnapshot>),
+}
+
+impl From<SourcesWire> for BackupSources {
+    fn from(w: SourcesWire) -> Self {
+        match w {
+            SourcesWire::Many { sources } => BackupSources { sources },
+            SourcesWire::One(one) => BackupSources { sources: vec![*one] },
+        }
+    }
+}
+
+impl From<BackupsSnapshot> for BackupSources {
+    fn from(one: BackupsSnapshot) -> Self {
+        BackupSources { sources: vec![one] }
+    }
+}
+
+impl BackupSources {
+    pub fn iter(&self) -> impl Iterator<Item = &BackupsSnapshot> {
+        self.sources.iter()
+    }
+
+    /// Whether the readings come from more than one source (then each is named where it is shown).
+    pub fn several(&self) -> bool {
+        self.sources.len() > 1
+    }
+
+    /// Items of a kind across every source (the dumps a restore may choose from).
+    pub fn of_kind(&self, kind: BackupKind) -> impl Iterator<Item = (&BackupsSnapshot, &BackupItem)> {
+        self.sources.iter().flat_map(move |s| s.of_kind(kind).map(move |i| (s, i)))
+    }
+
+    /// A source's name as the console shows it: "" for a sole source, else its name and a space
+    /// (so single-source words stay as they were).
+    pub fn label<'a>(&self, s: &'a BackupsSnapshot) -> &'a str {
+        if self.several() { s.source.as_str() } else { "" }
     }
 }
 
@@ -99,4 +171,27 @@ pub struct BackupItem {
     pub key: String,
     pub at: DateTime<Utc>,
     pub size: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recording_made_with_one_backup_source_reads_as_that_source() {
+        let old = r#"{"bucket":"b","items":[{"kind":"Dump","key":"dumps/a.dump","at":"2026-11-29T13:05:01Z","size":3}],"wal_gaps":[]}"#;
+        let read: BackupSources = serde_json::from_str(old).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(read.sources.len(), 1);
+        assert_eq!((read.sources[0].bucket.as_str(), read.sources[0].items.len()), ("b", 1));
+        assert_eq!(read.sources[0].kinds, BackupKind::ALL.to_vec(), "as before kinds were configured");
+        let two = BackupSources {
+            sources: vec![
+                BackupsSnapshot { source: "s3".into(), ..read.sources[0].clone() },
+                BackupsSnapshot { source: "wal".into(), error: Some("refused".into()), ..BackupsSnapshot::default() },
+            ],
+        };
+        let text = serde_json::to_string(&two).unwrap_or_default();
+        assert_eq!(serde_json::from_str::<BackupSources>(&text).ok(), Some(two));
+        assert!(serde_json::from_str::<BackupSources>(r#"{"sources": 3}"#).is_err(), "nonsense is refused");
+    }
 }

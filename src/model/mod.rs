@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 
 pub use alerts::{AlertRow, AlertState, AlertmanagerRow, AlertsSnapshot};
-pub use backups::{BackupItem, BackupKind, BackupsSnapshot};
+pub use backups::{BackupItem, BackupKind, BackupSources, BackupsSnapshot};
 pub use logs::{LogLine, LogTarget, LogsEvent, LogsView, StreamState};
 pub use pods::{DeploymentRow, KubeEventRow, NodeRow, PodRow, PodsSnapshot, Resources, Usage};
 pub use queues::{PriorityDepth, QueueRow, QueuesSnapshot};
@@ -58,7 +58,7 @@ pub enum Observation {
     Replication(ReplicationSnapshot),
     Sentinel(SentinelSnapshot),
     Queues(QueuesSnapshot),
-    Backups(BackupsSnapshot),
+    Backups(BackupSources),
     Alerts(AlertsSnapshot),
 }
 
@@ -480,7 +480,9 @@ pub struct Model {
     pub replication: Option<ReplicationSnapshot>,
     pub sentinel: Option<SentinelSnapshot>,
     pub queues: Option<QueuesSnapshot>,
-    pub backups: Option<BackupsSnapshot>,
+    pub backups: Option<BackupSources>,
+    /// Each backup source's own answers, by name (one can fail while the others answer).
+    pub backup_health: BTreeMap<String, RowHealth>,
     pub alerts: Option<AlertsSnapshot>,
     /// Each Alertmanager's own answers, by URL.
     pub alertmanager_health: BTreeMap<String, RowHealth>,
@@ -655,7 +657,12 @@ impl Model {
                 }
                 self.queues = Some(s);
             }
-            Observation::Backups(s) => self.backups = Some(s),
+            Observation::Backups(s) => {
+                for b in &s.sources {
+                    self.backup_health.entry(b.source.clone()).or_default().record(at, b.error.is_none());
+                }
+                self.backups = Some(s);
+            }
             Observation::Alerts(s) => {
                 for row in &s.alertmanagers {
                     self.alertmanager_health.entry(row.url.clone()).or_default().record(at, row.error.is_none());

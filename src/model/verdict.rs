@@ -274,10 +274,17 @@ pub fn rpo_breached(t: &Thresholds, snap: &BackupsSnapshot, now: DateTime<Utc>) 
         })
 }
 
-/// The backups as a whole: critical on an RPO breach, a WAL gap, a future-dated item or a kept
-/// kind that is missing (a PITR estate without its base backup cannot restore at all).
-pub fn backups(t: &Thresholds, snap: &BackupsSnapshot, now: DateTime<Utc>) -> Level {
-    if rpo_breached(t, snap, now)
+/// Every backup source, each judged on its own: the worst of them.
+pub fn backups(t: &Thresholds, all: &super::BackupSources, now: DateTime<Utc>) -> Level {
+    all.iter().map(|s| backup_source(t, s, now)).max().unwrap_or_default()
+}
+
+/// One backup source: critical when it cannot be read just now (its last items are not proof),
+/// on an RPO breach, a WAL gap, a future-dated item or a kept kind that is missing (a PITR estate
+/// without its base backup cannot restore at all).
+pub fn backup_source(t: &Thresholds, snap: &BackupsSnapshot, now: DateTime<Utc>) -> Level {
+    if snap.error.is_some()
+        || rpo_breached(t, snap, now)
         || !snap.wal_gaps.is_empty()
         || future_items(snap, now).next().is_some()
         || !missing_kinds(snap, now).is_empty()
@@ -929,7 +936,7 @@ mod tests {
         };
         assert!(rpo_breached(&t, &snap, now), "the 2 h old dump is the newest that counts");
         assert_eq!(future_items(&snap, now).count(), 1);
-        assert_eq!(backups(&t, &snap, now), Level::Crit);
+        assert_eq!(backup_source(&t, &snap, now), Level::Crit);
         let skewed = BackupsSnapshot { items: vec![item(BackupKind::Dump, now + chrono::Duration::seconds(50))], ..snap.clone() };
         assert!(!rpo_breached(&t, &skewed, now), "within the clock skew it counts");
         let only_future = BackupsSnapshot { items: vec![item(BackupKind::Dump, now + chrono::Duration::minutes(30))], ..snap };
@@ -950,7 +957,7 @@ mod tests {
         };
         assert!(!rpo_breached(&t, &pitr, now), "no dump is configured, so none is missing");
         assert!(missing_kinds(&pitr, now).is_empty(), "dumps are not kept, so none is missing");
-        assert_eq!(backups(&t, &pitr, now), Level::Ok);
+        assert_eq!(backup_source(&t, &pitr, now), Level::Ok);
         let dump_only = BackupsSnapshot {
             items: vec![item(BackupKind::Dump, now - chrono::Duration::seconds(400))],
             kinds: vec![BackupKind::Dump],
@@ -976,13 +983,13 @@ mod tests {
             ..BackupsSnapshot::default()
         };
         assert_eq!(missing_kinds(&snap, now), vec![BackupKind::Dump]);
-        assert_eq!(backups(&t, &snap, now), Level::Crit);
+        assert_eq!(backup_source(&t, &snap, now), Level::Crit);
         // A base backup (not judged by the RPO) that is kept and missing is a finding too.
         let no_base =
             BackupsSnapshot { items: snap.items[1..].to_vec(), kinds: vec![BackupKind::BaseBackup, BackupKind::Wal], ..snap.clone() };
         assert!(!rpo_breached(&t, &no_base, now));
         assert_eq!(missing_kinds(&no_base, now), vec![BackupKind::BaseBackup]);
-        assert_eq!(backups(&t, &no_base, now), Level::Crit);
+        assert_eq!(backup_source(&t, &no_base, now), Level::Crit);
         // Only a future-dated one: it protects nothing, so the kind is still missing.
         let future = BackupsSnapshot {
             items: vec![item(BackupKind::Dump, now + chrono::Duration::hours(1))],
@@ -993,10 +1000,10 @@ mod tests {
         // Not kept: never missing; found again: no longer missing.
         let unkept = BackupsSnapshot { kinds: vec![BackupKind::BaseBackup, BackupKind::Wal], ..snap.clone() };
         assert!(missing_kinds(&unkept, now).is_empty());
-        assert_eq!(backups(&t, &unkept, now), Level::Ok);
+        assert_eq!(backup_source(&t, &unkept, now), Level::Ok);
         let back = BackupsSnapshot { items: [snap.items.clone(), vec![item(BackupKind::Dump, now)]].concat(), ..snap };
         assert!(missing_kinds(&back, now).is_empty());
-        assert_eq!(backups(&t, &back, now), Level::Ok);
+        assert_eq!(backup_source(&t, &back, now), Level::Ok);
     }
 
     #[test]

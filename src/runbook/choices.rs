@@ -55,7 +55,7 @@ pub fn choices(model: &Model, source: ParamSource) -> Vec<Choice> {
             })
             .collect(),
         ParamSource::Dumps => {
-            let mut dumps: Vec<_> = model.backups.iter().flat_map(|b| b.of_kind(BackupKind::Dump)).collect();
+            let mut dumps: Vec<_> = model.backups.iter().flat_map(|b| b.of_kind(BackupKind::Dump).map(|(_, i)| i)).collect();
             dumps.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.key.cmp(&b.key)));
             dumps
                 .into_iter()
@@ -162,7 +162,7 @@ mod tests {
             wal_gaps: vec![],
             ..BackupsSnapshot::default()
         };
-        m.apply(Event::Observed { at: t(0), observation: Observation::Backups(backups) });
+        m.apply(Event::Observed { at: t(0), observation: Observation::Backups(backups.into()) });
         m
     }
 

@@ -1,38 +1,116 @@
-//! Backup inventory collector: lists the configured S3 prefixes (standard AWS chain, profiles,
+//! Backup inventory collector: reads every backup source side by side; lists each one's S3 prefixes (standard AWS chain, profiles,
 //! AWS_ENDPOINT_URL, `[s3] ca_file`/AWS_CA_BUNDLE), reads a tool's own catalogue (pgBackRest, Barman Cloud, wal-g) when set.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use super::Collect;
 use crate::backends::BackendError;
 use crate::backends::s3::{self as backend};
 use crate::catalog::{self, Detection, Inventory, Layout, WalName};
-use crate::config::S3Source;
+use crate::config::{Config, S3Source};
 use crate::model::backups::CatalogSummary;
-use crate::model::{BackupItem, BackupKind, BackupsSnapshot, Observation};
+use crate::model::{BackupItem, BackupKind, BackupSources, BackupsSnapshot, Observation};
 use crate::sanitize::clean;
 
 /// How many of the newest base backups the snapshot carries (the summary counts them all).
 pub const NEWEST_ITEMS: usize = 5;
 
-pub struct Collector {
+/// One backup source: its settings, its client once made, and its last good reading.
+struct Part {
+    name: String,
     cfg: S3Source,
     client: Option<aws_sdk_s3::Client>,
+    last: Option<BackupsSnapshot>,
+}
+
+impl Part {
+    async fn read(&mut self, timeout: Duration) -> Result<BackupsSnapshot, BackendError> {
+        let target = || format!("backup source `{}` (s3://{})", clean(&self.name), clean(&self.cfg.bucket));
+        let read = async {
+            if self.client.is_none() {
+                self.client = Some(backend::client(self.cfg.access()).await?);
+            }
+            let Some(client) = self.client.as_ref() else { return Err(BackendError::unexpected("S3", "no client")) };
+            collect(client, &self.cfg).await
+        };
+        let mut snap = match tokio::time::timeout(timeout, read).await {
+            Ok(r) => r?,
+            Err(_) => return Err(BackendError::timeout(target(), timeout)),
+        };
+        snap.source.clone_from(&self.name);
+        Ok(snap)
+    }
+}
+
+/// Every configured backup source (`[s3]` and each `[[backups]]` table), read side by side,
+/// each within the timeout, so a slow or failing one never hides the others.
+pub struct Collector {
+    parts: Vec<Part>,
+    timeout: Duration,
 }
 
 impl Collector {
-    pub fn new(cfg: &S3Source) -> Self {
-        Collector { cfg: cfg.clone(), client: None }
+    pub fn new(config: &Config, timeout: Duration) -> Self {
+        let parts = config
+            .backup_sources()
+            .into_iter()
+            .map(|b| Part { name: b.name.to_string(), cfg: b.cfg.clone(), client: None, last: None })
+            .collect();
+        Collector { parts, timeout }
+    }
+
+    /// One reading of every source. A source that fails while others answer keeps its last good
+    /// items with its error beside them (they age on screen, judged as they are); when every one
+    /// fails, the reading fails with each one's reason.
+    pub async fn read(&mut self) -> Result<BackupSources, BackendError> {
+        // Each source gets most of the reading's time, so the slow one is named before the
+        // whole reading runs out.
+        let timeout = self.timeout.mul_f64(0.9);
+        let results = futures::future::join_all(self.parts.iter_mut().map(|p| p.read(timeout))).await;
+        if results.iter().all(Result::is_err) {
+            let mut errors: Vec<(String, BackendError)> =
+                self.parts.iter().zip(results).filter_map(|(p, r)| r.err().map(|e| (p.name.clone(), e))).collect();
+            return Err(match errors.len() {
+                0 => BackendError::BadSetting {
+                    input: "the backup sources".into(),
+                    detail: "none is configured".into(),
+                    fix: "set [s3] bucket, or add a [[backups]] table".into(),
+                },
+                1 => errors.remove(0).1,
+                _ => BackendError::NoneAnswered {
+                    what: "no backup source answered".into(),
+                    reasons: errors.into_iter().map(|(name, e)| format!("{}: {e}", clean(&name))).collect(),
+                    fix: "see each source's reason".into(),
+                },
+            });
+        }
+        let mut sources = Vec::with_capacity(self.parts.len());
+        for (part, result) in self.parts.iter_mut().zip(results) {
+            sources.push(match result {
+                Ok(snap) => {
+                    part.last = Some(snap.clone());
+                    snap
+                }
+                Err(e) => {
+                    let mut last = part.last.clone().unwrap_or_else(|| BackupsSnapshot {
+                        source: part.name.clone(),
+                        bucket: clean(&part.cfg.bucket),
+                        kinds: part.cfg.kept_kinds(),
+                        ..BackupsSnapshot::default()
+                    });
+                    last.error = Some(clean(&e.to_string()));
+                    last
+                }
+            });
+        }
+        Ok(BackupSources { sources })
     }
 }
 
 impl Collect for Collector {
     async fn collect(&mut self) -> Result<Observation, BackendError> {
-        if self.client.is_none() {
-            self.client = Some(backend::client(self.cfg.access()).await?);
-        }
-        let Some(client) = self.client.as_ref() else { return Err(BackendError::unexpected("S3", "no client")) };
-        collect(client, &self.cfg).await.map(Observation::Backups)
+        self.read().await.map(Observation::Backups)
     }
 }
 

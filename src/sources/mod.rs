@@ -51,7 +51,7 @@ pub fn spawn_all_paced(config: &Config, clock: Clock, tx: UnboundedSender<Event>
             SourceId::Queues => {
                 tokio::spawn(poll(pacer, clock, tx, queues::Collector::new(&config.queues, &config.sentinel_settings(), t)))
             }
-            SourceId::Backups => tokio::spawn(poll(pacer, clock, tx, backups::Collector::new(config.backups_source()))),
+            SourceId::Backups => tokio::spawn(poll(pacer, clock, tx, backups::Collector::new(config, t))),
             SourceId::Alerts => tokio::spawn(poll(pacer, clock, tx, alerts::Collector::new(&config.alerts, t))),
         };
         tasks.push(task);

@@ -26,22 +26,26 @@ fn target(text: &str) -> Result<Option<DateTime<Utc>>, EffectError> {
 }
 
 async fn keys(ctx: &Ctx, prefix: &str) -> Result<Vec<String>, EffectError> {
-    let cfg = ctx.config.backups_source();
+    let cfg = ctx.config.backups_for(crate::model::BackupKind::BaseBackup);
     Ok(s3::list(&s3::client(cfg.access()).await?, &cfg.bucket, prefix).await?.into_iter().map(|o| o.key).collect())
 }
 
 async fn get(ctx: &Ctx, key: &str) -> Result<Vec<u8>, EffectError> {
-    let cfg = ctx.config.backups_source();
+    let cfg = ctx.config.backups_for(crate::model::BackupKind::BaseBackup);
     Ok(s3::get(&s3::client(cfg.access()).await?, &cfg.bucket, key).await?)
 }
 
 /// The newest base backup finished before `at` (or the newest).
 async fn base_before(ctx: &Ctx, at: Option<DateTime<Utc>>) -> Result<BaseBackup, EffectError> {
-    let prefix = &ctx.config.backups_source().basebackups_prefix;
+    let prefix = &ctx.config.backups_for(crate::model::BackupKind::BaseBackup).basebackups_prefix;
     let mut found = Vec::new();
     for key in keys(ctx, prefix).await?.into_iter().filter(|k| k.ends_with("_backup_stop_sentinel.json")) {
-        let json: serde_json::Value = serde_json::from_slice(&get(ctx, &key).await?)
-            .map_err(|e| crate::backends::BackendError::unexpected(format!("s3://{}/{key}", ctx.config.backups_source().bucket), e))?;
+        let json: serde_json::Value = serde_json::from_slice(&get(ctx, &key).await?).map_err(|e| {
+            crate::backends::BackendError::unexpected(
+                format!("s3://{}/{key}", ctx.config.backups_for(crate::model::BackupKind::BaseBackup).bucket),
+                e,
+            )
+        })?;
         let finished = json["FinishTime"].as_str().and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|t| t.with_timezone(&Utc));
         let name = key.rsplit('/').next().unwrap_or(&key).trim_end_matches("_backup_stop_sentinel.json").to_string();
         if let Some(finished) = finished {
@@ -52,7 +56,7 @@ async fn base_before(ctx: &Ctx, at: Option<DateTime<Utc>>) -> Result<BaseBackup,
     found.into_iter().find(|b| at.is_none_or(|t| b.finished <= t)).ok_or_else(|| {
         not_ready(format!(
             "no base backup under s3://{}/{prefix} finished before {}",
-            ctx.config.backups_source().bucket,
+            ctx.config.backups_for(crate::model::BackupKind::BaseBackup).bucket,
             at.map_or("now".into(), |t| t.to_rfc3339())
         ))
     })
@@ -69,8 +73,8 @@ pub async fn available(ctx: &Ctx, target_time: &str, data_dir: &str) -> Result<R
     if !dir.is_absolute() || dir.exists() {
         return Err(input(format!("{data_dir} must be a new absolute path (it is recovered into, never over)")));
     }
-    if pitr_tools::layout(ctx.config.backups_source()).is_some() {
-        let client = s3::client(ctx.config.backups_source().access()).await?;
+    if pitr_tools::layout(ctx.config.backups_for(crate::model::BackupKind::BaseBackup)).is_some() {
+        let client = s3::client(ctx.config.backups_for(crate::model::BackupKind::BaseBackup).access()).await?;
         let p = pitr_tools::prepare(ctx, &client, at, &dir).await?;
         return Ok(Report::text(format!(
             "{} backup {} (finished {}) + {} archived WAL segment(s) in the repository",
@@ -87,7 +91,7 @@ pub async fn available(ctx: &Ctx, target_time: &str, data_dir: &str) -> Result<R
     }
     let base = base_before(ctx, at).await?;
     let start = position(base.name.trim_start_matches("base_")).unwrap_or(0);
-    let wal = keys(ctx, &ctx.config.backups_source().wal_prefix).await?;
+    let wal = keys(ctx, &ctx.config.backups_for(crate::model::BackupKind::BaseBackup).wal_prefix).await?;
     let segments = wal.iter().filter_map(|k| wal_segment(k)).filter(|s| position(s).is_some_and(|p| p >= start)).count();
     let plan = format!("s3 get {} → {data_dir}; {segments} WAL segment(s) → {data_dir}.wal", base.name);
     Ok(Report::text(format!(
@@ -157,19 +161,27 @@ pub async fn restore(ctx: &Ctx, target_time: &str, data_dir: &str) -> Result<Rep
         return Err(input(format!("{data_dir} must be a new absolute path; nothing was changed")));
     }
     let pg_ctl = programs::find("pg_ctl", &ctx.config.postgres.bin_dir, "[postgres] bin_dir")?;
-    if pitr_tools::layout(ctx.config.backups_source()).is_some() {
+    if pitr_tools::layout(ctx.config.backups_for(crate::model::BackupKind::BaseBackup)).is_some() {
         return restore_with_tool(ctx, at, &dir, &pg_ctl).await;
     }
     let base = base_before(ctx, at).await?;
     let wal_dir = PathBuf::from(format!("{data_dir}.wal"));
     std::fs::create_dir_all(&dir).map_err(|e| io("create", &dir, e))?;
     std::fs::create_dir_all(&wal_dir).map_err(|e| io("create", &wal_dir, e))?;
-    let part = get(ctx, &format!("{}{}/tar_partitions/part_1.tar.zst", ctx.config.backups_source().basebackups_prefix, base.name)).await?;
+    let part = get(
+        ctx,
+        &format!(
+            "{}{}/tar_partitions/part_1.tar.zst",
+            ctx.config.backups_for(crate::model::BackupKind::BaseBackup).basebackups_prefix,
+            base.name
+        ),
+    )
+    .await?;
     let tar = zstd::decode_all(part.as_slice()).map_err(|e| io("decompress", Path::new(&base.name), e))?;
     untar(tar, &dir).await?;
     let start = position(base.name.trim_start_matches("base_")).unwrap_or(0);
     let mut fetched = 0;
-    for key in keys(ctx, &ctx.config.backups_source().wal_prefix).await? {
+    for key in keys(ctx, &ctx.config.backups_for(crate::model::BackupKind::BaseBackup).wal_prefix).await? {
         let name = key.rsplit('/').next().unwrap_or(&key).trim_end_matches(".zst").to_string();
         let wanted = name.ends_with(".history") || wal_segment(&name).and_then(position).is_some_and(|p| p >= start);
         if !wanted {
@@ -206,7 +218,7 @@ fn io(what: &'static str, p: &Path, source: std::io::Error) -> EffectError {
 
 /// `pgbackrest restore` or `barman-cloud-restore` into the new `dir`, then the same start.
 async fn restore_with_tool(ctx: &Ctx, at: Option<DateTime<Utc>>, dir: &Path, pg_ctl: &Path) -> Result<Report, EffectError> {
-    let (client, shared) = s3::client_and_config(ctx.config.backups_source().access()).await?;
+    let (client, shared) = s3::client_and_config(ctx.config.backups_for(crate::model::BackupKind::BaseBackup).access()).await?;
     let planned = pitr_tools::prepare(ctx, &client, at, dir).await?;
     let creds = s3::tool_credentials(&shared).await?;
     use std::os::unix::fs::PermissionsExt;

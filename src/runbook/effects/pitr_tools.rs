@@ -227,7 +227,7 @@ pub fn backup_before(inv: &Inventory, at: Option<DateTime<Utc>>) -> Result<&Back
 
 /// The configured repository and its inventory, read as the backups pane reads it.
 pub async fn repository(ctx: &Ctx, client: &aws_sdk_s3::Client) -> Result<(Repository, Inventory), EffectError> {
-    let cfg = ctx.config.backups_source();
+    let cfg = ctx.config.backups_for(crate::model::BackupKind::BaseBackup);
     let (detection, inv) = crate::sources::backups::repository(client, cfg).await?;
     let repo = Repository {
         layout: detection.layout,
@@ -251,7 +251,8 @@ pub struct Planned {
 
 /// Reads the repository, picks the backup and plans the command (no file is written).
 pub async fn prepare(ctx: &Ctx, client: &aws_sdk_s3::Client, at: Option<DateTime<Utc>>, data_dir: &Path) -> Result<Planned, EffectError> {
-    let layout = layout(ctx.config.backups_source()).ok_or_else(|| input("[s3] layout names no restore tool"))?;
+    let layout =
+        layout(ctx.config.backups_for(crate::model::BackupKind::BaseBackup)).ok_or_else(|| input("[s3] layout names no restore tool"))?;
     let program = program(layout)?;
     let (repo, inv) = repository(ctx, client).await?;
     let backup = backup_before(&inv, at)?.clone();

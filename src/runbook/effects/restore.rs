@@ -9,7 +9,7 @@ use crate::programs::{self, ProgramError};
 
 /// The dump keys of the inventory, newest first.
 pub async fn dumps(ctx: &Ctx) -> Result<Vec<String>, EffectError> {
-    let cfg = ctx.config.backups_source();
+    let cfg = ctx.config.backups_for(crate::model::BackupKind::Dump);
     if cfg.bucket.is_empty() {
         return Err(input("no backup bucket configured; set [s3] bucket in sitrep.toml"));
     }
@@ -32,8 +32,8 @@ async fn resolve(ctx: &Ctx, dump: &str) -> Result<String, EffectError> {
         let some: Vec<&str> = keys.iter().take(5).map(String::as_str).collect();
         input(format!(
             "no dump `{dump}` in s3://{}/{} (newest: {}); use `latest` or one of those keys",
-            ctx.config.backups_source().bucket,
-            ctx.config.backups_source().dumps_prefix,
+            ctx.config.backups_for(crate::model::BackupKind::Dump).bucket,
+            ctx.config.backups_for(crate::model::BackupKind::Dump).dumps_prefix,
             some.join(", ")
         ))
     })
@@ -70,7 +70,7 @@ pub async fn restore(ctx: &Ctx, dump: &str, database: &str, replace: &str) -> Re
     valid_name(database)?;
     let pg_restore = programs::find("pg_restore", &ctx.config.postgres.bin_dir, "[postgres] bin_dir")?;
     let key = resolve(ctx, dump).await?;
-    let cfg = ctx.config.backups_source();
+    let cfg = ctx.config.backups_for(crate::model::BackupKind::Dump);
     let bytes = s3::get(&s3::client(cfg.access()).await?, &cfg.bucket, &key).await?;
     let work = tempfile::tempdir().map_err(|source| EffectError::Io { what: "make a temp dir for", path: "the dump".into(), source })?;
     let file = work.path().join("restore.dump");

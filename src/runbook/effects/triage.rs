@@ -5,9 +5,7 @@ use super::{Ctx, EffectError, Report};
 use crate::backends::{self, BackendError};
 use crate::config::Thresholds;
 use crate::model::verdict::{self, Level, LoadAlarm, MemberAlarm, SentinelAlarm};
-use crate::model::{
-    BackupKind, BackupsSnapshot, Observation, PodsSnapshot, QueuesSnapshot, ReplicationSnapshot, SentinelSnapshot, SourceId,
-};
+use crate::model::{BackupKind, Observation, PodsSnapshot, QueuesSnapshot, ReplicationSnapshot, SentinelSnapshot, SourceId};
 use chrono::{DateTime, Utc};
 use std::future::Future;
 use std::time::Duration;
@@ -33,7 +31,7 @@ pub struct Snapshots {
     pub replication: Option<Result<ReplicationSnapshot, BackendError>>,
     pub sentinel: Option<Result<SentinelSnapshot, BackendError>>,
     pub queues: Option<(Result<QueuesSnapshot, BackendError>, Option<QueuesSnapshot>)>,
-    pub backups: Option<Result<BackupsSnapshot, BackendError>>,
+    pub backups: Option<Result<crate::model::BackupSources, BackendError>>,
 }
 
 /// Pure: the findings of a set of snapshots, worst first.
@@ -133,18 +131,36 @@ pub fn assess(s: &Snapshots, t: &Thresholds, now: DateTime<Utc>) -> Vec<Finding>
     out
 }
 
-/// Each kept kind that is missing, and a kept kind (WAL, dumps) whose newest is over the RPO.
-fn backups(b: &crate::model::BackupsSnapshot, t: &Thresholds, now: chrono::DateTime<chrono::Utc>, out: &mut Vec<Finding>) {
-    for kind in verdict::missing_kinds(b, now) {
-        out.push(finding("backups", format!("no {} in the inventory, though [s3] kinds keeps it", kind.label()), 2, None));
-    }
-    for kind in [BackupKind::Wal, BackupKind::Dump] {
-        if let verdict::KindVerdict::Newest { age_secs, level, .. } = verdict::backup_kind(t, b, kind, now)
-            && level.is_alarm()
-        {
-            let key = b.newest(kind).map_or("?", |d| d.key.as_str());
-            let what = format!("newest {} {key} is {age_secs}s old, over the RPO of {}s", kind.label(), t.rpo_secs);
-            out.push(finding("backups", what, severity(level), None));
+/// Per backup source: one that cannot be read, each kept kind that is missing, a kept kind (WAL,
+/// dumps) whose newest is over the RPO, and missing WAL.
+fn backups(all: &crate::model::BackupSources, t: &Thresholds, now: chrono::DateTime<chrono::Utc>, out: &mut Vec<Finding>) {
+    for b in all.iter() {
+        let on = match all.label(b) {
+            "" => String::new(),
+            name => format!(" in backup source {name}"),
+        };
+        if let Some(e) = &b.error {
+            out.push(finding("backups", format!("cannot read backup source {}: {e}", b.source), 3, None));
+            continue;
+        }
+        for kind in verdict::missing_kinds(b, now) {
+            out.push(finding("backups", format!("no {}{on} in the inventory, though its kinds keep it", kind.label()), 2, None));
+        }
+        for kind in [BackupKind::Wal, BackupKind::Dump] {
+            if let verdict::KindVerdict::Newest { age_secs, level, .. } = verdict::backup_kind(t, b, kind, now)
+                && level.is_alarm()
+            {
+                let key = b.newest(kind).map_or("?", |d| d.key.as_str());
+                let what = format!("newest {}{on} {key} is {age_secs}s old, over the RPO of {}s", kind.label(), t.rpo_secs);
+                out.push(finding("backups", what, severity(level), None));
+            }
+        }
+        if let Some((first, last)) = b.wal_gaps.first() {
+            let what = format!(
+                "{} WAL gap(s){on}: {first} … {last} missing; a point-in-time restore from an earlier base backup stops there",
+                b.wal_gaps.len()
+            );
+            out.push(finding("backups", what, 2, None));
         }
     }
 }
@@ -331,12 +347,7 @@ async fn read_once(ctx: &Ctx, source: SourceId) -> Option<Result<Observation, Ba
             within(d, Box::pin(backends::redis::sentinel_snapshot(&c.sentinel_settings(), t))).await.map(Observation::Sentinel)
         }
         SourceId::Queues => within(d, queue_reader(ctx).read()).await.map(Observation::Queues),
-        SourceId::Backups => within(d, async {
-            let s3 = backends::s3::client(c.backups_source().access()).await?;
-            backends::s3::inventory(&s3, &c.backups_source().bucket, &c.backups_source().prefixes()).await
-        })
-        .await
-        .map(Observation::Backups),
+        SourceId::Backups => within(d, crate::sources::backups::Collector::new(c, t).read()).await.map(Observation::Backups),
         SourceId::Alerts => {
             within(d, backends::alertmanager::AlertReader::new(&c.alerts.alertmanager, t).read()).await.map(Observation::Alerts)
         }

@@ -3,10 +3,11 @@
 
 use super::PaneCtx;
 use crate::model::verdict::{self, KindVerdict};
-use crate::model::{BackupKind, SourceId};
-use crate::ui::toolkit::{age, bytes};
+use crate::model::{BackupKind, BackupSources, BackupsSnapshot, SourceId};
+use crate::ui::toolkit::{age, answered, bytes};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table};
 
@@ -14,63 +15,63 @@ use ratatui::widgets::{Paragraph, Row, Table};
 const KEPT_NONE: &str = "kept, none found";
 
 pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
-    let Some((inner, snap)) = super::open(f, area, ctx, 5, "Backups", SourceId::Backups, &ctx.model.backups) else { return };
-    let missing = verdict::missing_kinds(snap, ctx.now);
-    let rows = BackupKind::ALL.iter().map(|kind| {
-        let count = snap.of_kind(*kind).count();
-        let total: u64 = snap.of_kind(*kind).map(|i| i.size).sum();
-        match (verdict::backup_kind(ctx.thresholds, snap, *kind, ctx.now), verdict::newest_protecting(snap, *kind, ctx.now)) {
-            (KindVerdict::Newest { at, level, .. }, Some(newest)) => {
-                let judged = verdict::judged_by_rpo(*kind) && snap.expects(*kind);
-                let verdict = if level.is_alarm() { "BREACH" } else { "ok" };
-                Row::new(vec![
-                    kind.label().to_string(),
-                    age(ctx.now, at),
-                    if judged { verdict.to_string() } else { "-".into() },
-                    count.to_string(),
-                    bytes(total),
-                    newest.key.rsplit('/').find(|s| !s.is_empty()).unwrap_or(&newest.key).to_string(),
-                ])
-                .style(ctx.theme.row(level))
-            }
-            _ if missing.contains(kind) => {
-                Row::new(vec![kind.label().to_string(), "none".into(), "MISSING".into(), "0".into(), "-".into(), KEPT_NONE.into()])
-                    .style(ctx.theme.crit)
-            }
-            _ => Row::new(vec![kind.label().to_string(), "-".into(), "-".into(), "0".into(), "-".into(), "not used here".into()])
-                .style(ctx.theme.muted),
+    let Some((inner, all)) = super::open(f, area, ctx, 5, "Backups", SourceId::Backups, &ctx.model.backups) else { return };
+    match all.sources.as_slice() {
+        [one] if one.error.is_none() => draw_one(f, inner, ctx, one),
+        _ => draw_several(f, inner, ctx, all),
+    }
+}
+
+/// Widths of KIND AGE RPO COUNT SIZE NEWEST.
+const WIDTHS: [Constraint; 6] = [
+    Constraint::Length(11),
+    Constraint::Length(5),
+    Constraint::Length(7),
+    Constraint::Length(5),
+    Constraint::Length(9),
+    Constraint::Fill(1),
+];
+
+/// One kind's cells (KIND AGE RPO COUNT SIZE NEWEST) and style: its newest protecting item and
+/// age against the RPO, MISSING when the source keeps it and has none, "not used here" otherwise.
+fn kind_cells(ctx: &PaneCtx, snap: &BackupsSnapshot, kind: BackupKind, missing: &[BackupKind]) -> ([String; 6], Style) {
+    let count = snap.of_kind(kind).count();
+    let total: u64 = snap.of_kind(kind).map(|i| i.size).sum();
+    let label = kind.label().to_string();
+    match (verdict::backup_kind(ctx.thresholds, snap, kind, ctx.now), verdict::newest_protecting(snap, kind, ctx.now)) {
+        (KindVerdict::Newest { at, level, .. }, Some(newest)) => {
+            let judged = verdict::judged_by_rpo(kind) && snap.expects(kind);
+            let name = newest.key.rsplit('/').find(|s| !s.is_empty()).unwrap_or(&newest.key).to_string();
+            // From a source that cannot be read just now: what it held when last read, never "ok".
+            let (verdict, style) = match (judged, level.is_alarm(), snap.error.is_some()) {
+                (false, _, _) => ("-", ctx.theme.row(level)),
+                (true, _, true) => ("?", ctx.theme.muted),
+                (true, true, false) => ("BREACH", ctx.theme.row(level)),
+                (true, false, false) => ("ok", ctx.theme.row(level)),
+            };
+            ([label, age(ctx.now, at), verdict.into(), count.to_string(), bytes(total), name], style)
         }
-    });
+        _ if missing.contains(&kind) => {
+            ([label, "none".into(), "MISSING".into(), "0".into(), "-".into(), KEPT_NONE.into()], ctx.theme.crit)
+        }
+        _ => ([label, "-".into(), "-".into(), "0".into(), "-".into(), "not used here".into()], ctx.theme.muted),
+    }
+}
+
+/// What a source's table does not say: WAL gaps, future-dated and refused items, its catalogue.
+fn notes(ctx: &PaneCtx, snap: &BackupsSnapshot, gaps_shown: usize) -> Vec<Line<'static>> {
     let future: Vec<_> = verdict::future_items(snap, ctx.now).collect();
-    let gap_h = if snap.wal_gaps.is_empty() { 1 } else { snap.wal_gaps.len().min(3) as u16 + 1 }
-        + u16::from(!future.is_empty())
-        + u16::from(snap.refused.is_some())
-        + if snap.catalog.is_some() { 2 } else { 0 };
-    let [table_area, gaps_area] = Layout::vertical([Constraint::Length(6), Constraint::Length(gap_h)]).areas(inner);
-    f.render_widget(
-        Table::new(
-            rows,
-            [
-                Constraint::Length(11),
-                Constraint::Length(5),
-                Constraint::Length(7),
-                Constraint::Length(5),
-                Constraint::Length(9),
-                Constraint::Fill(1),
-            ],
-        )
-        .header(Row::new(vec!["KIND", "AGE", "RPO", "COUNT", "SIZE", "NEWEST"]).style(ctx.theme.muted)),
-        table_area,
+    let mut lines = vec![];
+    if let Some((count, first)) = &snap.refused {
+        // First: someone wrote into the backup prefix.
+        lines.push(Line::from(Span::styled(
+            format!("{count} object(s) NOT COUNTED: control characters in the key, as no backup tool writes: {first}"),
+            ctx.theme.crit,
+        )));
+    }
+    lines.extend(
+        snap.wal_gaps.iter().take(gaps_shown).map(|(a, b)| Line::from(Span::styled(format!("  missing {a} … {b}"), ctx.theme.crit))),
     );
-    let mut lines = vec![Line::from(vec![
-        Span::styled(format!("RPO target {}  ", crate::ui::toolkit::duration(ctx.thresholds.rpo_secs as i64)), ctx.theme.muted),
-        if snap.wal_gaps.is_empty() {
-            Span::styled("WAL sequence complete", ctx.theme.text)
-        } else {
-            Span::styled(format!("{} WAL GAP(S)", snap.wal_gaps.len()), ctx.theme.crit)
-        },
-    ])];
-    lines.extend(snap.wal_gaps.iter().take(3).map(|(a, b)| Line::from(Span::styled(format!("  missing {a} … {b}"), ctx.theme.crit))));
     if let Some(first) = future.first() {
         let name = first.key.rsplit('/').find(|s| !s.is_empty()).unwrap_or(&first.key);
         lines.push(Line::from(Span::styled(
@@ -78,21 +79,82 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
             ctx.theme.crit,
         )));
     }
-    if let Some((count, first)) = &snap.refused {
-        // Before the gaps and the catalogue: someone wrote into the backup prefix.
-        lines.insert(
-            1,
-            Line::from(Span::styled(
-                format!("{count} object(s) NOT COUNTED: control characters in the key, as no backup tool writes: {first}"),
-                ctx.theme.crit,
-            )),
-        );
-    }
     if let Some(c) = &snap.catalog {
         lines.push(Line::from(Span::styled(catalog_line(c, ctx.now), ctx.theme.text)));
         lines.push(Line::from(Span::styled(format!("  {}", c.found), ctx.theme.muted)));
     }
+    lines
+}
+
+fn gaps_word(ctx: &PaneCtx, snap: &BackupsSnapshot) -> Span<'static> {
+    if snap.wal_gaps.is_empty() {
+        Span::styled("WAL sequence complete", ctx.theme.text)
+    } else {
+        Span::styled(format!("{} WAL GAP(S)", snap.wal_gaps.len()), ctx.theme.crit)
+    }
+}
+
+fn draw_one(f: &mut Frame, inner: Rect, ctx: &PaneCtx, snap: &BackupsSnapshot) {
+    let missing = verdict::missing_kinds(snap, ctx.now);
+    let rows: Vec<Row> = BackupKind::ALL
+        .iter()
+        .map(|kind| {
+            let (cells, style) = kind_cells(ctx, snap, *kind, &missing);
+            Row::new(cells).style(style)
+        })
+        .collect();
+    let mut lines = vec![Line::from(vec![
+        Span::styled(format!("RPO target {}  ", crate::ui::toolkit::duration(ctx.thresholds.rpo_secs as i64)), ctx.theme.muted),
+        gaps_word(ctx, snap),
+    ])];
+    lines.extend(notes(ctx, snap, 3));
+    let [table_area, gaps_area] = Layout::vertical([Constraint::Length(6), Constraint::Length(lines.len() as u16)]).areas(inner);
+    f.render_widget(
+        Table::new(rows, WIDTHS).header(Row::new(vec!["KIND", "AGE", "RPO", "COUNT", "SIZE", "NEWEST"]).style(ctx.theme.muted)),
+        table_area,
+    );
     f.render_widget(Paragraph::new(lines), gaps_area);
+}
+
+/// Several sources (or one that cannot be read): each under its own line, with the kinds it keeps
+/// (or has), its notes, and its error and age when it could not be read just now.
+fn draw_several(f: &mut Frame, inner: Rect, ctx: &PaneCtx, all: &BackupSources) {
+    let mut lines = vec![Line::from(Span::styled(
+        format!("RPO target {}  {} source(s)", crate::ui::toolkit::duration(ctx.thresholds.rpo_secs as i64), all.sources.len()),
+        ctx.theme.muted,
+    ))];
+    for snap in all.iter() {
+        let level = verdict::backup_source(ctx.thresholds, snap, ctx.now);
+        let name = if snap.source.is_empty() { "s3" } else { snap.source.as_str() };
+        let mut head = vec![Span::styled(format!("{name}  s3://{}  ", snap.bucket), ctx.theme.row(level))];
+        match &snap.error {
+            Some(e) => {
+                let since = answered(ctx.model.backup_health.get(&snap.source), ctx.now, ctx.model.fresh_within(SourceId::Backups));
+                let last = ctx.model.backup_health.get(&snap.source).and_then(|h| h.last_ok);
+                let last = last.map_or_else(|| "never read".to_string(), |t| format!("last read {} ago", age(ctx.now, t)));
+                head.push(Span::styled(format!("UNREADABLE {since} · {last}"), ctx.theme.crit));
+                lines.push(Line::from(head));
+                lines.push(Line::from(Span::styled(format!("  {e}"), ctx.theme.crit)));
+            }
+            None => {
+                head.push(gaps_word(ctx, snap));
+                lines.push(Line::from(head));
+            }
+        }
+        let missing = verdict::missing_kinds(snap, ctx.now);
+        for kind in BackupKind::ALL.into_iter().filter(|k| snap.expects(*k) || snap.of_kind(*k).next().is_some()) {
+            lines.push(row_line(ctx, snap, kind, &missing));
+        }
+        lines.extend(notes(ctx, snap, 1));
+    }
+    // Wrapped: an error is the server's words and the fix, whole.
+    f.render_widget(Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false }), inner);
+}
+
+/// `kind_cells` as one line of text under its source, spaced as the table's columns.
+fn row_line(ctx: &PaneCtx, snap: &BackupsSnapshot, kind: BackupKind, missing: &[BackupKind]) -> Line<'static> {
+    let ([kind, age, rpo, count, size, newest], style) = kind_cells(ctx, snap, kind, missing);
+    Line::from(Span::styled(format!("  {kind:<11}{age:>5} {rpo:<7}{count:>5} {size:>8} {newest}"), style))
 }
 
 /// The catalogue in one line: tool, backup count, newest backup and newest archived WAL.

@@ -133,25 +133,16 @@ pub fn headline(model: &Model, source: SourceId, ctx: &PaneCtx) -> (String, Styl
             let text = if unreadable > 0 { format!("{text} · {unreadable} unreadable") } else { text };
             (text, th.level(level_of(model, ctx, source)))
         }),
-        SourceId::Backups => model.backups.as_ref().map_or_else(none, |s| {
-            let breach = verdict::rpo_breached(t, s, ctx.now);
-            let missing: Vec<&str> = verdict::missing_kinds(s, ctx.now).into_iter().map(BackupKind::label).collect();
-            // The ages of what restores to a point, for the kinds the estate keeps.
-            let ages: Vec<String> = [(BackupKind::Dump, "dump"), (BackupKind::Wal, "WAL")]
-                .into_iter()
-                .filter(|(kind, _)| s.expects(*kind))
-                .map(|(kind, name)| s.newest(kind).map_or_else(|| format!("no {name}"), |i| format!("{name} {} ago", age(ctx.now, i.at))))
+        SourceId::Backups => model.backups.as_ref().map_or_else(none, |all| {
+            let words: Vec<String> = all
+                .iter()
+                .map(|s| {
+                    let name = all.label(s);
+                    let parts = backup_words(s, ctx);
+                    if name.is_empty() { parts } else { format!("{name}: {parts}") }
+                })
                 .collect();
-            let mut parts: Vec<String> = Vec::new();
-            if breach {
-                parts.push("RPO BREACH".into());
-            }
-            if !missing.is_empty() {
-                parts.push(format!("MISSING {}", missing.join(", ")));
-            }
-            parts.extend(ages);
-            parts.push(format!("{} WAL gap(s)", s.wal_gaps.len()));
-            (parts.join(" · "), th.level(level_of(model, ctx, source)))
+            (words.join(" | "), th.level(level_of(model, ctx, source)))
         }),
         SourceId::Alerts => model.alerts.as_ref().map_or_else(none, |s| {
             // The worst firing alert names the line.
@@ -169,6 +160,31 @@ pub fn headline(model: &Model, source: SourceId, ctx: &PaneCtx) -> (String, Styl
             (text, th.level(level_of(model, ctx, source)))
         }),
     }
+}
+
+/// One backup source in brief: unreadable, or its breach, missing kinds, the ages of what restores
+/// to a point (for the kinds it keeps) and its WAL gaps.
+fn backup_words(s: &crate::model::BackupsSnapshot, ctx: &PaneCtx) -> String {
+    if s.error.is_some() {
+        return "UNREADABLE (see the backups pane)".into();
+    }
+    let t = ctx.thresholds;
+    let breach = verdict::rpo_breached(t, s, ctx.now);
+    let missing: Vec<&str> = verdict::missing_kinds(s, ctx.now).into_iter().map(BackupKind::label).collect();
+    let ages = [(BackupKind::Dump, "dump"), (BackupKind::Wal, "WAL")]
+        .into_iter()
+        .filter(|(kind, _)| s.expects(*kind))
+        .map(|(kind, name)| s.newest(kind).map_or_else(|| format!("no {name}"), |i| format!("{name} {} ago", age(ctx.now, i.at))));
+    let mut parts: Vec<String> = Vec::new();
+    if breach {
+        parts.push("RPO BREACH".into());
+    }
+    if !missing.is_empty() {
+        parts.push(format!("MISSING {}", missing.join(", ")));
+    }
+    parts.extend(ages);
+    parts.push(format!("{} WAL gap(s)", s.wal_gaps.len()));
+    parts.join(" · ")
 }
 
 fn level_of(model: &Model, ctx: &PaneCtx, source: SourceId) -> Level {
