@@ -106,6 +106,61 @@ fn real_pgbackrest_and_barman_repositories_read_as_the_tools_report_them() {
     // The wal-g imitation still archives beside them.
     assert!(found.iter().any(|d| d.layout == Layout::WalG), "{found:?}");
 
+    // sitrep's own collector with pgBackRest as [s3] and Barman as a [[backups]] table beside it:
+    // each source read and judged on its own, as each tool reports itself.
+    let s3i = &lab.info.s3;
+    let access = format!(
+        "bucket = \"{}\"\nregion = \"{}\"\nendpoint = \"{}\"\nprofile = \"{}\"\ncredentials_file = \"{}\"\n\
+         force_path_style = true\nca_file = \"{}\"\nkinds = [\"base\", \"wal\"]\n",
+        s3i.bucket,
+        s3i.region,
+        s3i.endpoint,
+        s3i.profile,
+        s3i.credentials_file.display(),
+        lab.info.redis.logins.ca_file.display()
+    );
+    let text = format!(
+        "[general]\ntimeout_secs = 20\n\n[s3]\n{access}layout = \"pgbackrest\"\nrepo_prefix = \"{PGBACKREST_PREFIX}\"\n\n\
+         [[backups]]\nname = \"barman\"\n{access}layout = \"barman\"\nrepo_prefix = \"{BARMAN_PREFIX}\"\n"
+    );
+    let file = lab.info.dir.join("two-tools.toml");
+    std::fs::write(&file, &text).expect("write two-tools.toml");
+    assert!(sitrep::check::run(Some(&file), &sitrep::config::Env::default()).is_empty(), "two tools' sources pass check:\n{text}");
+    let config = sitrep::config::resolve(Some(&file), &sitrep::config::Env::default(), &sitrep::config::Overrides::default())
+        .expect("resolve two-tools.toml");
+    let mut collector = sitrep::sources::backups::Collector::new(&config, std::time::Duration::from_secs(20));
+    let all = rt.block_on(collector.read()).expect("both sources read");
+    // The next reading lists each archive by its tail only, and finds the same catalogues.
+    let again = rt.block_on(collector.read()).expect("both sources read again");
+    for (a, b) in all.sources.iter().zip(&again.sources) {
+        let (a_cat, b_cat) = (a.catalog.as_deref(), b.catalog.as_deref());
+        assert_eq!(a_cat.map(|c| c.backup_count), b_cat.map(|c| c.backup_count), "{}", a.source);
+        assert!(b_cat.map(|c| c.wal_count) >= a_cat.map(|c| c.wal_count), "{}: the archive only grows", a.source);
+        assert!(b.wal_gaps.is_empty() && b.requests.is_some(), "{b:?}");
+        eprintln!("{}: {:?} then {:?} S3 requests", a.source, a.requests, b.requests);
+    }
+    let summaries: Vec<(String, String, usize)> = all
+        .sources
+        .iter()
+        .map(|s| {
+            assert_eq!(s.error, None, "{}", s.source);
+            let c = s.catalog.as_deref().unwrap_or_else(|| panic!("{}: no catalogue", s.source));
+            (s.source.clone(), c.layout.clone(), c.backup_count)
+        })
+        .collect();
+    let theirs_pgb = stanza["backup"].as_array().map_or(0, Vec::len);
+    let theirs_barman = barman["backups_list"].as_array().map_or(0, Vec::len);
+    assert_eq!(
+        summaries,
+        [("s3".to_string(), "pgbackrest".to_string(), theirs_pgb), ("barman".to_string(), "barman".to_string(), theirs_barman)]
+    );
+    let newest_pgb = stanza["backup"].as_array().and_then(|b| b.last()).map(|b| b["label"].as_str().unwrap_or_default().to_string());
+    assert_eq!(all.sources[0].catalog.as_deref().and_then(|c| c.newest_label.clone()), newest_pgb);
+    let t = sitrep::model::verdict::Thresholds { rpo_secs: 3600, ..Default::default() };
+    for s in &all.sources {
+        assert_eq!(sitrep::model::verdict::backup_source(&t, s, chrono::Utc::now()), sitrep::model::verdict::Level::Ok, "{s:?}");
+    }
+
     // Breaking archiving breaks the real tools' archiving: nothing new reaches pgBackRest.
     let count = |objects: &[Object]| objects.iter().filter(|o| o.key.starts_with("pgbackrest/archive/shop/15-1/0000")).count();
     lab.fault("pg-archive-broken").expect("pg-archive-broken");

@@ -92,7 +92,7 @@ fn write_config(dir: &Path, name: &str, moto_port: u16, profile: &str, credentia
 /// `[s3]` settings' chain signs with (sitrep's `client_and_config` + `tool_credentials`).
 async fn collect(file: &Path) -> Result<(Vec<String>, String), String> {
     let c = config::resolve(Some(file), &Env::default(), &Overrides::default()).map_err(|e| format!("config: {e}"))?;
-    let dumps = match Collector::new(&c, c.timing().timeout).collect().await.map_err(|e| e.to_string())? {
+    let dumps = match Collector::new(&c, Duration::from_secs(30)).collect().await.map_err(|e| e.to_string())? {
         Observation::Backups(snap) => snap.of_kind(BackupKind::Dump).map(|(_, i)| i.key.clone()).collect(),
         other => return Err(format!("expected a backups snapshot, got {other:?}")),
     };

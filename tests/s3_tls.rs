@@ -49,7 +49,7 @@ fn write_config(dir: &Path, name: &str, tls_port: u16, ca_file: Option<&Path>) -
 /// The backups collector's reading with `file` and `env` resolved as the console resolves them.
 async fn collect(file: &Path, env: &Env) -> Result<Observation, String> {
     let c = config::resolve(Some(file), env, &Overrides::default()).map_err(|e| format!("config: {e}"))?;
-    Collector::new(&c, c.timing().timeout).collect().await.map_err(|e| e.to_string())
+    Collector::new(&c, Duration::from_secs(30)).collect().await.map_err(|e| e.to_string())
 }
 
 fn dumps(observation: &Result<Observation, String>) -> Vec<String> {

@@ -3,6 +3,7 @@
 //! the TLS library's) words, and listings as backup items.
 
 use super::{BackendError, causes};
+use crate::catalog::keyset::{Entry, KeySet, Step};
 use crate::model::{BackupItem, BackupKind, BackupsSnapshot};
 use crate::sanitize::clean;
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -343,21 +344,87 @@ pub struct Listed {
 /// Every object under `prefix` of `bucket`, page by page.
 pub async fn list(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Result<Vec<Listed>, BackendError> {
     let mut out = Vec::new();
+    list_pages(s3, bucket, prefix, None, |page| {
+        out.extend(page);
+        true
+    })
+    .await?;
+    Ok(out)
+}
+
+/// The objects under `prefix` after `start_after` (None: from the start), handed over one LIST
+/// page at a time while `on_page` says go on; returns how many requests were made.
+pub async fn list_pages(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+    start_after: Option<&str>,
+    mut on_page: impl FnMut(Vec<Listed>) -> bool,
+) -> Result<u64, BackendError> {
     // Keys may hold bytes XML cannot carry (ESC, BEL): asking for URL encoding keeps one such
     // object from making the whole page unreadable.
-    let mut pages =
-        s3.list_objects_v2().bucket(bucket).prefix(prefix).encoding_type(aws_sdk_s3::types::EncodingType::Url).into_paginator().send();
+    let mut request = s3.list_objects_v2().bucket(bucket).prefix(prefix).encoding_type(aws_sdk_s3::types::EncodingType::Url);
+    if let Some(after) = start_after {
+        request = request.start_after(after);
+    }
+    let mut pages = request.into_paginator().send();
+    let mut requests = 0;
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| error(format!("listing s3://{bucket}/{prefix}"), &e))?;
+        requests += 1;
+        let page = page.map_err(|e| error(format!("listing s3://{bucket}/{}", clean(prefix)), &e))?;
         let encoded = page.encoding_type() == Some(&aws_sdk_s3::types::EncodingType::Url);
-        for obj in page.contents() {
-            let Some(raw) = obj.key() else { continue };
-            let key = if encoded { url_decode(raw) } else { raw.to_string() };
-            let modified = obj.last_modified().and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos())).unwrap_or_default();
-            out.push(Listed { key, modified, size: obj.size().unwrap_or(0).max(0) as u64 });
+        let listed = page
+            .contents()
+            .iter()
+            .filter_map(|obj| {
+                let raw = obj.key()?;
+                let key = if encoded { url_decode(raw) } else { raw.to_string() };
+                let modified = obj.last_modified().and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos())).unwrap_or_default();
+                Some(Listed { key, modified, size: obj.size().unwrap_or(0).max(0) as u64 })
+            })
+            .collect();
+        if !on_page(listed) {
+            break;
         }
     }
-    Ok(out)
+    Ok(requests)
+}
+
+/// Every object under `prefix` except those under `except` (a prefix inside it, e.g. a WAL
+/// archive kept by a [`KeySet`]): the keys before it, then those after it, never its own pages.
+pub async fn list_except(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str, except: &str) -> Result<(Vec<Listed>, u64), BackendError> {
+    let mut out = Vec::new();
+    let mut requests = list_pages(s3, bucket, prefix, None, |page| {
+        let reached = page.iter().any(|o| o.key.as_str() >= except);
+        out.extend(page.into_iter().filter(|o| o.key.as_str() < except));
+        !reached
+    })
+    .await?;
+    // The greatest key under `except`: U+10FFFF sorts after every character a key can hold.
+    let past = format!("{except}\u{10FFFF}");
+    requests += list_pages(s3, bucket, prefix, Some(&past), |page| {
+        out.extend(page);
+        true
+    })
+    .await?;
+    Ok((out, requests))
+}
+
+/// Brings `set` up to date at `now`: its full pass (going on where an unfinished one stopped) or
+/// its tail. Each page is kept as it arrives, so a refresh that runs out of time loses nothing.
+pub async fn refresh_keys(s3: &aws_sdk_s3::Client, bucket: &str, set: &mut KeySet, now: DateTime<Utc>) -> Result<(), BackendError> {
+    let step = set.next_step(now);
+    let after = match &step {
+        Step::Full { after } | Step::Tail { after } => after.clone(),
+    };
+    let prefix = set.prefix.clone();
+    list_pages(s3, bucket, &prefix, after.as_deref(), |page| {
+        set.page(&step, page.into_iter().map(|o| (o.key, Entry { size: o.size, modified: o.modified })));
+        true
+    })
+    .await?;
+    set.finished(&step, now);
+    Ok(())
 }
 
 /// The bytes of one object.
@@ -369,12 +436,42 @@ pub async fn get(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<Vec
 }
 
 /// The backup inventory of `bucket`: each prefix listed and classified, base backups sized by
-/// their partitions, and the gaps in the archived WAL.
+/// their partitions, and the gaps in the archived WAL. A stateless reading (every prefix listed
+/// whole); the console's collector keeps the WAL prefix's keys between readings instead.
 pub async fn inventory(s3: &aws_sdk_s3::Client, bucket: &str, prefixes: &[(BackupKind, &str)]) -> Result<BackupsSnapshot, BackendError> {
+    inventory_with(s3, bucket, prefixes, None, Utc::now()).await
+}
+
+/// [`inventory`], with the WAL prefix's keys taken from `wal` (brought up to date by its tail,
+/// or its full pass) when it is given.
+pub async fn inventory_with(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefixes: &[(BackupKind, &str)],
+    mut wal: Option<&mut KeySet>,
+    now: DateTime<Utc>,
+) -> Result<BackupsSnapshot, BackendError> {
     let mut base_sizes: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
     let mut snap = BackupsSnapshot { bucket: clean(bucket), ..BackupsSnapshot::default() };
+    let mut requests = 0;
     for &(kind, prefix) in prefixes {
-        let listed = list(s3, bucket, prefix).await?;
+        let listed: Vec<Listed> = match wal.as_deref_mut() {
+            Some(set) if kind == BackupKind::Wal && set.prefix == prefix => {
+                let before = set.requests;
+                refresh_keys(s3, bucket, set, now).await?;
+                requests += set.requests - before;
+                set.iter().map(|(key, e)| Listed { key: key.clone(), modified: e.modified, size: e.size }).collect()
+            }
+            _ => {
+                let mut out = Vec::new();
+                requests += list_pages(s3, bucket, prefix, None, |page| {
+                    out.extend(page);
+                    true
+                })
+                .await?;
+                out
+            }
+        };
         for obj in listed {
             if kind == BackupKind::BaseBackup {
                 *base_sizes.entry(base_name(&obj.key).to_string()).or_default() += obj.size;
@@ -397,6 +494,7 @@ pub async fn inventory(s3: &aws_sdk_s3::Client, bucket: &str, prefixes: &[(Backu
     }
     let wal: Vec<&str> = snap.of_kind(BackupKind::Wal).map(|i| i.key.as_str()).collect();
     snap.wal_gaps = wal_gaps(&wal);
+    snap.requests = Some(requests);
     Ok(snap)
 }
 

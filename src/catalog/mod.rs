@@ -7,6 +7,7 @@
 //! before it reaches the screen.
 
 pub mod barman;
+pub mod keyset;
 pub mod pgbackrest;
 mod wal;
 pub mod walg;
@@ -140,6 +141,18 @@ pub fn detect_layout<S: AsRef<str>>(keys: &[S]) -> Detection {
 }
 
 impl Detection {
+    /// Where the repository's WAL archive lies: an append-ordered stream (names only grow) that
+    /// is most of its keys, so it is listed by its tail between full passes (`keyset::KeySet`).
+    pub fn archive_prefix(&self) -> Option<String> {
+        let (root, name) = (&self.root, self.name.as_deref().unwrap_or_default());
+        match self.layout {
+            Layout::PgBackRest => Some(format!("{root}archive/{name}/")),
+            Layout::Barman => Some(format!("{root}{name}/wals/")),
+            Layout::WalG => Some(format!("{root}wal_005/")),
+            Layout::Files => None,
+        }
+    }
+
     /// The catalogue objects to fetch before [`Detection::inventory`] (from the same listing).
     pub fn catalog_keys(&self, objects: &[Object]) -> Vec<String> {
         match self.layout {

@@ -2,6 +2,8 @@
 //! A backup's time is the one in its key when present (S3 LastModified changes on copy).
 
 use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
@@ -52,6 +54,20 @@ pub struct BackupsSnapshot {
     /// Anyone who can write one object must not be able to pass it off as the newest backup.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refused: Option<(usize, String)>,
+    /// Each kind's count and bytes over the whole listing, when `items` holds only the newest few
+    /// (recordings made before held every item, and no totals).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub totals: BTreeMap<BackupKind, Total>,
+    /// S3 requests this reading made (LIST pages and catalogue GETs), so their cost is seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<u64>,
+}
+
+/// How many of a kind the listing holds, and their bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Total {
+    pub count: usize,
+    pub bytes: u64,
 }
 
 fn all_kinds() -> Vec<BackupKind> {
@@ -69,6 +85,8 @@ impl Default for BackupsSnapshot {
             kinds: all_kinds(),
             catalog: None,
             refused: None,
+            totals: BTreeMap::new(),
+            requests: None,
         }
     }
 }
@@ -161,7 +179,33 @@ impl BackupsSnapshot {
     }
 
     pub fn newest(&self, kind: BackupKind) -> Option<&BackupItem> {
-        self.of_kind(kind).max_by_key(|i| i.at)
+        self.of_kind(kind).max_by(|a, b| (a.at, &a.key).cmp(&(b.at, &b.key)))
+    }
+
+    /// A kind's count and bytes over the whole listing (the items themselves when no totals).
+    pub fn total(&self, kind: BackupKind) -> Total {
+        self.totals
+            .get(&kind)
+            .copied()
+            .unwrap_or_else(|| Total { count: self.of_kind(kind).count(), bytes: self.of_kind(kind).map(|i| i.size).sum() })
+    }
+
+    /// Keeps only the newest `keep` items of each kind, after counting them all in `totals`.
+    pub fn keep_newest(&mut self, keep: usize) {
+        for kind in BackupKind::ALL {
+            let total = self.total(kind);
+            if total.count > 0 {
+                self.totals.insert(kind, total);
+            }
+        }
+        // Newest first; of one second, the greater key (WAL names grow).
+        self.items.sort_by(|a, b| (a.kind, b.at, &b.key).cmp(&(b.kind, a.at, &a.key)));
+        let mut seen: BTreeMap<BackupKind, usize> = BTreeMap::new();
+        self.items.retain(|i| {
+            let n = seen.entry(i.kind).or_default();
+            *n += 1;
+            *n <= keep
+        });
     }
 }
 

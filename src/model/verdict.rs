@@ -232,7 +232,7 @@ pub fn future_items(snap: &BackupsSnapshot, now: DateTime<Utc>) -> impl Iterator
 
 /// The newest item of a kind that can protect data (not future-dated).
 pub fn newest_protecting(snap: &BackupsSnapshot, kind: BackupKind, now: DateTime<Utc>) -> Option<&super::BackupItem> {
-    snap.of_kind(kind).filter(|i| !future_dated(i.at, now)).max_by_key(|i| i.at)
+    snap.of_kind(kind).filter(|i| !future_dated(i.at, now)).max_by(|a, b| (a.at, &a.key).cmp(&(b.at, &b.key)))
 }
 
 /// One backup kind's verdict.

@@ -4,12 +4,15 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use super::Collect;
 use crate::backends::BackendError;
 use crate::backends::s3::{self as backend};
+use crate::catalog::keyset::KeySet;
 use crate::catalog::{self, Detection, Inventory, Layout, WalName};
 use crate::config::{Config, S3Source};
-use crate::model::backups::CatalogSummary;
+use crate::model::backups::{CatalogSummary, Total};
 use crate::model::{BackupItem, BackupKind, BackupSources, BackupsSnapshot, Observation};
 use crate::sanitize::clean;
 
@@ -22,6 +25,7 @@ struct Part {
     cfg: S3Source,
     client: Option<aws_sdk_s3::Client>,
     last: Option<BackupsSnapshot>,
+    listings: Listings,
 }
 
 impl Part {
@@ -32,11 +36,21 @@ impl Part {
                 self.client = Some(backend::client(self.cfg.access()).await?);
             }
             let Some(client) = self.client.as_ref() else { return Err(BackendError::unexpected("S3", "no client")) };
-            collect(client, &self.cfg).await
+            collect_with(client, &self.cfg, &mut self.listings, chrono::Utc::now()).await
         };
         let mut snap = match tokio::time::timeout(timeout, read).await {
             Ok(r) => r?,
-            Err(_) => return Err(BackendError::timeout(target(), timeout)),
+            // A first listing of a big archive may take several readings: it goes on where it
+            // stopped, and says how far it got.
+            Err(_) => match self.listings.progress() {
+                Some((prefix, keys)) => {
+                    return Err(BackendError::Unexpected {
+                        target: format!("listing s3://{}/{} for the first time", clean(&self.cfg.bucket), clean(&prefix)),
+                        detail: format!("{keys} keys so far after {:.1}s; it goes on at the next reading", timeout.as_secs_f64()),
+                    });
+                }
+                None => return Err(BackendError::timeout(target(), timeout)),
+            },
         };
         snap.source.clone_from(&self.name);
         Ok(snap)
@@ -55,7 +69,7 @@ impl Collector {
         let parts = config
             .backup_sources()
             .into_iter()
-            .map(|b| Part { name: b.name.to_string(), cfg: b.cfg.clone(), client: None, last: None })
+            .map(|b| Part { name: b.name.to_string(), cfg: b.cfg.clone(), client: None, last: None, listings: Listings::default() })
             .collect();
         Collector { parts, timeout }
     }
@@ -114,30 +128,89 @@ impl Collect for Collector {
     }
 }
 
-/// The whole inventory as `[s3]` describes it: base backups and WAL from the tool's catalogue
-/// (or the per-kind prefixes for layout "files"), dumps and snapshots from their prefixes.
+/// What one source keeps between readings: the keys of its WAL archive (an append-ordered stream,
+/// most of a repository's keys), so a reading lists only its tail; and, until a repository's
+/// first full listing is done, that listing's progress.
+#[derive(Debug, Default)]
+pub struct Listings {
+    /// Layout "files": the WAL prefix.
+    wal: Option<KeySet>,
+    /// A catalogued layout: the repository's prefixes, listed whole, until the layout is found.
+    first: Vec<KeySet>,
+    /// A catalogued layout, once found: its WAL archive.
+    archive: Option<KeySet>,
+    /// S3 requests of the reading under way.
+    requests: u64,
+}
+
+impl Listings {
+    /// A first listing still under way: its prefix and keys so far.
+    pub fn progress(&self) -> Option<(String, usize)> {
+        self.wal.iter().chain(&self.first).chain(&self.archive).find_map(|k| Some((k.prefix.clone(), k.in_progress()?)))
+    }
+}
+
+/// How many of each kind's newest items an observation carries (totals count them all).
+pub const KEEP_PER_KIND: usize = 20;
+
+/// The whole inventory as `[s3]` describes it, listed from scratch (a one-shot reading).
 pub async fn collect(s3: &aws_sdk_s3::Client, cfg: &S3Source) -> Result<BackupsSnapshot, BackendError> {
+    collect_with(s3, cfg, &mut Listings::default(), chrono::Utc::now()).await
+}
+
+/// The whole inventory as `[s3]` describes it: base backups and WAL from the tool's catalogue
+/// (or the per-kind prefixes for layout "files"), dumps and snapshots from their prefixes. The
+/// WAL archive's keys are kept in `state` between readings; the snapshot carries each kind's
+/// newest few items and totals, not the whole listing.
+pub async fn collect_with(
+    s3: &aws_sdk_s3::Client,
+    cfg: &S3Source,
+    state: &mut Listings,
+    now: DateTime<Utc>,
+) -> Result<BackupsSnapshot, BackendError> {
+    state.requests = 0;
     let catalogued = cfg.uses_catalog() && (cfg.keeps(BackupKind::BaseBackup) || cfg.keeps(BackupKind::Wal));
     let plain: Vec<(BackupKind, &str)> =
         cfg.prefixes().into_iter().filter(|(k, _)| !(catalogued && matches!(k, BackupKind::BaseBackup | BackupKind::Wal))).collect();
-    let mut snap = backend::inventory(s3, &cfg.bucket, &plain).await?;
+    let wal = plain.iter().find(|(k, _)| *k == BackupKind::Wal).map(|(_, p)| *p);
+    if let Some(prefix) = wal
+        && state.wal.as_ref().is_none_or(|k| k.prefix != prefix)
+    {
+        state.wal = Some(KeySet::new(prefix));
+    }
+    let mut snap = backend::inventory_with(s3, &cfg.bucket, &plain, state.wal.as_mut(), now).await?;
+    state.requests += snap.requests.unwrap_or(0);
     snap.kinds = cfg.kept_kinds();
     if catalogued {
-        let (detection, inv) = repository(s3, cfg).await?;
+        let (detection, inv) = repository_with(s3, cfg, state, now).await?;
         let FromCatalog { items, gaps, summary } = summarise(&inv, &found_words(cfg, &detection));
         snap.items.extend(items);
+        snap.totals.insert(BackupKind::BaseBackup, Total { count: summary.backup_count, bytes: 0 });
+        snap.totals.insert(BackupKind::Wal, Total { count: summary.wal_count, bytes: 0 });
         snap.wal_gaps = gaps;
         snap.catalog = Some(Box::new(summary));
     }
+    snap.keep_newest(KEEP_PER_KIND);
+    snap.requests = Some(state.requests);
     Ok(snap)
 }
 
 /// The configured repository (layout, stanza or server name) and its inventory, read from the
 /// tool's own catalogue: the collector's reading, also used by the PITR runbook to pick a backup.
 pub async fn repository(s3: &aws_sdk_s3::Client, cfg: &S3Source) -> Result<(Detection, Inventory), BackendError> {
-    let (objects, detection) = detect(s3, cfg).await?;
+    repository_with(s3, cfg, &mut Listings::default(), chrono::Utc::now()).await
+}
+
+async fn repository_with(
+    s3: &aws_sdk_s3::Client,
+    cfg: &S3Source,
+    state: &mut Listings,
+    now: DateTime<Utc>,
+) -> Result<(Detection, Inventory), BackendError> {
+    let (objects, detection) = detect(s3, cfg, state, now).await?;
     let mut fetched = BTreeMap::new();
     for key in detection.catalog_keys(&objects) {
+        state.requests += 1;
         // A catalogue file that cannot be read is left out; the inventory names what is missing.
         if let Ok(bytes) = backend::get(s3, &cfg.bucket, &key).await {
             fetched.insert(key, bytes);
@@ -152,38 +225,95 @@ pub async fn repository(s3: &aws_sdk_s3::Client, cfg: &S3Source) -> Result<(Dete
     Ok((detection, inv))
 }
 
-/// Lists the repository and finds the layout in it (the configured one, or any for "auto").
-async fn detect(s3: &aws_sdk_s3::Client, cfg: &S3Source) -> Result<(Vec<catalog::Object>, Detection), BackendError> {
+fn objects_of(set: &KeySet) -> impl Iterator<Item = catalog::Object> + '_ {
+    set.iter().map(|(key, e)| catalog::Object::new(key.clone(), e.size, Some(e.modified)))
+}
+
+/// Lists the repository and finds the layout in it (the configured one, or any for "auto"). The
+/// first time every prefix is listed whole (going on over several readings if it must); once the
+/// layout is found its WAL archive is kept in `state` and read by its tail, the rest listed whole.
+async fn detect(
+    s3: &aws_sdk_s3::Client,
+    cfg: &S3Source,
+    state: &mut Listings,
+    now: DateTime<Utc>,
+) -> Result<(Vec<catalog::Object>, Detection), BackendError> {
     let prefixes: Vec<&str> = if cfg.repo_prefix.is_empty() {
         vec![cfg.basebackups_prefix.as_str(), cfg.wal_prefix.as_str()]
     } else {
         vec![cfg.repo_prefix.as_str()]
     };
     let mut objects = Vec::new();
-    for prefix in &prefixes {
-        objects.extend(
-            backend::list(s3, &cfg.bucket, prefix).await?.into_iter().map(|o| catalog::Object::new(o.key, o.size, Some(o.modified))),
-        );
+    match state.archive.as_mut() {
+        Some(archive) => {
+            for prefix in &prefixes {
+                if archive.prefix == *prefix {
+                    continue;
+                }
+                let listed = if archive.prefix.starts_with(prefix) {
+                    let (listed, requests) = backend::list_except(s3, &cfg.bucket, prefix, &archive.prefix).await?;
+                    state.requests += requests;
+                    listed
+                } else {
+                    state.requests += 1;
+                    backend::list(s3, &cfg.bucket, prefix).await?
+                };
+                objects.extend(listed.into_iter().map(|o| catalog::Object::new(o.key, o.size, Some(o.modified))));
+            }
+            let before = archive.requests;
+            backend::refresh_keys(s3, &cfg.bucket, archive, now).await?;
+            state.requests += archive.requests - before;
+            objects.extend(objects_of(archive));
+        }
+        None => {
+            if state.first.iter().map(|k| k.prefix.as_str()).ne(prefixes.iter().copied()) {
+                state.first = prefixes.iter().map(|p| KeySet::new(*p)).collect();
+            }
+            for set in &mut state.first {
+                if !set.ready() {
+                    let before = set.requests;
+                    backend::refresh_keys(s3, &cfg.bucket, set, now).await?;
+                    state.requests += set.requests - before;
+                }
+            }
+            objects.extend(state.first.iter().flat_map(objects_of));
+        }
     }
+    objects.sort_by(|a, b| a.key.cmp(&b.key));
     let wanted = Layout::parse(&cfg.layout);
     let name = match wanted {
         Some(Layout::PgBackRest) => cfg.stanza.as_str(),
         Some(Layout::Barman) => cfg.server_name.as_str(),
         _ => "",
     };
-    pick(&objects, wanted, name).map(|d| (objects.clone(), d)).ok_or_else(|| {
-        let keys: Vec<&str> = objects.iter().map(|o| o.key.as_str()).collect();
-        BackendError::BadSetting {
-            input: format!(
-                "[s3] layout = \"{}\" under s3://{}/{}",
-                clean(&cfg.layout),
-                clean(&cfg.bucket),
-                clean(prefixes.join(", ").as_str())
-            ),
-            detail: clean(&format!("no such repository there: {}", catalog::detect_layout(&keys).evidence)),
-            fix: "set [s3] repo_prefix to where the tool writes, and layout/stanza/server_name to what it is".into(),
-        }
-    })
+    let found = pick(&objects, wanted, name);
+    // The first listing is done: from now on the archive is read by its tail.
+    let first = std::mem::take(&mut state.first);
+    if state.archive.is_none()
+        && let Some(d) = &found
+        && let Some(prefix) = d.archive_prefix()
+        && prefixes.iter().any(|p| prefix.starts_with(p))
+    {
+        let keys: Vec<_> =
+            first.iter().flat_map(|k| k.iter()).filter(|(k, _)| k.starts_with(&prefix)).map(|(k, e)| (k.clone(), *e)).collect();
+        state.archive = Some(KeySet::listed(prefix, keys, now));
+    }
+    match found {
+        Some(d) => Ok((objects, d)),
+        None => Err({
+            let keys: Vec<&str> = objects.iter().map(|o| o.key.as_str()).collect();
+            BackendError::BadSetting {
+                input: format!(
+                    "[s3] layout = \"{}\" under s3://{}/{}",
+                    clean(&cfg.layout),
+                    clean(&cfg.bucket),
+                    clean(prefixes.join(", ").as_str())
+                ),
+                detail: clean(&format!("no such repository there: {}", catalog::detect_layout(&keys).evidence)),
+                fix: "set [s3] repo_prefix to where the tool writes, and layout/stanza/server_name to what it is".into(),
+            }
+        }),
+    }
 }
 
 /// The repository of `wanted` layout (any for None) and `name` ("" = any), the one with most keys.

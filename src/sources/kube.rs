@@ -253,7 +253,7 @@ fn services_settled(
 
 /// The model's rows of one kind, keyed by namespace and name: each watch event is turned into its
 /// row at once and the API object dropped, so 10,000 pods cost their rows, not their objects.
-struct Rows<'a, K, R> {
+pub struct Rows<'a, K, R> {
     namespaces: &'a [String],
     row: fn(&K) -> R,
     live: BTreeMap<(String, String), R>,
@@ -264,12 +264,12 @@ struct Rows<'a, K, R> {
 }
 
 impl<'a, K: kube::Resource, R: Clone> Rows<'a, K, R> {
-    fn new(namespaces: &'a [String], row: fn(&K) -> R) -> Self {
+    pub fn new(namespaces: &'a [String], row: fn(&K) -> R) -> Self {
         Rows { namespaces, row, live: BTreeMap::new(), listing: None, synced: false }
     }
 
     /// Applies one watch event; whether the rows are complete and changed (listing pages are not).
-    fn apply(&mut self, event: watcher::Event<K>) -> bool {
+    pub fn apply(&mut self, event: watcher::Event<K>) -> bool {
         match event {
             watcher::Event::Init => {
                 self.listing = Some(BTreeMap::new());
@@ -309,7 +309,7 @@ impl<'a, K: kube::Resource, R: Clone> Rows<'a, K, R> {
         wanted.then(|| ((ns, meta.name.clone().unwrap_or_default()), (self.row)(obj)))
     }
 
-    fn rows(&self) -> Vec<R> {
+    pub fn rows(&self) -> Vec<R> {
         self.live.values().cloned().collect()
     }
 }

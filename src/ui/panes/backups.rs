@@ -35,8 +35,7 @@ const WIDTHS: [Constraint; 6] = [
 /// One kind's cells (KIND AGE RPO COUNT SIZE NEWEST) and style: its newest protecting item and
 /// age against the RPO, MISSING when the source keeps it and has none, "not used here" otherwise.
 fn kind_cells(ctx: &PaneCtx, snap: &BackupsSnapshot, kind: BackupKind, missing: &[BackupKind]) -> ([String; 6], Style) {
-    let count = snap.of_kind(kind).count();
-    let total: u64 = snap.of_kind(kind).map(|i| i.size).sum();
+    let crate::model::backups::Total { count, bytes: total } = snap.total(kind);
     let label = kind.label().to_string();
     match (verdict::backup_kind(ctx.thresholds, snap, kind, ctx.now), verdict::newest_protecting(snap, kind, ctx.now)) {
         (KindVerdict::Newest { at, level, .. }, Some(newest)) => {
@@ -94,6 +93,11 @@ fn gaps_word(ctx: &PaneCtx, snap: &BackupsSnapshot) -> Span<'static> {
     }
 }
 
+/// What the reading cost: its S3 requests (LIST pages and catalogue GETs).
+fn requests_word(ctx: &PaneCtx, snap: &BackupsSnapshot) -> Option<Span<'static>> {
+    snap.requests.map(|n| Span::styled(format!("  · {n} S3 request(s)"), ctx.theme.muted))
+}
+
 fn draw_one(f: &mut Frame, inner: Rect, ctx: &PaneCtx, snap: &BackupsSnapshot) {
     let missing = verdict::missing_kinds(snap, ctx.now);
     let rows: Vec<Row> = BackupKind::ALL
@@ -103,10 +107,12 @@ fn draw_one(f: &mut Frame, inner: Rect, ctx: &PaneCtx, snap: &BackupsSnapshot) {
             Row::new(cells).style(style)
         })
         .collect();
-    let mut lines = vec![Line::from(vec![
+    let mut first = vec![
         Span::styled(format!("RPO target {}  ", crate::ui::toolkit::duration(ctx.thresholds.rpo_secs as i64)), ctx.theme.muted),
         gaps_word(ctx, snap),
-    ])];
+    ];
+    first.extend(requests_word(ctx, snap));
+    let mut lines = vec![Line::from(first)];
     lines.extend(notes(ctx, snap, 3));
     let [table_area, gaps_area] = Layout::vertical([Constraint::Length(6), Constraint::Length(lines.len() as u16)]).areas(inner);
     f.render_widget(
@@ -138,6 +144,7 @@ fn draw_several(f: &mut Frame, inner: Rect, ctx: &PaneCtx, all: &BackupSources) 
             }
             None => {
                 head.push(gaps_word(ctx, snap));
+                head.extend(requests_word(ctx, snap));
                 lines.push(Line::from(head));
             }
         }
