@@ -1191,6 +1191,23 @@ async fn hpa_scales_on_cpu_and_pdbs_count_allowed_disruptions() -> TestResult {
             )
             .await?;
         assert_eq!(limited, "10 TooManyReplicas", "{kubectl}");
+        // sitrep's own reading, judged by kubectl's: at its maximum and over target is critical.
+        let maxed = lab
+            .kubectl_until(&["get", "hpa", "api", "--no-headers"], Duration::from_secs(30), |out| {
+                rows(out, "api ").first().is_some_and(|r| r[6] == "10")
+            })
+            .await?;
+        let theirs = &rows(&maxed, "api ")[0];
+        let client = lab.client().await?;
+        let (hpas, _) = sitrep::backends::kube_scaling::list(&client, "shop").await?;
+        let ours = hpas.iter().find(|h| h.name == "api").ok_or("sitrep read no api HPA")?;
+        let pct = |p: Option<u32>| p.map_or("<unknown>".to_string(), |p| format!("{p}%"));
+        assert_eq!(
+            (ours.target.as_str(), format!("{}/{}", pct(ours.cpu_pct), pct(ours.cpu_target_pct)), ours.min, ours.max, ours.current),
+            (theirs[1], theirs[3].to_string(), theirs[4].parse()?, theirs[5].parse()?, theirs[6].parse()?),
+            "{kubectl}: {maxed}"
+        );
+        assert_eq!(sitrep::model::verdict::hpa(ours), sitrep::model::verdict::Level::Crit, "{ours:?}");
 
         let pdb = lab.ok(kubectl, &["get", "pdb"]).await?;
         assert_eq!(header(&pdb), ["NAME", "MIN", "AVAILABLE", "MAX", "UNAVAILABLE", "ALLOWED", "DISRUPTIONS", "AGE"], "{kubectl}: {pdb}");
@@ -1200,6 +1217,10 @@ async fn hpa_scales_on_cpu_and_pdbs_count_allowed_disruptions() -> TestResult {
             rows(out, "web ").first().is_some_and(|r| r[3] == "0")
         })
         .await?;
+        let (_, pdbs) = sitrep::backends::kube_scaling::list(&lab.client().await?, "shop").await?;
+        let web = pdbs.iter().find(|b| b.name == "web").ok_or("sitrep read no web PDB")?;
+        assert_eq!((web.min_available.as_str(), web.max_unavailable.as_str(), web.allowed), ("1", "", 0), "{kubectl}: {web:?}");
+        assert!(sitrep::model::verdict::pdb(web).is_alarm(), "a budget that allows none is a warning: {web:?}");
     }
     Ok(())
 }

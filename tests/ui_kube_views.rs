@@ -175,6 +175,8 @@ fn v_cycles_pods_services_events_top_and_pods_keys_do_nothing_outside_pods() {
     c.view.on_key(v);
     assert_eq!(c.view.kube_view, KubeView::Top);
     c.view.on_key(v);
+    assert_eq!(c.view.kube_view, KubeView::Scaling);
+    c.view.on_key(v);
     assert_eq!(c.view.kube_view, KubeView::Pods);
     command(&mut c, "events");
     command(&mut c, "pods");

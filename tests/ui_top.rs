@@ -2,11 +2,13 @@
 //! CPU and memory against requests, limits and allocatable, the worst share first, `s` sorting by
 //! CPU and memory, an OOMKilled last exit, and a Metrics API that cannot be read.
 
+#[path = "support/console.rs"]
+mod console_support;
+
 use chrono::{DateTime, Duration, Utc};
+use console_support::kube_console;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use sitrep::app::{Console, frame_text};
-use sitrep::clock::Clock;
-use sitrep::config::Config;
 use sitrep::model::*;
 use sitrep::ui::kube_views::{KubeView, TopSort};
 
@@ -55,12 +57,7 @@ fn snapshot() -> PodsSnapshot {
 }
 
 fn console(snap: PodsSnapshot) -> Console {
-    let mut config = Config::default();
-    config.general.theme = "mono".into();
-    let mut c = Console::new(config, "sitrep-lab · shop".into(), Clock::virtual_at(at(0))).expect("console");
-    c.model.apply(Event::Observed { at: at(-1), observation: Observation::Pods(snap) });
-    c.model.apply(Event::Tick { at: at(0) });
-    c
+    kube_console(snap, at(0))
 }
 
 fn command(c: &mut Console, text: &str) {

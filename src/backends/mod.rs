@@ -8,6 +8,7 @@
 pub mod alertmanager;
 pub mod kube;
 pub mod kube_auth;
+pub mod kube_scaling;
 pub mod kube_services;
 pub mod kube_top;
 pub mod pem;

@@ -7,6 +7,7 @@ pub mod logs;
 pub mod pods;
 pub mod queues;
 pub mod replication;
+pub mod scaling;
 pub mod sentinel;
 pub mod services;
 pub mod verdict;
@@ -21,6 +22,7 @@ pub use logs::{LogLine, LogTarget, LogsEvent, LogsView, StreamState};
 pub use pods::{DeploymentRow, KubeEventRow, NodeRow, PodRow, PodsSnapshot, Resources, Usage};
 pub use queues::{PriorityDepth, QueueRow, QueuesSnapshot};
 pub use replication::{ArchiverRow, LongQuery, MemberLoad, MemberRow, PatroniMember, ReplicationSnapshot, StandbyRow};
+pub use scaling::{HpaRow, PdbRow, Scaling};
 pub use sentinel::{MasterHealth, MasterRow, ReplicaRow, SentinelRow, SentinelSnapshot};
 pub use services::{ListProblem, ServiceRow};
 

@@ -24,9 +24,26 @@ pub struct PodsSnapshot {
     /// Why metrics.k8s.io (or the node list) cannot be read, while pods can.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub top_problem: Option<Box<super::ListProblem>>,
+    /// HorizontalPodAutoscalers and PodDisruptionBudgets, when listed (boxed: most snapshots of a
+    /// recording carry none, and the event enum stays small).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scaling: Option<Box<super::Scaling>>,
 }
 
 impl PodsSnapshot {
+    pub fn autoscalers(&self) -> &[super::HpaRow] {
+        self.scaling.as_deref().map_or(&[], |s| &s.autoscalers)
+    }
+
+    pub fn budgets(&self) -> &[super::PdbRow] {
+        self.scaling.as_deref().map_or(&[], |s| &s.budgets)
+    }
+
+    /// Why HPAs or PDBs cannot be read, while pods can.
+    pub fn scaling_problem(&self) -> Option<&super::ListProblem> {
+        self.scaling.as_deref()?.problem.as_ref()
+    }
+
     /// Every namespace a pod or deployment of this snapshot is in, sorted, once each.
     pub fn namespaces(&self) -> Vec<&str> {
         let all = self.pods.iter().map(|p| p.namespace.as_str()).chain(self.deployments.iter().map(|d| d.namespace.as_str()));

@@ -796,7 +796,8 @@ pub fn source(model: &super::Model, t: &Thresholds, source: super::SourceId, now
         SourceId::Pods => {
             let s = model.pods.as_ref()?;
             let usage = usage_alarms(t, s).first().map(UsageAlarm::level).unwrap_or_default();
-            s.pods.iter().map(pod).chain(s.deployments.iter().map(rollout)).max().unwrap_or_default().max(usage)
+            let scaling = s.autoscalers().iter().map(hpa).max().unwrap_or_default();
+            s.pods.iter().map(pod).chain(s.deployments.iter().map(rollout)).max().unwrap_or_default().max(usage).max(scaling)
         }
         SourceId::Replication => replication(t, model.replication.as_ref()?).level,
         SourceId::Sentinel => sentinel(t, model.sentinel.as_ref()?),
@@ -830,6 +831,25 @@ pub fn service(s: &super::ServiceRow) -> Level {
     }
 }
 
+/// An autoscaler: at its maximum while its pods' CPU is over its target, it can add no capacity
+/// and the load is still more than it was sized for (critical); at its maximum within target, one
+/// more surge has nowhere to go (warning).
+pub fn hpa(h: &super::HpaRow) -> Level {
+    let at_max = h.max > h.min && h.current >= h.max;
+    let over = matches!((h.cpu_pct, h.cpu_target_pct), (Some(now), Some(target)) if now > target);
+    match (at_max, over) {
+        (true, true) => Level::Crit,
+        (true, false) => Level::Warn,
+        _ => Level::Ok,
+    }
+}
+
+/// A disruption budget that allows no disruption now, over pods it expects: a restart, a drain or
+/// a node upgrade would be refused, or would take the service below what it promised (warning).
+pub fn pdb(p: &super::PdbRow) -> Level {
+    if p.expected > 0 && p.allowed == 0 { Level::Warn } else { Level::Ok }
+}
+
 /// A namespace event: a Warning is one, anything else (Normal) is news, not an alarm.
 pub fn event(e: &super::KubeEventRow) -> Level {
     if e.kind == "Warning" { Level::Warn } else { Level::Ok }
@@ -838,6 +858,21 @@ pub fn event(e: &super::KubeEventRow) -> Level {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_autoscaler_with_no_room_left_over_target_is_critical_and_a_budget_allowing_none_a_warning() {
+        let h =
+            |current, cpu| super::super::HpaRow { min: 2, max: 10, current, cpu_pct: cpu, cpu_target_pct: Some(70), ..Default::default() };
+        assert_eq!(hpa(&h(10, Some(131))), Level::Crit);
+        assert_eq!(hpa(&h(10, Some(70))), Level::Warn, "at max, within target: one more surge has nowhere to go");
+        assert_eq!(hpa(&h(10, None)), Level::Warn, "no reading: at max is still at max");
+        assert_eq!(hpa(&h(6, Some(131))), Level::Ok, "room left: it is scaling");
+        let fixed = super::super::HpaRow { min: 3, max: 3, current: 3, cpu_pct: Some(90), cpu_target_pct: Some(70), ..Default::default() };
+        assert_eq!(hpa(&fixed), Level::Ok, "min = max is a fixed size, not an autoscaler at its end");
+        let b = |allowed, expected| super::super::PdbRow { allowed, expected, ..Default::default() };
+        assert_eq!(pdb(&b(0, 2)), Level::Warn);
+        assert_eq!((pdb(&b(1, 2)), pdb(&b(0, 0))), (Level::Ok, Level::Ok), "no pods expected: nothing to disrupt");
+    }
 
     #[test]
     fn each_limit_is_reached_at_its_value() {

@@ -5,6 +5,7 @@
 use super::failed;
 use crate::backends::BackendError;
 use crate::backends::kube as backend;
+use crate::backends::kube_scaling as scaling;
 use crate::backends::kube_services as services;
 use crate::backends::kube_top::{self, TopReading};
 use crate::clock::Clock;
@@ -13,8 +14,10 @@ use crate::model::{Event, ListProblem, NodeRow, Observation, SourceId, Usage};
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{Event as KubeEvent, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client};
 use std::collections::{BTreeMap, HashMap};
@@ -74,6 +77,10 @@ enum Change {
     Slice(watcher::Event<EndpointSlice>),
     /// Services or their slices cannot be watched: the rest goes on (RBAC may allow pods only).
     ServicesFailed(String),
+    Hpa(watcher::Event<HorizontalPodAutoscaler>),
+    Pdb(watcher::Event<PodDisruptionBudget>),
+    /// HPAs or PDBs cannot be watched: the rest goes on.
+    ScalingFailed(String),
 }
 
 async fn watch(config: &KubeSource, pace: Pace, client: Client, clock: &Clock, tx: &UnboundedSender<Event>) {
@@ -85,6 +92,10 @@ async fn watch(config: &KubeSource, pace: Pace, client: Client, clock: &Clock, t
     let mut slices = Rows::new(ns, services::slice_row);
     let mut svc_problem: Option<ListProblem> = None;
     let mut svc_last_ok = None;
+    let mut hpas = Rows::new(ns, scaling::hpa_row);
+    let mut pdbs = Rows::new(ns, scaling::pdb_row);
+    let mut scaling_problem: Option<ListProblem> = None;
+    let mut scaling_last_ok = None;
     let mut top = Top::default();
     // Usage is polled beside the watches, so a slow Metrics API never holds up a pod event.
     let (top_tx, mut top_rx) = tokio::sync::mpsc::channel(1);
@@ -92,6 +103,7 @@ async fn watch(config: &KubeSource, pace: Pace, client: Client, clock: &Clock, t
     let wcfg = || watcher::Config::default().any_semantic();
     // Their own backoff: a refused services watch must neither spin nor stop the pods'.
     let apart = |e: watcher::Error| Ok(Change::ServicesFailed(backend::watch_error(&e)));
+    let scaling_apart = |e: watcher::Error| Ok(Change::ScalingFailed(backend::watch_error(&e)));
     let streams = futures::stream::select_all(vec![
         watcher(api::<Pod>(&client, ns), wcfg()).map_ok(Change::Pod).boxed(),
         watcher(api::<Deployment>(&client, ns), wcfg()).map_ok(Change::Deployment).boxed(),
@@ -105,6 +117,16 @@ async fn watch(config: &KubeSource, pace: Pace, client: Client, clock: &Clock, t
             .default_backoff()
             .map_ok(Change::Slice)
             .or_else(move |e| async move { apart(e) })
+            .boxed(),
+        watcher(api::<HorizontalPodAutoscaler>(&client, ns), wcfg())
+            .default_backoff()
+            .map_ok(Change::Hpa)
+            .or_else(move |e| async move { scaling_apart(e) })
+            .boxed(),
+        watcher(api::<PodDisruptionBudget>(&client, ns), wcfg())
+            .default_backoff()
+            .map_ok(Change::Pdb)
+            .or_else(move |e| async move { scaling_apart(e) })
             .boxed(),
     ]);
     let mut streams = std::pin::pin!(streams);
@@ -124,13 +146,10 @@ async fn watch(config: &KubeSource, pace: Pace, client: Client, clock: &Clock, t
                         Change::Event(e) => events.apply(e),
                         Change::Service(e) => services_settled(svcs.apply(e), &mut svc_problem, &mut svc_last_ok, clock),
                         Change::Slice(e) => services_settled(slices.apply(e), &mut svc_problem, &mut svc_last_ok, clock),
-                        Change::ServicesFailed(error) => {
-                            let since = svc_problem.as_ref().and_then(|p| p.since).unwrap_or_else(|| clock.now());
-                            let next = Some(ListProblem { error, since: Some(since), last_ok: svc_last_ok });
-                            let changed = svc_problem != next;
-                            svc_problem = next;
-                            changed
-                        }
+                        Change::ServicesFailed(error) => list_failed(&mut svc_problem, svc_last_ok, error, clock),
+                        Change::Hpa(e) => services_settled(hpas.apply(e), &mut scaling_problem, &mut scaling_last_ok, clock),
+                        Change::Pdb(e) => services_settled(pdbs.apply(e), &mut scaling_problem, &mut scaling_last_ok, clock),
+                        Change::ScalingFailed(error) => list_failed(&mut scaling_problem, scaling_last_ok, error, clock),
                     };
                     if settled { dirty = true; synced = true; }
                     failing = false;
@@ -156,6 +175,9 @@ async fn watch(config: &KubeSource, pace: Pace, client: Client, clock: &Clock, t
                         snapshot.services = services::with_endpoints(svcs.rows(), &slices.rows());
                     }
                     snapshot.services_problem = svc_problem.clone();
+                    let scaling =
+                        crate::model::Scaling { autoscalers: hpas.rows(), budgets: pdbs.rows(), problem: scaling_problem.clone() };
+                    snapshot.scaling = (scaling != crate::model::Scaling::default()).then(|| Box::new(scaling));
                     (snapshot.nodes, snapshot.top_at, snapshot.top_problem) = (top.nodes.clone(), top.at, top.problem.clone().map(Box::new));
                     let observation = Observation::Pods(snapshot);
                     if tx.send(Event::Observed { at: clock.now(), observation }).is_err() { return; }
@@ -237,7 +259,16 @@ impl Top {
     }
 }
 
-/// A services or slices change: a settled one clears the list's problem and is its last answer.
+/// A list that cannot be watched while the rest can: its problem, since when, its last answer.
+fn list_failed(problem: &mut Option<ListProblem>, last_ok: Option<DateTime<Utc>>, error: String, clock: &Clock) -> bool {
+    let since = problem.as_ref().and_then(|p| p.since).unwrap_or_else(|| clock.now());
+    let next = Some(ListProblem { error, since: Some(since), last_ok });
+    let changed = *problem != next;
+    *problem = next;
+    changed
+}
+
+/// A list's change (services, slices, HPAs, PDBs): a settled one clears the list's problem and is its last answer.
 fn services_settled(
     settled: bool,
     problem: &mut Option<ListProblem>,

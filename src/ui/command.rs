@@ -98,9 +98,9 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec { verb: Verb::Quit, names: &["q", "quit", "q!"], usage: ":q", help: "", scope: Scope::Both },
     CommandSpec {
         verb: Verb::Kube,
-        names: &["services", "svc", "events", "ev", "top"],
-        usage: ":svc|:events|:top",
-        help: "pane 1 shows services (0 ready endpoints is critical), events (warnings first) or top (pod and node CPU and memory); :pods back",
+        names: &["services", "svc", "events", "ev", "top", "hpa", "pdb"],
+        usage: ":svc|:events|:top|:hpa",
+        help: "pane 1 shows services (0 ready endpoints is critical), events (warnings first), top (CPU, memory) or hpa (autoscalers, PDBs); :pods back",
         scope: Scope::Both,
     },
     CommandSpec {
@@ -152,6 +152,7 @@ impl Command {
             Verb::Kube => Ok(Command::Kube(match word {
                 "events" | "ev" => crate::ui::kube_views::KubeView::Events,
                 "top" => crate::ui::kube_views::KubeView::Top,
+                "hpa" | "pdb" => crate::ui::kube_views::KubeView::Scaling,
                 _ => crate::ui::kube_views::KubeView::Services,
             })),
             Verb::Namespace => Ok(Command::Namespace((!rest.is_empty() && rest != "all").then(|| rest.to_string()))),

@@ -124,7 +124,7 @@ pub const LIVE: &[Binding<Action>] = &[
     Binding {
         keys: &[Char('v')],
         label: "v",
-        help: "pane 1 shows pods, then services (ready endpoints), events (warnings first), top (CPU, memory); :pods :svc :events :top",
+        help: "pane 1 shows pods, services, events, top (CPU, memory), hpa (autoscalers, PDBs); :svc :events :top :hpa",
         scope: Scope::Both,
         action: Action::KubeView,
     },

@@ -1,5 +1,5 @@
-//! What the kube pane (pane 1) shows: pods, services, events or usage (`:pods`, `:services`,
-//! `:events`, `:top`; `v` cycles), each with its own selection; all read the one kube source and
+//! What the kube pane (pane 1) shows: pods, services, events, usage or autoscaling (`:pods`,
+//! `:services`, `:events`, `:top`, `:hpa`; `v` cycles), each with its own selection; all read the one kube source and
 //! its badge.
 
 /// The kube pane's view.
@@ -11,6 +11,8 @@ pub enum KubeView {
     Events,
     /// CPU and memory per pod and node (`kubectl top`), against requests, limits and allocatable.
     Top,
+    /// Autoscalers and disruption budgets (`kubectl get hpa,pdb`).
+    Scaling,
 }
 
 /// How the top view orders its pods (`s` cycles there).
@@ -42,7 +44,7 @@ impl TopSort {
 }
 
 impl KubeView {
-    pub const ALL: [KubeView; 4] = [KubeView::Pods, KubeView::Services, KubeView::Events, KubeView::Top];
+    pub const ALL: [KubeView; 5] = [KubeView::Pods, KubeView::Services, KubeView::Events, KubeView::Top, KubeView::Scaling];
 
     /// The next view `v` shows.
     pub fn next(self) -> KubeView {

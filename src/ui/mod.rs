@@ -458,6 +458,7 @@ fn draw_pane(f: &mut Frame, pane: PaneId, rect: Rect, model: &Model, view: &View
             kube_views::KubeView::Services => panes::services::draw(f, rect, &ctx),
             kube_views::KubeView::Events => panes::events::draw(f, rect, &ctx),
             kube_views::KubeView::Top => panes::top::draw(f, rect, &ctx),
+            kube_views::KubeView::Scaling => panes::scaling::draw(f, rect, &ctx),
         },
         SourceId::Replication => panes::replication::draw(f, rect, &ctx),
         SourceId::Sentinel => panes::sentinel::draw(f, rect, &ctx),

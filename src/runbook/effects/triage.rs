@@ -199,6 +199,7 @@ fn pods(p: &PodsSnapshot, t: &Thresholds, out: &mut Vec<Finding>) {
     }
     services(p, out);
     usage(p, t, out);
+    scaling(p, out);
     let warnings: Vec<_> = p.events.iter().filter(|e| e.kind == "Warning").take(3).collect();
     for e in warnings {
         out.push(finding("kubernetes", format!("warning event {} {}: {} (x{})", e.object, e.reason, e.message, e.count), 4, None));
@@ -216,6 +217,32 @@ fn services(p: &PodsSnapshot, out: &mut Vec<Finding>) {
     }
     if let Some(problem) = &p.services_problem {
         out.push(finding("kubernetes", format!("cannot read services: {}", problem.error), 4, None));
+    }
+}
+
+/// Autoscalers by their verdict: at max over target P2 (the load outgrew what it may add), at max
+/// P3; a disruption budget allowing none P4 (a restart or drain would be refused); unreadable P4.
+fn scaling(p: &PodsSnapshot, out: &mut Vec<Finding>) {
+    for h in p.autoscalers() {
+        let level = verdict::hpa(h);
+        if level.is_alarm() {
+            let cpu = match (h.cpu_pct, h.cpu_target_pct) {
+                (Some(now), Some(target)) => format!(", CPU {now}% of request against a target of {target}%"),
+                _ => String::new(),
+            };
+            let what = format!("autoscaler {}/{} is at its maximum of {} replicas{cpu}", h.namespace, h.name, h.max);
+            out.push(finding("kubernetes", what, severity(level), None));
+        }
+    }
+    for b in p.budgets().iter().filter(|b| verdict::pdb(b).is_alarm()) {
+        let what = format!(
+            "PodDisruptionBudget {}/{} allows no disruption now ({} healthy, {} needed): a restart or drain would be refused",
+            b.namespace, b.name, b.healthy, b.desired_healthy
+        );
+        out.push(finding("kubernetes", what, 4, None));
+    }
+    if let Some(problem) = p.scaling_problem() {
+        out.push(finding("kubernetes", format!("cannot read autoscalers or budgets: {}", problem.error), 4, None));
     }
 }
 
@@ -325,6 +352,10 @@ async fn kube_snapshot(ctx: &Ctx) -> Result<PodsSnapshot, BackendError> {
             (snap.nodes, snap.top_problem) = (top.nodes, top.nodes_problem.map(problem));
         }
         Err(e) => snap.top_problem = Some(problem(e)),
+    }
+    match crate::backends::kube_scaling::list(&client, &namespace).await {
+        Ok((autoscalers, budgets)) => snap.scaling = Some(Box::new(crate::model::Scaling { autoscalers, budgets, problem: None })),
+        Err(e) => snap.scaling = Some(Box::new(crate::model::Scaling { problem: Some(*problem(e)), ..Default::default() })),
     }
     Ok(snap)
 }

@@ -7,6 +7,7 @@ pub mod events;
 pub mod pods;
 pub mod queues;
 pub mod replication;
+pub mod scaling;
 pub mod sentinel;
 pub mod services;
 pub mod summary;

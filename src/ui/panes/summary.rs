@@ -60,20 +60,35 @@ pub fn headline(model: &Model, source: SourceId, ctx: &PaneCtx) -> (String, Styl
             let unready = s.pods.iter().filter(|p| !p.is_healthy()).count();
             let rolling = s.deployments.iter().filter(|d| verdict::rollout(d).is_alarm()).count();
             let level = level_of(model, ctx, source);
+            let pods_bad = crash > 0 || (level.is_alarm() && unready + rolling > 0);
             let text = if crash > 0 {
                 format!("{crash} {} · {unready} not ready · {rolling} rolling out", first_reason(s))
-            } else if level.is_alarm() {
+            } else if pods_bad {
                 format!("{unready} pod(s) not ready · {rolling} rolling out")
             } else {
                 format!("{} pods ready · {} deployments complete", s.pods.len(), s.deployments.len())
             };
-            // Services short of ready endpoints ride on the kube line (`:services` has them).
+            // Services short of ready endpoints (`:services`), usage near its line (`:top`) and
+            // autoscalers with no room left (`:hpa`) ride on the kube line; the level counts them.
             let short = s.services.iter().filter(|v| verdict::service(v).is_alarm()).count();
             let level = s.services.iter().map(verdict::service).fold(level, Level::max);
-            let text = if short > 0 { format!("{text} · {short} svc short of endpoints") } else { text };
-            // So is usage near its line (`:top` has it), which the level already counts.
             let hot = verdict::usage_alarms(t, s).len();
-            let text = if hot > 0 { format!("{text} · {hot} near a CPU/memory line (:top)") } else { text };
+            let maxed = s.autoscalers().iter().filter(|h| verdict::hpa(h).is_alarm()).count();
+            let extras: Vec<String> = [
+                (short, format!("{short} svc short of endpoints")),
+                (hot, format!("{hot} near a CPU/memory line (:top)")),
+                (maxed, format!("{maxed} autoscaler(s) at max (:hpa)")),
+            ]
+            .into_iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(_, words)| words)
+            .collect();
+            // With the pods themselves fine, what alarms leads, so a narrow terminal still shows it.
+            let text = match (extras.is_empty(), pods_bad) {
+                (true, _) => text,
+                (false, true) => format!("{text} · {}", extras.join(" · ")),
+                (false, false) => format!("{} · {text}", extras.join(" · ")),
+            };
             (text, th.level(level))
         }),
         SourceId::Replication => model.replication.as_ref().map_or_else(none, |s| {
