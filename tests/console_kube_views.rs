@@ -1,7 +1,7 @@
 //! The services and events views against the real lab, in tmux at 80x24 as a user sees them:
 //! after `deploy-bad`, `:services` shows the bad deployment's service with fewer ready endpoints
 //! than it has, and `:events` lists the Warning block first, then Normal, each newest first; after
-//! `pod-cpu-hot`, `:top` puts the hot api pods first.
+//! `pod-cpu-hot`, `:top` puts the hot api pods first, and `:hpa` shows their autoscaler over target.
 
 #[path = "support/tmux.rs"]
 mod tmux;
@@ -86,6 +86,24 @@ fn after_deploy_bad_the_api_service_is_short_of_ready_endpoints_and_events_are_s
     let pct: Option<u32> = first_pod(&top).split_whitespace().find_map(|w| w.strip_suffix('%')?.parse().ok());
     assert!(pct.is_some_and(|p| p >= 84), "the first pod's %REQ is past the 85% line (±8% wobble): {pct:?}\n{top}");
     assert!(top.contains("lab-node-1") && top.contains("3 near their line"), "{top}");
+    // `:hpa`: the api's autoscaler measures the hot pods over its 70% target and scales up, as
+    // kubectl reads it.
+    tmux.keys(&[":"]);
+    tmux.type_text("hpa");
+    tmux.keys(&["Enter"]);
+    let over = |s: &str| {
+        let row = s.lines().find(|l| l.contains("shop/api") && l.contains("Deployment/api")).unwrap_or_default();
+        row.split_whitespace().find_map(|w| w.split_once("%/70%")).and_then(|(now, _)| now.parse::<u32>().ok()).filter(|p| *p > 70)
+    };
+    let hpa = tmux.until("the api autoscaler over its target in :hpa", 60, |s| over(s).is_some());
+    eprintln!("after :hpa:\n{hpa}");
+    assert!(hpa.contains("MIN AVAILABLE") && hpa.contains("shop/web"), "the budgets are listed: {hpa}");
+    let kubectl = std::process::Command::new("kubectl")
+        .args(["--kubeconfig", &lab.info.kube.kubeconfig.display().to_string(), "get", "hpa", "api", "--no-headers"])
+        .output()
+        .expect("kubectl get hpa");
+    let theirs = String::from_utf8_lossy(&kubectl.stdout).to_string();
+    assert!(theirs.contains("Deployment/api") && theirs.contains("%/70%"), "kubectl's own row: {theirs}");
     tmux.keys(&["q"]);
     lab.down().expect("lab down");
 }

@@ -75,7 +75,7 @@ fn console(snap: PodsSnapshot) -> Console {
 fn an_autoscaler_at_its_maximum_over_target_leads_and_is_named_in_the_summary() {
     let c = console(snapshot());
     let small = frame_text(&c, 80, 24, false);
-    assert!(small.contains("2 HPAs · 1 at max over target · 0 at max · 1 of 2 PDBs allow none"), "{small}");
+    assert!(small.contains("2 HPA(s) · 1 at max over target · 0 at max · 1 of 2 PDB(s) allow none"), "{small}");
     assert!(small.contains("fresh ≤4s  1 autoscaler(s) at max (:hpa) · 0 pods ready"), "the summary strip names it:\n{small}");
     let api = small.lines().position(|l| l.contains("shop/api") && l.contains("131%/70%"));
     let web = small.lines().position(|l| l.contains("shop/web") && l.contains("40%/70%"));

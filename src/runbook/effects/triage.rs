@@ -198,8 +198,9 @@ fn pods(p: &PodsSnapshot, t: &Thresholds, out: &mut Vec<Finding>) {
         }
     }
     services(p, out);
-    usage(p, t, out);
+    // An autoscaler with no room left explains the hot pods under it: named before them.
     scaling(p, out);
+    usage(p, t, out);
     let warnings: Vec<_> = p.events.iter().filter(|e| e.kind == "Warning").take(3).collect();
     for e in warnings {
         out.push(finding("kubernetes", format!("warning event {} {}: {} (x{})", e.object, e.reason, e.message, e.count), 4, None));

@@ -118,7 +118,7 @@ fn head<'a>(hpas: &[HpaRow], pdbs: &[PdbRow], ctx: &PaneCtx) -> Line<'a> {
     let worst = hpas.iter().map(verdict::hpa).max().unwrap_or_default();
     Line::from(vec![
         Span::styled(
-            format!("{} HPAs · {over} at max over target · {at_max} at max · {blocked} of {} PDBs allow none", hpas.len(), pdbs.len()),
+            format!("{} HPA(s) · {over} at max over target · {at_max} at max · {blocked} of {} PDB(s) allow none", hpas.len(), pdbs.len()),
             ctx.theme.level(worst),
         ),
         Span::styled(" · :pods :top", ctx.theme.muted),
