@@ -500,12 +500,13 @@ pub async fn inventory_with(
 
 /// One listed object as a backup item, or None if it is bookkeeping (e.g. a tar partition).
 pub fn classify(kind: BackupKind, key: &str, modified: DateTime<Utc>, size: u64) -> Option<BackupItem> {
-    let key_clean = clean(key);
     match kind {
         // A base backup is counted once, by its stop sentinel; its tar partitions are part of it.
         BackupKind::BaseBackup if !key.ends_with("_backup_stop_sentinel.json") => None,
         BackupKind::Wal if wal_segment(key).is_none() => None,
-        _ => Some(BackupItem { kind, at: time_in_key(key).unwrap_or(modified), key: key_clean, size }),
+        // A segment's name is its place in the WAL, not a time: when it was archived is its object's.
+        BackupKind::Wal => Some(BackupItem { kind, at: modified, key: clean(key), size }),
+        _ => Some(BackupItem { kind, at: time_in_key(key).unwrap_or(modified), key: clean(key), size }),
     }
 }
 
