@@ -698,9 +698,12 @@ impl Config {
             SourceId::Replication => self.postgres.refresh_secs,
             SourceId::Sentinel => self.sentinel.refresh_secs,
             SourceId::Queues => self.queues.refresh_secs,
-            // One collector reads every backup source, at the quickest pace any of them asks for.
+            // One collector reads every backup source, at the quickest pace any of them asks for
+            // (a source's 0 is [general]'s).
             SourceId::Backups => {
-                self.backup_sources().iter().map(|b| b.cfg.refresh_secs).filter(|s| *s > 0).min().unwrap_or(self.s3.refresh_secs)
+                let general = self.general.refresh_secs;
+                let paces = self.backup_sources().into_iter().map(|b| if b.cfg.refresh_secs == 0 { general } else { b.cfg.refresh_secs });
+                paces.min().unwrap_or(self.s3.refresh_secs)
             }
             SourceId::Alerts => self.alerts.refresh_secs,
         };
@@ -1200,6 +1203,9 @@ mod tests {
         let (c, found) = parse(Path::new("sitrep.toml"), two);
         assert!(found.is_empty(), "{found:?}");
         assert_eq!(c.backup_sources().iter().map(|b| b.name).collect::<Vec<_>>(), ["s3", "wal"]);
+        assert_eq!(c.timing_of(SourceId::Backups).refresh, Duration::from_secs(60), "both at [s3]'s default 60 s");
+        let general = parse(Path::new("sitrep.toml"), &format!("[general]\nrefresh_secs = 5\n\n{two}refresh_secs = 0\n")).0;
+        assert_eq!(general.timing_of(SourceId::Backups).refresh, Duration::from_secs(5), "a source's 0 is [general]'s, the quicker");
         // A restore reads the source that keeps dumps, a PITR the one that keeps base backups.
         assert_eq!(c.backups_for(crate::model::BackupKind::Dump).repo_prefix, "");
         assert_eq!(c.backups_for(crate::model::BackupKind::BaseBackup).repo_prefix, "pgbackrest/");

@@ -35,7 +35,7 @@ pub fn hpa_row(h: &HorizontalPodAutoscaler) -> HpaRow {
         name: clean(h.metadata.name.as_deref().unwrap_or_default()),
         target: clean(&format!("{}/{}", spec.scale_target_ref.kind, spec.scale_target_ref.name)),
         // The API's default minimum is 1.
-        min: count(Some(spec.min_replicas.unwrap_or(1))),
+        min: count(spec.min_replicas.or(Some(1))),
         max: count(Some(spec.max_replicas)),
         current: status.map_or(0, |s| count(s.current_replicas)),
         desired: status.map_or(0, |s| count(Some(s.desired_replicas))),

@@ -343,13 +343,23 @@ pub struct Listed {
 
 /// Every object under `prefix` of `bucket`, page by page.
 pub async fn list(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Result<Vec<Listed>, BackendError> {
+    Ok(list_counted(s3, bucket, prefix, None).await?.0)
+}
+
+/// Every object under `prefix` after `start_after`, and how many LIST requests that took.
+pub async fn list_counted(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+    start_after: Option<&str>,
+) -> Result<(Vec<Listed>, u64), BackendError> {
     let mut out = Vec::new();
-    list_pages(s3, bucket, prefix, None, |page| {
+    let requests = list_pages(s3, bucket, prefix, start_after, |page| {
         out.extend(page);
         true
     })
     .await?;
-    Ok(out)
+    Ok((out, requests))
 }
 
 /// The objects under `prefix` after `start_after` (None: from the start), handed over one LIST
@@ -402,29 +412,28 @@ pub async fn list_except(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str, ex
     .await?;
     // The greatest key under `except`: U+10FFFF sorts after every character a key can hold.
     let past = format!("{except}\u{10FFFF}");
-    requests += list_pages(s3, bucket, prefix, Some(&past), |page| {
-        out.extend(page);
-        true
-    })
-    .await?;
+    let (after, more) = list_counted(s3, bucket, prefix, Some(&past)).await?;
+    out.extend(after);
+    requests += more;
     Ok((out, requests))
 }
 
 /// Brings `set` up to date at `now`: its full pass (going on where an unfinished one stopped) or
 /// its tail. Each page is kept as it arrives, so a refresh that runs out of time loses nothing.
-pub async fn refresh_keys(s3: &aws_sdk_s3::Client, bucket: &str, set: &mut KeySet, now: DateTime<Utc>) -> Result<(), BackendError> {
+/// Returns how many LIST requests it made.
+pub async fn refresh_keys(s3: &aws_sdk_s3::Client, bucket: &str, set: &mut KeySet, now: DateTime<Utc>) -> Result<u64, BackendError> {
     let step = set.next_step(now);
     let after = match &step {
         Step::Full { after } | Step::Tail { after } => after.clone(),
     };
     let prefix = set.prefix.clone();
-    list_pages(s3, bucket, &prefix, after.as_deref(), |page| {
+    let requests = list_pages(s3, bucket, &prefix, after.as_deref(), |page| {
         set.page(&step, page.into_iter().map(|o| (o.key, Entry { size: o.size, modified: o.modified })));
         true
     })
     .await?;
     set.finished(&step, now);
-    Ok(())
+    Ok(requests)
 }
 
 /// The bytes of one object.
@@ -457,19 +466,13 @@ pub async fn inventory_with(
     for &(kind, prefix) in prefixes {
         let listed: Vec<Listed> = match wal.as_deref_mut() {
             Some(set) if kind == BackupKind::Wal && set.prefix == prefix => {
-                let before = set.requests;
-                refresh_keys(s3, bucket, set, now).await?;
-                requests += set.requests - before;
+                requests += refresh_keys(s3, bucket, set, now).await?;
                 set.iter().map(|(key, e)| Listed { key: key.clone(), modified: e.modified, size: e.size }).collect()
             }
             _ => {
-                let mut out = Vec::new();
-                requests += list_pages(s3, bucket, prefix, None, |page| {
-                    out.extend(page);
-                    true
-                })
-                .await?;
-                out
+                let (listed, made) = list_counted(s3, bucket, prefix, None).await?;
+                requests += made;
+                listed
             }
         };
         for obj in listed {

@@ -139,8 +139,6 @@ pub struct Listings {
     first: Vec<KeySet>,
     /// A catalogued layout, once found: its WAL archive.
     archive: Option<KeySet>,
-    /// S3 requests of the reading under way.
-    requests: u64,
 }
 
 impl Listings {
@@ -168,7 +166,6 @@ pub async fn collect_with(
     state: &mut Listings,
     now: DateTime<Utc>,
 ) -> Result<BackupsSnapshot, BackendError> {
-    state.requests = 0;
     let catalogued = cfg.uses_catalog() && (cfg.keeps(BackupKind::BaseBackup) || cfg.keeps(BackupKind::Wal));
     let plain: Vec<(BackupKind, &str)> =
         cfg.prefixes().into_iter().filter(|(k, _)| !(catalogued && matches!(k, BackupKind::BaseBackup | BackupKind::Wal))).collect();
@@ -179,26 +176,26 @@ pub async fn collect_with(
         state.wal = Some(KeySet::new(prefix));
     }
     let mut snap = backend::inventory_with(s3, &cfg.bucket, &plain, state.wal.as_mut(), now).await?;
-    state.requests += snap.requests.unwrap_or(0);
+    let mut requests = snap.requests.unwrap_or(0);
     snap.kinds = cfg.kept_kinds();
     if catalogued {
-        let (detection, inv) = repository_with(s3, cfg, state, now).await?;
-        let FromCatalog { items, gaps, summary } = summarise(&inv, &found_words(cfg, &detection));
+        let (detection, inv, made) = repository_with(s3, cfg, state, now).await?;
+        requests += made;
+        let FromCatalog { items, gaps, summary, totals } = summarise(&inv, &found_words(cfg, &detection));
         snap.items.extend(items);
-        snap.totals.insert(BackupKind::BaseBackup, Total { count: summary.backup_count, bytes: 0 });
-        snap.totals.insert(BackupKind::Wal, Total { count: summary.wal_count, bytes: 0 });
+        snap.totals.extend(totals);
         snap.wal_gaps = gaps;
         snap.catalog = Some(Box::new(summary));
     }
     snap.keep_newest(KEEP_PER_KIND);
-    snap.requests = Some(state.requests);
+    snap.requests = Some(requests);
     Ok(snap)
 }
 
 /// The configured repository (layout, stanza or server name) and its inventory, read from the
 /// tool's own catalogue: the collector's reading, also used by the PITR runbook to pick a backup.
 pub async fn repository(s3: &aws_sdk_s3::Client, cfg: &S3Source) -> Result<(Detection, Inventory), BackendError> {
-    repository_with(s3, cfg, &mut Listings::default(), chrono::Utc::now()).await
+    repository_with(s3, cfg, &mut Listings::default(), chrono::Utc::now()).await.map(|(d, inv, _)| (d, inv))
 }
 
 async fn repository_with(
@@ -206,11 +203,11 @@ async fn repository_with(
     cfg: &S3Source,
     state: &mut Listings,
     now: DateTime<Utc>,
-) -> Result<(Detection, Inventory), BackendError> {
-    let (objects, detection) = detect(s3, cfg, state, now).await?;
+) -> Result<(Detection, Inventory, u64), BackendError> {
+    let (objects, detection, mut requests) = detect(s3, cfg, state, now).await?;
     let mut fetched = BTreeMap::new();
     for key in detection.catalog_keys(&objects) {
-        state.requests += 1;
+        requests += 1;
         // A catalogue file that cannot be read is left out; the inventory names what is missing.
         if let Ok(bytes) = backend::get(s3, &cfg.bucket, &key).await {
             fetched.insert(key, bytes);
@@ -222,7 +219,7 @@ async fn repository_with(
             clean(&e.to_string()),
         )
     })?;
-    Ok((detection, inv))
+    Ok((detection, inv, requests))
 }
 
 fn objects_of(set: &KeySet) -> impl Iterator<Item = catalog::Object> + '_ {
@@ -237,32 +234,29 @@ async fn detect(
     cfg: &S3Source,
     state: &mut Listings,
     now: DateTime<Utc>,
-) -> Result<(Vec<catalog::Object>, Detection), BackendError> {
+) -> Result<(Vec<catalog::Object>, Detection, u64), BackendError> {
     let prefixes: Vec<&str> = if cfg.repo_prefix.is_empty() {
         vec![cfg.basebackups_prefix.as_str(), cfg.wal_prefix.as_str()]
     } else {
         vec![cfg.repo_prefix.as_str()]
     };
     let mut objects = Vec::new();
+    let mut requests = 0;
     match state.archive.as_mut() {
         Some(archive) => {
             for prefix in &prefixes {
                 if archive.prefix == *prefix {
                     continue;
                 }
-                let listed = if archive.prefix.starts_with(prefix) {
-                    let (listed, requests) = backend::list_except(s3, &cfg.bucket, prefix, &archive.prefix).await?;
-                    state.requests += requests;
-                    listed
+                let (listed, made) = if archive.prefix.starts_with(prefix) {
+                    backend::list_except(s3, &cfg.bucket, prefix, &archive.prefix).await?
                 } else {
-                    state.requests += 1;
-                    backend::list(s3, &cfg.bucket, prefix).await?
+                    backend::list_counted(s3, &cfg.bucket, prefix, None).await?
                 };
+                requests += made;
                 objects.extend(listed.into_iter().map(|o| catalog::Object::new(o.key, o.size, Some(o.modified))));
             }
-            let before = archive.requests;
-            backend::refresh_keys(s3, &cfg.bucket, archive, now).await?;
-            state.requests += archive.requests - before;
+            requests += backend::refresh_keys(s3, &cfg.bucket, archive, now).await?;
             objects.extend(objects_of(archive));
         }
         None => {
@@ -271,9 +265,7 @@ async fn detect(
             }
             for set in &mut state.first {
                 if !set.ready() {
-                    let before = set.requests;
-                    backend::refresh_keys(s3, &cfg.bucket, set, now).await?;
-                    state.requests += set.requests - before;
+                    requests += backend::refresh_keys(s3, &cfg.bucket, set, now).await?;
                 }
             }
             objects.extend(state.first.iter().flat_map(objects_of));
@@ -299,7 +291,7 @@ async fn detect(
         state.archive = Some(KeySet::listed(prefix, keys, now));
     }
     match found {
-        Some(d) => Ok((objects, d)),
+        Some(d) => Ok((objects, d, requests)),
         None => Err({
             let keys: Vec<&str> = objects.iter().map(|o| o.key.as_str()).collect();
             BackendError::BadSetting {
@@ -340,6 +332,9 @@ pub struct FromCatalog {
     pub items: Vec<BackupItem>,
     pub gaps: Vec<(String, String)>,
     pub summary: CatalogSummary,
+    /// Count and bytes of the good base backups (all of them, not only the items carried) and
+    /// the archived segments.
+    pub totals: Vec<(BackupKind, Total)>,
 }
 
 /// The pure half: a detected repository, its listing and fetched catalogue files as the
@@ -356,6 +351,8 @@ pub fn from_catalog(
 
 fn summarise(inv: &Inventory, found: &str) -> FromCatalog {
     let good: Vec<&catalog::Backup> = inv.backups.iter().filter(|b| b.ok).collect();
+    let size = |b: &catalog::Backup| b.repository_size.or(b.database_size).unwrap_or(0);
+    let base = Total { count: good.len(), bytes: good.iter().map(|b| size(b)).sum() };
     let mut items: Vec<BackupItem> = good
         .iter()
         .filter_map(|b| {
@@ -363,7 +360,7 @@ fn summarise(inv: &Inventory, found: &str) -> FromCatalog {
                 kind: BackupKind::BaseBackup,
                 key: clean(&format!("{}{} ({})", inv.root, b.label, b.kind.name())),
                 at: b.stop.or(b.start)?,
-                size: b.repository_size.or(b.database_size).unwrap_or(0),
+                size: size(b),
             })
         })
         .collect();
@@ -397,7 +394,8 @@ fn summarise(inv: &Inventory, found: &str) -> FromCatalog {
         wal_count: a.segments,
         warnings: inv.warnings.iter().map(|w| clean(w)).collect(),
     };
-    FromCatalog { items, gaps, summary }
+    let totals = vec![(BackupKind::BaseBackup, base), (BackupKind::Wal, Total { count: summary.wal_count, bytes: 0 })];
+    FromCatalog { items, gaps, summary, totals }
 }
 
 #[cfg(test)]
@@ -433,5 +431,10 @@ mod tests {
         assert!(got.items.len() <= NEWEST_ITEMS + 1, "{}", got.items.len());
         assert!(objects.len() > got.items.len() * 10, "the listing has {} keys", objects.len());
         assert_eq!(got.items.iter().filter(|i| i.kind == BackupKind::Wal).count(), 1);
+        // The totals count every good backup and its bytes, not only the items carried.
+        let base = got.totals.iter().find(|(k, _)| *k == BackupKind::BaseBackup).map(|(_, t)| *t).unwrap_or_default();
+        let carried: u64 = got.items.iter().filter(|i| i.kind == BackupKind::BaseBackup).map(|i| i.size).sum();
+        assert_eq!(base.count, got.summary.backup_count);
+        assert!(base.bytes >= carried && base.bytes > 0, "{base:?}, items carry {carried}");
     }
 }

@@ -135,8 +135,9 @@ fn draw_several(f: &mut Frame, inner: Rect, ctx: &PaneCtx, all: &BackupSources) 
         let mut head = vec![Span::styled(format!("{name}  s3://{}  ", snap.bucket), ctx.theme.row(level))];
         match &snap.error {
             Some(e) => {
-                let since = answered(ctx.model.backup_health.get(&snap.source), ctx.now, ctx.model.fresh_within(SourceId::Backups));
-                let last = ctx.model.backup_health.get(&snap.source).and_then(|h| h.last_ok);
+                let health = ctx.model.backup_health.get(&snap.source);
+                let since = answered(health, ctx.now, ctx.model.fresh_within(SourceId::Backups));
+                let last = health.and_then(|h| h.last_ok);
                 let last = last.map_or_else(|| "never read".to_string(), |t| format!("last read {} ago", age(ctx.now, t)));
                 head.push(Span::styled(format!("UNREADABLE {since} · {last}"), ctx.theme.crit));
                 lines.push(Line::from(head));
