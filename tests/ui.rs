@@ -457,6 +457,30 @@ fn each_backup_source_is_judged_on_its_own_and_one_that_cannot_be_read_says_so_w
 }
 
 #[test]
+fn a_backup_source_never_read_is_not_called_missing() {
+    let wal = BackupsSnapshot {
+        source: "s3".into(),
+        items: vec![BackupItem { kind: BackupKind::Wal, key: "wal_005/000000010000000000000027.zst".into(), at: at(-20), size: 1 }],
+        kinds: vec![BackupKind::Wal],
+        ..BackupsSnapshot::default()
+    };
+    let never = BackupsSnapshot {
+        source: "offsite".into(),
+        kinds: vec![BackupKind::Dump],
+        error: Some("no credentials for listing s3://offsite/dumps/".into()),
+        ..BackupsSnapshot::default()
+    };
+    let mut events = incident_events();
+    events.push(Event::Observed { at: at(0), observation: Observation::Backups(BackupSources { sources: vec![wal, never] }) });
+    let mut c = console(events);
+    c.view.on_key(KeyEvent::new(KeyCode::Char('5'), KeyModifiers::NONE));
+    let small = frame_text(&c, 80, 24, false);
+    assert!(small.contains("UNREADABLE failing 0s · never read"), "{small}");
+    let row = small.lines().find(|l| l.contains("pg_dump")).unwrap_or_default();
+    assert!(row.contains("not read") && !row.contains("MISSING"), "unknown, not missing: {row}\n{small}");
+}
+
+#[test]
 fn a_dead_source_shows_failing_with_the_age_of_its_last_good_data() {
     let mut events = incident_events();
     events.push(Event::SourceFailed {

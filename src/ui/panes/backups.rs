@@ -2,7 +2,7 @@
 //! Over the RPO is BREACH; unkept kinds are not missing; future dates are flagged; catalogues summarised.
 
 use super::PaneCtx;
-use crate::model::verdict::{self, KindVerdict};
+use crate::model::verdict::{self, KindVerdict, Level};
 use crate::model::{BackupKind, BackupSources, BackupsSnapshot, SourceId};
 use crate::ui::toolkit::{age, answered, bytes};
 use ratatui::Frame;
@@ -49,6 +49,11 @@ fn kind_cells(ctx: &PaneCtx, snap: &BackupsSnapshot, kind: BackupKind, missing: 
                 (true, false, false) => ("ok", ctx.theme.row(level)),
             };
             ([label, age(ctx.now, at), verdict.into(), count.to_string(), bytes(total), name], style)
+        }
+        // Never read (or nothing when last read) from a source that cannot be read: not known
+        // to be missing.
+        _ if missing.contains(&kind) && snap.error.is_some() => {
+            ([label, "-".into(), "?".into(), "-".into(), "-".into(), "not read".into()], ctx.theme.muted)
         }
         _ if missing.contains(&kind) => {
             ([label, "none".into(), "MISSING".into(), "0".into(), "-".into(), KEPT_NONE.into()], ctx.theme.crit)
@@ -129,8 +134,11 @@ fn draw_several(f: &mut Frame, inner: Rect, ctx: &PaneCtx, all: &BackupSources) 
         format!("RPO target {}  {} source(s)", crate::ui::toolkit::duration(ctx.thresholds.rpo_secs as i64), all.sources.len()),
         ctx.theme.muted,
     ))];
-    for snap in all.iter() {
-        let level = verdict::backup_source(ctx.thresholds, snap, ctx.now);
+    // Worst first, an unreadable one before all: long rows wrap, and what alarms must not be the
+    // part pushed below the pane's edge.
+    let mut sources: Vec<(Level, &BackupsSnapshot)> = all.iter().map(|s| (verdict::backup_source(ctx.thresholds, s, ctx.now), s)).collect();
+    sources.sort_by_key(|(level, s)| (std::cmp::Reverse(*level), s.error.is_none()));
+    for (level, snap) in sources {
         let name = if snap.source.is_empty() { "s3" } else { snap.source.as_str() };
         let mut head = vec![Span::styled(format!("{name}  s3://{}  ", snap.bucket), ctx.theme.row(level))];
         match &snap.error {
