@@ -29,7 +29,9 @@ struct Part {
 }
 
 impl Part {
-    async fn read(&mut self, timeout: Duration) -> Result<BackupsSnapshot, BackendError> {
+    /// `deadline`: this source's own, when it shares the reading with others (a sole source has
+    /// the reading's, as every collector does).
+    async fn read(&mut self, deadline: Option<Duration>) -> Result<BackupsSnapshot, BackendError> {
         let target = || format!("backup source `{}` (s3://{})", clean(&self.name), clean(&self.cfg.bucket));
         let read = async {
             if self.client.is_none() {
@@ -37,6 +39,11 @@ impl Part {
             }
             let Some(client) = self.client.as_ref() else { return Err(BackendError::unexpected("S3", "no client")) };
             collect_with(client, &self.cfg, &mut self.listings, chrono::Utc::now()).await
+        };
+        let Some(timeout) = deadline else {
+            let mut snap = read.await?;
+            snap.source.clone_from(&self.name);
+            return Ok(snap);
         };
         let mut snap = match tokio::time::timeout(timeout, read).await {
             Ok(r) => r?,
@@ -78,10 +85,10 @@ impl Collector {
     /// items with its error beside them (they age on screen, judged as they are); when every one
     /// fails, the reading fails with each one's reason.
     pub async fn read(&mut self) -> Result<BackupSources, BackendError> {
-        // Each source gets most of the reading's time, so the slow one is named before the
-        // whole reading runs out.
-        let timeout = self.timeout.mul_f64(0.9);
-        let results = futures::future::join_all(self.parts.iter_mut().map(|p| p.read(timeout))).await;
+        // Of several, each source gets most of the reading's time, so the slow one is named
+        // before the whole reading runs out.
+        let deadline = (self.parts.len() > 1).then(|| self.timeout.mul_f64(0.9));
+        let results = futures::future::join_all(self.parts.iter_mut().map(|p| p.read(deadline))).await;
         if results.iter().all(Result::is_err) {
             let mut errors: Vec<(String, BackendError)> =
                 self.parts.iter().zip(results).filter_map(|(p, r)| r.err().map(|e| (p.name.clone(), e))).collect();
