@@ -25,6 +25,10 @@ pub struct Config {
     /// (each table is `name` plus `[s3]`'s keys); `backup_sources` lists them all.
     #[serde(skip)]
     pub backups: Vec<BackupsSource>,
+    /// `[[checks]]` tables: HTTP(S) and TCP health checks, read by `parse` and shown with the
+    /// alerts (the alerts collector runs them).
+    #[serde(skip)]
+    pub checks: Vec<HealthCheck>,
     /// SITREP_TEST_PANIC (never from a file): the console panics after its first frame, so the
     /// terminal-restore test can prove the panic hook gives the terminal back.
     #[serde(skip)]
@@ -261,6 +265,89 @@ pub struct AlertsSource {
 impl Default for AlertsSource {
     fn default() -> Self {
         AlertsSource { enabled: true, refresh_secs: 0, alertmanager: vec![] }
+    }
+}
+
+/// One `[[checks]]` table: a health check as the runbooks' `curl -f` and "is the port open" are,
+/// run by the alerts collector at its pace.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HealthCheck {
+    /// Unique among the checks; names the row and the timeline entries.
+    pub name: String,
+    pub spec: CheckSpec,
+}
+
+/// The keys of a `[[checks]]` table besides `name`: exactly one of `url` and `tcp`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct CheckSpec {
+    /// An http(s) URL asked with GET (redirects followed), e.g. "https://shop.internal/healthz".
+    pub url: String,
+    /// A "host:port" that must accept a TCP connection, e.g. "10.0.0.7:6379".
+    pub tcp: String,
+    /// The status the URL must answer with; 0 = any 2xx (what `curl -f` accepts after redirects).
+    pub status: u16,
+    /// Text the body must contain ("" = any body).
+    pub body_contains: String,
+    /// A PEM CA bundle trusted for this URL besides the system's (a private CA).
+    pub ca_file: String,
+    /// An answer slower than this many milliseconds is a warning (0 = never slow).
+    pub slow_ms: u64,
+}
+
+impl HealthCheck {
+    /// What the check asks, as its row shows it.
+    pub fn target(&self) -> String {
+        if self.spec.url.is_empty() { format!("tcp {}", self.spec.tcp.trim()) } else { self.spec.url.trim().to_string() }
+    }
+
+    /// What is wrong with the table as written: (key, what, fix).
+    pub fn problems(&self) -> Vec<(&'static str, String, String)> {
+        let mut out = Vec::new();
+        let (url, tcp) = (self.spec.url.trim(), self.spec.tcp.trim());
+        match (url.is_empty(), tcp.is_empty()) {
+            (true, true) => {
+                out.push(("", "has neither url nor tcp".into(), "give url = \"https://host/healthz\" or tcp = \"host:port\"".into()))
+            }
+            (false, false) => out.push(("tcp", "has both url and tcp".into(), "split it into two [[checks]] tables".into())),
+            (false, true) if !is_http_url(url) => out.push((
+                "url",
+                format!("`{}` is not an http(s) URL", crate::sanitize::clean(url)),
+                "write it like \"https://shop.internal/healthz\"".into(),
+            )),
+            (true, false) if !looks_like_host_port(tcp) => {
+                out.push(("tcp", format!("`{}` is not host:port", crate::sanitize::clean(tcp)), "write it like \"10.0.0.7:6379\"".into()))
+            }
+            _ => {}
+        }
+        if !tcp.is_empty() {
+            for (key, set) in [
+                ("status", self.spec.status != 0),
+                ("body_contains", !self.spec.body_contains.is_empty()),
+                ("ca_file", !self.spec.ca_file.is_empty()),
+            ] {
+                if set {
+                    out.push((key, format!("{key} means nothing to a tcp check"), "drop it, or check a url instead".into()));
+                }
+            }
+        }
+        if self.spec.status != 0 && !(100..=599).contains(&self.spec.status) {
+            out.push((
+                "status",
+                format!("status {} is not an HTTP status", self.spec.status),
+                "use one like 200 or 204 (0 = any 2xx)".into(),
+            ));
+        }
+        if !self.spec.ca_file.trim().is_empty()
+            && let Err(d) = crate::backends::pem::roots(Path::new(self.spec.ca_file.trim()))
+        {
+            out.push((
+                "ca_file",
+                format!("ca_file {} {d}", crate::sanitize::clean(self.spec.ca_file.trim())),
+                crate::backends::pem::CERTIFICATES_FIX.into(),
+            ));
+        }
+        out
     }
 }
 
@@ -673,7 +760,7 @@ impl Config {
                 self.queues.enabled && !self.queues.names.is_empty() && (!self.queues.url.is_empty() || !self.sentinel.addrs.is_empty())
             }
             SourceId::Backups => !self.backup_sources().is_empty(),
-            SourceId::Alerts => self.alerts.enabled && !self.alerts.alertmanager.is_empty(),
+            SourceId::Alerts => self.alerts.enabled && !(self.alerts.alertmanager.is_empty() && self.checks.is_empty()),
         }
     }
 
@@ -779,9 +866,14 @@ pub fn parse(path: &Path, text: &str) -> (Config, Vec<Problem>) {
     let known = known_keys();
     let mut clean = toml::Table::new();
     let mut backups = Vec::new();
+    let mut checks = Vec::new();
     for (section, value) in root {
         if section == "backups" {
             backups = backups_tables(path, text, value, &known, &mut problems);
+            continue;
+        }
+        if section == "checks" {
+            checks = checks_tables(path, text, value, &mut problems);
             continue;
         }
         let Some(section_keys) = known.get(section.as_str()) else {
@@ -820,8 +912,10 @@ pub fn parse(path: &Path, text: &str) -> (Config, Vec<Problem>) {
     }
     let mut config = toml::Value::Table(clean).try_into::<Config>().unwrap_or_default();
     config.backups = backups;
+    config.checks = checks;
     problems.extend(semantic_problems(path, text, &config));
     problems.extend(backups_problems(path, text, &config));
+    problems.extend(checks_problems(path, text, &config));
     (config, problems)
 }
 
@@ -833,57 +927,103 @@ fn backups_tables(
     known: &BTreeMap<String, Vec<String>>,
     problems: &mut Vec<Problem>,
 ) -> Vec<BackupsSource> {
-    let at = |index: usize, key: &str| crate::diag::find_line_in_array(text, "backups", index, key);
-    let toml::Value::Array(tables) = value else {
-        problems.push(Problem {
-            file: path.to_path_buf(),
-            line: find_line(text, None, "backups"),
-            what: "`backups` must be an array of tables".into(),
-            fix: "write each backups source as its own [[backups]] table with a name and [s3]'s keys".into(),
-        });
-        return Vec::new();
-    };
     let keys = known.get("s3").cloned().unwrap_or_default();
-    let mut out = Vec::new();
-    for (index, table) in tables.into_iter().enumerate() {
-        let toml::Value::Table(table) = table else { continue };
-        let mut kept = toml::Table::new();
-        let mut name = String::new();
-        for (key, value) in table {
-            if key == "name" {
-                match value {
-                    toml::Value::String(n) => name = n,
-                    _ => problems.push(Problem {
-                        file: path.to_path_buf(),
-                        line: at(index, "name"),
-                        what: "[[backups]] name must be a string".into(),
-                        fix: "name the source, e.g. name = \"dumps\"".into(),
-                    }),
+    let tables = ArrayOfTables {
+        array: "backups",
+        shape_fix: "write each backups source as its own [[backups]] table with a name and [s3]'s keys",
+        name_example: "name = \"dumps\"",
+        keys: &keys,
+        fix_for: &|key| fix_for("s3", key),
+    };
+    tables.read::<S3Source>(path, text, value, problems).into_iter().map(|(name, s3)| BackupsSource { name, s3 }).collect()
+}
+
+/// The `[[checks]]` tables: each key checked alone against `CheckSpec` (unknown, wrong type).
+fn checks_tables(path: &Path, text: &str, value: toml::Value, problems: &mut Vec<Problem>) -> Vec<HealthCheck> {
+    let keys: Vec<String> = match toml::Value::try_from(CheckSpec::default()) {
+        Ok(toml::Value::Table(t)) => t.keys().cloned().collect(),
+        _ => Vec::new(),
+    };
+    let tables = ArrayOfTables {
+        array: "checks",
+        shape_fix: "write each health check as its own [[checks]] table with a name and a url or tcp",
+        name_example: "name = \"api\"",
+        keys: &keys,
+        fix_for: &|key| format!("give {key} a value of the documented type (see docs/sitrep.example.toml, [[checks]])"),
+    };
+    tables.read::<CheckSpec>(path, text, value, problems).into_iter().map(|(name, spec)| HealthCheck { name, spec }).collect()
+}
+
+/// How one array of tables (`[[backups]]`, `[[checks]]`) is read: every table's `name` apart and
+/// each other key checked alone (unknown, wrong type), every problem at its own line.
+struct ArrayOfTables<'a> {
+    array: &'a str,
+    shape_fix: &'a str,
+    name_example: &'a str,
+    keys: &'a [String],
+    fix_for: &'a dyn Fn(&str) -> String,
+}
+
+impl ArrayOfTables<'_> {
+    fn read<T: serde::de::DeserializeOwned + Default>(
+        &self,
+        path: &Path,
+        text: &str,
+        value: toml::Value,
+        problems: &mut Vec<Problem>,
+    ) -> Vec<(String, T)> {
+        let array = self.array;
+        let at = |index: usize, key: &str| crate::diag::find_line_in_array(text, array, index, key);
+        let toml::Value::Array(tables) = value else {
+            problems.push(Problem {
+                file: path.to_path_buf(),
+                line: find_line(text, None, array),
+                what: format!("`{array}` must be an array of tables"),
+                fix: self.shape_fix.into(),
+            });
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (index, table) in tables.into_iter().enumerate() {
+            let toml::Value::Table(table) = table else { continue };
+            let mut kept = toml::Table::new();
+            let mut name = String::new();
+            for (key, value) in table {
+                if key == "name" {
+                    match value {
+                        toml::Value::String(n) => name = n,
+                        _ => problems.push(Problem {
+                            file: path.to_path_buf(),
+                            line: at(index, "name"),
+                            what: format!("[[{array}]] name must be a string"),
+                            fix: format!("name it, e.g. {}", self.name_example),
+                        }),
+                    }
+                    continue;
                 }
-                continue;
+                if !self.keys.contains(&key) {
+                    let mut p = unknown(path, text, None, &key, self.keys.iter().map(String::as_str).chain(["name"]));
+                    p.what = format!("unknown key `{key}` in [[{array}]]");
+                    p.line = at(index, &key);
+                    problems.push(p);
+                    continue;
+                }
+                let probe = toml::Value::Table(toml::Table::from_iter([(key.clone(), value.clone())]));
+                if let Err(e) = probe.try_into::<T>() {
+                    problems.push(Problem {
+                        file: path.to_path_buf(),
+                        line: at(index, &key),
+                        what: format!("[[{array}]] {key}: {}", crate::sanitize::sanitize_bounded(first_line(&e.to_string()).as_str(), 120)),
+                        fix: (self.fix_for)(&key),
+                    });
+                    continue;
+                }
+                kept.insert(key, value);
             }
-            if !keys.contains(&key) {
-                let mut p = unknown(path, text, Some("s3"), &key, keys.iter().map(String::as_str).chain(["name"]));
-                p.what = format!("unknown key `{key}` in [[backups]]");
-                p.line = at(index, &key);
-                problems.push(p);
-                continue;
-            }
-            let probe = toml::Value::Table(toml::Table::from_iter([(key.clone(), value.clone())]));
-            if let Err(e) = probe.try_into::<S3Source>() {
-                problems.push(Problem {
-                    file: path.to_path_buf(),
-                    line: at(index, &key),
-                    what: format!("[[backups]] {key}: {}", crate::sanitize::sanitize_bounded(first_line(&e.to_string()).as_str(), 120)),
-                    fix: fix_for("s3", &key),
-                });
-                continue;
-            }
-            kept.insert(key, value);
+            out.push((name, toml::Value::Table(kept).try_into::<T>().unwrap_or_default()));
         }
-        out.push(BackupsSource { name, s3: toml::Value::Table(kept).try_into::<S3Source>().unwrap_or_default() });
+        out
     }
-    out
 }
 
 /// `sitrep check`'s findings across the backup sources: each `[[backups]]` table's own problems,
@@ -940,6 +1080,35 @@ fn backups_problems(path: &Path, text: &str, c: &Config) -> Vec<Problem> {
                     }
                 }
             }
+        }
+    }
+    out
+}
+
+/// `sitrep check`'s findings in the `[[checks]]` tables: each table's own problems, names
+/// present and unique.
+fn checks_problems(path: &Path, text: &str, c: &Config) -> Vec<Problem> {
+    let mut out = Vec::new();
+    for (i, check) in c.checks.iter().enumerate() {
+        let line = |key: &str| crate::diag::find_line_in_array(text, "checks", i, key);
+        let name = crate::sanitize::clean(&check.name);
+        if check.name.trim().is_empty() {
+            out.push(Problem {
+                file: path.to_path_buf(),
+                line: line(""),
+                what: format!("[[checks]] table {} has no name", i + 1),
+                fix: "give it name = \"…\", unique among the checks".into(),
+            });
+        } else if c.checks[..i].iter().any(|other| other.name == check.name) {
+            out.push(Problem {
+                file: path.to_path_buf(),
+                line: line("name"),
+                what: format!("two [[checks]] are named `{name}`"),
+                fix: "give each check its own name (it names the row and the timeline entries)".into(),
+            });
+        }
+        for (key, what, fix) in check.problems() {
+            out.push(Problem { file: path.to_path_buf(), line: line(key), what: format!("[[checks]] `{name}` {what}"), fix });
         }
     }
     out
@@ -1214,6 +1383,37 @@ mod tests {
         assert!(found.iter().any(|p| p.what.contains("has no name") && p.line == 1), "{found:?}");
         assert!(found.iter().any(|p| p.what.contains("has no bucket")), "{found:?}");
         assert!(found.iter().any(|p| p.what.contains("dumps_prefix is empty") && p.line == 2), "{found:?}");
+    }
+
+    #[test]
+    fn checks_tables_are_read_with_every_problem_at_its_line() {
+        let text = "[[checks]]\nname = \"api\"\nurl = \"https://shop.internal/healthz\"\nbody_contains = \"ok\"\nslow_ms = 800\n\n\
+                    [[checks]]\nname = \"redis\"\ntcp = \"10.0.0.7:6379\"\n";
+        let (c, found) = parse(Path::new("sitrep.toml"), text);
+        assert!(found.is_empty(), "{found:?}");
+        assert_eq!(c.checks.iter().map(|k| k.name.as_str()).collect::<Vec<_>>(), ["api", "redis"]);
+        assert_eq!(c.checks[0].spec.slow_ms, 800);
+        assert_eq!(c.checks[1].target(), "tcp 10.0.0.7:6379");
+        assert!(c.source_enabled(SourceId::Alerts), "checks alone make the alerts source");
+        let off = parse(Path::new("x"), &format!("[alerts]\nenabled = false\n\n{text}")).0;
+        assert!(!off.source_enabled(SourceId::Alerts), "[alerts] enabled = false turns the checks off too");
+        let text = "[[checks]]\nname = \"api\"\nurl = \"ftp://x\"\n\n\
+                    [[checks]]\nname = \"api\"\ntcp = \"nohost\"\nstatus = 200\n\n\
+                    [[checks]]\nurl = \"https://a\"\ntcp = \"a:1\"\nbody_contain = \"x\"\nslow_ms = \"fast\"\n";
+        let found = problems(text);
+        let at = |words: &str| {
+            found.iter().find(|p| p.what.contains(words)).map(|p| p.line).unwrap_or_else(|| panic!("no {words:?} in {found:?}"))
+        };
+        assert_eq!(at("`ftp://x` is not an http(s) URL"), 3);
+        assert_eq!(at("two [[checks]] are named `api`"), 6);
+        assert_eq!(at("`nohost` is not host:port"), 7);
+        assert_eq!(at("status means nothing to a tcp check"), 8);
+        assert_eq!(at("table 3 has no name"), 10);
+        assert_eq!(at("has both url and tcp"), 12);
+        assert_eq!(at("unknown key `body_contain` in [[checks]]"), 13);
+        assert!(found.iter().any(|p| p.what.contains("unknown key `body_contain`") && p.fix.contains("body_contains")), "{found:?}");
+        assert_eq!(at("[[checks]] slow_ms"), 14);
+        assert_eq!(problems("checks = 3\n").first().map(|p| p.what.as_str()), Some("`checks` must be an array of tables"));
     }
 
     #[test]

@@ -69,6 +69,8 @@ enum Watch {
     Capacity(String),
     /// A Service that selects pods, by "ns/name": fewer ready endpoints than it has, or none.
     Service(String),
+    /// A `[[checks]]` health check, by name: failing, slow or ok.
+    Check(String),
     /// An Alertmanager alert, by its name and fingerprint.
     Alert {
         name: String,
@@ -390,6 +392,24 @@ impl Detector {
         for watch in self.trackers.keys().filter(|w| matches!(w, Watch::Alert { .. }) && !seen.contains(w)) {
             out.push(reading(watch.clone(), OK, "resolved".into()));
         }
+        for c in &alerts.checks {
+            let state = match verdict::check(c) {
+                level if !level.is_alarm() => OK,
+                _ if c.passed() => "slow",
+                _ => "failing",
+            };
+            let answer = match (c.status, c.latency_ms) {
+                (Some(status), Some(ms)) => format!("{status} in {ms}ms"),
+                (None, Some(ms)) => format!("connected in {ms}ms"),
+                _ => String::new(),
+            };
+            let detail = match (&c.error, state) {
+                (Some(e), _) => e.clone(),
+                (None, "slow") => format!("{answer}, over its slow_ms {}ms", c.slow_ms),
+                (None, _) => format!("{} {answer}", c.target),
+            };
+            out.push(reading(Watch::Check(c.name.clone()), state, detail));
+        }
     }
 }
 
@@ -499,6 +519,9 @@ fn describe(r: &Reading, previous: &str, at: DateTime<Utc>) -> Detection {
             (SourceId::Pods, format!("service {name} has no ready endpoint: it serves nothing ({})", r.detail), false)
         }
         Watch::Service(name) => (SourceId::Pods, format!("service {name} short of ready endpoints ({})", r.detail), false),
+        Watch::Check(name) if r.state == OK => (SourceId::Alerts, format!("check {name} passes again ({})", r.detail), true),
+        Watch::Check(name) if r.state == "slow" => (SourceId::Alerts, format!("check {name} slow: {}", r.detail), false),
+        Watch::Check(name) => (SourceId::Alerts, format!("check {name} failing: {}", r.detail), false),
         Watch::Alert { name, .. } if r.state == OK => (SourceId::Alerts, format!("alert {name} {}", r.detail), true),
         Watch::Alert { name, .. } => (SourceId::Alerts, format!("alert {name} firing ({})", r.detail), false),
         Watch::Source(s) if r.state == OK => (*s, format!("source {} recovered", s.name()), true),
@@ -945,7 +968,7 @@ mod tests {
                 ..AlertRow::default()
             })
             .collect();
-        Observation::Alerts(AlertsSnapshot { alertmanagers: vec![AlertmanagerRow::default()], alerts })
+        Observation::Alerts(AlertsSnapshot { alertmanagers: vec![AlertmanagerRow::default()], alerts, ..AlertsSnapshot::default() })
     }
 
     #[test]
@@ -970,6 +993,35 @@ mod tests {
         assert!(d.said.is_empty(), "{:?}", d.whats());
         d.see(alerts(&[("Paged", Active, false)]), 6).see(alerts(&[("Paged", Suppressed, true)]), 6);
         assert_eq!(d.whats()[1], ("alert Paged silenced".into(), true));
+    }
+
+    fn check(error: Option<&str>, latency_ms: Option<u64>) -> Observation {
+        use crate::model::{AlertsSnapshot, CheckRow};
+        let row = CheckRow {
+            name: "api".into(),
+            target: "https://shop/healthz".into(),
+            status: latency_ms.map(|_| 200),
+            latency_ms,
+            error: error.map(str::to_string),
+            slow_ms: 500,
+        };
+        Observation::Alerts(AlertsSnapshot { checks: vec![row], ..AlertsSnapshot::default() })
+    }
+
+    #[test]
+    fn a_health_check_failing_slow_and_passing_again_are_entries_of_its_own() {
+        let mut d = Drill::new();
+        d.see(check(None, Some(20)), 3).see(check(Some("cannot reach https://shop/healthz: refused"), None), 6);
+        d.see(check(None, Some(900)), 6).see(check(None, Some(30)), 6);
+        assert_eq!(
+            d.whats(),
+            vec![
+                ("check api failing: cannot reach https://shop/healthz: refused".into(), false),
+                ("check api slow: 200 in 900ms, over its slow_ms 500ms".into(), false),
+                ("check api passes again (https://shop/healthz 200 in 30ms)".into(), true),
+            ]
+        );
+        assert!(d.said.iter().all(|x| x.source == SourceId::Alerts));
     }
 
     #[test]

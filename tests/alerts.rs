@@ -62,7 +62,7 @@ async fn collect(dir: &Path, urls: &[String]) -> Result<AlertsSnapshot, String> 
     std::fs::write(&file, format!("[alerts]\nalertmanager = [{}]\n", list.join(", "))).expect("write sitrep.toml");
     let c = config::resolve(Some(&file), &Env::default(), &Overrides::default()).map_err(|e| format!("config: {e}"))?;
     assert!(c.source_enabled(sitrep::model::SourceId::Alerts));
-    match Collector::new(&c.alerts, c.timing().timeout).collect().await {
+    match Collector::new(&c, c.timing().timeout).collect().await {
         Ok(Observation::Alerts(s)) => Ok(s),
         Ok(other) => panic!("expected alerts, got {other:?}"),
         Err(e) => Err(e.to_string()),

@@ -44,7 +44,7 @@ fn redis_master_down_fires_a_real_alert_that_opens_failover_redis_with_its_maste
     let config = config::resolve(Some(&lab.0.config_path()), &Env::default(), &Overrides::default()).expect("the lab's sitrep.toml");
     assert!(config.source_enabled(sitrep::model::SourceId::Alerts), "the lab configures [alerts]");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime");
-    let mut collector = Collector::new(&config.alerts, config.timing().timeout);
+    let mut collector = Collector::new(&config, config.timing().timeout);
     let firing = |s: &AlertsSnapshot| s.alerts.iter().find(|a| a.name == "RedisMasterDown" && a.state == AlertState::Active).cloned();
 
     // Healthy first: the Alertmanager answers and nothing says the master is down.
@@ -67,13 +67,20 @@ fn redis_master_down_fires_a_real_alert_that_opens_failover_redis_with_its_maste
     let term = tmux::Tmux::start("alerts", 80, 24, &cmd, &[("NO_COLOR", "1"), ("SITREP_DATA_DIR", &data_dir)]);
     term.until("the alerts in the summary", 20, |s| s.contains("6 alerts fresh"));
     term.keys(&["6"]);
-    term.until("the alerts pane focused", 10, |s| s.contains("6 Alerts") && s.contains("no alerts firing"));
+    let healthy = term.until("the alerts pane focused", 10, |s| s.contains("6 Alerts & checks") && s.contains("no alerts firing"));
+    assert!(
+        healthy.contains("checks pass") && healthy.contains("✔ redis-master"),
+        "the lab's [[checks]] pass before the fault:\n{healthy}"
+    );
     std::thread::sleep(Duration::from_secs(2));
 
     let detail = lab.0.fault_detail("redis-master-down").expect("fault redis-master-down");
     let fault_at = Instant::now();
     let (_, on_screen) = term.until_timed("RedisMasterDown on the 80x24 screen", 60, |s| s.contains("RedisMasterDown"));
     eprintln!("fault → RedisMasterDown on the console's screen: {:.1}s", on_screen.as_secs_f64());
+    // The killed master's TCP check fails on the same screen, with the kernel's words.
+    let failing = term.until("the redis-master check failing", 20, |s| s.contains("✘ redis-master"));
+    assert!(failing.contains("checks FAILING") && failing.contains("refused"), "{failing}");
     term.keys(&["Enter"]);
     let wizard = term.until("the failover-redis wizard", 20, |s| s.contains("Move the Redis master"));
     assert!(wizard.contains("mymaster"), "the wizard names the alert's master:\n{wizard}");
@@ -95,6 +102,9 @@ fn redis_master_down_fires_a_real_alert_that_opens_failover_redis_with_its_maste
     assert_eq!((alert.severity.as_str(), alert.label("master")), ("critical", Some("mymaster")));
     assert_eq!(alert.runbook.as_deref(), Some("failover-redis"));
     assert!(alert.summary.contains("does not answer"), "{alert:?}");
+    let check = snap.checks.iter().find(|c| c.name == "redis-master").expect("the lab's redis-master check");
+    assert!(check.error.as_deref().is_some_and(|e| e.contains("refused")), "{check:?}");
+    assert!(snap.checks.iter().filter(|c| c.name != "redis-master").all(|c| c.passed()), "only the killed master fails: {:?}", snap.checks);
 
     // The console: the alert on screen, and enter opens failover-redis with master=mymaster.
     let mut console = Console::new(config.clone(), "sitrep-lab".into(), Clock::Real).expect("console");

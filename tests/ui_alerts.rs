@@ -45,7 +45,50 @@ fn snapshot() -> AlertsSnapshot {
             alert("DiskSpaceLow", "warning", AlertState::Suppressed, true, -3600, "node lab-node-1 disk 91% full"),
             alert("BackupOld", "", AlertState::Unprocessed, false, -5, "newest dump older than the RPO"),
         ],
+        checks: vec![],
     }
+}
+
+fn check(name: &str, target: &str, status: Option<u16>, latency_ms: Option<u64>, error: Option<&str>) -> CheckRow {
+    CheckRow { name: name.into(), target: target.into(), status, latency_ms, error: error.map(Into::into), slow_ms: 500 }
+}
+
+/// Four checks: one passing, one slow, one whose server said 503, one refused.
+fn checks(api_fails: bool) -> Vec<CheckRow> {
+    let api = if api_fails {
+        check(
+            "api",
+            "https://shop.internal/healthz",
+            Some(503),
+            Some(41),
+            Some("server at https://shop.internal/healthz said: 503 Service Unavailable: {\"db\":\"down\"} (expected any 2xx)"),
+        )
+    } else {
+        check("api", "https://shop.internal/healthz", Some(200), Some(38), None)
+    };
+    vec![
+        api,
+        check("prometheus", "http://127.0.0.1:9090/-/ready", Some(200), Some(4), None),
+        check("s3", "https://127.0.0.1:9000", Some(200), Some(900), None),
+        check("redis-master", "tcp 127.0.0.1:6390", None, None, Some("cannot reach tcp 127.0.0.1:6390: Connection refused (os error 111)")),
+    ]
+}
+
+/// Checks alone (no Alertmanager), read every 5 s for half a minute; the api check fails in the
+/// last two readings.
+fn checking() -> Vec<Event> {
+    let mut events: Vec<Event> = (0..7)
+        .map(|i| {
+            let mut rows = checks(i >= 5);
+            rows[1].latency_ms = Some(3 + (i as u64 % 3) * 4);
+            Event::Observed {
+                at: at(-30 + i * 5),
+                observation: Observation::Alerts(AlertsSnapshot { checks: rows, ..AlertsSnapshot::default() }),
+            }
+        })
+        .collect();
+    events.push(Event::Tick { at: at(1) });
+    events
 }
 
 fn console(events: Vec<Event>) -> Console {
@@ -167,4 +210,43 @@ fn enter_on_an_alert_opens_the_runbook_it_names_with_master_from_its_labels() {
     assert!(runs::requests(&started).is_empty());
     let frame = frame_text(&c, 80, 24, false);
     assert!(frame.contains("alert BackupOld names no runbook"), "{frame}");
+}
+
+#[test]
+fn health_checks_alone_fill_the_pane_failing_first_with_status_latency_and_age() {
+    let mut c = console(checking());
+    focus_alerts(&mut c);
+    for (cols, rows) in [(80, 24), (200, 60)] {
+        let frame = frame_text(&c, cols, rows, false);
+        for must in ["Alerts & checks", "2/4 checks FAILING", "503", "refused", "900ms"] {
+            assert!(frame.contains(must), "missing {must} at {cols}x{rows}:\n{frame}");
+        }
+        assert!(!frame.contains("alertmanagers") && !frame.contains("SEVERITY"), "no Alertmanager configured:\n{frame}");
+        let failing = frame.find("✘ api").unwrap_or(usize::MAX);
+        let passing = frame.find("✔ prometheus").unwrap_or(0);
+        assert!(failing < passing, "failing first:\n{frame}");
+        insta::assert_snapshot!(format!("checks_{cols}x{rows}"), frame);
+    }
+}
+
+#[test]
+fn health_checks_above_the_alerts_and_stale_when_the_source_falls_silent() {
+    let mut events = firing();
+    events.extend(checking().into_iter().map(|e| match e {
+        Event::Observed { at, observation: Observation::Alerts(a) } => {
+            Event::Observed { at, observation: Observation::Alerts(AlertsSnapshot { checks: a.checks, ..snapshot() }) }
+        }
+        other => other,
+    }));
+    events.push(Event::Tick { at: at(45) });
+    let mut c = console(events);
+    focus_alerts(&mut c);
+    for (cols, rows) in [(80, 24), (200, 60)] {
+        let frame = frame_text(&c, cols, rows, false);
+        for must in ["STALE", "checks FAILING", "RedisMasterDown", "2 firing"] {
+            assert!(frame.contains(must), "missing {must} at {cols}x{rows}:\n{frame}");
+        }
+        assert!(!frame.contains("✔ prometheus") || !frame.contains("checks pass"), "{frame}");
+        insta::assert_snapshot!(format!("checks_stale_{cols}x{rows}"), frame);
+    }
 }

@@ -67,7 +67,7 @@ impl AlertReader {
     }
 
     /// One reading: every Alertmanager asked at once. An instance that does not answer is a row
-    /// with its error; with none answering the reading fails.
+    /// with its error; with none answering (or none configured) the reading fails.
     pub async fn read(&self) -> Result<AlertsSnapshot, BackendError> {
         if self.urls.is_empty() {
             return Err(BackendError::BadSetting {
@@ -76,10 +76,22 @@ impl AlertReader {
                 fix: "set [alerts] alertmanager = [\"http://host:9093\"]".into(),
             });
         }
+        let snap = self.answers().await;
+        if snap.reachable() == 0 {
+            return Err(BackendError::NoneAnswered {
+                what: "no Alertmanager answers".into(),
+                reasons: snap.alertmanagers.iter().filter_map(|a| a.error.clone()).collect(),
+                fix: "check [alerts] alertmanager in sitrep.toml".into(),
+            });
+        }
+        Ok(snap)
+    }
+
+    /// Every Alertmanager's answer, a dead one as a row with its error (none configured: no rows).
+    pub async fn answers(&self) -> AlertsSnapshot {
         let answers = futures::future::join_all(self.urls.iter().map(|url| alerts(&self.http, url))).await;
         let mut snap = AlertsSnapshot::default();
         let mut merged: BTreeMap<String, AlertRow> = BTreeMap::new();
-        let mut reasons = Vec::new();
         for (url, answer) in self.urls.iter().zip(answers) {
             match answer {
                 Ok(alerts) => {
@@ -99,22 +111,12 @@ impl AlertReader {
                     }
                     snap.alertmanagers.push(AlertmanagerRow { url: clean(url), error: None });
                 }
-                Err(e) => {
-                    reasons.push(e.to_string());
-                    snap.alertmanagers.push(AlertmanagerRow { url: clean(url), error: Some(clean(&e.to_string())) });
-                }
+                Err(e) => snap.alertmanagers.push(AlertmanagerRow { url: clean(url), error: Some(clean(&e.to_string())) }),
             }
-        }
-        if snap.reachable() == 0 {
-            return Err(BackendError::NoneAnswered {
-                what: "no Alertmanager answers".into(),
-                reasons,
-                fix: "check [alerts] alertmanager in sitrep.toml".into(),
-            });
         }
         snap.alerts = merged.into_values().collect();
         snap.alerts.sort_by(|a, b| b.started.cmp(&a.started).then_with(|| a.name.cmp(&b.name)));
-        Ok(snap)
+        snap
     }
 }
 
@@ -122,7 +124,8 @@ impl AlertReader {
 pub async fn alerts(http: &reqwest::Client, url: &str) -> Result<Vec<ApiAlert>, BackendError> {
     let endpoint = format!("{}/api/v2/alerts", url.trim_end_matches('/'));
     let target = format!("Alertmanager {}", url.trim_end_matches('/'));
-    let resp = http.get(&endpoint).send().await.map_err(|e| http_error(&target, &e))?;
+    let resp =
+        http.get(&endpoint).send().await.map_err(|e| super::http_error(&target, &e, "check [alerts] alertmanager in sitrep.toml"))?;
     let status = resp.status();
     if !status.is_success() {
         let body = resp.text().await.unwrap_or_default();
@@ -130,24 +133,6 @@ pub async fn alerts(http: &reqwest::Client, url: &str) -> Result<Vec<ApiAlert>, 
         return Err(BackendError::Server { target, server: format!("{server}; is {endpoint} an Alertmanager (API v2)?") });
     }
     resp.json::<Vec<ApiAlert>>().await.map_err(|e| BackendError::unexpected(&target, format!("not API v2 alerts: {e}")))
-}
-
-/// reqwest's error with its causes (the "connection refused" is in a source, not in the top line).
-fn http_error(target: &str, e: &reqwest::Error) -> BackendError {
-    if e.is_timeout() {
-        return BackendError::Unreachable { target: target.into(), detail: "no answer in time (timeout_secs in sitrep.toml)".into() };
-    }
-    let mut detail = Vec::new();
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
-    while let Some(c) = cause {
-        let text = c.to_string();
-        if !detail.iter().any(|d: &String| d.contains(&text)) {
-            detail.push(text);
-        }
-        cause = c.source();
-    }
-    let detail = if detail.is_empty() { e.to_string() } else { detail.join(": ") };
-    BackendError::Unreachable { target: target.into(), detail: format!("{detail}; check [alerts] alertmanager in sitrep.toml") }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! callers pass the text through `sources::clean` before it can reach the screen.
 
 pub mod alertmanager;
+pub mod checks;
 pub mod kube;
 pub mod kube_auth;
 pub mod kube_scaling;
@@ -86,6 +87,25 @@ pub fn causes(e: &(dyn std::error::Error + 'static)) -> String {
         }
     }
     said.join(": ")
+}
+
+/// reqwest's error as the user reads it: its causes (the "connection refused" is in a source, not
+/// in the top line), a late answer said as such, and `fix` after them.
+pub fn http_error(target: &str, e: &reqwest::Error, fix: &str) -> BackendError {
+    if e.is_timeout() {
+        return BackendError::Unreachable { target: target.into(), detail: "no answer in time (timeout_secs in sitrep.toml)".into() };
+    }
+    let mut detail = Vec::new();
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !detail.iter().any(|d: &String| d.contains(&text)) {
+            detail.push(text);
+        }
+        cause = c.source();
+    }
+    let detail = if detail.is_empty() { e.to_string() } else { detail.join(": ") };
+    BackendError::Unreachable { target: target.into(), detail: format!("{detail}; {fix}") }
 }
 
 /// The rustls error somewhere in `e`'s causes (a TLS failure), if any.

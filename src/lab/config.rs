@@ -44,7 +44,7 @@ pub fn sitrep_toml(info: &LabInfo) -> String {
          [s3]\nenabled = true\nrefresh_secs = 1\nbucket = {bucket}\nregion = {region}\nendpoint = {endpoint}\n\
          profile = {profile}\ncredentials_file = {creds}\nforce_path_style = true\nca_file = {ca}\n\n\
          [alerts]\nenabled = true\nalertmanager = {alertmanager}\n\n\
-         [thresholds]\nrpo_secs = 300\n",
+         [thresholds]\nrpo_secs = 300\n{checks}",
         dir = info.dir.display(),
         kubeconfig = quote(&info.kube.kubeconfig.display().to_string()),
         context = quote(&info.kube.context),
@@ -65,7 +65,34 @@ pub fn sitrep_toml(info: &LabInfo) -> String {
         profile = quote(&info.s3.profile),
         creds = quote(&info.s3.credentials_file.display().to_string()),
         alertmanager = list(&info.ports.get("alertmanager").map(|p| format!("http://127.0.0.1:{p}")).into_iter().collect::<Vec<_>>()),
+        checks = checks_toml(info),
     )
+}
+
+/// The lab's `[[checks]]`: what the runbooks `curl -f` or connect to before anything else (the
+/// monitoring's own health pages, S3 over TLS with the lab CA, each Patroni member's `/health`,
+/// and a TCP connect to the Redis master the lab started with).
+fn checks_toml(info: &LabInfo) -> String {
+    let ca = quote(&info.redis.logins.ca_file.display().to_string());
+    let mut out = String::new();
+    let mut url = |name: &str, url: String, extra: &str| {
+        out.push_str(&format!("\n[[checks]]\nname = {}\nurl = {}\nslow_ms = 1000\n{extra}", quote(name), quote(&url)));
+    };
+    if let Some(p) = info.ports.get("prometheus") {
+        url("prometheus", format!("http://127.0.0.1:{p}/-/ready"), "body_contains = \"Ready\"\n");
+    }
+    if let Some(p) = info.ports.get("alertmanager") {
+        url("alertmanager", format!("http://127.0.0.1:{p}/-/healthy"), "");
+    }
+    url("s3", info.s3.endpoint.clone(), &format!("ca_file = {ca}\n"));
+    for m in &info.postgres.members {
+        let tls = if m.patroni_url.starts_with("https:") { format!("ca_file = {ca}\n") } else { String::new() };
+        url(&format!("patroni-{}", m.name), format!("{}/health", m.patroni_url.trim_end_matches('/')), &tls);
+    }
+    if let Some(p) = info.ports.get("redis-0") {
+        out.push_str(&format!("\n[[checks]]\nname = \"redis-master\"\ntcp = \"127.0.0.1:{p}\"\nslow_ms = 1000\n"));
+    }
+    out
 }
 
 pub fn write_sitrep_toml(info: &LabInfo) -> Result<PathBuf, LabError> {

@@ -1,5 +1,6 @@
 //! What the alerts collector observed: the alerts of every configured Alertmanager, merged by
-//! fingerprint into compact rows, and each Alertmanager's own answer (an unreachable one is a row).
+//! fingerprint into compact rows, each Alertmanager's own answer (an unreachable one is a row),
+//! and the `[[checks]]` health checks' results.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -10,6 +11,9 @@ pub struct AlertsSnapshot {
     pub alertmanagers: Vec<AlertmanagerRow>,
     /// The alerts, each once (an HA pair reports every alert twice), newest first.
     pub alerts: Vec<AlertRow>,
+    /// Each `[[checks]]` health check, in config order (absent from older recordings).
+    #[serde(default)]
+    pub checks: Vec<CheckRow>,
 }
 
 impl AlertsSnapshot {
@@ -20,6 +24,29 @@ impl AlertsSnapshot {
     /// Alerts that are firing and not silenced or inhibited.
     pub fn firing(&self) -> impl Iterator<Item = &AlertRow> {
         self.alerts.iter().filter(|a| a.state == AlertState::Active)
+    }
+}
+
+/// One health check's result, every text sanitized where it was made.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CheckRow {
+    pub name: String,
+    /// What was asked: the URL, or "tcp host:port".
+    pub target: String,
+    /// The HTTP status answered (None for a TCP check or when nothing answered).
+    pub status: Option<u16>,
+    /// From the request (or connect) to the answer, when there was one.
+    pub latency_ms: Option<u64>,
+    /// Why the check fails (refused, TLS, wrong status, body without the text), in the server's
+    /// words where it gave any; None when it passed.
+    pub error: Option<String>,
+    /// `slow_ms` of its table: an answer slower than this warns (0 = never).
+    pub slow_ms: u64,
+}
+
+impl CheckRow {
+    pub fn passed(&self) -> bool {
+        self.error.is_none()
     }
 }
 

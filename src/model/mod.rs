@@ -16,7 +16,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 
-pub use alerts::{AlertRow, AlertState, AlertmanagerRow, AlertsSnapshot};
+pub use alerts::{AlertRow, AlertState, AlertmanagerRow, AlertsSnapshot, CheckRow};
 pub use backups::{BackupItem, BackupKind, BackupSources, BackupsSnapshot};
 pub use logs::{LogLine, LogTarget, LogsEvent, LogsView, StreamState};
 pub use pods::{DeploymentRow, KubeEventRow, NodeRow, PodRow, PodsSnapshot, Resources, Usage};
@@ -488,6 +488,11 @@ pub struct Model {
     pub alerts: Option<AlertsSnapshot>,
     /// Each Alertmanager's own answers, by URL.
     pub alertmanager_health: BTreeMap<String, RowHealth>,
+    /// Each health check's own results, by name.
+    pub check_health: BTreeMap<String, RowHealth>,
+    /// Each health check's latency (ms) over time, by name: a point per answer, so its sparkline
+    /// moves only when a result is added.
+    pub check_latency: BTreeMap<String, Series>,
     /// Worst standby replay lag (seconds) over time.
     pub lag_history: Series,
     /// Each Postgres member's own SQL answers, by member name.
@@ -668,6 +673,12 @@ impl Model {
             Observation::Alerts(s) => {
                 for row in &s.alertmanagers {
                     self.alertmanager_health.entry(row.url.clone()).or_default().record(at, row.error.is_none());
+                }
+                for c in &s.checks {
+                    self.check_health.entry(c.name.clone()).or_default().record(at, c.passed());
+                    if let Some(ms) = c.latency_ms {
+                        self.check_latency.entry(c.name.clone()).or_default().push(at, ms as f64);
+                    }
                 }
                 self.alerts = Some(s);
             }

@@ -780,10 +780,22 @@ pub fn alert(a: &super::AlertRow) -> Level {
     }
 }
 
-/// The alerts as a whole: the worst alert, and at least a warning while an Alertmanager does not
-/// answer (what it would say is unknown).
+/// A health check's level: failing is critical (the runbooks' `curl -f` failed: users see it),
+/// an answer slower than its `slow_ms` warns.
+pub fn check(c: &super::CheckRow) -> Level {
+    if !c.passed() {
+        return Level::Crit;
+    }
+    match c.latency_ms {
+        Some(ms) if c.slow_ms > 0 && ms > c.slow_ms => Level::Warn,
+        _ => Level::Ok,
+    }
+}
+
+/// The alerts as a whole: the worst alert or health check, and at least a warning while an
+/// Alertmanager does not answer (what it would say is unknown).
 pub fn alerts(s: &super::AlertsSnapshot) -> Level {
-    let worst = s.alerts.iter().map(alert).max().unwrap_or_default();
+    let worst = s.alerts.iter().map(alert).chain(s.checks.iter().map(check)).max().unwrap_or_default();
     if s.reachable() < s.alertmanagers.len() { worst.max(Level::Warn) } else { worst }
 }
 
@@ -1078,8 +1090,25 @@ mod tests {
         assert_eq!(alert(&row("info", AlertState::Active)), Level::Ok);
         assert_eq!(alert(&row("critical", AlertState::Suppressed)), Level::Ok);
         let dead = AlertmanagerRow { url: "http://am-2:9093".into(), error: Some("refused".into()) };
-        let snap = AlertsSnapshot { alertmanagers: vec![AlertmanagerRow::default(), dead], alerts: vec![row("info", AlertState::Active)] };
+        let snap = AlertsSnapshot {
+            alertmanagers: vec![AlertmanagerRow::default(), dead],
+            alerts: vec![row("info", AlertState::Active)],
+            ..AlertsSnapshot::default()
+        };
         assert_eq!(alerts(&snap), Level::Warn, "an unreachable Alertmanager is at least a warning");
+    }
+
+    #[test]
+    fn a_failing_check_is_critical_and_a_slow_one_warns() {
+        use super::super::{AlertsSnapshot, CheckRow};
+        let ok = CheckRow { latency_ms: Some(40), slow_ms: 250, ..CheckRow::default() };
+        assert_eq!(check(&ok), Level::Ok);
+        assert_eq!(check(&CheckRow { latency_ms: Some(251), ..ok.clone() }), Level::Warn);
+        assert_eq!(check(&CheckRow { latency_ms: Some(9000), slow_ms: 0, ..ok.clone() }), Level::Ok, "slow_ms 0: never slow");
+        let failing = CheckRow { error: Some("503".into()), ..ok.clone() };
+        assert_eq!(check(&failing), Level::Crit);
+        let snap = AlertsSnapshot { checks: vec![ok, failing], ..AlertsSnapshot::default() };
+        assert_eq!(alerts(&snap), Level::Crit, "with no Alertmanager, the checks alone judge the source");
     }
 
     #[test]

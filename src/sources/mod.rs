@@ -52,7 +52,7 @@ pub fn spawn_all_paced(config: &Config, clock: Clock, tx: UnboundedSender<Event>
                 tokio::spawn(poll(pacer, clock, tx, queues::Collector::new(&config.queues, &config.sentinel_settings(), t)))
             }
             SourceId::Backups => tokio::spawn(poll(pacer, clock, tx, backups::Collector::new(config, t))),
-            SourceId::Alerts => tokio::spawn(poll(pacer, clock, tx, alerts::Collector::new(&config.alerts, t))),
+            SourceId::Alerts => tokio::spawn(poll(pacer, clock, tx, alerts::Collector::new(config, t))),
         };
         tasks.push(task);
     }

@@ -32,6 +32,8 @@ pub struct Snapshots {
     pub sentinel: Option<Result<SentinelSnapshot, BackendError>>,
     pub queues: Option<(Result<QueuesSnapshot, BackendError>, Option<QueuesSnapshot>)>,
     pub backups: Option<Result<crate::model::BackupSources, BackendError>>,
+    /// The Alertmanagers' alerts and the `[[checks]]` health checks.
+    pub alerts: Option<Result<crate::model::AlertsSnapshot, BackendError>>,
 }
 
 /// Pure: the findings of a set of snapshots, worst first.
@@ -127,8 +129,44 @@ pub fn assess(s: &Snapshots, t: &Thresholds, now: DateTime<Utc>) -> Vec<Finding>
         Some(Err(e)) => out.push(finding("backups", format!("cannot list backups: {e}"), 3, None)),
         None => {}
     }
+    match &s.alerts {
+        Some(Ok(a)) => alerts(a, &mut out),
+        Some(Err(e)) => out.push(finding("alerts", format!("no Alertmanager answers: {e}"), 3, None)),
+        None => {}
+    }
     out.sort_by_key(|f| f.severity);
     out
+}
+
+/// Each failing or slow health check (the runbooks' `curl -f`), and each alert that fires and is
+/// not silenced, with the runbook it names.
+fn alerts(a: &crate::model::AlertsSnapshot, out: &mut Vec<Finding>) {
+    for c in &a.checks {
+        let level = verdict::check(c);
+        match (&c.error, level) {
+            (Some(e), _) => out.push(finding("checks", format!("health check {} ({}) fails: {e}", c.name, c.target), 2, None)),
+            (None, Level::Warn) => {
+                let ms = c.latency_ms.unwrap_or(0);
+                out.push(finding(
+                    "checks",
+                    format!("health check {} ({}) answers in {ms}ms, over its slow_ms {}ms", c.name, c.target, c.slow_ms),
+                    3,
+                    None,
+                ));
+            }
+            _ => {}
+        }
+    }
+    for alert in a.firing() {
+        let level = verdict::alert(alert);
+        if !level.is_alarm() {
+            continue;
+        }
+        let summary = if alert.summary.is_empty() { String::new() } else { format!(": {}", alert.summary) };
+        let runbook = alert.runbook.as_deref().map_or_else(String::new, |r| format!(" (its runbook: {r})"));
+        let sev = if alert.severity.is_empty() { String::new() } else { format!(" {}", alert.severity) };
+        out.push(finding("alerts", format!("alert {}{sev} firing{summary}{runbook}", alert.name), severity(level), None));
+    }
 }
 
 /// Per backup source: one that cannot be read, each kept kind that is missing, a kept kind (WAL,
@@ -380,9 +418,7 @@ async fn read_once(ctx: &Ctx, source: SourceId) -> Option<Result<Observation, Ba
         }
         SourceId::Queues => within(d, queue_reader(ctx).read()).await.map(Observation::Queues),
         SourceId::Backups => within(d, crate::sources::backups::Collector::new(c, t).read()).await.map(Observation::Backups),
-        SourceId::Alerts => {
-            within(d, backends::alertmanager::AlertReader::new(&c.alerts.alertmanager, t).read()).await.map(Observation::Alerts)
-        }
+        SourceId::Alerts => within(d, crate::sources::alerts::Collector::new(c, t).read()).await.map(Observation::Alerts),
     })
 }
 
@@ -434,10 +470,12 @@ pub async fn run(ctx: &Ctx) -> Result<Report, EffectError> {
     };
     let backups =
         async { expect(read_once(ctx, SourceId::Backups).await, |o| if let Observation::Backups(b) = o { Some(b) } else { None }) };
+    let alerts = async { expect(read_once(ctx, SourceId::Alerts).await, |o| if let Observation::Alerts(a) = o { Some(a) } else { None }) };
     // Each on the heap: five TLS connects side by side make a future too large for a thread's stack.
-    let (kube, pg, sentinel, queues, backups) = (Box::pin(kube), Box::pin(pg), Box::pin(sentinel), Box::pin(queues), Box::pin(backups));
-    let (pods, replication, sentinel, queues, backups) = tokio::join!(kube, pg, sentinel, queues, backups);
-    let snaps = Snapshots { pods, replication, sentinel, queues, backups };
+    let (kube, pg, sentinel, queues, backups, alerts) =
+        (Box::pin(kube), Box::pin(pg), Box::pin(sentinel), Box::pin(queues), Box::pin(backups), Box::pin(alerts));
+    let (pods, replication, sentinel, queues, backups, alerts) = tokio::join!(kube, pg, sentinel, queues, backups, alerts);
+    let snaps = Snapshots { pods, replication, sentinel, queues, backups, alerts };
     let findings = assess(&snaps, &c.thresholds, ctx.clock.now());
     let severity = findings.first().map_or(4, |f| f.severity);
     let next = findings.iter().find_map(|f| f.next).unwrap_or("none");
@@ -448,6 +486,7 @@ pub async fn run(ctx: &Ctx) -> Result<Report, EffectError> {
         ("redis", snaps.sentinel.is_some()),
         ("queues", snaps.queues.is_some()),
         ("backups", snaps.backups.is_some()),
+        ("alerts and checks", snaps.alerts.is_some()),
     ];
     let checked: Vec<&str> = checked.iter().filter(|(_, on)| *on).map(|(n, _)| *n).collect();
     let summary = if findings.is_empty() {
@@ -467,6 +506,42 @@ pub async fn run(ctx: &Ctx) -> Result<Report, EffectError> {
 mod tests {
     use super::*;
     use crate::model::{DeploymentRow, PodRow};
+
+    #[test]
+    fn a_failing_health_check_and_a_firing_alert_are_findings_and_a_silenced_one_is_not() {
+        use crate::model::{AlertRow, AlertState, AlertsSnapshot, CheckRow};
+        let check = |name: &str, latency: u64, error: Option<&str>| CheckRow {
+            name: name.into(),
+            target: format!("https://{name}/healthz"),
+            status: Some(if error.is_some() { 503 } else { 200 }),
+            latency_ms: Some(latency),
+            error: error.map(Into::into),
+            slow_ms: 500,
+        };
+        let alert = |name: &str, state: AlertState| AlertRow {
+            name: name.into(),
+            severity: "critical".into(),
+            state,
+            summary: "Redis master mymaster is down".into(),
+            runbook: Some("failover-redis".into()),
+            ..AlertRow::default()
+        };
+        let snap = AlertsSnapshot {
+            checks: vec![check("api", 40, Some("server said: 503 Service Unavailable")), check("s3", 900, None), check("web", 10, None)],
+            alerts: vec![alert("RedisMasterDown", AlertState::Active), alert("DiskFull", AlertState::Suppressed)],
+            ..AlertsSnapshot::default()
+        };
+        let found = assess(&Snapshots { alerts: Some(Ok(snap)), ..Snapshots::default() }, &Thresholds::default(), Utc::now());
+        let words: Vec<(u8, &str)> = found.iter().map(|f| (f.severity, f.what.as_str())).collect();
+        assert_eq!(words.len(), 3, "{words:?}");
+        assert!(words.iter().any(|(s, w)| *s == 2 && w.contains("health check api") && w.contains("503 Service Unavailable")), "{words:?}");
+        assert!(words.iter().any(|(s, w)| *s == 3 && w.contains("health check s3") && w.contains("900ms")), "{words:?}");
+        assert!(words.iter().any(|(s, w)| *s == 2 && w.contains("RedisMasterDown") && w.contains("failover-redis")), "{words:?}");
+        assert!(
+            !words.iter().any(|(_, w)| w.contains("DiskFull") || w.contains("web")),
+            "silenced and passing are not findings: {words:?}"
+        );
+    }
 
     #[test]
     fn a_crashlooping_new_revision_is_p3_and_proposes_rollback() {

@@ -171,7 +171,27 @@ pub fn headline(model: &Model, source: SourceId, ctx: &PaneCtx) -> (String, Styl
             let pending = s.alerts.iter().filter(|a| a.state == crate::model::AlertState::Unprocessed).count();
             let muted = s.alerts.len() - firing.len() - pending;
             let pending = if pending > 0 { format!(" · {pending} pending") } else { String::new() };
-            let text = format!("{lead}{pending} · {muted} muted · {}/{} alertmanagers", s.reachable(), s.alertmanagers.len());
+            // A failing health check names the line before any alert: users see it now.
+            let failing: Vec<&str> = s.checks.iter().filter(|c| !c.passed()).map(|c| c.name.as_str()).collect();
+            let checks = match failing.as_slice() {
+                [] if s.checks.is_empty() => String::new(),
+                [] => format!("{} checks pass", s.checks.len()),
+                [one] => format!("check {one} FAILING ({}/{} pass)", s.checks.len() - 1, s.checks.len()),
+                [first, rest @ ..] => format!(
+                    "{} checks FAILING: {first} +{} ({}/{} pass)",
+                    failing.len(),
+                    rest.len(),
+                    s.checks.len() - failing.len(),
+                    s.checks.len()
+                ),
+            };
+            let text = match (checks.is_empty(), s.alertmanagers.is_empty()) {
+                (_, true) => checks,
+                (true, false) => format!("{lead}{pending} · {muted} muted · {}/{} alertmanagers", s.reachable(), s.alertmanagers.len()),
+                (false, false) => {
+                    format!("{checks} · {lead}{pending} · {muted} muted · {}/{} alertmanagers", s.reachable(), s.alertmanagers.len())
+                }
+            };
             (text, th.level(level_of(model, ctx, source)))
         }),
     }
