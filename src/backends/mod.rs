@@ -95,16 +95,8 @@ pub fn http_error(target: &str, e: &reqwest::Error, fix: &str) -> BackendError {
     if e.is_timeout() {
         return BackendError::Unreachable { target: target.into(), detail: "no answer in time (timeout_secs in sitrep.toml)".into() };
     }
-    let mut detail = Vec::new();
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
-    while let Some(c) = cause {
-        let text = c.to_string();
-        if !detail.iter().any(|d: &String| d.contains(&text)) {
-            detail.push(text);
-        }
-        cause = c.source();
-    }
-    let detail = if detail.is_empty() { e.to_string() } else { detail.join(": ") };
+    // From its source on: reqwest's own top line ("error sending request for url …") says nothing.
+    let detail = std::error::Error::source(e).map_or_else(|| e.to_string(), causes);
     BackendError::Unreachable { target: target.into(), detail: format!("{detail}; {fix}") }
 }
 
