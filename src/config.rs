@@ -298,13 +298,13 @@ pub struct CheckSpec {
 impl HealthCheck {
     /// What the check asks, as its row shows it.
     pub fn target(&self) -> String {
-        if self.spec.url.is_empty() { format!("tcp {}", self.spec.tcp.trim()) } else { self.spec.url.trim().to_string() }
+        if self.spec.url.is_empty() { format!("tcp {}", self.spec.tcp) } else { self.spec.url.clone() }
     }
 
     /// What is wrong with the table as written: (key, what, fix).
     pub fn problems(&self) -> Vec<(&'static str, String, String)> {
         let mut out = Vec::new();
-        let (url, tcp) = (self.spec.url.trim(), self.spec.tcp.trim());
+        let (url, tcp) = (self.spec.url.as_str(), self.spec.tcp.as_str());
         match (url.is_empty(), tcp.is_empty()) {
             (true, true) => {
                 out.push(("", "has neither url nor tcp".into(), "give url = \"https://host/healthz\" or tcp = \"host:port\"".into()))
@@ -338,12 +338,12 @@ impl HealthCheck {
                 "use one like 200 or 204 (0 = any 2xx)".into(),
             ));
         }
-        if !self.spec.ca_file.trim().is_empty()
-            && let Err(d) = crate::backends::pem::roots(Path::new(self.spec.ca_file.trim()))
+        if !self.spec.ca_file.is_empty()
+            && let Err(d) = crate::backends::pem::roots(Path::new(&self.spec.ca_file))
         {
             out.push((
                 "ca_file",
-                format!("ca_file {} {d}", crate::sanitize::clean(self.spec.ca_file.trim())),
+                format!("ca_file {} {d}", crate::sanitize::clean(&self.spec.ca_file)),
                 crate::backends::pem::CERTIFICATES_FIX.into(),
             ));
         }
@@ -951,7 +951,16 @@ fn checks_tables(path: &Path, text: &str, value: toml::Value, problems: &mut Vec
         keys: &keys,
         fix_for: &|key| format!("give {key} a value of the documented type (see docs/sitrep.example.toml, [[checks]])"),
     };
-    tables.read::<CheckSpec>(path, text, value, problems).into_iter().map(|(name, spec)| HealthCheck { name, spec }).collect()
+    // Resolved here, once: what follows (problems, the runner, the rows) reads them trimmed.
+    let trimmed = |s: String| s.trim().to_string();
+    tables
+        .read::<CheckSpec>(path, text, value, problems)
+        .into_iter()
+        .map(|(name, spec)| HealthCheck {
+            name,
+            spec: CheckSpec { url: trimmed(spec.url), tcp: trimmed(spec.tcp), ca_file: trimmed(spec.ca_file), ..spec },
+        })
+        .collect()
 }
 
 /// How one array of tables (`[[backups]]`, `[[checks]]`) is read: every table's `name` apart and

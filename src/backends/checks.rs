@@ -11,17 +11,31 @@ use std::time::{Duration, Instant};
 /// At most this much of a body is read: enough for a health page, bounded against a hostile one.
 const BODY_LIMIT: usize = 64 * 1024;
 
-/// The configured checks, each with the HTTP client its TLS settings make (or why there is none).
+/// The configured checks, each URL check with the HTTP client its TLS settings make (or why there
+/// is none); a TCP check has none.
 pub struct CheckRunner {
-    checks: Vec<(HealthCheck, Result<reqwest::Client, BackendError>)>,
+    checks: Vec<(HealthCheck, Option<Result<reqwest::Client, BackendError>>)>,
     per_check: Duration,
 }
 
 impl CheckRunner {
-    /// `timeout` is the collector's; each check gets 0.6 of it, as each Alertmanager does.
+    /// `timeout` is the collector's; each check gets 0.6 of it, as each Alertmanager does. URL
+    /// checks without a `ca_file` share one client (one read of the system's roots).
     pub fn new(checks: &[HealthCheck], timeout: Duration) -> Self {
         let per_check = timeout.mul_f32(0.6);
-        CheckRunner { checks: checks.iter().map(|c| (c.clone(), client(c, per_check))).collect(), per_check }
+        let mut plain: Option<Result<reqwest::Client, BackendError>> = None;
+        let checks = checks
+            .iter()
+            .map(|c| {
+                let http = match (c.spec.url.is_empty(), c.spec.ca_file.is_empty()) {
+                    (true, _) => None,
+                    (false, true) => Some(plain.get_or_insert_with(|| client("[[checks]]", "", per_check)).clone()),
+                    (false, false) => Some(client(&format!("[[checks]] `{}`", c.name), &c.spec.ca_file, per_check)),
+                };
+                (c.clone(), http)
+            })
+            .collect();
+        CheckRunner { checks, per_check }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -34,13 +48,13 @@ impl CheckRunner {
     }
 }
 
-/// The client for a URL check: the system's roots plus its `ca_file`, redirects followed.
-fn client(check: &HealthCheck, timeout: Duration) -> Result<reqwest::Client, BackendError> {
+/// The client for URL checks: the system's roots plus `ca` (when given), redirects followed;
+/// `label` names whose client it is in an error.
+fn client(label: &str, ca: &str, timeout: Duration) -> Result<reqwest::Client, BackendError> {
     let mut builder = reqwest::Client::builder().timeout(timeout).connect_timeout(timeout);
-    let ca = check.spec.ca_file.trim();
     if !ca.is_empty() {
         let bad = |detail: String| BackendError::BadSetting {
-            input: format!("[[checks]] `{}` ca_file {ca}", check.name),
+            input: format!("{label} ca_file {ca}"),
             detail,
             fix: super::pem::CERTIFICATES_FIX.into(),
         };
@@ -48,19 +62,16 @@ fn client(check: &HealthCheck, timeout: Duration) -> Result<reqwest::Client, Bac
         let certs = reqwest::Certificate::from_pem_bundle(&found.bytes).map_err(|e| bad(super::causes(&e)))?;
         builder = builder.tls_certs_merge(certs);
     }
-    builder.build().map_err(|e| BackendError::unexpected(format!("[[checks]] `{}`", check.name), super::causes(&e)))
+    builder.build().map_err(|e| BackendError::unexpected(label, super::causes(&e)))
 }
 
-async fn run_one(check: &HealthCheck, http: &Result<reqwest::Client, BackendError>, per_check: Duration) -> CheckRow {
+async fn run_one(check: &HealthCheck, http: &Option<Result<reqwest::Client, BackendError>>, per_check: Duration) -> CheckRow {
     let started = Instant::now();
     let target = check.target();
-    let (status, outcome) = if check.spec.url.trim().is_empty() {
-        (None, tcp(&target, check.spec.tcp.trim(), per_check).await)
-    } else {
-        match http {
-            Ok(http) => get(http, check, &target).await,
-            Err(e) => (None, Err(e.clone())),
-        }
+    let (status, outcome) = match http {
+        None => (None, tcp(&target, &check.spec.tcp, per_check).await),
+        Some(Ok(http)) => get(http, check, &target).await,
+        Some(Err(e)) => (None, Err(e.clone())),
     };
     let latency_ms = (status.is_some() || outcome.is_ok()).then(|| started.elapsed().as_millis() as u64);
     CheckRow {
@@ -88,7 +99,7 @@ async fn tcp(target: &str, addr: &str, deadline: Duration) -> Result<(), Backend
 /// the body are what the check expects.
 async fn get(http: &reqwest::Client, check: &HealthCheck, target: &str) -> (Option<u16>, Result<(), BackendError>) {
     let fix = format!("is the service up? (the check is [[checks]] `{}` in sitrep.toml)", check.name);
-    let mut resp = match http.get(check.spec.url.trim()).send().await {
+    let mut resp = match http.get(&check.spec.url).send().await {
         Ok(r) => r,
         Err(e) => {
             let fix = if super::rustls_cause(&e).is_some() {

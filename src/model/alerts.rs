@@ -25,6 +25,11 @@ impl AlertsSnapshot {
     pub fn firing(&self) -> impl Iterator<Item = &AlertRow> {
         self.alerts.iter().filter(|a| a.state == AlertState::Active)
     }
+
+    /// Health checks that fail (a slow one passes).
+    pub fn failing_checks(&self) -> impl Iterator<Item = &CheckRow> {
+        self.checks.iter().filter(|c| !c.passed())
+    }
 }
 
 /// One health check's result, every text sanitized where it was made.

@@ -42,7 +42,7 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
     let left = (inner.height as usize).saturating_sub(1 + dead_lines.len());
     // Else half of it, but never fewer lines than the failing checks need one each (and the
     // line that says what is left), while two stay for the alerts' header and worst row.
-    let failing = snap.checks.iter().filter(|c| !c.passed()).count();
+    let failing = snap.failing_checks().count();
     let needed = if failing == 0 { 0 } else { failing + usize::from(failing < snap.checks.len()) };
     let room = if snap.alertmanagers.is_empty() { left } else { (left / 2).max(needed.min(left.saturating_sub(2))) };
     let check_lines = check_lines(snap, ctx, width, room.max(1));
@@ -105,9 +105,8 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &PaneCtx) {
 fn head<'a>(snap: &AlertsSnapshot, ctx: &PaneCtx) -> Line<'a> {
     let mut spans = Vec::new();
     if !snap.checks.is_empty() {
-        let failing = snap.checks.iter().filter(|c| !c.passed()).count();
         let worst = snap.checks.iter().map(verdict::check).max().unwrap_or_default();
-        let text = match failing {
+        let text = match snap.failing_checks().count() {
             0 => format!("{} checks pass", snap.checks.len()),
             n => format!("{n}/{} checks FAILING", snap.checks.len()),
         };
@@ -141,7 +140,7 @@ fn check_lines<'a>(snap: &AlertsSnapshot, ctx: &PaneCtx, width: usize, room: usi
     checks.sort_by_key(|c| std::cmp::Reverse(verdict::check(c)));
     let name_w = checks.iter().map(|c| c.name.chars().count()).max().unwrap_or(4).clamp(4, 18);
     let within = ctx.model.fresh_within(SourceId::Alerts);
-    let rows: Vec<(verdict::Level, String, Vec<String>)> = checks
+    let mut rows: Vec<(verdict::Level, String, Vec<String>)> = checks
         .iter()
         .map(|c| {
             let level = verdict::check(c);
@@ -174,7 +173,6 @@ fn check_lines<'a>(snap: &AlertsSnapshot, ctx: &PaneCtx, width: usize, room: usi
     // All of them when they fit; else the failing ones whole (the server's words are the news)
     // when they and a line to say what is left fit, else each on one line; then as many as leave
     // a line to say what is left (failing ones come first, so they are what is seen).
-    let mut rows = rows;
     let failing_lines: usize = rows.iter().filter(|(l, _, _)| *l == verdict::Level::Crit).map(|(_, _, l)| l.len()).sum();
     let all_lines: usize = rows.iter().map(|(_, _, l)| l.len()).sum();
     if all_lines > room && failing_lines + 1 > room {

@@ -172,26 +172,21 @@ pub fn headline(model: &Model, source: SourceId, ctx: &PaneCtx) -> (String, Styl
             let muted = s.alerts.len() - firing.len() - pending;
             let pending = if pending > 0 { format!(" · {pending} pending") } else { String::new() };
             // A failing health check names the line before any alert: users see it now.
-            let failing: Vec<&str> = s.checks.iter().filter(|c| !c.passed()).map(|c| c.name.as_str()).collect();
-            let checks = match failing.as_slice() {
-                [] if s.checks.is_empty() => String::new(),
-                [] => format!("{} checks pass", s.checks.len()),
-                [one] => format!("check {one} FAILING ({}/{} pass)", s.checks.len() - 1, s.checks.len()),
-                [first, rest @ ..] => format!(
-                    "{} checks FAILING: {first} +{} ({}/{} pass)",
-                    failing.len(),
-                    rest.len(),
-                    s.checks.len() - failing.len(),
-                    s.checks.len()
-                ),
-            };
-            let text = match (checks.is_empty(), s.alertmanagers.is_empty()) {
-                (_, true) => checks,
-                (true, false) => format!("{lead}{pending} · {muted} muted · {}/{} alertmanagers", s.reachable(), s.alertmanagers.len()),
-                (false, false) => {
-                    format!("{checks} · {lead}{pending} · {muted} muted · {}/{} alertmanagers", s.reachable(), s.alertmanagers.len())
+            let failing: Vec<&str> = s.failing_checks().map(|c| c.name.as_str()).collect();
+            let (all, passing) = (s.checks.len(), s.checks.len() - failing.len());
+            let mut parts = Vec::new();
+            match failing.as_slice() {
+                [] if all == 0 => {}
+                [] => parts.push(format!("{all} checks pass")),
+                [one] => parts.push(format!("check {one} FAILING ({passing}/{all} pass)")),
+                [first, rest @ ..] => {
+                    parts.push(format!("{} checks FAILING: {first} +{} ({passing}/{all} pass)", failing.len(), rest.len()))
                 }
-            };
+            }
+            if !s.alertmanagers.is_empty() {
+                parts.push(format!("{lead}{pending} · {muted} muted · {}/{} alertmanagers", s.reachable(), s.alertmanagers.len()));
+            }
+            let text = parts.join(" · ");
             (text, th.level(level_of(model, ctx, source)))
         }),
     }
